@@ -1,0 +1,102 @@
+//! The per-container state: built once, before the first invocation, and
+//! shared by every request the container serves.
+
+use std::time::Duration;
+
+use tracing::{error, info};
+
+use crate::auth::Authenticator;
+use crate::auth0::{CredentialsSource, ManagementApi};
+use crate::clients::{ClientService, GrantPolicy};
+use crate::config::Config;
+use crate::error::ServiceError;
+use crate::secrets::SecretsManagerSource;
+
+/// Connections to Auth0 and the JWKS endpoint that take longer than this to
+/// open are given up (and, where safe, retried).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Everything a request needs, once the configuration is known to be good.
+pub struct Service<S = SecretsManagerSource> {
+    pub authenticator: Authenticator,
+    pub clients: ClientService<ManagementApi<S>>,
+}
+
+/// The container's state: a working service, or the reason there is none
+/// (reported once at start-up; every request then answers 500).
+pub struct App<S = SecretsManagerSource> {
+    service: Result<Service<S>, String>,
+}
+
+impl App {
+    /// Builds the service from the environment, as a Lambda container does.
+    pub async fn from_env() -> Self {
+        let config = match Config::from_env() {
+            Ok(config) => config,
+            Err(problem) => return App::unusable(problem.to_string()),
+        };
+        let secrets = SecretsManagerSource::from_env(config.auth0_secret_id.clone()).await;
+        App::start(&config, secrets).await
+    }
+}
+
+impl<S: CredentialsSource> App<S> {
+    /// Builds the service and warms it: the management credentials and the
+    /// callers' JWKS are fetched concurrently, so start-up costs the slower
+    /// of the two rather than their sum.
+    pub async fn start(config: &Config, credentials: S) -> Self {
+        info!(%config, "starting");
+        let http = match reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("m2m-client-service/", env!("CARGO_PKG_VERSION")))
+            .build()
+        {
+            Ok(http) => http,
+            Err(problem) => {
+                return App::unusable(format!("cannot build the HTTP client: {problem}"));
+            }
+        };
+        let service = Service {
+            authenticator: Authenticator::new(config, http.clone()),
+            clients: ClientService::new(
+                ManagementApi::new(
+                    http,
+                    config.auth0_base_url.clone(),
+                    config.management_audience(),
+                    credentials,
+                    config.custom_client_ids,
+                ),
+                GrantPolicy {
+                    audience: config.grant_audience.clone(),
+                    scopes: config.grant_scopes.clone(),
+                },
+            ),
+        };
+        let (credentials, ()) = tokio::join!(
+            service.clients.directory().tokens().credentials(),
+            service.authenticator.jwks().load(),
+        );
+        if let Err(problem) = credentials {
+            // Not fatal: the next request tries again, so fixing the secret
+            // heals the function without a restart.
+            error!(error = %problem, "management credentials unavailable; requests will answer 500 until they can be read");
+        }
+        App {
+            service: Ok(service),
+        }
+    }
+
+    fn unusable(problem: String) -> Self {
+        error!(error = %problem, "configuration error: every request will answer 500 until it is fixed");
+        App {
+            service: Err(problem),
+        }
+    }
+
+    /// The service, or a 500 if the container could not build one.
+    pub fn service(&self) -> Result<&Service<S>, ServiceError> {
+        self.service
+            .as_ref()
+            .map_err(|problem| ServiceError::Internal(problem.clone()))
+    }
+}

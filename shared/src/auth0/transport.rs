@@ -1,0 +1,279 @@
+//! Sending one call to Auth0 with CONTRACT.md's retry rules: 429 waits for
+//! the rate-limit reset and retries (at most twice, never past the deadline);
+//! 5xx, timeouts and dropped connections are retried only for calls that are
+//! safe to repeat; POSTs are never blindly retried.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::time::{Instant, sleep};
+use tracing::{debug, warn};
+
+use crate::error::UpstreamError;
+
+/// Retries after the first attempt, for any one reason.
+pub const MAX_RETRIES: u32 = 2;
+/// No single attempt may take longer than this, whatever the deadline.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Auth0 answers are small; anything larger is not an answer we understand.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Waits longer than this are not worth it even inside the budget.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(10);
+/// Pause before retrying a 5xx or a lost connection: Auth0 is having a moment.
+const ERROR_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Whether a call may be sent again after its outcome became unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// GET, DELETE, token requests: repeating them changes nothing.
+    Safe,
+    /// POSTs that create something: only 429 (not processed) and failed
+    /// connects (never sent) are retried.
+    OnlyIfNotProcessed,
+}
+
+/// One request, rebuilt for every attempt.
+pub struct Call<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub query: &'a [(&'a str, String)],
+    pub body: Option<&'a Value>,
+    pub retry: Retry,
+}
+
+/// Auth0's answer: status and body, fully read.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The `errorCode` and `message` of an Auth0 error body, if it has them.
+    pub fn error_code(&self) -> Option<String> {
+        let body: Value = serde_json::from_slice(&self.body).ok()?;
+        body.get("errorCode")?.as_str().map(str::to_owned)
+    }
+
+    pub fn error_message(&self) -> Option<String> {
+        let body: Value = serde_json::from_slice(&self.body).ok()?;
+        body.get("message")?.as_str().map(str::to_owned)
+    }
+}
+
+/// What an attempt came to.
+pub enum Outcome {
+    /// Auth0 answered (any status but a retried 429/5xx).
+    Answered(Answer),
+    /// Auth0 answered 401: the bearer token is no good.
+    Unauthorized,
+}
+
+/// The HTTP side of the Auth0 adapter: one pooled client, one base URL.
+#[derive(Clone)]
+pub struct Auth0Http {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Auth0Http {
+    pub fn new(http: reqwest::Client, base_url: String) -> Self {
+        Auth0Http { http, base_url }
+    }
+
+    /// Sends `call` (with `bearer`, if any), retrying as the rules allow.
+    /// A 401 is returned as [`Outcome::Unauthorized`] for the caller to
+    /// refresh its token; every other status is returned as is once retries
+    /// are exhausted, except a persistent 429, which is an error.
+    pub async fn send(
+        &self,
+        call: &Call<'_>,
+        bearer: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Outcome, UpstreamError> {
+        let url = format!("{}{}", self.base_url, call.path);
+        let mut retries = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(UpstreamError::Failed(format!(
+                    "{} {}: time budget exhausted",
+                    call.method, call.path
+                )));
+            }
+            let mut request = self
+                .http
+                .request(call.method.clone(), &url)
+                .timeout(remaining.min(ATTEMPT_TIMEOUT));
+            if !call.query.is_empty() {
+                request = request.query(call.query);
+            }
+            if let Some(token) = bearer {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = call.body {
+                request = request.json(body);
+            }
+
+            let failure = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        let wait = rate_limit_wait(response.headers());
+                        if retries < MAX_RETRIES
+                            && wait <= MAX_RATE_LIMIT_WAIT
+                            && fits(wait, deadline)
+                        {
+                            debug!(
+                                path = call.path,
+                                wait_ms = wait.as_millis() as u64,
+                                "Auth0 rate limit: waiting"
+                            );
+                            retries += 1;
+                            sleep(wait).await;
+                            continue;
+                        }
+                        warn!(path = call.path, retries, "Auth0 rate limit persists");
+                        return Err(UpstreamError::RateLimited {
+                            retry_after: wait.max(Duration::from_secs(1)),
+                        });
+                    }
+                    if status == StatusCode::UNAUTHORIZED {
+                        return Ok(Outcome::Unauthorized);
+                    }
+                    match read_body(response).await {
+                        Ok(body) if status.is_server_error() => {
+                            format!("HTTP {} ({} bytes)", status.as_u16(), body.len())
+                        }
+                        Ok(body) => return Ok(Outcome::Answered(Answer { status, body })),
+                        Err(reason) => reason,
+                    }
+                }
+                Err(error) => {
+                    let reason = describe(&error);
+                    if error.is_connect() && retries < MAX_RETRIES && fits(ERROR_BACKOFF, deadline)
+                    {
+                        // Never sent: safe to try again whatever the method.
+                        retries += 1;
+                        sleep(ERROR_BACKOFF).await;
+                        continue;
+                    }
+                    reason
+                }
+            };
+
+            if call.retry == Retry::Safe && retries < MAX_RETRIES && fits(ERROR_BACKOFF, deadline) {
+                warn!(path = call.path, reason = %failure, "Auth0 call failed; retrying");
+                retries += 1;
+                sleep(ERROR_BACKOFF).await;
+                continue;
+            }
+            return Err(UpstreamError::Failed(format!(
+                "{} {}: {failure}",
+                call.method, call.path
+            )));
+        }
+    }
+}
+
+/// Whether waiting `wait` still leaves time for a worthwhile attempt.
+fn fits(wait: Duration, deadline: Instant) -> bool {
+    Instant::now() + wait + Duration::from_millis(500) < deadline
+}
+
+/// How long Auth0 asks us to wait: `x-ratelimit-reset` (unix seconds) or
+/// `Retry-After` (seconds); one second when it says neither.
+fn rate_limit_wait(headers: &HeaderMap) -> Duration {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+    };
+    let wait = if let Some(reset) = header("x-ratelimit-reset") {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Duration::from_secs(reset).saturating_sub(now)
+    } else if let Some(seconds) = header(RETRY_AFTER.as_str()) {
+        Duration::from_secs(seconds)
+    } else {
+        Duration::from_secs(1)
+    };
+    // A reset that has already passed still deserves a short pause.
+    wait.max(Duration::from_millis(100))
+}
+
+async fn read_body(response: reqwest::Response) -> Result<Vec<u8>, String> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err("response too large".into());
+    }
+    let body = response.bytes().await.map_err(|error| describe(&error))?;
+    if body.len() > MAX_RESPONSE_BYTES {
+        return Err("response too large".into());
+    }
+    Ok(body.to_vec())
+}
+
+/// A transport error in a few words, without the URL.
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_body() || error.is_decode() {
+        "connection lost while reading the answer"
+    } else if error.is_request() {
+        "request failed"
+    } else {
+        "transport error"
+    };
+    kind.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    fn unix_now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    #[test]
+    fn waits_follow_the_rate_limit_headers() {
+        let wait = rate_limit_wait(&headers(&[(
+            "x-ratelimit-reset",
+            (unix_now() + 3).to_string(),
+        )]));
+        assert!(
+            wait > Duration::from_secs(1) && wait <= Duration::from_secs(3),
+            "{wait:?}"
+        );
+        let wait = rate_limit_wait(&headers(&[("retry-after", "2".into())]));
+        assert_eq!(wait, Duration::from_secs(2));
+        assert_eq!(rate_limit_wait(&HeaderMap::new()), Duration::from_secs(1));
+        // A reset in the past still leaves a short pause.
+        let wait = rate_limit_wait(&headers(&[("x-ratelimit-reset", "1".into())]));
+        assert_eq!(wait, Duration::from_millis(100));
+        // A long wait is reported as is, so callers can pass it on.
+        let wait = rate_limit_wait(&headers(&[("retry-after", "120".into())]));
+        assert_eq!(wait, Duration::from_secs(120));
+    }
+}

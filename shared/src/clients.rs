@@ -1,0 +1,260 @@
+//! The client operations: what it means to create, list, read and delete an
+//! M2M client for an owner. Nothing here knows about HTTP, Lambda or Auth0's
+//! wire format; the directory of clients sits behind [`ClientDirectory`].
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::error::{Operation, ServiceError, UpstreamError};
+use crate::secret::SecretString;
+use crate::validation::is_possible_client_id;
+
+/// The caller, as proven by its token: the `client_id` (or `azp`) of the
+/// application that called us. It owns every client it creates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner(String);
+
+impl Owner {
+    /// Only the authenticator makes owners, from a verified token.
+    pub(crate) fn new(id: String) -> Self {
+        Owner(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A validated create request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewClient {
+    pub name: String,
+    pub description: String,
+}
+
+/// A client as its owner sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientSummary {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// A client just created, with the only copy of its secret we will ever hand out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedClient {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    pub client_secret: SecretString,
+}
+
+/// A client as the directory stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryClient {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    /// Whether it is a machine-to-machine application (`non_interactive`).
+    pub machine_to_machine: bool,
+    /// Who created it through this service, if anyone did.
+    pub owner: Option<String>,
+}
+
+impl DirectoryClient {
+    fn is_owned_by(&self, owner: &Owner) -> bool {
+        self.machine_to_machine && self.owner.as_deref() == Some(owner.as_str())
+    }
+
+    fn into_summary(self) -> ClientSummary {
+        ClientSummary {
+            client_id: self.client_id,
+            name: self.name,
+            description: self.description,
+        }
+    }
+}
+
+/// What new clients are authorized for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantPolicy {
+    pub audience: String,
+    pub scopes: Vec<String>,
+}
+
+/// Where clients live (Auth0 in production). Every call gets the instant by
+/// which it must have given up, retries included.
+pub trait ClientDirectory: Send + Sync {
+    /// Creates an M2M client recording `owner`; returns it with its secret.
+    fn create_client(
+        &self,
+        client: &NewClient,
+        owner: &Owner,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<CreatedClient, UpstreamError>> + Send;
+
+    /// Authorizes `client_id` for the policy's API and scopes.
+    fn create_grant(
+        &self,
+        client_id: &str,
+        grant: &GrantPolicy,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
+
+    /// Every M2M client in the directory, whoever owns it.
+    fn list_clients(
+        &self,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Vec<DirectoryClient>, UpstreamError>> + Send;
+
+    /// The client with this id, if it exists.
+    fn get_client(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Option<DirectoryClient>, UpstreamError>> + Send;
+
+    /// Deletes the client; deleting one that does not exist succeeds.
+    fn delete_client(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
+}
+
+/// Time kept back from the grant step so that, if it fails, the rollback of
+/// the client still fits in the invocation.
+const ROLLBACK_RESERVE: Duration = Duration::from_secs(3);
+
+/// The four operations, each confined to the owner's own clients.
+pub struct ClientService<D> {
+    directory: D,
+    grant: GrantPolicy,
+}
+
+impl<D: ClientDirectory> ClientService<D> {
+    pub fn new(directory: D, grant: GrantPolicy) -> Self {
+        ClientService { directory, grant }
+    }
+
+    pub fn directory(&self) -> &D {
+        &self.directory
+    }
+
+    /// Creates a client owned by `owner` and authorizes it. If the grant
+    /// cannot be made the client is deleted again: no client may exist
+    /// without its grant.
+    pub async fn create(
+        &self,
+        owner: &Owner,
+        client: NewClient,
+        deadline: Instant,
+    ) -> Result<CreatedClient, ServiceError> {
+        let created = self
+            .directory
+            .create_client(&client, owner, deadline)
+            .await
+            .map_err(ServiceError::upstream(Operation::CreateClient))?;
+
+        let grant_deadline = deadline
+            .checked_sub(ROLLBACK_RESERVE)
+            .unwrap_or(deadline)
+            .max(Instant::now());
+        if let Err(cause) = self
+            .directory
+            .create_grant(&created.client_id, &self.grant, grant_deadline)
+            .await
+        {
+            warn!(client_id = %created.client_id, error = %cause, "client grant failed; rolling back the client");
+            let rollback_deadline = deadline.max(Instant::now() + ROLLBACK_RESERVE);
+            match self
+                .directory
+                .delete_client(&created.client_id, rollback_deadline)
+                .await
+            {
+                Ok(()) => info!(client_id = %created.client_id, "rolled back client without grant"),
+                Err(rollback) => error!(
+                    client_id = %created.client_id,
+                    error = %rollback,
+                    "ORPHANED CLIENT: rollback failed; delete it by hand"
+                ),
+            }
+            return Err(ServiceError::upstream(Operation::CreateGrant)(cause));
+        }
+        Ok(created)
+    }
+
+    /// The owner's clients, in the directory's order.
+    pub async fn list(
+        &self,
+        owner: &Owner,
+        deadline: Instant,
+    ) -> Result<Vec<ClientSummary>, ServiceError> {
+        let clients = self
+            .directory
+            .list_clients(deadline)
+            .await
+            .map_err(ServiceError::upstream(Operation::ReadClients))?;
+        Ok(clients
+            .into_iter()
+            .filter(|client| client.is_owned_by(owner))
+            .map(DirectoryClient::into_summary)
+            .collect())
+    }
+
+    /// One of the owner's clients. Missing, someone else's and impossible ids
+    /// all answer the same not-found, so nobody learns what exists.
+    pub async fn get(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<ClientSummary, ServiceError> {
+        self.find_owned(owner, client_id, Operation::ReadClients, deadline)
+            .await
+            .map(DirectoryClient::into_summary)
+    }
+
+    /// Deletes one of the owner's clients.
+    pub async fn delete(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<(), ServiceError> {
+        let client = self
+            .find_owned(owner, client_id, Operation::DeleteClient, deadline)
+            .await?;
+        self.directory
+            .delete_client(&client.client_id, deadline)
+            .await
+            .map_err(ServiceError::upstream(Operation::DeleteClient))
+    }
+
+    async fn find_owned(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        operation: Operation,
+        deadline: Instant,
+    ) -> Result<DirectoryClient, ServiceError> {
+        if !is_possible_client_id(client_id) {
+            return Err(ServiceError::ClientNotFound);
+        }
+        match self.directory.get_client(client_id, deadline).await {
+            Ok(Some(client)) if client.is_owned_by(owner) => Ok(client),
+            Ok(_) => Err(ServiceError::ClientNotFound),
+            Err(cause) => Err(ServiceError::upstream(operation)(cause)),
+        }
+    }
+}

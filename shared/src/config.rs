@@ -1,0 +1,270 @@
+//! Configuration: read once per container from the environment variables that
+//! CONTRACT.md names, validated up front so that a bad deployment is reported
+//! once, clearly, instead of failing in odd ways on every request.
+
+use std::fmt;
+
+/// The API that newly minted clients are authorized for, unless `GRANT_AUDIENCE` says otherwise.
+pub const DEFAULT_GRANT_AUDIENCE: &str = "https://butlrauth/";
+
+/// The scopes granted to newly minted clients, unless `GRANT_SCOPES` says otherwise.
+pub const DEFAULT_GRANT_SCOPES: [&str; 12] = [
+    "read:spaces",
+    "write:spaces",
+    "delete:spaces",
+    "read:rooms",
+    "write:rooms",
+    "delete:rooms",
+    "read:sensors",
+    "write:sensors",
+    "delete:sensors",
+    "read:hives",
+    "write:hives",
+    "delete:hives",
+];
+
+/// Everything the service needs to know about its deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Base URL of the Auth0 tenant, without a trailing slash (`https://tenant.us.auth0.com`).
+    pub auth0_base_url: String,
+    /// Secrets Manager id or ARN of the Management API credentials.
+    pub auth0_secret_id: String,
+    /// Expected `iss` of callers' tokens.
+    pub jwt_issuer: String,
+    /// Expected `aud` of callers' tokens.
+    pub jwt_audience: String,
+    /// Where callers' signing keys are published.
+    pub jwks_url: String,
+    /// API identifier the new clients are granted access to.
+    pub grant_audience: String,
+    /// Scopes granted to new clients.
+    pub grant_scopes: Vec<String>,
+    /// Whether to ask Auth0 for `client_{ksuid}` ids.
+    pub custom_client_ids: bool,
+}
+
+/// A setting that is missing or unusable. The message names the variable, never its value
+/// (a misplaced secret in the wrong variable must not end up in the logs).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        name: &'static str,
+        reason: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests can configure many
+    /// independent instances in one process without touching the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| {
+            lookup(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+
+        let auth0_base_url = auth0_base_url(&required("AUTH0_DOMAIN")?)?;
+        let auth0_secret_id = required("AUTH0_SECRET_ID")?;
+        let jwt_issuer = required("JWT_ISSUER")?;
+        let jwt_audience = required("JWT_AUDIENCE")?;
+        let jwks_url = match get("JWKS_URL") {
+            Some(url) => url,
+            // The issuer of Auth0 tokens ends with a slash, so this is
+            // `https://tenant.auth0.com/.well-known/jwks.json`.
+            None => format!("{jwt_issuer}.well-known/jwks.json"),
+        };
+        require_http_url("JWKS_URL", &jwks_url)?;
+        let grant_audience = get("GRANT_AUDIENCE").unwrap_or_else(|| DEFAULT_GRANT_AUDIENCE.into());
+        let grant_scopes: Vec<String> = match get("GRANT_SCOPES") {
+            Some(scopes) => scopes.split_whitespace().map(str::to_owned).collect(),
+            None => DEFAULT_GRANT_SCOPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        let custom_client_ids = match get("CUSTOM_CLIENT_IDS").as_deref() {
+            None => true,
+            Some(value) if value.eq_ignore_ascii_case("true") => true,
+            Some(value) if value.eq_ignore_ascii_case("false") => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "CUSTOM_CLIENT_IDS",
+                    reason: "must be true or false",
+                });
+            }
+        };
+
+        Ok(Self {
+            auth0_base_url,
+            auth0_secret_id,
+            jwt_issuer,
+            jwt_audience,
+            jwks_url,
+            grant_audience,
+            grant_scopes,
+            custom_client_ids,
+        })
+    }
+
+    /// The audience of Management API tokens: `https://<AUTH0_DOMAIN>/api/v2/`.
+    pub fn management_audience(&self) -> String {
+        format!("{}/api/v2/", self.auth0_base_url)
+    }
+}
+
+/// `AUTH0_DOMAIN` is either a bare tenant domain (https implied) or a full base URL.
+fn auth0_base_url(domain: &str) -> Result<String, ConfigError> {
+    let url = if domain.contains("://") {
+        domain.to_owned()
+    } else {
+        format!("https://{domain}")
+    };
+    require_http_url("AUTH0_DOMAIN", &url)?;
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn require_http_url(name: &'static str, url: &str) -> Result<(), ConfigError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or(ConfigError::Invalid {
+            name,
+            reason: "must be an http(s) URL",
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '@') {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "must name a host",
+        });
+    }
+    Ok(())
+}
+
+impl fmt::Display for Config {
+    /// A one-line summary for the start-up log: nothing here is secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={}",
+            self.auth0_base_url,
+            self.jwt_issuer,
+            self.jwt_audience,
+            self.jwks_url,
+            self.grant_audience,
+            self.grant_scopes.len(),
+            self.custom_client_ids
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const REQUIRED: [(&str, &str); 4] = [
+        ("AUTH0_DOMAIN", "tenant.us.auth0.com"),
+        ("AUTH0_SECRET_ID", "auth0/management"),
+        ("JWT_ISSUER", "https://tenant.us.auth0.com/"),
+        ("JWT_AUDIENCE", "https://m2m-client-service/"),
+    ];
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = config(&REQUIRED).unwrap();
+        assert_eq!(config.auth0_base_url, "https://tenant.us.auth0.com");
+        assert_eq!(
+            config.management_audience(),
+            "https://tenant.us.auth0.com/api/v2/"
+        );
+        assert_eq!(
+            config.jwks_url,
+            "https://tenant.us.auth0.com/.well-known/jwks.json"
+        );
+        assert_eq!(config.grant_audience, "https://butlrauth/");
+        assert_eq!(config.grant_scopes.len(), 12);
+        assert!(config.grant_scopes.contains(&"delete:hives".to_owned()));
+        assert!(config.custom_client_ids);
+    }
+
+    #[test]
+    fn full_base_urls_and_overrides_are_accepted() {
+        let mut vars = REQUIRED.to_vec();
+        vars[0] = ("AUTH0_DOMAIN", "http://127.0.0.1:8081/");
+        vars.extend([
+            ("JWKS_URL", "http://127.0.0.1:9000/keys"),
+            ("GRANT_AUDIENCE", "https://other/"),
+            ("GRANT_SCOPES", " read:a  write:a "),
+            ("CUSTOM_CLIENT_IDS", "FALSE"),
+        ]);
+        let config = config(&vars).unwrap();
+        assert_eq!(config.auth0_base_url, "http://127.0.0.1:8081");
+        assert_eq!(config.jwks_url, "http://127.0.0.1:9000/keys");
+        assert_eq!(config.grant_audience, "https://other/");
+        assert_eq!(config.grant_scopes, ["read:a", "write:a"]);
+        assert!(!config.custom_client_ids);
+    }
+
+    #[test]
+    fn each_required_variable_is_reported_by_name() {
+        for (missing, _) in REQUIRED {
+            let vars: Vec<_> = REQUIRED
+                .into_iter()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            assert_eq!(config(&vars), Err(ConfigError::Missing(missing)));
+            let blank: Vec<_> = REQUIRED
+                .into_iter()
+                .map(|(k, v)| if k == missing { (k, "  ") } else { (k, v) })
+                .collect();
+            assert_eq!(config(&blank), Err(ConfigError::Missing(missing)));
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_rejected_without_echoing_them() {
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("CUSTOM_CLIENT_IDS", "yes-please"));
+        let error = config(&vars).unwrap_err();
+        assert!(error.to_string().contains("CUSTOM_CLIENT_IDS"));
+        assert!(!error.to_string().contains("yes-please"));
+
+        let mut vars = REQUIRED.to_vec();
+        vars[0] = ("AUTH0_DOMAIN", "ftp://tenant");
+        assert!(matches!(
+            config(&vars),
+            Err(ConfigError::Invalid {
+                name: "AUTH0_DOMAIN",
+                ..
+            })
+        ));
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("JWKS_URL", "not a url"));
+        assert!(matches!(
+            config(&vars),
+            Err(ConfigError::Invalid {
+                name: "JWKS_URL",
+                ..
+            })
+        ));
+    }
+}

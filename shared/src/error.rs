@@ -1,0 +1,82 @@
+//! The one error type of the service. Every failure a request can meet ends up
+//! here; `api::error_response` is the one place that turns it into a status
+//! code and a documented body.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::auth::AuthError;
+
+/// What the service was doing when an upstream call failed: it picks the
+/// documented error code of the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    CreateClient,
+    CreateGrant,
+    DeleteClient,
+    ReadClients,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::CreateClient => "create client",
+            Operation::CreateGrant => "create client grant",
+            Operation::DeleteClient => "delete client",
+            Operation::ReadClients => "read clients",
+        })
+    }
+}
+
+/// How a call to Auth0 (or the secret behind it) failed. The `String`s are
+/// for the log only: they never reach a response.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    /// Auth0 kept answering 429 after the retries the time budget allowed.
+    #[error("rate limited by Auth0 (retry after {}s)", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
+    /// Auth0 answered with an error, timed out, dropped the connection or sent
+    /// something unreadable.
+    #[error("Auth0 failed: {0}")]
+    Failed(String),
+    /// The service cannot authenticate to Auth0 at all: the management
+    /// credentials are missing, unreadable or rejected. Not Auth0's fault.
+    #[error("management credentials unusable: {0}")]
+    Credentials(String),
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("unauthorized: {0}")]
+    Unauthorized(#[from] AuthError),
+    /// 400 `INVALID_REQUEST`; the message is shown to the caller as is.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// 404 `CLIENT_NOT_FOUND`: missing, someone else's, or an impossible id.
+    #[error("client not found")]
+    ClientNotFound,
+    #[error("{operation} failed: {cause}")]
+    Upstream {
+        operation: Operation,
+        cause: UpstreamError,
+    },
+    /// 500; the message is for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ServiceError::InvalidRequest(message.into())
+    }
+
+    pub fn upstream(operation: Operation) -> impl FnOnce(UpstreamError) -> Self {
+        move |cause| match cause {
+            // Without working credentials there is nothing Auth0 could do
+            // better: it is our deployment that is broken, so 500.
+            UpstreamError::Credentials(reason) => ServiceError::Internal(reason),
+            cause => ServiceError::Upstream { operation, cause },
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The Auth0 Management API credentials, kept in AWS Secrets Manager as a
+//! JSON secret `{"client_id": ..., "client_secret": ...}`.
+
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use serde::Deserialize;
+
+use crate::auth0::{CredentialsSource, ManagementCredentials};
+use crate::secret::SecretString;
+
+/// Reads the management credentials from one secret.
+pub struct SecretsManagerSource {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+}
+
+#[derive(Deserialize)]
+struct SecretPayload {
+    client_id: String,
+    client_secret: SecretString,
+}
+
+impl SecretsManagerSource {
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
+        SecretsManagerSource {
+            client,
+            secret_id: secret_id.into(),
+        }
+    }
+
+    /// A client configured the AWS SDK's standard way (`AWS_REGION`,
+    /// `AWS_ENDPOINT_URL`, the Lambda role's credentials, ...).
+    pub async fn from_env(secret_id: impl Into<String>) -> Self {
+        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(aws_sdk_secretsmanager::Client::new(&sdk_config), secret_id)
+    }
+}
+
+impl CredentialsSource for SecretsManagerSource {
+    /// Errors name the secret and the problem, never the secret's content.
+    async fn read(&self) -> Result<ManagementCredentials, String> {
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map_err(|error| {
+                let problem = match &error {
+                    SdkError::ServiceError(service) => match service.err().code() {
+                        Some("ResourceNotFoundException") => "the secret does not exist".to_owned(),
+                        Some("AccessDeniedException") => {
+                            "access denied (the function's role needs secretsmanager:GetSecretValue on it)".to_owned()
+                        }
+                        _ => DisplayErrorContext(&error).to_string(),
+                    },
+                    SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+                        format!("Secrets Manager is unreachable: {}", DisplayErrorContext(&error))
+                    }
+                    _ => DisplayErrorContext(&error).to_string(),
+                };
+                format!("cannot read secret {}: {problem}", self.secret_id)
+            })?;
+        let text = output.secret_string().ok_or_else(|| {
+            format!(
+                "secret {} has no string value (a JSON object is expected)",
+                self.secret_id
+            )
+        })?;
+        parse_credentials(text).map_err(|problem| format!("secret {}: {problem}", self.secret_id))
+    }
+}
+
+/// Parses the secret's JSON. serde's own messages can quote the offending
+/// value, which here may be the secret itself, so they are replaced.
+fn parse_credentials(text: &str) -> Result<ManagementCredentials, &'static str> {
+    const SHAPE: &str = "not a JSON object with string fields client_id and client_secret";
+    // Through a map first: serde would also accept a positional array.
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|_| SHAPE)?;
+    let payload: SecretPayload =
+        serde_json::from_value(serde_json::Value::Object(object)).map_err(|_| SHAPE)?;
+    if payload.client_id.trim().is_empty() || payload.client_secret.expose().trim().is_empty() {
+        return Err("client_id and client_secret must not be empty");
+    }
+    Ok(ManagementCredentials {
+        client_id: payload.client_id,
+        client_secret: payload.client_secret,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let credentials =
+            parse_credentials(r#"{"client_id": "mgmt", "client_secret": "s3cr3t", "extra": 1}"#)
+                .unwrap();
+        assert_eq!(credentials.client_id, "mgmt");
+        assert_eq!(credentials.client_secret.expose(), "s3cr3t");
+    }
+
+    #[test]
+    fn malformed_secrets_are_described_without_their_content() {
+        for text in [
+            "s3cr3t-not-json",
+            r#"{"client_id": "mgmt"}"#,
+            r#"{"client_id": "mgmt", "client_secret": 123456789}"#,
+            r#"{"client_id": "", "client_secret": "s3cr3t"}"#,
+            r#"["mgmt", "s3cr3t"]"#,
+        ] {
+            let problem = parse_credentials(text).unwrap_err();
+            for fragment in ["s3cr3t", "123456789", "mgmt"] {
+                assert!(!problem.contains(fragment), "{problem}");
+            }
+        }
+    }
+}

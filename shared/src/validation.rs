@@ -1,0 +1,218 @@
+//! Request validation: what a caller may send, checked before anything
+//! reaches Auth0. Messages name the problem in the documentation's style
+//! (`client name is required`) and never echo the input back.
+
+use serde_json::{Map, Value};
+
+use crate::clients::NewClient;
+use crate::error::ServiceError;
+
+/// Bodies larger than this are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Our own limit on names; Auth0 only requires one character and no `<` or `>`.
+pub const MAX_NAME_CHARS: usize = 255;
+/// Auth0's limit on `description`.
+pub const MAX_DESCRIPTION_CHARS: usize = 140;
+/// Ids are Auth0 client ids (32 alphanumerics) or ours (`client_` + 27 base62).
+/// Anything else cannot exist, so it is answered 404 without asking Auth0.
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+
+/// Parses and validates the body of `POST /api/v1/client`.
+pub fn parse_new_client(body: &[u8]) -> Result<NewClient, ServiceError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ServiceError::invalid(format!(
+            "request body must be at most {MAX_BODY_BYTES} bytes"
+        )));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ServiceError::invalid("request body is required"));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| ServiceError::invalid("request body must be valid JSON"))?;
+    let Value::Object(mut fields) = value else {
+        return Err(ServiceError::invalid("request body must be a JSON object"));
+    };
+
+    let name = take_string(&mut fields, "name", "client name")?
+        .ok_or_else(|| ServiceError::invalid("client name is required"))?;
+    let description = take_string(&mut fields, "description", "client description")?;
+
+    if let Some(unknown) = fields.keys().next() {
+        // Field names are the caller's text: say which, but keep it short.
+        let shown: String = unknown
+            .chars()
+            .take(40)
+            .filter(|c| !c.is_control())
+            .collect();
+        return Err(ServiceError::invalid(format!(
+            "unknown field `{shown}`: only name and description are accepted"
+        )));
+    }
+
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ServiceError::invalid("client name is required"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ServiceError::invalid(format!(
+            "client name must be at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(|c| c == '<' || c == '>' || c.is_control()) {
+        return Err(ServiceError::invalid(
+            "client name must not contain '<', '>' or control characters",
+        ));
+    }
+    let description = description.unwrap_or_default();
+    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(ServiceError::invalid(format!(
+            "client description must be at most {MAX_DESCRIPTION_CHARS} characters"
+        )));
+    }
+
+    Ok(NewClient {
+        name: name.to_owned(),
+        description,
+    })
+}
+
+/// Removes `key` from `fields`; present means it must be a string.
+fn take_string(
+    fields: &mut Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<Option<String>, ServiceError> {
+    match fields.remove(key) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(_) => Err(ServiceError::invalid(format!("{what} must be a string"))),
+    }
+}
+
+/// Whether `id` could be a client id at all (`^[A-Za-z0-9_-]{1,64}$`).
+pub fn is_possible_client_id(id: &str) -> bool {
+    (1..=MAX_CLIENT_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> String {
+        match parse_new_client(body.as_bytes()) {
+            Err(ServiceError::InvalidRequest(message)) => message,
+            other => panic!("expected INVALID_REQUEST for {body:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_the_documented_example() {
+        let client = parse_new_client(
+            br#"{"name": "My API Client", "description": "Client for accessing internal APIs"}"#,
+        )
+        .unwrap();
+        assert_eq!(client.name, "My API Client");
+        assert_eq!(client.description, "Client for accessing internal APIs");
+    }
+
+    #[test]
+    fn trims_the_name_and_defaults_the_description() {
+        let client = parse_new_client(br#"{"name": "  padded\u00e9  "}"#).unwrap();
+        assert_eq!(client.name, "padded\u{e9}");
+        assert_eq!(client.description, "");
+    }
+
+    #[test]
+    fn limits_count_characters_not_bytes() {
+        let name = "\u{e9}".repeat(MAX_NAME_CHARS);
+        let description = "\u{1F600}".repeat(MAX_DESCRIPTION_CHARS);
+        let body = serde_json::json!({"name": name, "description": description}).to_string();
+        assert!(parse_new_client(body.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn rejects_each_bad_body_with_a_message_naming_the_problem() {
+        let long_name = "n".repeat(MAX_NAME_CHARS + 1);
+        let long_description = "d".repeat(MAX_DESCRIPTION_CHARS + 1);
+        let huge = format!(r#"{{"name": "{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        let cases: Vec<(String, &str)> = vec![
+            ("".into(), "request body is required"),
+            ("  \n".into(), "request body is required"),
+            ("{".into(), "request body must be valid JSON"),
+            ("nonsense".into(), "request body must be valid JSON"),
+            ("[]".into(), "request body must be a JSON object"),
+            ("\"name\"".into(), "request body must be a JSON object"),
+            ("null".into(), "request body must be a JSON object"),
+            ("{}".into(), "client name is required"),
+            (r#"{"description": "d"}"#.into(), "client name is required"),
+            (r#"{"name": "   "}"#.into(), "client name is required"),
+            (r#"{"name": null}"#.into(), "client name must be a string"),
+            (r#"{"name": 42}"#.into(), "client name must be a string"),
+            (r#"{"name": ["a"]}"#.into(), "client name must be a string"),
+            (
+                r#"{"name": "a", "description": 1}"#.into(),
+                "client description must be a string",
+            ),
+            (
+                r#"{"name": "a", "description": null}"#.into(),
+                "client description must be a string",
+            ),
+            (
+                format!(r#"{{"name": "{long_name}"}}"#),
+                "client name must be at most 255 characters",
+            ),
+            (
+                format!(r#"{{"name": "a", "description": "{long_description}"}}"#),
+                "client description must be at most 140 characters",
+            ),
+            (
+                r#"{"name": "<script>"}"#.into(),
+                "client name must not contain '<', '>' or control characters",
+            ),
+            (
+                r#"{"name": "a\u0007b"}"#.into(),
+                "client name must not contain '<', '>' or control characters",
+            ),
+            (
+                r#"{"name": "a", "client_id": "x"}"#.into(),
+                "unknown field `client_id`: only name and description are accepted",
+            ),
+            (
+                r#"{"name": "a", "owner": "someone-else"}"#.into(),
+                "unknown field `owner`: only name and description are accepted",
+            ),
+            (huge, "request body must be at most 16384 bytes"),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(message(&body), expected, "body: {body:.60}");
+        }
+    }
+
+    #[test]
+    fn client_ids() {
+        for good in [
+            "a",
+            "client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh",
+            "AaiyAPdpYdesoKnqjj8HJqRn4T5titww",
+            "with-dash_and_underscore",
+            &"x".repeat(64),
+        ] {
+            assert!(is_possible_client_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "has space",
+            "../clients",
+            "a/b",
+            "a%2Fb",
+            "caf\u{e9}",
+            "a.b",
+            &"x".repeat(65),
+        ] {
+            assert!(!is_possible_client_id(bad), "{bad}");
+        }
+    }
+}
