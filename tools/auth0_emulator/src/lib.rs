@@ -1,1 +1,256 @@
-pub fn placeholder() {}
+//! A stateful stand-in for one Auth0 tenant: `/oauth/token`, the JWKS, and
+//! the Management API's `/api/v2/clients` and `/api/v2/client-grants`, with
+//! Auth0's status codes and error bodies. Every request body it receives is
+//! checked against Auth0's published schemas (`shared/auth0/`); a violation
+//! is answered as Auth0 would and recorded, and an emulator dropped with
+//! unread violations fails the test that used it.
+//!
+//! Faults can be queued per route (429s, 5xx, delays, dropped connections,
+//! malformed JSON, expired tokens) so error paths are tested for real.
+
+mod keys;
+mod schema;
+mod server;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+pub use keys::{TestKey, encoding_key, public_jwk};
+pub use schema::Schema;
+use state::Tenant;
+
+/// How the emulated tenant is set up.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Credentials accepted at `/oauth/token` for the Management API.
+    pub management_client_id: String,
+    pub management_client_secret: String,
+    /// The API of the service's callers: any client of the tenant may get a
+    /// token for it.
+    pub caller_audience: String,
+    /// API identifiers (resource servers) that exist in the tenant.
+    pub resource_servers: Vec<String>,
+    /// Whether the tenant has Auth0's custom client ids feature.
+    pub custom_client_ids: bool,
+    /// `expires_in` of Management API tokens.
+    pub management_token_lifetime: Duration,
+    /// 0 for an ephemeral port.
+    pub port: u16,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            management_client_id: "mgmt-client-id".into(),
+            management_client_secret: "mgmt-client-secret".into(),
+            caller_audience: "https://m2m-client-service/".into(),
+            resource_servers: vec!["https://butlrauth/".into()],
+            custom_client_ids: true,
+            management_token_lifetime: Duration::from_secs(86400),
+            port: 0,
+        }
+    }
+}
+
+/// The emulator's routes, for counting requests and queueing faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    Token,
+    Jwks,
+    CreateClient,
+    ListClients,
+    GetClient,
+    DeleteClient,
+    CreateGrant,
+    ListGrants,
+    Other,
+}
+
+/// A request as the emulator received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub route: Route,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub authorization_present: bool,
+}
+
+/// Something to go wrong with the next request on a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer this status with Auth0's error body for it.
+    Status(u16),
+    /// 429 with `x-ratelimit-*` headers, the reset this far ahead.
+    RateLimited { reset_after_secs: u64 },
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Send the status line and headers, then break the connection.
+    DropConnection,
+    /// Answer success with a truncated JSON body.
+    MalformedJson,
+    /// Expire every Management API token issued so far, then answer normally
+    /// (a request bearing one of them gets 401).
+    ExpireManagementTokens,
+}
+
+pub(crate) struct Shared {
+    pub base_url: String,
+    pub tenant: Mutex<Tenant>,
+}
+
+impl Shared {
+    pub fn tenant(&self) -> MutexGuard<'_, Tenant> {
+        // Poisoning means a panic elsewhere; the data is still usable for a test stand-in.
+        self.tenant
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running emulator; it stops when dropped.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Starts serving on 127.0.0.1 (port from the config, 0 for any).
+    pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], config.port))).await?;
+        let address = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            base_url: format!("http://{address}"),
+            tenant: Mutex::new(Tenant::new(config)),
+        });
+        let router = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::error!(%error, "auth0 emulator stopped");
+            }
+        });
+        Ok(Emulator { shared, task })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The `iss` of tokens it signs: the base URL with a slash, like Auth0's.
+    pub fn issuer(&self) -> String {
+        format!("{}/", self.shared.base_url)
+    }
+
+    pub fn jwks_url(&self) -> String {
+        format!("{}.well-known/jwks.json", self.issuer())
+    }
+
+    /// A caller token: `claims` signed RS256 with the current signing key.
+    pub fn sign_caller_token(&self, claims: &Value) -> String {
+        let key = self.shared.tenant().signing_key;
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(key.kid().to_owned());
+        self.sign_with(&header, claims, key)
+    }
+
+    /// Any header and claims, signed with any of the test keys.
+    pub fn sign_with(&self, header: &Header, claims: &Value, key: TestKey) -> String {
+        sign(header, claims, key)
+    }
+
+    /// Publishes `key` in the JWKS and signs caller tokens with it from now on.
+    pub fn publish_key(&self, key: TestKey) {
+        let mut tenant = self.shared.tenant();
+        if !tenant.published_keys.contains(&key) {
+            tenant.published_keys.push(key);
+        }
+        tenant.signing_key = key;
+    }
+
+    /// Queues `fault` for the next request on `route` (FIFO, one per request).
+    pub fn inject(&self, route: Route, fault: Fault) {
+        self.shared
+            .tenant()
+            .faults
+            .entry(route)
+            .or_default()
+            .push_back(fault);
+    }
+
+    pub fn set_custom_client_ids(&self, enabled: bool) {
+        self.shared.tenant().config.custom_client_ids = enabled;
+    }
+
+    /// Stores a client directly (someone else's, or not an M2M app), with
+    /// Auth0's defaults for what `client` lacks; returns its id.
+    pub fn seed_client(&self, client: Value) -> String {
+        let mut tenant = self.shared.tenant();
+        let record = tenant.client_record(client);
+        let id = record["client_id"].as_str().unwrap_or_default().to_owned();
+        tenant.clients.push(record);
+        id
+    }
+
+    /// Stored clients in creation order, secrets included.
+    pub fn clients(&self) -> Vec<Value> {
+        self.shared.tenant().clients.clone()
+    }
+
+    pub fn grants(&self) -> Vec<Value> {
+        self.shared.tenant().grants.clone()
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.tenant().requests.clone()
+    }
+
+    /// Requests received on `route`, faulted ones included.
+    pub fn count(&self, route: Route) -> usize {
+        self.shared
+            .tenant()
+            .requests
+            .iter()
+            .filter(|r| r.route == route)
+            .count()
+    }
+
+    pub fn jwks_fetches(&self) -> usize {
+        self.shared.tenant().jwks_fetches
+    }
+
+    pub fn schema_violations(&self) -> Vec<String> {
+        self.shared.tenant().violations.clone()
+    }
+
+    /// Returns and forgets the violations (for tests that send bad bodies on purpose).
+    pub fn take_schema_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.shared.tenant().violations)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.task.abort();
+        let violations = self.schema_violations();
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "the Auth0 emulator received requests that violate Auth0's schemas:\n{}",
+                violations.join("\n")
+            );
+        }
+    }
+}
+
+/// Signs `claims`; the committed keys always sign.
+pub fn sign(header: &Header, claims: &Value, key: TestKey) -> String {
+    #[allow(clippy::expect_used)]
+    jsonwebtoken::encode(header, claims, &encoding_key(key)).expect("test keys sign")
+}

@@ -1,0 +1,64 @@
+//! The committed test keys (see `keys/README.md`): not secrets, never trusted
+//! by a deployed service.
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::Value;
+
+/// One of the emulator's RSA key pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TestKey {
+    /// Published and signing from the start (`kid` `dev-key-1`).
+    Dev,
+    /// Published by [`crate::Emulator::publish_key`] in rotation tests (`kid` `dev-key-2`).
+    Rotated,
+    /// Never published unless a test asks (`kid` `foreign-key`).
+    Foreign,
+}
+
+impl TestKey {
+    pub fn kid(self) -> &'static str {
+        match self {
+            TestKey::Dev => "dev-key-1",
+            TestKey::Rotated => "dev-key-2",
+            TestKey::Foreign => "foreign-key",
+        }
+    }
+
+    fn private_pem(self) -> &'static str {
+        match self {
+            TestKey::Dev => include_str!("../keys/dev-signing-key.pem"),
+            TestKey::Rotated => include_str!("../keys/rotated-signing-key.pem"),
+            TestKey::Foreign => include_str!("../keys/foreign-signing-key.pem"),
+        }
+    }
+
+    /// The public key in PEM form (what a confused verifier might use as an
+    /// HMAC secret).
+    pub fn public_key_pem(self) -> &'static str {
+        match self {
+            TestKey::Dev => include_str!("../keys/dev-signing-public.pem"),
+            TestKey::Rotated => include_str!("../keys/rotated-signing-public.pem"),
+            TestKey::Foreign => include_str!("../keys/foreign-signing-public.pem"),
+        }
+    }
+}
+
+/// The key to sign with. The PEMs are committed and known good.
+pub fn encoding_key(key: TestKey) -> EncodingKey {
+    #[allow(clippy::expect_used)]
+    EncodingKey::from_rsa_pem(key.private_pem().as_bytes())
+        .expect("committed test key is valid PEM")
+}
+
+/// The public JWK, as a JWKS publishes it.
+pub fn public_jwk(key: TestKey) -> Value {
+    #[allow(clippy::expect_used)]
+    let jwk = Jwk::from_encoding_key(&encoding_key(key), Algorithm::RS256)
+        .expect("an RSA key converts to a JWK");
+    let mut value = serde_json::to_value(jwk).unwrap_or_default();
+    value["kid"] = Value::from(key.kid());
+    value["use"] = Value::from("sig");
+    value["alg"] = Value::from("RS256");
+    value
+}

@@ -1,0 +1,107 @@
+//! Auth0's published OpenAPI schemas (`shared/auth0/` beside the repository),
+//! compiled once: every request body the emulator receives is checked
+//! against them, and its own answers can be.
+
+use std::sync::OnceLock;
+
+use jsonschema::{Draft, Validator};
+use serde_json::Value;
+
+const MANAGEMENT_API: &str =
+    include_str!("../../../../shared/auth0/management-api-clients.openapi.json");
+const AUTHENTICATION_API: &str =
+    include_str!("../../../../shared/auth0/authentication-api-token.openapi.json");
+
+/// A component schema of one of the two documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schema {
+    CreateClientRequest,
+    CreateClientResponse,
+    GetClientResponse,
+    Client,
+    ListClientsOffsetPaginated,
+    CreateClientGrantRequest,
+    CreateClientGrantResponse,
+    ClientCredentialsGrant,
+    TokenResponse,
+}
+
+impl Schema {
+    fn location(self) -> (&'static str, &'static str) {
+        match self {
+            Schema::CreateClientRequest => (MANAGEMENT_API, "CreateClientRequestContent"),
+            Schema::CreateClientResponse => (MANAGEMENT_API, "CreateClientResponseContent"),
+            Schema::GetClientResponse => (MANAGEMENT_API, "GetClientResponseContent"),
+            Schema::Client => (MANAGEMENT_API, "Client"),
+            Schema::ListClientsOffsetPaginated => {
+                (MANAGEMENT_API, "ListClientsOffsetPaginatedResponseContent")
+            }
+            Schema::CreateClientGrantRequest => (MANAGEMENT_API, "CreateClientGrantRequestContent"),
+            Schema::CreateClientGrantResponse => {
+                (MANAGEMENT_API, "CreateClientGrantResponseContent")
+            }
+            Schema::ClientCredentialsGrant => (AUTHENTICATION_API, "ClientCredentialsGrant"),
+            Schema::TokenResponse => (AUTHENTICATION_API, "TokenResponse"),
+        }
+    }
+
+    /// Checks `instance`; the error lists every violation found.
+    pub fn check(self, instance: &Value) -> Result<(), String> {
+        let validator = validator(self)?;
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|error| format!("{} at '{}'", error, error.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{self:?}: {}", errors.join("; ")))
+        }
+    }
+}
+
+fn validator(schema: Schema) -> Result<&'static Validator, String> {
+    static VALIDATORS: OnceLock<Vec<(Schema, Result<Validator, String>)>> = OnceLock::new();
+    let all = VALIDATORS.get_or_init(|| {
+        [
+            Schema::CreateClientRequest,
+            Schema::CreateClientResponse,
+            Schema::GetClientResponse,
+            Schema::Client,
+            Schema::ListClientsOffsetPaginated,
+            Schema::CreateClientGrantRequest,
+            Schema::CreateClientGrantResponse,
+            Schema::ClientCredentialsGrant,
+            Schema::TokenResponse,
+        ]
+        .into_iter()
+        .map(|schema| (schema, compile(schema)))
+        .collect()
+    });
+    all.iter()
+        .find(|(candidate, _)| *candidate == schema)
+        .map(|(_, compiled)| compiled.as_ref().map_err(Clone::clone))
+        .unwrap_or_else(|| Err(format!("{schema:?} not compiled")))
+}
+
+/// OpenAPI 3.1 schemas are JSON Schema 2020-12. The whole document is the
+/// root (so `#/components/schemas/...` references resolve) with a `$ref` to
+/// the component we want; the document's other members are unknown
+/// keywords and ignored.
+fn compile(schema: Schema) -> Result<Validator, String> {
+    let (document, name) = schema.location();
+    let mut root: Value =
+        serde_json::from_str(document).map_err(|error| format!("{name}: {error}"))?;
+    if let Some(members) = root.as_object_mut() {
+        members.remove("paths");
+        members.remove("$schema");
+        members.insert(
+            "$ref".into(),
+            Value::from(format!("#/components/schemas/{name}")),
+        );
+    }
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .build(&root)
+        .map_err(|error| format!("{name}: {error}"))
+}

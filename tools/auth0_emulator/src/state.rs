@@ -1,0 +1,132 @@
+//! The tenant's state: clients, grants, issued tokens, keys, queued faults
+//! and the log of requests. Behind one mutex, never held across an await.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::keys::TestKey;
+use crate::{EmulatorConfig, Fault, RecordedRequest, Route};
+
+pub struct Tenant {
+    pub config: EmulatorConfig,
+    pub clients: Vec<Value>,
+    pub grants: Vec<Value>,
+    /// Management API tokens and when they stop being accepted.
+    pub management_tokens: HashMap<String, Instant>,
+    pub published_keys: Vec<TestKey>,
+    pub signing_key: TestKey,
+    pub faults: HashMap<Route, VecDeque<Fault>>,
+    pub requests: Vec<RecordedRequest>,
+    pub violations: Vec<String>,
+    pub jwks_fetches: usize,
+    rng: u64,
+}
+
+pub const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+impl Tenant {
+    pub fn new(config: EmulatorConfig) -> Self {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9E37_79B9_7F4A_7C15);
+        Tenant {
+            config,
+            clients: Vec::new(),
+            grants: Vec::new(),
+            management_tokens: HashMap::new(),
+            published_keys: vec![TestKey::Dev],
+            signing_key: TestKey::Dev,
+            faults: HashMap::new(),
+            requests: Vec::new(),
+            violations: Vec::new(),
+            jwks_fetches: 0,
+            rng: seed | 1,
+        }
+    }
+
+    /// SplitMix64: ids only need to be unique and unguessable-looking here.
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn random_string(&mut self, alphabet: &[u8], length: usize) -> String {
+        (0..length)
+            .map(|_| alphabet[(self.next_random() % alphabet.len() as u64) as usize] as char)
+            .collect()
+    }
+
+    pub fn new_client_id(&mut self) -> String {
+        self.random_string(ALPHANUMERIC, 32)
+    }
+
+    pub fn new_client_secret(&mut self) -> String {
+        self.random_string(SECRET_ALPHABET, 64)
+    }
+
+    pub fn take_fault(&mut self, route: Route) -> Option<Fault> {
+        self.faults.get_mut(&route).and_then(VecDeque::pop_front)
+    }
+
+    pub fn issue_management_token(&mut self) -> String {
+        let token = format!("mgmt_{}", self.random_string(ALPHANUMERIC, 40));
+        let expires = Instant::now() + self.config.management_token_lifetime;
+        self.management_tokens.insert(token.clone(), expires);
+        token
+    }
+
+    pub fn expire_management_tokens(&mut self) {
+        let past = Instant::now()
+            .checked_sub(Duration::from_secs(1))
+            .unwrap_or_else(Instant::now);
+        for expiry in self.management_tokens.values_mut() {
+            *expiry = past;
+        }
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<&Value> {
+        self.clients.iter().find(|c| c["client_id"] == client_id)
+    }
+
+    /// A full client record with Auth0's defaults for what `fields` lacks.
+    pub fn client_record(&mut self, mut fields: Value) -> Value {
+        let client_id = match fields.get("client_id").and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => self.new_client_id(),
+        };
+        let mut record = json!({
+            "client_id": client_id,
+            "tenant": "emulator",
+            "name": "My application",
+            "description": "",
+            "global": false,
+            "client_secret": self.new_client_secret(),
+            "app_type": "regular_web",
+            "is_first_party": true,
+            "oidc_conformant": true,
+            "grant_types": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_method": "client_secret_post",
+            "client_metadata": {},
+            "callbacks": [],
+            "allowed_origins": [],
+            "web_origins": [],
+            "jwt_configuration": {"alg": "RS256", "lifetime_in_seconds": 36000, "secret_encoded": false},
+            "sso_disabled": false,
+            "custom_login_page_on": true
+        });
+        if let (Some(record), Some(fields)) = (record.as_object_mut(), fields.as_object_mut()) {
+            fields.remove("client_id");
+            for (key, value) in std::mem::take(fields) {
+                record.insert(key, value);
+            }
+        }
+        record
+    }
+}
