@@ -1,0 +1,244 @@
+//! Caller authentication on every route: the three documented 401 bodies.
+
+use auth0_emulator::TestKey;
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::{Value, json};
+
+use crate::support::{Route, TestEnv, bearer, unix_now};
+
+const MALFORMED: &str = "missing or malformed jwt";
+const INVALID: &str = "invalid or expired jwt";
+const NO_OWNER: &str = "token is valid but missing client_id";
+const ROUTES: [Route; 4] = [Route::Create, Route::List, Route::Get, Route::Delete];
+
+async fn send_each_route(env: &TestEnv, authorization: Option<&str>) -> Vec<crate::support::Reply> {
+    let mut replies = Vec::new();
+    for route in ROUTES {
+        let id = matches!(route, Route::Get | Route::Delete)
+            .then_some("client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh");
+        let body = (route == Route::Create).then_some(r#"{"name": "x"}"#);
+        replies.push(env.send(route, authorization, id, body).await);
+    }
+    replies
+}
+
+#[track_caller]
+fn assert_401(reply: &crate::support::Reply, message: &str, case: &str) {
+    assert_eq!(reply.status, 401, "{case}: {}", reply.text);
+    assert_eq!(reply.json, json!({ "message": message }), "{case}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/json"),
+        "{case}"
+    );
+    let challenge = reply.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("Bearer"), "{case}: {challenge:?}");
+}
+
+#[tokio::test]
+async fn every_route_requires_a_token() {
+    let env = TestEnv::new().await;
+    for reply in send_each_route(&env, None).await {
+        assert_401(&reply, MALFORMED, "no header");
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    }
+    assert!(env.emulator.clients().is_empty());
+}
+
+#[tokio::test]
+async fn malformed_authorization_headers() {
+    let env = TestEnv::new().await;
+    let valid = env.token("owner-a");
+    let oversized = format!("Bearer {valid}{}", "A".repeat(8 * 1024));
+    let cases = [
+        ("empty", String::new()),
+        ("scheme only", "Bearer".into()),
+        ("basic", "Basic dXNlcjpwYXNz".into()),
+        ("no scheme", valid.clone()),
+        ("other scheme", format!("Token {valid}")),
+        ("two parts", "Bearer aaaa.bbbb".into()),
+        ("four parts", format!("Bearer {valid}.extra")),
+        ("oversized", oversized),
+    ];
+    for (case, header) in cases {
+        for reply in send_each_route(&env, Some(&header)).await {
+            assert_401(&reply, MALFORMED, case);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_scheme_is_case_insensitive() {
+    let env = TestEnv::new().await;
+    let token = env.token("owner-a");
+    for header in [format!("bearer {token}"), format!("BEARER {token}")] {
+        let reply = env.send(Route::List, Some(&header), None, None).await;
+        assert_eq!(reply.status, 200, "{header:.20}: {}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn invalid_or_expired_tokens() {
+    let env = TestEnv::new().await;
+    let now = unix_now();
+    let signed = |claims: Value| env.token_with(claims);
+    let foreign = env.emulator.sign_with(
+        &rs256_header("dev-key-1"),
+        &env.claims(json!({"client_id": "owner-a"})),
+        TestKey::Foreign,
+    );
+    let unknown_kid = env.emulator.sign_with(
+        &rs256_header("no-such-key"),
+        &env.claims(json!({"client_id": "owner-a"})),
+        TestKey::Dev,
+    );
+    let mut no_kid_header = Header::new(Algorithm::RS256);
+    no_kid_header.kid = None;
+    let no_kid = env.emulator.sign_with(
+        &no_kid_header,
+        &env.claims(json!({"client_id": "owner-a"})),
+        TestKey::Dev,
+    );
+    let valid = env.token("owner-a");
+    let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
+    let tampered_payload = {
+        let mut p = parts.clone();
+        p[1] = base64url(&env.claims(json!({"client_id": "owner-b"})).to_string());
+        p.join(".")
+    };
+    parts[2] = parts[2].chars().rev().collect();
+    let tampered_signature = parts.join(".");
+    let alg_none = format!(
+        "{}.{}.",
+        base64url(r#"{"alg":"none","typ":"JWT"}"#),
+        base64url(&env.claims(json!({"client_id": "owner-a"})).to_string())
+    );
+
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "expired",
+            signed(json!({"client_id": "owner-a", "exp": now - 120})),
+        ),
+        (
+            "not yet valid",
+            signed(json!({"client_id": "owner-a", "nbf": now + 600})),
+        ),
+        (
+            "no exp",
+            signed(json!({"client_id": "owner-a", "exp": null})),
+        ),
+        (
+            "wrong issuer",
+            signed(json!({"client_id": "owner-a", "iss": "https://evil.example/"})),
+        ),
+        (
+            "no issuer",
+            signed(json!({"client_id": "owner-a", "iss": null})),
+        ),
+        (
+            "wrong audience",
+            signed(json!({"client_id": "owner-a", "aud": "https://other-api/"})),
+        ),
+        (
+            "no audience",
+            signed(json!({"client_id": "owner-a", "aud": null})),
+        ),
+        ("foreign key", foreign),
+        ("unknown kid", unknown_kid),
+        ("no kid", no_kid),
+        ("tampered payload", tampered_payload),
+        ("tampered signature", tampered_signature),
+        ("alg none", alg_none),
+        ("garbage", "Zm9v.YmFy.YmF6".into()),
+    ];
+    for (case, token) in cases {
+        for reply in send_each_route(&env, Some(&bearer(&token))).await {
+            assert_401(&reply, INVALID, case);
+        }
+    }
+    assert!(env.emulator.clients().is_empty());
+}
+
+#[tokio::test]
+async fn leeway_is_thirty_seconds() {
+    let env = TestEnv::new().await;
+    let now = unix_now();
+    let just_expired = env.token_with(json!({"client_id": "owner-a", "exp": now - 10}));
+    let reply = env
+        .send(Route::List, Some(&bearer(&just_expired)), None, None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let long_expired = env.token_with(json!({"client_id": "owner-a", "exp": now - 90}));
+    let reply = env
+        .send(Route::List, Some(&bearer(&long_expired)), None, None)
+        .await;
+    assert_401(&reply, INVALID, "beyond leeway");
+}
+
+#[tokio::test]
+async fn audience_may_be_an_array() {
+    let env = TestEnv::new().await;
+    let token = env.token_with(json!({
+        "client_id": "owner-a",
+        "aud": ["https://other-api/", crate::support::CALLER_AUDIENCE]
+    }));
+    let reply = env
+        .send(Route::List, Some(&bearer(&token)), None, None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn the_owner_is_client_id_or_azp_of_a_client_credentials_token() {
+    let env = TestEnv::new().await;
+    // Auth0's default dialect: azp + gty.
+    let auth0_style = env.token_with(json!({"azp": "owner-a", "gty": "client-credentials"}));
+    let reply = env
+        .send(
+            Route::Create,
+            Some(&bearer(&auth0_style)),
+            None,
+            Some(r#"{"name": "via azp"}"#),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let id = reply.json["client_id"].as_str().unwrap().to_owned();
+    // The RFC 9068 client_id of the same application sees it.
+    assert_eq!(env.get(&env.token("owner-a"), &id).await.status, 200);
+
+    for (case, claims) in [
+        ("no identity", json!({})),
+        ("azp without gty", json!({"azp": "owner-a"})),
+        (
+            "azp of a user token",
+            json!({"azp": "owner-a", "gty": "password"}),
+        ),
+        ("empty client_id", json!({"client_id": ""})),
+        ("numeric client_id", json!({"client_id": 12345})),
+    ] {
+        let token = env.token_with(claims);
+        for reply in send_each_route(&env, Some(&bearer(&token))).await {
+            assert_401(&reply, NO_OWNER, case);
+        }
+    }
+}
+
+fn rs256_header(kid: &str) -> Header {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    header
+}
+
+fn base64url(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}

@@ -1,0 +1,282 @@
+//! `POST /api/v1/client`
+
+use serde_json::{Value, json};
+
+use crate::support::{Options, Route, TestEnv, bearer, keys_of};
+use auth0_emulator::Route as Auth0Route;
+
+const SCOPES: [&str; 12] = [
+    "read:spaces",
+    "write:spaces",
+    "delete:spaces",
+    "read:rooms",
+    "write:rooms",
+    "delete:rooms",
+    "read:sensors",
+    "write:sensors",
+    "delete:sensors",
+    "read:hives",
+    "write:hives",
+    "delete:hives",
+];
+
+fn is_ksuid_client_id(id: &str) -> bool {
+    id.strip_prefix("client_").is_some_and(|ksuid| {
+        ksuid.len() == 27
+            && ksuid.bytes().all(|b| b.is_ascii_alphanumeric())
+            && ksuid::Ksuid::from_base62(ksuid).is_ok()
+    })
+}
+
+fn is_auth0_client_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[tokio::test]
+async fn creates_a_client_in_the_documented_shape_owned_by_the_caller() {
+    let env = TestEnv::new().await;
+    let reply = env
+        .create(
+            &env.token("owner-a"),
+            json!({"name": "My API Client", "description": "Client for accessing internal APIs"}),
+        )
+        .await;
+
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(
+        reply.keys(),
+        ["client_id", "client_secret", "description", "name"]
+    );
+    assert_eq!(reply.json["name"], "My API Client");
+    assert_eq!(
+        reply.json["description"],
+        "Client for accessing internal APIs"
+    );
+    let client_id = reply.json["client_id"].as_str().unwrap();
+    assert!(is_ksuid_client_id(client_id), "{client_id}");
+
+    // What Auth0 now holds: an M2M app for this owner, with its one grant.
+    let clients = env.emulator.clients();
+    assert_eq!(clients.len(), 1);
+    let stored = &clients[0];
+    assert_eq!(stored["client_id"], client_id);
+    assert_eq!(stored["client_secret"], reply.json["client_secret"]);
+    assert_eq!(stored["app_type"], "non_interactive");
+    assert_eq!(stored["grant_types"], json!(["client_credentials"]));
+    assert_eq!(stored["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(
+        stored["client_metadata"],
+        json!({"owner_client_id": "owner-a"})
+    );
+
+    let grants = env.emulator.grants();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0]["client_id"], client_id);
+    assert_eq!(grants[0]["audience"], "https://butlrauth/");
+    assert_eq!(grants[0]["scope"], json!(SCOPES));
+}
+
+#[tokio::test]
+async fn the_new_credentials_work_for_the_butlr_api() {
+    let env = TestEnv::new().await;
+    let created = env.create_ok("owner-a", "Worker").await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth/token", env.emulator.base_url()))
+        .json(&json!({
+            "grant_type": "client_credentials",
+            "client_id": created["client_id"],
+            "client_secret": created["client_secret"],
+            "audience": "https://butlrauth/",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let token: Value = response.json().await.unwrap();
+    assert_eq!(token["token_type"], "Bearer");
+    let scopes: Vec<&str> = token["scope"].as_str().unwrap().split(' ').collect();
+    assert_eq!(scopes, SCOPES);
+}
+
+#[tokio::test]
+async fn description_is_optional_and_the_name_is_trimmed() {
+    let env = TestEnv::new().await;
+    let reply = env
+        .create(&env.token("owner-a"), json!({"name": "  Spaced out  "}))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(reply.json["name"], "Spaced out");
+    assert_eq!(reply.json["description"], "");
+    assert_eq!(env.emulator.clients()[0]["name"], "Spaced out");
+}
+
+#[tokio::test]
+async fn invalid_bodies_get_400_invalid_request_and_never_reach_auth0() {
+    let env = TestEnv::new().await;
+    let token = env.token("owner-a");
+    let long_name = "n".repeat(256);
+    let long_description = "d".repeat(141);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            r#"{"description": "no name"}"#.into(),
+            "client name is required",
+        ),
+        ("{}".into(), "client name is required"),
+        (r#"{"name": ""}"#.into(), "client name is required"),
+        (r#"{"name": "   "}"#.into(), "client name is required"),
+        (r#"{"name": 7}"#.into(), "client name must be a string"),
+        (r#"{"name": null}"#.into(), "client name must be a string"),
+        (
+            r#"{"name": "a", "description": false}"#.into(),
+            "client description must be a string",
+        ),
+        (
+            format!(r#"{{"name": "{long_name}"}}"#),
+            "client name must be at most 255 characters",
+        ),
+        (
+            format!(r#"{{"name": "a", "description": "{long_description}"}}"#),
+            "client description must be at most 140 characters",
+        ),
+        (
+            r#"{"name": "<b>bold</b>"}"#.into(),
+            "client name must not contain '<', '>' or control characters",
+        ),
+        (
+            r#"{"name": "line\nbreak"}"#.into(),
+            "client name must not contain '<', '>' or control characters",
+        ),
+        (
+            r#"{"name": "a", "client_id": "client_mine"}"#.into(),
+            "unknown field `client_id`: only name and description are accepted",
+        ),
+        (
+            r#"{"name": "a", "owner_client_id": "someone-else"}"#.into(),
+            "unknown field `owner_client_id`: only name and description are accepted",
+        ),
+        ("not json".into(), "request body must be valid JSON"),
+        (r#"{"name": "a""#.into(), "request body must be valid JSON"),
+        (r#"["name"]"#.into(), "request body must be a JSON object"),
+        ("42".into(), "request body must be a JSON object"),
+        ("".into(), "request body is required"),
+        (
+            format!(r#"{{"name": "{}"}}"#, "x".repeat(16 * 1024)),
+            "request body must be at most 16384 bytes",
+        ),
+    ];
+    for (body, message) in cases {
+        let reply = env
+            .send(Route::Create, Some(&bearer(&token)), None, Some(&body))
+            .await;
+        reply.assert(400, json!({"code": "INVALID_REQUEST", "message": message}));
+    }
+    // A request without a body at all.
+    let reply = env
+        .send(Route::Create, Some(&bearer(&token)), None, None)
+        .await;
+    reply.assert(
+        400,
+        json!({"code": "INVALID_REQUEST", "message": "request body is required"}),
+    );
+    assert_eq!(env.emulator.count(Auth0Route::CreateClient), 0);
+    assert!(env.emulator.clients().is_empty());
+}
+
+#[tokio::test]
+async fn authentication_comes_before_validation() {
+    let env = TestEnv::new().await;
+    let reply = env.send(Route::Create, None, None, Some("not json")).await;
+    reply.assert(401, json!({"message": "missing or malformed jwt"}));
+}
+
+#[tokio::test]
+async fn tenants_without_custom_ids_fall_back_to_auth0_ids_once_per_container() {
+    let mut options = Options::default();
+    options.emulator.custom_client_ids = false;
+    let env = TestEnv::with(options).await;
+
+    let first = env.create_ok("owner-a", "First").await;
+    assert!(
+        is_auth0_client_id(first["client_id"].as_str().unwrap()),
+        "{first}"
+    );
+    // Refused with client_id, then accepted without it.
+    assert_eq!(env.emulator.count(Auth0Route::CreateClient), 2);
+
+    let second = env.create_ok("owner-a", "Second").await;
+    assert!(is_auth0_client_id(second["client_id"].as_str().unwrap()));
+    // The container remembers: no second refusal.
+    assert_eq!(env.emulator.count(Auth0Route::CreateClient), 3);
+    assert_eq!(env.emulator.clients().len(), 2);
+    assert_eq!(env.emulator.grants().len(), 2);
+    assert!(env.emulator.take_schema_violations().is_empty());
+}
+
+#[tokio::test]
+async fn custom_ids_can_be_turned_off() {
+    let env = TestEnv::with(Options {
+        env: vec![("CUSTOM_CLIENT_IDS", "false".into())],
+        ..Options::default()
+    })
+    .await;
+    let created = env.create_ok("owner-a", "Plain").await;
+    assert!(is_auth0_client_id(created["client_id"].as_str().unwrap()));
+    assert_eq!(env.emulator.count(Auth0Route::CreateClient), 1);
+}
+
+#[tokio::test]
+async fn grant_settings_come_from_the_configuration() {
+    let env = TestEnv::with(Options {
+        env: vec![("GRANT_SCOPES", "read:spaces read:rooms".into())],
+        ..Options::default()
+    })
+    .await;
+    env.create_ok("owner-a", "Reader").await;
+    assert_eq!(
+        env.emulator.grants()[0]["scope"],
+        json!(["read:spaces", "read:rooms"])
+    );
+}
+
+#[tokio::test]
+async fn one_management_token_serves_the_whole_container() {
+    let env = TestEnv::new().await;
+    for n in 0..3 {
+        let created = env.create_ok("owner-a", &format!("client {n}")).await;
+        let id = created["client_id"].as_str().unwrap();
+        assert_eq!(env.get(&env.token("owner-a"), id).await.status, 200);
+    }
+    assert_eq!(env.list(&env.token("owner-a")).await.status, 200);
+    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
+}
+
+#[tokio::test]
+async fn upstream_calls_per_create_are_exactly_two() {
+    let env = TestEnv::new().await;
+    env.create_ok("owner-a", "Counted").await;
+    let management_calls = env
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| !matches!(r.route, Auth0Route::Token | Auth0Route::Jwks))
+        .count();
+    assert_eq!(management_calls, 2);
+}
+
+#[tokio::test]
+async fn the_secret_is_only_ever_in_the_201() {
+    let env = TestEnv::new().await;
+    let created = env.create_ok("owner-a", "Secretive").await;
+    let secret = created["client_secret"].as_str().unwrap();
+    let id = created["client_id"].as_str().unwrap();
+    let token = env.token("owner-a");
+    for reply in [env.list(&token).await, env.get(&token, id).await] {
+        assert_eq!(reply.status, 200);
+        assert!(!reply.text.contains(secret));
+        assert!(!reply.text.contains("client_secret"));
+    }
+    let reply = env.delete(&token, id).await;
+    assert!(!reply.text.contains(secret));
+    assert_eq!(keys_of(&created).len(), 4);
+}

@@ -1,0 +1,12 @@
+//! The service's contract, end to end: every documented status, body and
+//! error code, through the real handlers, a stateful Auth0 emulator and
+//! Secrets Manager on moto.
+
+mod support;
+
+mod authentication;
+mod create;
+mod delete;
+mod read;
+mod secrets;
+mod upstream;

@@ -1,0 +1,120 @@
+//! `GET /api/v1/client` and `GET /api/v1/client/{id}`
+
+use serde_json::json;
+
+use crate::support::TestEnv;
+use auth0_emulator::Route as Auth0Route;
+
+#[tokio::test]
+async fn lists_only_the_callers_machine_to_machine_clients() {
+    let env = TestEnv::new().await;
+    let mine_1 = env.create_ok("owner-a", "Mine 1").await;
+    let _theirs = env.create_ok("owner-b", "Theirs").await;
+    let mine_2 = env.create_ok("owner-a", "Mine 2").await;
+    // Same owner tag, but not an M2M application: not ours to show.
+    env.emulator.seed_client(json!({
+        "name": "A web app",
+        "app_type": "regular_web",
+        "client_metadata": {"owner_client_id": "owner-a"}
+    }));
+    // An M2M application nobody created through the service.
+    env.emulator
+        .seed_client(json!({"name": "Ops robot", "app_type": "non_interactive"}));
+
+    let reply = env.list(&env.token("owner-a")).await;
+    let expected = |created: &serde_json::Value| {
+        json!({
+            "id": created["client_id"],
+            "name": created["name"],
+            "description": created["description"],
+            "client_id": created["client_id"],
+        })
+    };
+    reply.assert(200, json!([expected(&mine_1), expected(&mine_2)]));
+}
+
+#[tokio::test]
+async fn an_owner_without_clients_gets_an_empty_list() {
+    let env = TestEnv::new().await;
+    env.create_ok("owner-b", "Theirs").await;
+    env.list(&env.token("owner-a")).await.assert(200, json!([]));
+}
+
+#[tokio::test]
+async fn lists_every_page_with_one_call_per_hundred_clients() {
+    let env = TestEnv::new().await;
+    for n in 0..250 {
+        env.emulator.seed_client(json!({
+            "name": format!("seeded {n}"),
+            "app_type": "non_interactive",
+            "client_metadata": {"owner_client_id": if n % 5 == 0 { "owner-a" } else { "owner-b" }}
+        }));
+    }
+    let reply = env.list(&env.token("owner-a")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json.as_array().unwrap().len(), 50);
+    assert_eq!(env.emulator.count(Auth0Route::ListClients), 3);
+    // Only the fields we need were asked for, 100 at a time.
+    for request in env
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.route == Auth0Route::ListClients)
+    {
+        assert!(request.query.contains("per_page=100"), "{}", request.query);
+        assert!(request.query.contains("fields="), "{}", request.query);
+        assert!(
+            !request.query.contains("client_secret"),
+            "{}",
+            request.query
+        );
+    }
+}
+
+#[tokio::test]
+async fn gets_one_of_the_callers_clients() {
+    let env = TestEnv::new().await;
+    let created = env.create_ok("owner-a", "Mine").await;
+    let id = created["client_id"].as_str().unwrap();
+    env.get(&env.token("owner-a"), id).await.assert(
+        200,
+        json!({
+            "id": id,
+            "name": "Mine",
+            "description": "Mine description",
+            "client_id": id,
+        }),
+    );
+}
+
+#[tokio::test]
+async fn unknown_foreign_and_impossible_ids_are_all_the_same_404() {
+    let env = TestEnv::new().await;
+    let theirs = env.create_ok("owner-b", "Theirs").await;
+    let web_app = env.emulator.seed_client(json!({
+        "name": "Web", "app_type": "spa", "client_metadata": {"owner_client_id": "owner-a"}
+    }));
+    let token = env.token("owner-a");
+    let not_found = json!({"code": "CLIENT_NOT_FOUND", "message": "client not found"});
+    for id in [
+        "client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh",
+        theirs["client_id"].as_str().unwrap(),
+        web_app.as_str(),
+    ] {
+        env.get(&token, id).await.assert(404, not_found.clone());
+    }
+    let gets_before = env.emulator.count(Auth0Route::GetClient);
+    for impossible in [
+        "has space",
+        "a.b",
+        "../../clients",
+        &"x".repeat(65),
+        "caf\u{e9}",
+    ] {
+        env.get(&token, impossible)
+            .await
+            .assert(404, not_found.clone());
+    }
+    // A malformed id never reaches Auth0.
+    assert_eq!(env.emulator.count(Auth0Route::GetClient), gets_before);
+}

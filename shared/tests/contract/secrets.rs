@@ -1,0 +1,93 @@
+//! The management secret in Secrets Manager (moto), read through the real
+//! AWS SDK: once per container, and recovered from without a restart.
+
+use serde_json::json;
+
+use crate::support::{
+    MANAGEMENT_CLIENT_ID, MANAGEMENT_CLIENT_SECRET, Options, SecretSetup, TestEnv,
+};
+use auth0_emulator::Route as Auth0Route;
+
+const INTERNAL: &str = "Internal server error";
+
+#[tokio::test]
+async fn a_missing_secret_answers_500_until_it_exists() {
+    let env = TestEnv::with(Options {
+        secret: SecretSetup::Missing,
+        ..Options::default()
+    })
+    .await;
+    let token = env.token("owner-a");
+    env.create(&token, json!({"name": "Too early"}))
+        .await
+        .assert(500, json!({ "message": INTERNAL }));
+    env.list(&token)
+        .await
+        .assert(500, json!({ "message": INTERNAL }));
+    assert_eq!(env.emulator.count(Auth0Route::CreateClient), 0);
+
+    env.secrets
+        .create_secret()
+        .name(&env.secret_id)
+        .secret_string(
+            json!({"client_id": MANAGEMENT_CLIENT_ID, "client_secret": MANAGEMENT_CLIENT_SECRET})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    env.create_ok("owner-a", "Recovered").await;
+}
+
+#[tokio::test]
+async fn malformed_secrets_answer_500() {
+    for raw in [
+        "not json at all",
+        r#"{"client_id": "only-the-id"}"#,
+        r#"{"client_id": 1, "client_secret": 2}"#,
+    ] {
+        let env = TestEnv::with(Options {
+            secret: SecretSetup::Raw(raw.into()),
+            ..Options::default()
+        })
+        .await;
+        env.list(&env.token("owner-a"))
+            .await
+            .assert(500, json!({ "message": INTERNAL }));
+    }
+}
+
+#[tokio::test]
+async fn credentials_auth0_rejects_answer_500() {
+    let env = TestEnv::with(Options {
+        secret: SecretSetup::Raw(
+            json!({"client_id": MANAGEMENT_CLIENT_ID, "client_secret": "wrong"}).to_string(),
+        ),
+        ..Options::default()
+    })
+    .await;
+    env.list(&env.token("owner-a"))
+        .await
+        .assert(500, json!({ "message": INTERNAL }));
+}
+
+#[tokio::test]
+async fn the_secret_is_read_once_per_container() {
+    let env = TestEnv::new().await;
+    env.create_ok("owner-a", "One").await;
+    // Remove the secret, then make the service need a new management token:
+    // it still has the credentials it read at start-up.
+    env.secrets
+        .delete_secret()
+        .secret_id(&env.secret_id)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    env.emulator.inject(
+        Auth0Route::CreateClient,
+        auth0_emulator::Fault::ExpireManagementTokens,
+    );
+    env.create_ok("owner-a", "Two").await;
+    assert_eq!(env.emulator.count(Auth0Route::Token), 2);
+}

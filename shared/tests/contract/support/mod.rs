@@ -1,0 +1,365 @@
+//! The test stack: the real handlers, fed API Gateway HTTP API (v2) events,
+//! talking to a fresh Auth0 emulator per test and to Secrets Manager served
+//! by `moto_server` through the real AWS SDK.
+
+pub mod moto;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use auth0_emulator::{Emulator, EmulatorConfig};
+use lambda_http::http::HeaderMap;
+use lambda_http::{Body, Request, Response};
+use m2m_shared::App;
+use m2m_shared::config::Config;
+use m2m_shared::secrets::SecretsManagerSource;
+use serde_json::{Value, json};
+
+/// The audience callers' tokens are minted for.
+pub const CALLER_AUDIENCE: &str = "https://m2m-client-service/";
+pub const MANAGEMENT_CLIENT_ID: &str = "mgmt-client-id";
+pub const MANAGEMENT_CLIENT_SECRET: &str = "mgmt-client-secret-do-not-log";
+
+/// The four routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Create,
+    List,
+    Get,
+    Delete,
+}
+
+/// How the management secret is set up in Secrets Manager.
+#[derive(Clone, Debug)]
+pub enum SecretSetup {
+    /// `{"client_id": MANAGEMENT_CLIENT_ID, "client_secret": MANAGEMENT_CLIENT_SECRET}`
+    Valid,
+    /// This exact string.
+    Raw(String),
+    /// No secret is created.
+    Missing,
+}
+
+pub struct Options {
+    pub secret: SecretSetup,
+    pub emulator: EmulatorConfig,
+    /// Extra or overriding configuration variables.
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            secret: SecretSetup::Valid,
+            emulator: EmulatorConfig {
+                management_client_id: MANAGEMENT_CLIENT_ID.into(),
+                management_client_secret: MANAGEMENT_CLIENT_SECRET.into(),
+                caller_audience: CALLER_AUDIENCE.into(),
+                ..EmulatorConfig::default()
+            },
+            env: Vec::new(),
+        }
+    }
+}
+
+/// One service instance (one "container") and the emulator behind it.
+pub struct TestEnv {
+    pub emulator: Emulator,
+    pub app: App,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub secret_id: String,
+}
+
+/// A response, as a caller sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    fn from_response(response: Response<Body>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = match response.into_body() {
+            Body::Empty => String::new(),
+            Body::Text(text) => text,
+            Body::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            _ => String::new(),
+        };
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The sorted keys of a JSON object body.
+    pub fn keys(&self) -> Vec<String> {
+        keys_of(&self.json)
+    }
+
+    /// Asserts status and the exact JSON body, and that it is served as JSON.
+    #[track_caller]
+    pub fn assert(&self, status: u16, body: Value) {
+        assert_eq!(self.status, status, "status; body: {}", self.text);
+        assert_eq!(self.json, body, "body of the {status}");
+        assert_eq!(self.header("content-type"), Some("application/json"));
+    }
+}
+
+pub fn keys_of(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+static SECRET_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> Self {
+        let emulator = Emulator::start(options.emulator)
+            .await
+            .expect("start the Auth0 emulator");
+        let secrets = moto::secrets_manager_client();
+        let secret_id = format!(
+            "m2m/management-{}-{}",
+            std::process::id(),
+            SECRET_COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let secret_string = match &options.secret {
+            SecretSetup::Valid => Some(
+                json!({"client_id": MANAGEMENT_CLIENT_ID, "client_secret": MANAGEMENT_CLIENT_SECRET})
+                    .to_string(),
+            ),
+            SecretSetup::Raw(raw) => Some(raw.clone()),
+            SecretSetup::Missing => None,
+        };
+        if let Some(secret_string) = secret_string {
+            secrets
+                .create_secret()
+                .name(&secret_id)
+                .secret_string(secret_string)
+                .send()
+                .await
+                .expect("create the management secret in moto");
+        }
+
+        let mut vars: HashMap<&str, String> = HashMap::from([
+            ("AUTH0_DOMAIN", emulator.base_url()),
+            ("AUTH0_SECRET_ID", secret_id.clone()),
+            ("JWT_ISSUER", emulator.issuer()),
+            ("JWT_AUDIENCE", CALLER_AUDIENCE.to_owned()),
+        ]);
+        vars.extend(options.env);
+        let config =
+            Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test config");
+        let app = App::start(
+            &config,
+            SecretsManagerSource::new(secrets.clone(), &secret_id),
+        )
+        .await;
+        TestEnv {
+            emulator,
+            app,
+            secrets,
+            secret_id,
+        }
+    }
+
+    /// A valid token whose `client_id` claim is `owner`.
+    pub fn token(&self, owner: &str) -> String {
+        self.token_with(json!({ "client_id": owner }))
+    }
+
+    /// A valid token (right issuer, audience, expiry) with `extra` claims
+    /// merged in; a `null` in `extra` removes that claim.
+    pub fn token_with(&self, extra: Value) -> String {
+        self.emulator.sign_caller_token(&self.claims(extra))
+    }
+
+    pub fn claims(&self, extra: Value) -> Value {
+        let now = unix_now();
+        let mut claims = json!({
+            "iss": self.emulator.issuer(),
+            "aud": CALLER_AUDIENCE,
+            "iat": now,
+            "exp": now + 3600,
+            "sub": "caller@clients",
+        });
+        if let (Some(claims), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {
+            for (key, value) in extra {
+                if value.is_null() {
+                    claims.remove(key);
+                } else {
+                    claims.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        claims
+    }
+
+    pub async fn create(&self, token: &str, body: Value) -> Reply {
+        self.send(
+            Route::Create,
+            Some(&bearer(token)),
+            None,
+            Some(&body.to_string()),
+        )
+        .await
+    }
+
+    pub async fn list(&self, token: &str) -> Reply {
+        self.send(Route::List, Some(&bearer(token)), None, None)
+            .await
+    }
+
+    pub async fn get(&self, token: &str, id: &str) -> Reply {
+        self.send(Route::Get, Some(&bearer(token)), Some(id), None)
+            .await
+    }
+
+    pub async fn delete(&self, token: &str, id: &str) -> Reply {
+        self.send(Route::Delete, Some(&bearer(token)), Some(id), None)
+            .await
+    }
+
+    /// Creates a client for `owner` and returns its 201 body.
+    pub async fn create_ok(&self, owner: &str, name: &str) -> Value {
+        let reply = self
+            .create(
+                &self.token(owner),
+                json!({"name": name, "description": format!("{name} description")}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json
+    }
+
+    /// Sends one request through the route's handler, as API Gateway would.
+    pub async fn send(
+        &self,
+        route: Route,
+        authorization: Option<&str>,
+        id: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
+        let mut headers = vec![("content-type", "application/json".to_owned())];
+        if let Some(authorization) = authorization {
+            headers.push(("authorization", authorization.to_owned()));
+        }
+        let event = http_api_event(route, &headers, id, body);
+        self.dispatch(route, &event).await
+    }
+
+    /// Runs an API Gateway event (JSON text) through the route's handler.
+    pub async fn dispatch(&self, route: Route, event: &str) -> Reply {
+        let request: Request =
+            lambda_http::request::from_str(event).expect("a valid API Gateway event");
+        let response = match route {
+            Route::Create => m2m_shared::api::create_client(&self.app, request).await,
+            Route::List => m2m_shared::api::list_clients(&self.app, request).await,
+            Route::Get => m2m_shared::api::get_client(&self.app, request).await,
+            Route::Delete => m2m_shared::api::delete_client(&self.app, request).await,
+        }
+        .expect("handlers always answer");
+        Reply::from_response(response)
+    }
+}
+
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// An API Gateway HTTP API payload 2.0 event for `route`.
+pub fn http_api_event(
+    route: Route,
+    headers: &[(&str, String)],
+    id: Option<&str>,
+    body: Option<&str>,
+) -> String {
+    let (method, route_key) = match route {
+        Route::Create => ("POST", "POST /api/v1/client"),
+        Route::List => ("GET", "GET /api/v1/client"),
+        Route::Get => ("GET", "GET /api/v1/client/{id}"),
+        Route::Delete => ("DELETE", "DELETE /api/v1/client/{id}"),
+    };
+    let path = match id {
+        Some(id) => format!("/api/v1/client/{}", percent_encode(id)),
+        None => "/api/v1/client".to_owned(),
+    };
+    let header_map: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+        .collect();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": header_map,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api-id",
+            "domainName": "api-id.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "api-id",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "contract-tests"
+            },
+            "requestId": "test-request-id",
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "22/Nov/2026:17:00:00 +0000",
+            "timeEpoch": 1795366800000u64
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(id) = id {
+        event["pathParameters"] = json!({ "id": id });
+    }
+    if let Some(body) = body {
+        event["body"] = json!(body);
+    }
+    event.to_string()
+}
+
+/// Encodes everything but RFC 3986's unreserved characters, as a client
+/// would before putting an id in a URL path.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,75 @@
+//! Secrets Manager for the tests: one `moto_server` per test process,
+//! started on first use and stopped when the process ends.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+
+static MOTO_URL: OnceLock<String> = OnceLock::new();
+
+/// The URL of the running moto server (`MOTO_URL` if the caller already runs one).
+pub fn url() -> &'static str {
+    MOTO_URL.get_or_init(|| std::env::var("MOTO_URL").unwrap_or_else(|_| start()))
+}
+
+/// A Secrets Manager client of the real AWS SDK, pointed at moto.
+pub fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+fn moto_server_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("moto_server")
+}
+
+fn start() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let binary = moto_server_binary();
+    // A watchdog shell keeps moto alive exactly as long as this test
+    // process: test binaries have no hook to run at exit.
+    let script = format!(
+        "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & moto=$!; \
+         while kill -0 {parent} 2>/dev/null; do sleep 0.5; done; kill $moto",
+        parent = std::process::id()
+    );
+    // Never waited for: the watchdog outlives every test and ends with the
+    // process, when init reaps it.
+    #[allow(clippy::zombie_processes)]
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(&binary)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "moto_server ({}) did not start: install it with `pip install 'moto[server]'` \
+             or run the README's test command, which does",
+            binary.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    format!("http://127.0.0.1:{port}")
+}

@@ -1,0 +1,227 @@
+//! Auth0 failing: 502/503 with the operation's code, retries where safe,
+//! and never a client left without its grant.
+
+use std::time::Duration;
+
+use auth0_emulator::{Fault, Route as Auth0Route};
+use serde_json::json;
+
+use crate::support::TestEnv;
+
+fn assert_no_orphans(env: &TestEnv) {
+    let grants = env.emulator.grants();
+    for client in env.emulator.clients() {
+        assert!(
+            grants.iter().any(|g| g["client_id"] == client["client_id"]),
+            "client without grant: {}",
+            client["client_id"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_grant_rolls_the_client_back() {
+    let env = TestEnv::new().await;
+    env.emulator
+        .inject(Auth0Route::CreateGrant, Fault::Status(500));
+    let reply = env
+        .create(&env.token("owner-a"), json!({"name": "Half made"}))
+        .await;
+    reply.assert(
+        502,
+        json!({"code": "CLIENT_GRANT_CREATE_FAILED", "message": "failed to authorize the client for API access"}),
+    );
+    assert!(
+        env.emulator.clients().is_empty(),
+        "the client was not rolled back"
+    );
+    assert_eq!(env.emulator.count(Auth0Route::DeleteClient), 1);
+    // POSTs are not blindly retried.
+    assert_eq!(env.emulator.count(Auth0Route::CreateGrant), 1);
+}
+
+#[tokio::test]
+async fn a_rate_limited_grant_is_retried_then_rolled_back_with_503() {
+    let env = TestEnv::new().await;
+    for _ in 0..3 {
+        env.emulator.inject(
+            Auth0Route::CreateGrant,
+            Fault::RateLimited {
+                reset_after_secs: 1,
+            },
+        );
+    }
+    let reply = env
+        .create(&env.token("owner-a"), json!({"name": "Throttled"}))
+        .await;
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert_eq!(reply.json["code"], "CLIENT_GRANT_CREATE_FAILED");
+    assert!(
+        reply
+            .header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1))
+    );
+    assert_eq!(env.emulator.count(Auth0Route::CreateGrant), 3);
+    assert!(env.emulator.clients().is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limit_that_clears_is_invisible_to_the_caller() {
+    let env = TestEnv::new().await;
+    env.emulator.inject(
+        Auth0Route::CreateClient,
+        Fault::RateLimited {
+            reset_after_secs: 1,
+        },
+    );
+    let created = env.create_ok("owner-a", "Patient").await;
+    assert_eq!(env.emulator.count(Auth0Route::CreateClient), 2);
+    assert_eq!(env.emulator.clients().len(), 1);
+    assert_eq!(env.emulator.clients()[0]["client_id"], created["client_id"]);
+    assert_no_orphans(&env);
+}
+
+#[tokio::test]
+async fn create_failures_answer_502_client_create_failed() {
+    for fault in [
+        Fault::Status(500),
+        Fault::Status(503),
+        Fault::MalformedJson,
+        Fault::DropConnection,
+    ] {
+        let env = TestEnv::new().await;
+        env.emulator.inject(Auth0Route::CreateClient, fault);
+        let reply = env
+            .create(&env.token("owner-a"), json!({"name": "Unlucky"}))
+            .await;
+        reply.assert(
+            502,
+            json!({"code": "CLIENT_CREATE_FAILED", "message": "failed to create the client"}),
+        );
+        // Never blindly retried, and nothing left behind.
+        assert_eq!(env.emulator.count(Auth0Route::CreateClient), 1, "{fault:?}");
+        assert!(env.emulator.clients().is_empty(), "{fault:?}");
+        assert_no_orphans(&env);
+    }
+}
+
+#[tokio::test]
+async fn persistent_rate_limits_on_create_answer_503() {
+    let env = TestEnv::new().await;
+    for _ in 0..3 {
+        env.emulator.inject(
+            Auth0Route::CreateClient,
+            Fault::RateLimited {
+                reset_after_secs: 1,
+            },
+        );
+    }
+    let reply = env
+        .create(&env.token("owner-a"), json!({"name": "Throttled"}))
+        .await;
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert_eq!(reply.json["code"], "CLIENT_CREATE_FAILED");
+    assert!(reply.header("retry-after").is_some());
+    assert!(env.emulator.clients().is_empty());
+}
+
+#[tokio::test]
+async fn reads_are_retried_on_5xx() {
+    let env = TestEnv::new().await;
+    let created = env.create_ok("owner-a", "Flaky reads").await;
+    let id = created["client_id"].as_str().unwrap();
+    env.emulator
+        .inject(Auth0Route::GetClient, Fault::Status(503));
+    env.emulator
+        .inject(Auth0Route::GetClient, Fault::DropConnection);
+    assert_eq!(env.get(&env.token("owner-a"), id).await.status, 200);
+    assert_eq!(env.emulator.count(Auth0Route::GetClient), 3);
+}
+
+#[tokio::test]
+async fn reads_that_keep_failing_answer_502_without_upstream_detail() {
+    let env = TestEnv::new().await;
+    let created = env.create_ok("owner-a", "Broken reads").await;
+    let id = created["client_id"].as_str().unwrap();
+    let expected = json!({"message": "failed to read clients from the identity provider"});
+    for _ in 0..3 {
+        env.emulator
+            .inject(Auth0Route::ListClients, Fault::Status(500));
+    }
+    env.list(&env.token("owner-a"))
+        .await
+        .assert(502, expected.clone());
+    for _ in 0..3 {
+        env.emulator
+            .inject(Auth0Route::GetClient, Fault::MalformedJson);
+    }
+    env.get(&env.token("owner-a"), id)
+        .await
+        .assert(502, expected);
+}
+
+#[tokio::test]
+async fn delete_failures_answer_502_client_delete_failed_and_keep_the_client() {
+    let env = TestEnv::new().await;
+    let created = env.create_ok("owner-a", "Sticky").await;
+    let id = created["client_id"].as_str().unwrap();
+    for _ in 0..3 {
+        env.emulator
+            .inject(Auth0Route::DeleteClient, Fault::Status(500));
+    }
+    env.delete(&env.token("owner-a"), id).await.assert(
+        502,
+        json!({"code": "CLIENT_DELETE_FAILED", "message": "failed to delete the client"}),
+    );
+    assert_eq!(env.emulator.clients().len(), 1);
+    // A failing ownership check is a failed delete, too.
+    for _ in 0..3 {
+        env.emulator
+            .inject(Auth0Route::GetClient, Fault::Status(500));
+    }
+    let reply = env.delete(&env.token("owner-a"), id).await;
+    assert_eq!(reply.status, 502);
+    assert_eq!(reply.json["code"], "CLIENT_DELETE_FAILED");
+}
+
+#[tokio::test]
+async fn an_expired_management_token_is_replaced_once() {
+    let env = TestEnv::new().await;
+    env.create_ok("owner-a", "Before").await;
+    env.emulator
+        .inject(Auth0Route::ListClients, Fault::ExpireManagementTokens);
+    assert_eq!(env.list(&env.token("owner-a")).await.status, 200);
+    assert_eq!(env.emulator.count(Auth0Route::Token), 2);
+    assert_eq!(env.emulator.count(Auth0Route::ListClients), 2);
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_are_upstream_failures() {
+    let env = TestEnv::new().await;
+    for _ in 0..3 {
+        env.emulator.inject(Auth0Route::Token, Fault::Status(503));
+    }
+    let reply = env
+        .create(&env.token("owner-a"), json!({"name": "No token"}))
+        .await;
+    reply.assert(
+        502,
+        json!({"code": "CLIENT_CREATE_FAILED", "message": "failed to create the client"}),
+    );
+    // Once Auth0 recovers, so does the service.
+    env.create_ok("owner-a", "Token again").await;
+}
+
+#[tokio::test]
+async fn a_slow_auth0_is_given_up_on_within_the_budget() {
+    let env = TestEnv::new().await;
+    let created = env.create_ok("owner-a", "Slow").await;
+    let id = created["client_id"].as_str().unwrap();
+    env.emulator.inject(
+        Auth0Route::GetClient,
+        Fault::Delay(Duration::from_millis(300)),
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(env.get(&env.token("owner-a"), id).await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
