@@ -7,6 +7,7 @@ mod support;
 mod authentication;
 mod create;
 mod delete;
+mod local_http;
 mod read;
 mod secrets;
 mod upstream;

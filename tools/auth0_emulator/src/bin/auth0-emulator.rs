@@ -1,0 +1,122 @@
+//! The Auth0 emulator as a process, for local runs.
+//!
+//! ```text
+//! auth0-emulator [serve] [--port 8081] [--management-client-id ID]
+//!                [--management-client-secret SECRET] [--caller-audience AUD]
+//!                [--no-custom-client-ids]
+//! auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS]
+//! ```
+//!
+//! `serve` prints `auth0-emulator listening on http://127.0.0.1:PORT` once
+//! ready and stops on Ctrl-C. `token` prints a caller token signed with the
+//! emulator's development key (no server needed).
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth0_emulator::{Emulator, EmulatorConfig, TestKey, sign};
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::json;
+
+const USAGE: &str = "usage: auth0-emulator [serve] [--port N] [--management-client-id ID] \
+[--management-client-secret SECRET] [--caller-audience AUD] [--no-custom-client-ids]\n       \
+auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS]";
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match args.first().map(String::as_str) {
+        Some("token") | Some("serve") => args.remove(0),
+        _ => "serve".to_owned(),
+    };
+    let result = match command.as_str() {
+        "token" => token(&args),
+        _ => serve(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("auth0-emulator: {problem}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--name value` pairs and bare `--flag`s.
+fn option<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|arg| arg == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn token(args: &[String]) -> Result<(), String> {
+    let owner = option(args, "--owner").ok_or("--owner is required")?;
+    let issuer = option(args, "--issuer").ok_or("--issuer is required")?;
+    let audience = option(args, "--audience").unwrap_or("https://m2m-client-service/");
+    let ttl: u64 = option(args, "--ttl")
+        .unwrap_or("86400")
+        .parse()
+        .map_err(|_| "--ttl must be a number of seconds")?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| "clock before 1970")?
+        .as_secs();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(TestKey::Dev.kid().to_owned());
+    let claims = json!({
+        "iss": issuer,
+        "sub": format!("{owner}@clients"),
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl,
+        "azp": owner,
+        "gty": "client-credentials",
+        "client_id": owner,
+    });
+    println!("{}", sign(&header, &claims, TestKey::Dev));
+    Ok(())
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    let defaults = EmulatorConfig::default();
+    let port = option(args, "--port")
+        .map(str::to_owned)
+        .or_else(|| std::env::var("EMULATOR_PORT").ok())
+        .unwrap_or_else(|| "8081".to_owned())
+        .parse()
+        .map_err(|_| "--port must be a port number")?;
+    let config = EmulatorConfig {
+        management_client_id: option(args, "--management-client-id")
+            .map_or(defaults.management_client_id.clone(), str::to_owned),
+        management_client_secret: option(args, "--management-client-secret")
+            .map_or(defaults.management_client_secret.clone(), str::to_owned),
+        caller_audience: option(args, "--caller-audience")
+            .map_or(defaults.caller_audience.clone(), str::to_owned),
+        custom_client_ids: !args.iter().any(|a| a == "--no-custom-client-ids"),
+        port,
+        ..defaults
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let emulator = Emulator::start(config)
+            .await
+            .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
+        println!("auth0-emulator listening on {}", emulator.base_url());
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+        // Report what this run was sent that Auth0 would refuse, without
+        // the panic a test gets.
+        for violation in emulator.take_schema_violations() {
+            eprintln!("schema violation: {violation}");
+        }
+        Ok::<(), String>(())
+    })?;
+    // Give in-flight connections a moment; the runtime drops the rest.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    Ok(())
+}
