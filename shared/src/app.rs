@@ -100,3 +100,41 @@ impl<S: CredentialsSource> App<S> {
             .map_err(|problem| ServiceError::Internal(problem.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+
+    #[tokio::test]
+    async fn a_misconfigured_container_answers_500_on_every_route() {
+        let app: App = App::unusable(ConfigError::Missing("AUTH0_DOMAIN").to_string());
+        let event = |method: &str, path: &str| {
+            serde_json::json!({
+                "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+                "headers": {"authorization": "Bearer a.b.c"},
+                "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                    "sourceIp": "192.0.2.1", "userAgent": "test"}, "requestId": "id", "routeKey": "$default",
+                    "stage": "$default", "accountId": "1", "apiId": "api", "domainName": "d", "domainPrefix": "d",
+                    "time": "t", "timeEpoch": 0},
+                "body": "{\"name\": \"x\"}", "isBase64Encoded": false
+            })
+            .to_string()
+        };
+        let request = |method, path| lambda_http::request::from_str(&event(method, path)).unwrap();
+        let responses = [
+            crate::api::create_client(&app, request("POST", "/api/v1/client")).await,
+            crate::api::list_clients(&app, request("GET", "/api/v1/client")).await,
+            crate::api::get_client(&app, request("GET", "/api/v1/client/x")).await,
+            crate::api::delete_client(&app, request("DELETE", "/api/v1/client/x")).await,
+        ];
+        for response in responses {
+            let response = response.unwrap();
+            assert_eq!(response.status(), 500);
+            assert_eq!(
+                std::str::from_utf8(response.body().as_ref()).unwrap(),
+                r#"{"message":"Internal server error"}"#
+            );
+        }
+    }
+}

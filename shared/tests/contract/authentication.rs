@@ -242,3 +242,77 @@ fn base64url(text: &str) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_on_first_use() {
+    let env = TestEnv::new().await;
+    assert_eq!(env.emulator.jwks_fetches(), 1, "loaded once at start-up");
+    env.emulator.publish_key(TestKey::Rotated);
+    let token = env.token("owner-a");
+    let reply = env
+        .send(Route::List, Some(&bearer(&token)), None, None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(env.emulator.jwks_fetches(), 2);
+    // Known now: no more fetches.
+    env.send(Route::List, Some(&bearer(&token)), None, None)
+        .await;
+    assert_eq!(env.emulator.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn unknown_kids_refetch_the_jwks_at_most_once_per_30_seconds() {
+    let env = TestEnv::new().await;
+    let claims = env.claims(json!({"client_id": "owner-a"}));
+    let mut tokens = Vec::new();
+    for n in 0..20 {
+        tokens.push(env.emulator.sign_with(
+            &rs256_header(&format!("made-up-{n}")),
+            &claims,
+            TestKey::Dev,
+        ));
+    }
+    for token in &tokens {
+        let reply = env
+            .send(Route::List, Some(&bearer(token)), None, None)
+            .await;
+        assert_401(&reply, INVALID, "made-up kid");
+    }
+    // One fetch at start-up, one refetch for the whole flood.
+    assert_eq!(env.emulator.jwks_fetches(), 2);
+    // Even a real rotation waits for the interval to pass.
+    env.emulator.publish_key(TestKey::Rotated);
+    let reply = env
+        .send(
+            Route::List,
+            Some(&bearer(&env.token("owner-a"))),
+            None,
+            None,
+        )
+        .await;
+    assert_401(&reply, INVALID, "rotated within the interval");
+    assert_eq!(env.emulator.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_unknown_kids_share_one_refetch() {
+    let env = TestEnv::new().await;
+    let claims = env.claims(json!({"client_id": "owner-a"}));
+    let header = |n: u32| {
+        bearer(&env.emulator.sign_with(
+            &rs256_header(&format!("unknown-{n}")),
+            &claims,
+            TestKey::Dev,
+        ))
+    };
+    let (a, b, c) = (header(1), header(2), header(3));
+    let (ra, rb, rc) = tokio::join!(
+        env.send(Route::List, Some(&a), None, None),
+        env.send(Route::List, Some(&b), None, None),
+        env.send(Route::List, Some(&c), None, None),
+    );
+    for reply in [ra, rb, rc] {
+        assert_401(&reply, INVALID, "unknown kid");
+    }
+    assert_eq!(env.emulator.jwks_fetches(), 2);
+}

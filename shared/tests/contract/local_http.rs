@@ -52,6 +52,7 @@ async fn cargo_lambda_watch_serves_the_four_routes() {
         .unwrap();
 
     let port = free_port();
+    let log_path = std::env::temp_dir().join(format!("cargo-lambda-watch-{port}.log"));
     let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let child = Command::new("cargo")
         .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "-P"])
@@ -67,11 +68,13 @@ async fn cargo_lambda_watch_serves_the_four_routes() {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(&log_path).expect("a log file for cargo lambda watch"),
+        ))
         .process_group(0)
         .spawn()
         .expect("cargo lambda (pip install cargo-lambda, or run scripts/test.sh)");
-    let _watch = Watch(child);
+    let mut watch = Watch(child);
 
     let base = format!("http://127.0.0.1:{port}/api/v1/client");
     let http = reqwest::Client::new();
@@ -103,6 +106,12 @@ async fn cargo_lambda_watch_serves_the_four_routes() {
                 break response.json::<Value>().await.unwrap();
             }
             Err(error) => {
+                if let Ok(Some(status)) = watch.0.try_wait() {
+                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    panic!(
+                        "cargo lambda watch exited ({status}); is cargo-lambda installed (scripts/test.sh does)?\n{log}"
+                    );
+                }
                 assert!(
                     started.elapsed() < Duration::from_secs(300),
                     "cargo lambda watch did not come up: {error}"

@@ -225,3 +225,46 @@ async fn a_slow_auth0_is_given_up_on_within_the_budget() {
     assert_eq!(env.get(&env.token("owner-a"), id).await.status, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
+
+#[tokio::test]
+async fn reads_kept_rate_limited_answer_503_with_retry_after() {
+    let env = TestEnv::new().await;
+    for _ in 0..3 {
+        env.emulator.inject(
+            Auth0Route::ListClients,
+            Fault::RateLimited {
+                reset_after_secs: 1,
+            },
+        );
+    }
+    let reply = env.list(&env.token("owner-a")).await;
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert_eq!(
+        reply.json,
+        json!({"message": "failed to read clients from the identity provider: the identity provider is busy, retry later"})
+    );
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert!(
+        reply
+            .header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok())
+    );
+    assert_eq!(env.emulator.count(Auth0Route::ListClients), 3);
+}
+
+#[tokio::test]
+async fn long_rate_limits_are_not_waited_for() {
+    let env = TestEnv::new().await;
+    env.emulator.inject(
+        Auth0Route::ListClients,
+        Fault::RateLimited {
+            reset_after_secs: 60,
+        },
+    );
+    let started = std::time::Instant::now();
+    let reply = env.list(&env.token("owner-a")).await;
+    assert_eq!(reply.status, 503);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let retry_after: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!((55..=60).contains(&retry_after), "{retry_after}");
+}
