@@ -9,6 +9,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::http::header::{
     AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE,
 };
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use tokio::time::Instant;
@@ -277,11 +278,17 @@ fn deadline(request: &Request) -> Instant {
     Instant::now() + budget.saturating_sub(RESPONSE_MARGIN)
 }
 
+/// The invocation's request id: Lambda's, or else API Gateway's.
 fn request_id(request: &Request) -> String {
-    request
-        .lambda_context_ref()
-        .map(|context| context.request_id.clone())
-        .unwrap_or_default()
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.request_id.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    }
 }
 
 fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {

@@ -160,11 +160,13 @@ impl<D: ClientDirectory> ClientService<D> {
         client: NewClient,
         deadline: Instant,
     ) -> Result<CreatedClient, ServiceError> {
-        let created = self
-            .directory
-            .create_client(&client, owner, deadline)
-            .await
-            .map_err(ServiceError::upstream(Operation::CreateClient))?;
+        let created = match self.directory.create_client(&client, owner, deadline).await {
+            Ok(created) => created,
+            Err(cause) => {
+                audit("create_client", owner, None, "client_create_failed");
+                return Err(ServiceError::upstream(Operation::CreateClient)(cause));
+            }
+        };
 
         let grant_deadline = deadline
             .checked_sub(ROLLBACK_RESERVE)
@@ -189,8 +191,15 @@ impl<D: ClientDirectory> ClientService<D> {
                     "ORPHANED CLIENT: rollback failed; delete it by hand"
                 ),
             }
+            audit(
+                "create_client",
+                owner,
+                Some(&created.client_id),
+                "grant_failed_rolled_back",
+            );
             return Err(ServiceError::upstream(Operation::CreateGrant)(cause));
         }
+        audit("create_client", owner, Some(&created.client_id), "created");
         Ok(created)
     }
 
@@ -232,13 +241,26 @@ impl<D: ClientDirectory> ClientService<D> {
         client_id: &str,
         deadline: Instant,
     ) -> Result<(), ServiceError> {
-        let client = self
+        let outcome = match self
             .find_owned(owner, client_id, Operation::DeleteClient, deadline)
-            .await?;
-        self.directory
-            .delete_client(&client.client_id, deadline)
             .await
-            .map_err(ServiceError::upstream(Operation::DeleteClient))
+        {
+            Ok(client) => self
+                .directory
+                .delete_client(&client.client_id, deadline)
+                .await
+                .map_err(ServiceError::upstream(Operation::DeleteClient)),
+            Err(problem) => Err(problem),
+        };
+        let result = match &outcome {
+            Ok(()) => "deleted",
+            Err(ServiceError::ClientNotFound) => "not_found",
+            Err(_) => "delete_failed",
+        };
+        // Impossible ids are not echoed: they are caller-controlled text.
+        let shown = is_possible_client_id(client_id).then_some(client_id);
+        audit("delete_client", owner, shown, result);
+        outcome
     }
 
     async fn find_owned(
@@ -257,4 +279,18 @@ impl<D: ClientDirectory> ClientService<D> {
             Err(cause) => Err(ServiceError::upstream(operation)(cause)),
         }
     }
+}
+
+/// One structured line per create and delete, for the audit trail: who,
+/// which client, what happened. The request id comes from the span the HTTP
+/// layer opens. Nothing secret is ever passed here.
+fn audit(action: &'static str, owner: &Owner, client_id: Option<&str>, outcome: &'static str) {
+    info!(
+        target: "audit",
+        action,
+        owner = owner.as_str(),
+        client_id = client_id.unwrap_or(""),
+        outcome,
+        "audit"
+    );
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit;
 mod authentication;
 mod create;
 mod delete;

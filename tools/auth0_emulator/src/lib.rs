@@ -222,6 +222,16 @@ impl Emulator {
             .count()
     }
 
+    /// Every Management API token issued so far.
+    pub fn management_tokens(&self) -> Vec<String> {
+        self.shared
+            .tenant()
+            .management_tokens
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     pub fn jwks_fetches(&self) -> usize {
         self.shared.tenant().jwks_fetches
     }

@@ -2,9 +2,11 @@
 //! talking to a fresh Auth0 emulator per test and to Secrets Manager served
 //! by `moto_server` through the real AWS SDK.
 
+pub mod logs;
 pub mod moto;
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -69,6 +71,10 @@ pub struct TestEnv {
     pub app: App,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub secret_id: String,
+    /// Values that must never appear in a log line: caller tokens and client
+    /// secrets this environment handed out (plus the management secret and
+    /// tokens, checked on drop).
+    sensitive: Mutex<Vec<String>>,
 }
 
 /// A response, as a caller sees it.
@@ -141,6 +147,7 @@ impl TestEnv {
     }
 
     pub async fn with(options: Options) -> Self {
+        logs::install();
         let emulator = Emulator::start(options.emulator)
             .await
             .expect("start the Auth0 emulator");
@@ -187,6 +194,7 @@ impl TestEnv {
             app,
             secrets,
             secret_id,
+            sensitive: Mutex::new(Vec::new()),
         }
     }
 
@@ -198,7 +206,17 @@ impl TestEnv {
     /// A valid token (right issuer, audience, expiry) with `extra` claims
     /// merged in; a `null` in `extra` removes that claim.
     pub fn token_with(&self, extra: Value) -> String {
-        self.emulator.sign_caller_token(&self.claims(extra))
+        let token = self.emulator.sign_caller_token(&self.claims(extra));
+        self.remember_sensitive(&token);
+        token
+    }
+
+    /// Adds a value the leak checks must never find in a log line.
+    pub fn remember_sensitive(&self, value: &str) {
+        self.sensitive
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(value.to_owned());
     }
 
     pub fn claims(&self, extra: Value) -> Value {
@@ -286,7 +304,71 @@ impl TestEnv {
             Route::Delete => m2m_shared::api::delete_client(&self.app, request).await,
         }
         .expect("handlers always answer");
-        Reply::from_response(response)
+        let reply = Reply::from_response(response);
+        self.check_secrets_in(route, &reply);
+        reply
+    }
+
+    /// The client secret is in the 201 of create and in no other response.
+    fn check_secrets_in(&self, route: Route, reply: &Reply) {
+        let known: Vec<String> = self
+            .emulator
+            .clients()
+            .iter()
+            .filter_map(|c| c["client_secret"].as_str().map(str::to_owned))
+            .collect();
+        if route == Route::Create && reply.status == 201 {
+            if let Some(secret) = reply.json["client_secret"].as_str() {
+                self.remember_sensitive(secret);
+            }
+            let own = reply.json["client_secret"].as_str().unwrap_or_default();
+            for secret in known.iter().filter(|s| s.as_str() != own) {
+                assert!(
+                    !reply.text.contains(secret.as_str()),
+                    "another client's secret in a 201"
+                );
+            }
+            return;
+        }
+        for secret in &known {
+            assert!(
+                !reply.text.contains(secret.as_str()),
+                "a client secret in a {route:?} {} response",
+                reply.status
+            );
+        }
+        assert!(!reply.text.contains(MANAGEMENT_CLIENT_SECRET));
+    }
+}
+
+impl Drop for TestEnv {
+    /// No log line of the whole test process may contain a secret or token
+    /// this environment knows of.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let logs = logs::text();
+        let mut sensitive = self
+            .sensitive
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        sensitive.push(MANAGEMENT_CLIENT_SECRET.to_owned());
+        sensitive.extend(self.emulator.management_tokens());
+        sensitive.extend(
+            self.emulator
+                .clients()
+                .iter()
+                .filter_map(|c| c["client_secret"].as_str().map(str::to_owned)),
+        );
+        for value in sensitive {
+            assert!(
+                !logs.contains(&value),
+                "a secret or token appears in the service's logs: {}…",
+                &value[..value.len().min(6)]
+            );
+        }
     }
 }
 
