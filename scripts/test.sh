@@ -18,3 +18,6 @@ export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export PATH="$PWD/.venv/bin:$PATH"
 
 cargo test --workspace --locked "$@"
+
+# The local stack, end to end, as a user runs it (scripts/local.sh + curl).
+scripts/e2e-local.sh

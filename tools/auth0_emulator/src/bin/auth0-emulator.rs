@@ -3,13 +3,15 @@
 //! ```text
 //! auth0-emulator [serve] [--port 8081] [--management-client-id ID]
 //!                [--management-client-secret SECRET] [--caller-audience AUD]
-//!                [--no-custom-client-ids]
+//!                [--no-custom-client-ids] [--demo-owner ID]
 //! auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS]
 //! ```
 //!
 //! `serve` prints `auth0-emulator listening on http://127.0.0.1:PORT` once
 //! ready and stops on Ctrl-C. `token` prints a caller token signed with the
-//! emulator's development key (no server needed).
+//! emulator's development key (no server needed). `--demo-owner` seeds the
+//! two clients of the documentation's examples (`abc123def456`, `xyz789`),
+//! owned by that caller, so the documented curl commands work verbatim.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,7 +21,8 @@ use jsonwebtoken::{Algorithm, Header};
 use serde_json::json;
 
 const USAGE: &str = "usage: auth0-emulator [serve] [--port N] [--management-client-id ID] \
-[--management-client-secret SECRET] [--caller-audience AUD] [--no-custom-client-ids]\n       \
+[--management-client-secret SECRET] [--caller-audience AUD] [--no-custom-client-ids] \
+[--demo-owner ID]\n       \
 auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS]";
 
 fn main() -> ExitCode {
@@ -105,6 +108,21 @@ fn serve(args: &[String]) -> Result<(), String> {
         let emulator = Emulator::start(config)
             .await
             .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
+        if let Some(owner) = option(args, "--demo-owner") {
+            for (id, name, description) in [
+                ("abc123def456", "My API Client", "Client for accessing internal APIs"),
+                ("xyz789", "Another Client", "Secondary API client"),
+            ] {
+                emulator.seed_client(json!({
+                    "client_id": id,
+                    "name": name,
+                    "description": description,
+                    "app_type": "non_interactive",
+                    "grant_types": ["client_credentials"],
+                    "client_metadata": {"owner_client_id": owner},
+                }));
+            }
+        }
         println!("auth0-emulator listening on {}", emulator.base_url());
         tokio::signal::ctrl_c()
             .await
