@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -37,6 +37,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v2/client-grants", get(list_grants).post(create_grant))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            record_and_fault,
+        ))
         .with_state(shared)
 }
 
@@ -106,61 +110,56 @@ impl http_body::Body for BrokenBody {
     }
 }
 
-fn fault_response(fault: Fault, success: StatusCode) -> Option<Response> {
-    match fault {
-        Fault::Status(code) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let error_code = match code {
-                400 => "invalid_body",
-                401 => "invalid_token",
-                403 => "insufficient_scope",
-                404 => "inexistent_client",
-                409 => "conflict",
-                429 => "too_many_requests",
-                _ => "internal_error",
-            };
-            Some(auth0_error(status, "Fault injected", error_code))
-        }
-        Fault::RateLimited { reset_after_secs } => Some(rate_limited(reset_after_secs)),
-        Fault::DropConnection => Some(
-            Response::builder()
-                .status(success)
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::new(BrokenBody))
-                .unwrap_or_default(),
-        ),
-        Fault::MalformedJson => Some(
-            (
-                success,
-                [(header::CONTENT_TYPE, "application/json")],
-                r#"{"client_id": "trunc"#,
-            )
-                .into_response(),
-        ),
-        Fault::Delay(_) | Fault::ExpireManagementTokens => None,
+/// Auth0's error answer for an injected status.
+fn status_fault(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let error_code = match code {
+        400 => "invalid_body",
+        401 => "invalid_token",
+        403 => "insufficient_scope",
+        404 => "inexistent_client",
+        409 => "conflict",
+        429 => "too_many_requests",
+        _ => "internal_error",
+    };
+    auth0_error(status, "Fault injected", error_code)
+}
+
+/// Which route a request is for.
+fn classify(method: &Method, path: &str) -> Route {
+    match (method.as_str(), path) {
+        ("POST", "/oauth/token") => Route::Token,
+        ("GET", "/.well-known/jwks.json") => Route::Jwks,
+        ("POST", "/api/v2/clients") => Route::CreateClient,
+        ("GET", "/api/v2/clients") => Route::ListClients,
+        ("POST", "/api/v2/client-grants") => Route::CreateGrant,
+        ("GET", "/api/v2/client-grants") => Route::ListGrants,
+        ("GET", p) if p.starts_with("/api/v2/clients/") => Route::GetClient,
+        ("DELETE", p) if p.starts_with("/api/v2/clients/") => Route::DeleteClient,
+        _ => Route::Other,
     }
 }
 
-// ---- the common prologue -------------------------------------------------
+// ---- recording and faults, around every route ----------------------------
 
-/// Records the request, then applies the route's next fault. `Some` is the
-/// answer to give instead of handling the request.
-async fn begin(
-    shared: &Shared,
-    route: Route,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    success: StatusCode,
-) -> Option<Response> {
+/// Records every request, then applies the route's next fault. Status and
+/// rate-limit faults answer instead of the tenant (nothing happens); the
+/// others let the tenant do its work and spoil only the answer, the worst
+/// case for a client: the change was made but it cannot know.
+pub async fn record_and_fault(
+    State(shared): AppState,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = classify(request.method(), request.uri().path());
     let fault = {
         let mut tenant = shared.tenant();
         tenant.requests.push(RecordedRequest {
             route,
-            method: method.to_string(),
-            path: uri.path().to_owned(),
-            query: uri.query().unwrap_or_default().to_owned(),
-            authorization_present: headers.contains_key(header::AUTHORIZATION),
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+            query: request.uri().query().unwrap_or_default().to_owned(),
+            authorization_present: request.headers().contains_key(header::AUTHORIZATION),
         });
         if route == Route::Jwks {
             tenant.jwks_fetches += 1;
@@ -172,12 +171,31 @@ async fn begin(
         fault
     };
     match fault {
+        Some(Fault::Status(code)) => return status_fault(code),
+        Some(Fault::RateLimited { reset_after_secs }) => return rate_limited(reset_after_secs),
+        _ => {}
+    }
+    let response = next.run(request).await;
+    match fault {
+        // Done, but slow to say so.
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            None
+            response
         }
-        Some(fault) => fault_response(fault, success),
-        None => None,
+        Some(Fault::DropConnection) => {
+            let (parts, _) = response.into_parts();
+            Response::from_parts(parts, Body::new(BrokenBody))
+        }
+        Some(Fault::MalformedJson) => {
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Response::from_parts(parts, Body::from(r#"{"client_id": "trunc"#))
+        }
+        _ => response,
     }
 }
 
@@ -224,25 +242,7 @@ fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
     )
 }
 
-async fn token(
-    State(shared): AppState,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(response) = begin(
-        &shared,
-        Route::Token,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
-    {
-        return response;
-    }
+async fn token(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -378,19 +378,7 @@ async fn token(
     )
 }
 
-async fn jwks(State(shared): AppState, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    if let Some(response) = begin(
-        &shared,
-        Route::Jwks,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
-    {
-        return response;
-    }
+async fn jwks(State(shared): AppState) -> Response {
     let keys: Vec<Value> = shared
         .tenant()
         .published_keys
@@ -409,25 +397,7 @@ fn is_custom_client_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-async fn create_client(
-    State(shared): AppState,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(response) = begin(
-        &shared,
-        Route::CreateClient,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::CREATED,
-    )
-    .await
-    {
-        return response;
-    }
+async fn create_client(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(response) = authorize(&shared, &headers) {
         return response;
     }
@@ -533,23 +503,9 @@ fn field_list(query: &HashMap<String, String>) -> Option<Vec<String>> {
 
 async fn list_clients(
     State(shared): AppState,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(response) = begin(
-        &shared,
-        Route::ListClients,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
-    {
-        return response;
-    }
     if let Err(response) = authorize(&shared, &headers) {
         return response;
     }
@@ -618,23 +574,9 @@ fn no_such_client() -> Response {
 async fn get_client(
     State(shared): AppState,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(response) = begin(
-        &shared,
-        Route::GetClient,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
-    {
-        return response;
-    }
     if let Err(response) = authorize(&shared, &headers) {
         return response;
     }
@@ -656,22 +598,8 @@ async fn get_client(
 async fn delete_client(
     State(shared): AppState,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(response) = begin(
-        &shared,
-        Route::DeleteClient,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::NO_CONTENT,
-    )
-    .await
-    {
-        return response;
-    }
     if let Err(response) = authorize(&shared, &headers) {
         return response;
     }
@@ -685,25 +613,7 @@ async fn delete_client(
 
 // ---- /api/v2/client-grants ---------------------------------------------
 
-async fn create_grant(
-    State(shared): AppState,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(response) = begin(
-        &shared,
-        Route::CreateGrant,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::CREATED,
-    )
-    .await
-    {
-        return response;
-    }
+async fn create_grant(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(response) = authorize(&shared, &headers) {
         return response;
     }
@@ -756,23 +666,9 @@ async fn create_grant(
 
 async fn list_grants(
     State(shared): AppState,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(response) = begin(
-        &shared,
-        Route::ListGrants,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
-    {
-        return response;
-    }
     if let Err(response) = authorize(&shared, &headers) {
         return response;
     }
@@ -795,20 +691,6 @@ async fn list_grants(
     json_response(StatusCode::OK, &Value::Array(grants))
 }
 
-async fn not_found(
-    State(shared): AppState,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let _ = begin(
-        &shared,
-        Route::Other,
-        &method,
-        &uri,
-        &headers,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+async fn not_found() -> Response {
     auth0_error(StatusCode::NOT_FOUND, "Not Found", "not_found")
 }

@@ -110,7 +110,11 @@ fn serve(args: &[String]) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
         if let Some(owner) = option(args, "--demo-owner") {
             for (id, name, description) in [
-                ("abc123def456", "My API Client", "Client for accessing internal APIs"),
+                (
+                    "abc123def456",
+                    "My API Client",
+                    "Client for accessing internal APIs",
+                ),
                 ("xyz789", "Another Client", "Secondary API client"),
             ] {
                 emulator.seed_client(json!({
