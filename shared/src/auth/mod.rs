@@ -46,6 +46,9 @@ pub struct Authenticator {
 /// client_id" rather than undecodable.
 #[derive(Deserialize)]
 struct IdentityClaims {
+    /// Checked by jsonwebtoken too, which also accepts an array containing
+    /// the issuer; RFC 7519 says a string, and so do we.
+    iss: Option<Value>,
     client_id: Option<Value>,
     azp: Option<Value>,
     gty: Option<Value>,
@@ -95,6 +98,9 @@ impl Authenticator {
         let claims = jsonwebtoken::decode::<IdentityClaims>(token, &key, &self.validation)
             .map_err(|error| AuthError::Invalid(rejection_reason(error.kind())))?
             .claims;
+        if !matches!(claims.iss, Some(Value::String(_))) {
+            return Err(AuthError::Invalid("issuer is not a string"));
+        }
         owner_of(claims)
     }
 }

@@ -48,6 +48,9 @@ pub struct Options {
     pub emulator: EmulatorConfig,
     /// Extra or overriding configuration variables.
     pub env: Vec<(&'static str, String)>,
+    /// The invocation's time budget (a Lambda deadline this far ahead);
+    /// `None` leaves the service's default for invocations without one.
+    pub time_budget: Option<std::time::Duration>,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
                 ..EmulatorConfig::default()
             },
             env: Vec::new(),
+            time_budget: None,
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct TestEnv {
     /// secrets this environment handed out (plus the management secret and
     /// tokens, checked on drop).
     sensitive: Mutex<Vec<String>>,
+    time_budget: Option<std::time::Duration>,
 }
 
 /// A response, as a caller sees it.
@@ -195,6 +200,7 @@ impl TestEnv {
             secrets,
             secret_id,
             sensitive: Mutex::new(Vec::new()),
+            time_budget: options.time_budget,
         }
     }
 
@@ -297,6 +303,25 @@ impl TestEnv {
     pub async fn dispatch(&self, route: Route, event: &str) -> Reply {
         let request: Request =
             lambda_http::request::from_str(event).expect("a valid API Gateway event");
+        self.dispatch_request(route, request).await
+    }
+
+    /// Runs a request through the route's handler, with the Lambda deadline
+    /// of the configured time budget, if any.
+    pub async fn dispatch_request(&self, route: Route, request: Request) -> Reply {
+        let request = match self.time_budget {
+            Some(budget) => {
+                let mut context = lambda_http::Context::default();
+                context.request_id = "test-lambda-request".into();
+                context.deadline = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as u64
+                    + budget.as_millis() as u64;
+                lambda_http::RequestExt::with_lambda_context(request, context)
+            }
+            None => request,
+        };
         let response = match route {
             Route::Create => m2m_shared::api::create_client(&self.app, request).await,
             Route::List => m2m_shared::api::list_clients(&self.app, request).await,

@@ -1,0 +1,581 @@
+//! Hostile credentials, table-driven: every case is a 401 with the
+//! documented body and `WWW-Authenticate`, on every route, and nothing
+//! reaches Auth0's Management API.
+
+use auth0_emulator::{Route as Auth0Route, TestKey};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use lambda_http::http::{HeaderValue, Request as HttpRequest};
+use lambda_http::{Body, Request};
+use serde_json::{Value, json};
+
+use crate::support::{Reply, Route, TestEnv, unix_now};
+
+const MALFORMED: &str = "missing or malformed jwt";
+const INVALID: &str = "invalid or expired jwt";
+const NO_OWNER: &str = "token is valid but missing client_id";
+
+fn b64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn header(alg: Algorithm, kid: Option<&str>) -> Header {
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    header
+}
+
+/// A token with a hand-made header and payload (any JSON, any signature).
+fn raw_token(header: &Value, payload: &Value, signature: &str) -> String {
+    format!(
+        "{}.{}.{signature}",
+        b64(header.to_string().as_bytes()),
+        b64(payload.to_string().as_bytes())
+    )
+}
+
+/// Replaces one dot-separated part of `token`.
+fn with_part(token: &str, index: usize, part: &str) -> String {
+    let mut parts: Vec<&str> = token.split('.').collect();
+    parts[index] = part;
+    parts.join(".")
+}
+
+/// Every authorization header value to try, with the message it must get.
+fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let now = unix_now();
+    let owner = json!({"client_id": "owner-a"});
+    let claims = env.claims(owner.clone());
+    let with = |extra: Value| env.claims(extra);
+    let dev =
+        |header: &Header, claims: &Value| env.emulator.sign_with(header, claims, TestKey::Dev);
+    let valid = env.token("owner-a");
+    let valid_parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
+    let rs256_dev = header(Algorithm::RS256, Some(TestKey::Dev.kid()));
+    let hmac = |alg: Algorithm, secret: &[u8]| {
+        jsonwebtoken::encode(
+            &header(alg, Some(TestKey::Dev.kid())),
+            &claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    };
+    let public_pem = TestKey::Dev.public_key_pem().as_bytes();
+    let bearer = |token: String| format!("Bearer {token}").into_bytes();
+
+    vec![
+        // The header itself.
+        ("no header at all", Vec::new(), MALFORMED),
+        (
+            "Basic credentials",
+            b"Basic dXNlcjpwYXNzd29yZA==".to_vec(),
+            MALFORMED,
+        ),
+        (
+            "Digest scheme",
+            b"Digest username=\"a\"".to_vec(),
+            MALFORMED,
+        ),
+        (
+            "Token scheme",
+            format!("Token {valid}").into_bytes(),
+            MALFORMED,
+        ),
+        (
+            "scheme glued to token",
+            format!("Bearer{valid}").into_bytes(),
+            MALFORMED,
+        ),
+        (
+            "token without scheme",
+            valid.clone().into_bytes(),
+            MALFORMED,
+        ),
+        ("scheme only", b"Bearer".to_vec(), MALFORMED),
+        ("scheme and spaces", b"Bearer    ".to_vec(), MALFORMED),
+        ("one segment", b"Bearer abcdef".to_vec(), MALFORMED),
+        (
+            "two segments",
+            format!("Bearer {}.{}", valid_parts[0], valid_parts[1]).into_bytes(),
+            MALFORMED,
+        ),
+        (
+            "four segments",
+            format!("Bearer {valid}.{}", valid_parts[2]).into_bytes(),
+            MALFORMED,
+        ),
+        (
+            "five segments (JWE shape)",
+            b"Bearer a.b.c.d.e".to_vec(),
+            MALFORMED,
+        ),
+        (
+            "oversized token",
+            bearer(format!("{valid}{}", "A".repeat(9000))),
+            MALFORMED,
+        ),
+        (
+            "non-text bytes",
+            b"Bearer \xff\xfe\xfd.\x80\x81.\x82".to_vec(),
+            MALFORMED,
+        ),
+        ("garbage segments", b"Bearer %%%.$$$.&&&".to_vec(), INVALID),
+        (
+            "two tokens in one header",
+            format!("Bearer {valid}, Bearer {valid}").into_bytes(),
+            MALFORMED,
+        ),
+        // Algorithms.
+        (
+            "alg none",
+            bearer(raw_token(
+                &json!({"alg": "none", "typ": "JWT"}),
+                &claims,
+                "",
+            )),
+            INVALID,
+        ),
+        (
+            "alg None",
+            bearer(raw_token(&json!({"alg": "None"}), &claims, "")),
+            INVALID,
+        ),
+        (
+            "alg NONE with kid",
+            bearer(raw_token(
+                &json!({"alg": "NONE", "kid": "dev-key-1"}),
+                &claims,
+                "",
+            )),
+            INVALID,
+        ),
+        (
+            "HS256 keyed with the RSA public key",
+            bearer(hmac(Algorithm::HS256, public_pem)),
+            INVALID,
+        ),
+        (
+            "HS384 keyed with the RSA public key",
+            bearer(hmac(Algorithm::HS384, public_pem)),
+            INVALID,
+        ),
+        (
+            "HS512 keyed with the RSA public key",
+            bearer(hmac(Algorithm::HS512, public_pem)),
+            INVALID,
+        ),
+        (
+            "HS256 keyed with an empty secret",
+            bearer(hmac(Algorithm::HS256, b"")),
+            INVALID,
+        ),
+        (
+            "RS384 with the right key",
+            bearer(dev(&header(Algorithm::RS384, Some("dev-key-1")), &claims)),
+            INVALID,
+        ),
+        (
+            "RS512 with the right key",
+            bearer(dev(&header(Algorithm::RS512, Some("dev-key-1")), &claims)),
+            INVALID,
+        ),
+        (
+            "PS256 with the right key",
+            bearer(dev(&header(Algorithm::PS256, Some("dev-key-1")), &claims)),
+            INVALID,
+        ),
+        (
+            "ES256 header, RSA signature",
+            bearer(with_part(
+                &valid,
+                0,
+                &b64(br#"{"alg":"ES256","kid":"dev-key-1"}"#),
+            )),
+            INVALID,
+        ),
+        // Keys.
+        (
+            "foreign key, published kid",
+            bearer(
+                env.emulator
+                    .sign_with(&rs256_dev, &claims, TestKey::Foreign),
+            ),
+            INVALID,
+        ),
+        (
+            "foreign key, its own kid",
+            bearer(env.emulator.sign_with(
+                &header(Algorithm::RS256, Some("foreign-key")),
+                &claims,
+                TestKey::Foreign,
+            )),
+            INVALID,
+        ),
+        (
+            "unknown kid",
+            bearer(dev(&header(Algorithm::RS256, Some("no-such-key")), &claims)),
+            INVALID,
+        ),
+        (
+            "missing kid",
+            bearer(dev(&header(Algorithm::RS256, None), &claims)),
+            INVALID,
+        ),
+        (
+            "empty kid",
+            bearer(dev(&header(Algorithm::RS256, Some("")), &claims)),
+            INVALID,
+        ),
+        (
+            "absurdly long kid",
+            bearer(dev(
+                &header(Algorithm::RS256, Some(&"k".repeat(2000))),
+                &claims,
+            )),
+            INVALID,
+        ),
+        (
+            "path traversal kid",
+            bearer(dev(
+                &header(Algorithm::RS256, Some("../../../../etc/passwd")),
+                &claims,
+            )),
+            INVALID,
+        ),
+        (
+            "numeric kid",
+            bearer(raw_token(
+                &json!({"alg": "RS256", "kid": 1}),
+                &claims,
+                &valid_parts[2],
+            )),
+            INVALID,
+        ),
+        (
+            "embedded jwk header",
+            bearer(raw_token(
+                &json!({"alg": "RS256", "kid": "attacker", "jwk": auth0_emulator::public_jwk(TestKey::Foreign)}),
+                &claims,
+                &valid_parts[2],
+            )),
+            INVALID,
+        ),
+        (
+            "jku pointing elsewhere",
+            bearer(env.emulator.sign_with(
+                &{
+                    let mut h = header(Algorithm::RS256, Some("foreign-key"));
+                    h.jku = Some("http://127.0.0.1:1/jwks".into());
+                    h
+                },
+                &claims,
+                TestKey::Foreign,
+            )),
+            INVALID,
+        ),
+        // Tampering.
+        (
+            "tampered header",
+            bearer(with_part(
+                &valid,
+                0,
+                &b64(br#"{"alg":"RS256","kid":"dev-key-1","typ":"at+jwt"}"#),
+            )),
+            INVALID,
+        ),
+        (
+            "tampered payload",
+            bearer(with_part(
+                &valid,
+                1,
+                &b64(with(json!({"client_id": "owner-b"})).to_string().as_bytes()),
+            )),
+            INVALID,
+        ),
+        (
+            "tampered signature",
+            bearer(with_part(
+                &valid,
+                2,
+                &valid_parts[2].chars().rev().collect::<String>(),
+            )),
+            INVALID,
+        ),
+        (
+            "signature stripped",
+            bearer(with_part(&valid, 2, "")),
+            INVALID,
+        ),
+        (
+            "signature of another token",
+            bearer(with_part(
+                &valid,
+                2,
+                env.token("owner-b").split('.').nth(2).unwrap(),
+            )),
+            INVALID,
+        ),
+        (
+            "header not JSON",
+            bearer(with_part(&valid, 0, &b64(b"not json"))),
+            INVALID,
+        ),
+        (
+            "header a JSON array",
+            bearer(with_part(&valid, 0, &b64(b"[\"RS256\"]"))),
+            INVALID,
+        ),
+        (
+            "payload not base64",
+            bearer(with_part(&valid, 1, "!!!!")),
+            INVALID,
+        ),
+        (
+            "payload a JSON array",
+            bearer(dev(&rs256_dev, &json!(["client_id", "owner-a"]))),
+            INVALID,
+        ),
+        // Time.
+        (
+            "expired",
+            bearer(env.token_with(json!({"client_id": "owner-a", "exp": now - 3600}))),
+            INVALID,
+        ),
+        (
+            "expired beyond leeway",
+            bearer(env.token_with(json!({"client_id": "owner-a", "exp": now - 31}))),
+            INVALID,
+        ),
+        (
+            "not yet valid",
+            bearer(env.token_with(json!({"client_id": "owner-a", "nbf": now + 3600}))),
+            INVALID,
+        ),
+        (
+            "missing exp",
+            bearer(env.token_with(json!({"client_id": "owner-a", "exp": null}))),
+            INVALID,
+        ),
+        (
+            "exp as a string",
+            bearer(env.token_with(json!({"client_id": "owner-a", "exp": "tomorrow"}))),
+            INVALID,
+        ),
+        // Issuer and audience.
+        (
+            "wrong issuer",
+            bearer(env.token_with(json!({"client_id": "owner-a", "iss": "https://evil.example/"}))),
+            INVALID,
+        ),
+        (
+            "issuer without trailing slash",
+            bearer(env.token_with(json!({"client_id": "owner-a", "iss": env.emulator.base_url()}))),
+            INVALID,
+        ),
+        (
+            "missing issuer",
+            bearer(env.token_with(json!({"client_id": "owner-a", "iss": null}))),
+            INVALID,
+        ),
+        (
+            "issuer as an array",
+            bearer(env.token_with(json!({"client_id": "owner-a", "iss": [env.emulator.issuer()]}))),
+            INVALID,
+        ),
+        (
+            "wrong audience",
+            bearer(env.token_with(json!({"client_id": "owner-a", "aud": "https://other-api/"}))),
+            INVALID,
+        ),
+        (
+            "missing audience",
+            bearer(env.token_with(json!({"client_id": "owner-a", "aud": null}))),
+            INVALID,
+        ),
+        (
+            "empty audience list",
+            bearer(env.token_with(json!({"client_id": "owner-a", "aud": []}))),
+            INVALID,
+        ),
+        (
+            "audience list without ours",
+            bearer(
+                env.token_with(
+                    json!({"client_id": "owner-a", "aud": ["https://a/", "https://b/"]}),
+                ),
+            ),
+            INVALID,
+        ),
+        // Identity.
+        (
+            "no identity claims",
+            bearer(env.token_with(json!({}))),
+            NO_OWNER,
+        ),
+        (
+            "empty client_id",
+            bearer(env.token_with(json!({"client_id": ""}))),
+            NO_OWNER,
+        ),
+        (
+            "blank client_id",
+            bearer(env.token_with(json!({"client_id": "   "}))),
+            NO_OWNER,
+        ),
+        (
+            "numeric client_id",
+            bearer(env.token_with(json!({"client_id": 42}))),
+            NO_OWNER,
+        ),
+        (
+            "object client_id",
+            bearer(env.token_with(json!({"client_id": {"id": "owner-a"}}))),
+            NO_OWNER,
+        ),
+        (
+            "array client_id",
+            bearer(env.token_with(json!({"client_id": ["owner-a"]}))),
+            NO_OWNER,
+        ),
+        (
+            "client_id with control characters",
+            bearer(env.token_with(json!({"client_id": "owner\u{0}a"}))),
+            NO_OWNER,
+        ),
+        (
+            "client_id over 255 characters",
+            bearer(env.token_with(json!({"client_id": "o".repeat(256)}))),
+            NO_OWNER,
+        ),
+        (
+            "azp without gty",
+            bearer(env.token_with(json!({"azp": "owner-a"}))),
+            NO_OWNER,
+        ),
+        (
+            "azp with a password gty",
+            bearer(env.token_with(json!({"azp": "owner-a", "gty": "password"}))),
+            NO_OWNER,
+        ),
+        (
+            "azp with gty in an array",
+            bearer(env.token_with(json!({"azp": "owner-a", "gty": ["client-credentials"]}))),
+            NO_OWNER,
+        ),
+        (
+            "gty without azp",
+            bearer(env.token_with(json!({"gty": "client-credentials"}))),
+            NO_OWNER,
+        ),
+        (
+            "empty azp",
+            bearer(env.token_with(json!({"azp": "", "gty": "client-credentials"}))),
+            NO_OWNER,
+        ),
+        (
+            "numeric azp",
+            bearer(env.token_with(json!({"azp": 7, "gty": "client-credentials"}))),
+            NO_OWNER,
+        ),
+    ]
+}
+
+/// A request to `route` with these raw authorization header values.
+fn request(route: Route, authorizations: &[&[u8]]) -> Request {
+    let (method, uri) = match route {
+        Route::Create => ("POST", "/api/v1/client"),
+        Route::List => ("GET", "/api/v1/client"),
+        Route::Get => ("GET", "/api/v1/client/client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh"),
+        Route::Delete => (
+            "DELETE",
+            "/api/v1/client/client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh",
+        ),
+    };
+    let mut builder = HttpRequest::builder().method(method).uri(uri);
+    for value in authorizations {
+        builder = builder.header("authorization", HeaderValue::from_bytes(value).unwrap());
+    }
+    let body = if route == Route::Create {
+        Body::from(r#"{"name": "x"}"#)
+    } else {
+        Body::Empty
+    };
+    builder.body(body).unwrap()
+}
+
+#[track_caller]
+fn assert_refused(reply: &Reply, message: &str, case: &str) {
+    assert_eq!(reply.status, 401, "{case}: {}", reply.text);
+    assert_eq!(reply.json, json!({ "message": message }), "{case}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/json"),
+        "{case}"
+    );
+    let challenge = reply.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("Bearer"), "{case}: {challenge}");
+}
+
+#[tokio::test]
+async fn every_hostile_credential_is_a_documented_401_on_every_route() {
+    let env = TestEnv::new().await;
+    // The baseline passes, so every refusal below is the mutation's doing.
+    let valid = format!("Bearer {}", env.token("owner-a"));
+    let reply = env
+        .dispatch_request(Route::List, request(Route::List, &[valid.as_bytes()]))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+
+    let management_calls = || {
+        [
+            Auth0Route::CreateClient,
+            Auth0Route::ListClients,
+            Auth0Route::GetClient,
+            Auth0Route::DeleteClient,
+            Auth0Route::Token,
+        ]
+        .map(|route| env.emulator.count(route))
+    };
+    let before = management_calls();
+
+    let cases = cases(&env);
+    assert!(cases.len() >= 60, "only {} cases", cases.len());
+    for (case, value, message) in &cases {
+        for route in [Route::Create, Route::List, Route::Get, Route::Delete] {
+            let values: Vec<&[u8]> = if value.is_empty() {
+                vec![]
+            } else {
+                vec![value]
+            };
+            let reply = env.dispatch_request(route, request(route, &values)).await;
+            assert_refused(&reply, message, case);
+        }
+    }
+    // Nothing got as far as Auth0.
+    assert_eq!(management_calls(), before);
+}
+
+#[tokio::test]
+async fn duplicated_authorization_headers_are_malformed_even_if_each_is_valid() {
+    let env = TestEnv::new().await;
+    let token = format!("Bearer {}", env.token("owner-a"));
+    for route in [Route::Create, Route::List, Route::Get, Route::Delete] {
+        let reply = env
+            .dispatch_request(route, request(route, &[token.as_bytes(), token.as_bytes()]))
+            .await;
+        assert_refused(&reply, MALFORMED, "two headers");
+    }
+    // One of them alone is fine.
+    let reply = env
+        .dispatch_request(Route::List, request(Route::List, &[token.as_bytes()]))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
