@@ -103,10 +103,17 @@ impl Auth0Http {
                     call.method, call.path
                 )));
             }
+            // Calls that may be retried share the remaining time among the
+            // attempts they may still make, so a hung first attempt cannot
+            // eat the retries' time.
+            let attempts_left = match call.retry {
+                Retry::Safe => MAX_RETRIES - retries + 1,
+                Retry::OnlyIfNotProcessed => 1,
+            };
             let mut request = self
                 .http
                 .request(call.method.clone(), &url)
-                .timeout(remaining.min(ATTEMPT_TIMEOUT));
+                .timeout((remaining / attempts_left).min(ATTEMPT_TIMEOUT));
             if !call.query.is_empty() {
                 request = request.query(call.query);
             }

@@ -8,6 +8,7 @@ mod audit;
 mod authentication;
 mod create;
 mod delete;
+mod fault_matrix;
 mod hostile_tokens;
 mod local_http;
 mod read;

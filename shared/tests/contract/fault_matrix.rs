@@ -1,0 +1,273 @@
+//! Every Auth0 call × every way it can fail: each gives CONTRACT.md's
+//! answer, and afterwards the tenant holds no client without its grant, no
+//! duplicate from a retry, and every client that should remain.
+
+use std::time::{Duration, Instant};
+
+use auth0_emulator::{Fault, Route as Auth0Route};
+use serde_json::{Value, json};
+
+use crate::support::{Options, Reply, TestEnv};
+
+/// The invocation budget of every case: a Lambda deadline 6 s ahead.
+const BUDGET: Duration = Duration::from_secs(6);
+/// Longer than any attempt may wait within that budget.
+const HANG: Duration = Duration::from_secs(7);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    Token,
+    CreateClient,
+    CreateGrant,
+    ListPage,
+    Get,
+    Delete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Failure {
+    RateLimitedOnce,
+    RateLimitedPersistently,
+    Error500,
+    Error503,
+    Timeout,
+    DroppedConnection,
+    MalformedJson,
+    ExpiredManagementToken,
+}
+
+const FAILURES: [Failure; 8] = [
+    Failure::RateLimitedOnce,
+    Failure::RateLimitedPersistently,
+    Failure::Error500,
+    Failure::Error503,
+    Failure::Timeout,
+    Failure::DroppedConnection,
+    Failure::MalformedJson,
+    Failure::ExpiredManagementToken,
+];
+
+/// What the caller must see.
+#[derive(Clone, Debug, PartialEq)]
+enum Expect {
+    Success,
+    Failed {
+        status: u16,
+        code: Option<&'static str>,
+    },
+}
+
+fn expected(call: Call, failure: Failure) -> Expect {
+    use Expect::*;
+    use Failure::*;
+    let code = match call {
+        Call::Token | Call::CreateClient => Some("CLIENT_CREATE_FAILED"),
+        Call::CreateGrant => Some("CLIENT_GRANT_CREATE_FAILED"),
+        Call::Delete => Some("CLIENT_DELETE_FAILED"),
+        Call::ListPage | Call::Get => None,
+    };
+    let posts = matches!(call, Call::CreateClient | Call::CreateGrant);
+    match failure {
+        RateLimitedOnce | ExpiredManagementToken => Success,
+        RateLimitedPersistently => Failed { status: 503, code },
+        // Retried where safe; POSTs are never blindly retried.
+        Error500 | Error503 | Timeout | DroppedConnection if posts => Failed { status: 502, code },
+        Error500 | Error503 | Timeout | DroppedConnection => Success,
+        MalformedJson => match call {
+            // Only the status of these answers matters: the work was done.
+            Call::CreateGrant | Call::Delete => Success,
+            _ => Failed { status: 502, code },
+        },
+    }
+}
+
+fn faults(failure: Failure) -> Vec<Fault> {
+    match failure {
+        Failure::RateLimitedOnce => vec![Fault::RateLimited {
+            reset_after_secs: 1,
+        }],
+        Failure::RateLimitedPersistently => vec![
+            Fault::RateLimited {
+                reset_after_secs: 1
+            };
+            3
+        ],
+        Failure::Error500 => vec![Fault::Status(500)],
+        Failure::Error503 => vec![Fault::Status(503)],
+        Failure::Timeout => vec![Fault::Delay(HANG)],
+        Failure::DroppedConnection => vec![Fault::DropConnection],
+        Failure::MalformedJson => vec![Fault::MalformedJson],
+        Failure::ExpiredManagementToken => vec![Fault::ExpireManagementTokens],
+    }
+}
+
+fn route_of(call: Call) -> Auth0Route {
+    match call {
+        Call::Token => Auth0Route::Token,
+        Call::CreateClient => Auth0Route::CreateClient,
+        Call::CreateGrant => Auth0Route::CreateGrant,
+        Call::ListPage => Auth0Route::ListClients,
+        Call::Get => Auth0Route::GetClient,
+        Call::Delete => Auth0Route::DeleteClient,
+    }
+}
+
+/// The clients this service created (others are seeded fixtures).
+fn created_clients(env: &TestEnv) -> Vec<Value> {
+    env.emulator
+        .clients()
+        .into_iter()
+        .filter(|c| {
+            c["client_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("client_"))
+        })
+        .collect()
+}
+
+async fn run_case(call: Call, failure: Failure) {
+    let case = format!("{call:?} × {failure:?}");
+    let env = TestEnv::with(Options {
+        time_budget: Some(BUDGET),
+        ..Options::default()
+    })
+    .await;
+    let owner = "matrix-owner";
+    let token = env.token(owner);
+
+    // Set the scene: an existing client for reads and deletes, and enough
+    // clients for two pages when listing.
+    let existing = if matches!(call, Call::Get | Call::Delete | Call::ListPage) {
+        Some(
+            env.create_ok(owner, "Existing").await["client_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    } else {
+        None
+    };
+    if call == Call::ListPage {
+        for n in 0..150 {
+            env.emulator.seed_client(json!({
+                "name": format!("seeded {n}"),
+                "app_type": "non_interactive",
+                "client_metadata": {"owner_client_id": "someone-else"}
+            }));
+        }
+    }
+    let before = created_clients(&env);
+    if failure == Failure::ExpiredManagementToken && call == Call::Token {
+        // The token endpoint has no token of its own to expire.
+        return;
+    }
+    for fault in faults(failure) {
+        env.emulator.inject(route_of(call), fault);
+    }
+
+    let started = Instant::now();
+    let reply: Reply = match call {
+        Call::Token | Call::CreateClient | Call::CreateGrant => {
+            env.create(&token, json!({"name": "Matrix"})).await
+        }
+        Call::ListPage => env.list(&token).await,
+        Call::Get => env.get(&token, existing.as_deref().unwrap()).await,
+        Call::Delete => env.delete(&token, existing.as_deref().unwrap()).await,
+    };
+    assert!(
+        started.elapsed() < BUDGET,
+        "{case}: took {:?}, past the invocation's budget",
+        started.elapsed()
+    );
+
+    match expected(call, failure) {
+        Expect::Success => assert!(
+            (200..300).contains(&reply.status),
+            "{case}: expected success, got {} {}",
+            reply.status,
+            reply.text
+        ),
+        Expect::Failed { status, code } => {
+            assert_eq!(reply.status, status, "{case}: {}", reply.text);
+            assert_eq!(
+                reply.header("content-type"),
+                Some("application/json"),
+                "{case}"
+            );
+            assert_eq!(reply.json["code"].as_str(), code, "{case}: {}", reply.text);
+            assert!(reply.json["message"].is_string(), "{case}");
+            assert_eq!(
+                reply.header("retry-after").is_some(),
+                status == 503,
+                "{case}: Retry-After on 503 only"
+            );
+        }
+    }
+
+    // The tenant afterwards.
+    let after = created_clients(&env);
+    let grants = env.emulator.grants();
+    for client in &after {
+        assert!(
+            grants.iter().any(|g| g["client_id"] == client["client_id"]),
+            "{case}: client {} left without its grant",
+            client["client_id"]
+        );
+    }
+    let succeeded = (200..300).contains(&reply.status);
+    let expected_count = match call {
+        Call::Token | Call::CreateClient | Call::CreateGrant => {
+            before.len() + usize::from(succeeded)
+        }
+        Call::Delete => before.len() - usize::from(succeeded),
+        Call::ListPage | Call::Get => before.len(),
+    };
+    assert_eq!(after.len(), expected_count, "{case}: clients {after:?}");
+    if call == Call::ListPage && succeeded {
+        assert_eq!(reply.json.as_array().map(Vec::len), Some(1), "{case}");
+    }
+}
+
+async fn run_row(call: Call) {
+    let [a, b, c, d, e, f, g, h] = FAILURES;
+    tokio::join!(
+        run_case(call, a),
+        run_case(call, b),
+        run_case(call, c),
+        run_case(call, d),
+        run_case(call, e),
+        run_case(call, f),
+        run_case(call, g),
+        run_case(call, h),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_failures() {
+    run_row(Call::Token).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_client_failures() {
+    run_row(Call::CreateClient).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_grant_failures() {
+    run_row(Call::CreateGrant).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_page_failures() {
+    run_row(Call::ListPage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_client_failures() {
+    run_row(Call::Get).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_client_failures() {
+    run_row(Call::Delete).await;
+}
