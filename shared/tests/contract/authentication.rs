@@ -316,3 +316,77 @@ async fn concurrent_unknown_kids_share_one_refetch() {
     }
     assert_eq!(env.emulator.jwks_fetches(), 2);
 }
+
+#[tokio::test]
+async fn a_jwks_endpoint_that_is_down_gives_401_quickly() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        closed.local_addr().unwrap()
+    );
+    drop(closed);
+    let env = TestEnv::with(crate::support::Options {
+        env: vec![("JWKS_URL", url)],
+        ..crate::support::Options::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let reply = env
+        .send(
+            Route::List,
+            Some(&bearer(&env.token("owner-a"))),
+            None,
+            None,
+        )
+        .await;
+    assert_401(&reply, INVALID, "jwks down");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_jwks_endpoint_that_hangs_gives_401_within_the_fetch_timeout() {
+    // Accepts connections and never answers.
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        blackhole.local_addr().unwrap()
+    );
+    let _hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = blackhole.accept().await {
+            open.push(socket);
+        }
+    });
+    let started = std::time::Instant::now();
+    let env = TestEnv::with(crate::support::Options {
+        env: vec![("JWKS_URL", url)],
+        ..crate::support::Options::default()
+    })
+    .await;
+    // Start-up waited at most the 2 s fetch timeout for the keys.
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let started = std::time::Instant::now();
+    let reply = env
+        .send(
+            Route::List,
+            Some(&bearer(&env.token("owner-a"))),
+            None,
+            None,
+        )
+        .await;
+    assert_401(&reply, INVALID, "jwks hangs");
+    let elapsed = started.elapsed();
+    assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
+    // And within the next 30 s nobody waits for it again.
+    let started = std::time::Instant::now();
+    let reply = env
+        .send(
+            Route::List,
+            Some(&bearer(&env.token("owner-a"))),
+            None,
+            None,
+        )
+        .await;
+    assert_401(&reply, INVALID, "jwks hangs, again");
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+}

@@ -9,6 +9,7 @@ mod authentication;
 mod create;
 mod delete;
 mod fault_matrix;
+mod fuzz;
 mod hostile_tokens;
 mod local_http;
 mod read;

@@ -91,3 +91,57 @@ async fn the_secret_is_read_once_per_container() {
     env.create_ok("owner-a", "Two").await;
     assert_eq!(env.emulator.count(Auth0Route::Token), 2);
 }
+
+#[tokio::test]
+async fn an_unreachable_secrets_manager_answers_500_and_is_named_in_the_log() {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&dead)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .build(),
+    );
+    let env = TestEnv::new().await;
+    let config = m2m_shared::config::Config::from_lookup(|name| match name {
+        "AUTH0_DOMAIN" => Some(env.emulator.base_url()),
+        "AUTH0_SECRET_ID" => Some("m2m/unreachable-secret".into()),
+        "JWT_ISSUER" => Some(env.emulator.issuer()),
+        "JWT_AUDIENCE" => Some(crate::support::CALLER_AUDIENCE.into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = m2m_shared::App::start(
+        &config,
+        m2m_shared::secrets::SecretsManagerSource::new(client, "m2m/unreachable-secret"),
+    )
+    .await;
+    let event = crate::support::http_api_event(
+        crate::support::Route::List,
+        &[(
+            "authorization",
+            crate::support::bearer(&env.token("owner-a")),
+        )],
+        None,
+        None,
+    );
+    let response =
+        m2m_shared::api::list_clients(&app, lambda_http::request::from_str(&event).unwrap())
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        std::str::from_utf8(response.body().as_ref()).unwrap(),
+        r#"{"message":"Internal server error"}"#
+    );
+    let logged = crate::support::logs::text();
+    assert!(
+        logged
+            .contains("cannot read secret m2m/unreachable-secret: Secrets Manager is unreachable"),
+        "the log names the problem"
+    );
+}
