@@ -4,7 +4,7 @@ use auth0_emulator::TestKey;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
-use crate::support::{Route, TestEnv, bearer, unix_now};
+use crate::support::{Route, TestEnv, base64url, bearer, unix_now};
 
 const MALFORMED: &str = "missing or malformed jwt";
 const INVALID: &str = "invalid or expired jwt";
@@ -22,24 +22,11 @@ async fn send_each_route(env: &TestEnv, authorization: Option<&str>) -> Vec<crat
     replies
 }
 
-#[track_caller]
-fn assert_401(reply: &crate::support::Reply, message: &str, case: &str) {
-    assert_eq!(reply.status, 401, "{case}: {}", reply.text);
-    assert_eq!(reply.json, json!({ "message": message }), "{case}");
-    assert_eq!(
-        reply.header("content-type"),
-        Some("application/json"),
-        "{case}"
-    );
-    let challenge = reply.header("www-authenticate").unwrap_or_default();
-    assert!(challenge.starts_with("Bearer"), "{case}: {challenge:?}");
-}
-
 #[tokio::test]
 async fn every_route_requires_a_token() {
     let env = TestEnv::new().await;
     for reply in send_each_route(&env, None).await {
-        assert_401(&reply, MALFORMED, "no header");
+        reply.assert_unauthorized(MALFORMED, "no header");
         assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
     }
     assert!(env.emulator.clients().is_empty());
@@ -62,7 +49,7 @@ async fn malformed_authorization_headers() {
     ];
     for (case, header) in cases {
         for reply in send_each_route(&env, Some(&header)).await {
-            assert_401(&reply, MALFORMED, case);
+            reply.assert_unauthorized(MALFORMED, case);
         }
     }
 }
@@ -103,15 +90,23 @@ async fn invalid_or_expired_tokens() {
     let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
     let tampered_payload = {
         let mut p = parts.clone();
-        p[1] = base64url(&env.claims(json!({"client_id": "owner-b"})).to_string());
+        p[1] = base64url(
+            env.claims(json!({"client_id": "owner-b"}))
+                .to_string()
+                .as_bytes(),
+        );
         p.join(".")
     };
     parts[2] = parts[2].chars().rev().collect();
     let tampered_signature = parts.join(".");
     let alg_none = format!(
         "{}.{}.",
-        base64url(r#"{"alg":"none","typ":"JWT"}"#),
-        base64url(&env.claims(json!({"client_id": "owner-a"})).to_string())
+        base64url(br#"{"alg":"none","typ":"JWT"}"#),
+        base64url(
+            env.claims(json!({"client_id": "owner-a"}))
+                .to_string()
+                .as_bytes()
+        )
     );
 
     let cases: Vec<(&str, String)> = vec![
@@ -153,7 +148,7 @@ async fn invalid_or_expired_tokens() {
     ];
     for (case, token) in cases {
         for reply in send_each_route(&env, Some(&bearer(&token))).await {
-            assert_401(&reply, INVALID, case);
+            reply.assert_unauthorized(INVALID, case);
         }
     }
     assert!(env.emulator.clients().is_empty());
@@ -172,7 +167,7 @@ async fn leeway_is_thirty_seconds() {
     let reply = env
         .send(Route::List, Some(&bearer(&long_expired)), None, None)
         .await;
-    assert_401(&reply, INVALID, "beyond leeway");
+    reply.assert_unauthorized(INVALID, "beyond leeway");
 }
 
 #[tokio::test]
@@ -218,7 +213,7 @@ async fn the_owner_is_client_id_or_azp_of_a_client_credentials_token() {
     ] {
         let token = env.token_with(claims);
         for reply in send_each_route(&env, Some(&bearer(&token))).await {
-            assert_401(&reply, NO_OWNER, case);
+            reply.assert_unauthorized(NO_OWNER, case);
         }
     }
 }
@@ -227,20 +222,6 @@ fn rs256_header(kid: &str) -> Header {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
     header
-}
-
-fn base64url(text: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 #[tokio::test]
@@ -276,7 +257,7 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_per_30_seconds() {
         let reply = env
             .send(Route::List, Some(&bearer(token)), None, None)
             .await;
-        assert_401(&reply, INVALID, "made-up kid");
+        reply.assert_unauthorized(INVALID, "made-up kid");
     }
     // One fetch at start-up, one refetch for the whole flood.
     assert_eq!(env.emulator.jwks_fetches(), 2);
@@ -290,7 +271,7 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_per_30_seconds() {
             None,
         )
         .await;
-    assert_401(&reply, INVALID, "rotated within the interval");
+    reply.assert_unauthorized(INVALID, "rotated within the interval");
     assert_eq!(env.emulator.jwks_fetches(), 2);
 }
 
@@ -312,7 +293,7 @@ async fn concurrent_unknown_kids_share_one_refetch() {
         env.send(Route::List, Some(&c), None, None),
     );
     for reply in [ra, rb, rc] {
-        assert_401(&reply, INVALID, "unknown kid");
+        reply.assert_unauthorized(INVALID, "unknown kid");
     }
     assert_eq!(env.emulator.jwks_fetches(), 2);
 }
@@ -339,7 +320,7 @@ async fn a_jwks_endpoint_that_is_down_gives_401_quickly() {
             None,
         )
         .await;
-    assert_401(&reply, INVALID, "jwks down");
+    reply.assert_unauthorized(INVALID, "jwks down");
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }
 
@@ -374,7 +355,7 @@ async fn a_jwks_endpoint_that_hangs_gives_401_within_the_fetch_timeout() {
             None,
         )
         .await;
-    assert_401(&reply, INVALID, "jwks hangs");
+    reply.assert_unauthorized(INVALID, "jwks hangs");
     let elapsed = started.elapsed();
     assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
     // And within the next 30 s nobody waits for it again.
@@ -387,6 +368,6 @@ async fn a_jwks_endpoint_that_hangs_gives_401_within_the_fetch_timeout() {
             None,
         )
         .await;
-    assert_401(&reply, INVALID, "jwks hangs, again");
+    reply.assert_unauthorized(INVALID, "jwks hangs, again");
     assert!(started.elapsed() < std::time::Duration::from_millis(500));
 }

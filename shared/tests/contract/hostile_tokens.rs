@@ -8,24 +8,11 @@ use lambda_http::http::{HeaderValue, Request as HttpRequest};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 
-use crate::support::{Reply, Route, TestEnv, unix_now};
+use crate::support::{Route, TestEnv, base64url, unix_now};
 
 const MALFORMED: &str = "missing or malformed jwt";
 const INVALID: &str = "invalid or expired jwt";
 const NO_OWNER: &str = "token is valid but missing client_id";
-
-fn b64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
 
 fn header(alg: Algorithm, kid: Option<&str>) -> Header {
     let mut header = Header::new(alg);
@@ -37,8 +24,8 @@ fn header(alg: Algorithm, kid: Option<&str>) -> Header {
 fn raw_token(header: &Value, payload: &Value, signature: &str) -> String {
     format!(
         "{}.{}.{signature}",
-        b64(header.to_string().as_bytes()),
-        b64(payload.to_string().as_bytes())
+        base64url(header.to_string().as_bytes()),
+        base64url(payload.to_string().as_bytes())
     )
 }
 
@@ -197,7 +184,7 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
             bearer(with_part(
                 &valid,
                 0,
-                &b64(br#"{"alg":"ES256","kid":"dev-key-1"}"#),
+                &base64url(br#"{"alg":"ES256","kid":"dev-key-1"}"#),
             )),
             INVALID,
         ),
@@ -287,7 +274,7 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
             bearer(with_part(
                 &valid,
                 0,
-                &b64(br#"{"alg":"RS256","kid":"dev-key-1","typ":"at+jwt"}"#),
+                &base64url(br#"{"alg":"RS256","kid":"dev-key-1","typ":"at+jwt"}"#),
             )),
             INVALID,
         ),
@@ -296,7 +283,7 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
             bearer(with_part(
                 &valid,
                 1,
-                &b64(with(json!({"client_id": "owner-b"})).to_string().as_bytes()),
+                &base64url(with(json!({"client_id": "owner-b"})).to_string().as_bytes()),
             )),
             INVALID,
         ),
@@ -325,12 +312,12 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "header not JSON",
-            bearer(with_part(&valid, 0, &b64(b"not json"))),
+            bearer(with_part(&valid, 0, &base64url(b"not json"))),
             INVALID,
         ),
         (
             "header a JSON array",
-            bearer(with_part(&valid, 0, &b64(b"[\"RS256\"]"))),
+            bearer(with_part(&valid, 0, &base64url(b"[\"RS256\"]"))),
             INVALID,
         ),
         (
@@ -511,19 +498,6 @@ fn request(route: Route, authorizations: &[&[u8]]) -> Request {
     builder.body(body).unwrap()
 }
 
-#[track_caller]
-fn assert_refused(reply: &Reply, message: &str, case: &str) {
-    assert_eq!(reply.status, 401, "{case}: {}", reply.text);
-    assert_eq!(reply.json, json!({ "message": message }), "{case}");
-    assert_eq!(
-        reply.header("content-type"),
-        Some("application/json"),
-        "{case}"
-    );
-    let challenge = reply.header("www-authenticate").unwrap_or_default();
-    assert!(challenge.starts_with("Bearer"), "{case}: {challenge}");
-}
-
 #[tokio::test]
 async fn every_hostile_credential_is_a_documented_401_on_every_route() {
     let env = TestEnv::new().await;
@@ -556,7 +530,7 @@ async fn every_hostile_credential_is_a_documented_401_on_every_route() {
                 vec![value]
             };
             let reply = env.dispatch_request(route, request(route, &values)).await;
-            assert_refused(&reply, message, case);
+            reply.assert_unauthorized(message, case);
         }
     }
     // Nothing got as far as Auth0.
@@ -571,7 +545,7 @@ async fn duplicated_authorization_headers_are_malformed_even_if_each_is_valid() 
         let reply = env
             .dispatch_request(route, request(route, &[token.as_bytes(), token.as_bytes()]))
             .await;
-        assert_refused(&reply, MALFORMED, "two headers");
+        reply.assert_unauthorized(MALFORMED, "two headers");
     }
     // One of them alone is fine.
     let reply = env

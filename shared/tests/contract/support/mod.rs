@@ -119,6 +119,20 @@ impl Reply {
         keys_of(&self.json)
     }
 
+    /// Asserts a documented 401: the exact body, JSON, and a Bearer challenge.
+    #[track_caller]
+    pub fn assert_unauthorized(&self, message: &str, case: &str) {
+        assert_eq!(self.status, 401, "{case}: {}", self.text);
+        assert_eq!(self.json, json!({ "message": message }), "{case}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "{case}"
+        );
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert!(challenge.starts_with("Bearer"), "{case}: {challenge:?}");
+    }
+
     /// Asserts status and the exact JSON body, and that it is served as JSON.
     #[track_caller]
     pub fn assert(&self, status: u16, body: Value) {
@@ -469,4 +483,18 @@ pub fn percent_encode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Unpadded base64url, for hand-made token segments.
+pub fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
 }
