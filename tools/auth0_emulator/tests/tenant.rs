@@ -1,0 +1,441 @@
+//! The emulator answers like Auth0: its shapes are checked against Auth0's
+//! published schemas, its errors against Auth0's documented bodies.
+
+use std::time::{Duration, Instant};
+
+use auth0_emulator::{Emulator, EmulatorConfig, Fault, Route, Schema, TestKey};
+use jsonwebtoken::{DecodingKey, Validation};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+struct Tenant {
+    emulator: Emulator,
+    http: Client,
+    token: String,
+}
+
+impl Tenant {
+    async fn start() -> Tenant {
+        Self::with(EmulatorConfig::default()).await
+    }
+
+    async fn with(config: EmulatorConfig) -> Tenant {
+        let emulator = Emulator::start(config).await.unwrap();
+        let http = Client::new();
+        let answer: Value = http
+            .post(format!("{}/oauth/token", emulator.base_url()))
+            .json(&json!({
+                "grant_type": "client_credentials",
+                "client_id": "mgmt-client-id",
+                "client_secret": "mgmt-client-secret",
+                "audience": format!("{}/api/v2/", emulator.base_url()),
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Schema::TokenResponse.check(&answer).unwrap();
+        let token = answer["access_token"].as_str().unwrap().to_owned();
+        Tenant {
+            emulator,
+            http,
+            token,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.emulator.base_url())
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn create(&self, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, "/api/v2/clients", Some(body))
+            .await
+    }
+}
+
+fn m2m(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "d",
+        "app_type": "non_interactive",
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_post",
+        "client_metadata": {"owner_client_id": "owner"},
+    })
+}
+
+#[tokio::test]
+async fn token_endpoint_checks_credentials_and_audience() {
+    let tenant = Tenant::start().await;
+    let token_url = tenant.url("/oauth/token");
+    let wrong_secret = tenant
+        .http
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "mgmt-client-id"),
+            ("client_secret", "wrong"),
+            ("audience", &tenant.url("/api/v2/")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_secret.status(), 401);
+    assert_eq!(
+        wrong_secret.json::<Value>().await.unwrap(),
+        json!({"error": "access_denied", "error_description": "Unauthorized"})
+    );
+    let wrong_audience = tenant
+        .http
+        .post(&token_url)
+        .json(
+            &json!({"grant_type": "client_credentials", "client_id": "mgmt-client-id",
+            "client_secret": "mgmt-client-secret", "audience": "https://elsewhere/"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_audience.status(), 403);
+    // A request without a token gets Auth0's 401.
+    let anonymous = tenant
+        .http
+        .get(tenant.url("/api/v2/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.json::<Value>().await.unwrap()["errorCode"],
+        "invalid_token"
+    );
+}
+
+#[tokio::test]
+async fn creates_clients_in_auth0s_shapes() {
+    let tenant = Tenant::start().await;
+    let (status, created) = tenant.create(m2m("one")).await;
+    assert_eq!(status, 201);
+    Schema::CreateClientResponse.check(&created).unwrap();
+    let id = created["client_id"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert_eq!(created["client_secret"].as_str().unwrap().len(), 64);
+
+    let mut custom = m2m("two");
+    custom["client_id"] = json!("client_custom1");
+    let (status, created) = tenant.create(custom.clone()).await;
+    assert_eq!(status, 201);
+    assert_eq!(created["client_id"], "client_custom1");
+    let (status, conflict) = tenant.create(custom).await;
+    assert_eq!(status, 409);
+    assert_eq!(conflict["errorCode"], "client_conflict");
+    assert!(tenant.emulator.schema_violations().is_empty());
+}
+
+#[tokio::test]
+async fn tenants_without_custom_ids_refuse_them() {
+    let tenant = Tenant::with(EmulatorConfig {
+        custom_client_ids: false,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut custom = m2m("custom");
+    custom["client_id"] = json!("client_custom1");
+    let (status, body) = tenant.create(custom).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["errorCode"], "operation_not_supported");
+    assert_eq!(body["statusCode"], 403);
+    assert!(tenant.emulator.clients().is_empty());
+}
+
+#[tokio::test]
+async fn bodies_outside_the_schema_are_refused_and_recorded() {
+    let tenant = Tenant::start().await;
+    for body in [
+        json!({"name": "<script>"}),
+        json!({"name": "ok", "not_a_field": true}),
+        json!({"description": "no name"}),
+        json!({"name": "ok", "description": "d".repeat(141)}),
+        json!({"name": "ok", "app_type": "spaceship"}),
+    ] {
+        let (status, answer) = tenant.create(body.clone()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(answer["errorCode"], "invalid_body");
+    }
+    let (status, _) = tenant
+        .call(
+            reqwest::Method::POST,
+            "/api/v2/client-grants",
+            Some(json!({"client_id": "x", "audience": "https://butlrauth/", "scope": [""]})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(tenant.emulator.take_schema_violations().len(), 6);
+}
+
+#[tokio::test]
+async fn reads_page_filter_and_never_show_secrets() {
+    let tenant = Tenant::start().await;
+    for n in 0..5 {
+        tenant.create(m2m(&format!("c{n}"))).await;
+    }
+    tenant
+        .emulator
+        .seed_client(json!({"name": "web", "app_type": "spa"}));
+
+    let (status, page) = tenant
+        .call(
+            reqwest::Method::GET,
+            "/api/v2/clients?per_page=2&page=1&include_totals=true&app_type=non_interactive",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    Schema::ListClientsOffsetPaginated.check(&page).unwrap();
+    assert_eq!(page["total"], 5);
+    assert_eq!(page["start"], 2);
+    assert_eq!(page["clients"].as_array().unwrap().len(), 2);
+    assert_eq!(page["clients"][0]["name"], "c2");
+
+    let (_, all) = tenant
+        .call(reqwest::Method::GET, "/api/v2/clients", None)
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 6);
+    for client in all.as_array().unwrap() {
+        Schema::Client.check(client).unwrap();
+        assert!(client.get("client_secret").is_none());
+    }
+
+    let (_, fields) = tenant
+        .call(
+            reqwest::Method::GET,
+            "/api/v2/clients?fields=client_id,name&include_fields=true",
+            None,
+        )
+        .await;
+    let mut keys: Vec<_> = fields[0].as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["client_id", "name"]);
+
+    let (status, error) = tenant
+        .call(reqwest::Method::GET, "/api/v2/clients?per_page=101", None)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["errorCode"], "invalid_query_string");
+
+    let id = all[0]["client_id"].as_str().unwrap();
+    let (status, one) = tenant
+        .call(reqwest::Method::GET, &format!("/api/v2/clients/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    Schema::GetClientResponse.check(&one).unwrap();
+    assert!(one.get("client_secret").is_none());
+}
+
+#[tokio::test]
+async fn missing_clients_and_deletes_behave_like_auth0() {
+    let tenant = Tenant::start().await;
+    let (status, body) = tenant
+        .call(reqwest::Method::GET, "/api/v2/clients/nope", None)
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        json!({"statusCode": 404, "error": "Not Found", "message": "The client does not exist", "errorCode": "inexistent_client"})
+    );
+    let (_, created) = tenant.create(m2m("doomed")).await;
+    let id = created["client_id"].as_str().unwrap();
+    let grant =
+        json!({"client_id": id, "audience": "https://butlrauth/", "scope": ["read:spaces"]});
+    let (status, created_grant) = tenant
+        .call(
+            reqwest::Method::POST,
+            "/api/v2/client-grants",
+            Some(grant.clone()),
+        )
+        .await;
+    assert_eq!(status, 201);
+    Schema::CreateClientGrantResponse
+        .check(&created_grant)
+        .unwrap();
+    let (status, conflict) = tenant
+        .call(reqwest::Method::POST, "/api/v2/client-grants", Some(grant))
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(conflict["statusCode"], 409);
+
+    for _ in 0..2 {
+        let (status, _) = tenant
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/api/v2/clients/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
+    }
+    assert!(
+        tenant.emulator.grants().is_empty(),
+        "grants go with their client"
+    );
+    let (status, missing) = tenant
+        .call(
+            reqwest::Method::POST,
+            "/api/v2/client-grants",
+            Some(json!({"client_id": id, "audience": "https://butlrauth/"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["errorCode"], "inexistent_client");
+}
+
+#[tokio::test]
+async fn faults_are_observable() {
+    let tenant = Tenant::start().await;
+    tenant.emulator.inject(
+        Route::ListClients,
+        Fault::RateLimited {
+            reset_after_secs: 5,
+        },
+    );
+    let response = tenant
+        .http
+        .get(tenant.url("/api/v2/clients"))
+        .bearer_auth(&tenant.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    for header in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ] {
+        assert!(response.headers().contains_key(header), "{header}");
+    }
+
+    tenant
+        .emulator
+        .inject(Route::ListClients, Fault::Status(503));
+    let (status, body) = tenant
+        .call(reqwest::Method::GET, "/api/v2/clients", None)
+        .await;
+    assert_eq!(status, 503);
+    assert_eq!(body["statusCode"], 503);
+
+    tenant
+        .emulator
+        .inject(Route::ListClients, Fault::Delay(Duration::from_millis(300)));
+    let started = Instant::now();
+    let (status, _) = tenant
+        .call(reqwest::Method::GET, "/api/v2/clients", None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    tenant
+        .emulator
+        .inject(Route::ListClients, Fault::DropConnection);
+    let dropped = tenant
+        .http
+        .get(tenant.url("/api/v2/clients"))
+        .bearer_auth(&tenant.token)
+        .send()
+        .await;
+    assert!(match dropped {
+        Err(_) => true,
+        Ok(response) => response.bytes().await.is_err(),
+    });
+
+    tenant
+        .emulator
+        .inject(Route::ListClients, Fault::MalformedJson);
+    let text = tenant
+        .http
+        .get(tenant.url("/api/v2/clients"))
+        .bearer_auth(&tenant.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(serde_json::from_str::<Value>(&text).is_err());
+
+    tenant
+        .emulator
+        .inject(Route::ListClients, Fault::ExpireManagementTokens);
+    let (status, body) = tenant
+        .call(reqwest::Method::GET, "/api/v2/clients", None)
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["message"],
+        "Expired token received for JSON Web Token validation"
+    );
+    assert_eq!(tenant.emulator.count(Route::ListClients), 6);
+}
+
+#[tokio::test]
+async fn caller_tokens_verify_against_the_served_jwks_and_keys_rotate() {
+    let tenant = Tenant::start().await;
+    let jwks: jsonwebtoken::jwk::JwkSet = tenant
+        .http
+        .get(tenant.emulator.jwks_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+    let claims = json!({"sub": "x", "exp": 4_000_000_000u64});
+    let token = tenant.emulator.sign_caller_token(&claims);
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    let key = DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
+
+    tenant.emulator.publish_key(TestKey::Rotated);
+    let jwks: jsonwebtoken::jwk::JwkSet = tenant
+        .http
+        .get(tenant.emulator.jwks_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks.keys.len(), 2);
+    let rotated = tenant.emulator.sign_caller_token(&claims);
+    assert_eq!(
+        jsonwebtoken::decode_header(&rotated)
+            .unwrap()
+            .kid
+            .as_deref(),
+        Some("dev-key-2")
+    );
+    assert_eq!(tenant.emulator.jwks_fetches(), 2);
+}
