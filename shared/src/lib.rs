@@ -10,6 +10,13 @@
 //! - [`error`]: the one error type, and [`api`]: the one place it becomes a response;
 //! - [`app`]: the state a container builds once.
 
+// Request data and upstream answers reach most of this crate: nothing in it
+// may unwrap, expect or panic outside tests.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -210,7 +210,9 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         let mut chosen_id = None;
         if self.custom_client_ids.load(Ordering::Relaxed) {
             let id = format!("client_{}", ksuid::Ksuid::generate().to_base62());
-            body["client_id"] = json!(id);
+            if let Some(map) = body.as_object_mut() {
+                map.insert("client_id".into(), json!(id));
+            }
             chosen_id = Some(id);
         }
 
