@@ -7,6 +7,7 @@ mod transport;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -31,6 +32,9 @@ pub const PAGE_SIZE: usize = 100;
 /// The fields we read; asking for no more keeps secrets out of our memory.
 const READ_FIELDS: &str = "client_id,name,description,app_type,client_metadata";
 const M2M_APP_TYPE: &str = "non_interactive";
+/// Time a creation keeps back for deleting a client whose creation it could
+/// not confirm.
+const DISCARD_RESERVE: Duration = Duration::from_secs(2);
 /// A tenant with more than this many M2M clients would take more calls than
 /// any invocation has time for; stop rather than loop on a confused upstream.
 const MAX_PAGES: usize = 1000;
@@ -149,7 +153,6 @@ impl<S: CredentialsSource> ManagementApi<S> {
     /// the id we chose, in case Auth0 made it: better no client than one
     /// nobody knows the secret of. Deleting a missing client is a no-op.
     async fn discard_unconfirmed(&self, client_id: &str, deadline: Instant) {
-        let deadline = deadline.max(Instant::now() + ATTEMPT_TIMEOUT);
         if let Err(cause) = self.delete_client(client_id, deadline).await {
             error!(client_id, error = %cause, "ORPHANED CLIENT: could not discard a client whose creation was not confirmed; delete it by hand");
         } else {
@@ -216,7 +219,12 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
             chosen_id = Some(id);
         }
 
-        let mut result = self.post_client(&body, deadline).await;
+        // The creation keeps time back for discarding what it may have made.
+        let send_deadline = deadline
+            .checked_sub(DISCARD_RESERVE)
+            .unwrap_or(deadline)
+            .max(Instant::now());
+        let mut result = self.post_client(&body, send_deadline).await;
         if let Ok(answer) = &result
             && chosen_id.is_some()
             && custom_ids_unsupported(answer)
@@ -229,7 +237,7 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
                 map.remove("client_id");
             }
             chosen_id = None;
-            result = self.post_client(&body, deadline).await;
+            result = self.post_client(&body, send_deadline).await;
         }
 
         let confirmed = match result {
