@@ -8,6 +8,7 @@ mod audit;
 mod authentication;
 mod create;
 mod delete;
+mod events;
 mod fault_matrix;
 mod fuzz;
 mod hostile_tokens;

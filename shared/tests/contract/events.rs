@@ -1,0 +1,79 @@
+//! Every sample event in `events/` runs through its function's handler and
+//! gets the answer its name promises.
+
+use serde_json::json;
+
+use crate::support::{Route, TestEnv};
+
+fn expected(case: &str) -> (u16, Option<serde_json::Value>) {
+    match case {
+        "success" => (0, None),
+        "no-token" => (401, Some(json!({"message": "missing or malformed jwt"}))),
+        "malformed-body" => (
+            400,
+            Some(json!({"code": "INVALID_REQUEST", "message": "request body must be valid JSON"})),
+        ),
+        "missing-name" => (
+            400,
+            Some(json!({"code": "INVALID_REQUEST", "message": "client name is required"})),
+        ),
+        "unknown-id" => (
+            404,
+            Some(json!({"code": "CLIENT_NOT_FOUND", "message": "client not found"})),
+        ),
+        other => panic!("events/: no expectation for case {other:?}: add one here"),
+    }
+}
+
+#[tokio::test]
+async fn every_sample_event_gets_the_answer_its_name_promises() {
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+    let mut files: Vec<_> = std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 12, "{files:?}");
+
+    for path in files {
+        let env = TestEnv::new().await;
+        let token = env.token("event-owner");
+        let existing = env.create_ok("event-owner", "From an event").await;
+        let id = existing["client_id"].as_str().unwrap();
+
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let (function, case) = name.split_once('-').unwrap();
+        let route = match function {
+            "create_client" => Route::Create,
+            "list_clients" => Route::List,
+            "get_client" => Route::Get,
+            "delete_client" => Route::Delete,
+            other => panic!("events/{name}.json: unknown function {other}"),
+        };
+        let event = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("{{TOKEN}}", &token)
+            .replace("{{CLIENT_ID}}", id);
+        let reply = env.dispatch(route, &event).await;
+
+        let (status, body) = expected(case);
+        if case == "success" {
+            let expected_status = match route {
+                Route::Create => 201,
+                Route::List | Route::Get => 200,
+                Route::Delete => 204,
+            };
+            assert_eq!(reply.status, expected_status, "{name}: {}", reply.text);
+            match route {
+                Route::Create => assert_eq!(reply.json["name"], "My API Client", "{name}"),
+                Route::List => assert_eq!(reply.json[0]["id"], id, "{name}"),
+                Route::Get => assert_eq!(reply.json["id"], id, "{name}"),
+                Route::Delete => assert!(env.emulator.clients().is_empty(), "{name}"),
+            }
+        } else {
+            assert_eq!(reply.status, status, "{name}: {}", reply.text);
+            assert_eq!(Some(reply.json.clone()), body, "{name}");
+        }
+    }
+}
