@@ -50,6 +50,14 @@ out=$(curl -s -w '\n%{http_code}' "$API/abc123def456" \
 check "get" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
   "assert json.loads(b) == {'id': 'abc123def456', 'name': 'My API Client', 'description': 'Client for accessing internal APIs', 'client_id': 'abc123def456'}"
 
+# A sample event through `cargo lambda invoke`, against the same watch.
+sed -e "s/{{TOKEN}}/$TOKEN/" -e "s/{{CLIENT_ID}}/abc123def456/" events/get_client-success.json >.local/event.json
+out=$(.venv/bin/cargo-lambda lambda invoke get_client --invoke-address 127.0.0.1 \
+    --invoke-port "${API_PORT:-4010}" --data-file .local/event.json --output-format json 2>&1 || true)
+check "cargo lambda invoke events/get_client-success.json" 200 \
+  "$(BODY="$out" python3 -c "import json, os; print(json.loads(os.environ['BODY'])['statusCode'])" 2>/dev/null || echo none)" \
+  "$out" "d = json.loads(json.loads(b)['body']); assert d['id'] == 'abc123def456'"
+
 out=$(curl -s -w '\n%{http_code}' -X DELETE "$API/abc123def456" \
   -H "Authorization: Bearer $TOKEN" || true)
 check "delete" 204 "${out##*$'\n'}" "${out%$'\n'*}" "assert b == ''"
@@ -69,4 +77,4 @@ if pgrep -f "moto_server -H 127.0.0.1|auth0-emulator --port|cargo-lambda lambda 
     echo "FAIL stop: processes left behind" >&2; pgrep -af "moto_server|auth0-emulator|cargo-lambda" >&2; exit 1
 fi
 echo "ok   stop (nothing left running)"
-echo "7 passed, 0 failed"
+echo "8 passed, 0 failed"

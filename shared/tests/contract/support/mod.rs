@@ -4,6 +4,7 @@
 
 pub mod logs;
 pub mod moto;
+pub mod openapi;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -345,6 +346,7 @@ impl TestEnv {
         .expect("handlers always answer");
         let reply = Reply::from_response(response);
         self.check_secrets_in(route, &reply);
+        openapi::check(route, &reply);
         reply
     }
 
