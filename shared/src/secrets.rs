@@ -46,13 +46,17 @@ impl CredentialsSource for SecretsManagerSource {
             .await
             .map_err(|error| {
                 let problem = match &error {
-                    SdkError::ServiceError(service) => match service.err().code() {
-                        Some("ResourceNotFoundException") => "the secret does not exist".to_owned(),
-                        Some("AccessDeniedException") => {
-                            "access denied (the function's role needs secretsmanager:GetSecretValue on it)".to_owned()
+                    SdkError::ServiceError(service) => {
+                        match (service.err().code(), service.raw().status().as_u16()) {
+                            (Some("ResourceNotFoundException"), _) => {
+                                "the secret does not exist".to_owned()
+                            }
+                            (Some("AccessDeniedException" | "AccessDenied"), _) | (_, 403) => {
+                                "access denied (the function's role needs secretsmanager:GetSecretValue on it)".to_owned()
+                            }
+                            _ => DisplayErrorContext(&error).to_string(),
                         }
-                        _ => DisplayErrorContext(&error).to_string(),
-                    },
+                    }
                     SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
                         format!("Secrets Manager is unreachable: {}", DisplayErrorContext(&error))
                     }

@@ -145,3 +145,74 @@ async fn an_unreachable_secrets_manager_answers_500_and_is_named_in_the_log() {
         "the log names the problem"
     );
 }
+
+#[tokio::test]
+async fn access_denied_answers_500_and_is_named_in_the_log() {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    // A moto that enforces IAM after three unauthenticated set-up calls: a
+    // user without permissions, its access key, and the secret.
+    let url = crate::support::moto::start_server(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let output = std::process::Command::new(crate::support::moto::python())
+        .arg("-c")
+        .arg(
+            "import boto3, sys\n\
+             kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\n\
+             iam = boto3.client('iam', **kw)\n\
+             iam.create_user(UserName='function-role')\n\
+             key = iam.create_access_key(UserName='function-role')['AccessKey']\n\
+             boto3.client('secretsmanager', **kw).create_secret(Name='m2m/denied', SecretString='{}')\n\
+             print(key['AccessKeyId'], key['SecretAccessKey'])\n",
+        )
+        .arg(&url)
+        .output()
+        .expect("the virtualenv's python (boto3 comes with moto)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let keys = String::from_utf8(output.stdout).unwrap();
+    let (key_id, secret_key) = keys.trim().split_once(' ').unwrap();
+
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&url)
+            .credentials_provider(Credentials::new(key_id, secret_key, None, None, "tests"))
+            .build(),
+    );
+    let env = TestEnv::new().await;
+    env.remember_sensitive(secret_key);
+    let config = m2m_shared::config::Config::from_lookup(|name| match name {
+        "AUTH0_DOMAIN" => Some(env.emulator.base_url()),
+        "AUTH0_SECRET_ID" => Some("m2m/denied".into()),
+        "JWT_ISSUER" => Some(env.emulator.issuer()),
+        "JWT_AUDIENCE" => Some(crate::support::CALLER_AUDIENCE.into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = m2m_shared::App::start(
+        &config,
+        m2m_shared::secrets::SecretsManagerSource::new(client, "m2m/denied"),
+    )
+    .await;
+    let event = crate::support::http_api_event(
+        crate::support::Route::List,
+        &[(
+            "authorization",
+            crate::support::bearer(&env.token("owner-a")),
+        )],
+        None,
+        None,
+    );
+    let response =
+        m2m_shared::api::list_clients(&app, lambda_http::request::from_str(&event).unwrap())
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(
+        crate::support::logs::text().contains("cannot read secret m2m/denied: access denied"),
+        "the log names the problem"
+    );
+}

@@ -13,7 +13,7 @@ static MOTO_URL: OnceLock<String> = OnceLock::new();
 
 /// The URL of the running moto server (`MOTO_URL` if the caller already runs one).
 pub fn url() -> &'static str {
-    MOTO_URL.get_or_init(|| std::env::var("MOTO_URL").unwrap_or_else(|_| start()))
+    MOTO_URL.get_or_init(|| std::env::var("MOTO_URL").unwrap_or_else(|_| start_server(&[])))
 }
 
 /// A Secrets Manager client of the real AWS SDK, pointed at moto.
@@ -38,7 +38,14 @@ fn moto_server_binary() -> PathBuf {
     PathBuf::from("moto_server")
 }
 
-fn start() -> String {
+/// The Python of the virtualenv moto is installed in (it has boto3).
+pub fn python() -> PathBuf {
+    moto_server_binary().with_file_name("python")
+}
+
+/// Starts another moto server with these environment variables (for
+/// example `INITIAL_NO_AUTH_ACTION_COUNT`, which makes it enforce IAM).
+pub fn start_server(env: &[(&str, &str)]) -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
@@ -58,6 +65,7 @@ fn start() -> String {
         .arg("-c")
         .arg(script)
         .arg(&binary)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
