@@ -62,3 +62,9 @@ pub fn public_jwk(key: TestKey) -> Value {
     value["alg"] = Value::from("RS256");
     value
 }
+
+/// The public key of `key` in PEM (SubjectPublicKeyInfo) form, as committed
+/// in `keys/`.
+pub fn public_key_pem(key: TestKey) -> &'static str {
+    key.public_key_pem()
+}

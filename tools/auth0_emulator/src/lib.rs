@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::Value;
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
-pub use keys::{TestKey, encoding_key, public_jwk};
+pub use keys::{TestKey, encoding_key, public_jwk, public_key_pem};
 pub use schema::Schema;
 use state::Tenant;
 
@@ -117,7 +117,9 @@ impl Shared {
 /// A running emulator; it stops when dropped.
 pub struct Emulator {
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    /// Fired on drop: the server stops accepting and closes its idle
+    /// connections.
+    shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl Emulator {
@@ -131,12 +133,21 @@ impl Emulator {
             tenant: Mutex::new(Tenant::new(config)),
         });
         let router = server::router(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        // Detached: it ends when `shutdown` fires (on drop) or the runtime does.
+        tokio::spawn(async move {
+            let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
+                // A dropped sender stops the server as well.
+                let _ = stopped.await;
+            });
+            if let Err(error) = serving.await {
                 tracing::error!(%error, "auth0 emulator stopped");
             }
         });
-        Ok(Emulator { shared, task })
+        Ok(Emulator {
+            shared,
+            shutdown: Some(shutdown),
+        })
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash.
@@ -161,7 +172,10 @@ impl Emulator {
         self.sign_with(&header, claims, key)
     }
 
-    /// Any header and claims, signed with any of the test keys.
+    /// Any header and claims, signed with any of the test keys. For an
+    /// HMAC `alg` the key's public PEM is the secret (the classic algorithm
+    /// confusion attack); EC and EdDSA algorithms cannot be signed with
+    /// these RSA keys and panic.
     pub fn sign_with(&self, header: &Header, claims: &Value, key: TestKey) -> String {
         sign(header, claims, key)
     }
@@ -248,7 +262,11 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        // Requests still in flight (a long injected delay) finish in the
+        // background; the listener closes at once.
         let violations = self.schema_violations();
         if !violations.is_empty() && !std::thread::panicking() {
             panic!(
@@ -259,8 +277,20 @@ impl Drop for Emulator {
     }
 }
 
-/// Signs `claims`; the committed keys always sign.
+/// Signs `claims` with `key` under `header.alg`: RSA algorithms with the
+/// private key, HMAC ones with the public key's PEM as the secret.
+///
+/// # Panics
+/// For algorithms an RSA key cannot sign (ES*, EdDSA): a test helper's
+/// misuse, not a request path.
 pub fn sign(header: &Header, claims: &Value, key: TestKey) -> String {
+    let signing_key = match header.alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            jsonwebtoken::EncodingKey::from_secret(key.public_key_pem().as_bytes())
+        }
+        _ => encoding_key(key),
+    };
     #[allow(clippy::expect_used)]
-    jsonwebtoken::encode(header, claims, &encoding_key(key)).expect("test keys sign")
+    jsonwebtoken::encode(header, claims, &signing_key)
+        .expect("the test keys sign with RSA and HMAC algorithms")
 }

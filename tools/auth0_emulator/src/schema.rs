@@ -20,11 +20,31 @@ pub enum Schema {
     GetClientResponse,
     Client,
     ListClientsOffsetPaginated,
+    ListClientsCheckpointPaginated,
     CreateClientGrantRequest,
     CreateClientGrantResponse,
+    /// Any of the three shapes of `GET /api/v2/client-grants`.
+    ListClientGrants,
     ClientCredentialsGrant,
     TokenResponse,
+    /// The Authentication API's OAuth 2.0 error body.
+    TokenError,
 }
+
+const ALL: [Schema; 12] = [
+    Schema::CreateClientRequest,
+    Schema::CreateClientResponse,
+    Schema::GetClientResponse,
+    Schema::Client,
+    Schema::ListClientsOffsetPaginated,
+    Schema::ListClientsCheckpointPaginated,
+    Schema::CreateClientGrantRequest,
+    Schema::CreateClientGrantResponse,
+    Schema::ListClientGrants,
+    Schema::ClientCredentialsGrant,
+    Schema::TokenResponse,
+    Schema::TokenError,
+];
 
 impl Schema {
     fn location(self) -> (&'static str, &'static str) {
@@ -36,52 +56,54 @@ impl Schema {
             Schema::ListClientsOffsetPaginated => {
                 (MANAGEMENT_API, "ListClientsOffsetPaginatedResponseContent")
             }
+            Schema::ListClientsCheckpointPaginated => {
+                (MANAGEMENT_API, "ListClientsPaginatedResponseContent")
+            }
             Schema::CreateClientGrantRequest => (MANAGEMENT_API, "CreateClientGrantRequestContent"),
             Schema::CreateClientGrantResponse => {
                 (MANAGEMENT_API, "CreateClientGrantResponseContent")
             }
+            Schema::ListClientGrants => (MANAGEMENT_API, "ListClientGrantResponseContent"),
             Schema::ClientCredentialsGrant => (AUTHENTICATION_API, "ClientCredentialsGrant"),
             Schema::TokenResponse => (AUTHENTICATION_API, "TokenResponse"),
+            Schema::TokenError => (AUTHENTICATION_API, "ErrorResponse"),
         }
     }
 
-    /// Checks `instance`; the error lists every violation found.
+    /// Checks `instance`; the error lists every violation found, each as
+    /// `'<problem>' on property <JSON pointer>` (Auth0's wording, roughly).
     pub fn check(self, instance: &Value) -> Result<(), String> {
         let validator = validator(self)?;
         let errors: Vec<String> = validator
             .iter_errors(instance)
-            .map(|error| format!("{} at '{}'", error, error.instance_path()))
+            .map(|error| {
+                let path = error.instance_path().to_string();
+                let property = if path.is_empty() { "(root)" } else { &path };
+                format!("'{error}' on property {property}")
+            })
             .collect();
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(format!("{self:?}: {}", errors.join("; ")))
+            Err(format!("{}.", errors.join("; ")))
         }
     }
 }
 
+/// Each schema is compiled on first use, once per process.
 fn validator(schema: Schema) -> Result<&'static Validator, String> {
-    static VALIDATORS: OnceLock<Vec<(Schema, Result<Validator, String>)>> = OnceLock::new();
-    let all = VALIDATORS.get_or_init(|| {
-        [
-            Schema::CreateClientRequest,
-            Schema::CreateClientResponse,
-            Schema::GetClientResponse,
-            Schema::Client,
-            Schema::ListClientsOffsetPaginated,
-            Schema::CreateClientGrantRequest,
-            Schema::CreateClientGrantResponse,
-            Schema::ClientCredentialsGrant,
-            Schema::TokenResponse,
-        ]
-        .into_iter()
-        .map(|schema| (schema, compile(schema)))
-        .collect()
-    });
-    all.iter()
-        .find(|(candidate, _)| *candidate == schema)
-        .map(|(_, compiled)| compiled.as_ref().map_err(Clone::clone))
-        .unwrap_or_else(|| Err(format!("{schema:?} not compiled")))
+    static VALIDATORS: [OnceLock<Result<Validator, String>>; ALL.len()] =
+        [const { OnceLock::new() }; ALL.len()];
+    let index = ALL
+        .iter()
+        .position(|candidate| *candidate == schema)
+        .ok_or_else(|| format!("{schema:?} is not a known schema"))?;
+    let slot = VALIDATORS
+        .get(index)
+        .ok_or_else(|| format!("{schema:?} has no slot"))?;
+    slot.get_or_init(|| compile(schema))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// OpenAPI 3.1 schemas are JSON Schema 2020-12. The whole document is the

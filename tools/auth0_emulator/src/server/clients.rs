@@ -1,0 +1,301 @@
+//! `/api/v2/clients`: create, list, get and delete.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::query::{
+    FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, Query, TAKE, param,
+};
+use super::{AppState, auth0_error, authorize, json_body, json_response, violation};
+use crate::schema::Schema;
+
+const CREATE: &str = "POST /api/v2/clients";
+
+/// `GET /api/v2/clients`'s parameters, as published.
+const LIST_PARAMS: &[Param] = &[
+    FIELDS,
+    INCLUDE_FIELDS,
+    PAGE,
+    // Auth0's message quotes this description, not the schema's.
+    param(
+        "per_page",
+        Kind::Int {
+            min: 0,
+            max: Some(100),
+        },
+        "Number of results per page. Defaults to 50.",
+    ),
+    INCLUDE_TOTALS,
+    FROM,
+    TAKE,
+    param(
+        "is_global",
+        Kind::Bool,
+        "Optional filter on the global client parameter.",
+    ),
+    param(
+        "is_first_party",
+        Kind::Bool,
+        "Optional filter on whether or not a client is a first-party client.",
+    ),
+    param(
+        "app_type",
+        Kind::Str {
+            min_len: 0,
+            max_len: usize::MAX,
+        },
+        "Optional filter by a comma-separated list of application types.",
+    ),
+    param(
+        "external_client_id",
+        Kind::Str {
+            min_len: 1,
+            max_len: 120,
+        },
+        "Optional filter by the Client ID Metadata Document URI for CIMD-registered clients.",
+    ),
+    param(
+        "q",
+        Kind::Str {
+            min_len: 0,
+            max_len: usize::MAX,
+        },
+        "Advanced Query in Lucene syntax.",
+    ),
+];
+
+const GET_PARAMS: &[Param] = &[FIELDS, INCLUDE_FIELDS];
+
+const DEFAULT_PER_PAGE: i64 = 50;
+
+/// Ids a tenant with custom client ids accepts (the service's
+/// `client_{ksuid}` among them).
+fn is_custom_client_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+pub async fn create_client(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let mut request = match json_body(&shared, CREATE, &body) {
+        Ok(value) => value,
+        Err(response) => return response,
+    };
+    // `client_id` is the one property allowed beyond the published schema:
+    // tenants with custom client ids accept it (CONTRACT.md). It is checked
+    // here, the rest by the schema.
+    let custom_id = request.as_object_mut().and_then(|o| o.remove("client_id"));
+    if let Err(problem) = Schema::CreateClientRequest.check(&request) {
+        return violation(&shared, CREATE, &problem);
+    }
+    let custom_id = match custom_id {
+        None => None,
+        Some(Value::String(id)) if !id.is_empty() => Some(id),
+        Some(other) => {
+            return violation(
+                &shared,
+                CREATE,
+                &format!("'Expected a non-empty string but found {other}' on property client_id."),
+            );
+        }
+    };
+
+    let mut tenant = shared.tenant();
+    if let Some(id) = custom_id {
+        // Tenants without the feature refuse any custom id: an expected
+        // answer the service handles, not a violation.
+        if !tenant.config.custom_client_ids {
+            return auth0_error(
+                StatusCode::FORBIDDEN,
+                "Custom client_id is not supported for this tenant",
+                "operation_not_supported",
+            );
+        }
+        if !is_custom_client_id(&id) {
+            drop(tenant);
+            return violation(
+                &shared,
+                CREATE,
+                &format!(
+                    "'String does not match pattern ^[A-Za-z0-9_-]{{1,64}}$: {id}' on property client_id."
+                ),
+            );
+        }
+        if tenant.client(&id).is_some() {
+            return auth0_error(
+                StatusCode::CONFLICT,
+                "A client with the same client_id already exists",
+                "client_conflict",
+            );
+        }
+        request["client_id"] = Value::from(id);
+    }
+    let record = tenant.client_record(request);
+    tenant.clients.push(record.clone());
+    // The secret is in this answer and in no read.
+    json_response(StatusCode::CREATED, &record)
+}
+
+/// What a read shows of a client: never the secret (that needs the
+/// `read:client_keys` scope, which management tokens here do not carry),
+/// then `fields` kept (`include_fields=true`) or dropped.
+fn project(client: &Value, fields: Option<&[String]>, include: bool) -> Value {
+    let mut client = client.clone();
+    if let Some(map) = client.as_object_mut() {
+        map.remove("client_secret");
+        if let Some(fields) = fields {
+            map.retain(|key, _| fields.contains(key) == include);
+        }
+    }
+    client
+}
+
+pub async fn list_clients(
+    State(shared): AppState,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let query = match Query::parse(raw.as_deref(), LIST_PARAMS) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
+    if query.str("q").is_some() {
+        // Lucene queries over client grants are beyond this emulator; say
+        // so rather than answer wrongly.
+        return auth0_error(
+            StatusCode::BAD_REQUEST,
+            "Query validation error: 'q is not supported by the Auth0 emulator'.",
+            "invalid_query_string",
+        );
+    }
+    let app_types: Option<Vec<&str>> = query
+        .str("app_type")
+        .map(|types| types.split(',').map(str::trim).collect());
+    let is_global = query.str("is_global").map(|v| v == "true");
+    let is_first_party = query.str("is_first_party").map(|v| v == "true");
+    let external_client_id = query.str("external_client_id");
+    let fields = query.fields();
+    let include_fields = query.bool("include_fields", true);
+
+    let tenant = shared.tenant();
+    let matching: Vec<&Value> = tenant
+        .clients
+        .iter()
+        .filter(|client| {
+            app_types.as_ref().is_none_or(|types| {
+                client["app_type"]
+                    .as_str()
+                    .is_some_and(|t| types.contains(&t))
+            })
+        })
+        .filter(|client| is_global.is_none_or(|g| client["global"] == g))
+        .filter(|client| is_first_party.is_none_or(|f| client["is_first_party"] == f))
+        .filter(|client| external_client_id.is_none_or(|e| client["external_client_id"] == e))
+        .collect();
+    let shown = |client: &&Value| project(client, fields.as_deref(), include_fields);
+
+    // Checkpoint paging: `from` is the opaque `next` of the previous page
+    // (here, the position of the page's first client).
+    if query.str("from").is_some() || query.str("take").is_some() {
+        let start = match query.str("from").filter(|f| !f.is_empty()) {
+            None => 0,
+            Some(from) => match from.parse::<usize>() {
+                Ok(start) => start,
+                Err(_) => {
+                    return auth0_error(
+                        StatusCode::BAD_REQUEST,
+                        "Query validation error: 'Invalid checkpoint' on property from (Optional Id from which to start selection.).",
+                        "invalid_query_string",
+                    );
+                }
+            },
+        };
+        let take = usize::try_from(query.int("take", DEFAULT_PER_PAGE)).unwrap_or_default();
+        let clients: Vec<Value> = matching.iter().skip(start).take(take).map(shown).collect();
+        let mut page = json!({ "clients": clients });
+        let end = start.saturating_add(take);
+        if end < matching.len() {
+            page["next"] = Value::from(end.to_string());
+        }
+        return json_response(StatusCode::OK, &page);
+    }
+
+    let page = usize::try_from(query.int("page", 0)).unwrap_or_default();
+    let per_page = usize::try_from(query.int("per_page", DEFAULT_PER_PAGE)).unwrap_or_default();
+    let start = page.saturating_mul(per_page);
+    let clients: Vec<Value> = matching
+        .iter()
+        .skip(start)
+        .take(per_page)
+        .map(shown)
+        .collect();
+    if query.bool("include_totals", false) {
+        // ListClientsOffsetPaginatedResponseContent: these four, no more.
+        json_response(
+            StatusCode::OK,
+            &json!({
+                "start": start,
+                "limit": per_page,
+                "total": matching.len(),
+                "clients": clients,
+            }),
+        )
+    } else {
+        json_response(StatusCode::OK, &Value::Array(clients))
+    }
+}
+
+pub async fn get_client(
+    State(shared): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let query = match Query::parse(raw.as_deref(), GET_PARAMS) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
+    let fields = query.fields();
+    let include_fields = query.bool("include_fields", true);
+    let tenant = shared.tenant();
+    match tenant.client(&id) {
+        Some(client) => json_response(
+            StatusCode::OK,
+            &project(client, fields.as_deref(), include_fields),
+        ),
+        None => auth0_error(
+            StatusCode::NOT_FOUND,
+            "The client does not exist",
+            "inexistent_client",
+        ),
+    }
+}
+
+pub async fn delete_client(
+    State(shared): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let mut tenant = shared.tenant();
+    // Auth0 answers 204 whether or not the client existed, and its grants
+    // go with it.
+    tenant.clients.retain(|c| c["client_id"] != id.as_str());
+    tenant.grants.retain(|g| g["client_id"] != id.as_str());
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -1,0 +1,198 @@
+//! Recording every request, and the injected faults.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+
+use super::{AppState, auth0_error, classify, oauth_error, unix_now};
+use crate::{Fault, RecordedRequest, Route};
+
+/// Records every request, then applies the route's next fault.
+///
+/// `Status` and `RateLimited` answer instead of the tenant: nothing happens,
+/// as when Auth0 refuses a request. `Delay`, `DropConnection` and
+/// `MalformedJson` let the tenant do the work and spoil only the answer:
+/// the worst case for a client, which cannot know whether its change was
+/// made (a timed-out create may have created the client).
+pub async fn record_and_fault(State(shared): AppState, request: Request, next: Next) -> Response {
+    let route = classify(request.method(), request.uri().path());
+    let fault = {
+        let mut tenant = shared.tenant();
+        tenant.requests.push(RecordedRequest {
+            route,
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+            query: request.uri().query().unwrap_or_default().to_owned(),
+            authorization_present: request.headers().contains_key(header::AUTHORIZATION),
+        });
+        if route == Route::Jwks {
+            tenant.jwks_fetches += 1;
+        }
+        let fault = tenant.take_fault(route);
+        if fault == Some(Fault::ExpireManagementTokens) {
+            // Then on to the normal handling, whose token check now fails
+            // for every token issued so far.
+            tenant.expire_management_tokens();
+        }
+        fault
+    };
+    match fault {
+        Some(Fault::Status(code)) => return status_fault(route, code),
+        Some(Fault::RateLimited { reset_after_secs }) => {
+            return rate_limited(route, reset_after_secs);
+        }
+        _ => {}
+    }
+    let response = next.run(request).await;
+    match fault {
+        Some(Fault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            response
+        }
+        Some(Fault::DropConnection) => drop_connection(response),
+        Some(Fault::MalformedJson) => malformed(response).await,
+        _ => response,
+    }
+}
+
+/// The token endpoint and the JWKS are the Authentication API's, which
+/// answers errors in OAuth 2.0's shape; the rest is the Management API's.
+fn is_authentication_api(route: Route) -> bool {
+    matches!(route, Route::Token | Route::Jwks)
+}
+
+/// The error answer Auth0 gives with this status on this route.
+fn status_fault(route: Route, code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if is_authentication_api(route) {
+        let (error, description) = match status.as_u16() {
+            400 => ("invalid_request", "Invalid request"),
+            401 => ("access_denied", "Unauthorized"),
+            403 => ("access_denied", "Access denied"),
+            429 => ("too_many_requests", "Global limit has been reached"),
+            500..=599 => ("server_error", "Internal Server Error"),
+            _ => (
+                "invalid_request",
+                status.canonical_reason().unwrap_or("Error"),
+            ),
+        };
+        return oauth_error(status, error, description);
+    }
+    let reads = matches!(
+        route,
+        Route::ListClients | Route::GetClient | Route::ListGrants
+    );
+    let (message, error_code) = match (status.as_u16(), route) {
+        (400, _) if reads => (
+            "Query validation error: 'Invalid query string'.",
+            "invalid_query_string",
+        ),
+        (400, _) => (
+            "Payload validation error: 'Invalid request payload'.",
+            "invalid_body",
+        ),
+        (401, _) => ("Invalid token", "invalid_token"),
+        (403, _) => ("Insufficient scope", "insufficient_scope"),
+        (404, Route::GetClient | Route::DeleteClient) => {
+            ("The client does not exist", "inexistent_client")
+        }
+        (404, Route::CreateGrant) => ("Client not found", "inexistent_client"),
+        (404, _) => ("Not Found", "not_found"),
+        (409, Route::CreateGrant) => (
+            "A client grant for this client and audience already exists",
+            "client_grant_conflict",
+        ),
+        (409, _) => (
+            "A client with the same client_id already exists",
+            "client_conflict",
+        ),
+        (429, _) => ("Global limit has been reached", "too_many_requests"),
+        (502..=504, _) => (
+            "The service is temporarily unavailable, please try again later",
+            "service_unavailable",
+        ),
+        (500..=599, _) => ("Internal Server Error", "internal_server_error"),
+        _ => (status.canonical_reason().unwrap_or("Error"), "error"),
+    };
+    auth0_error(status, message, error_code)
+}
+
+/// Auth0's 429: the body, and `x-ratelimit-*` headers with the reset as a
+/// UNIX time in seconds.
+fn rate_limited(route: Route, reset_after_secs: u64) -> Response {
+    let mut response = status_fault(route, 429);
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(50u64));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(0u64));
+    headers.insert(
+        "x-ratelimit-reset",
+        HeaderValue::from(unix_now().saturating_add(reset_after_secs)),
+    );
+    response
+}
+
+/// A body that fails on first read. Hyper then abandons the connection, so
+/// the client gets no usable answer (at most a status line whose body
+/// breaks off).
+struct BrokenBody;
+
+impl http_body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault injected: connection dropped",
+        ))))
+    }
+}
+
+fn drop_connection(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    // Hyper never reads the body of a 204 or 304 (they have none), so the
+    // break would go unnoticed: answer a status that has a body.
+    if matches!(
+        parts.status,
+        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
+    ) {
+        parts.status = StatusCode::OK;
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::new(BrokenBody))
+}
+
+/// The answer's own JSON cut short: right status and content type, a body
+/// no parser accepts.
+async fn malformed(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    // A 204 carries no body to spoil; its status is all a client gets.
+    if parts.status == StatusCode::NO_CONTENT {
+        return Response::from_parts(parts, Body::empty());
+    }
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    // Every body the emulator sends is an object or array, and no proper
+    // prefix of one is a JSON document.
+    let truncated = if bytes.len() > 1 {
+        bytes.slice(..bytes.len() / 2)
+    } else {
+        Bytes::from_static(b"{\"statusCode\": 2")
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(truncated))
+}
