@@ -3,87 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use auth0_emulator::{Emulator, EmulatorConfig, Fault, Route, Schema, TestKey};
+mod support;
+
+use auth0_emulator::{EmulatorConfig, Fault, Route, Schema, TestKey};
 use jsonwebtoken::{DecodingKey, Validation};
-use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-
-struct Tenant {
-    emulator: Emulator,
-    http: Client,
-    token: String,
-}
-
-impl Tenant {
-    async fn start() -> Tenant {
-        Self::with(EmulatorConfig::default()).await
-    }
-
-    async fn with(config: EmulatorConfig) -> Tenant {
-        let emulator = Emulator::start(config).await.unwrap();
-        let http = Client::new();
-        let answer: Value = http
-            .post(format!("{}/oauth/token", emulator.base_url()))
-            .json(&json!({
-                "grant_type": "client_credentials",
-                "client_id": "mgmt-client-id",
-                "client_secret": "mgmt-client-secret",
-                "audience": format!("{}/api/v2/", emulator.base_url()),
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Schema::TokenResponse.check(&answer).unwrap();
-        let token = answer["access_token"].as_str().unwrap().to_owned();
-        Tenant {
-            emulator,
-            http,
-            token,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.emulator.base_url())
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, self.url(path))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn create(&self, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, "/api/v2/clients", Some(body))
-            .await
-    }
-}
-
-fn m2m(name: &str) -> Value {
-    json!({
-        "name": name,
-        "description": "d",
-        "app_type": "non_interactive",
-        "grant_types": ["client_credentials"],
-        "token_endpoint_auth_method": "client_secret_post",
-        "client_metadata": {"owner_client_id": "owner"},
-    })
-}
+use support::{Tenant, m2m};
 
 #[tokio::test]
 async fn token_endpoint_checks_credentials_and_audience() {

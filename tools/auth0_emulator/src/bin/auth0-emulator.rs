@@ -3,12 +3,13 @@
 //! ```text
 //! auth0-emulator [serve] [--port 8081] [--management-client-id ID]
 //!                [--management-client-secret SECRET] [--caller-audience AUD]
-//!                [--no-custom-client-ids] [--demo-owner ID]
+//!                [--resource-server AUD]... [--no-custom-client-ids] [--demo-owner ID]
 //! auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS]
 //! ```
 //!
 //! `serve` prints `auth0-emulator listening on http://127.0.0.1:PORT` once
-//! ready and stops on Ctrl-C. `token` prints a caller token signed with the
+//! ready and stops on Ctrl-C. The port may also come from `EMULATOR_PORT`;
+//! `--resource-server` (repeatable) replaces the default `https://butlrauth/`. `token` prints a caller token signed with the
 //! emulator's development key (no server needed). `--demo-owner` seeds the
 //! two clients of the documentation's examples (`abc123def456`, `xyz789`),
 //! owned by that caller, so the documented curl commands work verbatim.
@@ -21,12 +22,16 @@ use jsonwebtoken::{Algorithm, Header};
 use serde_json::json;
 
 const USAGE: &str = "usage: auth0-emulator [serve] [--port N] [--management-client-id ID] \
-[--management-client-secret SECRET] [--caller-audience AUD] [--no-custom-client-ids] \
-[--demo-owner ID]\n       \
+[--management-client-secret SECRET] [--caller-audience AUD] [--resource-server AUD]... \
+[--no-custom-client-ids] [--demo-owner ID]\n       \
 auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS]";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let command = match args.first().map(String::as_str) {
         Some("token") | Some("serve") => args.remove(0),
         _ => "serve".to_owned(),
@@ -52,7 +57,32 @@ fn option<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// Every value of a repeatable `--name value`.
+fn options<'a>(args: &'a [String], name: &str) -> Vec<&'a str> {
+    args.windows(2)
+        .filter(|pair| pair[0] == name)
+        .map(|pair| pair[1].as_str())
+        .collect()
+}
+
+/// Refuses anything but the known options (each with its value) and flags,
+/// so a typo is not silently ignored.
+fn check_arguments(args: &[String], with_value: &[&str], flags: &[&str]) -> Result<(), String> {
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if with_value.contains(&arg.as_str()) {
+            if rest.next().is_none() {
+                return Err(format!("{arg} needs a value"));
+            }
+        } else if !flags.contains(&arg.as_str()) {
+            return Err(format!("unknown argument {arg}"));
+        }
+    }
+    Ok(())
+}
+
 fn token(args: &[String]) -> Result<(), String> {
+    check_arguments(args, &["--owner", "--issuer", "--audience", "--ttl"], &[])?;
     let owner = option(args, "--owner").ok_or("--owner is required")?;
     let issuer = option(args, "--issuer").ok_or("--issuer is required")?;
     let audience = option(args, "--audience").unwrap_or("https://m2m-client-service/");
@@ -81,7 +111,20 @@ fn token(args: &[String]) -> Result<(), String> {
 }
 
 fn serve(args: &[String]) -> Result<(), String> {
+    check_arguments(
+        args,
+        &[
+            "--port",
+            "--management-client-id",
+            "--management-client-secret",
+            "--caller-audience",
+            "--resource-server",
+            "--demo-owner",
+        ],
+        &["--no-custom-client-ids"],
+    )?;
     let defaults = EmulatorConfig::default();
+    let resource_servers = options(args, "--resource-server");
     let port = option(args, "--port")
         .map(str::to_owned)
         .or_else(|| std::env::var("EMULATOR_PORT").ok())
@@ -96,6 +139,11 @@ fn serve(args: &[String]) -> Result<(), String> {
         caller_audience: option(args, "--caller-audience")
             .map_or(defaults.caller_audience.clone(), str::to_owned),
         custom_client_ids: !args.iter().any(|a| a == "--no-custom-client-ids"),
+        resource_servers: if resource_servers.is_empty() {
+            defaults.resource_servers.clone()
+        } else {
+            resource_servers.into_iter().map(str::to_owned).collect()
+        },
         port,
         ..defaults
     };
