@@ -74,7 +74,8 @@ check "no token" 401 "${out##*$'\n'}" "${out%$'\n'*}" \
 # invalid requests, with a fixed seed and budget so CI is repeatable. It keeps
 # no example database: files written into the workspace would make
 # `cargo lambda watch` restart the functions mid-request.
-if .venv/bin/schemathesis run openapi.yaml --url "http://localhost:${API_PORT:-4010}" \
+if SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/scripts" \
+    .venv/bin/schemathesis run openapi.yaml --url "http://localhost:${API_PORT:-4010}" \
     -H "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,ignored_auth \
     --phases examples,coverage,fuzzing --max-examples 100 --seed 42 --generation-database none >.local/schemathesis.log 2>&1; then

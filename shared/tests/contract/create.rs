@@ -280,3 +280,28 @@ async fn the_secret_is_only_ever_in_the_201() {
     assert!(!reply.text.contains(secret));
     assert_eq!(keys_of(&created).len(), 4);
 }
+
+#[tokio::test]
+async fn non_utf8_bodies_are_400() {
+    // API Gateway passes a body that is not text base64-encoded.
+    let env = TestEnv::new().await;
+    let headers = [
+        ("authorization", bearer(&env.token("owner-a"))),
+        ("content-type", "application/json".to_owned()),
+    ];
+    let mut event: Value = serde_json::from_str(&crate::support::http_api_event(
+        Route::Create,
+        &headers,
+        None,
+        None,
+    ))
+    .unwrap();
+    // 0xff 0xfe 0x13 0x26 0x05 0x04 0xfa 0xfb 0x38, base64-encoded.
+    event["body"] = json!("//4TJgUE+vs4");
+    event["isBase64Encoded"] = json!(true);
+    let reply = env.dispatch(Route::Create, &event.to_string()).await;
+    reply.assert(
+        400,
+        json!({"code": "INVALID_REQUEST", "message": "request body must be valid JSON"}),
+    );
+}
