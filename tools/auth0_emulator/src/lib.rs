@@ -61,14 +61,23 @@ impl Default for EmulatorConfig {
 /// The emulator's routes, for counting requests and queueing faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Route {
+    /// `POST /oauth/token`
     Token,
+    /// `GET /.well-known/jwks.json`
     Jwks,
+    /// `POST /api/v2/clients`
     CreateClient,
+    /// `GET /api/v2/clients`
     ListClients,
+    /// `GET /api/v2/clients/{id}`
     GetClient,
+    /// `DELETE /api/v2/clients/{id}`
     DeleteClient,
+    /// `POST /api/v2/client-grants`
     CreateGrant,
+    /// `GET /api/v2/client-grants`
     ListGrants,
+    /// Anything else, answered with Auth0's 404 body.
     Other,
 }
 
@@ -82,18 +91,32 @@ pub struct RecordedRequest {
     pub authorization_present: bool,
 }
 
-/// Something to go wrong with the next request on a route.
+/// Something to go wrong with the next request on a route. Each queued
+/// fault is used up by one request on its route, first in, first out.
+///
+/// `Status` and `RateLimited` answer instead of the tenant (nothing
+/// changes). `Delay`, `DropConnection` and `MalformedJson` spoil the answer
+/// of a request the tenant has carried out: a create behind a dropped
+/// connection has created the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// Answer this status with Auth0's error body for it.
+    /// Answer this status with Auth0's error body for it (the Management
+    /// API's `{statusCode, error, message, errorCode}`; on the token
+    /// endpoint and JWKS, OAuth's `{error, error_description}`).
     Status(u16),
-    /// 429 with `x-ratelimit-*` headers, the reset this far ahead.
+    /// 429 with Auth0's body and `x-ratelimit-limit`,
+    /// `x-ratelimit-remaining: 0` and `x-ratelimit-reset` (UNIX seconds,
+    /// this far ahead).
     RateLimited { reset_after_secs: u64 },
-    /// Wait this long, then answer normally.
+    /// Handle the request, then wait this long before answering.
     Delay(Duration),
-    /// Send the status line and headers, then break the connection.
+    /// Handle the request, then break the connection before any usable
+    /// answer (the client sees a request or body error; a 204 is turned
+    /// into a 200 whose body breaks, as hyper never sends a 204's body).
     DropConnection,
-    /// Answer success with a truncated JSON body.
+    /// Handle the request, then answer its status and
+    /// `content-type: application/json` with the body cut in half (a 204
+    /// stays an empty 204).
     MalformedJson,
     /// Expire every Management API token issued so far, then answer normally
     /// (a request bearing one of them gets 401).
@@ -204,11 +227,19 @@ impl Emulator {
     }
 
     /// Stores a client directly (someone else's, or not an M2M app), with
-    /// Auth0's defaults for what `client` lacks; returns its id.
+    /// Auth0's defaults for what `client` lacks (a generated `client_id` and
+    /// `client_secret` among them); returns its id.
+    ///
+    /// # Panics
+    /// If a client with that `client_id` exists: a mistake in the test.
     pub fn seed_client(&self, client: Value) -> String {
         let mut tenant = self.shared.tenant();
         let record = tenant.client_record(client);
         let id = record["client_id"].as_str().unwrap_or_default().to_owned();
+        if tenant.client(&id).is_some() {
+            drop(tenant);
+            panic!("seed_client: a client with client_id {id:?} exists already");
+        }
         tenant.clients.push(record);
         id
     }

@@ -326,6 +326,16 @@ async fn every_request_is_recorded_in_order() {
         unknown.json::<Value>().await.unwrap(),
         json!({"statusCode": 404, "error": "Not Found", "message": "Not Found", "errorCode": "not_found"})
     );
+    let patch = http
+        .patch(format!("{base}/api/v2/clients/abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 404);
+    assert_eq!(
+        patch.json::<Value>().await.unwrap()["errorCode"],
+        "not_found"
+    );
     let record =
         |route, method: &str, path: &str, query: &str, authorization_present| RecordedRequest {
             route,
@@ -353,6 +363,7 @@ async fn every_request_is_recorded_in_order() {
                 false
             ),
             record(Route::Other, "GET", "/api/v2/users", "", false),
+            record(Route::Other, "PATCH", "/api/v2/clients/abc", "", false),
         ]
     );
     assert_eq!(emulator.jwks_fetches(), 1, "faulted fetches count");

@@ -42,6 +42,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(grants::list_grants).post(grants::create_grant),
         )
         .fallback(not_found)
+        // A method the emulator does not serve on a known path gets the same
+        // JSON 404 rather than axum's empty 405.
+        .method_not_allowed_fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             faults::record_and_fault,
