@@ -8,6 +8,7 @@ mod audit;
 mod authentication;
 mod create;
 mod delete;
+mod economy;
 mod events;
 mod fault_matrix;
 mod fuzz;

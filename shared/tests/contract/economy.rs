@@ -1,0 +1,196 @@
+//! Upstream economy: the Auth0 calls each operation costs, the management
+//! tokens and JWKS fetches a container makes, and the connections its
+//! calls travel on.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use auth0_emulator::Route as Auth0Route;
+use serde_json::json;
+
+use crate::support::{Options, TestEnv};
+
+/// Management API calls so far, by route (token requests and JWKS fetches
+/// are counted apart).
+fn management_calls(env: &TestEnv) -> Vec<Auth0Route> {
+    env.emulator
+        .requests()
+        .iter()
+        .map(|r| r.route)
+        .filter(|route| !matches!(route, Auth0Route::Token | Auth0Route::Jwks))
+        .collect()
+}
+
+/// The calls made since `before` calls had been made.
+fn calls_since(env: &TestEnv, before: usize) -> Vec<Auth0Route> {
+    management_calls(env).split_off(before)
+}
+
+#[tokio::test]
+async fn create_2_get_1_delete_2_list_1_auth0_calls() {
+    let env = TestEnv::new().await;
+    let token = env.token("owner-a");
+
+    let before = management_calls(&env).len();
+    let created = env.create_ok("owner-a", "Counted").await;
+    assert_eq!(
+        calls_since(&env, before),
+        [Auth0Route::CreateClient, Auth0Route::CreateGrant]
+    );
+    let id = created["client_id"].as_str().unwrap();
+
+    let before = management_calls(&env).len();
+    assert_eq!(env.get(&token, id).await.status, 200);
+    assert_eq!(calls_since(&env, before), [Auth0Route::GetClient]);
+
+    let before = management_calls(&env).len();
+    assert_eq!(env.list(&token).await.status, 200);
+    assert_eq!(calls_since(&env, before), [Auth0Route::ListClients]);
+
+    let before = management_calls(&env).len();
+    assert_eq!(env.delete(&token, id).await.status, 204);
+    assert_eq!(
+        calls_since(&env, before),
+        [Auth0Route::GetClient, Auth0Route::DeleteClient]
+    );
+
+    // Refusals cost nothing upstream: no token, a bad body, an impossible id.
+    let before = management_calls(&env).len();
+    env.send(crate::support::Route::List, None, None, None)
+        .await;
+    assert_eq!(
+        env.create(&token, json!({"description": "no name"}))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(env.get(&token, "not/possible").await.status, 404);
+    assert!(calls_since(&env, before).is_empty());
+}
+
+#[tokio::test]
+async fn list_makes_one_call_per_hundred_machine_to_machine_clients_in_the_tenant() {
+    for (tenant, expected_calls) in [(0usize, 1), (99, 1), (100, 1), (101, 2), (200, 2), (201, 3)] {
+        let env = TestEnv::new().await;
+        for n in 0..tenant {
+            env.emulator.seed_client(json!({
+                "name": format!("seeded {n}"),
+                "app_type": "non_interactive",
+                "client_metadata": {"owner_client_id": if n % 2 == 0 { "owner-a" } else { "owner-b" }}
+            }));
+        }
+        // Other kinds of application are not M2M clients: Auth0 leaves them out.
+        env.emulator
+            .seed_client(json!({"name": "web", "app_type": "regular_web"}));
+        let reply = env.list(&env.token("owner-a")).await;
+        assert_eq!(reply.status, 200, "{tenant} clients");
+        assert_eq!(
+            reply.json.as_array().unwrap().len(),
+            tenant.div_ceil(2),
+            "{tenant} clients"
+        );
+        assert_eq!(
+            env.emulator.count(Auth0Route::ListClients),
+            expected_calls,
+            "{tenant} clients"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_container_fetches_one_management_token_and_one_jwks() {
+    let env = TestEnv::new().await;
+    let token = env.token("owner-a");
+    for n in 0..5 {
+        let created = env.create_ok("owner-a", &format!("client {n}")).await;
+        let id = created["client_id"].as_str().unwrap();
+        assert_eq!(env.get(&token, id).await.status, 200);
+        assert_eq!(env.list(&token).await.status, 200);
+        assert_eq!(env.delete(&token, id).await.status, 204);
+    }
+    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
+    assert_eq!(env.emulator.jwks_fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_management_token_is_replaced_only_when_it_is_about_to_expire() {
+    // Replaced 60 s before it expires: a 61 s token is good for 1 s.
+    let mut options = Options::default();
+    options.emulator.management_token_lifetime = Duration::from_secs(61);
+    let env = TestEnv::with(options).await;
+    let token = env.token("owner-a");
+    for _ in 0..3 {
+        assert_eq!(env.list(&token).await.status, 200);
+    }
+    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for _ in 0..3 {
+        assert_eq!(env.list(&token).await.status, 200);
+    }
+    assert_eq!(env.emulator.count(Auth0Route::Token), 2);
+    assert_eq!(env.emulator.jwks_fetches(), 1);
+}
+
+/// The client-side ports of every TCP connection to `port` on 127.0.0.1
+/// that is open or closed within the last minute (TIME_WAIT), from the
+/// kernel's table.
+#[cfg(target_os = "linux")]
+fn connections_to(port: u16) -> BTreeSet<u16> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let endpoint = |field: &str| -> Option<u16> {
+        let (_, port) = field.split_once(':')?;
+        u16::from_str_radix(port, 16).ok()
+    };
+    let mut clients = BTreeSet::new();
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(remote), Some(state)) = (
+            fields.get(1).and_then(|f| endpoint(f)),
+            fields.get(2).and_then(|f| endpoint(f)),
+            fields.get(3),
+        ) else {
+            continue;
+        };
+        const LISTEN: &str = "0A";
+        if remote == port {
+            clients.insert(local);
+        } else if local == port && *state != LISTEN {
+            clients.insert(remote);
+        }
+    }
+    clients
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn auth0_calls_reuse_one_pooled_connection() {
+    let env = TestEnv::new().await;
+    let port: u16 = env
+        .emulator
+        .base_url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    // The JWKS was fetched at start-up, on the client the Auth0 calls use.
+    let before = connections_to(port);
+    let token = env.token("owner-a");
+    for n in 0..10 {
+        let created = env.create_ok("owner-a", &format!("client {n}")).await;
+        let id = created["client_id"].as_str().unwrap();
+        assert_eq!(env.get(&token, id).await.status, 200);
+        assert_eq!(env.list(&token).await.status, 200);
+        assert_eq!(env.delete(&token, id).await.status, 204);
+    }
+    let after = connections_to(port);
+    // 1 token request and 60 Management API calls, on the connection the
+    // JWKS came over.
+    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
+    assert_eq!(management_calls(&env).len(), 60);
+    let opened: Vec<_> = after.difference(&before).collect();
+    assert!(
+        opened.is_empty(),
+        "new connections to Auth0 from ports {opened:?}"
+    );
+    assert_eq!(after.len(), 1, "connections to Auth0: {after:?}");
+}

@@ -1,0 +1,261 @@
+//! Cold start as a caller feels it. For each function, and for the bare
+//! `lambda_runtime` echo built with the same profile:
+//!
+//! - init: from the exec of the release binary to its first
+//!   `GET /2018-06-01/runtime/invocation/next`;
+//! - cold request: from the exec to the stub Runtime API having the answer to
+//!   the first invocation, a valid API Gateway v2 request for that function.
+//!
+//! Secrets Manager, the JWKS and Auth0 are stubs on 127.0.0.1 that answer at
+//! once. The subjects take turns, `--runs` rounds (default 30), after one
+//! untimed start each to warm the page cache; medians and 90th percentiles
+//! are printed and written as markdown (`--markdown FILE`, default
+//! `target/lambda-bench/coldstart.md`).
+//!
+//! ```text
+//! cargo build --release -p create_client -p list_clients -p get_client -p delete_client -p lambda_bench
+//! target/release/coldstart [--runs 30] [--markdown FILE]
+//! ```
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use lambda_bench::runtime_api::{OutcomeKind, RuntimeApi};
+use lambda_bench::upstream::{Ask, CALLER, Credentials, Subject, Upstream, event_for, status_of};
+use lambda_bench::{binary_dir, launch, median, ms, option, output_dir, percentile};
+
+/// Runs of the variant without credentials in the environment.
+const DISCOVERY_RUNS: usize = 10;
+
+#[derive(Clone, Debug)]
+struct Sample {
+    init: Duration,
+    cold: Duration,
+    status: Option<u16>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runs: usize = option(&args, "--runs")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30);
+    let markdown = option(&args, "--markdown")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| output_dir().join("coldstart.md"));
+    match run(runs, &markdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("coldstart: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
+    let bin_dir = binary_dir();
+    for subject in Subject::ALL {
+        let binary = bin_dir.join(subject.binary());
+        if !binary.exists() {
+            return Err(format!(
+                "{} not found: build with `cargo build --release -p create_client -p list_clients -p get_client -p delete_client -p lambda_bench`",
+                binary.display()
+            ));
+        }
+    }
+    let logs = output_dir().join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    let upstream = Upstream::start()
+        .await
+        .map_err(|e| format!("cannot start the stubs: {e}"))?;
+    let token = upstream.caller_token(CALLER);
+    for n in 0..5 {
+        upstream.seed_client(CALLER, &format!("listed {n}"));
+    }
+    let context = Context {
+        upstream: &upstream,
+        bin_dir: &bin_dir,
+        logs: &logs,
+        token: &token,
+    };
+
+    // One untimed start of each: the binaries are in the page cache from
+    // then on, as they would be on a warm Lambda host.
+    for subject in Subject::ALL {
+        context
+            .measure(subject, Credentials::InEnvironment, 0)
+            .await?;
+    }
+    let mut samples: HashMap<&'static str, Vec<Sample>> = HashMap::new();
+    for round in 0..runs {
+        // Rotate the order so that no binary always follows the same one.
+        for i in 0..Subject::ALL.len() {
+            let subject = Subject::ALL[(round + i) % Subject::ALL.len()];
+            let sample = context
+                .measure(subject, Credentials::InEnvironment, round + 1)
+                .await?;
+            samples.entry(subject.binary()).or_default().push(sample);
+        }
+    }
+    let mut discovered = Vec::new();
+    for round in 0..DISCOVERY_RUNS {
+        discovered.push(
+            context
+                .measure(Subject::Create, Credentials::Discovered, runs + round + 1)
+                .await?,
+        );
+    }
+
+    let report = report(runs, &samples, &discovered);
+    print!("{report}");
+    std::fs::write(markdown, &report).map_err(|e| format!("{}: {e}", markdown.display()))?;
+    Ok(())
+}
+
+struct Context<'a> {
+    upstream: &'a Upstream,
+    bin_dir: &'a Path,
+    logs: &'a Path,
+    token: &'a str,
+}
+
+impl Context<'_> {
+    /// One cold start of `subject` with a fresh stub Runtime API.
+    async fn measure(
+        &self,
+        subject: Subject,
+        credentials: Credentials,
+        n: usize,
+    ) -> Result<Sample, String> {
+        let api = RuntimeApi::start()
+            .await
+            .map_err(|e| format!("cannot start the Runtime API stub: {e}"))?;
+        api.invoke(event_for(
+            self.upstream,
+            subject,
+            Ask::Success,
+            self.token,
+            n,
+        ));
+        let env = self
+            .upstream
+            .environment(subject, &api.address(), credentials);
+        let log = self.logs.join(format!("{}.log", subject.binary()));
+        let function = launch(&self.bin_dir.join(subject.binary()), &env, &log)
+            .map_err(|e| format!("cannot exec {}: {e}", subject.binary()))?;
+        let outcome = api.outcome(Duration::from_secs(30)).await;
+        let started = function.started;
+        let init = api.first_next().map(|at| at - started);
+        function.stop().await;
+        let outcome = outcome.ok_or_else(|| {
+            format!(
+                "{} did not answer within 30 s (log: {})",
+                subject.binary(),
+                log.display()
+            )
+        })?;
+        if outcome.kind != OutcomeKind::Response {
+            return Err(format!(
+                "{} reported {:?}: {} (log: {})",
+                subject.binary(),
+                outcome.kind,
+                String::from_utf8_lossy(&outcome.body),
+                log.display()
+            ));
+        }
+        let status = status_of(&outcome.body);
+        if credentials == Credentials::InEnvironment && status != subject.success_status() {
+            return Err(format!(
+                "{} answered {status:?} instead of {:?}: {} (log: {})",
+                subject.binary(),
+                subject.success_status(),
+                String::from_utf8_lossy(&outcome.body),
+                log.display()
+            ));
+        }
+        Ok(Sample {
+            init: init.unwrap_or_default(),
+            cold: outcome.at - started,
+            status,
+        })
+    }
+}
+
+fn report(
+    runs: usize,
+    samples: &HashMap<&'static str, Vec<Sample>>,
+    discovered: &[Sample],
+) -> String {
+    let column = |subject: Subject, pick: fn(&Sample) -> Duration| -> Vec<Duration> {
+        samples
+            .get(subject.binary())
+            .map(|s| s.iter().map(pick).collect())
+            .unwrap_or_default()
+    };
+    let echo_cold = median(&column(Subject::Echo, |s| s.cold));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| binary | init: exec → first `next`, median (p90) | cold request: exec → answer, median (p90) | first invocation alone, median | cold request ÷ bare echo's | ≤ 2× |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | :---: |");
+    let mut all_met = true;
+    for subject in Subject::ALL {
+        let init = column(subject, |s| s.init);
+        let cold = column(subject, |s| s.cold);
+        let invocation = column(subject, |s| s.cold.saturating_sub(s.init));
+        let ratio = median(&cold).as_secs_f64() / echo_cold.as_secs_f64().max(1e-9);
+        let met = subject == Subject::Echo || ratio <= 2.0;
+        all_met &= met;
+        let _ = writeln!(
+            out,
+            "| {} | {} ms ({}) | {} ms ({}) | {} ms | {:.2}× | {} |",
+            subject.label(),
+            ms(median(&init)),
+            ms(percentile(&init, 0.9)),
+            ms(median(&cold)),
+            ms(percentile(&cold, 0.9)),
+            ms(median(&invocation)),
+            ratio,
+            if subject == Subject::Echo {
+                "—"
+            } else if met {
+                "yes"
+            } else {
+                "**no**"
+            },
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{runs} cold starts of each binary, taking turns, after one untimed start each. \
+         Target (every function's cold request ≤ 2× the bare echo's): **{}**.",
+        if all_met { "met" } else { "not met" }
+    );
+    let init = discovered.iter().map(|s| s.init).collect::<Vec<_>>();
+    let cold = discovered.iter().map(|s| s.cold).collect::<Vec<_>>();
+    let statuses: Vec<String> = {
+        let mut statuses: Vec<String> = discovered
+            .iter()
+            .map(|s| s.status.map_or("none".into(), |s| s.to_string()))
+            .collect();
+        statuses.sort();
+        statuses.dedup();
+        statuses
+    };
+    let _ = writeln!(
+        out,
+        "\nWithout AWS credentials in the environment (Lambda always sets them), `create_client` \
+         walks the SDK's whole credential chain (profile files, web identity, ECS, IMDS, here a \
+         closed port on 127.0.0.1), finds nothing and answers {}: init {} ms, cold request {} ms \
+         (medians of {} runs).",
+        statuses.join("/"),
+        ms(median(&init)),
+        ms(median(&cold)),
+        discovered.len()
+    );
+    out
+}

@@ -1,0 +1,205 @@
+//! Memory over many requests: one process per function serves `--requests`
+//! (default 1,000) mixed invocations through the stub Runtime API, one at a
+//! time: successes, 401s without a token and with a token signed by an
+//! unpublished key, and 400s (create) or 404s (the others). Its resident
+//! memory (`/proc/PID/status`) is sampled as it goes; the peak (`VmHWM`) and
+//! the growth from request 100 to the last are reported, with the round
+//! trip of a warm request as the Runtime API sees it (stub upstreams
+//! included). Markdown goes to `--markdown FILE` (default
+//! `target/lambda-bench/soak.md`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use lambda_bench::runtime_api::{OutcomeKind, RuntimeApi};
+use lambda_bench::upstream::{Ask, CALLER, Credentials, Subject, Upstream, event_for, status_of};
+use lambda_bench::{binary_dir, launch, median, ms, option, output_dir, percentile};
+
+/// Peak resident memory allowed.
+const RSS_LIMIT_KIB: u64 = 20 * 1024;
+/// Growth from request 100 to the last that still counts as flat (allocator
+/// slack).
+const GROWTH_LIMIT_KIB: u64 = 512;
+
+struct Soak {
+    subject: Subject,
+    requests: usize,
+    rss_at_100: u64,
+    rss_at_end: u64,
+    peak: u64,
+    round_trips: Vec<Duration>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let requests: usize = option(&args, "--requests")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000)
+        .max(100);
+    let markdown = option(&args, "--markdown")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| output_dir().join("soak.md"));
+    match run(requests, &markdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("soak: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ask(i: usize) -> Ask {
+    match (i % 20, i % 10) {
+        (19, _) => Ask::ForeignToken,
+        (_, 8) => Ask::NoToken,
+        (_, 9) => Ask::Refused,
+        _ => Ask::Success,
+    }
+}
+
+async fn run(requests: usize, markdown: &Path) -> Result<(), String> {
+    let bin_dir = binary_dir();
+    let logs = output_dir().join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    let mut results = Vec::new();
+    for subject in Subject::ALL {
+        // A fresh tenant per function: creates must not make lists longer.
+        let upstream = Upstream::start()
+            .await
+            .map_err(|e| format!("cannot start the stubs: {e}"))?;
+        for n in 0..5 {
+            upstream.seed_client(CALLER, &format!("listed {n}"));
+        }
+        results.push(soak(&upstream, &bin_dir, &logs, subject, requests).await?);
+    }
+    let report = report(&results);
+    print!("{report}");
+    std::fs::write(markdown, &report).map_err(|e| format!("{}: {e}", markdown.display()))?;
+    Ok(())
+}
+
+async fn soak(
+    upstream: &Upstream,
+    bin_dir: &Path,
+    logs: &Path,
+    subject: Subject,
+    requests: usize,
+) -> Result<Soak, String> {
+    let token = upstream.caller_token(CALLER);
+    let api = RuntimeApi::start()
+        .await
+        .map_err(|e| format!("cannot start the Runtime API stub: {e}"))?;
+    let env = upstream.environment(subject, &api.address(), Credentials::InEnvironment);
+    let log = logs.join(format!("soak-{}.log", subject.binary()));
+    let _ = std::fs::remove_file(&log);
+    let function = launch(&bin_dir.join(subject.binary()), &env, &log)
+        .map_err(|e| format!("cannot exec {}: {e}", subject.binary()))?;
+    let mut round_trips = Vec::with_capacity(requests);
+    let mut rss_at_100 = 0;
+    for i in 0..requests {
+        let ask = ask(i);
+        let event = event_for(upstream, subject, ask, &token, i);
+        let sent = Instant::now();
+        api.invoke(event);
+        let outcome = api.outcome(Duration::from_secs(30)).await.ok_or_else(|| {
+            format!(
+                "{}: no answer to request {i} (log: {})",
+                subject.binary(),
+                log.display()
+            )
+        })?;
+        if outcome.kind != OutcomeKind::Response {
+            return Err(format!(
+                "{}: request {i} ended in {:?} (log: {})",
+                subject.binary(),
+                outcome.kind,
+                log.display()
+            ));
+        }
+        let status = status_of(&outcome.body);
+        if status != ask.expected_status(subject) {
+            return Err(format!(
+                "{}: request {i} ({ask:?}) answered {status:?}, expected {:?}: {}",
+                subject.binary(),
+                ask.expected_status(subject),
+                String::from_utf8_lossy(&outcome.body)
+            ));
+        }
+        // The first request is the cold one.
+        if i > 0 {
+            round_trips.push(outcome.at - sent);
+        }
+        if i + 1 == 100 {
+            rss_at_100 = function
+                .memory_kib()
+                .map(|(rss, _)| rss)
+                .unwrap_or_default();
+        }
+    }
+    let (rss_at_end, peak) = function.memory_kib().unwrap_or_default();
+    function.stop().await;
+    Ok(Soak {
+        subject,
+        requests,
+        rss_at_100,
+        rss_at_end,
+        peak,
+        round_trips,
+    })
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+fn report(results: &[Soak]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| binary | requests | peak RSS (MiB) | RSS after 100 (MiB) | RSS after all (MiB) | growth 100 → all (KiB) | warm round trip, median / p99 (ms) | ≤ 20 MB, flat |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"
+    );
+    let mut all_met = true;
+    for soak in results {
+        let growth = soak.rss_at_end as i64 - soak.rss_at_100 as i64;
+        let met = soak.peak <= RSS_LIMIT_KIB && growth <= GROWTH_LIMIT_KIB as i64;
+        if soak.subject != Subject::Echo {
+            all_met &= met;
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {:+} | {} / {} | {} |",
+            soak.subject.label(),
+            soak.requests,
+            mib(soak.peak),
+            mib(soak.rss_at_100),
+            mib(soak.rss_at_end),
+            growth,
+            ms(median(&soak.round_trips)),
+            ms(percentile(&soak.round_trips, 0.99)),
+            if soak.subject == Subject::Echo {
+                "—"
+            } else if met {
+                "yes"
+            } else {
+                "**no**"
+            },
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nOne process per function; every 10 requests: 7 successes, one 401 without a token, \
+         one 400 (create: no name) or 404 (unknown id), and every 20th a token signed by an \
+         unpublished key (401; the JWKS is refetched at most once per 30 s). Round trips are \
+         from queueing the event to the stub Runtime API having the answer, upstream stubs \
+         included. Target (peak ≤ 20 MB, growth ≤ {GROWTH_LIMIT_KIB} KiB): **{}**.",
+        if all_met { "met" } else { "not met" }
+    );
+    out
+}
