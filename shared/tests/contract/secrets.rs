@@ -3,8 +3,11 @@
 
 use serde_json::json;
 
+use m2m_shared::secrets::SecretsManagerSource;
+
 use crate::support::{
-    MANAGEMENT_CLIENT_ID, MANAGEMENT_CLIENT_SECRET, Options, SecretSetup, TestEnv,
+    CALLER_AUDIENCE, MANAGEMENT_CLIENT_ID, MANAGEMENT_CLIENT_SECRET, Options, Reply, Route,
+    SecretSetup, TestEnv, bearer, http_api_event, logs, moto,
 };
 use auth0_emulator::Route as Auth0Route;
 
@@ -94,53 +97,16 @@ async fn the_secret_is_read_once_per_container() {
 
 #[tokio::test]
 async fn an_unreachable_secrets_manager_answers_500_and_is_named_in_the_log() {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let client = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&dead)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-            .build(),
-    );
     let env = TestEnv::new().await;
-    let config = m2m_shared::config::Config::from_lookup(|name| match name {
-        "AUTH0_DOMAIN" => Some(env.emulator.base_url()),
-        "AUTH0_SECRET_ID" => Some("m2m/unreachable-secret".into()),
-        "JWT_ISSUER" => Some(env.emulator.issuer()),
-        "JWT_AUDIENCE" => Some(crate::support::CALLER_AUDIENCE.into()),
-        _ => None,
-    })
-    .unwrap();
-    let app = m2m_shared::App::start(
-        &config,
-        m2m_shared::secrets::SecretsManagerSource::new(client, "m2m/unreachable-secret"),
-    )
-    .await;
-    let event = crate::support::http_api_event(
-        crate::support::Route::List,
-        &[(
-            "authorization",
-            crate::support::bearer(&env.token("owner-a")),
-        )],
-        None,
-        None,
-    );
-    let response =
-        m2m_shared::api::list_clients(&app, lambda_http::request::from_str(&event).unwrap())
-            .await
-            .unwrap();
-    assert_eq!(response.status(), 500);
-    assert_eq!(
-        std::str::from_utf8(response.body().as_ref()).unwrap(),
-        r#"{"message":"Internal server error"}"#
-    );
-    let logged = crate::support::logs::text();
+    let client = moto::client_at(&dead, "testing", "testing");
+    list_reading_the_secret_through(&env, client, "m2m/unreachable-secret")
+        .await
+        .assert(500, json!({ "message": INTERNAL }));
     assert!(
-        logged
+        logs::text()
             .contains("cannot read secret m2m/unreachable-secret: Secrets Manager is unreachable"),
         "the log names the problem"
     );
@@ -148,11 +114,10 @@ async fn an_unreachable_secrets_manager_answers_500_and_is_named_in_the_log() {
 
 #[tokio::test]
 async fn access_denied_answers_500_and_is_named_in_the_log() {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
     // A moto that enforces IAM after three unauthenticated set-up calls: a
     // user without permissions, its access key, and the secret.
-    let url = crate::support::moto::start_server(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
-    let output = std::process::Command::new(crate::support::moto::python())
+    let url = moto::start_server(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let output = std::process::Command::new(moto::python())
         .arg("-c")
         .arg(
             "import boto3, sys\n\
@@ -174,35 +139,37 @@ async fn access_denied_answers_500_and_is_named_in_the_log() {
     let keys = String::from_utf8(output.stdout).unwrap();
     let (key_id, secret_key) = keys.trim().split_once(' ').unwrap();
 
-    let client = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&url)
-            .credentials_provider(Credentials::new(key_id, secret_key, None, None, "tests"))
-            .build(),
-    );
     let env = TestEnv::new().await;
     env.remember_sensitive(secret_key);
+    let client = moto::client_at(&url, key_id, secret_key);
+    list_reading_the_secret_through(&env, client, "m2m/denied")
+        .await
+        .assert(500, json!({ "message": INTERNAL }));
+    assert!(
+        logs::text().contains("cannot read secret m2m/denied: access denied"),
+        "the log names the problem"
+    );
+}
+
+/// A list request to a fresh container whose management secret is read
+/// through `client`.
+async fn list_reading_the_secret_through(
+    env: &TestEnv,
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Reply {
     let config = m2m_shared::config::Config::from_lookup(|name| match name {
         "AUTH0_DOMAIN" => Some(env.emulator.base_url()),
-        "AUTH0_SECRET_ID" => Some("m2m/denied".into()),
+        "AUTH0_SECRET_ID" => Some(secret_id.to_owned()),
         "JWT_ISSUER" => Some(env.emulator.issuer()),
-        "JWT_AUDIENCE" => Some(crate::support::CALLER_AUDIENCE.into()),
+        "JWT_AUDIENCE" => Some(CALLER_AUDIENCE.into()),
         _ => None,
     })
     .unwrap();
-    let app = m2m_shared::App::start(
-        &config,
-        m2m_shared::secrets::SecretsManagerSource::new(client, "m2m/denied"),
-    )
-    .await;
-    let event = crate::support::http_api_event(
-        crate::support::Route::List,
-        &[(
-            "authorization",
-            crate::support::bearer(&env.token("owner-a")),
-        )],
+    let app = m2m_shared::App::start(&config, SecretsManagerSource::new(client, secret_id)).await;
+    let event = http_api_event(
+        Route::List,
+        &[("authorization", bearer(&env.token("owner-a")))],
         None,
         None,
     );
@@ -210,9 +177,5 @@ async fn access_denied_answers_500_and_is_named_in_the_log() {
         m2m_shared::api::list_clients(&app, lambda_http::request::from_str(&event).unwrap())
             .await
             .unwrap();
-    assert_eq!(response.status(), 500);
-    assert!(
-        crate::support::logs::text().contains("cannot read secret m2m/denied: access denied"),
-        "the log names the problem"
-    );
+    Reply::from_response(response)
 }

@@ -93,7 +93,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn from_response(response: Response<Body>) -> Self {
+    pub fn from_response(response: Response<Body>) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = match response.into_body() {

@@ -18,11 +18,16 @@ pub fn url() -> &'static str {
 
 /// A Secrets Manager client of the real AWS SDK, pointed at moto.
 pub fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
+    client_at(url(), "testing", "testing")
+}
+
+/// A Secrets Manager client of the real AWS SDK for any endpoint and keys.
+pub fn client_at(endpoint: &str, key_id: &str, secret_key: &str) -> aws_sdk_secretsmanager::Client {
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(url())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(key_id, secret_key, None, None, "tests"))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
