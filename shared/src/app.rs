@@ -1,8 +1,6 @@
 //! The per-container state: built once, before the first invocation, and
 //! shared by every request the container serves.
 
-use std::time::Duration;
-
 use tracing::{error, info};
 
 use crate::auth::Authenticator;
@@ -11,10 +9,6 @@ use crate::clients::{ClientService, GrantPolicy};
 use crate::config::Config;
 use crate::error::ServiceError;
 use crate::secrets::SecretsManagerSource;
-
-/// Connections to Auth0 and the JWKS endpoint that take longer than this to
-/// open are given up (and, where safe, retried).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Everything a request needs, once the configuration is known to be good.
 pub struct Service<S = SecretsManagerSource> {
@@ -35,8 +29,13 @@ impl App {
             Ok(config) => config,
             Err(problem) => return App::unusable(problem.to_string()),
         };
-        let secrets = SecretsManagerSource::from_env(config.auth0_secret_id.clone()).await;
-        App::start(&config, secrets).await
+        let http = match crate::http::client() {
+            Ok(http) => http,
+            Err(problem) => return App::unusable(problem),
+        };
+        let secrets =
+            SecretsManagerSource::from_env(config.auth0_secret_id.clone(), http.clone()).await;
+        App::start_with(&config, secrets, http).await
     }
 }
 
@@ -45,17 +44,16 @@ impl<S: CredentialsSource> App<S> {
     /// callers' JWKS are fetched concurrently, so start-up costs the slower
     /// of the two rather than their sum.
     pub async fn start(config: &Config, credentials: S) -> Self {
+        match crate::http::client() {
+            Ok(http) => Self::start_with(config, credentials, http).await,
+            Err(problem) => App::unusable(problem),
+        }
+    }
+
+    /// [`App::start`] with the container's HTTP client (the one the
+    /// credentials source may use too).
+    pub async fn start_with(config: &Config, credentials: S, http: reqwest::Client) -> Self {
         info!(%config, "starting");
-        let http = match reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("m2m-client-service/", env!("CARGO_PKG_VERSION")))
-            .build()
-        {
-            Ok(http) => http,
-            Err(problem) => {
-                return App::unusable(format!("cannot build the HTTP client: {problem}"));
-            }
-        };
         let service = Service {
             authenticator: Authenticator::new(config, http.clone()),
             clients: ClientService::new(

@@ -8,7 +8,8 @@
 //! - [`auth0`]: the Auth0 Management API behind [`clients::ClientDirectory`];
 //! - [`secrets`]: the management credentials in Secrets Manager;
 //! - [`error`]: the one error type, and [`api`]: the one place it becomes a response;
-//! - [`app`]: the state a container builds once.
+//! - [`app`]: the state a container builds once, and [`http`]: its one HTTP
+//!   client, shared by Auth0, the JWKS and Secrets Manager.
 
 // Request data and upstream answers reach most of this crate: nothing in it
 // may unwrap, expect or panic outside tests.
@@ -29,6 +30,7 @@ pub mod auth0;
 pub mod clients;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod secret;
 pub mod secrets;
 pub mod validation;

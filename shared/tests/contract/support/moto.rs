@@ -28,6 +28,10 @@ pub fn client_at(endpoint: &str, key_id: &str, secret_key: &str) -> aws_sdk_secr
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(key_id, secret_key, None, None, "tests"))
+        // The service's own HTTP client for the SDK, as in the functions.
+        .http_client(m2m_shared::http::AwsHttpClient::new(
+            m2m_shared::http::client().expect("the HTTP client"),
+        ))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
