@@ -26,14 +26,24 @@ pub struct Function {
 }
 
 /// Execs `binary` with exactly `env` (nothing inherited), its output
-/// appended to `log`.
+/// appended to `log`. `$BENCH_WRAPPER` (e.g. `valgrind --tool=callgrind`),
+/// if set, runs it instead, with the binary as its last argument.
 pub fn launch(binary: &Path, env: &[(String, String)], log: &Path) -> std::io::Result<Function> {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)?;
     let err = out.try_clone()?;
-    let mut command = Command::new(binary);
+    let wrapper = std::env::var("BENCH_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
     command
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -61,7 +71,14 @@ impl Function {
         Some((field("VmRSS:")?, field("VmHWM:")?))
     }
 
+    /// Kills the process, or under `$BENCH_WRAPPER` (a profiler that
+    /// writes its report at exit) waits up to a minute for it to end by
+    /// itself: the Runtime API stub must be gone by then, so that its
+    /// `invocation/next` fails.
     pub async fn stop(mut self) {
+        if std::env::var_os("BENCH_WRAPPER").is_some() {
+            let _ = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
+        }
         let _ = self.child.kill().await;
     }
 }

@@ -227,7 +227,19 @@ impl Upstream {
                 ),
             ]),
         }
-        env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        let mut env: Vec<(String, String)> =
+            env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        // Experiments: `BENCH_FUNCTION_ENV="NAME=value NAME2=value2"` adds
+        // or overrides variables.
+        if let Ok(extra) = std::env::var("BENCH_FUNCTION_ENV") {
+            for pair in extra.split_whitespace() {
+                if let Some((name, value)) = pair.split_once('=') {
+                    env.retain(|(k, _)| k != name);
+                    env.push((name.to_owned(), value.to_owned()));
+                }
+            }
+        }
+        env
     }
 
     /// A valid caller token (one hour).

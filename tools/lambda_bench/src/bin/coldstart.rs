@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use auth0_emulator::Route as Auth0Route;
 use lambda_bench::runtime_api::{OutcomeKind, RuntimeApi};
 use lambda_bench::upstream::{Ask, CALLER, Credentials, Subject, Upstream, event_for, status_of};
 use lambda_bench::{binary_dir, launch, median, ms, option, output_dir, percentile};
@@ -35,6 +36,9 @@ struct Sample {
     init: Duration,
     cold: Duration,
     status: Option<u16>,
+    /// Upstream requests made by this start: Secrets Manager reads, JWKS
+    /// fetches, token requests, Management API calls.
+    upstream: [usize; 4],
 }
 
 #[tokio::main]
@@ -46,6 +50,17 @@ async fn main() -> ExitCode {
     let markdown = option(&args, "--markdown")
         .map(PathBuf::from)
         .unwrap_or_else(|| output_dir().join("coldstart.md"));
+    // `--only BINARY`: start just that one, `--runs` times, and report
+    // nothing (for profilers, through `$BENCH_WRAPPER`).
+    if let Some(only) = option(&args, "--only") {
+        return match profile_one(&only, runs).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(problem) => {
+                eprintln!("coldstart: {problem}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(runs, &markdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
@@ -53,6 +68,42 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
+    let subject = Subject::ALL
+        .into_iter()
+        .find(|s| s.binary() == only)
+        .ok_or_else(|| format!("no binary {only}"))?;
+    let credentials = if std::env::var_os("BENCH_NO_CREDENTIALS").is_some() {
+        Credentials::Discovered
+    } else {
+        Credentials::InEnvironment
+    };
+    let logs = output_dir().join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    let upstream = Upstream::start()
+        .await
+        .map_err(|e| format!("cannot start the stubs: {e}"))?;
+    let token = upstream.caller_token(CALLER);
+    let bin_dir = binary_dir();
+    let context = Context {
+        upstream: &upstream,
+        bin_dir: &bin_dir,
+        logs: &logs,
+        token: &token,
+    };
+    for n in 0..runs {
+        let sample = context.measure(subject, credentials, n).await?;
+        println!(
+            "{}: init {} ms, cold request {} ms, status {:?}",
+            subject.binary(),
+            ms(sample.init),
+            ms(sample.cold),
+            sample.status
+        );
+    }
+    Ok(())
 }
 
 async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
@@ -144,11 +195,13 @@ impl Context<'_> {
             .upstream
             .environment(subject, &api.address(), credentials);
         let log = self.logs.join(format!("{}.log", subject.binary()));
+        let before = self.upstream_counts();
         let function = launch(&self.bin_dir.join(subject.binary()), &env, &log)
             .map_err(|e| format!("cannot exec {}: {e}", subject.binary()))?;
         let outcome = api.outcome(Duration::from_secs(30)).await;
         let started = function.started;
         let init = api.first_next().map(|at| at - started);
+        drop(api);
         function.stop().await;
         let outcome = outcome.ok_or_else(|| {
             format!(
@@ -166,6 +219,8 @@ impl Context<'_> {
                 log.display()
             ));
         }
+        let after = self.upstream_counts();
+        let upstream = std::array::from_fn(|i| after[i] - before[i]);
         let status = status_of(&outcome.body);
         if credentials == Credentials::InEnvironment && status != subject.success_status() {
             return Err(format!(
@@ -180,7 +235,23 @@ impl Context<'_> {
             init: init.unwrap_or_default(),
             cold: outcome.at - started,
             status,
+            upstream,
         })
+    }
+
+    fn upstream_counts(&self) -> [usize; 4] {
+        let emulator = &self.upstream.emulator;
+        let requests = emulator.requests();
+        let management = requests
+            .iter()
+            .filter(|r| !matches!(r.route, Auth0Route::Token | Auth0Route::Jwks))
+            .count();
+        [
+            self.upstream.secret_reads(),
+            emulator.jwks_fetches(),
+            emulator.count(Auth0Route::Token),
+            management,
+        ]
     }
 }
 
@@ -235,6 +306,24 @@ fn report(
          Target (every function's cold request ≤ 2× the bare echo's): **{}**.",
         if all_met { "met" } else { "not met" }
     );
+    let _ = writeln!(
+        out,
+        "\n| function | upstream requests per cold start: Secrets Manager / JWKS / Auth0 token / Management API |"
+    );
+    let _ = writeln!(out, "| --- | --- |");
+    for subject in Subject::FUNCTIONS {
+        let mut seen: Vec<[usize; 4]> = samples
+            .get(subject.binary())
+            .map(|s| s.iter().map(|s| s.upstream).collect())
+            .unwrap_or_default();
+        seen.sort();
+        seen.dedup();
+        let seen: Vec<String> = seen
+            .iter()
+            .map(|[s, j, t, m]| format!("{s} / {j} / {t} / {m}"))
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", subject.label(), seen.join(", or "));
+    }
     let init = discovered.iter().map(|s| s.init).collect::<Vec<_>>();
     let cold = discovered.iter().map(|s| s.cold).collect::<Vec<_>>();
     let statuses: Vec<String> = {

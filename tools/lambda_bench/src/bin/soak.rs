@@ -30,6 +30,8 @@ struct Soak {
     rss_at_end: u64,
     peak: u64,
     round_trips: Vec<Duration>,
+    /// Secrets Manager reads, JWKS fetches and token requests over the soak.
+    fetches: [usize; 3],
 }
 
 #[tokio::main]
@@ -141,6 +143,11 @@ async fn soak(
     }
     let (rss_at_end, peak) = function.memory_kib().unwrap_or_default();
     function.stop().await;
+    let fetches = [
+        upstream.secret_reads(),
+        upstream.emulator.jwks_fetches(),
+        upstream.emulator.count(auth0_emulator::Route::Token),
+    ];
     Ok(Soak {
         subject,
         requests,
@@ -148,6 +155,7 @@ async fn soak(
         rss_at_end,
         peak,
         round_trips,
+        fetches,
     })
 }
 
@@ -174,7 +182,7 @@ fn report(results: &[Soak]) -> String {
         }
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:+} | {} / {} | {} |",
+            "| {} | {} | {} | {} | {} | {:+} | {} / {} | {} / {} / {} | {} |",
             soak.subject.label(),
             soak.requests,
             mib(soak.peak),
@@ -183,6 +191,9 @@ fn report(results: &[Soak]) -> String {
             growth,
             ms(median(&soak.round_trips)),
             ms(percentile(&soak.round_trips, 0.99)),
+            soak.fetches[0],
+            soak.fetches[1],
+            soak.fetches[2],
             if soak.subject == Subject::Echo {
                 "—"
             } else if met {
