@@ -5,7 +5,8 @@
 //!
 //! - `coldstart`: exec to the first `invocation/next` (init) and exec to the
 //!   answer of the first invocation (the cold request), for each function
-//!   and for `bare-echo`, a bare `lambda_runtime` function built the same way.
+//!   and for `bare-echo` (`tools/bare_echo`), a bare `lambda_runtime`
+//!   function built the same way.
 //! - `soak`: 1,000 mixed requests to one process per function, its resident
 //!   memory sampled as they go.
 

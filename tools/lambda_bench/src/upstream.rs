@@ -351,7 +351,8 @@ pub enum Ask {
     /// A token signed by a key nobody published: 401 (after a JWKS refetch,
     /// at most once per 30 s).
     ForeignToken,
-    /// Create: a body without a name (400); others: an id nobody has (404).
+    /// Create: a body without a name (400); get and delete: an id nobody
+    /// has (404); list: a caller without clients (200, `[]`).
     Refused,
 }
 
@@ -362,6 +363,7 @@ impl Ask {
             (Ask::Success, subject) => subject.success_status(),
             (Ask::NoToken | Ask::ForeignToken, _) => Some(401),
             (Ask::Refused, Subject::Create) => Some(400),
+            (Ask::Refused, Subject::List) => Some(200),
             (Ask::Refused, _) => Some(404),
         }
     }
@@ -370,7 +372,11 @@ impl Ask {
 /// The event for `ask` on `subject`, preparing the tenant as needed (a
 /// fresh client of the caller for each successful delete).
 pub fn event_for(upstream: &Upstream, subject: Subject, ask: Ask, token: &str, n: usize) -> String {
-    let bearer = format!("Bearer {token}");
+    let bearer = if subject == Subject::List && ask == Ask::Refused {
+        format!("Bearer {}", upstream.caller_token("bench-nobody"))
+    } else {
+        format!("Bearer {token}")
+    };
     let foreign;
     let authorization = match ask {
         Ask::NoToken => None,

@@ -13,7 +13,8 @@
 //! `target/lambda-bench/coldstart.md`).
 //!
 //! ```text
-//! cargo build --release -p create_client -p list_clients -p get_client -p delete_client -p lambda_bench
+//! cargo build --release -p create_client -p list_clients -p get_client -p delete_client -p bare_echo
+//! cargo build --release -p lambda_bench
 //! target/release/coldstart [--runs 30] [--markdown FILE]
 //! ```
 
@@ -93,6 +94,7 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
         logs: &logs,
         token: &token,
     };
+    let mut samples = Vec::new();
     for n in 0..runs {
         let sample = context.measure(subject, credentials, n).await?;
         println!(
@@ -102,7 +104,16 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
             ms(sample.cold),
             sample.status
         );
+        samples.push(sample);
     }
+    let init: Vec<Duration> = samples.iter().map(|s| s.init).collect();
+    let cold: Vec<Duration> = samples.iter().map(|s| s.cold).collect();
+    println!(
+        "{}: medians of {runs}: init {} ms, cold request {} ms",
+        subject.binary(),
+        ms(median(&init)),
+        ms(median(&cold))
+    );
     Ok(())
 }
 
@@ -112,7 +123,7 @@ async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
         let binary = bin_dir.join(subject.binary());
         if !binary.exists() {
             return Err(format!(
-                "{} not found: build with `cargo build --release -p create_client -p list_clients -p get_client -p delete_client -p lambda_bench`",
+                "{} not found: build with `cargo build --release -p create_client -p list_clients -p get_client -p delete_client -p bare_echo` (and the drivers apart: `cargo build --release -p lambda_bench`)",
                 binary.display()
             ));
         }

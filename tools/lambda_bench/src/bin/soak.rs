@@ -1,7 +1,8 @@
 //! Memory over many requests: one process per function serves `--requests`
 //! (default 1,000) mixed invocations through the stub Runtime API, one at a
 //! time: successes, 401s without a token and with a token signed by an
-//! unpublished key, and 400s (create) or 404s (the others). Its resident
+//! unpublished key, and 400s (create), 404s (get, delete) or an empty list
+//! (list, another caller). Its resident
 //! memory (`/proc/PID/status`) is sampled as it goes; the peak (`VmHWM`) and
 //! the growth from request 100 to the last are reported, with the round
 //! trip of a warm request as the Runtime API sees it (stub upstreams
@@ -167,11 +168,11 @@ fn report(results: &[Soak]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| binary | requests | peak RSS (MiB) | RSS after 100 (MiB) | RSS after all (MiB) | growth 100 → all (KiB) | warm round trip, median / p99 (ms) | ≤ 20 MB, flat |"
+        "| binary | requests | peak RSS (MiB) | RSS after 100 (MiB) | RSS after all (MiB) | growth 100 → all (KiB) | warm round trip, median / p99 (ms) | secret reads / JWKS fetches / token requests | ≤ 20 MB, flat |"
     );
     let _ = writeln!(
         out,
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |"
     );
     let mut all_met = true;
     for soak in results {
@@ -206,7 +207,7 @@ fn report(results: &[Soak]) -> String {
     let _ = writeln!(
         out,
         "\nOne process per function; every 10 requests: 7 successes, one 401 without a token, \
-         one 400 (create: no name) or 404 (unknown id), and every 20th a token signed by an \
+         one 400 (create: no name), 404 (get, delete: unknown id) or empty list (list: another caller), and every 20th a token signed by an \
          unpublished key (401; the JWKS is refetched at most once per 30 s). Round trips are \
          from queueing the event to the stub Runtime API having the answer, upstream stubs \
          included. Target (peak ≤ 20 MB, growth ≤ {GROWTH_LIMIT_KIB} KiB): **{}**.",

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# How the release profile's opt-level was chosen: builds get_client with the
+# release profile at each opt-level (as custom profiles, so target/release
+# is left alone) and measures
+#   - size: the stripped native binary, and with BENCH_ARM64=1 the arm64
+#     bootstrap from cargo lambda (slow: every level rebuilds everything);
+#   - work: instructions (callgrind) of one cold start, exec to first answer
+#     and exit, against the stubs of tools/lambda_bench;
+#   - time: median cold request (exec to first answer) of BENCH_RUNS starts.
+# Writes target/lambda-bench/opt-level.md.
+#
+#   scripts/bench-opt-level.sh [LEVEL...]      # default: 3 2 s z; "release" = the
+#                                              # workspace's release profile as is
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+levels=("$@")
+[ ${#levels[@]} -gt 0 ] || levels=(3 2 s z)
+runs=${BENCH_RUNS:-20}
+out="$PWD/target/lambda-bench"
+mkdir -p "$out"
+export BENCH_OUT_DIR="$out"
+export PATH="$PWD/.venv/bin:$PATH"
+command -v valgrind > /dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
+
+cargo build --release --locked -p lambda_bench --bin coldstart
+table="$out/opt-level.md"
+{
+    echo "| opt-level | get_client, native stripped (bytes) | arm64 bootstrap (bytes) | instructions, one cold start (callgrind) | cold request, median of $runs (ms) |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+} > "$table"
+for level in "${levels[@]}"; do
+    echo "== opt-level $level"
+    if [ "$level" = release ]; then
+        # The workspace's release profile as it stands, built as usual.
+        profile=release
+        config=()
+        cargo build --locked --release -p get_client
+    else
+        profile="opt-$level"
+        value=$level
+        case $level in s | z) value="\"$level\"" ;; esac
+        config=(--config "profile.$profile.inherits=\"release\"" --config "profile.$profile.opt-level=$value")
+        cargo build --locked "${config[@]}" --profile "$profile" -p get_client
+    fi
+    bin_dir="target/$profile"
+    size=$(stat -c %s "$bin_dir/get_client")
+    arm64="—"
+    if [ -n "${BENCH_ARM64:-}" ]; then
+        cargo lambda build --locked ${config[@]+"${config[@]}"} --profile "$profile" --arm64 -p get_client
+        arm64=$(stat -c %s "target/lambda/get_client/bootstrap")
+    fi
+    rm -f "$out"/callgrind.*
+    BENCH_BIN_DIR="$bin_dir" BENCH_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$out/callgrind.%p" \
+        target/release/coldstart --only get_client --runs 1 > /dev/null
+    instructions=$(grep -h '^summary:' "$out"/callgrind.* | awk '{ print $2 }' | head -1)
+    cold=$(BENCH_BIN_DIR="$bin_dir" target/release/coldstart --only get_client --runs "$runs" \
+        | sed -n 's/.*cold request \([0-9.]*\) ms$/\1/p' | tail -1)
+    printf '| %s | %s | %s | %s | %s |\n' "$level" "$size" "$arm64" "$instructions" "$cold" | tee -a "$table"
+done
+echo "== wrote $table"
