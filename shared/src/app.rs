@@ -1,6 +1,8 @@
 //! The per-container state: built once, before the first invocation, and
 //! shared by every request the container serves.
 
+use std::time::Duration;
+
 use tracing::{error, info};
 
 use crate::auth::Authenticator;
@@ -24,6 +26,7 @@ pub struct App<S = SecretsManagerSource> {
 
 impl App {
     /// Builds the service from the environment, as a Lambda container does.
+    /// Nothing is fetched yet: see [`App::serve`].
     pub async fn from_env() -> Self {
         let config = match Config::from_env() {
             Ok(config) => config,
@@ -35,24 +38,37 @@ impl App {
         };
         let secrets =
             SecretsManagerSource::from_env(config.auth0_secret_id.clone(), http.clone()).await;
-        App::start_with(&config, secrets, http).await
+        App::new(&config, secrets, http)
     }
 }
 
+/// At most this long of a container's start is spent obtaining the
+/// management token; requests try again if it was not enough.
+const WARM_UP_BUDGET: Duration = Duration::from_secs(3);
+
+/// How Lambda started this container (`AWS_LAMBDA_INITIALIZATION_TYPE`).
+fn initialized_for_a_waiting_request() -> bool {
+    // Provisioned concurrency initializes containers before any request
+    // exists, and bills init separately: there, the container warms up
+    // completely before asking for work. Everywhere else ("on-demand",
+    // or not on Lambda) a request is usually already waiting.
+    std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref() != Ok("provisioned-concurrency")
+}
+
 impl<S: CredentialsSource> App<S> {
-    /// Builds the service and warms it: the management credentials and the
-    /// callers' JWKS are fetched concurrently, so start-up costs the slower
-    /// of the two rather than their sum.
+    /// Builds the service and warms it up (see [`App::warm_up`]).
     pub async fn start(config: &Config, credentials: S) -> Self {
-        match crate::http::client() {
-            Ok(http) => Self::start_with(config, credentials, http).await,
+        let app = match crate::http::client() {
+            Ok(http) => App::new(config, credentials, http),
             Err(problem) => App::unusable(problem),
-        }
+        };
+        app.warm_up().await;
+        app
     }
 
-    /// [`App::start`] with the container's HTTP client (the one the
-    /// credentials source may use too).
-    pub async fn start_with(config: &Config, credentials: S, http: reqwest::Client) -> Self {
+    /// Builds the service around the container's HTTP client (the one the
+    /// credentials source may use too), without fetching anything.
+    pub fn new(config: &Config, credentials: S, http: reqwest::Client) -> Self {
         info!(%config, "starting");
         let service = Service {
             authenticator: Authenticator::new(config, http.clone()),
@@ -70,17 +86,42 @@ impl<S: CredentialsSource> App<S> {
                 },
             ),
         };
-        let (credentials, ()) = tokio::join!(
-            service.clients.directory().tokens().credentials(),
-            service.authenticator.jwks().load(),
-        );
-        if let Err(problem) = credentials {
-            // Not fatal: the next request tries again, so fixing the secret
-            // heals the function without a restart.
-            error!(error = %problem, "management credentials unavailable; requests will answer 500 until they can be read");
-        }
         App {
             service: Ok(service),
+        }
+    }
+
+    /// Fetches what every request needs: the callers' JWKS, and the
+    /// management credentials followed by a Management API token,
+    /// concurrently, so this costs the slower of the two rather than their
+    /// sum. Requests that arrive meanwhile wait for these fetches instead
+    /// of starting their own.
+    pub async fn warm_up(&self) {
+        let Ok(service) = &self.service else {
+            return;
+        };
+        let ((), token) = tokio::join!(
+            service.authenticator.jwks().load(),
+            service.clients.directory().warm_up(WARM_UP_BUDGET),
+        );
+        if let Err(problem) = token {
+            // Not fatal: the next request tries again, so fixing the secret
+            // or the Auth0 application heals the function without a restart.
+            error!(error = %problem, "no Management API token yet; requests will try again");
+        }
+    }
+
+    /// Runs `runtime` (the Lambda runtime loop) with the container warming
+    /// up alongside: the runtime asks for the waiting request, and the
+    /// request is read and its token checked, while the JWKS, the secret
+    /// and the management token are on their way. With provisioned
+    /// concurrency, where no request is waiting, the warm-up finishes first.
+    pub async fn serve<R: Future>(&self, runtime: R) -> R::Output {
+        if initialized_for_a_waiting_request() {
+            tokio::join!(self.warm_up(), runtime).1
+        } else {
+            self.warm_up().await;
+            runtime.await
         }
     }
 
@@ -120,11 +161,29 @@ mod tests {
             .to_string()
         };
         let request = |method, path| lambda_http::request::from_str(&event(method, path)).unwrap();
+        // Boxed: four handler futures inline in one async block nest deeper
+        // than the compiler's layout query allows.
         let responses = [
-            crate::api::create_client(&app, request("POST", "/api/v1/client")).await,
-            crate::api::list_clients(&app, request("GET", "/api/v1/client")).await,
-            crate::api::get_client(&app, request("GET", "/api/v1/client/x")).await,
-            crate::api::delete_client(&app, request("DELETE", "/api/v1/client/x")).await,
+            Box::pin(crate::api::create_client(
+                &app,
+                request("POST", "/api/v1/client"),
+            ))
+            .await,
+            Box::pin(crate::api::list_clients(
+                &app,
+                request("GET", "/api/v1/client"),
+            ))
+            .await,
+            Box::pin(crate::api::get_client(
+                &app,
+                request("GET", "/api/v1/client/x"),
+            ))
+            .await,
+            Box::pin(crate::api::delete_client(
+                &app,
+                request("DELETE", "/api/v1/client/x"),
+            ))
+            .await,
         ];
         for response in responses {
             let response = response.unwrap();

@@ -1,5 +1,6 @@
 //! `GET /api/v1/client`: wiring only. The container's state is built once, before the
-//! first invocation; each invocation is handed to the shared library.
+//! first invocation, and warms up while the first request is on its way; each invocation is
+//! handed to the shared library.
 
 use lambda_http::{Error, run, service_fn};
 use m2m_shared::{App, api};
@@ -9,5 +10,8 @@ async fn main() -> Result<(), Error> {
     m2m_shared::init_logging();
     let app = App::from_env().await;
     let app = &app;
-    run(service_fn(move |request| api::list_clients(app, request))).await
+    app.serve(run(service_fn(move |request| {
+        api::list_clients(app, request)
+    })))
+    .await
 }

@@ -54,8 +54,10 @@ impl JwksCache {
     }
 
     /// Loads the key set at start-up. A failure is logged, not fatal: the
-    /// first token with a `kid` then triggers a refetch.
+    /// first token with a `kid` then triggers a refetch. Requests that look
+    /// for a key meanwhile wait for this fetch rather than start another.
     pub async fn load(&self) {
+        let _refetch = self.refetch.lock().await;
         self.fetch_and_store().await;
     }
 

@@ -113,6 +113,39 @@ async fn a_container_fetches_one_management_token_and_one_jwks() {
 }
 
 #[tokio::test]
+async fn a_container_has_its_token_and_keys_before_its_first_request() {
+    let env = TestEnv::new().await;
+    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
+    assert_eq!(env.emulator.jwks_fetches(), 1);
+    assert!(management_calls(&env).is_empty());
+
+    // The first request then costs its own Auth0 call and nothing more.
+    let before = env.emulator.requests().len();
+    assert_eq!(env.list(&env.token("owner-a")).await.status, 200);
+    let since: Vec<Auth0Route> = env.emulator.requests()[before..]
+        .iter()
+        .map(|r| r.route)
+        .collect();
+    assert_eq!(since, [Auth0Route::ListClients]);
+}
+
+#[tokio::test]
+async fn a_request_during_the_warm_up_waits_for_it_instead_of_fetching_again() {
+    let env = TestEnv::with(Options {
+        warm_up: false,
+        ..Options::default()
+    })
+    .await;
+    let token = env.token("owner-a");
+    // As in a function's main: the first request is served while the
+    // warm-up's fetches are still on their way.
+    let reply = env.app.serve(env.list(&token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
+    assert_eq!(env.emulator.jwks_fetches(), 1);
+}
+
+#[tokio::test]
 async fn a_management_token_is_replaced_only_when_it_is_about_to_expire() {
     // Replaced 60 s before it expires: a 61 s token is good for 1 s.
     let mut options = Options::default();

@@ -52,6 +52,11 @@ pub struct Options {
     /// The invocation's time budget (a Lambda deadline this far ahead);
     /// `None` leaves the service's default for invocations without one.
     pub time_budget: Option<std::time::Duration>,
+    /// Whether the container warms up (JWKS, secret, management token)
+    /// before the first request, as a deployed one does. `false` leaves the
+    /// token to the first request that needs one, as after a start-up that
+    /// could not get one: for tests of the token endpoint failing then.
+    pub warm_up: bool,
 }
 
 impl Default for Options {
@@ -66,6 +71,7 @@ impl Default for Options {
             },
             env: Vec::new(),
             time_budget: None,
+            warm_up: true,
         }
     }
 }
@@ -204,11 +210,14 @@ impl TestEnv {
         vars.extend(options.env);
         let config =
             Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test config");
-        let app = App::start(
+        let app = App::new(
             &config,
             SecretsManagerSource::new(secrets.clone(), &secret_id),
-        )
-        .await;
+            m2m_shared::http::client().expect("the HTTP client"),
+        );
+        if options.warm_up {
+            app.warm_up().await;
+        }
         TestEnv {
             emulator,
             app,
