@@ -81,6 +81,14 @@ else
 fi
 grep -E '^test |test result' "$out/economy.log" || true
 
+profile="$out/profile.md"
+if command -v valgrind > /dev/null; then
+    echo "== where a cold start's work goes (callgrind)"
+    scripts/profile-coldstart.sh
+else
+    echo "(valgrind is not installed: the cold-start profile is left out; apt-get install valgrind)" > "$profile"
+fi
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 memory=$(free -g | awk '/^Mem:/ { print $2 }')
 {
@@ -104,6 +112,13 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo
     cat "$out/coldstart.md"
     echo
+    echo "### Where a cold start's work goes"
+    echo
+    echo "Callgrind, one cold start each (\`scripts/profile-coldstart.sh\`: the release profile with symbols,"
+    echo "the same stubs); instructions, inclusive, so the \"of which\" rows are parts of the row above them."
+    echo
+    cat "$profile"
+    echo
     echo "## Warm path"
     echo
     echo "Criterion (\`cargo bench -p shared --bench warm\`), one container, stubs in process, per request:"
@@ -121,7 +136,7 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "| refused requests (401, 400, impossible id) | 0 | \`economy.rs\` |"
     echo "| management tokens per container | 1 while valid (renewed 60 s before expiry, or once when refused) | \`economy.rs\`, \`upstream.rs\` |"
     echo "| JWKS fetches per container | 1 (plus at most one per 30 s for unknown \`kid\`s) | \`economy.rs\`, \`authentication.rs\` |"
-    echo "| TCP connections to Auth0 per container | 1, reused by every call (kernel's table: no new connection over 61 requests) | \`economy.rs\` |"
+    echo "| TCP connections to Auth0 per container | at most 2, opened at start-up by the concurrent JWKS and token fetches, then reused by every call (kernel's table: no new connection over 60 calls) | \`economy.rs\` |"
     echo
     echo "\`cargo test -p shared --test contract economy\`: $economy. Per cold start and per 1,000 requests, the benchmarks count the same (tables above and below)."
     echo
@@ -130,3 +145,38 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     cat "$out/soak.md"
 } > "$report"
 echo "== wrote $report"
+
+# The README's summary: one line per target, from the tables above.
+worst() { # FILE COLUMN: the largest number in that column of the functions' rows
+    grep -E '^\| `?(create_client|list_clients|get_client|delete_client)' "$1" \
+        | awk -F'|' -v c="$2" '{ v = $(c + 1); gsub(/[^0-9.]/, "", v); if (v + 0 > max) max = v + 0 } END { print max }'
+}
+verdict() { grep -o 'Target ([^)]*): \*\*[a-z ]*\*\*' "$1" | sed 's/.*\*\*\(.*\)\*\*/\1/'; }
+summary="$out/readme-summary.md"
+{
+    echo "Measured by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), on this project's CI machine type: $(nproc) cores"
+    echo "($cpu), $memory GiB, Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2). Details, the profile and the"
+    echo "method: [docs/performance.md](docs/performance.md); the opt-level choice: [docs/opt-level.md](docs/opt-level.md)."
+    echo
+    echo "| target | measured (worst of the four functions) | met |"
+    echo "| --- | --- | :---: |"
+    if [ -z "${BENCH_SKIP_ARM64:-}" ]; then
+        echo "| arm64 bootstrap ≤ 6 MB | $(worst "$sizes" 3) MB | $(verdict "$sizes") |"
+    fi
+    echo_cold=$(grep '^| bare' "$out/coldstart.md" | awk -F'|' '{ print $4 }' | sed 's/ (.*//; s/^ *//')
+    echo "| cold request ≤ 2× a bare \`lambda_runtime\` echo's | $(worst "$out/coldstart.md" 5)× (echo: $echo_cold) | $(verdict "$out/coldstart.md") |"
+    echo "| warm overhead ≤ 0.3 ms median, upstream excluded | $(worst "$out/warm.md" 5) µs | $(verdict "$out/warm.md") |"
+    echo "| Auth0 calls: create 2, get 1, delete 2, list 1 per 100; 1 token and 1 JWKS per container | asserted by tests | $([ "$economy" = passed ] && echo met || echo '**not met**') |"
+    echo "| peak RSS ≤ 20 MB over $requests mixed requests, flat | $(worst "$out/soak.md" 3) MiB, growth ≤ $(worst "$out/soak.md" 6) KiB | $(verdict "$out/soak.md") |"
+} > "$summary"
+cat "$summary"
+# Between the markers in README.md's Performance section.
+python3 - "$summary" << 'PY'
+import re, sys
+summary = open(sys.argv[1]).read()
+readme = open("README.md").read()
+begin, end = "<!-- bench.sh: begin -->\n", "<!-- bench.sh: end -->"
+start, stop = readme.index(begin) + len(begin), readme.index(end)
+open("README.md", "w").write(readme[:start] + summary + readme[stop:])
+PY
+echo "== updated README.md (Performance)"

@@ -32,8 +32,10 @@ pub struct JwksCache {
     keys: RwLock<Arc<KeyMap>>,
     /// Held while a refetch runs; records when the last one started.
     refetch: Mutex<Option<Instant>>,
-    /// Bumped after every fetch attempt, so that requests that queued behind
-    /// a refetch know it happened and do not start another.
+    /// Bumped after every successful fetch, so that requests that queued
+    /// behind one know the set is fresh and do not start another. (Behind a
+    /// failed refetch, the refetch budget stops them; behind a failed
+    /// start-up load, the first of them tries again.)
     generation: AtomicU64,
 }
 
@@ -114,11 +116,11 @@ impl JwksCache {
                     .keys
                     .write()
                     .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(keys);
+                self.generation.fetch_add(1, Ordering::Release);
             }
             // Keep the keys we had: a broken endpoint must not revoke them.
             Err(reason) => warn!(url = %self.url, reason, "could not fetch JWKS"),
         }
-        self.generation.fetch_add(1, Ordering::Release);
     }
 
     async fn fetch(&self) -> Result<KeyMap, String> {
