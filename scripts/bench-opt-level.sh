@@ -7,7 +7,7 @@
 #   - work: instructions (callgrind) of one cold start, exec to first answer
 #     and exit, against the stubs of tools/lambda_bench;
 #   - time: median cold request (exec to first answer) of BENCH_RUNS starts.
-# Writes target/lambda-bench/opt-level.md.
+# Writes the table to docs/opt-level.md (and target/lambda-bench/opt-level.md).
 #
 #   scripts/bench-opt-level.sh [LEVEL...]      # default: 3 2 s z; "release" = the
 #                                              # workspace's release profile as is
@@ -58,4 +58,16 @@ for level in "${levels[@]}"; do
         | sed -n 's/.*cold request \([0-9.]*\) ms$/\1/p' | tail -1)
     printf '| %s | %s | %s | %s | %s |\n' "$level" "$size" "$arm64" "$instructions" "$cold" | tee -a "$table"
 done
-echo "== wrote $table"
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+{
+    echo "# How the release profile's opt-level was chosen"
+    echo
+    echo "Measured by \`scripts/bench-opt-level.sh\` on $(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)\`:"
+    echo "$(nproc) cores ($cpu, $(uname -m)), Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2)."
+    echo "\`get_client\` built with the release profile (LTO, one codegen unit, stripped) at each opt-level;"
+    echo "instructions are callgrind's count for one cold start against the stubs (exec to the first answer"
+    echo "and exit), which does not depend on what else the machine is doing; times are medians."
+    echo
+    cat "$table"
+} > docs/opt-level.md
+echo "== wrote $table and docs/opt-level.md"

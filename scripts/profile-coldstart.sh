@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Where a cold start's work goes: one cold start of each function and of the
+# bare echo under callgrind (instructions, which do not depend on what else
+# the machine is doing), against the stubs of tools/lambda_bench, from a
+# build with the release profile plus symbols (profile "profiling", in
+# target/profiling; the release binaries are left alone). Writes
+# target/lambda-bench/profile.md; scripts/bench.sh includes it in
+# docs/performance.md when it is there.
+#
+#   scripts/profile-coldstart.sh          # needs valgrind (callgrind_annotate)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out="$PWD/target/lambda-bench"
+mkdir -p "$out"
+export BENCH_OUT_DIR="$out"
+command -v valgrind > /dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
+
+functions=(create_client list_clients get_client delete_client)
+packages=()
+for f in "${functions[@]}"; do packages+=(-p "$f"); done
+profiling=(--config 'profile.profiling.inherits="release"' --config 'profile.profiling.strip=false'
+    --config 'profile.profiling.debug="line-tables-only"' --profile profiling)
+cargo build --locked "${profiling[@]}" "${packages[@]}" -p bare_echo
+cargo build --release --locked -p lambda_bench --bin coldstart
+
+# The inclusive instruction count of the costliest symbol matching $2 in
+# callgrind file $1 (async functions appear under several frames; the
+# outermost one holds the whole cost).
+cost() {
+    callgrind_annotate --inclusive=yes --threshold=100 "$1" 2> /dev/null \
+        | { grep -E "$2" || true; } | awk '{ gsub(",", "", $1); if ($1 + 0 > max) max = $1 + 0 } END { print max + 0 }'
+}
+kilo() { awk "BEGIN { printf \"%.0f k\", $1 / 1000 }"; }
+
+rows=(
+    "everything, exec to exit|TOTAL"
+    "dynamic loader: mapping and relocating the binary, libc|rtld.c:_dl_start"
+    "aws-config: region, credentials, settings|ConfigLoader::load"
+    "Secrets Manager client construction|Client::from_conf"
+    "  of which the SDK's built-in partitions JSON, parsed|PartitionResolver::new_from_json"
+    "warm-up: secret, then management token; JWKS beside them|App<S>::warm_up::"
+    "  of which GetSecretValue in the SDK|aws-smithy-runtime-[0-9.]+/src/client/orchestrator.rs:"
+    "  of which SigV4 signing of it|SigV4Signer as .*sign_http_request"
+    "  of which JWKS fetch and key parsing|JwksCache::fetch_and_store::"
+    "first invocation: event, handler, Auth0 calls, response|process_invocation::"
+    "  of which the caller's RS256 signature check|jsonwebtoken::decoding::verify_signature"
+)
+declare -A counts
+subjects=("${functions[@]}" bare-echo)
+for subject in "${subjects[@]}"; do
+    echo "== callgrind: $subject"
+    rm -f "$out"/callgrind.*
+    # Two starts: the first warms the stubs (and the page cache) and is
+    # discarded; the second is the one counted.
+    BENCH_BIN_DIR=target/profiling BENCH_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$out/callgrind.%p" \
+        target/release/coldstart --only "$subject" --runs 2 > /dev/null
+    file=$(ls -t "$out"/callgrind.* | head -1)
+    for row in "${rows[@]}"; do
+        pattern=${row#*|}
+        if [ "$pattern" = TOTAL ]; then
+            value=$(grep -h '^summary:' "$file" | awk '{ print $2 }')
+        else
+            value=$(cost "$file" "$pattern")
+        fi
+        counts["$subject|$pattern"]=$value
+    done
+done
+
+table="$out/profile.md"
+{
+    printf '| instructions, one cold start |'
+    for subject in "${subjects[@]}"; do printf ' %s |' "$subject"; done
+    echo
+    printf '| --- |'
+    for _ in "${subjects[@]}"; do printf ' ---: |'; done
+    echo
+    for row in "${rows[@]}"; do
+        label=${row%%|*}
+        pattern=${row#*|}
+        label=${label/#  of which/… of which}
+        printf '| %s |' "$label"
+        for subject in "${subjects[@]}"; do
+            value=${counts["$subject|$pattern"]}
+            if [ "$value" = 0 ]; then printf ' — |'; else printf ' %s |' "$(kilo "$value")"; fi
+        done
+        echo
+    done
+} > "$table"
+cat "$table"
+echo "== wrote $table"
