@@ -4,7 +4,8 @@
 # the machine is doing), against the stubs of tools/lambda_bench, from a
 # build with the release profile plus symbols (profile "profiling", in
 # target/profiling; the release binaries are left alone). Writes
-# target/lambda-bench/profile.md; scripts/bench.sh includes it in
+# target/lambda-bench/profile.md (with perf installed, also page faults and
+# CPU time per cold start of the release build); scripts/bench.sh includes it in
 # docs/performance.md when it is there.
 #
 #   scripts/profile-coldstart.sh          # needs valgrind (callgrind_annotate)
@@ -22,6 +23,7 @@ for f in "${functions[@]}"; do packages+=(-p "$f"); done
 profiling=(--config 'profile.profiling.inherits="release"' --config 'profile.profiling.strip=false'
     --config 'profile.profiling.debug="line-tables-only"' --profile profiling)
 cargo build --locked "${profiling[@]}" "${packages[@]}" -p bare_echo
+cargo build --release --locked "${packages[@]}" -p bare_echo
 cargo build --release --locked -p lambda_bench --bin coldstart
 
 # The inclusive instruction count of the costliest symbol matching $2 in
@@ -53,7 +55,11 @@ for subject in "${subjects[@]}"; do
     rm -f "$out"/callgrind.*
     # Two starts: the first warms the stubs (and the page cache) and is
     # discarded; the second is the one counted.
-    BENCH_BIN_DIR=target/profiling BENCH_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$out/callgrind.%p" \
+    # Warm-up before the first request (as under provisioned concurrency):
+    # one order of events, so one count; overlapped, the count varies by
+    # several percent with how the fetches and the request interleave.
+    BENCH_FUNCTION_ENV=AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency \
+        BENCH_BIN_DIR=target/profiling BENCH_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$out/callgrind.%p" \
         target/release/coldstart --only "$subject" --runs 2 > /dev/null
     file=$(ls -t "$out"/callgrind.* | head -1)
     for row in "${rows[@]}"; do
@@ -66,6 +72,29 @@ for subject in "${subjects[@]}"; do
         counts["$subject|$pattern"]=$value
     done
 done
+
+# The kernel's share: page faults and CPU time of a cold start (perf's
+# software counters, which work in VMs too), medians of 10 starts of the
+# release build.
+declare -A faults clock
+if perf stat -e page-faults true > /dev/null 2>&1; then
+    printf '#!/bin/sh\nexec perf stat -x, -e page-faults,task-clock -o "%s/perf-stat.$$" "$@"\n' "$out" \
+        > "$out/perf-wrapper.sh"
+    chmod +x "$out/perf-wrapper.sh"
+    median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+    for subject in "${subjects[@]}"; do
+        echo "== perf stat: $subject"
+        rm -f "$out"/perf-stat.*
+        BENCH_BIN_DIR=target/release BENCH_WRAPPER="$out/perf-wrapper.sh" \
+            target/release/coldstart --only "$subject" --runs 11 > /dev/null
+        # The first start warms the stubs: dropped.
+        files=$(ls -tr "$out"/perf-stat.* | tail -n +2)
+        # shellcheck disable=SC2086
+        faults[$subject]=$(cat $files | awk -F, '/page-faults/ { print $1 }' | median)
+        # shellcheck disable=SC2086
+        clock[$subject]=$(cat $files | awk -F, '/task-clock/ { print $1 }' | median)
+    done
+fi
 
 table="$out/profile.md"
 {
@@ -86,6 +115,14 @@ table="$out/profile.md"
         done
         echo
     done
+    if [ ${#faults[@]} -gt 0 ]; then
+        printf '| page faults, one cold start (perf, median of 10) |'
+        for subject in "${subjects[@]}"; do printf ' %s |' "${faults[$subject]}"; done
+        echo
+        printf '| CPU time, user and kernel, one cold start (perf, median of 10) |'
+        for subject in "${subjects[@]}"; do printf ' %.2f ms |' "${clock[$subject]}"; done
+        echo
+    fi
 } > "$table"
 cat "$table"
 echo "== wrote $table"
