@@ -114,6 +114,9 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "127.0.0.1, the README's configuration pointing at stubs (Secrets Manager, and the Auth0 emulator for"
     echo "the JWKS and Auth0) that answer at once, credentials in the environment as in Lambda, and one valid"
     echo "API Gateway v2 request for the function (\`tools/lambda_bench\`, \`target/release/coldstart\`)."
+    echo "Init ends when the function first asks for work; an on-demand container's start-up fetches"
+    echo "(secret, token, JWKS) are then still under way, and the first invocation waits for what it needs"
+    echo "of them (README, Deploying)."
     echo
     cat "$out/coldstart.md"
     echo
@@ -152,11 +155,13 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
 echo "== wrote $report"
 
 # The README's summary: one line per target, from the tables above.
-worst() { # FILE COLUMN: the largest number in that column of the functions' rows
+worst() { # FILE COLUMN [FORMAT]: the largest number in that column of the functions' rows
     grep -E '^\| `?(create_client|list_clients|get_client|delete_client)' "$1" \
-        | awk -F'|' -v c="$2" '{ v = $(c + 1); gsub(/[^0-9.]/, "", v); if (v + 0 > max) max = v + 0 } END { print max }'
+        | awk -F'|' -v c="$2" -v f="${3:-%g}" '{ v = $(c + 1); gsub(/[^0-9.]/, "", v); if (v + 0 > max) max = v + 0 } END { printf f, max }'
 }
-verdict() { grep -o 'Target ([^)]*): \*\*[a-z ]*\*\*' "$1" | sed 's/.*\*\*\(.*\)\*\*/\1/'; }
+verdict() { # FILE: its target's verdict, "met" or "**not met**"
+    grep -o 'Target ([^)]*): \*\*[a-z ]*\*\*' "$1" | sed 's/.*: //; s/\*\*met\*\*/met/'
+}
 summary="$out/readme-summary.md"
 {
     echo "Measured by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), on this project's CI machine type: $(nproc) cores"
@@ -166,13 +171,13 @@ summary="$out/readme-summary.md"
     echo "| target | measured (worst of the four functions) | met |"
     echo "| --- | --- | :---: |"
     if [ -z "${BENCH_SKIP_ARM64:-}" ]; then
-        echo "| arm64 bootstrap ≤ 6 MB | $(worst "$sizes" 3) MB | $(verdict "$sizes") |"
+        echo "| arm64 bootstrap ≤ 6 MB | $(worst "$sizes" 3 %.2f) MB | $(verdict "$sizes") |"
     fi
     echo_cold=$(grep '^| bare' "$out/coldstart.md" | awk -F'|' '{ print $4 }' | sed 's/ (.*//; s/^ *//')
-    echo "| cold request ≤ 2× a bare \`lambda_runtime\` echo's | $(worst "$out/coldstart.md" 5)× (echo: $echo_cold) | $(verdict "$out/coldstart.md") |"
+    echo "| cold request ≤ 2× a bare \`lambda_runtime\` echo's | $(worst "$out/coldstart.md" 5 %.2f)× (echo: $echo_cold) | $(verdict "$out/coldstart.md") |"
     echo "| warm overhead ≤ 0.3 ms median, upstream excluded | $(worst "$out/warm.md" 5) µs | $(verdict "$out/warm.md") |"
     echo "| Auth0 calls: create 2, get 1, delete 2, list 1 per 100; 1 token and 1 JWKS per container | asserted by tests | $([ "$economy" = passed ] && echo met || echo '**not met**') |"
-    echo "| peak RSS ≤ 20 MB over $requests mixed requests, flat | $(worst "$out/soak.md" 3) MiB, growth ≤ $(worst "$out/soak.md" 6) KiB | $(verdict "$out/soak.md") |"
+    echo "| peak RSS ≤ 20 MB over $requests mixed requests, flat | $(worst "$out/soak.md" 3 %.1f) MiB, growth ≤ $(worst "$out/soak.md" 6) KiB | $(verdict "$out/soak.md") |"
 } > "$summary"
 cat "$summary"
 # Between the markers in README.md's Performance section.
