@@ -123,7 +123,8 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "### Where a cold start's work goes"
     echo
     echo "Callgrind, one cold start each (\`scripts/profile-coldstart.sh\`: the release profile with symbols,"
-    echo "the same stubs); instructions, inclusive, so the \"of which\" rows are parts of the row above them."
+    echo "the same stubs, the warm-up finishing before the first request so that events happen in one order);"
+    echo "instructions, inclusive, so the \"of which\" rows are parts of the row above them."
     echo
     cat "$profile"
     echo
