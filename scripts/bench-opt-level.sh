@@ -71,12 +71,5 @@ measured="$out/opt-level-measured.md"
     cat "$table"
 } > "$measured"
 # Between the markers of docs/opt-level.md; the reading of it is by hand.
-python3 - "$measured" << 'PY'
-import sys
-measured = open(sys.argv[1]).read()
-doc = open("docs/opt-level.md").read()
-begin, end = "<!-- bench-opt-level.sh: begin -->\n", "<!-- bench-opt-level.sh: end -->"
-start, stop = doc.index(begin) + len(begin), doc.index(end)
-open("docs/opt-level.md", "w").write(doc[:start] + measured + doc[stop:])
-PY
+scripts/fill-marked-section.py docs/opt-level.md bench-opt-level.sh "$measured"
 echo "== wrote $table and docs/opt-level.md"

@@ -182,12 +182,5 @@ summary="$out/readme-summary.md"
 } > "$summary"
 cat "$summary"
 # Between the markers in README.md's Performance section.
-python3 - "$summary" << 'PY'
-import re, sys
-summary = open(sys.argv[1]).read()
-readme = open("README.md").read()
-begin, end = "<!-- bench.sh: begin -->\n", "<!-- bench.sh: end -->"
-start, stop = readme.index(begin) + len(begin), readme.index(end)
-open("README.md", "w").write(readme[:start] + summary + readme[stop:])
-PY
+scripts/fill-marked-section.py README.md bench.sh "$summary"
 echo "== updated README.md (Performance)"
