@@ -66,7 +66,7 @@ impl<S: CredentialsSource> ManagementTokens<S> {
     }
 
     /// The credentials, read from the source on first use (or after a failure).
-    pub async fn credentials(&self) -> Result<Arc<ManagementCredentials>, UpstreamError> {
+    async fn credentials(&self) -> Result<Arc<ManagementCredentials>, UpstreamError> {
         let mut slot = self.credentials.lock().await;
         if let Some(credentials) = slot.as_ref() {
             return Ok(credentials.clone());

@@ -131,11 +131,7 @@ async fn a_container_has_its_token_and_keys_before_its_first_request() {
 
 #[tokio::test]
 async fn a_request_during_the_warm_up_waits_for_it_instead_of_fetching_again() {
-    let env = TestEnv::with(Options {
-        warm_up: false,
-        ..Options::default()
-    })
-    .await;
+    let env = TestEnv::without_warm_up().await;
     let token = env.token("owner-a");
     // As in a function's main: the first request is served while the
     // warm-up's fetches are still on their way.
@@ -147,15 +143,12 @@ async fn a_request_during_the_warm_up_waits_for_it_instead_of_fetching_again() {
 
 #[tokio::test]
 async fn a_request_behind_a_failed_warm_up_fetches_for_itself() {
-    let env = TestEnv::with(Options {
-        warm_up: false,
-        ..Options::default()
-    })
-    .await;
+    let env = TestEnv::without_warm_up().await;
     env.emulator.inject(Auth0Route::Jwks, Fault::Status(503));
-    env.emulator.inject(Auth0Route::Token, Fault::Status(503));
-    env.emulator.inject(Auth0Route::Token, Fault::Status(503));
-    env.emulator.inject(Auth0Route::Token, Fault::Status(503));
+    // Three: the warm-up's token request and its two retries.
+    for _ in 0..3 {
+        env.emulator.inject(Auth0Route::Token, Fault::Status(503));
+    }
     let token = env.token("owner-a");
     // The warm-up's JWKS fetch and token request both fail; the request
     // that waited for them is not refused for it: it fetches both itself.

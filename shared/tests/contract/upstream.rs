@@ -6,7 +6,7 @@ use std::time::Duration;
 use auth0_emulator::{Fault, Route as Auth0Route};
 use serde_json::json;
 
-use crate::support::{Options, TestEnv};
+use crate::support::TestEnv;
 
 fn assert_no_orphans(env: &TestEnv) {
     let grants = env.emulator.grants();
@@ -197,11 +197,7 @@ async fn an_expired_management_token_is_replaced_once() {
 
 #[tokio::test]
 async fn token_endpoint_failures_are_upstream_failures() {
-    let env = TestEnv::with(Options {
-        warm_up: false,
-        ..Options::default()
-    })
-    .await;
+    let env = TestEnv::without_warm_up().await;
     for _ in 0..3 {
         env.emulator.inject(Auth0Route::Token, Fault::Status(503));
     }

@@ -172,6 +172,16 @@ impl TestEnv {
         Self::with(Options::default()).await
     }
 
+    /// A container that has not warmed up: its first request that needs a
+    /// management token fetches one (see [`Options::warm_up`]).
+    pub async fn without_warm_up() -> Self {
+        Self::with(Options {
+            warm_up: false,
+            ..Options::default()
+        })
+        .await
+    }
+
     pub async fn with(options: Options) -> Self {
         logs::install();
         let emulator = Emulator::start(options.emulator)
