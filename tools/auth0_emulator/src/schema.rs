@@ -1,4 +1,4 @@
-//! Auth0's published OpenAPI schemas (`shared/auth0/` beside the repository),
+//! Auth0's published OpenAPI schemas (vendored in `tools/auth0_emulator/schemas/`),
 //! compiled once: every request body the emulator receives is checked
 //! against them, and its own answers can be.
 
@@ -7,10 +7,8 @@ use std::sync::OnceLock;
 use jsonschema::{Draft, Validator};
 use serde_json::Value;
 
-const MANAGEMENT_API: &str =
-    include_str!("../../../../shared/auth0/management-api-clients.openapi.json");
-const AUTHENTICATION_API: &str =
-    include_str!("../../../../shared/auth0/authentication-api-token.openapi.json");
+const MANAGEMENT_API: &str = include_str!("../schemas/management-api-clients.openapi.json");
+const AUTHENTICATION_API: &str = include_str!("../schemas/authentication-api-token.openapi.json");
 
 /// A component schema of one of the two documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
