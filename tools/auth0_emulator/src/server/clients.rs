@@ -4,12 +4,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::query::{
-    FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, Query, TAKE, param,
+use super::query::{FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param};
+use super::{
+    AppState, auth0_error, authorize, authorized_body, authorized_query, json_response, list_page,
+    violation,
 };
-use super::{AppState, auth0_error, authorize, json_body, json_response, violation};
 use crate::schema::Schema;
 
 const CREATE: &str = "POST /api/v2/clients";
@@ -69,8 +70,6 @@ const LIST_PARAMS: &[Param] = &[
 
 const GET_PARAMS: &[Param] = &[FIELDS, INCLUDE_FIELDS];
 
-const DEFAULT_PER_PAGE: i64 = 50;
-
 /// Ids a tenant with custom client ids accepts (the service's
 /// `client_{ksuid}` among them).
 fn is_custom_client_id(id: &str) -> bool {
@@ -80,30 +79,28 @@ fn is_custom_client_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-pub async fn create_client(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(response) = authorize(&shared, &headers) {
-        return response;
-    }
-    let mut request = match json_body(&shared, CREATE, &body) {
-        Ok(value) => value,
-        Err(response) => return response,
-    };
+pub async fn create_client(
+    State(shared): AppState,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let mut request = authorized_body(&shared, &headers, CREATE, &body)?;
     // `client_id` is the one property allowed beyond the published schema:
     // tenants with custom client ids accept it (CONTRACT.md). It is checked
     // here, the rest by the schema.
     let custom_id = request.as_object_mut().and_then(|o| o.remove("client_id"));
     if let Err(problem) = Schema::CreateClientRequest.check(&request) {
-        return violation(&shared, CREATE, &problem);
+        return Err(violation(&shared, CREATE, &problem));
     }
     let custom_id = match custom_id {
         None => None,
         Some(Value::String(id)) if !id.is_empty() => Some(id),
         Some(other) => {
-            return violation(
+            return Err(violation(
                 &shared,
                 CREATE,
                 &format!("'Expected a non-empty string but found {other}' on property client_id."),
-            );
+            ));
         }
     };
 
@@ -112,35 +109,35 @@ pub async fn create_client(State(shared): AppState, headers: HeaderMap, body: By
         // Tenants without the feature refuse any custom id: an expected
         // answer the service handles, not a violation.
         if !tenant.config.custom_client_ids {
-            return auth0_error(
+            return Err(auth0_error(
                 StatusCode::FORBIDDEN,
                 "Custom client_id is not supported for this tenant",
                 "operation_not_supported",
-            );
+            ));
         }
         if !is_custom_client_id(&id) {
             drop(tenant);
-            return violation(
+            return Err(violation(
                 &shared,
                 CREATE,
                 &format!(
                     "'String does not match pattern ^[A-Za-z0-9_-]{{1,64}}$: {id}' on property client_id."
                 ),
-            );
+            ));
         }
         if tenant.client(&id).is_some() {
-            return auth0_error(
+            return Err(auth0_error(
                 StatusCode::CONFLICT,
                 "A client with the same client_id already exists",
                 "client_conflict",
-            );
+            ));
         }
         request["client_id"] = Value::from(id);
     }
     let record = tenant.client_record(request);
     tenant.clients.push(record.clone());
     // The secret is in this answer and in no read.
-    json_response(StatusCode::CREATED, &record)
+    Ok(json_response(StatusCode::CREATED, &record))
 }
 
 /// What a read shows of a client: never the secret (that needs the
@@ -161,22 +158,29 @@ pub async fn list_clients(
     State(shared): AppState,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    if let Err(response) = authorize(&shared, &headers) {
-        return response;
-    }
-    let query = match Query::parse(raw.as_deref(), LIST_PARAMS) {
-        Ok(query) => query,
-        Err(response) => return response,
-    };
+) -> Result<Response, Response> {
+    let query = authorized_query(&shared, &headers, raw.as_deref(), LIST_PARAMS)?;
     if query.str("q").is_some() {
         // Lucene queries over client grants are beyond this emulator; say
         // so rather than answer wrongly.
-        return auth0_error(
+        return Err(auth0_error(
             StatusCode::BAD_REQUEST,
             "Query validation error: 'q is not supported by the Auth0 emulator'.",
             "invalid_query_string",
-        );
+        ));
+    }
+    // A checkpoint is the `next` of an earlier page, here a position: any
+    // other `from` gets Auth0's answer for a bad checkpoint (an empty one
+    // is the first page).
+    if query
+        .str("from")
+        .is_some_and(|from| !from.is_empty() && from.parse::<usize>().is_err())
+    {
+        return Err(auth0_error(
+            StatusCode::BAD_REQUEST,
+            "Query validation error: 'Invalid checkpoint' on property from (Optional Id from which to start selection.).",
+            "invalid_query_string",
+        ));
     }
     let app_types: Option<Vec<&str>> = query
         .str("app_type")
@@ -202,57 +206,9 @@ pub async fn list_clients(
         .filter(|client| is_first_party.is_none_or(|f| client["is_first_party"] == f))
         .filter(|client| external_client_id.is_none_or(|e| client["external_client_id"] == e))
         .collect();
-    let shown = |client: &&Value| project(client, fields.as_deref(), include_fields);
-
-    // Checkpoint paging: `from` is the opaque `next` of the previous page
-    // (here, the position of the page's first client).
-    if query.str("from").is_some() || query.str("take").is_some() {
-        let start = match query.str("from").filter(|f| !f.is_empty()) {
-            None => 0,
-            Some(from) => match from.parse::<usize>() {
-                Ok(start) => start,
-                Err(_) => {
-                    return auth0_error(
-                        StatusCode::BAD_REQUEST,
-                        "Query validation error: 'Invalid checkpoint' on property from (Optional Id from which to start selection.).",
-                        "invalid_query_string",
-                    );
-                }
-            },
-        };
-        let take = usize::try_from(query.int("take", DEFAULT_PER_PAGE)).unwrap_or_default();
-        let clients: Vec<Value> = matching.iter().skip(start).take(take).map(shown).collect();
-        let mut page = json!({ "clients": clients });
-        let end = start.saturating_add(take);
-        if end < matching.len() {
-            page["next"] = Value::from(end.to_string());
-        }
-        return json_response(StatusCode::OK, &page);
-    }
-
-    let page = usize::try_from(query.int("page", 0)).unwrap_or_default();
-    let per_page = usize::try_from(query.int("per_page", DEFAULT_PER_PAGE)).unwrap_or_default();
-    let start = page.saturating_mul(per_page);
-    let clients: Vec<Value> = matching
-        .iter()
-        .skip(start)
-        .take(per_page)
-        .map(shown)
-        .collect();
-    if query.bool("include_totals", false) {
-        // ListClientsOffsetPaginatedResponseContent: these four, no more.
-        json_response(
-            StatusCode::OK,
-            &json!({
-                "start": start,
-                "limit": per_page,
-                "total": matching.len(),
-                "clients": clients,
-            }),
-        )
-    } else {
-        json_response(StatusCode::OK, &Value::Array(clients))
-    }
+    Ok(list_page(&query, "clients", &matching, |client| {
+        project(client, fields.as_deref(), include_fields)
+    }))
 }
 
 pub async fn get_client(
@@ -260,42 +216,34 @@ pub async fn get_client(
     Path(id): Path<String>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    if let Err(response) = authorize(&shared, &headers) {
-        return response;
-    }
-    let query = match Query::parse(raw.as_deref(), GET_PARAMS) {
-        Ok(query) => query,
-        Err(response) => return response,
-    };
+) -> Result<Response, Response> {
+    let query = authorized_query(&shared, &headers, raw.as_deref(), GET_PARAMS)?;
     let fields = query.fields();
     let include_fields = query.bool("include_fields", true);
     let tenant = shared.tenant();
-    match tenant.client(&id) {
-        Some(client) => json_response(
-            StatusCode::OK,
-            &project(client, fields.as_deref(), include_fields),
-        ),
-        None => auth0_error(
+    let client = tenant.client(&id).ok_or_else(|| {
+        auth0_error(
             StatusCode::NOT_FOUND,
             "The client does not exist",
             "inexistent_client",
-        ),
-    }
+        )
+    })?;
+    Ok(json_response(
+        StatusCode::OK,
+        &project(client, fields.as_deref(), include_fields),
+    ))
 }
 
 pub async fn delete_client(
     State(shared): AppState,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(response) = authorize(&shared, &headers) {
-        return response;
-    }
+) -> Result<Response, Response> {
+    authorize(&shared, &headers)?;
     let mut tenant = shared.tenant();
     // Auth0 answers 204 whether or not the client existed, and its grants
     // go with it.
     tenant.clients.retain(|c| c["client_id"] != id.as_str());
     tenant.grants.retain(|g| g["client_id"] != id.as_str());
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -6,8 +6,10 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::query::{FROM, INCLUDE_TOTALS, Kind, PAGE, Param, Query, TAKE, param};
-use super::{AppState, auth0_error, authorize, json_body, json_response, violation};
+use super::query::{FROM, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param};
+use super::{
+    AppState, auth0_error, authorized_body, authorized_query, json_response, list_page, violation,
+};
 use crate::schema::Schema;
 use crate::state::ALPHANUMERIC;
 
@@ -68,45 +70,43 @@ const ECHOED: &[&str] = &[
     "allow_all_scopes",
 ];
 
-pub async fn create_grant(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(response) = authorize(&shared, &headers) {
-        return response;
-    }
-    let request = match json_body(&shared, CREATE, &body) {
-        Ok(value) => value,
-        Err(response) => return response,
-    };
+pub async fn create_grant(
+    State(shared): AppState,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let request = authorized_body(&shared, &headers, CREATE, &body)?;
     if let Err(problem) = Schema::CreateClientGrantRequest.check(&request) {
-        return violation(&shared, CREATE, &problem);
+        return Err(violation(&shared, CREATE, &problem));
     }
     let client_id = request["client_id"].as_str().unwrap_or_default().to_owned();
     let audience = request["audience"].as_str().unwrap_or_default().to_owned();
 
     let mut tenant = shared.tenant();
     if tenant.client(&client_id).is_none() {
-        return auth0_error(
+        return Err(auth0_error(
             StatusCode::NOT_FOUND,
             "Client not found",
             "inexistent_client",
-        );
+        ));
     }
     if !tenant.config.resource_servers.contains(&audience) {
-        return auth0_error(
+        return Err(auth0_error(
             StatusCode::NOT_FOUND,
             "No resource server found by specified identifier",
             "inexistent_resource_server",
-        );
+        ));
     }
     if tenant
         .grants
         .iter()
         .any(|g| g["client_id"] == client_id.as_str() && g["audience"] == audience.as_str())
     {
-        return auth0_error(
+        return Err(auth0_error(
             StatusCode::CONFLICT,
             "A client grant for this client and audience already exists",
             "client_grant_conflict",
-        );
+        ));
     }
     let mut grant = Map::new();
     grant.insert(
@@ -141,21 +141,15 @@ pub async fn create_grant(State(shared): AppState, headers: HeaderMap, body: Byt
     }
     let grant = Value::Object(grant);
     tenant.grants.push(grant.clone());
-    json_response(StatusCode::CREATED, &grant)
+    Ok(json_response(StatusCode::CREATED, &grant))
 }
 
 pub async fn list_grants(
     State(shared): AppState,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Response {
-    if let Err(response) = authorize(&shared, &headers) {
-        return response;
-    }
-    let query = match Query::parse(raw.as_deref(), LIST_PARAMS) {
-        Ok(query) => query,
-        Err(response) => return response,
-    };
+) -> Result<Response, Response> {
+    let query = authorized_query(&shared, &headers, raw.as_deref(), LIST_PARAMS)?;
     let tenant = shared.tenant();
     let matching: Vec<&Value> = tenant
         .grants
@@ -173,42 +167,5 @@ pub async fn list_grants(
                 .is_none_or(|t| g["subject_type"] == t)
         })
         .collect();
-
-    if query.str("from").is_some() || query.str("take").is_some() {
-        let start = query
-            .str("from")
-            .and_then(|from| from.parse::<usize>().ok())
-            .unwrap_or(0);
-        let take = usize::try_from(query.int("take", 50)).unwrap_or_default();
-        let grants: Vec<&Value> = matching.iter().skip(start).take(take).copied().collect();
-        let mut page = json!({ "client_grants": grants });
-        let end = start.saturating_add(take);
-        if end < matching.len() {
-            page["next"] = Value::from(end.to_string());
-        }
-        return json_response(StatusCode::OK, &page);
-    }
-
-    let page = usize::try_from(query.int("page", 0)).unwrap_or_default();
-    let per_page = usize::try_from(query.int("per_page", 50)).unwrap_or_default();
-    let start = page.saturating_mul(per_page);
-    let grants: Vec<&Value> = matching
-        .iter()
-        .skip(start)
-        .take(per_page)
-        .copied()
-        .collect();
-    if query.bool("include_totals", false) {
-        json_response(
-            StatusCode::OK,
-            &json!({
-                "start": start,
-                "limit": per_page,
-                "total": matching.len(),
-                "client_grants": grants,
-            }),
-        )
-    } else {
-        json_response(StatusCode::OK, &json!(grants))
-    }
+    Ok(list_page(&query, "client_grants", &matching, Value::clone))
 }

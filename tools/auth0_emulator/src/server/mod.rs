@@ -1,7 +1,8 @@
 //! The HTTP routes, answering as Auth0 does.
 
-// Checks return the finished `Response` as the error of an early exit;
-// boxing it would only add noise to a test server.
+// Checks, and the Management API handlers that run them with `?`, return
+// the finished `Response` as the error of an early exit; boxing it would
+// only add noise to a test server.
 #![allow(clippy::result_large_err)]
 
 mod clients;
@@ -21,6 +22,7 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use self::query::{Param, Query};
 use crate::{Route, Shared};
 
 type AppState = State<Arc<Shared>>;
@@ -160,5 +162,94 @@ fn json_body(shared: &Shared, route: &str, body: &Bytes) -> Result<Value, Respon
             "'Expected type object but found another type'.",
         )),
         Err(_) => Err(violation(shared, route, "'Invalid JSON'.")),
+    }
+}
+
+/// The checks every write runs first: the bearer token, then the body (a
+/// request without a valid token is refused before its body is looked at,
+/// so it records no violation).
+fn authorized_body(
+    shared: &Shared,
+    headers: &HeaderMap,
+    route: &str,
+    body: &Bytes,
+) -> Result<Value, Response> {
+    authorize(shared, headers)?;
+    json_body(shared, route, body)
+}
+
+/// The checks every read runs first: the bearer token, then the query
+/// string against the route's `params`.
+fn authorized_query(
+    shared: &Shared,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    params: &[Param],
+) -> Result<Query, Response> {
+    authorize(shared, headers)?;
+    Query::parse(raw, params)
+}
+
+// ---- paging shared by the Management API's lists --------------------------
+
+/// `per_page` and `take` when the query gives none (Auth0's default).
+const DEFAULT_PER_PAGE: i64 = 50;
+
+/// The page of `matching` the query asks for, each item as `show` presents
+/// it, under `key` when the answer is an object. Both lists page the same
+/// two ways:
+///
+/// - `from` or `take` given: checkpoint paging, `{key, next}`. `from` is the
+///   opaque `next` of the previous page (here, the position of the page's
+///   first item), and `next` is there while items remain. A `from` that is
+///   no position starts at the beginning; the clients list refuses it
+///   before it gets here, the grants list does not.
+/// - otherwise offset paging by `page` and `per_page`: the bare array, or
+///   with `include_totals=true` an object of these four members, no more
+///   (as `List*OffsetPaginatedResponseContent`).
+fn list_page(
+    query: &Query,
+    key: &str,
+    matching: &[&Value],
+    show: impl Fn(&Value) -> Value,
+) -> Response {
+    let items = |start: usize, count: usize| -> Vec<Value> {
+        matching
+            .iter()
+            .skip(start)
+            .take(count)
+            .map(|item| show(item))
+            .collect()
+    };
+    if query.str("from").is_some() || query.str("take").is_some() {
+        let start = query
+            .str("from")
+            .and_then(|from| from.parse::<usize>().ok())
+            .unwrap_or(0);
+        let take = usize::try_from(query.int("take", DEFAULT_PER_PAGE)).unwrap_or_default();
+        let mut page = json!({ key: items(start, take) });
+        let end = start.saturating_add(take);
+        if end < matching.len() {
+            page["next"] = Value::from(end.to_string());
+        }
+        return json_response(StatusCode::OK, &page);
+    }
+
+    let page = usize::try_from(query.int("page", 0)).unwrap_or_default();
+    let per_page = usize::try_from(query.int("per_page", DEFAULT_PER_PAGE)).unwrap_or_default();
+    let start = page.saturating_mul(per_page);
+    let items = items(start, per_page);
+    if query.bool("include_totals", false) {
+        json_response(
+            StatusCode::OK,
+            &json!({
+                "start": start,
+                "limit": per_page,
+                "total": matching.len(),
+                key: items,
+            }),
+        )
+    } else {
+        json_response(StatusCode::OK, &Value::Array(items))
     }
 }
