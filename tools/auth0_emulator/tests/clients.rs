@@ -6,7 +6,7 @@ mod support;
 use auth0_emulator::{EmulatorConfig, Schema};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Tenant, m2m};
+use support::{Tenant, m2m, send};
 
 #[tokio::test]
 async fn a_minimal_create_gets_auth0s_defaults() {
@@ -119,16 +119,14 @@ async fn violations_name_the_property() {
         assert_eq!(status, 400);
         assert_eq!(body["errorCode"], "invalid_body");
     }
-    let invalid_json = tenant
-        .http
-        .post(tenant.url("/api/v2/clients"))
-        .bearer_auth(&tenant.token)
-        .header("content-type", "application/json")
-        .body("{\"name\": ")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(invalid_json.status(), 400);
+    let (status, _) = send(
+        tenant
+            .request(Method::POST, "/api/v2/clients")
+            .header("content-type", "application/json")
+            .body("{\"name\": "),
+    )
+    .await;
+    assert_eq!(status, 400);
     let violations = tenant.emulator.take_schema_violations();
     assert_eq!(violations.len(), 4, "{violations:?}");
     assert!(violations[0].starts_with("POST /api/v2/clients: "));
@@ -173,7 +171,7 @@ async fn query_strings_are_checked_like_auth0s() {
         ),
     ];
     for (path, message) in cases {
-        let (status, body) = tenant.call(Method::GET, path, None).await;
+        let (status, body) = tenant.get(path).await;
         assert_eq!(status, 400, "{path}");
         assert_eq!(
             body,
@@ -207,21 +205,24 @@ async fn lists_filter_page_and_project() {
             .map(|c| c["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    let get = |path: &'static str| tenant.call(Method::GET, path, None);
 
-    let (_, body) = get("/api/v2/clients?app_type=spa,non_interactive").await;
+    let (_, body) = tenant
+        .get("/api/v2/clients?app_type=spa,non_interactive")
+        .await;
     assert_eq!(names(&body), ["m0", "m1", "m2", "third party"]);
-    let (_, body) = get("/api/v2/clients?is_first_party=false").await;
+    let (_, body) = tenant.get("/api/v2/clients?is_first_party=false").await;
     assert_eq!(names(&body), ["third party"]);
-    let (_, body) = get("/api/v2/clients?is_global=true").await;
+    let (_, body) = tenant.get("/api/v2/clients?is_global=true").await;
     assert_eq!(names(&body), ["global"]);
-    let (_, body) = get("/api/v2/clients?per_page=0").await;
+    let (_, body) = tenant.get("/api/v2/clients?per_page=0").await;
     assert_eq!(body, json!([]));
-    let (_, body) = get("/api/v2/clients?per_page=2&page=2").await;
+    let (_, body) = tenant.get("/api/v2/clients?per_page=2&page=2").await;
     assert_eq!(names(&body), ["global"]);
 
     // include_totals: exactly the schema's four members.
-    let (_, body) = get("/api/v2/clients?per_page=2&page=1&include_totals=true").await;
+    let (_, body) = tenant
+        .get("/api/v2/clients?per_page=2&page=1&include_totals=true")
+        .await;
     Schema::ListClientsOffsetPaginated.check(&body).unwrap();
     let mut members: Vec<_> = body.as_object().unwrap().keys().cloned().collect();
     members.sort();
@@ -232,32 +233,32 @@ async fn lists_filter_page_and_project() {
     );
 
     // Checkpoint paging.
-    let (_, first) = get("/api/v2/clients?take=3").await;
+    let (_, first) = tenant.get("/api/v2/clients?take=3").await;
     Schema::ListClientsCheckpointPaginated
         .check(&first)
         .unwrap();
     assert_eq!(names(&first), ["m0", "m1", "m2"]);
     let next = first["next"].as_str().unwrap().to_owned();
     let (_, second) = tenant
-        .call(
-            Method::GET,
-            &format!("/api/v2/clients?take=3&from={next}"),
-            None,
-        )
+        .get(&format!("/api/v2/clients?take=3&from={next}"))
         .await;
     assert_eq!(names(&second), ["third party", "global"]);
     assert!(second.get("next").is_none());
 
     // fields: kept, or dropped with include_fields=false; never the secret.
-    let (_, body) = get("/api/v2/clients?fields=name,client_secret").await;
+    let (_, body) = tenant
+        .get("/api/v2/clients?fields=name,client_secret")
+        .await;
     assert_eq!(body[0], json!({"name": "m0"}));
-    let (_, body) = get("/api/v2/clients?fields=name,client_metadata&include_fields=false").await;
+    let (_, body) = tenant
+        .get("/api/v2/clients?fields=name,client_metadata&include_fields=false")
+        .await;
     let client = body[0].as_object().unwrap();
     assert!(client.contains_key("client_id"));
     assert!(!client.contains_key("name"));
     assert!(!client.contains_key("client_metadata"));
     assert!(!client.contains_key("client_secret"));
-    let (_, body) = get("/api/v2/clients?fields=").await;
+    let (_, body) = tenant.get("/api/v2/clients?fields=").await;
     assert!(
         body[0].get("jwt_configuration").is_some(),
         "empty fields: all"
@@ -268,11 +269,9 @@ async fn lists_filter_page_and_project() {
         .unwrap()
         .to_owned();
     let (status, body) = tenant
-        .call(
-            Method::GET,
-            &format!("/api/v2/clients/{id}?fields=client_id,name,description,client_metadata"),
-            None,
-        )
+        .get(&format!(
+            "/api/v2/clients/{id}?fields=client_id,name,description,client_metadata"
+        ))
         .await;
     assert_eq!(status, 200);
     Schema::GetClientResponse.check(&body).unwrap();
@@ -299,9 +298,7 @@ async fn seeded_clients_get_defaults_and_show_in_reads() {
         read.as_object_mut().unwrap().remove("client_secret");
         Schema::Client.check(&read).unwrap();
     }
-    let (status, body) = tenant
-        .call(Method::GET, "/api/v2/clients/abc123def456", None)
-        .await;
+    let (status, body) = tenant.get("/api/v2/clients/abc123def456").await;
     assert_eq!(status, 200);
     assert_eq!(body["name"], "doc");
     assert!(body.get("client_secret").is_none());
@@ -318,9 +315,8 @@ async fn grants_check_client_audience_and_duplicates() {
     let id = client["client_id"].as_str().unwrap();
     let grant =
         |audience: &str| json!({"client_id": id, "audience": audience, "scope": ["read:spaces"]});
-    let post = |body: Value| tenant.call(Method::POST, "/api/v2/client-grants", Some(body));
 
-    let (status, created) = post(grant("https://butlrauth/")).await;
+    let (status, created) = tenant.grant(grant("https://butlrauth/")).await;
     assert_eq!(status, 201);
     Schema::CreateClientGrantResponse.check(&created).unwrap();
     let grant_id = created["id"].as_str().unwrap();
@@ -328,24 +324,25 @@ async fn grants_check_client_audience_and_duplicates() {
     assert_eq!(created["scope"], json!(["read:spaces"]));
     assert_eq!(tenant.emulator.grants(), std::slice::from_ref(&created));
 
-    let (status, _) = post(grant("https://other/")).await;
+    let (status, _) = tenant.grant(grant("https://other/")).await;
     assert_eq!(status, 201);
-    let (status, body) = post(grant("https://nowhere/")).await;
+    let (status, body) = tenant.grant(grant("https://nowhere/")).await;
     assert_eq!(status, 404);
     assert_eq!(
         body,
         json!({"statusCode": 404, "error": "Not Found",
             "message": "No resource server found by specified identifier", "errorCode": "inexistent_resource_server"})
     );
-    let (status, body) = post(grant("https://butlrauth/")).await;
+    let (status, body) = tenant.grant(grant("https://butlrauth/")).await;
     assert_eq!(status, 409);
     assert_eq!(
         body,
         json!({"statusCode": 409, "error": "Conflict",
             "message": "A client grant for this client and audience already exists", "errorCode": "client_grant_conflict"})
     );
-    let (status, body) =
-        post(json!({"client_id": "nobody", "audience": "https://butlrauth/"})).await;
+    let (status, body) = tenant
+        .grant(json!({"client_id": "nobody", "audience": "https://butlrauth/"}))
+        .await;
     assert_eq!(status, 404);
     assert_eq!(
         body,
@@ -354,28 +351,18 @@ async fn grants_check_client_audience_and_duplicates() {
 
     // Listing, filtered and in its three shapes.
     let (status, all) = tenant
-        .call(
-            Method::GET,
-            &format!("/api/v2/client-grants?client_id={id}"),
-            None,
-        )
+        .get(&format!("/api/v2/client-grants?client_id={id}"))
         .await;
     assert_eq!(status, 200);
     Schema::ListClientGrants.check(&all).unwrap();
     assert_eq!(all.as_array().unwrap().len(), 2);
     let (_, one) = tenant
-        .call(
-            Method::GET,
-            "/api/v2/client-grants?audience=https%3A%2F%2Fother%2F&include_totals=true",
-            None,
-        )
+        .get("/api/v2/client-grants?audience=https%3A%2F%2Fother%2F&include_totals=true")
         .await;
     Schema::ListClientGrants.check(&one).unwrap();
     assert_eq!(one["total"], 1);
     assert_eq!(one["client_grants"][0]["audience"], "https://other/");
-    let (_, page) = tenant
-        .call(Method::GET, "/api/v2/client-grants?take=1", None)
-        .await;
+    let (_, page) = tenant.get("/api/v2/client-grants?take=1").await;
     Schema::ListClientGrants.check(&page).unwrap();
     assert_eq!(page["next"], "1");
 

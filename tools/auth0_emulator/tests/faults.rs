@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use auth0_emulator::{Emulator, EmulatorConfig, Fault, RecordedRequest, Route, Schema};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Tenant, m2m};
+use support::{Tenant, m2m, management_credentials, send, send_text};
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -99,14 +99,7 @@ async fn rate_limits_carry_auth0s_headers() {
         );
     }
     let before = unix_now();
-    let response = tenant
-        .http
-        .post(tenant.url("/api/v2/clients"))
-        .bearer_auth(&tenant.token)
-        .json(&m2m("limited"))
-        .send()
-        .await
-        .unwrap();
+    let response = tenant.create_response(m2m("limited")).await;
     assert_eq!(response.status(), 429);
     let header = |name: &str| {
         response.headers()[name]
@@ -140,9 +133,9 @@ async fn faults_queue_per_route_first_in_first_out() {
     tenant.emulator.inject(Route::GetClient, Fault::Status(500));
     tenant.emulator.inject(Route::GetClient, Fault::Status(503));
     // Another route's fault stays queued for that route.
-    let (status, _) = tenant.call(Method::GET, "/api/v2/clients", None).await;
+    let (status, _) = tenant.get("/api/v2/clients").await;
     assert_eq!(status, 200);
-    let get = || tenant.call(Method::GET, "/api/v2/clients/none", None);
+    let get = || tenant.get("/api/v2/clients/none");
     assert_eq!(get().await.0, 500);
     assert_eq!(get().await.0, 503);
     assert_eq!(get().await.0, 404);
@@ -159,9 +152,7 @@ async fn delays_hold_the_answer_after_the_work_is_done() {
     );
     let started = Instant::now();
     let answer = tenant
-        .http
-        .post(tenant.url("/api/v2/clients"))
-        .bearer_auth(&tenant.token)
+        .request(Method::POST, "/api/v2/clients")
         .json(&m2m("slow"))
         .timeout(Duration::from_millis(150))
         .send()
@@ -176,7 +167,7 @@ async fn delays_hold_the_answer_after_the_work_is_done() {
         .emulator
         .inject(Route::ListClients, Fault::Delay(Duration::from_millis(200)));
     let started = Instant::now();
-    let (status, body) = tenant.call(Method::GET, "/api/v2/clients", None).await;
+    let (status, body) = tenant.get("/api/v2/clients").await;
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(status, 200);
     assert_eq!(body.as_array().unwrap().len(), 1);
@@ -202,13 +193,7 @@ async fn dropped_connections_leave_no_usable_answer() {
         ),
     ] {
         tenant.emulator.inject(route, Fault::DropConnection);
-        let result = tenant
-            .http
-            .request(method, tenant.url(&path))
-            .bearer_auth(&tenant.token)
-            .json(&json!({}))
-            .send()
-            .await;
+        let result = tenant.request(method, &path).json(&json!({})).send().await;
         let failed = match result {
             Err(_) => true,
             Ok(response) => response.bytes().await.is_err(),
@@ -218,7 +203,7 @@ async fn dropped_connections_leave_no_usable_answer() {
     // The delete was done all the same.
     assert!(tenant.emulator.clients().is_empty());
     // The server is still fine for the next request.
-    let (status, _) = tenant.call(Method::GET, "/api/v2/clients", None).await;
+    let (status, _) = tenant.get("/api/v2/clients").await;
     assert_eq!(status, 200);
     tenant.emulator.take_schema_violations();
 }
@@ -229,14 +214,7 @@ async fn malformed_json_keeps_status_and_content_type() {
     tenant
         .emulator
         .inject(Route::CreateClient, Fault::MalformedJson);
-    let response = tenant
-        .http
-        .post(tenant.url("/api/v2/clients"))
-        .bearer_auth(&tenant.token)
-        .json(&m2m("garbled"))
-        .send()
-        .await
-        .unwrap();
+    let response = tenant.create_response(m2m("garbled")).await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["content-type"], "application/json");
     let text = response.text().await.unwrap();
@@ -245,25 +223,19 @@ async fn malformed_json_keeps_status_and_content_type() {
     assert_eq!(tenant.emulator.clients().len(), 1, "the work was done");
 
     tenant.emulator.inject(Route::Token, Fault::MalformedJson);
-    let text = tenant
-        .http
-        .post(tenant.url("/oauth/token"))
-        .json(
-            &json!({"grant_type": "client_credentials", "client_id": "mgmt-client-id",
-            "client_secret": "mgmt-client-secret", "audience": tenant.url("/api/v2/")}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, text) = send_text(
+        tenant
+            .http
+            .post(tenant.url("/oauth/token"))
+            .json(&management_credentials(&tenant.emulator)),
+    )
+    .await;
     assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
 
     tenant
         .emulator
         .inject(Route::ListClients, Fault::MalformedJson);
-    let (status, body) = tenant.call(Method::GET, "/api/v2/clients", None).await;
+    let (status, body) = tenant.get("/api/v2/clients").await;
     assert_eq!((status.as_u16(), body), (200, Value::Null));
 }
 
@@ -280,23 +252,20 @@ async fn expiring_management_tokens_forces_a_new_one() {
         "Expired token received for JSON Web Token validation"
     );
     // Later requests with the old token fail too; a new token works.
-    let (status, _) = tenant.call(Method::GET, "/api/v2/clients", None).await;
+    let (status, _) = tenant.get("/api/v2/clients").await;
     assert_eq!(status, 401);
     let (_, fresh) = tenant
-        .token_request(
-            json!({"grant_type": "client_credentials", "client_id": "mgmt-client-id",
-            "client_secret": "mgmt-client-secret", "audience": tenant.url("/api/v2/")}),
-        )
+        .token_request(management_credentials(&tenant.emulator))
         .await;
-    let response = tenant
-        .http
-        .post(tenant.url("/api/v2/clients"))
-        .bearer_auth(fresh["access_token"].as_str().unwrap())
-        .json(&m2m("with a fresh token"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    let (status, _) = send(
+        tenant
+            .http
+            .post(tenant.url("/api/v2/clients"))
+            .bearer_auth(fresh["access_token"].as_str().unwrap())
+            .json(&m2m("with a fresh token")),
+    )
+    .await;
+    assert_eq!(status, 201);
     assert_eq!(tenant.emulator.count(Route::CreateClient), 2);
 }
 
@@ -316,26 +285,15 @@ async fn every_request_is_recorded_in_order() {
         .send()
         .await
         .unwrap();
-    let unknown = http
-        .get(format!("{base}/api/v2/users"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
+    let (status, body) = send(http.get(format!("{base}/api/v2/users"))).await;
+    assert_eq!(status, 404);
     assert_eq!(
-        unknown.json::<Value>().await.unwrap(),
+        body,
         json!({"statusCode": 404, "error": "Not Found", "message": "Not Found", "errorCode": "not_found"})
     );
-    let patch = http
-        .patch(format!("{base}/api/v2/clients/abc"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(patch.status(), 404);
-    assert_eq!(
-        patch.json::<Value>().await.unwrap()["errorCode"],
-        "not_found"
-    );
+    let (status, body) = send(http.patch(format!("{base}/api/v2/clients/abc"))).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["errorCode"], "not_found");
     let record =
         |route, method: &str, path: &str, query: &str, authorization_present| RecordedRequest {
             route,

@@ -4,54 +4,33 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod support;
+
 use auth0_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
-
-async fn management_token(http: &reqwest::Client, emulator: &Emulator) -> String {
-    let answer: Value = http
-        .post(format!("{}/oauth/token", emulator.base_url()))
-        .json(&json!({"grant_type": "client_credentials", "client_id": "mgmt-client-id",
-            "client_secret": "mgmt-client-secret", "audience": format!("{}/api/v2/", emulator.base_url())}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap().to_owned()
-}
+use support::Tenant;
 
 #[tokio::test]
 #[should_panic(expected = "violate Auth0's schemas")]
 async fn unread_violations_fail_the_test_on_drop() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let http = reqwest::Client::new();
-    let token = management_token(&http, &emulator).await;
-    http.post(format!("{}/api/v2/clients", emulator.base_url()))
-        .bearer_auth(token)
-        .json(&json!({"name": "ok", "unknown_property": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(emulator.schema_violations().len(), 1);
-    drop(emulator);
+    let tenant = Tenant::start().await;
+    tenant
+        .create(json!({"name": "ok", "unknown_property": 1}))
+        .await;
+    assert_eq!(tenant.emulator.schema_violations().len(), 1);
+    drop(tenant);
 }
 
 #[tokio::test]
 async fn taken_violations_do_not() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let http = reqwest::Client::new();
-    let token = management_token(&http, &emulator).await;
-    http.post(format!("{}/api/v2/clients", emulator.base_url()))
-        .bearer_auth(token)
-        .json(&json!({"name": "ok", "unknown_property": 1}))
-        .send()
-        .await
-        .unwrap();
-    let taken = emulator.take_schema_violations();
+    let tenant = Tenant::start().await;
+    tenant
+        .create(json!({"name": "ok", "unknown_property": 1}))
+        .await;
+    let taken = tenant.emulator.take_schema_violations();
     assert_eq!(taken.len(), 1);
     assert!(taken[0].contains("unknown_property"), "{taken:?}");
-    assert!(emulator.schema_violations().is_empty());
+    assert!(tenant.emulator.schema_violations().is_empty());
 }
 
 #[tokio::test]

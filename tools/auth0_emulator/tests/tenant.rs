@@ -8,52 +8,28 @@ mod support;
 use auth0_emulator::{EmulatorConfig, Fault, Route, Schema, TestKey};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
-use support::{Tenant, m2m};
+use support::{Tenant, m2m, management_credentials, send, send_text};
 
 #[tokio::test]
 async fn token_endpoint_checks_credentials_and_audience() {
     let tenant = Tenant::start().await;
     let token_url = tenant.url("/oauth/token");
-    let wrong_secret = tenant
-        .http
-        .post(&token_url)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "mgmt-client-id"),
-            ("client_secret", "wrong"),
-            ("audience", &tenant.url("/api/v2/")),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_secret.status(), 401);
+    let mut wrong_secret = management_credentials(&tenant.emulator);
+    wrong_secret["client_secret"] = json!("wrong");
+    let (status, body) = send(tenant.http.post(&token_url).form(&wrong_secret)).await;
+    assert_eq!(status, 401);
     assert_eq!(
-        wrong_secret.json::<Value>().await.unwrap(),
+        body,
         json!({"error": "access_denied", "error_description": "Unauthorized"})
     );
-    let wrong_audience = tenant
-        .http
-        .post(&token_url)
-        .json(
-            &json!({"grant_type": "client_credentials", "client_id": "mgmt-client-id",
-            "client_secret": "mgmt-client-secret", "audience": "https://elsewhere/"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_audience.status(), 403);
+    let mut wrong_audience = management_credentials(&tenant.emulator);
+    wrong_audience["audience"] = json!("https://elsewhere/");
+    let (status, _) = send(tenant.http.post(&token_url).json(&wrong_audience)).await;
+    assert_eq!(status, 403);
     // A request without a token gets Auth0's 401.
-    let anonymous = tenant
-        .http
-        .get(tenant.url("/api/v2/clients"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), 401);
-    assert_eq!(
-        anonymous.json::<Value>().await.unwrap()["errorCode"],
-        "invalid_token"
-    );
+    let (status, body) = send(tenant.http.get(tenant.url("/api/v2/clients"))).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["errorCode"], "invalid_token");
 }
 
 #[tokio::test]
@@ -109,11 +85,7 @@ async fn bodies_outside_the_schema_are_refused_and_recorded() {
         assert_eq!(answer["errorCode"], "invalid_body");
     }
     let (status, _) = tenant
-        .call(
-            reqwest::Method::POST,
-            "/api/v2/client-grants",
-            Some(json!({"client_id": "x", "audience": "https://butlrauth/", "scope": [""]})),
-        )
+        .grant(json!({"client_id": "x", "audience": "https://butlrauth/", "scope": [""]}))
         .await;
     assert_eq!(status, 400);
     assert_eq!(tenant.emulator.take_schema_violations().len(), 6);
@@ -130,11 +102,7 @@ async fn reads_page_filter_and_never_show_secrets() {
         .seed_client(json!({"name": "web", "app_type": "spa"}));
 
     let (status, page) = tenant
-        .call(
-            reqwest::Method::GET,
-            "/api/v2/clients?per_page=2&page=1&include_totals=true&app_type=non_interactive",
-            None,
-        )
+        .get("/api/v2/clients?per_page=2&page=1&include_totals=true&app_type=non_interactive")
         .await;
     assert_eq!(status, 200);
     Schema::ListClientsOffsetPaginated.check(&page).unwrap();
@@ -143,9 +111,7 @@ async fn reads_page_filter_and_never_show_secrets() {
     assert_eq!(page["clients"].as_array().unwrap().len(), 2);
     assert_eq!(page["clients"][0]["name"], "c2");
 
-    let (_, all) = tenant
-        .call(reqwest::Method::GET, "/api/v2/clients", None)
-        .await;
+    let (_, all) = tenant.get("/api/v2/clients").await;
     assert_eq!(all.as_array().unwrap().len(), 6);
     for client in all.as_array().unwrap() {
         Schema::Client.check(client).unwrap();
@@ -153,26 +119,18 @@ async fn reads_page_filter_and_never_show_secrets() {
     }
 
     let (_, fields) = tenant
-        .call(
-            reqwest::Method::GET,
-            "/api/v2/clients?fields=client_id,name&include_fields=true",
-            None,
-        )
+        .get("/api/v2/clients?fields=client_id,name&include_fields=true")
         .await;
     let mut keys: Vec<_> = fields[0].as_object().unwrap().keys().cloned().collect();
     keys.sort();
     assert_eq!(keys, ["client_id", "name"]);
 
-    let (status, error) = tenant
-        .call(reqwest::Method::GET, "/api/v2/clients?per_page=101", None)
-        .await;
+    let (status, error) = tenant.get("/api/v2/clients?per_page=101").await;
     assert_eq!(status, 400);
     assert_eq!(error["errorCode"], "invalid_query_string");
 
     let id = all[0]["client_id"].as_str().unwrap();
-    let (status, one) = tenant
-        .call(reqwest::Method::GET, &format!("/api/v2/clients/{id}"), None)
-        .await;
+    let (status, one) = tenant.get(&format!("/api/v2/clients/{id}")).await;
     assert_eq!(status, 200);
     Schema::GetClientResponse.check(&one).unwrap();
     assert!(one.get("client_secret").is_none());
@@ -181,9 +139,7 @@ async fn reads_page_filter_and_never_show_secrets() {
 #[tokio::test]
 async fn missing_clients_and_deletes_behave_like_auth0() {
     let tenant = Tenant::start().await;
-    let (status, body) = tenant
-        .call(reqwest::Method::GET, "/api/v2/clients/nope", None)
-        .await;
+    let (status, body) = tenant.get("/api/v2/clients/nope").await;
     assert_eq!(status, 404);
     assert_eq!(
         body,
@@ -193,20 +149,12 @@ async fn missing_clients_and_deletes_behave_like_auth0() {
     let id = created["client_id"].as_str().unwrap();
     let grant =
         json!({"client_id": id, "audience": "https://butlrauth/", "scope": ["read:spaces"]});
-    let (status, created_grant) = tenant
-        .call(
-            reqwest::Method::POST,
-            "/api/v2/client-grants",
-            Some(grant.clone()),
-        )
-        .await;
+    let (status, created_grant) = tenant.grant(grant.clone()).await;
     assert_eq!(status, 201);
     Schema::CreateClientGrantResponse
         .check(&created_grant)
         .unwrap();
-    let (status, conflict) = tenant
-        .call(reqwest::Method::POST, "/api/v2/client-grants", Some(grant))
-        .await;
+    let (status, conflict) = tenant.grant(grant).await;
     assert_eq!(status, 409);
     assert_eq!(conflict["statusCode"], 409);
 
@@ -225,11 +173,7 @@ async fn missing_clients_and_deletes_behave_like_auth0() {
         "grants go with their client"
     );
     let (status, missing) = tenant
-        .call(
-            reqwest::Method::POST,
-            "/api/v2/client-grants",
-            Some(json!({"client_id": id, "audience": "https://butlrauth/"})),
-        )
+        .grant(json!({"client_id": id, "audience": "https://butlrauth/"}))
         .await;
     assert_eq!(status, 404);
     assert_eq!(missing["errorCode"], "inexistent_client");
@@ -245,9 +189,7 @@ async fn faults_are_observable() {
         },
     );
     let response = tenant
-        .http
-        .get(tenant.url("/api/v2/clients"))
-        .bearer_auth(&tenant.token)
+        .request(reqwest::Method::GET, "/api/v2/clients")
         .send()
         .await
         .unwrap();
@@ -263,9 +205,7 @@ async fn faults_are_observable() {
     tenant
         .emulator
         .inject(Route::ListClients, Fault::Status(503));
-    let (status, body) = tenant
-        .call(reqwest::Method::GET, "/api/v2/clients", None)
-        .await;
+    let (status, body) = tenant.get("/api/v2/clients").await;
     assert_eq!(status, 503);
     assert_eq!(body["statusCode"], 503);
 
@@ -273,9 +213,7 @@ async fn faults_are_observable() {
         .emulator
         .inject(Route::ListClients, Fault::Delay(Duration::from_millis(300)));
     let started = Instant::now();
-    let (status, _) = tenant
-        .call(reqwest::Method::GET, "/api/v2/clients", None)
-        .await;
+    let (status, _) = tenant.get("/api/v2/clients").await;
     assert_eq!(status, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 
@@ -283,9 +221,7 @@ async fn faults_are_observable() {
         .emulator
         .inject(Route::ListClients, Fault::DropConnection);
     let dropped = tenant
-        .http
-        .get(tenant.url("/api/v2/clients"))
-        .bearer_auth(&tenant.token)
+        .request(reqwest::Method::GET, "/api/v2/clients")
         .send()
         .await;
     assert!(match dropped {
@@ -296,24 +232,13 @@ async fn faults_are_observable() {
     tenant
         .emulator
         .inject(Route::ListClients, Fault::MalformedJson);
-    let text = tenant
-        .http
-        .get(tenant.url("/api/v2/clients"))
-        .bearer_auth(&tenant.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, text) = send_text(tenant.request(reqwest::Method::GET, "/api/v2/clients")).await;
     assert!(serde_json::from_str::<Value>(&text).is_err());
 
     tenant
         .emulator
         .inject(Route::ListClients, Fault::ExpireManagementTokens);
-    let (status, body) = tenant
-        .call(reqwest::Method::GET, "/api/v2/clients", None)
-        .await;
+    let (status, body) = tenant.get("/api/v2/clients").await;
     assert_eq!(status, 401);
     assert_eq!(
         body["message"],
@@ -325,15 +250,7 @@ async fn faults_are_observable() {
 #[tokio::test]
 async fn caller_tokens_verify_against_the_served_jwks_and_keys_rotate() {
     let tenant = Tenant::start().await;
-    let jwks: jsonwebtoken::jwk::JwkSet = tenant
-        .http
-        .get(tenant.emulator.jwks_url())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = tenant.jwks().await;
     assert_eq!(jwks.keys.len(), 1);
     let claims = json!({"sub": "x", "exp": 4_000_000_000u64});
     let token = tenant.emulator.sign_caller_token(&claims);
@@ -344,15 +261,7 @@ async fn caller_tokens_verify_against_the_served_jwks_and_keys_rotate() {
     jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
 
     tenant.emulator.publish_key(TestKey::Rotated);
-    let jwks: jsonwebtoken::jwk::JwkSet = tenant
-        .http
-        .get(tenant.emulator.jwks_url())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = tenant.jwks().await;
     assert_eq!(jwks.keys.len(), 2);
     let rotated = tenant.emulator.sign_caller_token(&claims);
     assert_eq!(

@@ -3,13 +3,45 @@
 #![allow(dead_code)] // each test file uses part of it
 
 use auth0_emulator::{Emulator, EmulatorConfig, Schema};
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub struct Tenant {
     pub emulator: Emulator,
     pub http: Client,
     pub token: String,
+}
+
+/// The client credentials request of the default config's management
+/// application for `emulator`'s Management API (a JSON body, or a form).
+pub fn management_credentials(emulator: &Emulator) -> Value {
+    json!({
+        "grant_type": "client_credentials",
+        "client_id": "mgmt-client-id",
+        "client_secret": "mgmt-client-secret",
+        "audience": format!("{}/api/v2/", emulator.base_url()),
+    })
+}
+
+/// Sends `request` and reads its body as JSON into `T`.
+pub async fn fetch_json<T: DeserializeOwned>(request: RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Sends `request`: the status and the body as text (for answers that are
+/// meant not to be JSON).
+pub async fn send_text(request: RequestBuilder) -> (StatusCode, String) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+/// Sends `request`: the status and the JSON body, `Null` for a body that is
+/// not JSON (a 204's, or one spoiled on purpose).
+pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    let (status, text) = send_text(request).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 impl Tenant {
@@ -20,20 +52,11 @@ impl Tenant {
     pub async fn with(config: EmulatorConfig) -> Tenant {
         let emulator = Emulator::start(config).await.unwrap();
         let http = Client::new();
-        let answer: Value = http
-            .post(format!("{}/oauth/token", emulator.base_url()))
-            .json(&json!({
-                "grant_type": "client_credentials",
-                "client_id": "mgmt-client-id",
-                "client_secret": "mgmt-client-secret",
-                "audience": format!("{}/api/v2/", emulator.base_url()),
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer: Value = fetch_json(
+            http.post(format!("{}/oauth/token", emulator.base_url()))
+                .json(&management_credentials(&emulator)),
+        )
+        .await;
         Schema::TokenResponse.check(&answer).unwrap();
         let token = answer["access_token"].as_str().unwrap().to_owned();
         Tenant {
@@ -47,27 +70,47 @@ impl Tenant {
         format!("{}{path}", self.emulator.base_url())
     }
 
+    /// A request bearing the management token, to send as is or to finish
+    /// (a body, a timeout) first.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
     pub async fn call(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, self.url(path))
-            .bearer_auth(&self.token);
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        send(request).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
     }
 
     pub async fn create(&self, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, "/api/v2/clients", Some(body))
+        self.call(Method::POST, "/api/v2/clients", Some(body)).await
+    }
+
+    /// `POST /api/v2/clients` with `body`: the answer as it came, for its
+    /// headers or a body that is not JSON.
+    pub async fn create_response(&self, body: Value) -> Response {
+        self.request(Method::POST, "/api/v2/clients")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn grant(&self, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, "/api/v2/client-grants", Some(body))
             .await
     }
 }
@@ -84,17 +127,11 @@ pub fn m2m(name: &str) -> Value {
 }
 
 impl Tenant {
-    /// `POST /oauth/token` with a JSON body: the status and the JSON answer.
+    /// `POST /oauth/token` with a JSON body: the status and the JSON answer
+    /// (a body that is not JSON fails the test).
     pub async fn token_request(&self, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(self.url("/oauth/token"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
+        let (status, text) = send_text(self.http.post(self.url("/oauth/token")).json(&body)).await;
+        (status, serde_json::from_str(&text).unwrap())
     }
 
     /// Creates an M2M client and grants it `scopes` on `audience`; returns
@@ -103,11 +140,7 @@ impl Tenant {
         let (status, client) = self.create(m2m(name)).await;
         assert_eq!(status, 201, "{client}");
         let (status, grant) = self
-            .call(
-                reqwest::Method::POST,
-                "/api/v2/client-grants",
-                Some(json!({"client_id": client["client_id"], "audience": audience, "scope": scopes})),
-            )
+            .grant(json!({"client_id": client["client_id"], "audience": audience, "scope": scopes}))
             .await;
         assert_eq!(status, 201, "{grant}");
         client
@@ -115,14 +148,7 @@ impl Tenant {
 
     /// The served JWKS.
     pub async fn jwks(&self) -> jsonwebtoken::jwk::JwkSet {
-        self.http
-            .get(self.emulator.jwks_url())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        fetch_json(self.http.get(self.emulator.jwks_url())).await
     }
 }
 
