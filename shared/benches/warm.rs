@@ -13,45 +13,34 @@
 //! `target/lambda-bench/warm.md`).
 //!
 //! ```text
-//! cargo bench -p shared --bench warm
+//! cargo bench -p m2m_shared --bench warm
 //! ```
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use auth0_emulator::{Emulator, EmulatorConfig};
+use auth0_emulator::Emulator;
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::{Body, Response};
-use m2m_shared::App;
-use m2m_shared::auth0::{CredentialsSource, ManagementCredentials};
-use m2m_shared::config::Config;
-use m2m_shared::secret::SecretString;
+use m2m_shared::auth0::wire::READ_FIELDS;
+use m2m_shared::config::{DEFAULT_GRANT_AUDIENCE, DEFAULT_GRANT_SCOPES};
+use m2m_shared::{App, Route};
 use serde_json::{Value, json};
+use test_support::event::Event;
+use test_support::report;
+use test_support::setup::{
+    StaticCredentials, caller_token, config_from, emulator_config, management_token,
+    seed_owned_client, service_env,
+};
+use test_support::stats::{percentile, us};
 use tokio::runtime::Runtime;
 
-const CALLER_AUDIENCE: &str = "https://m2m-client-service/";
 const CALLER: &str = "bench-caller";
-const MANAGEMENT_CLIENT_ID: &str = "bench-mgmt-client";
-const MANAGEMENT_CLIENT_SECRET: &str = "bench-mgmt-secret";
-const READ_FIELDS: &str = "client_id,name,description,app_type,client_metadata";
 /// Overhead target per request, upstream time excluded.
 const TARGET: Duration = Duration::from_micros(300);
-
-/// The management credentials, without Secrets Manager.
-struct StaticCredentials;
-
-impl CredentialsSource for StaticCredentials {
-    async fn read(&self) -> Result<ManagementCredentials, String> {
-        Ok(ManagementCredentials {
-            client_id: MANAGEMENT_CLIENT_ID.into(),
-            client_secret: SecretString::new(MANAGEMENT_CLIENT_SECRET),
-        })
-    }
-}
 
 /// One container: the emulator on a thread of its own (a process of its
 /// own, as far as the service can tell), the service on a current-thread
@@ -76,59 +65,20 @@ impl Stack {
             .build()
             .expect("emulator runtime");
         let emulator = emulator_runtime
-            .block_on(Emulator::start(EmulatorConfig {
-                management_client_id: MANAGEMENT_CLIENT_ID.into(),
-                management_client_secret: MANAGEMENT_CLIENT_SECRET.into(),
-                caller_audience: CALLER_AUDIENCE.into(),
-                ..EmulatorConfig::default()
-            }))
+            .block_on(Emulator::start(emulator_config()))
             .expect("start the emulator");
         let service = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("service runtime");
-        let vars = [
-            ("AUTH0_DOMAIN", emulator.base_url()),
-            ("AUTH0_SECRET_ID", "unused".to_owned()),
-            ("JWT_ISSUER", emulator.issuer()),
-            ("JWT_AUDIENCE", CALLER_AUDIENCE.to_owned()),
-        ];
-        let config = Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-        })
-        .expect("config");
+        let config = config_from(&service_env(&emulator, "unused"));
         let app = service.block_on(App::start(&config, StaticCredentials));
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let token = emulator.sign_caller_token(&json!({
-            "iss": emulator.issuer(), "aud": CALLER_AUDIENCE, "sub": "bench@clients",
-            "iat": now, "exp": now + 3600, "client_id": CALLER,
-        }));
+        let token = caller_token(&emulator, CALLER);
         for n in 0..5 {
             seed(&emulator, n);
         }
         let http = reqwest::Client::new();
-        let management_token = service.block_on(async {
-            let answer: Value = http
-                .post(format!("{}/oauth/token", emulator.base_url()))
-                .json(&json!({
-                    "grant_type": "client_credentials",
-                    "client_id": MANAGEMENT_CLIENT_ID,
-                    "client_secret": MANAGEMENT_CLIENT_SECRET,
-                    "audience": format!("{}/api/v2/", emulator.base_url()),
-                }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            answer["access_token"].as_str().unwrap().to_owned()
-        });
+        let management_token = service.block_on(management_token(&http, &emulator));
         let stack = Stack {
             service,
             _emulator_runtime: emulator_runtime,
@@ -139,67 +89,30 @@ impl Stack {
             management_token,
         };
         // Warm: the management token is fetched and the connection pooled.
-        let reply = stack.handle(Op::List, &stack.event(Op::List, None));
+        let reply = stack.handle(Route::ListClients, &stack.event(Route::ListClients, None));
         assert_eq!(reply.status(), 200);
         stack
     }
 
-    fn event(&self, op: Op, id: Option<&str>) -> String {
-        let (method, route_key, body) = match op {
-            Op::Create => (
-                "POST",
-                "POST /api/v1/client",
-                Some(
-                    json!({"name": "bench client", "description": "made by the benchmark"})
-                        .to_string(),
-                ),
-            ),
-            Op::List => ("GET", "GET /api/v1/client", None),
-            Op::Get => ("GET", "GET /api/v1/client/{id}", None),
-            Op::Delete => ("DELETE", "DELETE /api/v1/client/{id}", None),
-        };
-        let path = match id {
-            Some(id) => format!("/api/v1/client/{id}"),
-            None => "/api/v1/client".to_owned(),
-        };
-        let mut event = json!({
-            "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": "",
-            "headers": {
-                "authorization": format!("Bearer {}", self.token),
-                "content-type": "application/json",
-                "host": "api-id.execute-api.us-east-1.amazonaws.com",
-                "user-agent": "bench",
-            },
-            "requestContext": {
-                "accountId": "123456789012", "apiId": "api-id",
-                "domainName": "api-id.execute-api.us-east-1.amazonaws.com", "domainPrefix": "api-id",
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                         "sourceIp": "192.0.2.1", "userAgent": "bench"},
-                "requestId": "bench-request", "routeKey": route_key, "stage": "$default",
-                "time": "22/Nov/2026:17:00:00 +0000", "timeEpoch": 1_795_366_800_000u64
-            },
-            "isBase64Encoded": false
-        });
+    fn event(&self, route: Route, id: Option<&str>) -> String {
+        let mut event = Event::new(route).bearer(&self.token);
         if let Some(id) = id {
-            event["pathParameters"] = json!({ "id": id });
+            event = event.id(id);
         }
-        if let Some(body) = body {
-            event["body"] = json!(body);
+        if route == Route::CreateClient {
+            event = event.body(
+                &json!({"name": "bench client", "description": "made by the benchmark"})
+                    .to_string(),
+            );
         }
-        event.to_string()
+        event.text()
     }
 
     /// What a function does with an event: parse it, run the handler.
-    fn handle(&self, op: Op, event: &str) -> Response<Body> {
+    fn handle(&self, route: Route, event: &str) -> Response<Body> {
         self.service.block_on(async {
             let request = lambda_http::request::from_str(event).expect("event");
-            match op {
-                Op::Create => m2m_shared::api::create_client(&self.app, request).await,
-                Op::List => m2m_shared::api::list_clients(&self.app, request).await,
-                Op::Get => m2m_shared::api::get_client(&self.app, request).await,
-                Op::Delete => m2m_shared::api::delete_client(&self.app, request).await,
-            }
-            .expect("handlers always answer")
+            m2m_shared::api::handle(&self.app, route, request).await
         })
     }
 
@@ -209,29 +122,27 @@ impl Stack {
             .bearer_auth(&self.management_token)
     }
 
-    /// The Auth0 calls `op` makes, and nothing else.
-    fn upstream(&self, op: Op, id: &str) -> u16 {
+    /// Sends a Management API request and reads the whole answer.
+    async fn status_of(&self, request: reqwest::RequestBuilder) -> u16 {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let _ = response.bytes().await.unwrap();
+        status
+    }
+
+    /// The Auth0 calls `route`'s handler makes, and nothing else: the
+    /// same requests, restated here with a bare client.
+    fn upstream(&self, route: Route, id: &str) -> u16 {
         use reqwest::Method;
         self.service.block_on(async {
             let read = [("fields", READ_FIELDS), ("include_fields", "true")];
-            let finish = |response: reqwest::Response| async move {
-                let status = response.status().as_u16();
-                let _ = response.bytes().await.unwrap();
-                status
-            };
-            match op {
-                Op::Get => {
-                    let path = format!("/api/v2/clients/{id}");
-                    finish(
-                        self.management(Method::GET, &path)
-                            .query(&read)
-                            .send()
-                            .await
-                            .unwrap(),
-                    )
-                    .await
+            let path = format!("/api/v2/clients/{id}");
+            match route {
+                Route::GetClient => {
+                    self.status_of(self.management(Method::GET, &path).query(&read))
+                        .await
                 }
-                Op::List => {
+                Route::ListClients => {
                     let query = [
                         ("fields", READ_FIELDS),
                         ("include_fields", "true"),
@@ -240,28 +151,18 @@ impl Stack {
                         ("page", "0"),
                         ("include_totals", "true"),
                     ];
-                    finish(
+                    self.status_of(
                         self.management(Method::GET, "/api/v2/clients")
-                            .query(&query)
-                            .send()
-                            .await
-                            .unwrap(),
+                            .query(&query),
                     )
                     .await
                 }
-                Op::Delete => {
-                    let path = format!("/api/v2/clients/{id}");
-                    finish(
-                        self.management(Method::GET, &path)
-                            .query(&read)
-                            .send()
-                            .await
-                            .unwrap(),
-                    )
-                    .await;
-                    finish(self.management(Method::DELETE, &path).send().await.unwrap()).await
+                Route::DeleteClient => {
+                    self.status_of(self.management(Method::GET, &path).query(&read))
+                        .await;
+                    self.status_of(self.management(Method::DELETE, &path)).await
                 }
-                Op::Create => {
+                Route::CreateClient => {
                     let body = json!({
                         "client_id": id,
                         "name": "bench client",
@@ -282,17 +183,12 @@ impl Stack {
                         .unwrap();
                     let grant = json!({
                         "client_id": created["client_id"],
-                        "audience": "https://butlrauth/",
-                        "scope": ["read:spaces", "write:spaces", "delete:spaces", "read:rooms",
-                                  "write:rooms", "delete:rooms", "read:sensors", "write:sensors",
-                                  "delete:sensors", "read:hives", "write:hives", "delete:hives"],
+                        "audience": DEFAULT_GRANT_AUDIENCE,
+                        "scope": DEFAULT_GRANT_SCOPES,
                     });
-                    finish(
+                    self.status_of(
                         self.management(Method::POST, "/api/v2/client-grants")
-                            .json(&grant)
-                            .send()
-                            .await
-                            .unwrap(),
+                            .json(&grant),
                     )
                     .await
                 }
@@ -315,13 +211,7 @@ impl Stack {
 }
 
 fn seed(emulator: &Emulator, n: usize) -> String {
-    emulator.seed_client(json!({
-        "name": format!("seeded {n}"),
-        "description": "seeded by the benchmark",
-        "app_type": "non_interactive",
-        "grant_types": ["client_credentials"],
-        "client_metadata": {"owner_client_id": CALLER},
-    }))
+    seed_owned_client(emulator, CALLER, &format!("seeded {n}"))
 }
 
 fn created_id(response: &Response<Body>) -> String {
@@ -330,35 +220,6 @@ fn created_id(response: &Response<Body>) -> String {
     };
     let body: Value = serde_json::from_str(text).unwrap();
     body["client_id"].as_str().unwrap().to_owned()
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Op {
-    Create,
-    List,
-    Get,
-    Delete,
-}
-
-impl Op {
-    const ALL: [Op; 4] = [Op::Create, Op::List, Op::Get, Op::Delete];
-
-    fn name(self) -> &'static str {
-        match self {
-            Op::Create => "create_client",
-            Op::List => "list_clients",
-            Op::Get => "get_client",
-            Op::Delete => "delete_client",
-        }
-    }
-
-    fn status(self) -> u16 {
-        match self {
-            Op::Create => 201,
-            Op::List | Op::Get => 200,
-            Op::Delete => 204,
-        }
-    }
 }
 
 /// Every timed iteration, per benchmark.
@@ -395,26 +256,26 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    for op in Op::ALL {
+    for route in Route::ALL {
         // A fresh tenant (and container) per operation.
         let stack = Stack::new();
         let get_target = seed(&stack.emulator, 100);
-        let handler = format!("handler/{}", op.name());
+        let handler = format!("handler/{}", route.function());
         c.bench_function(&handler, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for n in 0..iters {
-                    let id = match op {
-                        Op::Get => Some(get_target.clone()),
-                        Op::Delete => Some(seed(&stack.emulator, 1000 + n as usize)),
+                    let id = match route {
+                        Route::GetClient => Some(get_target.clone()),
+                        Route::DeleteClient => Some(seed(&stack.emulator, 1000 + n as usize)),
                         _ => None,
                     };
-                    let event = stack.event(op, id.as_deref());
+                    let event = stack.event(route, id.as_deref());
                     let started = Instant::now();
-                    let response = stack.handle(op, &event);
+                    let response = stack.handle(route, &event);
                     let elapsed = started.elapsed();
-                    assert_eq!(response.status().as_u16(), op.status());
-                    if op == Op::Create {
+                    assert_eq!(response.status().as_u16(), route.success_status());
+                    if route == Route::CreateClient {
                         stack.discard(&created_id(&response));
                     }
                     total += elapsed;
@@ -423,26 +284,26 @@ fn benches(c: &mut Criterion) {
                 total
             })
         });
-        let upstream = format!("upstream/{}", op.name());
+        let upstream = format!("upstream/{}", route.function());
         let mut counter = 0u64;
         c.bench_function(&upstream, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for n in 0..iters {
-                    let id = match op {
-                        Op::Get => get_target.clone(),
-                        Op::Delete => seed(&stack.emulator, 1000 + n as usize),
-                        Op::Create => {
+                    let id = match route {
+                        Route::GetClient => get_target.clone(),
+                        Route::DeleteClient => seed(&stack.emulator, 1000 + n as usize),
+                        Route::CreateClient => {
                             counter += 1;
                             format!("client_bench{counter:020}")
                         }
-                        Op::List => String::new(),
+                        Route::ListClients => String::new(),
                     };
                     let started = Instant::now();
-                    let status = stack.upstream(op, &id);
+                    let status = stack.upstream(route, &id);
                     let elapsed = started.elapsed();
                     assert!((200..300).contains(&status), "{status}");
-                    if op == Op::Create {
+                    if route == Route::CreateClient {
                         stack.discard(&id);
                     }
                     total += elapsed;
@@ -455,20 +316,6 @@ fn benches(c: &mut Criterion) {
     }
 
     write_report(&samples.borrow());
-}
-
-fn percentile(samples: &[Duration], q: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-fn us(duration: Duration) -> String {
-    format!("{:.0}", duration.as_secs_f64() * 1e6)
 }
 
 fn write_report(samples: &BTreeMap<String, Vec<Duration>>) {
@@ -494,16 +341,16 @@ fn write_report(samples: &BTreeMap<String, Vec<Duration>>) {
             "**no**"
         }
     );
-    for op in Op::ALL {
-        let handler = get(&format!("handler/{}", op.name()));
-        let upstream = get(&format!("upstream/{}", op.name()));
+    for route in Route::ALL {
+        let handler = get(&format!("handler/{}", route.function()));
+        let upstream = get(&format!("upstream/{}", route.function()));
         let overhead = percentile(&handler, 0.5).saturating_sub(percentile(&upstream, 0.5));
         let met = overhead <= TARGET;
         all_met &= met;
         let _ = writeln!(
             out,
             "| `{}` handler, event to response | {} | {} | {} / {} | {} | {} |",
-            op.name(),
+            route.function(),
             us(percentile(&handler, 0.5)),
             us(percentile(&handler, 0.99)),
             us(percentile(&upstream, 0.5)),
@@ -525,14 +372,7 @@ fn write_report(samples: &BTreeMap<String, Vec<Duration>>) {
         counts.join(", "),
         if all_met { "met" } else { "not met" }
     );
-    let dir = std::env::var("BENCH_OUT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/lambda-bench")
-        });
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("warm.md"), &out).unwrap();
-    print!("{out}");
+    report::write("warm.md", &out);
 }
 
 fn config() -> Criterion {

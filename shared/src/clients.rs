@@ -2,135 +2,16 @@
 //! M2M client for an owner. Nothing here knows about HTTP, Lambda or Auth0's
 //! wire format; the directory of clients sits behind [`ClientDirectory`].
 
-use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use crate::error::{Operation, ServiceError, UpstreamError};
-use crate::secret::SecretString;
-use crate::validation::is_possible_client_id;
-
-/// The caller, as proven by its token: the `client_id` (or `azp`) of the
-/// application that called us. It owns every client it creates.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Owner(String);
-
-impl Owner {
-    /// Only the authenticator makes owners, from a verified token.
-    pub(crate) fn new(id: String) -> Self {
-        Owner(id)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Owner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A validated create request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewClient {
-    pub name: String,
-    pub description: String,
-}
-
-/// A client as its owner sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientSummary {
-    pub client_id: String,
-    pub name: String,
-    pub description: String,
-}
-
-/// A client just created, with the only copy of its secret we will ever hand out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CreatedClient {
-    pub client_id: String,
-    pub name: String,
-    pub description: String,
-    pub client_secret: SecretString,
-}
-
-/// A client as the directory stores it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DirectoryClient {
-    pub client_id: String,
-    pub name: String,
-    pub description: String,
-    /// Whether it is a machine-to-machine application (`non_interactive`).
-    pub machine_to_machine: bool,
-    /// Who created it through this service, if anyone did.
-    pub owner: Option<String>,
-}
-
-impl DirectoryClient {
-    fn is_owned_by(&self, owner: &Owner) -> bool {
-        self.machine_to_machine && self.owner.as_deref() == Some(owner.as_str())
-    }
-
-    fn into_summary(self) -> ClientSummary {
-        ClientSummary {
-            client_id: self.client_id,
-            name: self.name,
-            description: self.description,
-        }
-    }
-}
-
-/// What new clients are authorized for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GrantPolicy {
-    pub audience: String,
-    pub scopes: Vec<String>,
-}
-
-/// Where clients live (Auth0 in production). Every call gets the instant by
-/// which it must have given up, retries included.
-pub trait ClientDirectory: Send + Sync {
-    /// Creates an M2M client recording `owner`; returns it with its secret.
-    fn create_client(
-        &self,
-        client: &NewClient,
-        owner: &Owner,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<CreatedClient, UpstreamError>> + Send;
-
-    /// Authorizes `client_id` for the policy's API and scopes.
-    fn create_grant(
-        &self,
-        client_id: &str,
-        grant: &GrantPolicy,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
-
-    /// Every M2M client in the directory, whoever owns it.
-    fn list_clients(
-        &self,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<Vec<DirectoryClient>, UpstreamError>> + Send;
-
-    /// The client with this id, if it exists.
-    fn get_client(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<Option<DirectoryClient>, UpstreamError>> + Send;
-
-    /// Deletes the client; deleting one that does not exist succeeds.
-    fn delete_client(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
-}
+use crate::domain::{
+    ClientDirectory, ClientSummary, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
+    is_possible_client_id,
+};
+use crate::error::{Operation, ServiceError};
 
 /// Time kept back from the grant step so that, if it fails, the rollback of
 /// the client still fits in the invocation.

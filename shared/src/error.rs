@@ -1,11 +1,23 @@
-//! The one error type of the service. Every failure a request can meet ends up
-//! here; `api::error_response` is the one place that turns it into a status
-//! code and a documented body.
+//! The one error type of the service, and the errors it is made of. Every
+//! failure a request can meet ends up in a [`ServiceError`];
+//! `api::error_response` is the one place that turns it into a status code
+//! and a documented body. This module imports nothing from the crate: every
+//! other module may use it.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::auth::AuthError;
+/// Why a caller was turned away. Each variant is one of the three documented
+/// 401 bodies; the `&'static str` says why, for the log, without quoting the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing or malformed jwt: {0}")]
+    Malformed(&'static str),
+    #[error("invalid or expired jwt: {0}")]
+    Invalid(&'static str),
+    #[error("token is valid but missing client_id")]
+    MissingOwner,
+}
 
 /// What the service was doing when an upstream call failed: it picks the
 /// documented error code of the answer.
@@ -40,7 +52,8 @@ pub enum UpstreamError {
     #[error("Auth0 failed: {0}")]
     Failed(String),
     /// The service cannot authenticate to Auth0 at all: the management
-    /// credentials are missing, unreadable or rejected. Not Auth0's fault.
+    /// credentials are missing, unreadable or rejected. Not Auth0's fault,
+    /// and so not a 502: the response map answers it as our own failure.
     #[error("management credentials unusable: {0}")]
     Credentials(String),
 }
@@ -71,12 +84,8 @@ impl ServiceError {
         ServiceError::InvalidRequest(message.into())
     }
 
+    /// For `map_err`: `cause` failed `operation`.
     pub fn upstream(operation: Operation) -> impl FnOnce(UpstreamError) -> Self {
-        move |cause| match cause {
-            // Without working credentials there is nothing Auth0 could do
-            // better: it is our deployment that is broken, so 500.
-            UpstreamError::Credentials(reason) => ServiceError::Internal(reason),
-            cause => ServiceError::Upstream { operation, cause },
-        }
+        move |cause| ServiceError::Upstream { operation, cause }
     }
 }

@@ -1,15 +1,19 @@
-//! The m2m-client-service library. Each Lambda function of the service is a
-//! few lines of wiring around [`api`]; everything else lives here:
+//! The m2m-client-service library. Each Lambda function of the service is
+//! one call to [`run`] with its row of the route table; everything else
+//! lives here. Modules depend on the ones listed after them, never on those
+//! before (README, "Layout", draws the graph):
 //!
-//! - [`config`]: the environment variables, read and checked once;
+//! - [`api`]: the HTTP side, and the one place errors become responses;
+//! - [`app`]: the state a container builds once, and its warm-up;
 //! - [`auth`]: who is calling (Bearer JWT, JWKS);
 //! - [`clients`] and [`validation`]: the operations and what they accept,
 //!   free of HTTP and AWS;
-//! - [`auth0`]: the Auth0 Management API behind [`clients::ClientDirectory`];
-//! - [`secrets`]: the management credentials in Secrets Manager;
-//! - [`error`]: the one error type, and [`api`]: the one place it becomes a response;
-//! - [`app`]: the state a container builds once, and [`http`]: its one HTTP
-//!   client, shared by Auth0, the JWKS and Secrets Manager.
+//! - [`secrets_manager`]: the management credentials in Secrets Manager,
+//!   a source for [`auth0`]: the Auth0 Management API behind the domain's
+//!   [`domain::ClientDirectory`];
+//! - the leaves: [`domain`] (the nouns and the port), [`routes`] (the route
+//!   table), [`config`], [`http`] (the one HTTP client), [`secret_string`]
+//!   and [`error`].
 
 // Request data and upstream answers reach most of this crate: nothing in it
 // may unwrap, expect or panic outside tests.
@@ -29,13 +33,31 @@ pub mod auth;
 pub mod auth0;
 pub mod clients;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod http;
-pub mod secret;
-pub mod secrets;
+pub mod routes;
+pub mod secret_string;
+pub mod secrets_manager;
 pub mod validation;
 
+use std::convert::Infallible;
+
 pub use app::App;
+pub use routes::Route;
+
+/// A function's whole `main`: logging, the container's state built once,
+/// then the Lambda runtime loop handing every request for `route` to
+/// [`api::handle`], which always answers.
+pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
+    init_logging();
+    let app = App::from_env().await;
+    let app = &app;
+    let handler = lambda_http::service_fn(move |request| async move {
+        Ok::<_, Infallible>(api::handle(app, route, request).await)
+    });
+    app.serve(lambda_http::run(handler)).await
+}
 
 /// Logs as Lambda expects: JSON when the function's log format is JSON,
 /// level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::clients::NewClient;
+use crate::domain::NewClient;
 use crate::error::ServiceError;
 
 /// Bodies larger than this are refused before parsing.
@@ -13,9 +13,6 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_NAME_CHARS: usize = 255;
 /// Auth0's limit on `description`.
 pub const MAX_DESCRIPTION_CHARS: usize = 140;
-/// Ids are Auth0 client ids (32 alphanumerics) or ours (`client_` + 27 base62).
-/// Anything else cannot exist, so it is answered 404 without asking Auth0.
-pub const MAX_CLIENT_ID_CHARS: usize = 64;
 
 /// Parses and validates the body of `POST /api/v1/client`.
 pub fn parse_new_client(body: &[u8]) -> Result<NewClient, ServiceError> {
@@ -87,14 +84,6 @@ fn take_string(
         Some(Value::String(value)) => Ok(Some(value)),
         Some(_) => Err(ServiceError::invalid(format!("{what} must be a string"))),
     }
-}
-
-/// Whether `id` could be a client id at all (`^[A-Za-z0-9_-]{1,64}$`).
-pub fn is_possible_client_id(id: &str) -> bool {
-    (1..=MAX_CLIENT_ID_CHARS).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -188,31 +177,6 @@ mod tests {
         ];
         for (body, expected) in cases {
             assert_eq!(message(&body), expected, "body: {body:.60}");
-        }
-    }
-
-    #[test]
-    fn client_ids() {
-        for good in [
-            "a",
-            "client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh",
-            "AaiyAPdpYdesoKnqjj8HJqRn4T5titww",
-            "with-dash_and_underscore",
-            &"x".repeat(64),
-        ] {
-            assert!(is_possible_client_id(good), "{good}");
-        }
-        for bad in [
-            "",
-            "has space",
-            "../clients",
-            "a/b",
-            "a%2Fb",
-            "caf\u{e9}",
-            "a.b",
-            &"x".repeat(65),
-        ] {
-            assert!(!is_possible_client_id(bad), "{bad}");
         }
     }
 }

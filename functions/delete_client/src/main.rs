@@ -1,17 +1,8 @@
-//! `DELETE /api/v1/client/{id}`: wiring only. The container's state is built once, before the
-//! first invocation, and warms up while the first request is on its way; each invocation is
-//! handed to the shared library.
-
-use lambda_http::{Error, run, service_fn};
-use m2m_shared::{App, api};
+//! `DELETE /api/v1/client/{id}`: the route's row of the library's table is all this binary
+//! knows; the library builds the container's state once and answers every
+//! invocation (see `m2m_shared::run`).
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    m2m_shared::init_logging();
-    let app = App::from_env().await;
-    let app = &app;
-    app.serve(run(service_fn(move |request| {
-        api::delete_client(app, request)
-    })))
-    .await
+async fn main() -> Result<(), lambda_http::Error> {
+    m2m_shared::run(m2m_shared::Route::DeleteClient).await
 }

@@ -11,8 +11,9 @@ use serde_json::Value;
 
 pub use jwks::{JWKS_FETCH_TIMEOUT, JWKS_REFETCH_INTERVAL, JwksCache};
 
-use crate::clients::Owner;
 use crate::config::Config;
+use crate::domain::Owner;
+use crate::error::AuthError;
 
 /// Tokens longer than this are refused without being decoded.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -22,18 +23,6 @@ pub const LEEWAY_SECONDS: u64 = 30;
 const MAX_OWNER_CHARS: usize = 255;
 /// Longer `kid`s are not looked up (nor allowed to trigger a JWKS fetch).
 const MAX_KID_BYTES: usize = 256;
-
-/// Why a caller was turned away. Each variant is one of the three documented
-/// 401 bodies; the `&'static str` says why, for the log, without quoting the token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
-    #[error("missing or malformed jwt: {0}")]
-    Malformed(&'static str),
-    #[error("invalid or expired jwt: {0}")]
-    Invalid(&'static str),
-    #[error("token is valid but missing client_id")]
-    MissingOwner,
-}
 
 /// Verifies callers' tokens. Built once per container.
 pub struct Authenticator {

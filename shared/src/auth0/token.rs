@@ -15,7 +15,7 @@ use tracing::info;
 
 use super::transport::{Auth0Http, Call, Outcome, Retry};
 use crate::error::UpstreamError;
-use crate::secret::SecretString;
+use crate::secret_string::SecretString;
 
 /// A token is replaced this long before Auth0 says it expires.
 pub const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);

@@ -1,7 +1,8 @@
-//! Sending one call to Auth0 with CONTRACT.md's retry rules: 429 waits for
-//! the rate-limit reset and retries (at most twice, never past the deadline);
-//! 5xx, timeouts and dropped connections are retried only for calls that are
-//! safe to repeat; POSTs are never blindly retried.
+//! Sending one call to Auth0 with the retry rules of docs/behaviour.md
+//! ("Upstream failures"): 429 waits for the rate-limit reset and retries (at
+//! most twice, never past the deadline); 5xx, timeouts and dropped
+//! connections are retried only for calls that are safe to repeat; POSTs are
+//! never blindly retried.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,6 +61,24 @@ impl Answer {
     pub fn error_message(&self) -> Option<String> {
         let body: Value = serde_json::from_slice(&self.body).ok()?;
         body.get("message")?.as_str().map(str::to_owned)
+    }
+
+    /// The body as `T`; `what` names the call in the error.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, UpstreamError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|_| UpstreamError::Failed(format!("{what}: unreadable answer")))
+    }
+
+    /// This answer as the failure of `what`: its status and Auth0's error
+    /// code, never Auth0's message (for the log only, in any case).
+    pub fn failure(&self, what: &str) -> UpstreamError {
+        UpstreamError::Failed(format!(
+            "{what}: HTTP {}{}",
+            self.status.as_u16(),
+            self.error_code()
+                .map(|code| format!(" ({code})"))
+                .unwrap_or_default()
+        ))
     }
 }
 

@@ -39,7 +39,11 @@ async fn creates_and_deletes_leave_an_audit_line_each() {
     for line in &lines {
         assert_eq!(line["level"], "INFO");
         // The request id of the invocation, from the HTTP layer's span.
-        assert_eq!(line["span"]["request_id"], "test-request-id", "{line}");
+        assert_eq!(
+            line["span"]["request_id"],
+            test_support::event::REQUEST_ID,
+            "{line}"
+        );
         let text = line.to_string();
         assert!(!text.contains(created["client_secret"].as_str().unwrap()));
     }

@@ -4,20 +4,19 @@ use auth0_emulator::TestKey;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
-use crate::support::{Route, TestEnv, base64url, bearer, unix_now};
+use crate::support::{Reply, Route, TestEnv, base64url, bearer, sample_event, unix_now};
 
 const MALFORMED: &str = "missing or malformed jwt";
 const INVALID: &str = "invalid or expired jwt";
 const NO_OWNER: &str = "token is valid but missing client_id";
-const ROUTES: [Route; 4] = [Route::Create, Route::List, Route::Get, Route::Delete];
-
-async fn send_each_route(env: &TestEnv, authorization: Option<&str>) -> Vec<crate::support::Reply> {
+async fn send_each_route(env: &TestEnv, authorization: Option<&str>) -> Vec<Reply> {
     let mut replies = Vec::new();
-    for route in ROUTES {
-        let id = matches!(route, Route::Get | Route::Delete)
-            .then_some("client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh");
-        let body = (route == Route::Create).then_some(r#"{"name": "x"}"#);
-        replies.push(env.send(route, authorization, id, body).await);
+    for route in Route::ALL {
+        let event = match authorization {
+            Some(authorization) => sample_event(route).header("authorization", authorization),
+            None => sample_event(route),
+        };
+        replies.push(env.dispatch(route, &event.text()).await);
     }
     replies
 }
@@ -59,7 +58,9 @@ async fn the_scheme_is_case_insensitive() {
     let env = TestEnv::new().await;
     let token = env.token("owner-a");
     for header in [format!("bearer {token}"), format!("BEARER {token}")] {
-        let reply = env.send(Route::List, Some(&header), None, None).await;
+        let reply = env
+            .send(Route::ListClients, Some(&header), None, None)
+            .await;
         assert_eq!(reply.status, 200, "{header:.20}: {}", reply.text);
     }
 }
@@ -160,12 +161,12 @@ async fn leeway_is_thirty_seconds() {
     let now = unix_now();
     let just_expired = env.token_with(json!({"client_id": "owner-a", "exp": now - 10}));
     let reply = env
-        .send(Route::List, Some(&bearer(&just_expired)), None, None)
+        .send(Route::ListClients, Some(&bearer(&just_expired)), None, None)
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let long_expired = env.token_with(json!({"client_id": "owner-a", "exp": now - 90}));
     let reply = env
-        .send(Route::List, Some(&bearer(&long_expired)), None, None)
+        .send(Route::ListClients, Some(&bearer(&long_expired)), None, None)
         .await;
     reply.assert_unauthorized(INVALID, "beyond leeway");
 }
@@ -178,7 +179,7 @@ async fn audience_may_be_an_array() {
         "aud": ["https://other-api/", crate::support::CALLER_AUDIENCE]
     }));
     let reply = env
-        .send(Route::List, Some(&bearer(&token)), None, None)
+        .send(Route::ListClients, Some(&bearer(&token)), None, None)
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
@@ -190,7 +191,7 @@ async fn the_owner_is_client_id_or_azp_of_a_client_credentials_token() {
     let auth0_style = env.token_with(json!({"azp": "owner-a", "gty": "client-credentials"}));
     let reply = env
         .send(
-            Route::Create,
+            Route::CreateClient,
             Some(&bearer(&auth0_style)),
             None,
             Some(r#"{"name": "via azp"}"#),
@@ -231,12 +232,12 @@ async fn a_rotated_key_is_picked_up_on_first_use() {
     env.emulator.publish_key(TestKey::Rotated);
     let token = env.token("owner-a");
     let reply = env
-        .send(Route::List, Some(&bearer(&token)), None, None)
+        .send(Route::ListClients, Some(&bearer(&token)), None, None)
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(env.emulator.jwks_fetches(), 2);
     // Known now: no more fetches.
-    env.send(Route::List, Some(&bearer(&token)), None, None)
+    env.send(Route::ListClients, Some(&bearer(&token)), None, None)
         .await;
     assert_eq!(env.emulator.jwks_fetches(), 2);
 }
@@ -255,7 +256,7 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_per_30_seconds() {
     }
     for token in &tokens {
         let reply = env
-            .send(Route::List, Some(&bearer(token)), None, None)
+            .send(Route::ListClients, Some(&bearer(token)), None, None)
             .await;
         reply.assert_unauthorized(INVALID, "made-up kid");
     }
@@ -265,7 +266,7 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_per_30_seconds() {
     env.emulator.publish_key(TestKey::Rotated);
     let reply = env
         .send(
-            Route::List,
+            Route::ListClients,
             Some(&bearer(&env.token("owner-a"))),
             None,
             None,
@@ -288,9 +289,9 @@ async fn concurrent_unknown_kids_share_one_refetch() {
     };
     let (a, b, c) = (header(1), header(2), header(3));
     let (ra, rb, rc) = tokio::join!(
-        env.send(Route::List, Some(&a), None, None),
-        env.send(Route::List, Some(&b), None, None),
-        env.send(Route::List, Some(&c), None, None),
+        env.send(Route::ListClients, Some(&a), None, None),
+        env.send(Route::ListClients, Some(&b), None, None),
+        env.send(Route::ListClients, Some(&c), None, None),
     );
     for reply in [ra, rb, rc] {
         reply.assert_unauthorized(INVALID, "unknown kid");
@@ -314,7 +315,7 @@ async fn a_jwks_endpoint_that_is_down_gives_401_quickly() {
     let started = std::time::Instant::now();
     let reply = env
         .send(
-            Route::List,
+            Route::ListClients,
             Some(&bearer(&env.token("owner-a"))),
             None,
             None,
@@ -349,7 +350,7 @@ async fn a_jwks_endpoint_that_hangs_gives_401_within_the_fetch_timeout() {
     let started = std::time::Instant::now();
     let reply = env
         .send(
-            Route::List,
+            Route::ListClients,
             Some(&bearer(&env.token("owner-a"))),
             None,
             None,
@@ -362,7 +363,7 @@ async fn a_jwks_endpoint_that_hangs_gives_401_within_the_fetch_timeout() {
     let started = std::time::Instant::now();
     let reply = env
         .send(
-            Route::List,
+            Route::ListClients,
             Some(&bearer(&env.token("owner-a"))),
             None,
             None,

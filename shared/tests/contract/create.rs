@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Options, Route, TestEnv, bearer, keys_of};
+use crate::support::{Event, Options, Route, TestEnv, bearer, keys_of};
 use auth0_emulator::Route as Auth0Route;
 
 const SCOPES: [&str; 12] = [
@@ -167,13 +167,18 @@ async fn invalid_bodies_get_400_invalid_request_and_never_reach_auth0() {
     ];
     for (body, message) in cases {
         let reply = env
-            .send(Route::Create, Some(&bearer(&token)), None, Some(&body))
+            .send(
+                Route::CreateClient,
+                Some(&bearer(&token)),
+                None,
+                Some(&body),
+            )
             .await;
         reply.assert(400, json!({"code": "INVALID_REQUEST", "message": message}));
     }
     // A request without a body at all.
     let reply = env
-        .send(Route::Create, Some(&bearer(&token)), None, None)
+        .send(Route::CreateClient, Some(&bearer(&token)), None, None)
         .await;
     reply.assert(
         400,
@@ -186,7 +191,9 @@ async fn invalid_bodies_get_400_invalid_request_and_never_reach_auth0() {
 #[tokio::test]
 async fn authentication_comes_before_validation() {
     let env = TestEnv::new().await;
-    let reply = env.send(Route::Create, None, None, Some("not json")).await;
+    let reply = env
+        .send(Route::CreateClient, None, None, Some("not json"))
+        .await;
     reply.assert(401, json!({"message": "missing or malformed jwt"}));
 }
 
@@ -285,21 +292,13 @@ async fn the_secret_is_only_ever_in_the_201() {
 async fn non_utf8_bodies_are_400() {
     // API Gateway passes a body that is not text base64-encoded.
     let env = TestEnv::new().await;
-    let headers = [
-        ("authorization", bearer(&env.token("owner-a"))),
-        ("content-type", "application/json".to_owned()),
-    ];
-    let mut event: Value = serde_json::from_str(&crate::support::http_api_event(
-        Route::Create,
-        &headers,
-        None,
-        None,
-    ))
-    .unwrap();
+    let mut event = Event::new(Route::CreateClient)
+        .bearer(&env.token("owner-a"))
+        .json();
     // 0xff 0xfe 0x13 0x26 0x05 0x04 0xfa 0xfb 0x38, base64-encoded.
     event["body"] = json!("//4TJgUE+vs4");
     event["isBase64Encoded"] = json!(true);
-    let reply = env.dispatch(Route::Create, &event.to_string()).await;
+    let reply = env.dispatch(Route::CreateClient, &event.to_string()).await;
     reply.assert(
         400,
         json!({"code": "INVALID_REQUEST", "message": "request body must be valid JSON"}),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use auth0_emulator::{Fault, Route as Auth0Route};
 use serde_json::json;
 
-use crate::support::{Options, TestEnv};
+use crate::support::{Options, Route, TestEnv};
 
 /// Management API calls so far, by route (token requests and JWKS fetches
 /// are counted apart).
@@ -56,8 +56,7 @@ async fn create_2_get_1_delete_2_list_1_auth0_calls() {
 
     // Refusals cost nothing upstream: no token, a bad body, an impossible id.
     let before = management_calls(&env).len();
-    env.send(crate::support::Route::List, None, None, None)
-        .await;
+    env.send(Route::ListClients, None, None, None).await;
     assert_eq!(
         env.create(&token, json!({"description": "no name"}))
             .await

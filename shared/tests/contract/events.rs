@@ -44,13 +44,8 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
 
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let (function, case) = name.split_once('-').unwrap();
-        let route = match function {
-            "create_client" => Route::Create,
-            "list_clients" => Route::List,
-            "get_client" => Route::Get,
-            "delete_client" => Route::Delete,
-            other => panic!("events/{name}.json: unknown function {other}"),
-        };
+        let route = Route::from_function(function)
+            .unwrap_or_else(|| panic!("events/{name}.json: unknown function {function}"));
         let event = std::fs::read_to_string(&path)
             .unwrap()
             .replace("{{TOKEN}}", &token)
@@ -59,17 +54,17 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
 
         let (status, body) = expected(case);
         if case == "success" {
-            let expected_status = match route {
-                Route::Create => 201,
-                Route::List | Route::Get => 200,
-                Route::Delete => 204,
-            };
-            assert_eq!(reply.status, expected_status, "{name}: {}", reply.text);
+            assert_eq!(
+                reply.status,
+                route.success_status(),
+                "{name}: {}",
+                reply.text
+            );
             match route {
-                Route::Create => assert_eq!(reply.json["name"], "My API Client", "{name}"),
-                Route::List => assert_eq!(reply.json[0]["id"], id, "{name}"),
-                Route::Get => assert_eq!(reply.json["id"], id, "{name}"),
-                Route::Delete => assert!(env.emulator.clients().is_empty(), "{name}"),
+                Route::CreateClient => assert_eq!(reply.json["name"], "My API Client", "{name}"),
+                Route::ListClients => assert_eq!(reply.json[0]["id"], id, "{name}"),
+                Route::GetClient => assert_eq!(reply.json["id"], id, "{name}"),
+                Route::DeleteClient => assert!(env.emulator.clients().is_empty(), "{name}"),
             }
         } else {
             assert_eq!(reply.status, status, "{name}: {}", reply.text);

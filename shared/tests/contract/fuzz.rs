@@ -89,8 +89,12 @@ fn create_answers_201_or_a_documented_400_whatever_the_body() {
     runner()
         .run(&body(), |body| {
             let text = String::from_utf8_lossy(&body).into_owned();
-            let reply =
-                runtime.block_on(env.send(Route::Create, Some(&authorization), None, Some(&text)));
+            let reply = runtime.block_on(env.send(
+                Route::CreateClient,
+                Some(&authorization),
+                None,
+                Some(&text),
+            ));
             documented(&reply, &[201, 400])
         })
         .unwrap();
@@ -112,7 +116,11 @@ fn reads_and_deletes_answer_404_for_any_id_that_is_not_the_callers() {
     ];
     runner()
         .run(&(ids, any::<bool>()), |(id, delete)| {
-            let route = if delete { Route::Delete } else { Route::Get };
+            let route = if delete {
+                Route::DeleteClient
+            } else {
+                Route::GetClient
+            };
             let reply = runtime.block_on(env.send(route, Some(&authorization), Some(&id), None));
             documented(&reply, &[404])
         })
@@ -148,9 +156,9 @@ fn any_authorization_header_is_a_documented_401() {
         }),
     ];
     runner()
-        .run(&(headers, 0usize..4), |(header, route)| {
-            let route = [Route::Create, Route::List, Route::Get, Route::Delete][route];
-            let id = matches!(route, Route::Get | Route::Delete).then_some("client_x");
+        .run(&(headers, 0usize..Route::ALL.len()), |(header, route)| {
+            let route = Route::ALL[route];
+            let id = route.takes_id().then_some("client_x");
             let reply =
                 runtime.block_on(env.send(route, Some(&header), id, Some(r#"{"name":"x"}"#)));
             // A one-character change to the base64 of the signature's last

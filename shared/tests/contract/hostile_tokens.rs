@@ -4,11 +4,11 @@
 
 use auth0_emulator::{Route as Auth0Route, TestKey};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use lambda_http::http::{HeaderValue, Request as HttpRequest};
-use lambda_http::{Body, Request};
+use lambda_http::Request;
+use lambda_http::http::HeaderValue;
 use serde_json::{Value, json};
 
-use crate::support::{Route, TestEnv, base64url, unix_now};
+use crate::support::{Route, TestEnv, base64url, sample_event, unix_now};
 
 const MALFORMED: &str = "missing or malformed jwt";
 const INVALID: &str = "invalid or expired jwt";
@@ -475,27 +475,16 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
     ]
 }
 
-/// A request to `route` with these raw authorization header values.
+/// A request to `route` with these raw authorization header values (bytes
+/// an API Gateway event's JSON could not carry).
 fn request(route: Route, authorizations: &[&[u8]]) -> Request {
-    let (method, uri) = match route {
-        Route::Create => ("POST", "/api/v1/client"),
-        Route::List => ("GET", "/api/v1/client"),
-        Route::Get => ("GET", "/api/v1/client/client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh"),
-        Route::Delete => (
-            "DELETE",
-            "/api/v1/client/client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh",
-        ),
-    };
-    let mut builder = HttpRequest::builder().method(method).uri(uri);
+    let mut request = sample_event(route).request();
     for value in authorizations {
-        builder = builder.header("authorization", HeaderValue::from_bytes(value).unwrap());
+        request
+            .headers_mut()
+            .append("authorization", HeaderValue::from_bytes(value).unwrap());
     }
-    let body = if route == Route::Create {
-        Body::from(r#"{"name": "x"}"#)
-    } else {
-        Body::Empty
-    };
-    builder.body(body).unwrap()
+    request
 }
 
 #[tokio::test]
@@ -504,7 +493,10 @@ async fn every_hostile_credential_is_a_documented_401_on_every_route() {
     // The baseline passes, so every refusal below is the mutation's doing.
     let valid = format!("Bearer {}", env.token("owner-a"));
     let reply = env
-        .dispatch_request(Route::List, request(Route::List, &[valid.as_bytes()]))
+        .dispatch_request(
+            Route::ListClients,
+            request(Route::ListClients, &[valid.as_bytes()]),
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 
@@ -523,7 +515,7 @@ async fn every_hostile_credential_is_a_documented_401_on_every_route() {
     let cases = cases(&env);
     assert!(cases.len() >= 60, "only {} cases", cases.len());
     for (case, value, message) in &cases {
-        for route in [Route::Create, Route::List, Route::Get, Route::Delete] {
+        for route in Route::ALL {
             let values: Vec<&[u8]> = if value.is_empty() {
                 vec![]
             } else {
@@ -541,7 +533,7 @@ async fn every_hostile_credential_is_a_documented_401_on_every_route() {
 async fn duplicated_authorization_headers_are_malformed_even_if_each_is_valid() {
     let env = TestEnv::new().await;
     let token = format!("Bearer {}", env.token("owner-a"));
-    for route in [Route::Create, Route::List, Route::Get, Route::Delete] {
+    for route in Route::ALL {
         let reply = env
             .dispatch_request(route, request(route, &[token.as_bytes(), token.as_bytes()]))
             .await;
@@ -549,7 +541,10 @@ async fn duplicated_authorization_headers_are_malformed_even_if_each_is_valid() 
     }
     // One of them alone is fine.
     let reply = env
-        .dispatch_request(Route::List, request(Route::List, &[token.as_bytes()]))
+        .dispatch_request(
+            Route::ListClients,
+            request(Route::ListClients, &[token.as_bytes()]),
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }

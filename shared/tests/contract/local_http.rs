@@ -1,4 +1,4 @@
-//! The four binaries served by `cargo lambda watch` through the workspace
+//! The functions served by `cargo lambda watch` through the workspace
 //! router, driven over HTTP like the documentation's curl examples.
 
 use std::net::TcpListener;
@@ -6,10 +6,13 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use auth0_emulator::{Emulator, EmulatorConfig};
+use auth0_emulator::Emulator;
 use serde_json::{Value, json};
+use test_support::setup::{
+    base_claims, emulator_config, management_secret_json, service_env, with_claims,
+};
 
-use crate::support::{CALLER_AUDIENCE, MANAGEMENT_CLIENT_ID, MANAGEMENT_CLIENT_SECRET, moto};
+use crate::support::{Route, moto};
 
 /// Stops `cargo lambda watch` and the functions it started (its process group).
 struct Watch(Child);
@@ -29,27 +32,51 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A caller of the API over HTTP, as curl would be.
+struct Caller {
+    http: reqwest::Client,
+    base: String,
+    bearer: Option<String>,
+}
+
+impl Caller {
+    /// Sends `route` (with `id` and `body`); the status and JSON answer.
+    async fn send(
+        &self,
+        route: Route,
+        id: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let path = match id {
+            Some(id) => route.path().replace("{id}", id),
+            None => route.path().to_owned(),
+        };
+        let method = reqwest::Method::from_bytes(route.method().as_bytes()).unwrap();
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            // The first request to each function compiles and starts it.
+            .timeout(Duration::from_secs(240));
+        if let Some(bearer) = &self.bearer {
+            request = request.header("authorization", bearer);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cargo_lambda_watch_serves_the_four_routes() {
-    let emulator = Emulator::start(EmulatorConfig {
-        management_client_id: MANAGEMENT_CLIENT_ID.into(),
-        management_client_secret: MANAGEMENT_CLIENT_SECRET.into(),
-        caller_audience: CALLER_AUDIENCE.into(),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+async fn cargo_lambda_watch_serves_every_route() {
+    let emulator = Emulator::start(emulator_config()).await.unwrap();
     let secret_id = format!("m2m/watch-{}", std::process::id());
-    moto::secrets_manager_client()
-        .create_secret()
-        .name(&secret_id)
-        .secret_string(
-            json!({"client_id": MANAGEMENT_CLIENT_ID, "client_secret": MANAGEMENT_CLIENT_SECRET})
-                .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
+    moto::create_secret(&secret_id, &management_secret_json()).await;
 
     let port = free_port();
     let log_path = std::env::temp_dir().join(format!("cargo-lambda-watch-{port}.log"));
@@ -58,10 +85,7 @@ async fn cargo_lambda_watch_serves_the_four_routes() {
         .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "-P"])
         .arg(port.to_string())
         .current_dir(workspace)
-        .env("AUTH0_DOMAIN", emulator.base_url())
-        .env("AUTH0_SECRET_ID", &secret_id)
-        .env("JWT_ISSUER", emulator.issuer())
-        .env("JWT_AUDIENCE", CALLER_AUDIENCE)
+        .envs(service_env(&emulator, &secret_id))
         .env("AWS_ENDPOINT_URL", moto::url())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -76,35 +100,23 @@ async fn cargo_lambda_watch_serves_the_four_routes() {
         .expect("cargo lambda (pip install cargo-lambda, or run scripts/test.sh)");
     let mut watch = Watch(child);
 
-    let base = format!("http://127.0.0.1:{port}/api/v1/client");
-    let http = reqwest::Client::new();
-    let token = emulator.sign_caller_token(&json!({
-        "iss": emulator.issuer(),
-        "aud": CALLER_AUDIENCE,
-        "exp": crate::support::unix_now() + 3600,
-        "azp": "curl-owner",
-        "gty": "client-credentials",
-    }));
-    let bearer = format!("Bearer {token}");
+    // Auth0's default token dialect: `azp` and `gty`, no `client_id`.
+    let token = emulator.sign_caller_token(&with_claims(
+        base_claims(&emulator),
+        &json!({"sub": "curl-owner@clients", "azp": "curl-owner", "gty": "client-credentials"}),
+    ));
+    let caller = Caller {
+        http: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}"),
+        bearer: Some(format!("Bearer {token}")),
+    };
 
-    // The first request to each function compiles and starts it: be patient.
+    // Until cargo lambda watch listens, connections are refused.
     let started = Instant::now();
-    let created = loop {
-        let attempt = http
-            .post(&base)
-            .header("authorization", &bearer)
-            .header("content-type", "application/json")
-            .body(
-                r#"{"name": "My API Client", "description": "Client for accessing internal APIs"}"#,
-            )
-            .timeout(Duration::from_secs(240))
-            .send()
-            .await;
-        match attempt {
-            Ok(response) => {
-                assert_eq!(response.status(), 201);
-                break response.json::<Value>().await.unwrap();
-            }
+    let body = r#"{"name": "My API Client", "description": "Client for accessing internal APIs"}"#;
+    let (status, created) = loop {
+        match caller.send(Route::CreateClient, None, Some(body)).await {
+            Ok(answer) => break answer,
             Err(error) => {
                 if let Ok(Some(status)) = watch.0.try_wait() {
                     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -120,44 +132,41 @@ async fn cargo_lambda_watch_serves_the_four_routes() {
             }
         }
     };
+    assert_eq!(status, 201, "{created}");
     assert_eq!(created["name"], "My API Client");
     let id = created["client_id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("client_"));
 
-    let response = http
-        .get(&base)
-        .header("authorization", &bearer)
-        .timeout(Duration::from_secs(240))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let listed = caller.send(Route::ListClients, None, None).await.unwrap();
     assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id}])
+        listed,
+        (
+            200,
+            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id}])
+        )
     );
-
-    let response = http
-        .get(format!("{base}/{id}"))
-        .header("authorization", &bearer)
-        .timeout(Duration::from_secs(240))
-        .send()
+    let (status, got) = caller
+        .send(Route::GetClient, Some(&id), None)
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.unwrap()["id"], id.as_str());
-
-    let response = http
-        .delete(format!("{base}/{id}"))
-        .header("authorization", &bearer)
-        .timeout(Duration::from_secs(240))
-        .send()
+    assert_eq!((status, &got["id"]), (200, &json!(id)));
+    let deleted = caller
+        .send(Route::DeleteClient, Some(&id), None)
         .await
         .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(deleted, (204, Value::Null));
     assert!(emulator.clients().is_empty());
 
-    let response = http.get(&base).send().await.unwrap();
+    let anonymous = Caller {
+        bearer: None,
+        ..caller
+    };
+    let response = anonymous
+        .http
+        .get(format!("{}{}", anonymous.base, Route::ListClients.path()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(
         response.headers().get("www-authenticate").unwrap(),

@@ -6,6 +6,7 @@ mod support;
 
 mod audit;
 mod authentication;
+mod configuration;
 mod create;
 mod delete;
 mod economy;
@@ -15,5 +16,6 @@ mod fuzz;
 mod hostile_tokens;
 mod local_http;
 mod read;
+mod routes;
 mod secrets;
 mod upstream;

@@ -3,13 +3,11 @@
 
 use serde_json::json;
 
-use m2m_shared::secrets::SecretsManagerSource;
+use m2m_shared::secrets_manager::SecretsManagerSource;
 
-use crate::support::{
-    CALLER_AUDIENCE, MANAGEMENT_CLIENT_ID, MANAGEMENT_CLIENT_SECRET, Options, Reply, Route,
-    SecretSetup, TestEnv, bearer, http_api_event, logs, moto,
-};
+use crate::support::{Event, Options, Reply, Route, SecretSetup, TestEnv, logs, moto};
 use auth0_emulator::Route as Auth0Route;
+use test_support::setup::{config_from, management_secret_json, service_env};
 
 const INTERNAL: &str = "Internal server error";
 
@@ -29,16 +27,7 @@ async fn a_missing_secret_answers_500_until_it_exists() {
         .assert(500, json!({ "message": INTERNAL }));
     assert_eq!(env.emulator.count(Auth0Route::CreateClient), 0);
 
-    env.secrets
-        .create_secret()
-        .name(&env.secret_id)
-        .secret_string(
-            json!({"client_id": MANAGEMENT_CLIENT_ID, "client_secret": MANAGEMENT_CLIENT_SECRET})
-                .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
+    moto::create_secret(&env.secret_id, &management_secret_json()).await;
     env.create_ok("owner-a", "Recovered").await;
 }
 
@@ -64,7 +53,8 @@ async fn malformed_secrets_answer_500() {
 async fn credentials_auth0_rejects_answer_500() {
     let env = TestEnv::with(Options {
         secret: SecretSetup::Raw(
-            json!({"client_id": MANAGEMENT_CLIENT_ID, "client_secret": "wrong"}).to_string(),
+            json!({"client_id": test_support::setup::MANAGEMENT_CLIENT_ID, "client_secret": "wrong"})
+                .to_string(),
         ),
         ..Options::default()
     })
@@ -158,24 +148,10 @@ async fn list_reading_the_secret_through(
     client: aws_sdk_secretsmanager::Client,
     secret_id: &str,
 ) -> Reply {
-    let config = m2m_shared::config::Config::from_lookup(|name| match name {
-        "AUTH0_DOMAIN" => Some(env.emulator.base_url()),
-        "AUTH0_SECRET_ID" => Some(secret_id.to_owned()),
-        "JWT_ISSUER" => Some(env.emulator.issuer()),
-        "JWT_AUDIENCE" => Some(CALLER_AUDIENCE.into()),
-        _ => None,
-    })
-    .unwrap();
+    let config = config_from(&service_env(&env.emulator, secret_id));
     let app = m2m_shared::App::start(&config, SecretsManagerSource::new(client, secret_id)).await;
-    let event = http_api_event(
-        Route::List,
-        &[("authorization", bearer(&env.token("owner-a")))],
-        None,
-        None,
-    );
-    let response =
-        m2m_shared::api::list_clients(&app, lambda_http::request::from_str(&event).unwrap())
-            .await
-            .unwrap();
-    Reply::from_response(response)
+    let request = Event::new(Route::ListClients)
+        .bearer(&env.token("owner-a"))
+        .request();
+    Reply::from_response(m2m_shared::api::handle(&app, Route::ListClients, request).await)
 }

@@ -3,10 +3,8 @@
 //! by `moto_server` through the real AWS SDK.
 
 pub mod logs;
-pub mod moto;
 pub mod openapi;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,23 +13,18 @@ use auth0_emulator::{Emulator, EmulatorConfig};
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use m2m_shared::App;
-use m2m_shared::config::Config;
-use m2m_shared::secrets::SecretsManagerSource;
+pub use m2m_shared::Route;
+use m2m_shared::secrets_manager::SecretsManagerSource;
 use serde_json::{Value, json};
+pub use test_support::event::Event;
+pub use test_support::moto;
+pub use test_support::setup::{CALLER_AUDIENCE, MANAGEMENT_CLIENT_SECRET, unix_now};
+use test_support::setup::{
+    base_claims, config_from, emulator_config, management_secret_json, service_env, with_claims,
+};
 
-/// The audience callers' tokens are minted for.
-pub const CALLER_AUDIENCE: &str = "https://m2m-client-service/";
-pub const MANAGEMENT_CLIENT_ID: &str = "mgmt-client-id";
-pub const MANAGEMENT_CLIENT_SECRET: &str = "mgmt-client-secret-do-not-log";
-
-/// The four routes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    Create,
-    List,
-    Get,
-    Delete,
-}
+/// An id that could exist but belongs to nobody.
+pub const UNKNOWN_ID: &str = "client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh";
 
 /// How the management secret is set up in Secrets Manager.
 #[derive(Clone, Debug)]
@@ -63,12 +56,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             secret: SecretSetup::Valid,
-            emulator: EmulatorConfig {
-                management_client_id: MANAGEMENT_CLIENT_ID.into(),
-                management_client_secret: MANAGEMENT_CLIENT_SECRET.into(),
-                caller_audience: CALLER_AUDIENCE.into(),
-                ..EmulatorConfig::default()
-            },
+            emulator: emulator_config(),
             env: Vec::new(),
             time_budget: None,
             warm_up: true,
@@ -158,13 +146,6 @@ pub fn keys_of(value: &Value) -> Vec<String> {
     keys
 }
 
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 static SECRET_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl TestEnv {
@@ -193,33 +174,16 @@ impl TestEnv {
             std::process::id(),
             SECRET_COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let secret_string = match &options.secret {
-            SecretSetup::Valid => Some(
-                json!({"client_id": MANAGEMENT_CLIENT_ID, "client_secret": MANAGEMENT_CLIENT_SECRET})
-                    .to_string(),
-            ),
-            SecretSetup::Raw(raw) => Some(raw.clone()),
-            SecretSetup::Missing => None,
-        };
-        if let Some(secret_string) = secret_string {
-            secrets
-                .create_secret()
-                .name(&secret_id)
-                .secret_string(secret_string)
-                .send()
-                .await
-                .expect("create the management secret in moto");
+        match &options.secret {
+            SecretSetup::Valid => moto::create_secret(&secret_id, &management_secret_json()).await,
+            SecretSetup::Raw(raw) => moto::create_secret(&secret_id, raw).await,
+            SecretSetup::Missing => {}
         }
 
-        let mut vars: HashMap<&str, String> = HashMap::from([
-            ("AUTH0_DOMAIN", emulator.base_url()),
-            ("AUTH0_SECRET_ID", secret_id.clone()),
-            ("JWT_ISSUER", emulator.issuer()),
-            ("JWT_AUDIENCE", CALLER_AUDIENCE.to_owned()),
-        ]);
+        // Later settings win: the options' override the required ones.
+        let mut vars = service_env(&emulator, &secret_id);
         vars.extend(options.env);
-        let config =
-            Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test config");
+        let config = config_from(&vars);
         let app = App::new(
             &config,
             SecretsManagerSource::new(secrets.clone(), &secret_id),
@@ -238,9 +202,11 @@ impl TestEnv {
         }
     }
 
-    /// A valid token whose `client_id` claim is `owner`.
+    /// A valid client-credentials token of `owner` (`client_id` and `sub`).
     pub fn token(&self, owner: &str) -> String {
-        self.token_with(json!({ "client_id": owner }))
+        let token = test_support::setup::caller_token(&self.emulator, owner);
+        self.remember_sensitive(&token);
+        token
     }
 
     /// A valid token (right issuer, audience, expiry) with `extra` claims
@@ -259,30 +225,19 @@ impl TestEnv {
             .push(value.to_owned());
     }
 
+    /// Valid claims (issuer, audience, an hour to live, `sub` of a
+    /// client) with `extra` merged in; a `null` in `extra` removes a claim.
     pub fn claims(&self, extra: Value) -> Value {
-        let now = unix_now();
-        let mut claims = json!({
-            "iss": self.emulator.issuer(),
-            "aud": CALLER_AUDIENCE,
-            "iat": now,
-            "exp": now + 3600,
-            "sub": "caller@clients",
-        });
-        if let (Some(claims), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {
-            for (key, value) in extra {
-                if value.is_null() {
-                    claims.remove(key);
-                } else {
-                    claims.insert(key.clone(), value.clone());
-                }
-            }
-        }
-        claims
+        let claims = with_claims(
+            base_claims(&self.emulator),
+            &json!({"sub": "caller@clients"}),
+        );
+        with_claims(claims, &extra)
     }
 
     pub async fn create(&self, token: &str, body: Value) -> Reply {
         self.send(
-            Route::Create,
+            Route::CreateClient,
             Some(&bearer(token)),
             None,
             Some(&body.to_string()),
@@ -291,17 +246,17 @@ impl TestEnv {
     }
 
     pub async fn list(&self, token: &str) -> Reply {
-        self.send(Route::List, Some(&bearer(token)), None, None)
+        self.send(Route::ListClients, Some(&bearer(token)), None, None)
             .await
     }
 
     pub async fn get(&self, token: &str, id: &str) -> Reply {
-        self.send(Route::Get, Some(&bearer(token)), Some(id), None)
+        self.send(Route::GetClient, Some(&bearer(token)), Some(id), None)
             .await
     }
 
     pub async fn delete(&self, token: &str, id: &str) -> Reply {
-        self.send(Route::Delete, Some(&bearer(token)), Some(id), None)
+        self.send(Route::DeleteClient, Some(&bearer(token)), Some(id), None)
             .await
     }
 
@@ -325,12 +280,17 @@ impl TestEnv {
         id: Option<&str>,
         body: Option<&str>,
     ) -> Reply {
-        let mut headers = vec![("content-type", "application/json".to_owned())];
+        let mut event = Event::new(route);
         if let Some(authorization) = authorization {
-            headers.push(("authorization", authorization.to_owned()));
+            event = event.header("authorization", authorization);
         }
-        let event = http_api_event(route, &headers, id, body);
-        self.dispatch(route, &event).await
+        if let Some(id) = id {
+            event = event.id(id);
+        }
+        if let Some(body) = body {
+            event = event.body(body);
+        }
+        self.dispatch(route, &event.text()).await
     }
 
     /// Runs an API Gateway event (JSON text) through the route's handler.
@@ -356,13 +316,7 @@ impl TestEnv {
             }
             None => request,
         };
-        let response = match route {
-            Route::Create => m2m_shared::api::create_client(&self.app, request).await,
-            Route::List => m2m_shared::api::list_clients(&self.app, request).await,
-            Route::Get => m2m_shared::api::get_client(&self.app, request).await,
-            Route::Delete => m2m_shared::api::delete_client(&self.app, request).await,
-        }
-        .expect("handlers always answer");
+        let response = m2m_shared::api::handle(&self.app, route, request).await;
         let reply = Reply::from_response(response);
         self.check_secrets_in(route, &reply);
         openapi::check(route, &reply);
@@ -377,7 +331,7 @@ impl TestEnv {
             .iter()
             .filter_map(|c| c["client_secret"].as_str().map(str::to_owned))
             .collect();
-        if route == Route::Create && reply.status == 201 {
+        if route == Route::CreateClient && reply.status == 201 {
             if let Some(secret) = reply.json["client_secret"].as_str() {
                 self.remember_sensitive(secret);
             }
@@ -436,74 +390,15 @@ pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-/// An API Gateway HTTP API payload 2.0 event for `route`.
-pub fn http_api_event(
-    route: Route,
-    headers: &[(&str, String)],
-    id: Option<&str>,
-    body: Option<&str>,
-) -> String {
-    let (method, route_key) = match route {
-        Route::Create => ("POST", "POST /api/v1/client"),
-        Route::List => ("GET", "GET /api/v1/client"),
-        Route::Get => ("GET", "GET /api/v1/client/{id}"),
-        Route::Delete => ("DELETE", "DELETE /api/v1/client/{id}"),
-    };
-    let path = match id {
-        Some(id) => format!("/api/v1/client/{}", percent_encode(id)),
-        None => "/api/v1/client".to_owned(),
-    };
-    let header_map: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
-        .collect();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": header_map,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api-id",
-            "domainName": "api-id.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "api-id",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "contract-tests"
-            },
-            "requestId": "test-request-id",
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": "22/Nov/2026:17:00:00 +0000",
-            "timeEpoch": 1795366800000u64
-        },
-        "isBase64Encoded": false
-    });
-    if let Some(id) = id {
-        event["pathParameters"] = json!({ "id": id });
+/// A request to `route` any caller could make: an id for the routes that
+/// take one, a minimal valid body for create.
+pub fn sample_event(route: Route) -> Event {
+    let event = Event::new(route);
+    match route {
+        Route::CreateClient => event.body(r#"{"name": "x"}"#),
+        Route::ListClients => event,
+        Route::GetClient | Route::DeleteClient => event.id(UNKNOWN_ID),
     }
-    if let Some(body) = body {
-        event["body"] = json!(body);
-    }
-    event.to_string()
-}
-
-/// Encodes everything but RFC 3986's unreserved characters, as a client
-/// would before putting an id in a URL path.
-pub fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Unpadded base64url, for hand-made token segments.

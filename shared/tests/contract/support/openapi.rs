@@ -51,15 +51,11 @@ fn validator(pointer: &str) -> &'static Validator {
 
 /// Panics unless `reply` is a response `openapi.yaml` declares for `route`.
 pub fn check(route: Route, reply: &Reply) {
-    let (path, method) = match route {
-        Route::Create => ("/api/v1/client", "post"),
-        Route::List => ("/api/v1/client", "get"),
-        Route::Get => ("/api/v1/client/{id}", "get"),
-        Route::Delete => ("/api/v1/client/{id}", "delete"),
-    };
+    let path = route.path();
+    let method = route.method().to_ascii_lowercase();
     let status = reply.status.to_string();
     let operation = format!("#/paths/{}/{method}", escape(path));
-    let declared = &document()["paths"][path][method]["responses"][&status];
+    let declared = &document()["paths"][path][method.as_str()]["responses"][&status];
     assert!(
         declared.is_object(),
         "openapi.yaml declares no {status} for {method} {path}: {}",

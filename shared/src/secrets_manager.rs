@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::auth0::{CredentialsSource, ManagementCredentials};
 use crate::http::AwsHttpClient;
-use crate::secret::SecretString;
+use crate::secret_string::SecretString;
 
 /// Reads the management credentials from one secret.
 pub struct SecretsManagerSource {

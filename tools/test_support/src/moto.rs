@@ -1,4 +1,4 @@
-//! Secrets Manager for the tests: one `moto_server` per test process,
+//! AWS for the tests: one `moto_server` per test process,
 //! started on first use and stopped when the process ends.
 
 use std::net::{TcpListener, TcpStream};
@@ -21,6 +21,17 @@ pub fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
     client_at(url(), "testing", "testing")
 }
 
+/// Creates the secret `name` holding `value` in moto.
+pub async fn create_secret(name: &str, value: &str) {
+    secrets_manager_client()
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("cannot create secret {name} in moto: {error:?}"));
+}
+
 /// A Secrets Manager client of the real AWS SDK for any endpoint and keys.
 pub fn client_at(endpoint: &str, key_id: &str, secret_key: &str) -> aws_sdk_secretsmanager::Client {
     let config = aws_sdk_secretsmanager::Config::builder()
@@ -40,7 +51,7 @@ fn moto_server_binary() -> PathBuf {
     if let Ok(path) = std::env::var("MOTO_SERVER") {
         return PathBuf::from(path);
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+    let venv = crate::report::workspace_dir().join(".venv/bin/moto_server");
     if venv.exists() {
         return venv;
     }

@@ -1,0 +1,156 @@
+//! The HTTP side: [`handle`] takes an API Gateway request for one route of
+//! the table ([`Route`]) and always answers with a documented status and
+//! JSON body: a handler cannot fail, and its type says so. This is the only
+//! module that knows about `lambda_http`; [`response`] is the only place
+//! errors become responses.
+
+pub mod response;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_http::http::StatusCode;
+use lambda_http::http::header::AUTHORIZATION;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use tokio::time::Instant;
+use tracing::{Instrument, info_span};
+
+use crate::app::{App, Service};
+use crate::auth0::CredentialsSource;
+use crate::domain::Owner;
+use crate::error::{AuthError, ServiceError};
+use crate::routes::Route;
+use crate::validation::parse_new_client;
+use response::{ClientBody, CreatedClientBody, empty_response, error_response, json_response};
+
+/// Time budget when the invocation carries no deadline (tests, local runs).
+const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(25);
+/// Kept back from the invocation's deadline to deliver the answer.
+const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
+
+/// Answers one request for `route`: finds the service, authenticates the
+/// caller, runs the route's operation and turns the outcome into a
+/// response, inside a span that tags every log line with the route and
+/// request id.
+pub async fn handle<S: CredentialsSource>(
+    app: &App<S>,
+    route: Route,
+    request: Request,
+) -> Response<Body> {
+    let deadline = deadline(&request);
+    let span = info_span!("request", route = route.function(), request_id = %request_id(&request));
+    let outcome = async {
+        let service = app.service()?;
+        let owner = service
+            .authenticator
+            .authenticate(authorization(&request)?)
+            .await?;
+        operate(service, route, owner, &request, deadline).await
+    }
+    .instrument(span.clone())
+    .await;
+    match outcome {
+        Ok(response) => response,
+        Err(problem) => {
+            span.in_scope(|| response::log_failure(&problem));
+            error_response(&problem)
+        }
+    }
+}
+
+/// What each route does for an authenticated caller.
+async fn operate<S: CredentialsSource>(
+    service: &Service<S>,
+    route: Route,
+    owner: Owner,
+    request: &Request,
+    deadline: Instant,
+) -> Result<Response<Body>, ServiceError> {
+    let status = StatusCode::from_u16(route.success_status())
+        .map_err(|_| ServiceError::Internal(format!("{route:?}: bad success status")))?;
+    let clients = &service.clients;
+    Ok(match route {
+        Route::CreateClient => {
+            let new_client = parse_new_client(request.body().as_ref())?;
+            let created = clients.create(&owner, new_client, deadline).await?;
+            json_response(status, &CreatedClientBody::from(&created))
+        }
+        Route::ListClients => {
+            let listed = clients.list(&owner, deadline).await?;
+            let body: Vec<ClientBody<'_>> = listed.iter().map(ClientBody::from).collect();
+            json_response(status, &body)
+        }
+        Route::GetClient => {
+            let id = client_id_parameter(request);
+            let client = clients.get(&owner, &id, deadline).await?;
+            json_response(status, &ClientBody::from(&client))
+        }
+        Route::DeleteClient => {
+            let id = client_id_parameter(request);
+            clients.delete(&owner, &id, deadline).await?;
+            empty_response(status)
+        }
+    })
+}
+
+/// The `Authorization` header, if there is exactly one and it is text.
+fn authorization(request: &Request) -> Result<Option<&str>, AuthError> {
+    let mut values = request.headers().get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::Malformed("several authorization headers"));
+    }
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| AuthError::Malformed("authorization header is not text"))
+}
+
+/// The `{id}` of the route: API Gateway's path parameter or, when invoked
+/// without one (function URLs, `cargo lambda watch`), the last path segment.
+fn client_id_parameter(request: &Request) -> String {
+    if let Some(id) = request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("id"))
+    {
+        return id.to_owned();
+    }
+    request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// When this invocation must have given up: Lambda's deadline less a margin
+/// to deliver the answer.
+fn deadline(request: &Request) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|now| now.as_millis() as u64)
+        .unwrap_or_default();
+    let budget = request
+        .lambda_context_ref()
+        .and_then(|context| context.deadline.checked_sub(now_ms))
+        .filter(|remaining| *remaining > 0)
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_TIME_BUDGET);
+    Instant::now() + budget.saturating_sub(RESPONSE_MARGIN)
+}
+
+/// The invocation's request id: Lambda's, or else API Gateway's.
+fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.request_id.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}

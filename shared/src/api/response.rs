@@ -1,0 +1,191 @@
+//! The one error-to-response map, and the bodies of the documented answers.
+
+use lambda_http::http::StatusCode;
+use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use tracing::{error, info, warn};
+
+use crate::domain::{ClientSummary, CreatedClient};
+use crate::error::{AuthError, Operation, ServiceError, UpstreamError};
+
+/// The documented answer to every failure.
+pub fn error_response(problem: &ServiceError) -> Response<Body> {
+    match problem {
+        // Without working management credentials there is nothing Auth0
+        // could do better: it is our deployment that is broken, so 500.
+        ServiceError::Internal(_)
+        | ServiceError::Upstream {
+            cause: UpstreamError::Credentials(_),
+            ..
+        } => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &ErrorBody::message("Internal server error"),
+        ),
+        ServiceError::Unauthorized(reason) => {
+            let (message, challenge) = match reason {
+                AuthError::Malformed(_) => ("missing or malformed jwt", "Bearer"),
+                AuthError::Invalid(_) => {
+                    ("invalid or expired jwt", r#"Bearer error="invalid_token""#)
+                }
+                AuthError::MissingOwner => (
+                    "token is valid but missing client_id",
+                    r#"Bearer error="invalid_token""#,
+                ),
+            };
+            let mut response =
+                json_response(StatusCode::UNAUTHORIZED, &ErrorBody::message(message));
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response
+        }
+        ServiceError::InvalidRequest(message) => json_response(
+            StatusCode::BAD_REQUEST,
+            &ErrorBody {
+                code: Some("INVALID_REQUEST"),
+                message,
+            },
+        ),
+        ServiceError::ClientNotFound => json_response(
+            StatusCode::NOT_FOUND,
+            &ErrorBody {
+                code: Some("CLIENT_NOT_FOUND"),
+                message: "client not found",
+            },
+        ),
+        ServiceError::Upstream { operation, cause } => {
+            let (code, message) = match operation {
+                Operation::CreateClient => {
+                    (Some("CLIENT_CREATE_FAILED"), "failed to create the client")
+                }
+                Operation::CreateGrant => (
+                    Some("CLIENT_GRANT_CREATE_FAILED"),
+                    "failed to authorize the client for API access",
+                ),
+                Operation::DeleteClient => {
+                    (Some("CLIENT_DELETE_FAILED"), "failed to delete the client")
+                }
+                Operation::ReadClients => {
+                    (None, "failed to read clients from the identity provider")
+                }
+            };
+            match cause {
+                UpstreamError::RateLimited { retry_after } => {
+                    let message = format!("{message}: the identity provider is busy, retry later");
+                    let mut response = json_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &ErrorBody {
+                            code,
+                            message: &message,
+                        },
+                    );
+                    response
+                        .headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+                    response
+                }
+                _ => json_response(StatusCode::BAD_GATEWAY, &ErrorBody { code, message }),
+            }
+        }
+    }
+}
+
+/// Logs a failure at the level it deserves: the caller's mistakes are
+/// information, Auth0's failures a warning, our own an error.
+pub fn log_failure(problem: &ServiceError) {
+    match problem {
+        ServiceError::Unauthorized(_)
+        | ServiceError::InvalidRequest(_)
+        | ServiceError::ClientNotFound => {
+            info!(error = %problem, "request refused")
+        }
+        ServiceError::Internal(_)
+        | ServiceError::Upstream {
+            cause: UpstreamError::Credentials(_),
+            ..
+        } => error!(error = %problem, "internal error"),
+        ServiceError::Upstream { .. } => warn!(error = %problem, "upstream failure"),
+    }
+}
+
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    // Our bodies are plain strings and lists of them: serializing cannot
+    // fail, but if it ever did the caller still gets the documented 500.
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (status, text),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal server error"}"#.to_owned(),
+        ),
+    };
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A bodiless answer (204).
+pub fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = status;
+    response
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    message: &'a str,
+}
+
+impl<'a> ErrorBody<'a> {
+    fn message(message: &'a str) -> Self {
+        ErrorBody {
+            code: None,
+            message,
+        }
+    }
+}
+
+/// The 201 of create: the only body that ever carries a secret.
+#[derive(Serialize)]
+pub struct CreatedClientBody<'a> {
+    name: &'a str,
+    description: &'a str,
+    client_id: &'a str,
+    client_secret: &'a str,
+}
+
+impl<'a> From<&'a CreatedClient> for CreatedClientBody<'a> {
+    fn from(client: &'a CreatedClient) -> Self {
+        CreatedClientBody {
+            name: &client.name,
+            description: &client.description,
+            client_id: &client.client_id,
+            client_secret: client.client_secret.expose(),
+        }
+    }
+}
+
+/// A client in list and get answers: `id` and `client_id` are both the Auth0 id.
+#[derive(Serialize)]
+pub struct ClientBody<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    client_id: &'a str,
+}
+
+impl<'a> From<&'a ClientSummary> for ClientBody<'a> {
+    fn from(client: &'a ClientSummary) -> Self {
+        ClientBody {
+            id: &client.client_id,
+            name: &client.name,
+            description: &client.description,
+            client_id: &client.client_id,
+        }
+    }
+}

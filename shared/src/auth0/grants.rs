@@ -1,0 +1,35 @@
+//! `/api/v2/client-grants`: authorizing a client for an API.
+
+use reqwest::{Method, StatusCode};
+use tokio::time::Instant;
+
+use super::transport::{Call, Retry};
+use super::wire::grant_body;
+use super::{CredentialsSource, ManagementApi};
+use crate::domain::GrantPolicy;
+use crate::error::UpstreamError;
+
+/// `POST /api/v2/client-grants` for `client_id` and the policy's API and scopes.
+pub(super) async fn create<S: CredentialsSource>(
+    api: &ManagementApi<S>,
+    client_id: &str,
+    grant: &GrantPolicy,
+    deadline: Instant,
+) -> Result<(), UpstreamError> {
+    let body = grant_body(client_id, grant);
+    let call = Call {
+        method: Method::POST,
+        path: "/api/v2/client-grants",
+        query: &[],
+        body: Some(&body),
+        retry: Retry::OnlyIfNotProcessed,
+    };
+    let answer = api.call(&call, deadline).await?;
+    match answer.status {
+        StatusCode::CREATED | StatusCode::OK => Ok(()),
+        // The grant for this new client and audience exists already: the
+        // client is authorized, which is all we wanted.
+        StatusCode::CONFLICT => Ok(()),
+        _ => Err(answer.failure("create client grant")),
+    }
+}

@@ -1,0 +1,110 @@
+//! Auth0's wire format: the JSON the Management API takes and answers, in
+//! the shapes of its published schema, and their translation to and from
+//! the domain's nouns. Nothing here sends anything.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::{DirectoryClient, GrantPolicy, NewClient, Owner};
+use crate::secret_string::SecretString;
+
+/// `client_metadata` key recording who created a client through this service.
+pub const OWNER_METADATA_KEY: &str = "owner_client_id";
+/// Auth0's `app_type` of machine-to-machine applications.
+pub const M2M_APP_TYPE: &str = "non_interactive";
+/// The fields we read; asking for no more keeps secrets out of our memory.
+pub const READ_FIELDS: &str = "client_id,name,description,app_type,client_metadata";
+
+/// `POST /api/v2/clients`: an M2M application recording its owner, with
+/// the id we chose for it when the tenant takes custom ids.
+pub fn new_client_body(client: &NewClient, owner: &Owner, client_id: Option<&str>) -> Value {
+    let mut body = json!({
+        "name": client.name,
+        "description": client.description,
+        "app_type": M2M_APP_TYPE,
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_post",
+        "client_metadata": { OWNER_METADATA_KEY: owner.as_str() },
+    });
+    if let (Some(id), Some(map)) = (client_id, body.as_object_mut()) {
+        map.insert("client_id".into(), json!(id));
+    }
+    body
+}
+
+/// `POST /api/v2/client-grants`: `client_id` may call the policy's API with
+/// its scopes.
+pub fn grant_body(client_id: &str, grant: &GrantPolicy) -> Value {
+    json!({
+        "client_id": client_id,
+        "audience": grant.audience,
+        "scope": grant.scopes,
+    })
+}
+
+/// A client as `GET /api/v2/clients[/{id}]` answers it, with [`READ_FIELDS`].
+#[derive(Deserialize)]
+pub struct Auth0Client {
+    client_id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    app_type: Option<String>,
+    #[serde(default)]
+    client_metadata: Option<HashMap<String, Value>>,
+}
+
+impl From<Auth0Client> for DirectoryClient {
+    fn from(client: Auth0Client) -> Self {
+        let owner = client
+            .client_metadata
+            .as_ref()
+            .and_then(|metadata| metadata.get(OWNER_METADATA_KEY))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        DirectoryClient {
+            machine_to_machine: client.app_type.as_deref() == Some(M2M_APP_TYPE),
+            client_id: client.client_id,
+            name: client.name.unwrap_or_default(),
+            description: client.description.unwrap_or_default(),
+            owner,
+        }
+    }
+}
+
+/// The answer to `POST /api/v2/clients`: the only one that carries a secret.
+#[derive(Deserialize)]
+pub struct Auth0CreatedClient {
+    pub client_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub client_secret: SecretString,
+}
+
+/// `GET /api/v2/clients?include_totals=true` answers with a page object;
+/// without it, a bare array. Both are accepted.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum ClientPage {
+    WithTotals {
+        clients: Vec<Auth0Client>,
+        total: Option<u64>,
+    },
+    Bare(Vec<Auth0Client>),
+}
+
+impl ClientPage {
+    /// The page's clients, and the tenant's total when Auth0 said it.
+    pub fn into_parts(self) -> (Vec<Auth0Client>, Option<u64>) {
+        match self {
+            ClientPage::WithTotals { clients, total } => (clients, total),
+            ClientPage::Bare(clients) => (clients, None),
+        }
+    }
+}

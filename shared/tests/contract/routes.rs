@@ -1,0 +1,174 @@
+//! The route table (`m2m_shared::Route`) is the one list of routes. What
+//! must restate it for tools that cannot read Rust says the same: the
+//! workspace's functions, the `cargo lambda watch` router in Cargo.toml,
+//! template.yaml, openapi.yaml and the sample events. A route added to the
+//! table and missing from any of them fails here, and so does one left
+//! behind in them after it left the table.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use serde_json::Value;
+use serde_yaml_ng::Value as Yaml;
+
+use crate::support::Route;
+
+const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// `(function, METHOD, path)` for every route of the table.
+fn table() -> BTreeSet<(String, String, String)> {
+    Route::ALL
+        .iter()
+        .map(|route| {
+            (
+                route.function().to_owned(),
+                route.method().to_owned(),
+                route.path().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn functions() -> BTreeSet<String> {
+    Route::ALL
+        .iter()
+        .map(|route| route.function().to_owned())
+        .collect()
+}
+
+fn cargo_metadata() -> Value {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(WORKSPACE)
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn yaml(file: &str) -> Yaml {
+    let text = std::fs::read_to_string(format!("{WORKSPACE}/{file}")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn text(value: &Yaml) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn each_function_crate_is_one_route_and_builds_one_binary_of_its_name() {
+    let metadata = cargo_metadata();
+    let packages = metadata["packages"].as_array().unwrap();
+    let in_functions: BTreeSet<String> = packages
+        .iter()
+        .filter(|package| {
+            package["manifest_path"]
+                .as_str()
+                .unwrap()
+                .contains("/functions/")
+        })
+        .map(|package| {
+            let name = package["name"].as_str().unwrap().to_owned();
+            let binaries: Vec<&str> = package["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|target| target["kind"][0] == "bin")
+                .map(|target| target["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(binaries, [name.as_str()], "{name}'s binaries");
+            name
+        })
+        .collect();
+    assert_eq!(in_functions, functions());
+}
+
+#[test]
+fn cargo_lambda_watch_routes_each_route_to_its_function() {
+    let metadata = cargo_metadata();
+    let router = metadata["metadata"]["lambda"]["watch"]["router"]
+        .as_object()
+        .expect("[workspace.metadata.lambda.watch.router] in Cargo.toml");
+    let mut routed = BTreeSet::new();
+    for (path, targets) in router {
+        for target in targets.as_array().unwrap() {
+            routed.insert((
+                target["function"].as_str().unwrap().to_owned(),
+                target["method"].as_str().unwrap().to_owned(),
+                path.clone(),
+            ));
+        }
+    }
+    assert_eq!(routed, table());
+}
+
+#[test]
+fn template_yaml_deploys_each_function_on_its_route() {
+    let template = yaml("template.yaml");
+    let mut deployed = BTreeSet::new();
+    let mut binaries = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = text(&resource["Metadata"]["BuildProperties"]["Binary"]);
+        assert!(!binary.is_empty(), "{name:?} names no Binary");
+        binaries.insert(binary.clone());
+        let events = resource["Properties"]["Events"].as_mapping();
+        for event in events.into_iter().flat_map(|events| events.values()) {
+            if event["Type"] == "HttpApi" {
+                let properties = &event["Properties"];
+                deployed.insert((
+                    binary.clone(),
+                    text(&properties["Method"]),
+                    text(&properties["Path"]),
+                ));
+            }
+        }
+    }
+    assert_eq!(deployed, table());
+    assert_eq!(binaries, functions(), "no function without a route");
+}
+
+#[test]
+fn openapi_yaml_documents_each_route() {
+    let document = yaml("openapi.yaml");
+    let mut documented = BTreeSet::new();
+    for (path, operations) in document["paths"].as_mapping().unwrap() {
+        for (method, _) in operations.as_mapping().unwrap() {
+            let method = text(method);
+            if method != "parameters" {
+                documented.insert((method.to_ascii_uppercase(), text(path)));
+            }
+        }
+    }
+    let routes: BTreeSet<(String, String)> = table()
+        .into_iter()
+        .map(|(_, method, path)| (method, path))
+        .collect();
+    assert_eq!(documented, routes);
+}
+
+#[test]
+fn each_function_has_a_sample_event_of_its_success() {
+    let names: BTreeSet<String> = std::fs::read_dir(format!("{WORKSPACE}/events"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for function in functions() {
+        assert!(
+            names.contains(&format!("{function}-success.json")),
+            "events/{function}-success.json is missing"
+        );
+    }
+}

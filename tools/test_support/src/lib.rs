@@ -1,0 +1,17 @@
+//! Test support for the workspace: what the contract tests, the warm-path
+//! benchmark and `lambda_bench` each used to write by hand. Dev-only: it is
+//! a dev-dependency of the library and a dependency of the tools, never of
+//! a function, and it may panic (a failed setup is a failed test).
+//!
+//! - [`event`]: API Gateway HTTP API (payload 2.0) events for the route table;
+//! - [`setup`]: the Auth0 emulator configured as the service expects it, the
+//!   service's environment, caller tokens, Management API tokens, seeded clients;
+//! - [`moto`]: AWS (Secrets Manager) on a local moto server, through the real SDK;
+//! - [`stats`]: percentiles and how figures are printed, and [`report`]:
+//!   where benchmark reports are written.
+
+pub mod event;
+pub mod moto;
+pub mod report;
+pub mod setup;
+pub mod stats;
