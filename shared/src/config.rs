@@ -1,6 +1,6 @@
-//! Configuration: read once per container from the environment variables that
-//! CONTRACT.md names, validated up front so that a bad deployment is reported
-//! once, clearly, instead of failing in odd ways on every request.
+//! Configuration: read once per container from the environment variables of
+//! README's configuration table, validated up front so that a bad deployment
+//! is reported once, clearly, instead of failing in odd ways on every request.
 
 use std::fmt;
 

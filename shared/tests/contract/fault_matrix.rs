@@ -1,4 +1,4 @@
-//! Every Auth0 call × every way it can fail: each gives CONTRACT.md's
+//! Every Auth0 call × every way it can fail: each gives docs/behaviour.md's
 //! answer, and afterwards the tenant holds no client without its grant, no
 //! duplicate from a retry, and every client that should remain.
 

@@ -1,9 +1,9 @@
 //! A stateful stand-in for one Auth0 tenant: `/oauth/token`, the JWKS, and
 //! the Management API's `/api/v2/clients` and `/api/v2/client-grants`, with
 //! Auth0's status codes and error bodies. Every request body it receives is
-//! checked against Auth0's published schemas (`shared/auth0/`); a violation
-//! is answered as Auth0 would and recorded, and an emulator dropped with
-//! unread violations fails the test that used it.
+//! checked against Auth0's published schemas (vendored in `schemas/`); a
+//! violation is answered as Auth0 would and recorded, and an emulator dropped
+//! with unread violations fails the test that used it.
 //!
 //! Faults can be queued per route (429s, 5xx, delays, dropped connections,
 //! malformed JSON, expired tokens) so error paths are tested for real.

@@ -86,8 +86,8 @@ pub async fn create_client(
 ) -> Result<Response, Response> {
     let mut request = authorized_body(&shared, &headers, CREATE, &body)?;
     // `client_id` is the one property allowed beyond the published schema:
-    // tenants with custom client ids accept it (CONTRACT.md). It is checked
-    // here, the rest by the schema.
+    // tenants with custom client ids accept it (docs/behaviour.md, "Auth0
+    // calls"). It is checked here, the rest by the schema.
     let custom_id = request.as_object_mut().and_then(|o| o.remove("client_id"));
     if let Err(problem) = Schema::CreateClientRequest.check(&request) {
         return Err(violation(&shared, CREATE, &problem));
