@@ -14,10 +14,13 @@ pub mod runtime_api;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use runtime_api::{Outcome, OutcomeKind};
+use test_support::report;
 use tokio::process::{Child, Command};
+use upstream::{Subject, status_of};
 
 /// A running function process.
 pub struct Function {
@@ -92,57 +95,121 @@ pub fn binary_dir() -> PathBuf {
     }
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace_dir().join("target"));
+        .unwrap_or_else(|_| report::workspace_dir().join("target"));
     target.join("release")
 }
 
-pub fn workspace_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The folder of the functions' logs, in the report folder
+/// ([`report::output_dir`]: `$BENCH_OUT_DIR`, or `target/lambda-bench`).
+pub fn logs_dir() -> Result<PathBuf, String> {
+    let logs = report::output_dir().join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    Ok(logs)
 }
 
-/// Where the drivers write their logs and markdown: `$BENCH_OUT_DIR`, or
-/// `target/lambda-bench`.
-pub fn output_dir() -> PathBuf {
-    let dir = std::env::var("BENCH_OUT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace_dir().join("target/lambda-bench"));
-    let _ = std::fs::create_dir_all(&dir);
-    dir
-}
+/// A driver's command line: `--name value` options.
+pub struct Args(Vec<String>);
 
-/// The value below which `q` of the samples lie (nearest rank).
-pub fn percentile(samples: &[Duration], q: f64) -> Duration {
-    if samples.is_empty() {
-        return Duration::ZERO;
+impl Args {
+    pub fn from_env() -> Args {
+        Args(std::env::args().skip(1).collect())
     }
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+
+    /// `--name value`.
+    pub fn option(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .position(|arg| arg == name)
+            .and_then(|i| self.0.get(i + 1))
+            .cloned()
+    }
+
+    /// `--name N`, or `default` if absent or not a number.
+    pub fn count(&self, name: &str, default: usize) -> usize {
+        self.option(name)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// `--markdown FILE`, or `default_name` in the report folder.
+    pub fn markdown(&self, default_name: &str) -> PathBuf {
+        self.option("--markdown")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| report::output_dir().join(default_name))
+    }
 }
 
-pub fn median(samples: &[Duration]) -> Duration {
-    if samples.is_empty() {
-        return Duration::ZERO;
+/// How long a function may take to answer an invocation.
+pub const ANSWER_LIMIT: Duration = Duration::from_secs(30);
+
+/// The answer to `what` (a function, a request), which must have come
+/// within [`ANSWER_LIMIT`] and be a response, not an error report.
+pub fn answer(outcome: Option<Outcome>, what: &str, log: &Path) -> Result<Outcome, String> {
+    let outcome = outcome.ok_or_else(|| {
+        format!(
+            "{what}: no answer within {} s (log: {})",
+            ANSWER_LIMIT.as_secs(),
+            log.display()
+        )
+    })?;
+    if outcome.kind != OutcomeKind::Response {
+        return Err(format!(
+            "{what} ended in {:?}: {} (log: {})",
+            outcome.kind,
+            String::from_utf8_lossy(&outcome.body),
+            log.display()
+        ));
     }
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let middle = sorted.len() / 2;
-    if sorted.len().is_multiple_of(2) {
-        (sorted[middle - 1] + sorted[middle]) / 2
+    Ok(outcome)
+}
+
+/// The answer's status, which must be `expected`.
+pub fn expect_status(
+    outcome: &Outcome,
+    expected: Option<u16>,
+    what: &str,
+    log: &Path,
+) -> Result<Option<u16>, String> {
+    let status = status_of(&outcome.body);
+    if status != expected {
+        return Err(format!(
+            "{what} answered {status:?}, expected {expected:?}: {} (log: {})",
+            String::from_utf8_lossy(&outcome.body),
+            log.display()
+        ));
+    }
+    Ok(status)
+}
+
+/// A row's cell for whether its target is met: none for the echo.
+pub fn met_cell(subject: Subject, met: bool) -> &'static str {
+    if subject == Subject::Echo {
+        "—"
+    } else if met {
+        "yes"
     } else {
-        sorted[middle]
+        "**no**"
     }
 }
 
-pub fn ms(duration: Duration) -> String {
-    format!("{:.2}", duration.as_secs_f64() * 1000.0)
+/// A report's verdict on its target.
+pub fn verdict(all_met: bool) -> &'static str {
+    if all_met { "met" } else { "not met" }
 }
 
-/// `--name value` from the command line.
-pub fn option(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|arg| arg == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
+/// Prints the report and writes it to `markdown`.
+pub fn publish(report: &str, markdown: &Path) -> Result<(), String> {
+    print!("{report}");
+    std::fs::write(markdown, report).map_err(|e| format!("{}: {e}", markdown.display()))
+}
+
+/// A driver's exit: its problem, if any, on stderr.
+pub fn exit(driver: &str, outcome: Result<(), String>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("{driver}: {problem}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -6,56 +6,76 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use auth0_emulator::{Emulator, EmulatorConfig, TestKey};
+use auth0_emulator::{Emulator, TestKey};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, Header};
+use m2m_shared::Route;
 use serde_json::{Value, json};
+use test_support::event::Event;
+use test_support::setup;
 use tokio::task::JoinHandle;
 
-pub const CALLER_AUDIENCE: &str = "https://m2m-client-service/";
 /// The `client_id` of the benchmark's caller: the owner of what it creates.
 pub const CALLER: &str = "bench-caller";
+/// A caller who owns nothing (a refused list: the empty list).
+const OTHER_CALLER: &str = "bench-nobody";
+/// An id nobody has (a refused get or delete: 404).
+const UNKNOWN_ID: &str = "client_doesNotExist000000000000";
 pub const SECRET_ID: &str = "m2m/auth0-management";
-const MANAGEMENT_CLIENT_ID: &str = "bench-mgmt-client";
-const MANAGEMENT_CLIENT_SECRET: &str = "bench-mgmt-secret";
 
-/// The four functions, and the bare echo they are compared with.
+/// The functions of the route table, and the bare echo they are compared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Subject {
+    /// `tools/bare_echo`: a bare `lambda_runtime` function.
     Echo,
-    Create,
-    List,
-    Get,
-    Delete,
+    /// The function that answers this route.
+    Function(Route),
 }
 
 impl Subject {
-    pub const ALL: [Subject; 5] = [
-        Subject::Echo,
-        Subject::Create,
-        Subject::List,
-        Subject::Get,
-        Subject::Delete,
-    ];
-    pub const FUNCTIONS: [Subject; 4] = [
-        Subject::Create,
-        Subject::List,
-        Subject::Get,
-        Subject::Delete,
-    ];
+    /// The functions, in the route table's order.
+    pub const FUNCTIONS: [Subject; Route::ALL.len()] = {
+        let mut functions = [Subject::Echo; Route::ALL.len()];
+        let mut i = 0;
+        while i < Route::ALL.len() {
+            functions[i] = Subject::Function(Route::ALL[i]);
+            i += 1;
+        }
+        functions
+    };
+    /// The echo, then the functions.
+    pub const ALL: [Subject; Route::ALL.len() + 1] = {
+        let mut all = [Subject::Echo; Route::ALL.len() + 1];
+        let mut i = 0;
+        while i < Route::ALL.len() {
+            all[i + 1] = Subject::FUNCTIONS[i];
+            i += 1;
+        }
+        all
+    };
 
     /// The binary's name (`cargo build --release` puts it in `target/release`).
     pub fn binary(self) -> &'static str {
         match self {
             Subject::Echo => "bare-echo",
-            Subject::Create => "create_client",
-            Subject::List => "list_clients",
-            Subject::Get => "get_client",
-            Subject::Delete => "delete_client",
+            Subject::Function(route) => route.function(),
         }
+    }
+
+    /// The package that builds the binary.
+    pub fn package(self) -> &'static str {
+        match self {
+            Subject::Echo => "bare_echo",
+            Subject::Function(route) => route.function(),
+        }
+    }
+
+    /// The subject whose binary is `binary`.
+    pub fn from_binary(binary: &str) -> Option<Subject> {
+        Subject::ALL.into_iter().find(|s| s.binary() == binary)
     }
 
     pub fn label(self) -> &'static str {
@@ -69,11 +89,28 @@ impl Subject {
     pub fn success_status(self) -> Option<u16> {
         match self {
             Subject::Echo => None,
-            Subject::Create => Some(201),
-            Subject::List | Subject::Get => Some(200),
-            Subject::Delete => Some(204),
+            Subject::Function(route) => Some(route.success_status()),
         }
     }
+
+    /// The route whose requests the subject is sent: its own; the echo,
+    /// which answers anything, gets the list's.
+    fn route(self) -> Route {
+        match self {
+            Subject::Echo => Route::ListClients,
+            Subject::Function(route) => route,
+        }
+    }
+}
+
+/// The command that builds every subject's release binary.
+pub fn build_command() -> String {
+    let packages: Vec<String> = Subject::FUNCTIONS
+        .iter()
+        .chain([&Subject::Echo])
+        .map(|s| format!("-p {}", s.package()))
+        .collect();
+    format!("cargo build --release {}", packages.join(" "))
 }
 
 /// Secrets Manager, as far as `GetSecretValue` goes.
@@ -103,11 +140,7 @@ async fn get_secret_value(State(calls): State<Arc<AtomicUsize>>, headers: Header
         )
             .into_response();
     }
-    let secret = json!({
-        "client_id": MANAGEMENT_CLIENT_ID,
-        "client_secret": MANAGEMENT_CLIENT_SECRET,
-    })
-    .to_string();
+    let secret = setup::management_secret_json();
     let body = json!({
         "ARN": format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{SECRET_ID}-AbCdEf"),
         "Name": SECRET_ID,
@@ -145,14 +178,14 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub async fn start() -> std::io::Result<Upstream> {
-        let emulator = Emulator::start(EmulatorConfig {
-            management_client_id: MANAGEMENT_CLIENT_ID.into(),
-            management_client_secret: MANAGEMENT_CLIENT_SECRET.into(),
-            caller_audience: CALLER_AUDIENCE.into(),
-            ..EmulatorConfig::default()
-        })
-        .await?;
+    pub async fn start() -> Result<Upstream, String> {
+        Upstream::try_start()
+            .await
+            .map_err(|e| format!("cannot start the stubs: {e}"))
+    }
+
+    async fn try_start() -> std::io::Result<Upstream> {
+        let emulator = Emulator::start(setup::emulator_config()).await?;
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let address = listener.local_addr()?;
         let calls = Arc::new(AtomicUsize::new(0));
@@ -207,11 +240,8 @@ impl Upstream {
                 "AWS_ENDPOINT_URL",
                 format!("http://{}", self.secrets.address),
             ),
-            ("AUTH0_DOMAIN", self.emulator.base_url()),
-            ("AUTH0_SECRET_ID", SECRET_ID.into()),
-            ("JWT_ISSUER", self.emulator.issuer()),
-            ("JWT_AUDIENCE", CALLER_AUDIENCE.into()),
         ];
+        env.extend(setup::service_env(&self.emulator, SECRET_ID));
         match credentials {
             Credentials::InEnvironment => env.extend([
                 ("AWS_ACCESS_KEY_ID", "AKIABENCHMARK000000".into()),
@@ -244,101 +274,26 @@ impl Upstream {
 
     /// A valid caller token (one hour).
     pub fn caller_token(&self, owner: &str) -> String {
-        self.emulator.sign_caller_token(&self.claims(owner))
+        setup::caller_token(&self.emulator, owner)
     }
 
     /// The same claims, signed by a key the JWKS does not publish.
     pub fn foreign_token(&self, owner: &str) -> String {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(TestKey::Foreign.kid().to_owned());
-        self.emulator
-            .sign_with(&header, &self.claims(owner), TestKey::Foreign)
+        self.emulator.sign_with(
+            &header,
+            &setup::caller_claims(&self.emulator, owner),
+            TestKey::Foreign,
+        )
     }
 
-    fn claims(&self, owner: &str) -> Value {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        json!({
-            "iss": self.emulator.issuer(),
-            "aud": CALLER_AUDIENCE,
-            "sub": format!("{owner}@clients"),
-            "iat": now,
-            "exp": now + 3600,
-            "client_id": owner,
-        })
+    /// `count` clients of the caller in the tenant, for lists to list.
+    pub fn seed_listed(&self, count: usize) {
+        for n in 0..count {
+            setup::seed_owned_client(&self.emulator, CALLER, &format!("listed {n}"));
+        }
     }
-
-    /// A client of `owner`, made directly in the tenant; returns its id.
-    pub fn seed_client(&self, owner: &str, name: &str) -> String {
-        self.emulator.seed_client(json!({
-            "name": name,
-            "description": "seeded by the benchmark",
-            "app_type": "non_interactive",
-            "grant_types": ["client_credentials"],
-            "client_metadata": {"owner_client_id": owner},
-        }))
-    }
-}
-
-/// An API Gateway HTTP API (payload 2.0) event.
-pub fn api_gateway_event(
-    method: &str,
-    route_key: &str,
-    id: Option<&str>,
-    authorization: Option<&str>,
-    body: Option<&str>,
-) -> String {
-    let path = match id {
-        Some(id) => format!("/api/v1/client/{id}"),
-        None => "/api/v1/client".to_owned(),
-    };
-    let mut headers = json!({
-        "accept": "*/*",
-        "content-type": "application/json",
-        "host": "api-id.execute-api.us-east-1.amazonaws.com",
-        "user-agent": "lambda-bench",
-        "x-forwarded-for": "192.0.2.1",
-        "x-forwarded-port": "443",
-        "x-forwarded-proto": "https",
-    });
-    if let Some(authorization) = authorization {
-        headers["authorization"] = json!(authorization);
-    }
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api-id",
-            "domainName": "api-id.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "api-id",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "lambda-bench"
-            },
-            "requestId": "bench-api-request",
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": "22/Nov/2026:17:00:00 +0000",
-            "timeEpoch": 1_795_366_800_000u64
-        },
-        "isBase64Encoded": false
-    });
-    if let Some(id) = id {
-        event["pathParameters"] = json!({ "id": id });
-    }
-    if let Some(body) = body {
-        event["body"] = json!(body);
-    }
-    event.to_string()
 }
 
 /// What the benchmark asks a function to do.
@@ -351,9 +306,39 @@ pub enum Ask {
     /// A token signed by a key nobody published: 401 (after a JWKS refetch,
     /// at most once per 30 s).
     ForeignToken,
-    /// Create: a body without a name (400); get and delete: an id nobody
-    /// has (404); list: a caller without clients (200, `[]`).
+    /// A request the route refuses, as [`Refusal::of`] says: create, a
+    /// body without a name (400); get and delete, an id nobody has (404);
+    /// list, a caller without clients (200, `[]`).
     Refused,
+}
+
+/// How a route refuses the benchmark's [`Ask::Refused`]: route by route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// A body without a name: 400.
+    InvalidBody,
+    /// An id nobody has: 404.
+    UnknownId,
+    /// A caller who owns nothing: the route's success, empty.
+    OtherCaller,
+}
+
+impl Refusal {
+    fn of(route: Route) -> Refusal {
+        match route {
+            Route::CreateClient => Refusal::InvalidBody,
+            Route::ListClients => Refusal::OtherCaller,
+            Route::GetClient | Route::DeleteClient => Refusal::UnknownId,
+        }
+    }
+
+    fn status(self, route: Route) -> u16 {
+        match self {
+            Refusal::InvalidBody => 400,
+            Refusal::UnknownId => 404,
+            Refusal::OtherCaller => route.success_status(),
+        }
+    }
 }
 
 impl Ask {
@@ -362,66 +347,73 @@ impl Ask {
             (_, Subject::Echo) => None,
             (Ask::Success, subject) => subject.success_status(),
             (Ask::NoToken | Ask::ForeignToken, _) => Some(401),
-            (Ask::Refused, Subject::Create) => Some(400),
-            (Ask::Refused, Subject::List) => Some(200),
-            (Ask::Refused, _) => Some(404),
+            (Ask::Refused, Subject::Function(route)) => Some(Refusal::of(route).status(route)),
+        }
+    }
+
+    /// How `subject` refuses this ask, if it is [`Ask::Refused`].
+    fn refusal(self, subject: Subject) -> Option<Refusal> {
+        match (self, subject) {
+            (Ask::Refused, Subject::Function(route)) => Some(Refusal::of(route)),
+            _ => None,
         }
     }
 }
 
 /// The event for `ask` on `subject`, preparing the tenant as needed (a
-/// fresh client of the caller for each successful delete).
+/// fresh client of the caller for each request naming one, but an unknown
+/// id).
 pub fn event_for(upstream: &Upstream, subject: Subject, ask: Ask, token: &str, n: usize) -> String {
-    let bearer = if subject == Subject::List && ask == Ask::Refused {
-        format!("Bearer {}", upstream.caller_token("bench-nobody"))
-    } else {
-        format!("Bearer {token}")
-    };
-    let foreign;
-    let authorization = match ask {
-        Ask::NoToken => None,
-        Ask::ForeignToken => {
-            foreign = format!("Bearer {}", upstream.foreign_token(CALLER));
-            Some(foreign.as_str())
-        }
-        _ => Some(bearer.as_str()),
-    };
-    match subject {
-        Subject::Echo | Subject::List => {
-            api_gateway_event("GET", "GET /api/v1/client", None, authorization, None)
-        }
-        Subject::Create => {
-            let body = if ask == Ask::Refused {
-                json!({"description": "no name"}).to_string()
-            } else {
-                json!({"name": format!("bench client {n}"), "description": "made by the benchmark"})
-                    .to_string()
-            };
-            api_gateway_event(
-                "POST",
-                "POST /api/v1/client",
-                None,
-                authorization,
-                Some(&body),
-            )
-        }
-        Subject::Get | Subject::Delete => {
-            let id = match ask {
-                Ask::Refused => "client_doesNotExist000000000000".to_owned(),
-                _ => upstream.seed_client(CALLER, &format!("bench target {n}")),
-            };
-            let (method, route_key) = if subject == Subject::Get {
-                ("GET", "GET /api/v1/client/{id}")
-            } else {
-                ("DELETE", "DELETE /api/v1/client/{id}")
-            };
-            api_gateway_event(method, route_key, Some(&id), authorization, None)
-        }
+    let route = subject.route();
+    let refusal = ask.refusal(subject);
+    let mut event = Event::new(route);
+    if route.takes_id() {
+        let id = if refusal == Some(Refusal::UnknownId) {
+            UNKNOWN_ID.to_owned()
+        } else {
+            setup::seed_owned_client(&upstream.emulator, CALLER, &format!("bench target {n}"))
+        };
+        event = event.id(&id);
     }
+    if route.method() == "POST" {
+        let body = if refusal == Some(Refusal::InvalidBody) {
+            json!({"description": "no name"})
+        } else {
+            json!({"name": format!("bench client {n}"), "description": "made by the benchmark"})
+        };
+        event = event.body(&body.to_string());
+    }
+    let event = match ask {
+        Ask::NoToken => event,
+        Ask::ForeignToken => event.bearer(&upstream.foreign_token(CALLER)),
+        _ if refusal == Some(Refusal::OtherCaller) => {
+            event.bearer(&upstream.caller_token(OTHER_CALLER))
+        }
+        _ => event.bearer(token),
+    };
+    event.text()
 }
 
 /// The `statusCode` of an API Gateway response document.
 pub fn status_of(response: &[u8]) -> Option<u16> {
     let value: Value = serde_json::from_slice(response).ok()?;
     value.get("statusCode")?.as_u64().map(|s| s as u16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subjects_are_the_echo_and_the_route_table() {
+        assert_eq!(Subject::ALL[0], Subject::Echo);
+        assert_eq!(Subject::ALL[1..], Subject::FUNCTIONS);
+        for (subject, route) in Subject::FUNCTIONS.into_iter().zip(Route::ALL) {
+            assert_eq!(subject, Subject::Function(route));
+            assert_eq!(Subject::from_binary(route.function()), Some(subject));
+            assert_eq!(subject.success_status(), Some(route.success_status()));
+        }
+        assert_eq!(Subject::from_binary("bare-echo"), Some(Subject::Echo));
+        assert!(build_command().ends_with(" -p bare_echo"));
+    }
 }

@@ -13,7 +13,7 @@
 //! `target/lambda-bench/coldstart.md`).
 //!
 //! ```text
-//! cargo build --release -p create_client -p list_clients -p get_client -p delete_client -p bare_echo
+//! cargo build --release $(scripts/functions.sh | sed 's/^/-p /') -p bare_echo
 //! cargo build --release -p lambda_bench
 //! target/release/coldstart [--runs 30] [--markdown FILE]
 //! ```
@@ -25,12 +25,21 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use auth0_emulator::Route as Auth0Route;
-use lambda_bench::runtime_api::{OutcomeKind, RuntimeApi};
-use lambda_bench::upstream::{Ask, CALLER, Credentials, Subject, Upstream, event_for, status_of};
-use lambda_bench::{binary_dir, launch, median, ms, option, output_dir, percentile};
+use lambda_bench::runtime_api::RuntimeApi;
+use lambda_bench::upstream::{
+    Ask, CALLER, Credentials, Subject, Upstream, build_command, event_for, status_of,
+};
+use lambda_bench::{
+    ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
+    publish, verdict,
+};
+use m2m_shared::Route;
+use test_support::stats::{median, ms, percentile};
 
-/// Runs of the variant without credentials in the environment.
+/// Runs of the variant without credentials in the environment, and the
+/// function it starts.
 const DISCOVERY_RUNS: usize = 10;
+const DISCOVERY_SUBJECT: Subject = Subject::Function(Route::CreateClient);
 
 #[derive(Clone, Debug)]
 struct Sample {
@@ -44,56 +53,26 @@ struct Sample {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let runs: usize = option(&args, "--runs")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(30);
-    let markdown = option(&args, "--markdown")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| output_dir().join("coldstart.md"));
+    let args = Args::from_env();
+    let runs = args.count("--runs", 30);
     // `--only BINARY`: start just that one, `--runs` times, and report
     // nothing (for profilers, through `$BENCH_WRAPPER`).
-    if let Some(only) = option(&args, "--only") {
-        return match profile_one(&only, runs).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(problem) => {
-                eprintln!("coldstart: {problem}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    match run(runs, &markdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(problem) => {
-            eprintln!("coldstart: {problem}");
-            ExitCode::FAILURE
-        }
-    }
+    let outcome = match args.option("--only") {
+        Some(only) => profile_one(&only, runs).await,
+        None => run(runs, &args.markdown("coldstart.md")).await,
+    };
+    exit("coldstart", outcome)
 }
 
 async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
-    let subject = Subject::ALL
-        .into_iter()
-        .find(|s| s.binary() == only)
-        .ok_or_else(|| format!("no binary {only}"))?;
+    let subject = Subject::from_binary(only).ok_or_else(|| format!("no binary {only}"))?;
     let credentials = if std::env::var_os("BENCH_NO_CREDENTIALS").is_some() {
         Credentials::Discovered
     } else {
         Credentials::InEnvironment
     };
-    let logs = output_dir().join("logs");
-    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
-    let upstream = Upstream::start()
-        .await
-        .map_err(|e| format!("cannot start the stubs: {e}"))?;
-    let token = upstream.caller_token(CALLER);
-    let bin_dir = binary_dir();
-    let context = Context {
-        upstream: &upstream,
-        bin_dir: &bin_dir,
-        logs: &logs,
-        token: &token,
-    };
+    let upstream = Upstream::start().await?;
+    let context = Context::new(&upstream)?;
     let mut samples = Vec::new();
     for n in 0..runs {
         let sample = context.measure(subject, credentials, n).await?;
@@ -118,31 +97,19 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
 }
 
 async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
-    let bin_dir = binary_dir();
     for subject in Subject::ALL {
-        let binary = bin_dir.join(subject.binary());
+        let binary = binary_dir().join(subject.binary());
         if !binary.exists() {
             return Err(format!(
-                "{} not found: build with `cargo build --release -p create_client -p list_clients -p get_client -p delete_client -p bare_echo` (and the drivers apart: `cargo build --release -p lambda_bench`)",
-                binary.display()
+                "{} not found: build with `{}` (and the drivers apart: `cargo build --release -p lambda_bench`)",
+                binary.display(),
+                build_command()
             ));
         }
     }
-    let logs = output_dir().join("logs");
-    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
-    let upstream = Upstream::start()
-        .await
-        .map_err(|e| format!("cannot start the stubs: {e}"))?;
-    let token = upstream.caller_token(CALLER);
-    for n in 0..5 {
-        upstream.seed_client(CALLER, &format!("listed {n}"));
-    }
-    let context = Context {
-        upstream: &upstream,
-        bin_dir: &bin_dir,
-        logs: &logs,
-        token: &token,
-    };
+    let upstream = Upstream::start().await?;
+    upstream.seed_listed(5);
+    let context = Context::new(&upstream)?;
 
     // One untimed start of each: the binaries are in the page cache from
     // then on, as they would be on a warm Lambda host.
@@ -166,25 +133,31 @@ async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
     for round in 0..DISCOVERY_RUNS {
         discovered.push(
             context
-                .measure(Subject::Create, Credentials::Discovered, runs + round + 1)
+                .measure(DISCOVERY_SUBJECT, Credentials::Discovered, runs + round + 1)
                 .await?,
         );
     }
 
-    let report = report(runs, &samples, &discovered);
-    print!("{report}");
-    std::fs::write(markdown, &report).map_err(|e| format!("{}: {e}", markdown.display()))?;
-    Ok(())
+    publish(&report(runs, &samples, &discovered), markdown)
 }
 
 struct Context<'a> {
     upstream: &'a Upstream,
-    bin_dir: &'a Path,
-    logs: &'a Path,
-    token: &'a str,
+    bin_dir: PathBuf,
+    logs: PathBuf,
+    token: String,
 }
 
 impl Context<'_> {
+    fn new(upstream: &Upstream) -> Result<Context<'_>, String> {
+        Ok(Context {
+            upstream,
+            bin_dir: binary_dir(),
+            logs: logs_dir()?,
+            token: upstream.caller_token(CALLER),
+        })
+    }
+
     /// One cold start of `subject` with a fresh stub Runtime API.
     async fn measure(
         &self,
@@ -199,7 +172,7 @@ impl Context<'_> {
             self.upstream,
             subject,
             Ask::Success,
-            self.token,
+            &self.token,
             n,
         ));
         let env = self
@@ -209,39 +182,22 @@ impl Context<'_> {
         let before = self.upstream_counts();
         let function = launch(&self.bin_dir.join(subject.binary()), &env, &log)
             .map_err(|e| format!("cannot exec {}: {e}", subject.binary()))?;
-        let outcome = api.outcome(Duration::from_secs(30)).await;
+        let outcome = api.outcome(ANSWER_LIMIT).await;
         let started = function.started;
         let init = api.first_next().map(|at| at - started);
         drop(api);
         function.stop().await;
-        let outcome = outcome.ok_or_else(|| {
-            format!(
-                "{} did not answer within 30 s (log: {})",
-                subject.binary(),
-                log.display()
-            )
-        })?;
-        if outcome.kind != OutcomeKind::Response {
-            return Err(format!(
-                "{} reported {:?}: {} (log: {})",
-                subject.binary(),
-                outcome.kind,
-                String::from_utf8_lossy(&outcome.body),
-                log.display()
-            ));
-        }
+        let what = subject.binary();
+        let outcome = answer(outcome, what, &log)?;
         let after = self.upstream_counts();
         let upstream = std::array::from_fn(|i| after[i] - before[i]);
-        let status = status_of(&outcome.body);
-        if credentials == Credentials::InEnvironment && status != subject.success_status() {
-            return Err(format!(
-                "{} answered {status:?} instead of {:?}: {} (log: {})",
-                subject.binary(),
-                subject.success_status(),
-                String::from_utf8_lossy(&outcome.body),
-                log.display()
-            ));
-        }
+        let status = match credentials {
+            Credentials::InEnvironment => {
+                expect_status(&outcome, subject.success_status(), what, &log)?
+            }
+            // No secret without credentials: the report says what it answered.
+            Credentials::Discovered => status_of(&outcome.body),
+        };
         Ok(Sample {
             init: init.unwrap_or_default(),
             cold: outcome.at - started,
@@ -302,20 +258,14 @@ fn report(
             ms(percentile(&cold, 0.9)),
             ms(median(&invocation)),
             ratio,
-            if subject == Subject::Echo {
-                "—"
-            } else if met {
-                "yes"
-            } else {
-                "**no**"
-            },
+            met_cell(subject, met),
         );
     }
     let _ = writeln!(
         out,
         "\n{runs} cold starts of each binary, taking turns, after one untimed start each. \
          Target (every function's cold request ≤ 2× the bare echo's): **{}**.",
-        if all_met { "met" } else { "not met" }
+        verdict(all_met)
     );
     let _ = writeln!(
         out,
@@ -348,10 +298,11 @@ fn report(
     };
     let _ = writeln!(
         out,
-        "\nWithout AWS credentials in the environment (Lambda always sets them), `create_client` \
+        "\nWithout AWS credentials in the environment (Lambda always sets them), `{}` \
          walks the SDK's whole credential chain (profile files, web identity, ECS, IMDS, here a \
          closed port on 127.0.0.1), finds nothing and answers {}: init {} ms, cold request {} ms \
          (medians of {} runs).",
+        DISCOVERY_SUBJECT.binary(),
         statuses.join("/"),
         ms(median(&init)),
         ms(median(&cold)),

@@ -10,13 +10,17 @@
 //! `target/lambda-bench/soak.md`).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use lambda_bench::runtime_api::{OutcomeKind, RuntimeApi};
-use lambda_bench::upstream::{Ask, CALLER, Credentials, Subject, Upstream, event_for, status_of};
-use lambda_bench::{binary_dir, launch, median, ms, option, output_dir, percentile};
+use lambda_bench::runtime_api::RuntimeApi;
+use lambda_bench::upstream::{Ask, CALLER, Credentials, Subject, Upstream, event_for};
+use lambda_bench::{
+    ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
+    publish, verdict,
+};
+use test_support::stats::{median, ms, percentile};
 
 /// Peak resident memory allowed.
 const RSS_LIMIT_KIB: u64 = 20 * 1024;
@@ -37,21 +41,9 @@ struct Soak {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let requests: usize = option(&args, "--requests")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000)
-        .max(100);
-    let markdown = option(&args, "--markdown")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| output_dir().join("soak.md"));
-    match run(requests, &markdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(problem) => {
-            eprintln!("soak: {problem}");
-            ExitCode::FAILURE
-        }
-    }
+    let args = Args::from_env();
+    let requests = args.count("--requests", 1000).max(100);
+    exit("soak", run(requests, &args.markdown("soak.md")).await)
 }
 
 fn ask(i: usize) -> Ask {
@@ -65,23 +57,15 @@ fn ask(i: usize) -> Ask {
 
 async fn run(requests: usize, markdown: &Path) -> Result<(), String> {
     let bin_dir = binary_dir();
-    let logs = output_dir().join("logs");
-    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    let logs = logs_dir()?;
     let mut results = Vec::new();
     for subject in Subject::ALL {
         // A fresh tenant per function: creates must not make lists longer.
-        let upstream = Upstream::start()
-            .await
-            .map_err(|e| format!("cannot start the stubs: {e}"))?;
-        for n in 0..5 {
-            upstream.seed_client(CALLER, &format!("listed {n}"));
-        }
+        let upstream = Upstream::start().await?;
+        upstream.seed_listed(5);
         results.push(soak(&upstream, &bin_dir, &logs, subject, requests).await?);
     }
-    let report = report(&results);
-    print!("{report}");
-    std::fs::write(markdown, &report).map_err(|e| format!("{}: {e}", markdown.display()))?;
-    Ok(())
+    publish(&report(&results), markdown)
 }
 
 async fn soak(
@@ -105,32 +89,11 @@ async fn soak(
     for i in 0..requests {
         let ask = ask(i);
         let event = event_for(upstream, subject, ask, &token, i);
+        let what = format!("{}: request {i} ({ask:?})", subject.binary());
         let sent = Instant::now();
         api.invoke(event);
-        let outcome = api.outcome(Duration::from_secs(30)).await.ok_or_else(|| {
-            format!(
-                "{}: no answer to request {i} (log: {})",
-                subject.binary(),
-                log.display()
-            )
-        })?;
-        if outcome.kind != OutcomeKind::Response {
-            return Err(format!(
-                "{}: request {i} ended in {:?} (log: {})",
-                subject.binary(),
-                outcome.kind,
-                log.display()
-            ));
-        }
-        let status = status_of(&outcome.body);
-        if status != ask.expected_status(subject) {
-            return Err(format!(
-                "{}: request {i} ({ask:?}) answered {status:?}, expected {:?}: {}",
-                subject.binary(),
-                ask.expected_status(subject),
-                String::from_utf8_lossy(&outcome.body)
-            ));
-        }
+        let outcome = answer(api.outcome(ANSWER_LIMIT).await, &what, &log)?;
+        expect_status(&outcome, ask.expected_status(subject), &what, &log)?;
         // The first request is the cold one.
         if i > 0 {
             round_trips.push(outcome.at - sent);
@@ -195,13 +158,7 @@ fn report(results: &[Soak]) -> String {
             soak.fetches[0],
             soak.fetches[1],
             soak.fetches[2],
-            if soak.subject == Subject::Echo {
-                "—"
-            } else if met {
-                "yes"
-            } else {
-                "**no**"
-            },
+            met_cell(soak.subject, met),
         );
     }
     let _ = writeln!(
@@ -211,7 +168,7 @@ fn report(results: &[Soak]) -> String {
          unpublished key (401; the JWKS is refetched at most once per 30 s). Round trips are \
          from queueing the event to the stub Runtime API having the answer, upstream stubs \
          included. Target (peak ≤ 20 MB, growth ≤ {GROWTH_LIMIT_KIB} KiB): **{}**.",
-        if all_met { "met" } else { "not met" }
+        verdict(all_met)
     );
     out
 }
