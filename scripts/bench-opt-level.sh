@@ -17,6 +17,11 @@ cd "$(dirname "$0")/.."
 levels=("$@")
 [ ${#levels[@]} -gt 0 ] || levels=(3 2 s z)
 runs=${BENCH_RUNS:-20}
+# The function measured: one of scripts/functions.sh.
+function_name=get_client
+mapfile -t functions < <(scripts/functions.sh)
+[[ " ${functions[*]} " == *" $function_name "* ]] \
+    || { echo "$function_name is not in scripts/functions.sh" >&2; exit 1; }
 out="$PWD/target/lambda-bench"
 mkdir -p "$out"
 export BENCH_OUT_DIR="$out"
@@ -26,7 +31,7 @@ command -v valgrind > /dev/null || { echo "valgrind is needed (apt-get install v
 cargo build --release --locked -p lambda_bench --bin coldstart
 table="$out/opt-level.md"
 {
-    echo "| opt-level | get_client, native stripped (bytes) | arm64 bootstrap (bytes) | instructions, one cold start (callgrind) | cold request, median of $runs (ms) |"
+    echo "| opt-level | $function_name, native stripped (bytes) | arm64 bootstrap (bytes) | instructions, one cold start (callgrind) | cold request, median of $runs (ms) |"
     echo "| --- | ---: | ---: | ---: | ---: |"
 } > "$table"
 for level in "${levels[@]}"; do
@@ -35,20 +40,20 @@ for level in "${levels[@]}"; do
         # The workspace's release profile as it stands, built as usual.
         profile=release
         config=()
-        cargo build --locked --release -p get_client
+        cargo build --locked --release -p "$function_name"
     else
         profile="opt-$level"
         value=$level
         case $level in s | z) value="\"$level\"" ;; esac
         config=(--config "profile.$profile.inherits=\"release\"" --config "profile.$profile.opt-level=$value")
-        cargo build --locked "${config[@]}" --profile "$profile" -p get_client
+        cargo build --locked "${config[@]}" --profile "$profile" -p "$function_name"
     fi
     bin_dir="target/$profile"
-    size=$(stat -c %s "$bin_dir/get_client")
+    size=$(stat -c %s "$bin_dir/$function_name")
     arm64="—"
     if [ -n "${BENCH_ARM64:-}" ]; then
-        cargo lambda build --locked ${config[@]+"${config[@]}"} --profile "$profile" --arm64 -p get_client
-        arm64=$(stat -c %s "target/lambda/get_client/bootstrap")
+        cargo lambda build --locked ${config[@]+"${config[@]}"} --profile "$profile" --arm64 -p "$function_name"
+        arm64=$(stat -c %s "target/lambda/$function_name/bootstrap")
     fi
     rm -f "$out"/callgrind.*
     # Warm-up before the first request (as under provisioned concurrency):
@@ -56,9 +61,9 @@ for level in "${levels[@]}"; do
     # several percent with how the fetches and the request interleave.
     BENCH_FUNCTION_ENV=AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency \
         BENCH_BIN_DIR="$bin_dir" BENCH_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$out/callgrind.%p" \
-        target/release/coldstart --only get_client --runs 1 > /dev/null
+        target/release/coldstart --only "$function_name" --runs 1 > /dev/null
     instructions=$(grep -h '^summary:' "$out"/callgrind.* | awk '{ print $2 }' | head -1)
-    cold=$(BENCH_BIN_DIR="$bin_dir" target/release/coldstart --only get_client --runs "$runs" \
+    cold=$(BENCH_BIN_DIR="$bin_dir" target/release/coldstart --only "$function_name" --runs "$runs" \
         | sed -n 's/.*cold request \([0-9.]*\) ms$/\1/p' | tail -1)
     printf '| %s | %s | %s | %s | %s |\n' "$level" "$size" "$arm64" "$instructions" "$cold" | tee -a "$table"
 done

@@ -19,7 +19,11 @@ out="$PWD/target/lambda-bench"
 mkdir -p "$out"
 export BENCH_OUT_DIR="$out"
 report=docs/performance.md
-functions=(create_client list_clients get_client delete_client)
+# The functions, from functions/ (scripts/functions.sh).
+mapfile -t functions < <(scripts/functions.sh)
+[ ${#functions[@]} -gt 0 ] || { echo "scripts/functions.sh found no functions" >&2; exit 1; }
+# A regex matching any of their names.
+functions_regex=$(IFS='|'; echo "${functions[*]}")
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 
@@ -76,10 +80,10 @@ echo "== memory ($requests requests per function)"
 target/release/soak --requests "$requests" --markdown "$out/soak.md"
 
 echo "== warm path (criterion)"
-cargo bench --locked -p shared --bench warm
+cargo bench --locked -p m2m_shared --bench warm
 
 echo "== upstream economy (tests)"
-if cargo test --locked -p shared --test contract economy > "$out/economy.log" 2>&1; then
+if cargo test --locked -p m2m_shared --test contract economy > "$out/economy.log" 2>&1; then
     economy="passed"
 else
     economy="**failed** (see target/lambda-bench/economy.log)"
@@ -130,7 +134,7 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo
     echo "## Warm path"
     echo
-    echo "Criterion (\`cargo bench -p shared --bench warm\`), one container, stubs in process, per request:"
+    echo "Criterion (\`cargo bench -p m2m_shared --bench warm\`), one container, stubs in process, per request:"
     echo
     cat "$out/warm.md"
     echo
@@ -147,7 +151,7 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "| JWKS fetches per container | 1 (plus at most one per 30 s for unknown \`kid\`s) | \`economy.rs\`, \`authentication.rs\` |"
     echo "| TCP connections to Auth0 per container | at most 2, opened at start-up by the concurrent JWKS and token fetches, then reused by every call (kernel's table: no new connection over 60 calls) | \`economy.rs\` |"
     echo
-    echo "\`cargo test -p shared --test contract economy\`: $economy. Per cold start and per 1,000 requests, the benchmarks count the same (tables above and below)."
+    echo "\`cargo test -p m2m_shared --test contract economy\`: $economy. Per cold start and per 1,000 requests, the benchmarks count the same (tables above and below)."
     echo
     echo "## Memory"
     echo
@@ -157,7 +161,7 @@ echo "== wrote $report"
 
 # The README's summary: one line per target, from the tables above.
 worst() { # FILE COLUMN [FORMAT]: the largest number in that column of the functions' rows
-    grep -E '^\| `?(create_client|list_clients|get_client|delete_client)' "$1" \
+    grep -E "^\\| \`?($functions_regex)" "$1" \
         | awk -F'|' -v c="$2" -v f="${3:-%g}" '{ v = $(c + 1); gsub(/[^0-9.]/, "", v); if (v + 0 > max) max = v + 0 } END { printf f, max }'
 }
 verdict() { # FILE: its target's verdict, "met" or "**not met**"

@@ -17,7 +17,8 @@ mkdir -p "$out"
 export BENCH_OUT_DIR="$out"
 command -v valgrind > /dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 
-functions=(create_client list_clients get_client delete_client)
+mapfile -t functions < <(scripts/functions.sh)
+[ ${#functions[@]} -gt 0 ] || { echo "scripts/functions.sh found no functions" >&2; exit 1; }
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 profiling=(--config 'profile.profiling.inherits="release"' --config 'profile.profiling.strip=false'
