@@ -66,6 +66,14 @@ out=$(curl -s -w '\n%{http_code}' "$API/abc123def456" -H "Authorization: Bearer 
 check "get after delete" 404 "${out##*$'\n'}" "${out%$'\n'*}" \
   "assert json.loads(b) == {'code': 'CLIENT_NOT_FOUND', 'message': 'client not found'}"
 
+# The stack built the functions before it said it was ready: no request
+# above made cargo lambda watch compile anything.
+if grep -q "Compiling" .local/api.log; then
+    grep "Compiling" .local/api.log >&2
+    echo "FAIL the first requests compiled the functions: scripts/local.sh should have built them" >&2; exit 1
+fi
+echo "ok   no request waited for a build"
+
 out=$(curl -s -w '\n%{http_code}' "$API" || true)
 check "no token" 401 "${out##*$'\n'}" "${out%$'\n'*}" \
   "assert json.loads(b) == {'message': 'missing or malformed jwt'}"
@@ -93,4 +101,4 @@ if pgrep -f "moto_server -H 127.0.0.1|auth0-emulator --port|cargo-lambda lambda 
     echo "FAIL stop: processes left behind" >&2; pgrep -af "moto_server|auth0-emulator|cargo-lambda" >&2; exit 1
 fi
 echo "ok   stop (nothing left running)"
-echo "9 passed, 0 failed"
+echo "10 passed, 0 failed"

@@ -34,8 +34,16 @@ if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ]; then
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
-log "building the functions and the Auth0 emulator"
-cargo build --quiet --workspace --bins
+# The functions are built here, before the stack says it is ready, exactly
+# as `cargo lambda watch` will run them (`cargo run --bin <function>`: the
+# default members' features), so the first request answers at once instead
+# of compiling. The emulator is built on its own: in one build with the
+# functions, cargo would unify the tools' features into theirs, and watch
+# would compile everything again.
+log "building the functions"
+cargo build --quiet --locked --bins
+log "building the Auth0 emulator"
+cargo build --quiet --locked -p auth0_emulator --bins
 
 # --- processes, stopped together ---------------------------------------------
 pids=()
@@ -133,7 +141,7 @@ curl http://localhost:${API_PORT}/api/v1/client/abc123def456 \\
 curl -X DELETE http://localhost:${API_PORT}/api/v1/client/abc123def456 \\
   -H "Authorization: Bearer \$TOKEN"
 
-The first request to each function compiles it; later ones are instant.
+The functions are built; editing one makes \`cargo lambda watch\` rebuild it on the next request.
 Press Ctrl-C to stop.
 EOF
 
