@@ -3,11 +3,11 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use tokio::time::Instant;
 use tracing::{error, warn};
 
-use super::transport::{Answer, Call, Retry};
+use super::transport::{Answer, Call};
 use super::wire::{
     Auth0Client, Auth0CreatedClient, ClientPage, M2M_APP_TYPE, READ_FIELDS, new_client_body,
 };
@@ -100,14 +100,8 @@ async fn post<S: CredentialsSource>(
     deadline: Instant,
 ) -> Result<Answer, UpstreamError> {
     let body = new_client_body(client, owner, client_id);
-    let call = Call {
-        method: Method::POST,
-        path: "/api/v2/clients",
-        query: &[],
-        body: Some(&body),
-        retry: Retry::OnlyIfNotProcessed,
-    };
-    api.call(&call, deadline).await
+    api.call(&Call::post("/api/v2/clients", &body), deadline)
+        .await
 }
 
 /// After a create whose outcome we could not see, deletes the client by
@@ -158,14 +152,9 @@ pub(super) async fn list<S: CredentialsSource>(
             ("page", page.to_string()),
             ("include_totals", "true".to_owned()),
         ];
-        let call = Call {
-            method: Method::GET,
-            path: "/api/v2/clients",
-            query: &query,
-            body: None,
-            retry: Retry::Safe,
-        };
-        let answer = api.call(&call, deadline).await?;
+        let answer = api
+            .call(&Call::get("/api/v2/clients", &query), deadline)
+            .await?;
         if answer.status != StatusCode::OK {
             return Err(answer.failure("list clients"));
         }
@@ -193,14 +182,7 @@ pub(super) async fn get<S: CredentialsSource>(
         ("fields", READ_FIELDS.to_owned()),
         ("include_fields", "true".to_owned()),
     ];
-    let call = Call {
-        method: Method::GET,
-        path: &path,
-        query: &query,
-        body: None,
-        retry: Retry::Safe,
-    };
-    let answer = api.call(&call, deadline).await?;
+    let answer = api.call(&Call::get(&path, &query), deadline).await?;
     match answer.status {
         StatusCode::OK => Ok(Some(answer.parse::<Auth0Client>("get client")?.into())),
         StatusCode::NOT_FOUND => Ok(None),
@@ -215,14 +197,7 @@ pub(super) async fn delete<S: CredentialsSource>(
     deadline: Instant,
 ) -> Result<(), UpstreamError> {
     let path = format!("/api/v2/clients/{client_id}");
-    let call = Call {
-        method: Method::DELETE,
-        path: &path,
-        query: &[],
-        body: None,
-        retry: Retry::Safe,
-    };
-    let answer = api.call(&call, deadline).await?;
+    let answer = api.call(&Call::delete(&path), deadline).await?;
     match answer.status {
         // Auth0 answers 204 for a client that is already gone, too.
         StatusCode::NO_CONTENT | StatusCode::OK | StatusCode::NOT_FOUND => Ok(()),

@@ -1,9 +1,9 @@
 //! `/api/v2/client-grants`: authorizing a client for an API.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use tokio::time::Instant;
 
-use super::transport::{Call, Retry};
+use super::transport::Call;
 use super::wire::grant_body;
 use super::{CredentialsSource, ManagementApi};
 use crate::domain::GrantPolicy;
@@ -17,14 +17,9 @@ pub(super) async fn create<S: CredentialsSource>(
     deadline: Instant,
 ) -> Result<(), UpstreamError> {
     let body = grant_body(client_id, grant);
-    let call = Call {
-        method: Method::POST,
-        path: "/api/v2/client-grants",
-        query: &[],
-        body: Some(&body),
-        retry: Retry::OnlyIfNotProcessed,
-    };
-    let answer = api.call(&call, deadline).await?;
+    let answer = api
+        .call(&Call::post("/api/v2/client-grants", &body), deadline)
+        .await?;
     match answer.status {
         StatusCode::CREATED | StatusCode::OK => Ok(()),
         // The grant for this new client and audience exists already: the

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -119,12 +119,9 @@ impl<S: CredentialsSource> ManagementTokens<S> {
             "audience": self.audience,
         });
         let call = Call {
-            method: Method::POST,
-            path: "/oauth/token",
-            query: &[],
-            body: Some(&body),
             // Asking for a token twice only costs a token.
             retry: Retry::Safe,
+            ..Call::post("/oauth/token", &body)
         };
         let answer = match http.send(&call, None, deadline).await? {
             Outcome::Answered(answer) if answer.status.is_success() => answer,

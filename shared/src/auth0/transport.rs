@@ -44,6 +44,41 @@ pub struct Call<'a> {
     pub retry: Retry,
 }
 
+impl<'a> Call<'a> {
+    /// A read: safe to repeat.
+    pub fn get(path: &'a str, query: &'a [(&'a str, String)]) -> Self {
+        Call {
+            method: Method::GET,
+            path,
+            query,
+            body: None,
+            retry: Retry::Safe,
+        }
+    }
+
+    /// A deletion: repeating it changes nothing.
+    pub fn delete(path: &'a str) -> Self {
+        Call {
+            method: Method::DELETE,
+            path,
+            query: &[],
+            body: None,
+            retry: Retry::Safe,
+        }
+    }
+
+    /// A creation: never sent again once it may have been processed.
+    pub fn post(path: &'a str, body: &'a Value) -> Self {
+        Call {
+            method: Method::POST,
+            path,
+            query: &[],
+            body: Some(body),
+            retry: Retry::OnlyIfNotProcessed,
+        }
+    }
+}
+
 /// Auth0's answer: status and body, fully read.
 #[derive(Debug)]
 pub struct Answer {
