@@ -35,12 +35,15 @@ pub const fn param(name: &'static str, kind: Kind, description: &'static str) ->
     }
 }
 
+/// A string of any length, as Auth0 documents `fields` and `from`.
+const ANY_STRING: Kind = Kind::Str {
+    min_len: 0,
+    max_len: usize::MAX,
+};
+
 pub const FIELDS: Param = param(
     "fields",
-    Kind::Str {
-        min_len: 0,
-        max_len: usize::MAX,
-    },
+    ANY_STRING,
     "Comma-separated list of fields to include or exclude (based on value provided for include_fields) in the result. Leave empty to retrieve all fields.",
 );
 pub const INCLUDE_FIELDS: Param = param(
@@ -60,10 +63,7 @@ pub const INCLUDE_TOTALS: Param = param(
 );
 pub const FROM: Param = param(
     "from",
-    Kind::Str {
-        min_len: 0,
-        max_len: usize::MAX,
-    },
+    ANY_STRING,
     "Optional Id from which to start selection.",
 );
 pub const TAKE: Param = param(
