@@ -14,6 +14,7 @@ mod events;
 mod fault_matrix;
 mod fuzz;
 mod hostile_tokens;
+mod layout;
 mod local_http;
 mod read;
 mod routes;
