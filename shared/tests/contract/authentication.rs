@@ -1,14 +1,20 @@
 //! Caller authentication on every route: the three documented 401 bodies.
 
-use auth0_emulator::TestKey;
-use jsonwebtoken::{Algorithm, Header};
-use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
-use crate::support::{Reply, Route, TestEnv, base64url, bearer, sample_event, unix_now};
+use auth0_emulator::TestKey;
+use jsonwebtoken::Algorithm;
+use serde_json::json;
+
+use crate::support::{
+    Reply, Route, TestEnv, base64url, bearer, closed_url, jwt_header, sample_event, silent_url,
+    unix_now,
+};
 
 const MALFORMED: &str = "missing or malformed jwt";
 const INVALID: &str = "invalid or expired jwt";
 const NO_OWNER: &str = "token is valid but missing client_id";
+
 async fn send_each_route(env: &TestEnv, authorization: Option<&str>) -> Vec<Reply> {
     let mut replies = Vec::new();
     for route in Route::ALL {
@@ -69,24 +75,11 @@ async fn the_scheme_is_case_insensitive() {
 async fn invalid_or_expired_tokens() {
     let env = TestEnv::new().await;
     let now = unix_now();
-    let signed = |claims: Value| env.token_with(claims);
-    let foreign = env.emulator.sign_with(
-        &rs256_header("dev-key-1"),
-        &env.claims(json!({"client_id": "owner-a"})),
-        TestKey::Foreign,
-    );
-    let unknown_kid = env.emulator.sign_with(
-        &rs256_header("no-such-key"),
-        &env.claims(json!({"client_id": "owner-a"})),
-        TestKey::Dev,
-    );
-    let mut no_kid_header = Header::new(Algorithm::RS256);
-    no_kid_header.kid = None;
-    let no_kid = env.emulator.sign_with(
-        &no_kid_header,
-        &env.claims(json!({"client_id": "owner-a"})),
-        TestKey::Dev,
-    );
+    let claims = env.claims(json!({"client_id": "owner-a"}));
+    let sign = |kid: Option<&str>, key: TestKey| {
+        env.emulator
+            .sign_with(&jwt_header(Algorithm::RS256, kid), &claims, key)
+    };
     let valid = env.token("owner-a");
     let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
     let tampered_payload = {
@@ -103,50 +96,32 @@ async fn invalid_or_expired_tokens() {
     let alg_none = format!(
         "{}.{}.",
         base64url(br#"{"alg":"none","typ":"JWT"}"#),
-        base64url(
-            env.claims(json!({"client_id": "owner-a"}))
-                .to_string()
-                .as_bytes()
-        )
+        base64url(claims.to_string().as_bytes())
     );
 
-    let cases: Vec<(&str, String)> = vec![
-        (
-            "expired",
-            signed(json!({"client_id": "owner-a", "exp": now - 120})),
-        ),
-        (
-            "not yet valid",
-            signed(json!({"client_id": "owner-a", "nbf": now + 600})),
-        ),
-        (
-            "no exp",
-            signed(json!({"client_id": "owner-a", "exp": null})),
-        ),
-        (
-            "wrong issuer",
-            signed(json!({"client_id": "owner-a", "iss": "https://evil.example/"})),
-        ),
-        (
-            "no issuer",
-            signed(json!({"client_id": "owner-a", "iss": null})),
-        ),
-        (
-            "wrong audience",
-            signed(json!({"client_id": "owner-a", "aud": "https://other-api/"})),
-        ),
-        (
-            "no audience",
-            signed(json!({"client_id": "owner-a", "aud": null})),
-        ),
-        ("foreign key", foreign),
-        ("unknown kid", unknown_kid),
-        ("no kid", no_kid),
+    // Owner-a's token with these claims.
+    let claimed = [
+        ("expired", json!({"exp": now - 120})),
+        ("not yet valid", json!({"nbf": now + 600})),
+        ("no exp", json!({"exp": null})),
+        ("wrong issuer", json!({"iss": "https://evil.example/"})),
+        ("no issuer", json!({"iss": null})),
+        ("wrong audience", json!({"aud": "https://other-api/"})),
+        ("no audience", json!({"aud": null})),
+    ];
+    let mut cases: Vec<(&str, String)> = claimed
+        .into_iter()
+        .map(|(case, extra)| (case, env.token_of("owner-a", extra)))
+        .collect();
+    cases.extend([
+        ("foreign key", sign(Some("dev-key-1"), TestKey::Foreign)),
+        ("unknown kid", sign(Some("no-such-key"), TestKey::Dev)),
+        ("no kid", sign(None, TestKey::Dev)),
         ("tampered payload", tampered_payload),
         ("tampered signature", tampered_signature),
         ("alg none", alg_none),
         ("garbage", "Zm9v.YmFy.YmF6".into()),
-    ];
+    ]);
     for (case, token) in cases {
         for reply in send_each_route(&env, Some(&bearer(&token))).await {
             reply.assert_unauthorized(INVALID, case);
@@ -159,28 +134,22 @@ async fn invalid_or_expired_tokens() {
 async fn leeway_is_thirty_seconds() {
     let env = TestEnv::new().await;
     let now = unix_now();
-    let just_expired = env.token_with(json!({"client_id": "owner-a", "exp": now - 10}));
-    let reply = env
-        .send(Route::ListClients, Some(&bearer(&just_expired)), None, None)
-        .await;
+    let just_expired = env.token_of("owner-a", json!({"exp": now - 10}));
+    let reply = env.list(&just_expired).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let long_expired = env.token_with(json!({"client_id": "owner-a", "exp": now - 90}));
-    let reply = env
-        .send(Route::ListClients, Some(&bearer(&long_expired)), None, None)
-        .await;
+    let long_expired = env.token_of("owner-a", json!({"exp": now - 90}));
+    let reply = env.list(&long_expired).await;
     reply.assert_unauthorized(INVALID, "beyond leeway");
 }
 
 #[tokio::test]
 async fn audience_may_be_an_array() {
     let env = TestEnv::new().await;
-    let token = env.token_with(json!({
-        "client_id": "owner-a",
-        "aud": ["https://other-api/", crate::support::CALLER_AUDIENCE]
-    }));
-    let reply = env
-        .send(Route::ListClients, Some(&bearer(&token)), None, None)
-        .await;
+    let token = env.token_of(
+        "owner-a",
+        json!({"aud": ["https://other-api/", crate::support::CALLER_AUDIENCE]}),
+    );
+    let reply = env.list(&token).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
 
@@ -189,14 +158,7 @@ async fn the_owner_is_client_id_or_azp_of_a_client_credentials_token() {
     let env = TestEnv::new().await;
     // Auth0's default dialect: azp + gty.
     let auth0_style = env.token_with(json!({"azp": "owner-a", "gty": "client-credentials"}));
-    let reply = env
-        .send(
-            Route::CreateClient,
-            Some(&bearer(&auth0_style)),
-            None,
-            Some(r#"{"name": "via azp"}"#),
-        )
-        .await;
+    let reply = env.create(&auth0_style, json!({"name": "via azp"})).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     let id = reply.json["client_id"].as_str().unwrap().to_owned();
     // The RFC 9068 client_id of the same application sees it.
@@ -219,10 +181,14 @@ async fn the_owner_is_client_id_or_azp_of_a_client_credentials_token() {
     }
 }
 
-fn rs256_header(kid: &str) -> Header {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(kid.to_owned());
-    header
+/// A token of owner-a signed with the published key under a `kid` the
+/// JWKS does not have.
+fn token_of_unknown_kid(env: &TestEnv, kid: &str) -> String {
+    env.emulator.sign_with(
+        &jwt_header(Algorithm::RS256, Some(kid)),
+        &env.claims(json!({"client_id": "owner-a"})),
+        TestKey::Dev,
+    )
 }
 
 #[tokio::test]
@@ -231,144 +197,80 @@ async fn a_rotated_key_is_picked_up_on_first_use() {
     assert_eq!(env.emulator.jwks_fetches(), 1, "loaded once at start-up");
     env.emulator.publish_key(TestKey::Rotated);
     let token = env.token("owner-a");
-    let reply = env
-        .send(Route::ListClients, Some(&bearer(&token)), None, None)
-        .await;
+    let reply = env.list(&token).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(env.emulator.jwks_fetches(), 2);
     // Known now: no more fetches.
-    env.send(Route::ListClients, Some(&bearer(&token)), None, None)
-        .await;
+    env.list(&token).await;
     assert_eq!(env.emulator.jwks_fetches(), 2);
 }
 
 #[tokio::test]
 async fn unknown_kids_refetch_the_jwks_at_most_once_per_30_seconds() {
     let env = TestEnv::new().await;
-    let claims = env.claims(json!({"client_id": "owner-a"}));
-    let mut tokens = Vec::new();
     for n in 0..20 {
-        tokens.push(env.emulator.sign_with(
-            &rs256_header(&format!("made-up-{n}")),
-            &claims,
-            TestKey::Dev,
-        ));
-    }
-    for token in &tokens {
-        let reply = env
-            .send(Route::ListClients, Some(&bearer(token)), None, None)
-            .await;
-        reply.assert_unauthorized(INVALID, "made-up kid");
+        let token = token_of_unknown_kid(&env, &format!("made-up-{n}"));
+        env.list(&token)
+            .await
+            .assert_unauthorized(INVALID, "made-up kid");
     }
     // One fetch at start-up, one refetch for the whole flood.
     assert_eq!(env.emulator.jwks_fetches(), 2);
     // Even a real rotation waits for the interval to pass.
     env.emulator.publish_key(TestKey::Rotated);
-    let reply = env
-        .send(
-            Route::ListClients,
-            Some(&bearer(&env.token("owner-a"))),
-            None,
-            None,
-        )
-        .await;
-    reply.assert_unauthorized(INVALID, "rotated within the interval");
+    env.list(&env.token("owner-a"))
+        .await
+        .assert_unauthorized(INVALID, "rotated within the interval");
     assert_eq!(env.emulator.jwks_fetches(), 2);
 }
 
 #[tokio::test]
 async fn concurrent_unknown_kids_share_one_refetch() {
     let env = TestEnv::new().await;
-    let claims = env.claims(json!({"client_id": "owner-a"}));
-    let header = |n: u32| {
-        bearer(&env.emulator.sign_with(
-            &rs256_header(&format!("unknown-{n}")),
-            &claims,
-            TestKey::Dev,
-        ))
-    };
-    let (a, b, c) = (header(1), header(2), header(3));
-    let (ra, rb, rc) = tokio::join!(
-        env.send(Route::ListClients, Some(&a), None, None),
-        env.send(Route::ListClients, Some(&b), None, None),
-        env.send(Route::ListClients, Some(&c), None, None),
-    );
+    let [a, b, c] = [1, 2, 3].map(|n| token_of_unknown_kid(&env, &format!("unknown-{n}")));
+    let (ra, rb, rc) = tokio::join!(env.list(&a), env.list(&b), env.list(&c));
     for reply in [ra, rb, rc] {
         reply.assert_unauthorized(INVALID, "unknown kid");
     }
     assert_eq!(env.emulator.jwks_fetches(), 2);
 }
 
+/// A container whose JWKS is at `base_url`.
+async fn with_jwks_at(base_url: &str) -> TestEnv {
+    TestEnv::with_env(vec![(
+        "JWKS_URL",
+        format!("{base_url}/.well-known/jwks.json"),
+    )])
+    .await
+}
+
+/// A list request of owner-a: its answer, and how long that took.
+async fn timed_list(env: &TestEnv) -> (Reply, Duration) {
+    let started = Instant::now();
+    let reply = env.list(&env.token("owner-a")).await;
+    (reply, started.elapsed())
+}
+
 #[tokio::test]
 async fn a_jwks_endpoint_that_is_down_gives_401_quickly() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/.well-known/jwks.json",
-        closed.local_addr().unwrap()
-    );
-    drop(closed);
-    let env = TestEnv::with(crate::support::Options {
-        env: vec![("JWKS_URL", url)],
-        ..crate::support::Options::default()
-    })
-    .await;
-    let started = std::time::Instant::now();
-    let reply = env
-        .send(
-            Route::ListClients,
-            Some(&bearer(&env.token("owner-a"))),
-            None,
-            None,
-        )
-        .await;
+    let env = with_jwks_at(&closed_url()).await;
+    let (reply, elapsed) = timed_list(&env).await;
     reply.assert_unauthorized(INVALID, "jwks down");
-    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 #[tokio::test]
 async fn a_jwks_endpoint_that_hangs_gives_401_within_the_fetch_timeout() {
-    // Accepts connections and never answers.
-    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/.well-known/jwks.json",
-        blackhole.local_addr().unwrap()
-    );
-    let _hold = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((socket, _)) = blackhole.accept().await {
-            open.push(socket);
-        }
-    });
-    let started = std::time::Instant::now();
-    let env = TestEnv::with(crate::support::Options {
-        env: vec![("JWKS_URL", url)],
-        ..crate::support::Options::default()
-    })
-    .await;
+    let url = silent_url().await;
+    let started = Instant::now();
+    let env = with_jwks_at(&url).await;
     // Start-up waited at most the 2 s fetch timeout for the keys.
-    assert!(started.elapsed() < std::time::Duration::from_secs(4));
-    let started = std::time::Instant::now();
-    let reply = env
-        .send(
-            Route::ListClients,
-            Some(&bearer(&env.token("owner-a"))),
-            None,
-            None,
-        )
-        .await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let (reply, elapsed) = timed_list(&env).await;
     reply.assert_unauthorized(INVALID, "jwks hangs");
-    let elapsed = started.elapsed();
-    assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     // And within the next 30 s nobody waits for it again.
-    let started = std::time::Instant::now();
-    let reply = env
-        .send(
-            Route::ListClients,
-            Some(&bearer(&env.token("owner-a"))),
-            None,
-            None,
-        )
-        .await;
+    let (reply, elapsed) = timed_list(&env).await;
     reply.assert_unauthorized(INVALID, "jwks hangs, again");
-    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
 }

@@ -222,11 +222,7 @@ async fn tenants_without_custom_ids_fall_back_to_auth0_ids_once_per_container() 
 
 #[tokio::test]
 async fn custom_ids_can_be_turned_off() {
-    let env = TestEnv::with(Options {
-        env: vec![("CUSTOM_CLIENT_IDS", "false".into())],
-        ..Options::default()
-    })
-    .await;
+    let env = TestEnv::with_env(vec![("CUSTOM_CLIENT_IDS", "false".into())]).await;
     let created = env.create_ok("owner-a", "Plain").await;
     assert!(is_auth0_client_id(created["client_id"].as_str().unwrap()));
     assert_eq!(env.emulator.count(Auth0Route::CreateClient), 1);
@@ -234,11 +230,7 @@ async fn custom_ids_can_be_turned_off() {
 
 #[tokio::test]
 async fn grant_settings_come_from_the_configuration() {
-    let env = TestEnv::with(Options {
-        env: vec![("GRANT_SCOPES", "read:spaces read:rooms".into())],
-        ..Options::default()
-    })
-    .await;
+    let env = TestEnv::with_env(vec![("GRANT_SCOPES", "read:spaces read:rooms".into())]).await;
     env.create_ok("owner-a", "Reader").await;
     assert_eq!(
         env.emulator.grants()[0]["scope"],

@@ -96,17 +96,21 @@ async fn list_makes_one_call_per_hundred_machine_to_machine_clients_in_the_tenan
     }
 }
 
+/// `rounds` times: owner-a creates a client, gets it, lists, deletes it.
+async fn create_get_list_delete(env: &TestEnv, rounds: usize) {
+    let token = env.token("owner-a");
+    for n in 0..rounds {
+        let id = env.create_id("owner-a", &format!("client {n}")).await;
+        assert_eq!(env.get(&token, &id).await.status, 200);
+        assert_eq!(env.list(&token).await.status, 200);
+        assert_eq!(env.delete(&token, &id).await.status, 204);
+    }
+}
+
 #[tokio::test]
 async fn a_container_fetches_one_management_token_and_one_jwks() {
     let env = TestEnv::new().await;
-    let token = env.token("owner-a");
-    for n in 0..5 {
-        let created = env.create_ok("owner-a", &format!("client {n}")).await;
-        let id = created["client_id"].as_str().unwrap();
-        assert_eq!(env.get(&token, id).await.status, 200);
-        assert_eq!(env.list(&token).await.status, 200);
-        assert_eq!(env.delete(&token, id).await.status, 204);
-    }
+    create_get_list_delete(&env, 5).await;
     assert_eq!(env.emulator.count(Auth0Route::Token), 1);
     assert_eq!(env.emulator.jwks_fetches(), 1);
 }
@@ -219,14 +223,7 @@ async fn auth0_calls_reuse_the_pooled_connections_of_the_start_up() {
     // The JWKS and the management token were fetched at start-up,
     // concurrently, on the client the Auth0 calls use.
     let before = connections_to(port);
-    let token = env.token("owner-a");
-    for n in 0..10 {
-        let created = env.create_ok("owner-a", &format!("client {n}")).await;
-        let id = created["client_id"].as_str().unwrap();
-        assert_eq!(env.get(&token, id).await.status, 200);
-        assert_eq!(env.list(&token).await.status, 200);
-        assert_eq!(env.delete(&token, id).await.status, 204);
-    }
+    create_get_list_delete(&env, 10).await;
     let after = connections_to(port);
     // 60 Management API calls, all on the connections the start-up opened.
     assert_eq!(env.emulator.count(Auth0Route::Token), 1);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use auth0_emulator::{Fault, Route as Auth0Route};
 use serde_json::{Value, json};
 
-use crate::support::{Options, Reply, TestEnv};
+use crate::support::{Options, RATE_LIMITED, Reply, TestEnv};
 
 /// The invocation budget of every case: a Lambda deadline 6 s ahead.
 const BUDGET: Duration = Duration::from_secs(6);
@@ -83,15 +83,8 @@ fn expected(call: Call, failure: Failure) -> Expect {
 
 fn faults(failure: Failure) -> Vec<Fault> {
     match failure {
-        Failure::RateLimitedOnce => vec![Fault::RateLimited {
-            reset_after_secs: 1,
-        }],
-        Failure::RateLimitedPersistently => vec![
-            Fault::RateLimited {
-                reset_after_secs: 1
-            };
-            3
-        ],
+        Failure::RateLimitedOnce => vec![RATE_LIMITED],
+        Failure::RateLimitedPersistently => vec![RATE_LIMITED; 3],
         Failure::Error500 => vec![Fault::Status(500)],
         Failure::Error503 => vec![Fault::Status(503)],
         Failure::Timeout => vec![Fault::Delay(HANG)],
@@ -244,32 +237,21 @@ async fn run_row(call: Call) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_endpoint_failures() {
-    run_row(Call::Token).await;
+/// One test per Auth0 call: its row of the matrix, the failures concurrently.
+macro_rules! rows {
+    ($($test:ident: $call:expr),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $test() {
+            run_row($call).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_client_failures() {
-    run_row(Call::CreateClient).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_grant_failures() {
-    run_row(Call::CreateGrant).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_page_failures() {
-    run_row(Call::ListPage).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn get_client_failures() {
-    run_row(Call::Get).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_client_failures() {
-    run_row(Call::Delete).await;
+rows! {
+    token_endpoint_failures: Call::Token,
+    create_client_failures: Call::CreateClient,
+    create_grant_failures: Call::CreateGrant,
+    list_page_failures: Call::ListPage,
+    get_client_failures: Call::Get,
+    delete_client_failures: Call::Delete,
 }

@@ -4,21 +4,14 @@
 
 use auth0_emulator::{Route as Auth0Route, TestKey};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use lambda_http::Request;
 use lambda_http::http::HeaderValue;
 use serde_json::{Value, json};
 
-use crate::support::{Route, TestEnv, base64url, sample_event, unix_now};
+use crate::support::{Reply, Route, TestEnv, base64url, jwt_header, sample_event, unix_now};
 
 const MALFORMED: &str = "missing or malformed jwt";
 const INVALID: &str = "invalid or expired jwt";
 const NO_OWNER: &str = "token is valid but missing client_id";
-
-fn header(alg: Algorithm, kid: Option<&str>) -> Header {
-    let mut header = Header::new(alg);
-    header.kid = kid.map(str::to_owned);
-    header
-}
 
 /// A token with a hand-made header and payload (any JSON, any signature).
 fn raw_token(header: &Value, payload: &Value, signature: &str) -> String {
@@ -46,10 +39,10 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         |header: &Header, claims: &Value| env.emulator.sign_with(header, claims, TestKey::Dev);
     let valid = env.token("owner-a");
     let valid_parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
-    let rs256_dev = header(Algorithm::RS256, Some(TestKey::Dev.kid()));
+    let rs256_dev = jwt_header(Algorithm::RS256, Some(TestKey::Dev.kid()));
     let hmac = |alg: Algorithm, secret: &[u8]| {
         jsonwebtoken::encode(
-            &header(alg, Some(TestKey::Dev.kid())),
+            &jwt_header(alg, Some(TestKey::Dev.kid())),
             &claims,
             &EncodingKey::from_secret(secret),
         )
@@ -58,7 +51,7 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let public_pem = TestKey::Dev.public_key_pem().as_bytes();
     let bearer = |token: String| format!("Bearer {token}").into_bytes();
 
-    vec![
+    [
         // The header itself.
         ("no header at all", Vec::new(), MALFORMED),
         (
@@ -166,17 +159,17 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "RS384 with the right key",
-            bearer(dev(&header(Algorithm::RS384, Some("dev-key-1")), &claims)),
+            bearer(dev(&jwt_header(Algorithm::RS384, Some("dev-key-1")), &claims)),
             INVALID,
         ),
         (
             "RS512 with the right key",
-            bearer(dev(&header(Algorithm::RS512, Some("dev-key-1")), &claims)),
+            bearer(dev(&jwt_header(Algorithm::RS512, Some("dev-key-1")), &claims)),
             INVALID,
         ),
         (
             "PS256 with the right key",
-            bearer(dev(&header(Algorithm::PS256, Some("dev-key-1")), &claims)),
+            bearer(dev(&jwt_header(Algorithm::PS256, Some("dev-key-1")), &claims)),
             INVALID,
         ),
         (
@@ -200,7 +193,7 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (
             "foreign key, its own kid",
             bearer(env.emulator.sign_with(
-                &header(Algorithm::RS256, Some("foreign-key")),
+                &jwt_header(Algorithm::RS256, Some("foreign-key")),
                 &claims,
                 TestKey::Foreign,
             )),
@@ -208,23 +201,23 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "unknown kid",
-            bearer(dev(&header(Algorithm::RS256, Some("no-such-key")), &claims)),
+            bearer(dev(&jwt_header(Algorithm::RS256, Some("no-such-key")), &claims)),
             INVALID,
         ),
         (
             "missing kid",
-            bearer(dev(&header(Algorithm::RS256, None), &claims)),
+            bearer(dev(&jwt_header(Algorithm::RS256, None), &claims)),
             INVALID,
         ),
         (
             "empty kid",
-            bearer(dev(&header(Algorithm::RS256, Some("")), &claims)),
+            bearer(dev(&jwt_header(Algorithm::RS256, Some("")), &claims)),
             INVALID,
         ),
         (
             "absurdly long kid",
             bearer(dev(
-                &header(Algorithm::RS256, Some(&"k".repeat(2000))),
+                &jwt_header(Algorithm::RS256, Some(&"k".repeat(2000))),
                 &claims,
             )),
             INVALID,
@@ -232,7 +225,7 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (
             "path traversal kid",
             bearer(dev(
-                &header(Algorithm::RS256, Some("../../../../etc/passwd")),
+                &jwt_header(Algorithm::RS256, Some("../../../../etc/passwd")),
                 &claims,
             )),
             INVALID,
@@ -259,7 +252,7 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
             "jku pointing elsewhere",
             bearer(env.emulator.sign_with(
                 &{
-                    let mut h = header(Algorithm::RS256, Some("foreign-key"));
+                    let mut h = jwt_header(Algorithm::RS256, Some("foreign-key"));
                     h.jku = Some("http://127.0.0.1:1/jwks".into());
                     h
                 },
@@ -330,161 +323,80 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
             bearer(dev(&rs256_dev, &json!(["client_id", "owner-a"]))),
             INVALID,
         ),
-        // Time.
-        (
-            "expired",
-            bearer(env.token_with(json!({"client_id": "owner-a", "exp": now - 3600}))),
-            INVALID,
-        ),
-        (
-            "expired beyond leeway",
-            bearer(env.token_with(json!({"client_id": "owner-a", "exp": now - 31}))),
-            INVALID,
-        ),
-        (
-            "not yet valid",
-            bearer(env.token_with(json!({"client_id": "owner-a", "nbf": now + 3600}))),
-            INVALID,
-        ),
-        (
-            "missing exp",
-            bearer(env.token_with(json!({"client_id": "owner-a", "exp": null}))),
-            INVALID,
-        ),
-        (
-            "exp as a string",
-            bearer(env.token_with(json!({"client_id": "owner-a", "exp": "tomorrow"}))),
-            INVALID,
-        ),
-        // Issuer and audience.
-        (
-            "wrong issuer",
-            bearer(env.token_with(json!({"client_id": "owner-a", "iss": "https://evil.example/"}))),
-            INVALID,
-        ),
-        (
-            "issuer without trailing slash",
-            bearer(env.token_with(json!({"client_id": "owner-a", "iss": env.emulator.base_url()}))),
-            INVALID,
-        ),
-        (
-            "missing issuer",
-            bearer(env.token_with(json!({"client_id": "owner-a", "iss": null}))),
-            INVALID,
-        ),
-        (
-            "issuer as an array",
-            bearer(env.token_with(json!({"client_id": "owner-a", "iss": [env.emulator.issuer()]}))),
-            INVALID,
-        ),
-        (
-            "wrong audience",
-            bearer(env.token_with(json!({"client_id": "owner-a", "aud": "https://other-api/"}))),
-            INVALID,
-        ),
-        (
-            "missing audience",
-            bearer(env.token_with(json!({"client_id": "owner-a", "aud": null}))),
-            INVALID,
-        ),
-        (
-            "empty audience list",
-            bearer(env.token_with(json!({"client_id": "owner-a", "aud": []}))),
-            INVALID,
-        ),
-        (
-            "audience list without ours",
-            bearer(
-                env.token_with(
-                    json!({"client_id": "owner-a", "aud": ["https://a/", "https://b/"]}),
-                ),
-            ),
-            INVALID,
-        ),
-        // Identity.
-        (
-            "no identity claims",
-            bearer(env.token_with(json!({}))),
-            NO_OWNER,
-        ),
-        (
-            "empty client_id",
-            bearer(env.token_with(json!({"client_id": ""}))),
-            NO_OWNER,
-        ),
-        (
-            "blank client_id",
-            bearer(env.token_with(json!({"client_id": "   "}))),
-            NO_OWNER,
-        ),
-        (
-            "numeric client_id",
-            bearer(env.token_with(json!({"client_id": 42}))),
-            NO_OWNER,
-        ),
-        (
-            "object client_id",
-            bearer(env.token_with(json!({"client_id": {"id": "owner-a"}}))),
-            NO_OWNER,
-        ),
-        (
-            "array client_id",
-            bearer(env.token_with(json!({"client_id": ["owner-a"]}))),
-            NO_OWNER,
-        ),
-        (
-            "client_id with control characters",
-            bearer(env.token_with(json!({"client_id": "owner\u{0}a"}))),
-            NO_OWNER,
-        ),
-        (
-            "client_id over 255 characters",
-            bearer(env.token_with(json!({"client_id": "o".repeat(256)}))),
-            NO_OWNER,
-        ),
-        (
-            "azp without gty",
-            bearer(env.token_with(json!({"azp": "owner-a"}))),
-            NO_OWNER,
-        ),
-        (
-            "azp with a password gty",
-            bearer(env.token_with(json!({"azp": "owner-a", "gty": "password"}))),
-            NO_OWNER,
-        ),
-        (
-            "azp with gty in an array",
-            bearer(env.token_with(json!({"azp": "owner-a", "gty": ["client-credentials"]}))),
-            NO_OWNER,
-        ),
-        (
-            "gty without azp",
-            bearer(env.token_with(json!({"gty": "client-credentials"}))),
-            NO_OWNER,
-        ),
-        (
-            "empty azp",
-            bearer(env.token_with(json!({"azp": "", "gty": "client-credentials"}))),
-            NO_OWNER,
-        ),
-        (
-            "numeric azp",
-            bearer(env.token_with(json!({"azp": 7, "gty": "client-credentials"}))),
-            NO_OWNER,
-        ),
     ]
+    .into_iter()
+    // Owner-a's token with these claims.
+    .chain(
+        [
+            // Time.
+            ("expired", json!({"exp": now - 3600})),
+            ("expired beyond leeway", json!({"exp": now - 31})),
+            ("not yet valid", json!({"nbf": now + 3600})),
+            ("missing exp", json!({"exp": null})),
+            ("exp as a string", json!({"exp": "tomorrow"})),
+            // Issuer and audience.
+            ("wrong issuer", json!({"iss": "https://evil.example/"})),
+            (
+                "issuer without trailing slash",
+                json!({"iss": env.emulator.base_url()}),
+            ),
+            ("missing issuer", json!({"iss": null})),
+            ("issuer as an array", json!({"iss": [env.emulator.issuer()]})),
+            ("wrong audience", json!({"aud": "https://other-api/"})),
+            ("missing audience", json!({"aud": null})),
+            ("empty audience list", json!({"aud": []})),
+            (
+                "audience list without ours",
+                json!({"aud": ["https://a/", "https://b/"]}),
+            ),
+        ]
+        .map(|(case, extra)| (case, bearer(env.token_of("owner-a", extra)), INVALID)),
+    )
+    // Identity: tokens with exactly these identity claims.
+    .chain(
+        [
+            ("no identity claims", json!({})),
+            ("empty client_id", json!({"client_id": ""})),
+            ("blank client_id", json!({"client_id": "   "})),
+            ("numeric client_id", json!({"client_id": 42})),
+            ("object client_id", json!({"client_id": {"id": "owner-a"}})),
+            ("array client_id", json!({"client_id": ["owner-a"]})),
+            (
+                "client_id with control characters",
+                json!({"client_id": "owner\u{0}a"}),
+            ),
+            (
+                "client_id over 255 characters",
+                json!({"client_id": "o".repeat(256)}),
+            ),
+            ("azp without gty", json!({"azp": "owner-a"})),
+            (
+                "azp with a password gty",
+                json!({"azp": "owner-a", "gty": "password"}),
+            ),
+            (
+                "azp with gty in an array",
+                json!({"azp": "owner-a", "gty": ["client-credentials"]}),
+            ),
+            ("gty without azp", json!({"gty": "client-credentials"})),
+            ("empty azp", json!({"azp": "", "gty": "client-credentials"})),
+            ("numeric azp", json!({"azp": 7, "gty": "client-credentials"})),
+        ]
+        .map(|(case, claims)| (case, bearer(env.token_with(claims)), NO_OWNER)),
+    )
+    .collect()
 }
 
-/// A request to `route` with these raw authorization header values (bytes
-/// an API Gateway event's JSON could not carry).
-fn request(route: Route, authorizations: &[&[u8]]) -> Request {
+/// Sends `route` these raw authorization header values (bytes an API
+/// Gateway event's JSON could not carry).
+async fn send(env: &TestEnv, route: Route, authorizations: &[&[u8]]) -> Reply {
     let mut request = sample_event(route).request();
     for value in authorizations {
         request
             .headers_mut()
             .append("authorization", HeaderValue::from_bytes(value).unwrap());
     }
-    request
+    env.dispatch_request(route, request).await
 }
 
 #[tokio::test]
@@ -492,12 +404,7 @@ async fn every_hostile_credential_is_a_documented_401_on_every_route() {
     let env = TestEnv::new().await;
     // The baseline passes, so every refusal below is the mutation's doing.
     let valid = format!("Bearer {}", env.token("owner-a"));
-    let reply = env
-        .dispatch_request(
-            Route::ListClients,
-            request(Route::ListClients, &[valid.as_bytes()]),
-        )
-        .await;
+    let reply = send(&env, Route::ListClients, &[valid.as_bytes()]).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 
     let management_calls = || {
@@ -521,7 +428,7 @@ async fn every_hostile_credential_is_a_documented_401_on_every_route() {
             } else {
                 vec![value]
             };
-            let reply = env.dispatch_request(route, request(route, &values)).await;
+            let reply = send(&env, route, &values).await;
             reply.assert_unauthorized(message, case);
         }
     }
@@ -534,17 +441,10 @@ async fn duplicated_authorization_headers_are_malformed_even_if_each_is_valid() 
     let env = TestEnv::new().await;
     let token = format!("Bearer {}", env.token("owner-a"));
     for route in Route::ALL {
-        let reply = env
-            .dispatch_request(route, request(route, &[token.as_bytes(), token.as_bytes()]))
-            .await;
+        let reply = send(&env, route, &[token.as_bytes(), token.as_bytes()]).await;
         reply.assert_unauthorized(MALFORMED, "two headers");
     }
     // One of them alone is fine.
-    let reply = env
-        .dispatch_request(
-            Route::ListClients,
-            request(Route::ListClients, &[token.as_bytes()]),
-        )
-        .await;
+    let reply = send(&env, Route::ListClients, &[token.as_bytes()]).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, UNKNOWN_ID};
 use auth0_emulator::Route as Auth0Route;
 
 #[tokio::test]
@@ -74,9 +74,8 @@ async fn lists_every_page_with_one_call_per_hundred_clients() {
 #[tokio::test]
 async fn gets_one_of_the_callers_clients() {
     let env = TestEnv::new().await;
-    let created = env.create_ok("owner-a", "Mine").await;
-    let id = created["client_id"].as_str().unwrap();
-    env.get(&env.token("owner-a"), id).await.assert(
+    let id = env.create_id("owner-a", "Mine").await;
+    env.get(&env.token("owner-a"), &id).await.assert(
         200,
         json!({
             "id": id,
@@ -90,18 +89,13 @@ async fn gets_one_of_the_callers_clients() {
 #[tokio::test]
 async fn unknown_foreign_and_impossible_ids_are_all_the_same_404() {
     let env = TestEnv::new().await;
-    let theirs = env.create_ok("owner-b", "Theirs").await;
+    let theirs = env.create_id("owner-b", "Theirs").await;
     let web_app = env.emulator.seed_client(json!({
         "name": "Web", "app_type": "spa", "client_metadata": {"owner_client_id": "owner-a"}
     }));
     let token = env.token("owner-a");
-    let not_found = json!({"code": "CLIENT_NOT_FOUND", "message": "client not found"});
-    for id in [
-        "client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh",
-        theirs["client_id"].as_str().unwrap(),
-        web_app.as_str(),
-    ] {
-        env.get(&token, id).await.assert(404, not_found.clone());
+    for id in [UNKNOWN_ID, &theirs, &web_app] {
+        env.get(&token, id).await.assert_not_found();
     }
     let gets_before = env.emulator.count(Auth0Route::GetClient);
     for impossible in [
@@ -111,9 +105,7 @@ async fn unknown_foreign_and_impossible_ids_are_all_the_same_404() {
         &"x".repeat(65),
         "caf\u{e9}",
     ] {
-        env.get(&token, impossible)
-            .await
-            .assert(404, not_found.clone());
+        env.get(&token, impossible).await.assert_not_found();
     }
     // A malformed id never reaches Auth0.
     assert_eq!(env.emulator.count(Auth0Route::GetClient), gets_before);

@@ -11,7 +11,7 @@ use std::process::Command;
 use serde_json::Value;
 use serde_yaml_ng::Value as Yaml;
 
-use crate::support::Route;
+use crate::support::{Route, stdout_of};
 
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -37,23 +37,19 @@ fn functions() -> BTreeSet<String> {
 }
 
 fn cargo_metadata() -> Value {
-    let output = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(WORKSPACE)
-        .output()
-        .expect("cargo metadata");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = stdout_of(
+        Command::new(env!("CARGO"))
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(WORKSPACE),
+        "cargo metadata",
     );
-    serde_json::from_slice(&output.stdout).unwrap()
+    serde_json::from_slice(&stdout).unwrap()
 }
 
 fn yaml(file: &str) -> Yaml {

@@ -5,26 +5,20 @@ use serde_json::json;
 
 use m2m_shared::secrets_manager::SecretsManagerSource;
 
-use crate::support::{Event, Options, Reply, Route, SecretSetup, TestEnv, logs, moto};
+use crate::support::{
+    Event, Reply, Route, SecretSetup, TestEnv, closed_url, logs, moto, stdout_of,
+};
 use auth0_emulator::Route as Auth0Route;
 use test_support::setup::{config_from, management_secret_json, service_env};
 
-const INTERNAL: &str = "Internal server error";
-
 #[tokio::test]
 async fn a_missing_secret_answers_500_until_it_exists() {
-    let env = TestEnv::with(Options {
-        secret: SecretSetup::Missing,
-        ..Options::default()
-    })
-    .await;
+    let env = TestEnv::with_secret(SecretSetup::Missing).await;
     let token = env.token("owner-a");
     env.create(&token, json!({"name": "Too early"}))
         .await
-        .assert(500, json!({ "message": INTERNAL }));
-    env.list(&token)
-        .await
-        .assert(500, json!({ "message": INTERNAL }));
+        .assert_internal_error();
+    env.list(&token).await.assert_internal_error();
     assert_eq!(env.emulator.count(Auth0Route::CreateClient), 0);
 
     moto::create_secret(&env.secret_id, &management_secret_json()).await;
@@ -32,36 +26,21 @@ async fn a_missing_secret_answers_500_until_it_exists() {
 }
 
 #[tokio::test]
-async fn malformed_secrets_answer_500() {
+async fn malformed_secrets_and_credentials_auth0_rejects_answer_500() {
+    let rejected =
+        json!({"client_id": test_support::setup::MANAGEMENT_CLIENT_ID, "client_secret": "wrong"});
     for raw in [
-        "not json at all",
-        r#"{"client_id": "only-the-id"}"#,
-        r#"{"client_id": 1, "client_secret": 2}"#,
+        "not json at all".to_owned(),
+        r#"{"client_id": "only-the-id"}"#.to_owned(),
+        r#"{"client_id": 1, "client_secret": 2}"#.to_owned(),
+        // Well-formed, but not the management application's secret.
+        rejected.to_string(),
     ] {
-        let env = TestEnv::with(Options {
-            secret: SecretSetup::Raw(raw.into()),
-            ..Options::default()
-        })
-        .await;
+        let env = TestEnv::with_secret(SecretSetup::Raw(raw)).await;
         env.list(&env.token("owner-a"))
             .await
-            .assert(500, json!({ "message": INTERNAL }));
+            .assert_internal_error();
     }
-}
-
-#[tokio::test]
-async fn credentials_auth0_rejects_answer_500() {
-    let env = TestEnv::with(Options {
-        secret: SecretSetup::Raw(
-            json!({"client_id": test_support::setup::MANAGEMENT_CLIENT_ID, "client_secret": "wrong"})
-                .to_string(),
-        ),
-        ..Options::default()
-    })
-    .await;
-    env.list(&env.token("owner-a"))
-        .await
-        .assert(500, json!({ "message": INTERNAL }));
 }
 
 #[tokio::test]
@@ -87,14 +66,11 @@ async fn the_secret_is_read_once_per_container() {
 
 #[tokio::test]
 async fn an_unreachable_secrets_manager_answers_500_and_is_named_in_the_log() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
     let env = TestEnv::new().await;
-    let client = moto::client_at(&dead, "testing", "testing");
+    let client = moto::client_at(&closed_url(), "testing", "testing");
     list_reading_the_secret_through(&env, client, "m2m/unreachable-secret")
         .await
-        .assert(500, json!({ "message": INTERNAL }));
+        .assert_internal_error();
     assert!(
         logs::text()
             .contains("cannot read secret m2m/unreachable-secret: Secrets Manager is unreachable"),
@@ -107,26 +83,18 @@ async fn access_denied_answers_500_and_is_named_in_the_log() {
     // A moto that enforces IAM after three unauthenticated set-up calls: a
     // user without permissions, its access key, and the secret.
     let url = moto::start_server(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
-    let output = std::process::Command::new(moto::python())
-        .arg("-c")
-        .arg(
-            "import boto3, sys\n\
-             kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\n\
-             iam = boto3.client('iam', **kw)\n\
-             iam.create_user(UserName='function-role')\n\
-             key = iam.create_access_key(UserName='function-role')['AccessKey']\n\
-             boto3.client('secretsmanager', **kw).create_secret(Name='m2m/denied', SecretString='{}')\n\
-             print(key['AccessKeyId'], key['SecretAccessKey'])\n",
-        )
-        .arg(&url)
-        .output()
-        .expect("the virtualenv's python (boto3 comes with moto)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let script = "import boto3, sys\n\
+         kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\n\
+         iam = boto3.client('iam', **kw)\n\
+         iam.create_user(UserName='function-role')\n\
+         key = iam.create_access_key(UserName='function-role')['AccessKey']\n\
+         boto3.client('secretsmanager', **kw).create_secret(Name='m2m/denied', SecretString='{}')\n\
+         print(key['AccessKeyId'], key['SecretAccessKey'])\n";
+    let stdout = stdout_of(
+        std::process::Command::new(moto::python()).args(["-c", script, &url]),
+        "the virtualenv's python (boto3 comes with moto)",
     );
-    let keys = String::from_utf8(output.stdout).unwrap();
+    let keys = String::from_utf8(stdout).unwrap();
     let (key_id, secret_key) = keys.trim().split_once(' ').unwrap();
 
     let env = TestEnv::new().await;
@@ -134,7 +102,7 @@ async fn access_denied_answers_500_and_is_named_in_the_log() {
     let client = moto::client_at(&url, key_id, secret_key);
     list_reading_the_secret_through(&env, client, "m2m/denied")
         .await
-        .assert(500, json!({ "message": INTERNAL }));
+        .assert_internal_error();
     assert!(
         logs::text().contains("cannot read secret m2m/denied: access denied"),
         "the log names the problem"

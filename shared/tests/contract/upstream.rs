@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use auth0_emulator::{Fault, Route as Auth0Route};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::support::TestEnv;
+use crate::support::{RATE_LIMITED, Route, TestEnv, sample_event};
 
 fn assert_no_orphans(env: &TestEnv) {
     let grants = env.emulator.grants();
@@ -17,6 +17,11 @@ fn assert_no_orphans(env: &TestEnv) {
             client["client_id"]
         );
     }
+}
+
+/// The body of a 502 from create.
+fn create_failed() -> Value {
+    json!({"code": "CLIENT_CREATE_FAILED", "message": "failed to create the client"})
 }
 
 #[tokio::test]
@@ -41,39 +46,9 @@ async fn a_failed_grant_rolls_the_client_back() {
 }
 
 #[tokio::test]
-async fn a_rate_limited_grant_is_retried_then_rolled_back_with_503() {
-    let env = TestEnv::new().await;
-    for _ in 0..3 {
-        env.emulator.inject(
-            Auth0Route::CreateGrant,
-            Fault::RateLimited {
-                reset_after_secs: 1,
-            },
-        );
-    }
-    let reply = env
-        .create(&env.token("owner-a"), json!({"name": "Throttled"}))
-        .await;
-    assert_eq!(reply.status, 503, "{}", reply.text);
-    assert_eq!(reply.json["code"], "CLIENT_GRANT_CREATE_FAILED");
-    assert!(
-        reply
-            .header("retry-after")
-            .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1))
-    );
-    assert_eq!(env.emulator.count(Auth0Route::CreateGrant), 3);
-    assert!(env.emulator.clients().is_empty());
-}
-
-#[tokio::test]
 async fn a_rate_limit_that_clears_is_invisible_to_the_caller() {
     let env = TestEnv::new().await;
-    env.emulator.inject(
-        Auth0Route::CreateClient,
-        Fault::RateLimited {
-            reset_after_secs: 1,
-        },
-    );
+    env.emulator.inject(Auth0Route::CreateClient, RATE_LIMITED);
     let created = env.create_ok("owner-a", "Patient").await;
     assert_eq!(env.emulator.count(Auth0Route::CreateClient), 2);
     assert_eq!(env.emulator.clients().len(), 1);
@@ -94,10 +69,7 @@ async fn create_failures_answer_502_client_create_failed() {
         let reply = env
             .create(&env.token("owner-a"), json!({"name": "Unlucky"}))
             .await;
-        reply.assert(
-            502,
-            json!({"code": "CLIENT_CREATE_FAILED", "message": "failed to create the client"}),
-        );
+        reply.assert(502, create_failed());
         // Never blindly retried, and nothing left behind.
         assert_eq!(env.emulator.count(Auth0Route::CreateClient), 1, "{fault:?}");
         assert!(env.emulator.clients().is_empty(), "{fault:?}");
@@ -106,56 +78,28 @@ async fn create_failures_answer_502_client_create_failed() {
 }
 
 #[tokio::test]
-async fn persistent_rate_limits_on_create_answer_503() {
-    let env = TestEnv::new().await;
-    for _ in 0..3 {
-        env.emulator.inject(
-            Auth0Route::CreateClient,
-            Fault::RateLimited {
-                reset_after_secs: 1,
-            },
-        );
-    }
-    let reply = env
-        .create(&env.token("owner-a"), json!({"name": "Throttled"}))
-        .await;
-    assert_eq!(reply.status, 503, "{}", reply.text);
-    assert_eq!(reply.json["code"], "CLIENT_CREATE_FAILED");
-    assert!(reply.header("retry-after").is_some());
-    assert!(env.emulator.clients().is_empty());
-}
-
-#[tokio::test]
 async fn reads_are_retried_on_5xx() {
     let env = TestEnv::new().await;
-    let created = env.create_ok("owner-a", "Flaky reads").await;
-    let id = created["client_id"].as_str().unwrap();
+    let id = env.create_id("owner-a", "Flaky reads").await;
     env.emulator
         .inject(Auth0Route::GetClient, Fault::Status(503));
     env.emulator
         .inject(Auth0Route::GetClient, Fault::DropConnection);
-    assert_eq!(env.get(&env.token("owner-a"), id).await.status, 200);
+    assert_eq!(env.get(&env.token("owner-a"), &id).await.status, 200);
     assert_eq!(env.emulator.count(Auth0Route::GetClient), 3);
 }
 
 #[tokio::test]
 async fn reads_that_keep_failing_answer_502_without_upstream_detail() {
     let env = TestEnv::new().await;
-    let created = env.create_ok("owner-a", "Broken reads").await;
-    let id = created["client_id"].as_str().unwrap();
+    let id = env.create_id("owner-a", "Broken reads").await;
     let expected = json!({"message": "failed to read clients from the identity provider"});
-    for _ in 0..3 {
-        env.emulator
-            .inject(Auth0Route::ListClients, Fault::Status(500));
-    }
+    env.inject_times(Auth0Route::ListClients, Fault::Status(500), 3);
     env.list(&env.token("owner-a"))
         .await
         .assert(502, expected.clone());
-    for _ in 0..3 {
-        env.emulator
-            .inject(Auth0Route::GetClient, Fault::MalformedJson);
-    }
-    env.get(&env.token("owner-a"), id)
+    env.inject_times(Auth0Route::GetClient, Fault::MalformedJson, 3);
+    env.get(&env.token("owner-a"), &id)
         .await
         .assert(502, expected);
 }
@@ -163,23 +107,16 @@ async fn reads_that_keep_failing_answer_502_without_upstream_detail() {
 #[tokio::test]
 async fn delete_failures_answer_502_client_delete_failed_and_keep_the_client() {
     let env = TestEnv::new().await;
-    let created = env.create_ok("owner-a", "Sticky").await;
-    let id = created["client_id"].as_str().unwrap();
-    for _ in 0..3 {
-        env.emulator
-            .inject(Auth0Route::DeleteClient, Fault::Status(500));
-    }
-    env.delete(&env.token("owner-a"), id).await.assert(
+    let id = env.create_id("owner-a", "Sticky").await;
+    env.inject_times(Auth0Route::DeleteClient, Fault::Status(500), 3);
+    env.delete(&env.token("owner-a"), &id).await.assert(
         502,
         json!({"code": "CLIENT_DELETE_FAILED", "message": "failed to delete the client"}),
     );
     assert_eq!(env.emulator.clients().len(), 1);
     // A failing ownership check is a failed delete, too.
-    for _ in 0..3 {
-        env.emulator
-            .inject(Auth0Route::GetClient, Fault::Status(500));
-    }
-    let reply = env.delete(&env.token("owner-a"), id).await;
+    env.inject_times(Auth0Route::GetClient, Fault::Status(500), 3);
+    let reply = env.delete(&env.token("owner-a"), &id).await;
     assert_eq!(reply.status, 502);
     assert_eq!(reply.json["code"], "CLIENT_DELETE_FAILED");
 }
@@ -198,16 +135,11 @@ async fn an_expired_management_token_is_replaced_once() {
 #[tokio::test]
 async fn token_endpoint_failures_are_upstream_failures() {
     let env = TestEnv::without_warm_up().await;
-    for _ in 0..3 {
-        env.emulator.inject(Auth0Route::Token, Fault::Status(503));
-    }
+    env.inject_times(Auth0Route::Token, Fault::Status(503), 3);
     let reply = env
         .create(&env.token("owner-a"), json!({"name": "No token"}))
         .await;
-    reply.assert(
-        502,
-        json!({"code": "CLIENT_CREATE_FAILED", "message": "failed to create the client"}),
-    );
+    reply.assert(502, create_failed());
     // Once Auth0 recovers, so does the service.
     env.create_ok("owner-a", "Token again").await;
 }
@@ -215,52 +147,65 @@ async fn token_endpoint_failures_are_upstream_failures() {
 #[tokio::test]
 async fn a_slow_auth0_is_given_up_on_within_the_budget() {
     let env = TestEnv::new().await;
-    let created = env.create_ok("owner-a", "Slow").await;
-    let id = created["client_id"].as_str().unwrap();
-    env.emulator.inject(
-        Auth0Route::GetClient,
-        Fault::Delay(Duration::from_millis(300)),
-    );
+    let id = env.create_id("owner-a", "Slow").await;
+    let delay = Duration::from_millis(300);
+    env.emulator
+        .inject(Auth0Route::GetClient, Fault::Delay(delay));
     let started = std::time::Instant::now();
-    assert_eq!(env.get(&env.token("owner-a"), id).await.status, 200);
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(env.get(&env.token("owner-a"), &id).await.status, 200);
+    assert!(started.elapsed() >= delay);
+}
+
+/// One Auth0 call rate-limited on every attempt: a 503 with the
+/// operation's code and message, after three attempts.
+async fn kept_rate_limited(call: Auth0Route, route: Route, body: Value) {
+    let env = TestEnv::new().await;
+    env.inject_times(call, RATE_LIMITED, 3);
+    let event = sample_event(route).bearer(&env.token("owner-a"));
+    let reply = env.dispatch(route, &event.text()).await;
+    reply.assert(503, body);
+    let retry_after = reply.header("retry-after");
+    assert!(
+        retry_after.is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1)),
+        "{call:?}: Retry-After {retry_after:?}"
+    );
+    assert_eq!(env.emulator.count(call), 3, "{call:?}");
+    // Nothing left behind.
+    assert!(env.emulator.clients().is_empty(), "{call:?}");
 }
 
 #[tokio::test]
-async fn reads_kept_rate_limited_answer_503_with_retry_after() {
-    let env = TestEnv::new().await;
-    for _ in 0..3 {
-        env.emulator.inject(
+async fn persistent_rate_limits_answer_503_with_retry_after() {
+    let busy = "the identity provider is busy, retry later";
+    tokio::join!(
+        // The grant is retried, then the client rolled back.
+        kept_rate_limited(
+            Auth0Route::CreateGrant,
+            Route::CreateClient,
+            json!({"code": "CLIENT_GRANT_CREATE_FAILED",
+                "message": format!("failed to authorize the client for API access: {busy}")}),
+        ),
+        kept_rate_limited(
+            Auth0Route::CreateClient,
+            Route::CreateClient,
+            json!({"code": "CLIENT_CREATE_FAILED",
+                "message": format!("failed to create the client: {busy}")}),
+        ),
+        kept_rate_limited(
             Auth0Route::ListClients,
-            Fault::RateLimited {
-                reset_after_secs: 1,
-            },
-        );
-    }
-    let reply = env.list(&env.token("owner-a")).await;
-    assert_eq!(reply.status, 503, "{}", reply.text);
-    assert_eq!(
-        reply.json,
-        json!({"message": "failed to read clients from the identity provider: the identity provider is busy, retry later"})
+            Route::ListClients,
+            json!({"message": format!("failed to read clients from the identity provider: {busy}")}),
+        ),
     );
-    assert_eq!(reply.header("content-type"), Some("application/json"));
-    assert!(
-        reply
-            .header("retry-after")
-            .is_some_and(|v| v.parse::<u64>().is_ok())
-    );
-    assert_eq!(env.emulator.count(Auth0Route::ListClients), 3);
 }
 
 #[tokio::test]
 async fn long_rate_limits_are_not_waited_for() {
     let env = TestEnv::new().await;
-    env.emulator.inject(
-        Auth0Route::ListClients,
-        Fault::RateLimited {
-            reset_after_secs: 60,
-        },
-    );
+    let minute = Fault::RateLimited {
+        reset_after_secs: 60,
+    };
+    env.emulator.inject(Auth0Route::ListClients, minute);
     let started = std::time::Instant::now();
     let reply = env.list(&env.token("owner-a")).await;
     assert_eq!(reply.status, 503);

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth0_emulator::{Emulator, EmulatorConfig};
+use auth0_emulator::{Emulator, EmulatorConfig, Fault, Route as Auth0Route};
+use jsonwebtoken::{Algorithm, Header};
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use m2m_shared::App;
@@ -25,6 +26,16 @@ use test_support::setup::{
 
 /// An id that could exist but belongs to nobody.
 pub const UNKNOWN_ID: &str = "client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh";
+
+/// Auth0's 429 that clears after a second.
+pub const RATE_LIMITED: Fault = Fault::RateLimited {
+    reset_after_secs: 1,
+};
+
+/// The body of every 404.
+pub fn not_found() -> Value {
+    json!({"code": "CLIENT_NOT_FOUND", "message": "client not found"})
+}
 
 /// How the management secret is set up in Secrets Manager.
 #[derive(Clone, Debug)]
@@ -135,6 +146,18 @@ impl Reply {
         assert_eq!(self.json, body, "body of the {status}");
         assert_eq!(self.header("content-type"), Some("application/json"));
     }
+
+    /// Asserts the documented 404 (see [`not_found`]).
+    #[track_caller]
+    pub fn assert_not_found(&self) {
+        self.assert(404, not_found());
+    }
+
+    /// Asserts the documented 500, which says nothing more.
+    #[track_caller]
+    pub fn assert_internal_error(&self) {
+        self.assert(500, json!({"message": "Internal server error"}));
+    }
 }
 
 pub fn keys_of(value: &Value) -> Vec<String> {
@@ -158,6 +181,24 @@ impl TestEnv {
     pub async fn without_warm_up() -> Self {
         Self::with(Options {
             warm_up: false,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// A container with these configuration variables added (or overriding).
+    pub async fn with_env(env: Vec<(&'static str, String)>) -> Self {
+        Self::with(Options {
+            env,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// A container whose management secret is set up this way.
+    pub async fn with_secret(secret: SecretSetup) -> Self {
+        Self::with(Options {
+            secret,
             ..Options::default()
         })
         .await
@@ -217,6 +258,23 @@ impl TestEnv {
         token
     }
 
+    /// [`token_with`](Self::token_with) a `client_id` of `owner` and the
+    /// `extra` claims; a `null` in `extra` removes that claim.
+    pub fn token_of(&self, owner: &str, extra: Value) -> String {
+        let mut claims = json!({ "client_id": owner });
+        if let (Some(claims), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {
+            claims.extend(extra.clone());
+        }
+        self.token_with(claims)
+    }
+
+    /// Queues `fault` for each of the next `times` calls to `route` of Auth0.
+    pub fn inject_times(&self, route: Auth0Route, fault: Fault, times: usize) {
+        for _ in 0..times {
+            self.emulator.inject(route, fault);
+        }
+    }
+
     /// Adds a value the leak checks must never find in a log line.
     pub fn remember_sensitive(&self, value: &str) {
         self.sensitive
@@ -270,6 +328,15 @@ impl TestEnv {
             .await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         reply.json
+    }
+
+    /// Creates a client for `owner` and returns its id.
+    pub async fn create_id(&self, owner: &str, name: &str) -> String {
+        let created = self.create_ok(owner, name).await;
+        created["client_id"]
+            .as_str()
+            .expect("a client_id")
+            .to_owned()
     }
 
     /// Sends one request through the route's handler, as API Gateway would.
@@ -399,6 +466,48 @@ pub fn sample_event(route: Route) -> Event {
         Route::ListClients => event,
         Route::GetClient | Route::DeleteClient => event.id(UNKNOWN_ID),
     }
+}
+
+/// A JWT header of `alg` naming the key `kid` (or none).
+pub fn jwt_header(alg: Algorithm, kid: Option<&str>) -> Header {
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    header
+}
+
+/// The base URL of a port on 127.0.0.1 where nothing listens: connections
+/// are refused.
+pub fn closed_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+/// The base URL of a server on 127.0.0.1 that accepts connections and never
+/// answers (for as long as the test's runtime lives).
+pub async fn silent_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    url
+}
+
+/// Runs `command` (`what` it is) to its end and returns its standard
+/// output; a failure shows its standard error.
+pub fn stdout_of(command: &mut std::process::Command, what: &str) -> Vec<u8> {
+    let output = command.output().expect(what);
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
 }
 
 /// Unpadded base64url, for hand-made token segments.
