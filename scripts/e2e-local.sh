@@ -74,6 +74,13 @@ if grep -q "Compiling" .local/api.log; then
 fi
 echo "ok   no request waited for a build"
 
+READ_ONLY=$(target/debug/auth0-emulator token --owner "${DEMO_OWNER:-demo-owner}" \
+    --issuer "http://127.0.0.1:${EMULATOR_PORT:-8081}/" --scope read:m2m_clients)
+out=$(curl -s -w '\n%{http_code}' -X POST "$API" -H "Authorization: Bearer $READ_ONLY" \
+  -H "Content-Type: application/json" -d '{"name": "Not allowed"}' || true)
+check "read-only token creating" 403 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "assert json.loads(b) == {'message': 'insufficient scope'}"
+
 out=$(curl -s -w '\n%{http_code}' "$API" || true)
 check "no token" 401 "${out##*$'\n'}" "${out%$'\n'*}" \
   "assert json.loads(b) == {'message': 'missing or malformed jwt'}"
@@ -101,4 +108,4 @@ if pgrep -f "moto_server -H 127.0.0.1|auth0-emulator --port|cargo-lambda lambda 
     echo "FAIL stop: processes left behind" >&2; pgrep -af "moto_server|auth0-emulator|cargo-lambda" >&2; exit 1
 fi
 echo "ok   stop (nothing left running)"
-echo "10 passed, 0 failed"
+echo "11 passed, 0 failed"

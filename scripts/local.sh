@@ -118,7 +118,11 @@ cat <<EOF
 The API is up on http://localhost:${API_PORT}/api/v1/client
 Logs: $STATE_DIR/api.log, $STATE_DIR/emulator.log, $STATE_DIR/moto.log
 
-A Bearer token for the demo caller "${DEMO_OWNER}" (valid 24 h, also in $STATE_DIR/token):
+A Bearer token for the demo caller "${DEMO_OWNER}" (valid 24 h, also in $STATE_DIR/token), granting
+all four permissions (read:, create:, update:, delete:m2m_clients); a read-only one, which gets
+403 on create and delete:
+  target/debug/auth0-emulator token --owner ${DEMO_OWNER} --issuer ${ISSUER} --scope read:m2m_clients
+
 
 export TOKEN=${TOKEN}
 

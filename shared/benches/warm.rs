@@ -244,9 +244,9 @@ fn benches(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let started = Instant::now();
-                let owner = stack
-                    .service
-                    .block_on(authenticator.authenticate(Some(&authorization)));
+                let owner = stack.service.block_on(
+                    authenticator.authorize(Some(&authorization), Route::ListClients.permission()),
+                );
                 let elapsed = started.elapsed();
                 assert_eq!(owner.unwrap().as_str(), CALLER);
                 total += elapsed;

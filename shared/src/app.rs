@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::auth::Authenticator;
 use crate::auth0::{CredentialsSource, ManagementApi};
@@ -77,6 +77,11 @@ impl<S: CredentialsSource> App<S> {
     /// credentials source may use too), without fetching anything.
     pub fn new(config: &Config, credentials: S, http: reqwest::Client) -> Self {
         info!(%config, "starting");
+        if !config.require_caller_scopes {
+            warn!(
+                "REQUIRE_CALLER_SCOPES is false: any caller with a valid token may use every route, whatever its permissions"
+            );
+        }
         let service = Service {
             authenticator: Authenticator::new(config, http.clone()),
             clients: ClientService::new(

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::routes::Permission;
+
 /// The API that newly minted clients are authorized for, unless `GRANT_AUDIENCE` says otherwise.
 pub const DEFAULT_GRANT_AUDIENCE: &str = "https://butlrauth/";
 
@@ -42,6 +44,8 @@ pub struct Config {
     pub grant_scopes: Vec<String>,
     /// Whether to ask Auth0 for `client_{ksuid}` ids.
     pub custom_client_ids: bool,
+    /// Whether callers need the route's permission (`REQUIRE_CALLER_SCOPES`).
+    pub require_caller_scopes: bool,
 }
 
 /// A setting that is missing or unusable. The message names the variable, never its value
@@ -92,17 +96,30 @@ impl Config {
                 .map(|s| (*s).to_owned())
                 .collect(),
         };
-        let custom_client_ids = match get("CUSTOM_CLIENT_IDS").as_deref() {
-            None => true,
-            Some(value) if value.eq_ignore_ascii_case("true") => true,
-            Some(value) if value.eq_ignore_ascii_case("false") => false,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "CUSTOM_CLIENT_IDS",
-                    reason: "must be true or false",
-                });
-            }
+        let flag = |name: &'static str| match get(name).as_deref() {
+            None => Ok(true),
+            Some(value) if value.eq_ignore_ascii_case("true") => Ok(true),
+            Some(value) if value.eq_ignore_ascii_case("false") => Ok(false),
+            Some(_) => Err(ConfigError::Invalid {
+                name,
+                reason: "must be true or false",
+            }),
         };
+        let custom_client_ids = flag("CUSTOM_CLIENT_IDS")?;
+        let require_caller_scopes = flag("REQUIRE_CALLER_SCOPES")?;
+        // A client minted for this very API, with one of its permissions,
+        // could mint clients of its own that its owner can neither see nor
+        // delete: refuse to start rather than hand out that escalation.
+        if grant_audience == jwt_audience
+            && grant_scopes
+                .iter()
+                .any(|scope| Permission::from_name(scope).is_some())
+        {
+            return Err(ConfigError::Invalid {
+                name: "GRANT_SCOPES",
+                reason: "must not hold this service's own permissions (read:, create:, update:, delete:m2m_clients) while GRANT_AUDIENCE is JWT_AUDIENCE",
+            });
+        }
 
         Ok(Self {
             auth0_base_url,
@@ -113,6 +130,7 @@ impl Config {
             grant_audience,
             grant_scopes,
             custom_client_ids,
+            require_caller_scopes,
         })
     }
 
@@ -156,14 +174,15 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={}",
+            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={}",
             self.auth0_base_url,
             self.jwt_issuer,
             self.jwt_audience,
             self.jwks_url,
             self.grant_audience,
             self.grant_scopes.len(),
-            self.custom_client_ids
+            self.custom_client_ids,
+            self.require_caller_scopes
         )
     }
 }
@@ -204,6 +223,7 @@ mod tests {
         assert_eq!(config.grant_scopes.len(), 12);
         assert!(config.grant_scopes.contains(&"delete:hives".to_owned()));
         assert!(config.custom_client_ids);
+        assert!(config.require_caller_scopes);
     }
 
     #[test]
@@ -222,6 +242,57 @@ mod tests {
         assert_eq!(config.grant_audience, "https://other/");
         assert_eq!(config.grant_scopes, ["read:a", "write:a"]);
         assert!(!config.custom_client_ids);
+    }
+
+    #[test]
+    fn caller_scopes_can_be_turned_off() {
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("REQUIRE_CALLER_SCOPES", "false"));
+        assert!(!config(&vars).unwrap().require_caller_scopes);
+        vars.push(("REQUIRE_CALLER_SCOPES", "no"));
+        let vars: Vec<_> = vars
+            .into_iter()
+            .filter(|(k, v)| *k != "REQUIRE_CALLER_SCOPES" || *v == "no")
+            .collect();
+        assert!(matches!(
+            config(&vars),
+            Err(ConfigError::Invalid {
+                name: "REQUIRE_CALLER_SCOPES",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn minted_clients_can_never_hold_this_services_permissions() {
+        let same_api = |scopes: &'static str| {
+            let mut vars = REQUIRED.to_vec();
+            vars.push(("GRANT_AUDIENCE", "https://m2m-client-service/"));
+            vars.push(("GRANT_SCOPES", scopes));
+            config(&vars)
+        };
+        for scopes in [
+            "read:m2m_clients",
+            "read:spaces create:m2m_clients",
+            "update:m2m_clients",
+            "delete:m2m_clients",
+        ] {
+            assert!(
+                matches!(
+                    same_api(scopes),
+                    Err(ConfigError::Invalid {
+                        name: "GRANT_SCOPES",
+                        ..
+                    })
+                ),
+                "{scopes}"
+            );
+        }
+        // The same API with other scopes, or those scopes for another API, is fine.
+        assert!(same_api("read:spaces write:spaces").is_ok());
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("GRANT_SCOPES", "read:m2m_clients"));
+        assert!(config(&vars).is_ok());
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub enum UpstreamError {
 pub enum ServiceError {
     #[error("unauthorized: {0}")]
     Unauthorized(#[from] AuthError),
+    /// 403: the caller is who it says, but its token does not grant the
+    /// route's permission (named here, as the `WWW-Authenticate` scope).
+    #[error("insufficient scope: {needed} is needed")]
+    InsufficientScope { needed: &'static str },
     /// 400 `INVALID_REQUEST`; the message is shown to the caller as is.
     #[error("invalid request: {0}")]
     InvalidRequest(String),

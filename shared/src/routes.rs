@@ -1,5 +1,6 @@
 //! The one route table: every route the service answers, the function (the
-//! crate and binary) that answers it, and its success status. Everything
+//! crate and binary) that answers it, its success status and the permission
+//! a caller needs for it. Everything
 //! that needs the list of routes reads it here: the functions' `main`s, the
 //! handlers' dispatch, the contract tests, the benches and lambda_bench; and
 //! a test (`shared/tests/contract/routes.rs`) checks that what must restate
@@ -18,6 +19,41 @@ pub enum Route {
     DeleteClient,
 }
 
+/// What a caller's token must grant (in its `scope` or `permissions`) to
+/// use a route: permissions of the callers' API (`JWT_AUDIENCE`) in Auth0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Permission {
+    Read,
+    Create,
+    Update,
+    Delete,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 4] = [
+        Permission::Read,
+        Permission::Create,
+        Permission::Update,
+        Permission::Delete,
+    ];
+
+    /// The permission's name in tokens and in Auth0.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Permission::Read => "read:m2m_clients",
+            Permission::Create => "create:m2m_clients",
+            Permission::Update => "update:m2m_clients",
+            Permission::Delete => "delete:m2m_clients",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Permission> {
+        Permission::ALL
+            .into_iter()
+            .find(|permission| permission.as_str() == name)
+    }
+}
+
 /// One row of the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RouteSpec {
@@ -29,6 +65,8 @@ pub struct RouteSpec {
     pub path: &'static str,
     /// The status of a successful answer.
     pub success_status: u16,
+    /// What the caller must be granted.
+    pub permission: Permission,
 }
 
 impl Route {
@@ -41,17 +79,19 @@ impl Route {
 
     /// The table itself.
     pub const fn spec(self) -> RouteSpec {
-        let (function, method, path, success_status) = match self {
-            Route::CreateClient => ("create_client", "POST", CLIENTS_PATH, 201),
-            Route::ListClients => ("list_clients", "GET", CLIENTS_PATH, 200),
-            Route::GetClient => ("get_client", "GET", CLIENT_PATH, 200),
-            Route::DeleteClient => ("delete_client", "DELETE", CLIENT_PATH, 204),
+        use Permission::{Create, Delete, Read};
+        let (function, method, path, success_status, permission) = match self {
+            Route::CreateClient => ("create_client", "POST", CLIENTS_PATH, 201, Create),
+            Route::ListClients => ("list_clients", "GET", CLIENTS_PATH, 200, Read),
+            Route::GetClient => ("get_client", "GET", CLIENT_PATH, 200, Read),
+            Route::DeleteClient => ("delete_client", "DELETE", CLIENT_PATH, 204, Delete),
         };
         RouteSpec {
             function,
             method,
             path,
             success_status,
+            permission,
         }
     }
 
@@ -69,6 +109,10 @@ impl Route {
 
     pub const fn success_status(self) -> u16 {
         self.spec().success_status
+    }
+
+    pub const fn permission(self) -> Permission {
+        self.spec().permission
     }
 
     /// Whether the path names one client (`{id}`).
@@ -103,6 +147,18 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), Route::ALL.len());
         assert_eq!(Route::from_function("bare-echo"), None);
+    }
+
+    #[test]
+    fn permissions_are_named_as_in_tokens() {
+        for permission in Permission::ALL {
+            assert_eq!(Permission::from_name(permission.as_str()), Some(permission));
+        }
+        assert_eq!(
+            Permission::from_name("read:m2m_clients"),
+            Some(Permission::Read)
+        );
+        assert_eq!(Permission::from_name("read:clients"), None);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub async fn handle<S: CredentialsSource>(
         let service = app.service()?;
         let owner = service
             .authenticator
-            .authenticate(authorization(&request)?)
+            .authorize(authorization(&request)?, route.permission())
             .await?;
         operate(service, route, owner, &request, deadline).await
     }

@@ -40,6 +40,17 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
             response
         }
+        ServiceError::InsufficientScope { needed } => {
+            let mut response = json_response(
+                StatusCode::FORBIDDEN,
+                &ErrorBody::message("insufficient scope"),
+            );
+            let challenge = format!(r#"Bearer error="insufficient_scope", scope="{needed}""#);
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(WWW_AUTHENTICATE, value);
+            }
+            response
+        }
         ServiceError::InvalidRequest(message) => json_response(
             StatusCode::BAD_REQUEST,
             &ErrorBody {
@@ -96,6 +107,7 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
 pub fn log_failure(problem: &ServiceError) {
     match problem {
         ServiceError::Unauthorized(_)
+        | ServiceError::InsufficientScope { .. }
         | ServiceError::InvalidRequest(_)
         | ServiceError::ClientNotFound => {
             info!(error = %problem, "request refused")

@@ -1,6 +1,9 @@
-//! Caller authentication: a Bearer JWT, RS256-signed by a key of the issuer's
-//! JWKS, with the issuer and audience we expect. The caller's identity (the
-//! owner of what it creates) comes from the token and nowhere else.
+//! Callers: who they are (authentication: a Bearer JWT, RS256-signed by a
+//! key of the issuer's JWKS, with the issuer and audience we expect, issued
+//! to an application for itself) and what they may do (authorization: the
+//! route's permission, in the token's `scope` or `permissions`). The
+//! caller's identity, the owner of what it creates, comes from the token and
+//! nowhere else (docs/behaviour.md, "Authentication" and "Authorization").
 
 mod jwks;
 
@@ -13,7 +16,8 @@ pub use jwks::{JWKS_FETCH_TIMEOUT, JWKS_REFETCH_INTERVAL, JwksCache};
 
 use crate::config::Config;
 use crate::domain::Owner;
-use crate::error::AuthError;
+use crate::error::{AuthError, ServiceError};
+use crate::routes::Permission;
 
 /// Tokens longer than this are refused without being decoded.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -24,23 +28,39 @@ const MAX_OWNER_CHARS: usize = 255;
 /// Longer `kid`s are not looked up (nor allowed to trigger a JWKS fetch).
 const MAX_KID_BYTES: usize = 256;
 
+/// The `gty` of Auth0's client-credentials tokens.
+const CLIENT_CREDENTIALS: &str = "client-credentials";
+
 /// Verifies callers' tokens. Built once per container.
 pub struct Authenticator {
     jwks: JwksCache,
     validation: Validation,
+    /// `REQUIRE_CALLER_SCOPES`: whether a route's permission is checked.
+    require_permissions: bool,
 }
 
-/// The claims that name the caller. They are read as loose JSON values so
-/// that a token whose `client_id` is, say, a number is "valid but missing
-/// client_id" rather than undecodable.
+/// A verified caller: the application the token was issued to, and the
+/// permissions it was granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub owner: Owner,
+    pub permissions: Vec<Permission>,
+}
+
+/// The claims that name the caller and its permissions. They are read as
+/// loose JSON values so that a token whose `client_id` is, say, a number is
+/// "valid but missing client_id" rather than undecodable.
 #[derive(Deserialize)]
-struct IdentityClaims {
+struct CallerClaims {
     /// Checked by jsonwebtoken too, which also accepts an array containing
     /// the issuer; RFC 7519 says a string, and so do we.
     iss: Option<Value>,
+    sub: Option<Value>,
     client_id: Option<Value>,
     azp: Option<Value>,
     gty: Option<Value>,
+    scope: Option<Value>,
+    permissions: Option<Value>,
 }
 
 impl Authenticator {
@@ -59,7 +79,24 @@ impl Authenticator {
         Authenticator {
             jwks: JwksCache::new(http, config.jwks_url.clone()),
             validation,
+            require_permissions: config.require_caller_scopes,
         }
+    }
+
+    /// The owner behind the `Authorization` header value (`None` when
+    /// absent), if its token grants `needed`: 401 before 403.
+    pub async fn authorize(
+        &self,
+        authorization: Option<&str>,
+        needed: Permission,
+    ) -> Result<Owner, ServiceError> {
+        let caller = self.authenticate(authorization).await?;
+        if self.require_permissions && !caller.permissions.contains(&needed) {
+            return Err(ServiceError::InsufficientScope {
+                needed: needed.as_str(),
+            });
+        }
+        Ok(caller.owner)
     }
 
     pub fn jwks(&self) -> &JwksCache {
@@ -68,7 +105,7 @@ impl Authenticator {
 
     /// Checks the `Authorization` header value (`None` when absent) and
     /// returns the caller it proves.
-    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Owner, AuthError> {
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
         let token = bearer_token(authorization)?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthError::Invalid("undecodable header"))?;
@@ -84,13 +121,16 @@ impl Authenticator {
             .key(&kid)
             .await
             .ok_or(AuthError::Invalid("unknown signing key"))?;
-        let claims = jsonwebtoken::decode::<IdentityClaims>(token, &key, &self.validation)
+        let claims = jsonwebtoken::decode::<CallerClaims>(token, &key, &self.validation)
             .map_err(|error| AuthError::Invalid(rejection_reason(error.kind())))?
             .claims;
         if !matches!(claims.iss, Some(Value::String(_))) {
             return Err(AuthError::Invalid("issuer is not a string"));
         }
-        owner_of(claims)
+        Ok(Caller {
+            permissions: permissions_of(&claims),
+            owner: owner_of(claims)?,
+        })
     }
 }
 
@@ -117,26 +157,68 @@ fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// The owner is the RFC 9068 `client_id`, or else Auth0's `azp` of a
-/// client-credentials token.
-fn owner_of(claims: IdentityClaims) -> Result<Owner, AuthError> {
-    let identity = match claims.client_id {
-        Some(client_id) => client_id,
-        None => match (claims.gty, claims.azp) {
-            (Some(Value::String(gty)), Some(azp)) if gty == "client-credentials" => azp,
-            _ => return Err(AuthError::MissingOwner),
-        },
+/// The owner: only an application calling for itself, never a user, even
+/// in a token issued to an application on the user's behalf.
+///
+/// - RFC 9068's `client_id`, when `sub` is that same client (`sub` equal to
+///   it, RFC 9068 §2.2, or to it plus `@clients`, Auth0's form). A user's
+///   token under that profile carries the application's `client_id` too,
+///   with the user as `sub`.
+/// - Else Auth0's default dialect: `azp` when `gty` is `client-credentials`
+///   and `sub` is `azp` plus `@clients`.
+/// - A `gty` other than `client-credentials` is never a caller, whatever
+///   else the token holds.
+fn owner_of(claims: CallerClaims) -> Result<Owner, AuthError> {
+    let sub = match &claims.sub {
+        Some(Value::String(sub)) => sub.as_str(),
+        _ => return Err(AuthError::MissingOwner),
     };
-    match identity {
-        Value::String(id)
-            if !id.trim().is_empty()
-                && id.chars().count() <= MAX_OWNER_CHARS
-                && !id.chars().any(char::is_control) =>
+    let client_credentials = match &claims.gty {
+        None | Some(Value::Null) => false,
+        Some(Value::String(gty)) if gty == CLIENT_CREDENTIALS => true,
+        Some(_) => return Err(AuthError::MissingOwner),
+    };
+    let names_itself = |id: &str| sub == id || sub.strip_suffix("@clients") == Some(id);
+    let id = match (claims.client_id, claims.azp) {
+        (Some(Value::String(id)), _) if names_itself(&id) => id,
+        // A `client_id` that is not `sub`'s is someone else's: no fallback.
+        (Some(Value::String(_)), _) => return Err(AuthError::MissingOwner),
+        (None | Some(Value::Null), Some(Value::String(azp)))
+            if client_credentials && sub.strip_suffix("@clients") == Some(azp.as_str()) =>
         {
-            Ok(Owner::new(id))
+            azp
         }
-        _ => Err(AuthError::MissingOwner),
+        _ => return Err(AuthError::MissingOwner),
+    };
+    if id.trim().is_empty()
+        || id.chars().count() > MAX_OWNER_CHARS
+        || id.chars().any(char::is_control)
+    {
+        return Err(AuthError::MissingOwner);
     }
+    Ok(Owner::new(id))
+}
+
+/// The permissions among ours that the token grants, in `scope` (a
+/// space-separated string, OAuth's form) or `permissions` (an array of
+/// strings, Auth0's RBAC). Anything else there grants nothing.
+fn permissions_of(claims: &CallerClaims) -> Vec<Permission> {
+    let scope = match &claims.scope {
+        Some(Value::String(scope)) => scope.split_whitespace().collect(),
+        _ => Vec::new(),
+    };
+    let listed = match &claims.permissions {
+        Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let mut permissions: Vec<Permission> = scope
+        .into_iter()
+        .chain(listed)
+        .filter_map(Permission::from_name)
+        .collect();
+    permissions.sort();
+    permissions.dedup();
+    permissions
 }
 
 fn rejection_reason(kind: &ErrorKind) -> &'static str {
@@ -192,41 +274,65 @@ mod tests {
         );
     }
 
-    fn claims(value: Value) -> IdentityClaims {
+    fn claims(value: Value) -> CallerClaims {
         serde_json::from_value(value).unwrap()
     }
 
     #[test]
-    fn owner_from_client_id_or_azp_with_gty() {
+    fn only_an_application_calling_for_itself_is_an_owner() {
         let owner = |value| owner_of(claims(value)).map(|o| o.as_str().to_owned());
-        assert_eq!(owner(json!({"client_id": "abc"})), Ok("abc".into()));
-        assert_eq!(
-            owner(json!({"client_id": "abc", "azp": "other", "gty": "client-credentials"})),
-            Ok("abc".into())
-        );
-        assert_eq!(
-            owner(json!({"azp": "xyz", "gty": "client-credentials"})),
-            Ok("xyz".into())
-        );
-        // A null client_id is no client_id: Auth0's own identity claims decide.
-        assert_eq!(
-            owner(json!({"client_id": null, "azp": "xyz", "gty": "client-credentials"})),
-            Ok("xyz".into())
-        );
+        let cc = "client-credentials";
+        for (token, expected) in [
+            // RFC 9068: `sub` is the client itself, bare or Auth0's way.
+            (json!({"client_id": "abc", "sub": "abc"}), "abc"),
+            (json!({"client_id": "abc", "sub": "abc@clients"}), "abc"),
+            (
+                json!({"client_id": "abc", "sub": "abc@clients", "azp": "other", "gty": cc}),
+                "abc",
+            ),
+            // Auth0's default dialect.
+            (
+                json!({"azp": "xyz", "sub": "xyz@clients", "gty": cc}),
+                "xyz",
+            ),
+            // A null client_id is no client_id: Auth0's own identity claims decide.
+            (
+                json!({"client_id": null, "azp": "xyz", "sub": "xyz@clients", "gty": cc}),
+                "xyz",
+            ),
+        ] {
+            assert_eq!(owner(token.clone()), Ok(expected.to_owned()), "{token}");
+        }
         for missing in [
             json!({}),
-            json!({"azp": "xyz"}),
-            json!({"azp": "xyz", "gty": "password"}),
-            json!({"azp": "xyz", "gty": ["client-credentials"]}),
-            json!({"gty": "client-credentials"}),
-            json!({"client_id": ""}),
-            json!({"client_id": "   "}),
-            json!({"client_id": 42}),
-            json!({"client_id": ["abc"]}),
-            json!({"client_id": "a\u{0}b"}),
-            json!({"client_id": "x".repeat(256)}),
-            json!({"azp": "", "gty": "client-credentials"}),
-            json!({"azp": 7, "gty": "client-credentials"}),
+            // Users, in either dialect, whichever application they used.
+            json!({"client_id": "abc", "sub": "auth0|user-1"}),
+            json!({"client_id": "abc", "sub": "auth0|user-1", "azp": "abc", "gty": cc}),
+            json!({"azp": "xyz", "sub": "auth0|user-1", "gty": cc}),
+            json!({"azp": "xyz", "sub": "auth0|user-1"}),
+            json!({"client_id": "abc", "sub": "abc", "gty": "password"}),
+            json!({"client_id": "abc", "sub": "abc@clients", "gty": "refresh_token"}),
+            // Another client's `sub`, or none at all.
+            json!({"client_id": "abc", "sub": "other@clients"}),
+            json!({"client_id": "abc", "sub": "abc@clients.example"}),
+            json!({"azp": "xyz", "sub": "other@clients", "gty": cc}),
+            json!({"azp": "xyz", "sub": "xyz", "gty": cc}),
+            json!({"client_id": "abc"}),
+            json!({"azp": "xyz", "gty": cc}),
+            json!({"client_id": "abc", "sub": 7}),
+            // `azp` without `gty` is never an owner.
+            json!({"azp": "xyz", "sub": "xyz@clients"}),
+            json!({"azp": "xyz", "sub": "xyz@clients", "gty": [cc]}),
+            json!({"gty": cc, "sub": "@clients"}),
+            // Unusable ids.
+            json!({"client_id": "", "sub": ""}),
+            json!({"client_id": "   ", "sub": "   "}),
+            json!({"client_id": 42, "sub": "42"}),
+            json!({"client_id": ["abc"], "sub": "abc"}),
+            json!({"client_id": "a\u{0}b", "sub": "a\u{0}b"}),
+            json!({"client_id": "x".repeat(256), "sub": "x".repeat(256)}),
+            json!({"azp": "", "sub": "@clients", "gty": cc}),
+            json!({"azp": 7, "sub": "7@clients", "gty": cc}),
         ] {
             assert_eq!(
                 owner(missing.clone()),
@@ -234,5 +340,34 @@ mod tests {
                 "{missing}"
             );
         }
+    }
+
+    #[test]
+    fn permissions_come_from_scope_or_permissions() {
+        use Permission::*;
+        let granted = |value| permissions_of(&claims(value));
+        assert_eq!(granted(json!({})), []);
+        assert_eq!(
+            granted(json!({"scope": "openid read:m2m_clients  delete:m2m_clients"})),
+            [Read, Delete]
+        );
+        assert_eq!(
+            granted(json!({"permissions": ["create:m2m_clients", "read:other"]})),
+            [Create]
+        );
+        assert_eq!(
+            granted(
+                json!({"scope": "read:m2m_clients", "permissions": ["read:m2m_clients", "update:m2m_clients"]})
+            ),
+            [Read, Update]
+        );
+        // Other shapes grant nothing, and names are exact.
+        assert_eq!(granted(json!({"scope": ["read:m2m_clients"]})), []);
+        assert_eq!(granted(json!({"permissions": "read:m2m_clients"})), []);
+        assert_eq!(granted(json!({"permissions": [7, null]})), []);
+        assert_eq!(
+            granted(json!({"scope": "READ:m2m_clients read:m2m_clients:x"})),
+            []
+        );
     }
 }

@@ -75,7 +75,7 @@ async fn the_scheme_is_case_insensitive() {
 async fn invalid_or_expired_tokens() {
     let env = TestEnv::new().await;
     let now = unix_now();
-    let claims = env.claims(json!({"client_id": "owner-a"}));
+    let claims = env.claims(json!({"client_id": "owner-a", "sub": "owner-a@clients"}));
     let sign = |kid: Option<&str>, key: TestKey| {
         env.emulator
             .sign_with(&jwt_header(Algorithm::RS256, kid), &claims, key)
@@ -85,7 +85,7 @@ async fn invalid_or_expired_tokens() {
     let tampered_payload = {
         let mut p = parts.clone();
         p[1] = base64url(
-            env.claims(json!({"client_id": "owner-b"}))
+            env.claims(json!({"client_id": "owner-b", "sub": "owner-b@clients"}))
                 .to_string()
                 .as_bytes(),
         );
@@ -156,8 +156,10 @@ async fn audience_may_be_an_array() {
 #[tokio::test]
 async fn the_owner_is_client_id_or_azp_of_a_client_credentials_token() {
     let env = TestEnv::new().await;
-    // Auth0's default dialect: azp + gty.
-    let auth0_style = env.token_with(json!({"azp": "owner-a", "gty": "client-credentials"}));
+    // Auth0's default dialect: azp + gty, with the client as sub.
+    let auth0_style = env.token_with(
+        json!({"azp": "owner-a", "gty": "client-credentials", "sub": "owner-a@clients"}),
+    );
     let reply = env.create(&auth0_style, json!({"name": "via azp"})).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     let id = reply.json["client_id"].as_str().unwrap().to_owned();
@@ -166,13 +168,19 @@ async fn the_owner_is_client_id_or_azp_of_a_client_credentials_token() {
 
     for (case, claims) in [
         ("no identity", json!({})),
-        ("azp without gty", json!({"azp": "owner-a"})),
+        (
+            "azp without gty",
+            json!({"azp": "owner-a", "sub": "owner-a@clients"}),
+        ),
         (
             "azp of a user token",
-            json!({"azp": "owner-a", "gty": "password"}),
+            json!({"azp": "owner-a", "gty": "password", "sub": "owner-a@clients"}),
         ),
-        ("empty client_id", json!({"client_id": ""})),
-        ("numeric client_id", json!({"client_id": 12345})),
+        ("empty client_id", json!({"client_id": "", "sub": ""})),
+        (
+            "numeric client_id",
+            json!({"client_id": 12345, "sub": "12345@clients"}),
+        ),
     ] {
         let token = env.token_with(claims);
         for reply in send_each_route(&env, Some(&bearer(&token))).await {
@@ -186,7 +194,7 @@ async fn the_owner_is_client_id_or_azp_of_a_client_credentials_token() {
 fn token_of_unknown_kid(env: &TestEnv, kid: &str) -> String {
     env.emulator.sign_with(
         &jwt_header(Algorithm::RS256, Some(kid)),
-        &env.claims(json!({"client_id": "owner-a"})),
+        &env.claims(json!({"client_id": "owner-a", "sub": "owner-a@clients"})),
         TestKey::Dev,
     )
 }

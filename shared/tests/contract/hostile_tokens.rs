@@ -352,35 +352,55 @@ fn cases(env: &TestEnv) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ]
         .map(|(case, extra)| (case, bearer(env.token_of("owner-a", extra)), INVALID)),
     )
-    // Identity: tokens with exactly these identity claims.
+    // Identity: tokens with exactly these identity claims, each with a
+    // `sub` that would name the client, so that only the defect named
+    // makes it no caller.
     .chain(
         [
             ("no identity claims", json!({})),
-            ("empty client_id", json!({"client_id": ""})),
-            ("blank client_id", json!({"client_id": "   "})),
-            ("numeric client_id", json!({"client_id": 42})),
-            ("object client_id", json!({"client_id": {"id": "owner-a"}})),
-            ("array client_id", json!({"client_id": ["owner-a"]})),
+            ("empty client_id", json!({"client_id": "", "sub": "@clients"})),
+            ("blank client_id", json!({"client_id": "   ", "sub": "   "})),
+            ("numeric client_id", json!({"client_id": 42, "sub": "42"})),
+            (
+                "object client_id",
+                json!({"client_id": {"id": "owner-a"}, "sub": "owner-a@clients"}),
+            ),
+            (
+                "array client_id",
+                json!({"client_id": ["owner-a"], "sub": "owner-a@clients"}),
+            ),
             (
                 "client_id with control characters",
-                json!({"client_id": "owner\u{0}a"}),
+                json!({"client_id": "owner\u{0}a", "sub": "owner\u{0}a"}),
             ),
             (
                 "client_id over 255 characters",
-                json!({"client_id": "o".repeat(256)}),
+                json!({"client_id": "o".repeat(256), "sub": "o".repeat(256)}),
             ),
-            ("azp without gty", json!({"azp": "owner-a"})),
+            (
+                "azp without gty",
+                json!({"azp": "owner-a", "sub": "owner-a@clients"}),
+            ),
             (
                 "azp with a password gty",
-                json!({"azp": "owner-a", "gty": "password"}),
+                json!({"azp": "owner-a", "gty": "password", "sub": "owner-a@clients"}),
             ),
             (
                 "azp with gty in an array",
-                json!({"azp": "owner-a", "gty": ["client-credentials"]}),
+                json!({"azp": "owner-a", "gty": ["client-credentials"], "sub": "owner-a@clients"}),
             ),
-            ("gty without azp", json!({"gty": "client-credentials"})),
-            ("empty azp", json!({"azp": "", "gty": "client-credentials"})),
-            ("numeric azp", json!({"azp": 7, "gty": "client-credentials"})),
+            (
+                "gty without azp",
+                json!({"gty": "client-credentials", "sub": "owner-a@clients"}),
+            ),
+            (
+                "empty azp",
+                json!({"azp": "", "gty": "client-credentials", "sub": "@clients"}),
+            ),
+            (
+                "numeric azp",
+                json!({"azp": 7, "gty": "client-credentials", "sub": "7@clients"}),
+            ),
         ]
         .map(|(case, claims)| (case, bearer(env.token_with(claims)), NO_OWNER)),
     )

@@ -76,8 +76,8 @@ async fn a_configured_port_is_used() {
     assert!(second.is_err());
 }
 
-#[test]
-fn the_binary_prints_a_caller_token() {
+/// The claims of the caller token the binary prints with `extra` arguments.
+fn printed_token_claims(extra: &[&str]) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_auth0-emulator"))
         .args([
             "token",
@@ -88,6 +88,7 @@ fn the_binary_prints_a_caller_token() {
             "--audience",
             "https://m2m-client-service/",
         ])
+        .args(extra)
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -102,11 +103,27 @@ fn the_binary_prints_a_caller_token() {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_audience(&["https://m2m-client-service/"]);
     validation.set_issuer(&["http://127.0.0.1:8081/"]);
-    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
         .unwrap()
-        .claims;
+        .claims
+}
+
+#[test]
+fn the_binary_prints_a_caller_token() {
+    let claims = printed_token_claims(&[]);
     assert_eq!(claims["azp"], "owner-a");
+    assert_eq!(claims["client_id"], "owner-a");
+    assert_eq!(claims["sub"], "owner-a@clients");
     assert_eq!(claims["gty"], "client-credentials");
+    // Every permission of the service, unless asked otherwise.
+    assert_eq!(
+        claims["scope"],
+        "read:m2m_clients create:m2m_clients update:m2m_clients delete:m2m_clients"
+    );
+    let read_only = printed_token_claims(&["--scope", "read:m2m_clients"]);
+    assert_eq!(read_only["scope"], "read:m2m_clients");
+    let none = printed_token_claims(&["--scope", ""]);
+    assert!(none.get("scope").is_none(), "{none}");
 
     let missing = Command::new(env!("CARGO_BIN_EXE_auth0-emulator"))
         .args(["token", "--owner", "owner-a"])

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use auth0_emulator::{Emulator, EmulatorConfig};
 use m2m_shared::auth0::{CredentialsSource, ManagementCredentials};
 use m2m_shared::config::Config;
+use m2m_shared::routes::Permission;
 use m2m_shared::secret_string::SecretString;
 use serde_json::{Value, json};
 
@@ -45,16 +46,21 @@ pub fn service_env(emulator: &Emulator, secret_id: &str) -> Vec<(&'static str, S
     ]
 }
 
-/// The service's configuration from these settings; of two with the same
-/// name, the later wins (so overrides can be appended to [`service_env`]).
-pub fn config_from(vars: &[(&str, String)]) -> Config {
-    Config::from_lookup(|name| {
+/// A lookup of these settings, as the service reads the environment; of two
+/// with the same name, the later wins (so overrides can be appended to
+/// [`service_env`]).
+pub fn lookup_in(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
+    move |name| {
         vars.iter()
             .rev()
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.clone())
-    })
-    .expect("a valid configuration")
+    }
+}
+
+/// The service's configuration from these settings (see [`lookup_in`]).
+pub fn config_from(vars: &[(&str, String)]) -> Config {
+    Config::from_lookup(lookup_in(vars)).expect("a valid configuration")
 }
 
 /// The management credentials straight from memory, for benches that
@@ -77,8 +83,13 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
+/// Every permission of the service, as a token's `scope`.
+pub fn all_permissions() -> String {
+    Permission::ALL.map(Permission::as_str).join(" ")
+}
+
 /// A caller token's claims without an identity: the right issuer and
-/// audience, valid for an hour.
+/// audience, valid for an hour, granting every permission of the service.
 pub fn base_claims(emulator: &Emulator) -> Value {
     let now = unix_now();
     json!({
@@ -86,6 +97,7 @@ pub fn base_claims(emulator: &Emulator) -> Value {
         "aud": CALLER_AUDIENCE,
         "iat": now,
         "exp": now + 3600,
+        "scope": all_permissions(),
     })
 }
 

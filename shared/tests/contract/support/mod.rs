@@ -15,13 +15,15 @@ use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use m2m_shared::App;
 pub use m2m_shared::Route;
+use m2m_shared::config::Config;
 use m2m_shared::secrets_manager::SecretsManagerSource;
 use serde_json::{Value, json};
 pub use test_support::event::Event;
 pub use test_support::moto;
 pub use test_support::setup::{CALLER_AUDIENCE, MANAGEMENT_CLIENT_SECRET, unix_now};
 use test_support::setup::{
-    base_claims, config_from, emulator_config, management_secret_json, service_env, with_claims,
+    base_claims, caller_claims, emulator_config, lookup_in, management_secret_json, service_env,
+    with_claims,
 };
 
 /// An id that could exist but belongs to nobody.
@@ -224,12 +226,17 @@ impl TestEnv {
         // Later settings win: the options' override the required ones.
         let mut vars = service_env(&emulator, &secret_id);
         vars.extend(options.env);
-        let config = config_from(&vars);
-        let app = App::new(
-            &config,
-            SecretsManagerSource::new(secrets.clone(), &secret_id),
-            m2m_shared::http::client().expect("the HTTP client"),
-        );
+        let lookup = lookup_in(&vars);
+        let app = match Config::from_lookup(&lookup) {
+            Ok(config) => App::new(
+                &config,
+                SecretsManagerSource::new(secrets.clone(), &secret_id),
+                m2m_shared::http::client().expect("the HTTP client"),
+            ),
+            // A configuration the service refuses: the container as Lambda
+            // would start it.
+            Err(_) => App::from_lookup(&lookup).await,
+        };
         if options.warm_up {
             app.warm_up().await;
         }
@@ -258,14 +265,13 @@ impl TestEnv {
         token
     }
 
-    /// [`token_with`](Self::token_with) a `client_id` of `owner` and the
-    /// `extra` claims; a `null` in `extra` removes that claim.
+    /// `owner`'s valid token (as [`token`](Self::token)) with the `extra`
+    /// claims merged in; a `null` in `extra` removes that claim.
     pub fn token_of(&self, owner: &str, extra: Value) -> String {
-        let mut claims = json!({ "client_id": owner });
-        if let (Some(claims), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {
-            claims.extend(extra.clone());
-        }
-        self.token_with(claims)
+        let claims = with_claims(caller_claims(&self.emulator, owner), &extra);
+        let token = self.emulator.sign_caller_token(&claims);
+        self.remember_sensitive(&token);
+        token
     }
 
     /// Queues `fault` for each of the next `times` calls to `route` of Auth0.

@@ -4,13 +4,17 @@
 //! auth0-emulator [serve] [--port 8081] [--management-client-id ID]
 //!                [--management-client-secret SECRET] [--caller-audience AUD]
 //!                [--resource-server AUD]... [--no-custom-client-ids] [--demo-owner ID]
-//! auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS]
+//! auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS] [--scope SCOPES]
 //! ```
 //!
 //! `serve` prints `auth0-emulator listening on http://127.0.0.1:PORT` once
 //! ready and stops on Ctrl-C. The port may also come from `EMULATOR_PORT`;
-//! `--resource-server` (repeatable) replaces the default `https://butlrauth/`. `token` prints a caller token signed with the
-//! emulator's development key (no server needed). `--demo-owner` seeds the
+//! `--resource-server` (repeatable) replaces the default `https://butlrauth/`.
+//! `token` prints a caller token signed with the emulator's development key
+//! (no server needed), granting `--scope` (space-separated; by default all
+//! four permissions of the service, `read:m2m_clients create:m2m_clients
+//! update:m2m_clients delete:m2m_clients`; `--scope read:m2m_clients` makes
+//! a read-only caller, `--scope ""` one without any). `--demo-owner` seeds the
 //! two clients of the documentation's examples (`abc123def456`, `xyz789`),
 //! owned by that caller, so the documented curl commands work verbatim.
 
@@ -24,7 +28,12 @@ use serde_json::json;
 const USAGE: &str = "usage: auth0-emulator [serve] [--port N] [--management-client-id ID] \
 [--management-client-secret SECRET] [--caller-audience AUD] [--resource-server AUD]... \
 [--no-custom-client-ids] [--demo-owner ID]\n       \
-auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS]";
+auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS] [--scope SCOPES]";
+
+/// What a caller token grants unless `--scope` says otherwise: every
+/// permission of the service (docs/behaviour.md, "Authorization").
+const ALL_PERMISSIONS: &str =
+    "read:m2m_clients create:m2m_clients update:m2m_clients delete:m2m_clients";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -82,7 +91,11 @@ fn check_arguments(args: &[String], with_value: &[&str], flags: &[&str]) -> Resu
 }
 
 fn token(args: &[String]) -> Result<(), String> {
-    check_arguments(args, &["--owner", "--issuer", "--audience", "--ttl"], &[])?;
+    check_arguments(
+        args,
+        &["--owner", "--issuer", "--audience", "--ttl", "--scope"],
+        &[],
+    )?;
     let owner = option(args, "--owner").ok_or("--owner is required")?;
     let issuer = option(args, "--issuer").ok_or("--issuer is required")?;
     let audience = option(args, "--audience").unwrap_or("https://m2m-client-service/");
@@ -96,7 +109,7 @@ fn token(args: &[String]) -> Result<(), String> {
         .as_secs();
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(TestKey::Dev.kid().to_owned());
-    let claims = json!({
+    let mut claims = json!({
         "iss": issuer,
         "sub": format!("{owner}@clients"),
         "aud": audience,
@@ -106,6 +119,10 @@ fn token(args: &[String]) -> Result<(), String> {
         "gty": "client-credentials",
         "client_id": owner,
     });
+    let scope = option(args, "--scope").unwrap_or(ALL_PERMISSIONS).trim();
+    if !scope.is_empty() {
+        claims["scope"] = json!(scope);
+    }
     println!("{}", sign(&header, &claims, TestKey::Dev));
     Ok(())
 }
@@ -175,10 +192,13 @@ fn serve(args: &[String]) -> Result<(), String> {
                 }));
             }
         }
+        // Listen for Ctrl-C before saying so: a SIGINT that arrives between
+        // the line and a lazily registered handler would kill the process.
+        let mut interrupt =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
         println!("auth0-emulator listening on {}", emulator.base_url());
-        tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+        interrupt.recv().await;
         // Report what this run was sent that Auth0 would refuse, without
         // the panic a test gets.
         for violation in emulator.take_schema_violations() {
