@@ -136,7 +136,8 @@ fn auth0_base_url(domain: &str) -> Result<String, ConfigError> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-/// An https URL naming a host, or an http one whose host is this machine.
+/// An https URL naming a host, or an http one whose host is this machine
+/// (docs/behaviour.md, "Outbound connections").
 /// Plain http anywhere else would hand the management secret, the
 /// Management API token or the callers' keys to the network; on loopback
 /// it is how the emulator and other local stand-ins are reached.
@@ -330,6 +331,8 @@ mod tests {
                 "http://128.0.0.1",
                 "http://0.0.0.0:8081",
                 "http://localhost.example.com",
+                "http://localhost.",
+                "http://a.localhost",
                 "http://127.0.0.1.nip.io",
                 "http://localhost@example.com",
                 "http://[::2]:8081",

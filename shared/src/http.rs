@@ -44,7 +44,7 @@ pub fn client() -> Result<reqwest::Client, String> {
         // is how secrets leave: a 307/308 from `/oauth/token` resends the
         // body, the management client secret, to wherever `Location` says,
         // and a redirected JWKS may come from anyone over plain http. A 3xx
-        // is a failed answer (docs/behaviour.md, "Upstream failures").
+        // is a failed answer (docs/behaviour.md, "Outbound connections").
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("m2m-client-service/", env!("CARGO_PKG_VERSION")))
         .build()
