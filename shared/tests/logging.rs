@@ -8,10 +8,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use auth0_emulator::{Emulator, TestKey};
-use jsonwebtoken::{Algorithm, Header};
 use lambda_bench::runtime_api::{Outcome, OutcomeKind, RuntimeApi};
-use lambda_bench::upstream::status_of;
+use lambda_bench::upstream::{CALLER, Credentials, Subject, Upstream, status_of};
 use m2m_shared::Route;
 use serde_json::{Value, json};
 use test_support::event::Event;
@@ -21,7 +19,6 @@ use test_support::setup::{self, MANAGEMENT_CLIENT_SECRET};
 /// Set in the environment of the function process: the one test that is
 /// then not skipped runs the function.
 const FUNCTION_PROCESS: &str = "M2M_LOGGING_TEST_FUNCTION_PROCESS";
-const OWNER: &str = "logging-owner";
 const AWS_SECRET_ACCESS_KEY: &str = "logging-test-secret-access-key";
 const AWS_SESSION_TOKEN: &str = "logging-test-session-token";
 
@@ -33,31 +30,6 @@ async fn function_process() {
         // It ends when the Runtime API goes away, or is killed.
         let _ = m2m_shared::run(Route::CreateClient).await;
     }
-}
-
-/// The function process's environment, as Lambda sets it, plus the
-/// service's configuration: everything it gets.
-fn lambda_environment(
-    runtime_api: &RuntimeApi,
-    emulator: &Emulator,
-    secret_id: &str,
-) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        (FUNCTION_PROCESS, "1".to_owned()),
-        ("AWS_LAMBDA_RUNTIME_API", runtime_api.address()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "create_client".into()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
-        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ENDPOINT_URL", moto::url().to_owned()),
-        ("AWS_ACCESS_KEY_ID", "AKIALOGGINGTEST00000".into()),
-        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET_ACCESS_KEY.into()),
-        ("AWS_SESSION_TOKEN", AWS_SESSION_TOKEN.into()),
-    ];
-    env.extend(setup::service_env(emulator, secret_id));
-    env
 }
 
 /// The next answer of the function, which must be a response.
@@ -72,24 +44,33 @@ async fn response(runtime_api: &RuntimeApi, what: &str) -> Outcome {
 
 #[tokio::test]
 async fn at_trace_the_logs_name_their_targets_and_hold_no_secret() {
-    let emulator = Emulator::start(setup::emulator_config())
-        .await
-        .expect("start the Auth0 emulator");
+    // The benchmarks' surroundings of a function (Lambda's variables, the
+    // emulator), with the secret in moto instead of their stub, and TRACE.
+    let upstream = Upstream::start().await.expect("the emulator");
+    let emulator = &upstream.emulator;
     let secret_id = format!("m2m/logging-{}", std::process::id());
     moto::create_secret(&secret_id, &setup::management_secret_json()).await;
     let runtime_api = RuntimeApi::start().await.expect("a stub Runtime API");
+    let subject = Subject::Function(Route::CreateClient);
+    let mut env = upstream.environment(subject, &runtime_api.address(), Credentials::InEnvironment);
+    // Later values win.
+    env.extend(
+        [
+            (FUNCTION_PROCESS, "1"),
+            ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+            ("AWS_ENDPOINT_URL", moto::url()),
+            ("AUTH0_SECRET_ID", &secret_id),
+            ("AWS_SECRET_ACCESS_KEY", AWS_SECRET_ACCESS_KEY),
+            ("AWS_SESSION_TOKEN", AWS_SESSION_TOKEN),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned())),
+    );
 
     // A create that goes all the way (the secret read through the AWS SDK,
     // a Management API token, the client and its grant), then one whose
     // token is signed by a key nobody published (a JWKS refetch, a 401).
-    let token = setup::caller_token(&emulator, OWNER);
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(TestKey::Foreign.kid().to_owned());
-    let foreign = emulator.sign_with(
-        &header,
-        &setup::caller_claims(&emulator, OWNER),
-        TestKey::Foreign,
-    );
+    let token = upstream.caller_token(CALLER);
+    let foreign = upstream.foreign_token(CALLER);
     for bearer in [&token, &foreign] {
         runtime_api.invoke(
             Event::new(Route::CreateClient)
@@ -105,7 +86,7 @@ async fn at_trace_the_logs_name_their_targets_and_hold_no_secret() {
     let mut function = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args(["function_process", "--exact", "--nocapture"])
         .env_clear()
-        .envs(lambda_environment(&runtime_api, &emulator, &secret_id))
+        .envs(env)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::inherit())
@@ -173,7 +154,7 @@ async fn at_trace_the_logs_name_their_targets_and_hold_no_secret() {
         json!({
             "message": "audit",
             "action": "create_client",
-            "owner": OWNER,
+            "owner": CALLER,
             "client_id": created["client_id"],
             "outcome": "created",
         })

@@ -34,13 +34,16 @@ async fn serve(router: Router) -> String {
 }
 
 /// A server that answers every request with `status` and a `Location` of
-/// the same path on `target`.
-async fn redirecting(status: StatusCode, target: &str) -> String {
-    let target = target.to_owned();
-    serve(Router::new().fallback(move |uri: Uri| async move {
+/// the same path on a [`Recorder`] that answers `answer`: its base URL, and
+/// the recorder.
+async fn redirecting(status: StatusCode, answer: Value) -> (String, Recorder) {
+    let recorder = Recorder::start(answer).await;
+    let target = recorder.url.clone();
+    let url = serve(Router::new().fallback(move |uri: Uri| async move {
         (status, [(header::LOCATION, format!("{target}{uri}"))])
     }))
-    .await
+    .await;
+    (url, recorder)
 }
 
 /// Where the redirects point: a server that writes down every request it
@@ -92,14 +95,12 @@ impl Recorder {
 async fn a_redirecting_token_endpoint_gets_no_secret_sent_elsewhere() {
     for status in REDIRECTS {
         let case = format!("/oauth/token answers {status}");
-        let recorder = Recorder::start(json!({
-            "access_token": "a-token-from-elsewhere",
-            "token_type": "Bearer",
-            "expires_in": 86400,
-        }))
-        .await;
         // Every path of this "tenant" redirects, `/oauth/token` first of all.
-        let tenant = redirecting(status, &recorder.url).await;
+        let (tenant, recorder) = redirecting(
+            status,
+            json!({"access_token": "a-token-from-elsewhere", "expires_in": 86400}),
+        )
+        .await;
         let env = TestEnv::with_env(vec![("AUTH0_DOMAIN", tenant)]).await;
         let token = env.token("owner-a");
 
@@ -128,8 +129,7 @@ async fn a_redirecting_jwks_endpoint_is_a_failed_fetch() {
         let case = format!("the JWKS answers {status}");
         // The keys behind the redirect are the right ones: only not
         // following it keeps the token from being accepted.
-        let recorder = Recorder::start(jwks.clone()).await;
-        let keys = redirecting(status, &recorder.url).await;
+        let (keys, recorder) = redirecting(status, jwks.clone()).await;
         let env =
             TestEnv::with_env(vec![("JWKS_URL", format!("{keys}/.well-known/jwks.json"))]).await;
         env.list(&env.token("owner-a"))
@@ -143,12 +143,8 @@ async fn a_redirecting_jwks_endpoint_is_a_failed_fetch() {
 async fn a_redirecting_secrets_manager_gets_no_signed_request_sent_elsewhere() {
     for status in REDIRECTS {
         let case = format!("Secrets Manager answers {status}");
-        let recorder = Recorder::start(json!({
-            "Name": "m2m/management",
-            "SecretString": "{}",
-        }))
-        .await;
-        let endpoint = redirecting(status, &recorder.url).await;
+        let (endpoint, recorder) =
+            redirecting(status, json!({"Name": "m2m/x", "SecretString": "{}"})).await;
         // The SDK as the service builds it: the container's HTTP client.
         let source =
             SecretsManagerSource::new(moto::client_at(&endpoint, "testing", "testing"), "m2m/x");
