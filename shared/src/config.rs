@@ -3,6 +3,7 @@
 //! is reported once, clearly, instead of failing in odd ways on every request.
 
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::routes::Permission;
 
@@ -81,13 +82,15 @@ impl Config {
         let auth0_secret_id = required("AUTH0_SECRET_ID")?;
         let jwt_issuer = required("JWT_ISSUER")?;
         let jwt_audience = required("JWT_AUDIENCE")?;
-        let jwks_url = match get("JWKS_URL") {
-            Some(url) => url,
+        // A default URL that is no good is the issuer's fault: the error
+        // names the variable that was set.
+        let (jwks_url, jwks_from) = match get("JWKS_URL") {
+            Some(url) => (url, "JWKS_URL"),
             // The issuer of Auth0 tokens ends with a slash, so this is
             // `https://tenant.auth0.com/.well-known/jwks.json`.
-            None => format!("{jwt_issuer}.well-known/jwks.json"),
+            None => (format!("{jwt_issuer}.well-known/jwks.json"), "JWT_ISSUER"),
         };
-        require_http_url("JWKS_URL", &jwks_url)?;
+        require_http_url(jwks_from, &jwks_url)?;
         let grant_audience = get("GRANT_AUDIENCE").unwrap_or_else(|| DEFAULT_GRANT_AUDIENCE.into());
         let grant_scopes: Vec<String> = match get("GRANT_SCOPES") {
             Some(scopes) => scopes.split_whitespace().map(str::to_owned).collect(),
@@ -151,22 +154,56 @@ fn auth0_base_url(domain: &str) -> Result<String, ConfigError> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
+/// An https URL naming a host, or an http one whose host is this machine
+/// (docs/behaviour.md, "Outbound connections").
+/// Plain http anywhere else would hand the management secret, the
+/// Management API token or the callers' keys to the network; on loopback
+/// it is how the emulator and other local stand-ins are reached.
 fn require_http_url(name: &'static str, url: &str) -> Result<(), ConfigError> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or(ConfigError::Invalid {
-            name,
-            reason: "must be an http(s) URL",
-        })?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '@') {
+    let (rest, secure) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (rest, true),
+        (None, Some(rest)) => (rest, false),
+        (None, None) => {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: "must be an http(s) URL",
+            });
+        }
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.chars().any(|c| c.is_whitespace() || c == '@') {
         return Err(ConfigError::Invalid {
             name,
             reason: "must name a host",
         });
     }
+    if !secure && !is_loopback(authority) {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "must be an https URL (http only for 127.0.0.0/8, [::1] or localhost)",
+        });
+    }
     Ok(())
+}
+
+/// Whether `authority` (`host` or `host:port`) is 127.0.0.0/8, `[::1]` or
+/// `localhost`. Anything this does not recognize, however it might resolve,
+/// is not loopback: the check errs towards asking for https.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        // `[v6]` or `[v6]:port`
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((v6, port)) if port.is_empty() || port.starts_with(':') => {
+                return v6.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+            }
+            _ => return false,
+        },
+        None => authority
+            .split_once(':')
+            .map_or(authority, |(host, _port)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Display for Config {
@@ -337,5 +374,66 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback_hosts() {
+        let with = |name: &'static str, value: &'static str| {
+            let mut vars = REQUIRED.to_vec();
+            vars.push((name, value));
+            config(&vars)
+        };
+        for name in ["AUTH0_DOMAIN", "JWKS_URL"] {
+            for local in [
+                "http://127.0.0.1:8081",
+                "http://127.0.0.1",
+                "http://127.255.3.4:9/keys",
+                "http://localhost:8081/",
+                "http://LOCALHOST",
+                "http://[::1]:8081/x",
+                "http://[::1]",
+            ] {
+                assert!(with(name, local).is_ok(), "{name}={local}");
+            }
+            for remote in [
+                "http://tenant.us.auth0.com",
+                "http://tenant.us.auth0.com/.well-known/jwks.json",
+                "http://10.0.0.1:8081",
+                "http://128.0.0.1",
+                "http://0.0.0.0:8081",
+                "http://localhost.example.com",
+                "http://localhost.",
+                "http://a.localhost",
+                "http://127.0.0.1.nip.io",
+                "http://localhost@example.com",
+                "http://[::2]:8081",
+                "http://[::ffff:127.0.0.1]",
+                "http://[::1]x",
+                "http://127.1",
+                "http://127.0.0.1\\example.com",
+            ] {
+                let error = with(name, remote).unwrap_err();
+                assert!(
+                    matches!(error, ConfigError::Invalid { name: n, .. } if n == name),
+                    "{name}={remote}: {error}"
+                );
+                assert!(!error.to_string().contains(remote), "{error}");
+            }
+            // https is fine anywhere.
+            assert!(with(name, "https://10.0.0.1:8443/keys").is_ok());
+        }
+        // The default JWKS URL comes from the issuer, and is checked the
+        // same way, naming the issuer.
+        let mut vars = REQUIRED.to_vec();
+        vars[2] = ("JWT_ISSUER", "http://issuer.example.com/");
+        assert!(matches!(
+            config(&vars),
+            Err(ConfigError::Invalid {
+                name: "JWT_ISSUER",
+                ..
+            })
+        ));
+        vars[2] = ("JWT_ISSUER", "http://127.0.0.1:8081/");
+        assert!(config(&vars).is_ok());
     }
 }

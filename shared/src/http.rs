@@ -25,7 +25,8 @@ use aws_smithy_types::body::SdkBody;
 /// where safe, retried).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The client: rustls with the aws-lc-rs provider, Mozilla's roots.
+/// The client: rustls with the aws-lc-rs provider, Mozilla's roots, and no
+/// redirects followed.
 pub fn client() -> Result<reqwest::Client, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let roots = rustls::RootCertStore {
@@ -39,6 +40,12 @@ pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .connect_timeout(CONNECT_TIMEOUT)
+        // No upstream of ours has a reason to redirect us, and following one
+        // is how secrets leave: a 307/308 from `/oauth/token` resends the
+        // body, the management client secret, to wherever `Location` says,
+        // and a redirected JWKS may come from anyone over plain http. A 3xx
+        // is a failed answer (docs/behaviour.md, "Outbound connections").
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("m2m-client-service/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|problem| format!("cannot build the HTTP client: {problem}"))

@@ -12,8 +12,8 @@
 //!   a source for [`auth0`]: the Auth0 Management API behind the domain's
 //!   [`domain::ClientDirectory`];
 //! - the leaves: [`domain`] (the nouns and the port), [`routes`] (the route
-//!   table), [`config`], [`http`] (the one HTTP client), [`secret_string`]
-//!   and [`error`].
+//!   table), [`config`], [`http`] (the one HTTP client), [`logging`],
+//!   [`secret_string`] and [`error`].
 
 // Request data and upstream answers reach most of this crate: nothing in it
 // may unwrap, expect or panic outside tests.
@@ -36,6 +36,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod logging;
 pub mod routes;
 pub mod secret_string;
 pub mod secrets_manager;
@@ -50,17 +51,11 @@ pub use routes::Route;
 /// then the Lambda runtime loop handing every request for `route` to
 /// [`api::handle`], which always answers.
 pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
-    init_logging();
+    logging::init();
     let app = App::from_env().await;
     let app = &app;
     let handler = lambda_http::service_fn(move |request| async move {
         Ok::<_, Infallible>(api::handle(app, route, request).await)
     });
     app.serve(lambda_http::run(handler)).await
-}
-
-/// Logs as Lambda expects: JSON when the function's log format is JSON,
-/// level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
-pub fn init_logging() {
-    lambda_http::tracing::init_default_subscriber();
 }

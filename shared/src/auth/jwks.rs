@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -154,11 +154,19 @@ impl JwksCache {
 }
 
 /// RSA signing keys with a `kid`; anything else in the set is skipped rather
-/// than spoiling the whole set.
+/// than spoiling the whole set. A key published for encryption (`"use":
+/// "enc"`, or any use but `sig`) is not one the issuer signs with, so a
+/// token that names it is not the issuer's (RFC 7517, 4.2).
 fn usable_keys(keys: Vec<Value>) -> KeyMap {
     keys.into_iter()
         .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
         .filter(|jwk| matches!(jwk.algorithm, AlgorithmParameters::RSA(_)))
+        .filter(|jwk| {
+            matches!(
+                jwk.common.public_key_use,
+                None | Some(PublicKeyUse::Signature)
+            )
+        })
         .filter(|jwk| matches!(jwk.common.key_algorithm, None | Some(KeyAlgorithm::RS256)))
         .filter_map(|jwk| {
             let kid = jwk.common.key_id.clone()?;
@@ -173,22 +181,30 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// An RSA public key published for signing, with this `kid` and `alg`.
+    fn rsa(kid: Option<&str>, alg: Option<&str>) -> Value {
+        let mut key = json!({
+            "kty": "RSA", "use": "sig",
+            "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw",
+            "e": "AQAB"
+        });
+        if let Some(kid) = kid {
+            key["kid"] = json!(kid);
+        }
+        if let Some(alg) = alg {
+            key["alg"] = json!(alg);
+        }
+        key
+    }
+
+    fn kids(keys: KeyMap) -> Vec<String> {
+        let mut kids: Vec<_> = keys.into_keys().collect();
+        kids.sort();
+        kids
+    }
+
     #[test]
     fn only_rsa_keys_with_a_kid_are_kept() {
-        let rsa = |kid: Option<&str>, alg: Option<&str>| {
-            let mut key = json!({
-                "kty": "RSA", "use": "sig",
-                "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw",
-                "e": "AQAB"
-            });
-            if let Some(kid) = kid {
-                key["kid"] = json!(kid);
-            }
-            if let Some(alg) = alg {
-                key["alg"] = json!(alg);
-            }
-            key
-        };
         let keys = usable_keys(vec![
             rsa(Some("a"), Some("RS256")),
             rsa(Some("b"), None),
@@ -198,8 +214,27 @@ mod tests {
             json!({"kty": "EC", "kid": "e", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}),
             json!("garbage"),
         ]);
-        let mut kids: Vec<_> = keys.keys().cloned().collect();
-        kids.sort();
-        assert_eq!(kids, ["a", "b"]);
+        assert_eq!(kids(keys), ["a", "b"]);
+    }
+
+    #[test]
+    fn only_keys_published_for_signing_are_kept() {
+        let with_use = |kid: &str, key_use: Option<&str>| {
+            let mut key = rsa(Some(kid), Some("RS256"));
+            match key_use {
+                Some(key_use) => key["use"] = json!(key_use),
+                None => {
+                    key.as_object_mut().unwrap().remove("use");
+                }
+            }
+            key
+        };
+        let keys = usable_keys(vec![
+            with_use("signing", Some("sig")),
+            with_use("unspecified", None),
+            with_use("encryption", Some("enc")),
+            with_use("other", Some("wrap")),
+        ]);
+        assert_eq!(kids(keys), ["signing", "unspecified"]);
     }
 }

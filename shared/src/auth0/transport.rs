@@ -4,6 +4,7 @@
 //! connections are retried only for calls that are safe to repeat; POSTs are
 //! never blindly retried.
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -80,10 +81,20 @@ impl<'a> Call<'a> {
 }
 
 /// Auth0's answer: status and body, fully read.
-#[derive(Debug)]
 pub struct Answer {
     pub status: StatusCode,
     pub body: Vec<u8>,
+}
+
+/// Status and size only: the body may hold a new client's secret or a
+/// Management API token, and `{:?}` ends up in logs and error messages.
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl Answer {
@@ -315,6 +326,23 @@ mod tests {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs()
+    }
+
+    #[test]
+    fn answers_debug_without_their_body() {
+        let secret = "s3cr3t-value";
+        let answer = Answer {
+            status: StatusCode::CREATED,
+            body: format!(r#"{{"client_id": "c", "client_secret": "{secret}"}}"#).into_bytes(),
+        };
+        let shown = format!("{answer:?} {answer:#?}");
+        // Neither as text nor as the list of bytes a derived Debug shows.
+        let bytes = format!("{:?}", secret.as_bytes());
+        for form in [secret, bytes.trim_matches(['[', ']'])] {
+            assert!(!shown.contains(form), "{shown}");
+        }
+        assert!(shown.contains("201"), "{shown}");
+        assert!(shown.contains(&answer.body.len().to_string()), "{shown}");
     }
 
     #[test]

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// README's table of layers.
-const LAYERS: [(&str, u8); 13] = [
+const LAYERS: [(&str, u8); 14] = [
     ("error", 0),
     ("secret_string", 0),
     ("routes", 0),
     ("http", 0),
+    ("logging", 0),
     ("config", 1),
     ("domain", 1),
     ("auth", 2),

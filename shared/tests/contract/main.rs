@@ -17,6 +17,7 @@ mod fuzz;
 mod hostile_tokens;
 mod layout;
 mod local_http;
+mod outbound;
 mod read;
 mod routes;
 mod secrets;
