@@ -229,12 +229,28 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// The configuration of `vars`; of two with the same name, the later wins.
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// The required settings with `extra` added or overriding them.
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut vars = REQUIRED.to_vec();
+        vars.extend_from_slice(extra);
+        config(&vars)
+    }
+
+    /// The variable an invalid configuration names, if it is invalid.
+    fn invalid(result: Result<Config, ConfigError>) -> Option<&'static str> {
+        match result {
+            Err(ConfigError::Invalid { name, .. }) => Some(name),
+            _ => None,
+        }
     }
 
     const REQUIRED: [(&str, &str); 4] = [
@@ -283,30 +299,21 @@ mod tests {
 
     #[test]
     fn caller_scopes_can_be_turned_off() {
-        let mut vars = REQUIRED.to_vec();
-        vars.push(("REQUIRE_CALLER_SCOPES", "false"));
-        assert!(!config(&vars).unwrap().require_caller_scopes);
-        vars.push(("REQUIRE_CALLER_SCOPES", "no"));
-        let vars: Vec<_> = vars
-            .into_iter()
-            .filter(|(k, v)| *k != "REQUIRE_CALLER_SCOPES" || *v == "no")
-            .collect();
-        assert!(matches!(
-            config(&vars),
-            Err(ConfigError::Invalid {
-                name: "REQUIRE_CALLER_SCOPES",
-                ..
-            })
-        ));
+        let off = with(&[("REQUIRE_CALLER_SCOPES", "false")]).unwrap();
+        assert!(!off.require_caller_scopes);
+        assert_eq!(
+            invalid(with(&[("REQUIRE_CALLER_SCOPES", "no")])),
+            Some("REQUIRE_CALLER_SCOPES")
+        );
     }
 
     #[test]
     fn minted_clients_can_never_hold_this_services_permissions() {
         let same_api = |scopes: &'static str| {
-            let mut vars = REQUIRED.to_vec();
-            vars.push(("GRANT_AUDIENCE", "https://m2m-client-service/"));
-            vars.push(("GRANT_SCOPES", scopes));
-            config(&vars)
+            with(&[
+                ("GRANT_AUDIENCE", "https://m2m-client-service/"),
+                ("GRANT_SCOPES", scopes),
+            ])
         };
         for scopes in [
             "read:m2m_clients",
@@ -314,22 +321,11 @@ mod tests {
             "update:m2m_clients",
             "delete:m2m_clients",
         ] {
-            assert!(
-                matches!(
-                    same_api(scopes),
-                    Err(ConfigError::Invalid {
-                        name: "GRANT_SCOPES",
-                        ..
-                    })
-                ),
-                "{scopes}"
-            );
+            assert_eq!(invalid(same_api(scopes)), Some("GRANT_SCOPES"), "{scopes}");
         }
         // The same API with other scopes, or those scopes for another API, is fine.
         assert!(same_api("read:spaces write:spaces").is_ok());
-        let mut vars = REQUIRED.to_vec();
-        vars.push(("GRANT_SCOPES", "read:m2m_clients"));
-        assert!(config(&vars).is_ok());
+        assert!(with(&[("GRANT_SCOPES", "read:m2m_clients")]).is_ok());
     }
 
     #[test]
@@ -350,39 +346,22 @@ mod tests {
 
     #[test]
     fn invalid_values_are_rejected_without_echoing_them() {
-        let mut vars = REQUIRED.to_vec();
-        vars.push(("CUSTOM_CLIENT_IDS", "yes-please"));
-        let error = config(&vars).unwrap_err();
+        let error = with(&[("CUSTOM_CLIENT_IDS", "yes-please")]).unwrap_err();
         assert!(error.to_string().contains("CUSTOM_CLIENT_IDS"));
         assert!(!error.to_string().contains("yes-please"));
 
-        let mut vars = REQUIRED.to_vec();
-        vars[0] = ("AUTH0_DOMAIN", "ftp://tenant");
-        assert!(matches!(
-            config(&vars),
-            Err(ConfigError::Invalid {
-                name: "AUTH0_DOMAIN",
-                ..
-            })
-        ));
-        let mut vars = REQUIRED.to_vec();
-        vars.push(("JWKS_URL", "not a url"));
-        assert!(matches!(
-            config(&vars),
-            Err(ConfigError::Invalid {
-                name: "JWKS_URL",
-                ..
-            })
-        ));
+        assert_eq!(
+            invalid(with(&[("AUTH0_DOMAIN", "ftp://tenant")])),
+            Some("AUTH0_DOMAIN")
+        );
+        assert_eq!(
+            invalid(with(&[("JWKS_URL", "not a url")])),
+            Some("JWKS_URL")
+        );
     }
 
     #[test]
     fn plain_http_is_only_for_loopback_hosts() {
-        let with = |name: &'static str, value: &'static str| {
-            let mut vars = REQUIRED.to_vec();
-            vars.push((name, value));
-            config(&vars)
-        };
         for name in ["AUTH0_DOMAIN", "JWKS_URL"] {
             for local in [
                 "http://127.0.0.1:8081",
@@ -393,7 +372,7 @@ mod tests {
                 "http://[::1]:8081/x",
                 "http://[::1]",
             ] {
-                assert!(with(name, local).is_ok(), "{name}={local}");
+                assert!(with(&[(name, local)]).is_ok(), "{name}={local}");
             }
             for remote in [
                 "http://tenant.us.auth0.com",
@@ -412,7 +391,7 @@ mod tests {
                 "http://127.1",
                 "http://127.0.0.1\\example.com",
             ] {
-                let error = with(name, remote).unwrap_err();
+                let error = with(&[(name, remote)]).unwrap_err();
                 assert!(
                     matches!(error, ConfigError::Invalid { name: n, .. } if n == name),
                     "{name}={remote}: {error}"
@@ -420,20 +399,14 @@ mod tests {
                 assert!(!error.to_string().contains(remote), "{error}");
             }
             // https is fine anywhere.
-            assert!(with(name, "https://10.0.0.1:8443/keys").is_ok());
+            assert!(with(&[(name, "https://10.0.0.1:8443/keys")]).is_ok());
         }
         // The default JWKS URL comes from the issuer, and is checked the
         // same way, naming the issuer.
-        let mut vars = REQUIRED.to_vec();
-        vars[2] = ("JWT_ISSUER", "http://issuer.example.com/");
-        assert!(matches!(
-            config(&vars),
-            Err(ConfigError::Invalid {
-                name: "JWT_ISSUER",
-                ..
-            })
-        ));
-        vars[2] = ("JWT_ISSUER", "http://127.0.0.1:8081/");
-        assert!(config(&vars).is_ok());
+        assert_eq!(
+            invalid(with(&[("JWT_ISSUER", "http://issuer.example.com/")])),
+            Some("JWT_ISSUER")
+        );
+        assert!(with(&[("JWT_ISSUER", "http://127.0.0.1:8081/")]).is_ok());
     }
 }
