@@ -2,17 +2,12 @@
 //! answer, and afterwards the tenant holds no client without its grant, no
 //! duplicate from a retry, and every client that should remain.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use auth0_emulator::{Fault, Route as Auth0Route};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Options, RATE_LIMITED, Reply, TestEnv};
-
-/// The invocation budget of every case: a Lambda deadline 6 s ahead.
-const BUDGET: Duration = Duration::from_secs(6);
-/// Longer than any attempt may wait within that budget.
-const HANG: Duration = Duration::from_secs(7);
+use crate::support::{ANSWER_WITHIN, HANG, LAMBDA_TIMEOUT, Options, RATE_LIMITED, Reply, TestEnv};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Call {
@@ -87,6 +82,7 @@ fn faults(failure: Failure) -> Vec<Fault> {
         Failure::RateLimitedPersistently => vec![RATE_LIMITED; 3],
         Failure::Error500 => vec![Fault::Status(500)],
         Failure::Error503 => vec![Fault::Status(503)],
+        // One attempt hangs: longer than its timeout.
         Failure::Timeout => vec![Fault::Delay(HANG)],
         Failure::DroppedConnection => vec![Fault::DropConnection],
         Failure::MalformedJson => vec![Fault::MalformedJson],
@@ -105,23 +101,10 @@ fn route_of(call: Call) -> Auth0Route {
     }
 }
 
-/// The clients this service created (others are seeded fixtures).
-fn created_clients(env: &TestEnv) -> Vec<Value> {
-    env.emulator
-        .clients()
-        .into_iter()
-        .filter(|c| {
-            c["client_id"]
-                .as_str()
-                .is_some_and(|id| id.starts_with("client_"))
-        })
-        .collect()
-}
-
 async fn run_case(call: Call, failure: Failure) {
     let case = format!("{call:?} × {failure:?}");
     let env = TestEnv::with(Options {
-        time_budget: Some(BUDGET),
+        time_budget: Some(LAMBDA_TIMEOUT),
         // The token is fetched by the request under test.
         warm_up: call != Call::Token,
         ..Options::default()
@@ -151,7 +134,7 @@ async fn run_case(call: Call, failure: Failure) {
             }));
         }
     }
-    let before = created_clients(&env);
+    let before = env.created_clients();
     if failure == Failure::ExpiredManagementToken && call == Call::Token {
         // The token endpoint has no token of its own to expire.
         return;
@@ -170,8 +153,8 @@ async fn run_case(call: Call, failure: Failure) {
         Call::Delete => env.delete(&token, existing.as_deref().unwrap()).await,
     };
     assert!(
-        started.elapsed() < BUDGET,
-        "{case}: took {:?}, past the invocation's budget",
+        started.elapsed() < ANSWER_WITHIN,
+        "{case}: took {:?}, past the answer's bound",
         started.elapsed()
     );
 
@@ -200,15 +183,8 @@ async fn run_case(call: Call, failure: Failure) {
     }
 
     // The tenant afterwards.
-    let after = created_clients(&env);
-    let grants = env.emulator.grants();
-    for client in &after {
-        assert!(
-            grants.iter().any(|g| g["client_id"] == client["client_id"]),
-            "{case}: client {} left without its grant",
-            client["client_id"]
-        );
-    }
+    env.assert_no_client_without_grant(&case);
+    let after = env.created_clients();
     let succeeded = (200..300).contains(&reply.status);
     let expected_count = match call {
         Call::Token | Call::CreateClient | Call::CreateGrant => {

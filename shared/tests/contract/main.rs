@@ -6,6 +6,7 @@ mod support;
 
 mod audit;
 mod authentication;
+mod budgets;
 mod configuration;
 mod create;
 mod delete;

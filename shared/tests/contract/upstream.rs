@@ -8,17 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::{RATE_LIMITED, Route, TestEnv, sample_event};
 
-fn assert_no_orphans(env: &TestEnv) {
-    let grants = env.emulator.grants();
-    for client in env.emulator.clients() {
-        assert!(
-            grants.iter().any(|g| g["client_id"] == client["client_id"]),
-            "client without grant: {}",
-            client["client_id"]
-        );
-    }
-}
-
 /// The body of a 502 from create.
 fn create_failed() -> Value {
     json!({"code": "CLIENT_CREATE_FAILED", "message": "failed to create the client"})
@@ -53,7 +42,7 @@ async fn a_rate_limit_that_clears_is_invisible_to_the_caller() {
     assert_eq!(env.emulator.count(Auth0Route::CreateClient), 2);
     assert_eq!(env.emulator.clients().len(), 1);
     assert_eq!(env.emulator.clients()[0]["client_id"], created["client_id"]);
-    assert_no_orphans(&env);
+    env.assert_no_client_without_grant("a cleared rate limit");
 }
 
 #[tokio::test]
@@ -73,7 +62,7 @@ async fn create_failures_answer_502_client_create_failed() {
         // Never blindly retried, and nothing left behind.
         assert_eq!(env.emulator.count(Auth0Route::CreateClient), 1, "{fault:?}");
         assert!(env.emulator.clients().is_empty(), "{fault:?}");
-        assert_no_orphans(&env);
+        env.assert_no_client_without_grant(&format!("{fault:?}"));
     }
 }
 

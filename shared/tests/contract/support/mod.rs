@@ -7,7 +7,7 @@ pub mod openapi;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth0_emulator::{Emulator, EmulatorConfig, Fault, Route as Auth0Route};
 use jsonwebtoken::{Algorithm, Header};
@@ -32,6 +32,16 @@ pub const RATE_LIMITED: Fault = Fault::RateLimited {
     reset_after_secs: 1,
 };
 
+/// The functions' timeout in template.yaml: a deployed invocation's deadline.
+pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(29);
+
+/// docs/behaviour.md ("Upstream failures"): every request is answered
+/// within this long of its start, whatever Auth0 and Secrets Manager do.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(12);
+
+/// How long a hung upstream takes to answer: longer than any budget.
+pub const HANG: Duration = Duration::from_secs(20);
+
 /// The body of every 404.
 pub fn not_found() -> Value {
     json!({"code": "CLIENT_NOT_FOUND", "message": "client not found"})
@@ -55,7 +65,7 @@ pub struct Options {
     pub env: Vec<(&'static str, String)>,
     /// The invocation's time budget (a Lambda deadline this far ahead);
     /// `None` leaves the service's default for invocations without one.
-    pub time_budget: Option<std::time::Duration>,
+    pub time_budget: Option<Duration>,
     /// Whether the container warms up (JWKS, secret, management token)
     /// before the first request, as a deployed one does. `false` leaves the
     /// token to the first request that needs one, as after a start-up that
@@ -85,7 +95,7 @@ pub struct TestEnv {
     /// secrets this environment handed out (plus the management secret and
     /// tokens, checked on drop).
     sensitive: Mutex<Vec<String>>,
-    time_budget: Option<std::time::Duration>,
+    time_budget: Option<Duration>,
 }
 
 /// A response, as a caller sees it.
@@ -272,6 +282,34 @@ impl TestEnv {
     pub fn inject_times(&self, route: Auth0Route, fault: Fault, times: usize) {
         for _ in 0..times {
             self.emulator.inject(route, fault);
+        }
+    }
+
+    /// The clients this service created: the ids it chose (seeded fixtures
+    /// have Auth0's).
+    pub fn created_clients(&self) -> Vec<Value> {
+        self.emulator
+            .clients()
+            .into_iter()
+            .filter(|c| {
+                c["client_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("client_"))
+            })
+            .collect()
+    }
+
+    /// Asserts that every client this service created has its grant
+    /// (`case` names the situation in the failure).
+    #[track_caller]
+    pub fn assert_no_client_without_grant(&self, case: &str) {
+        let grants = self.emulator.grants();
+        for client in self.created_clients() {
+            assert!(
+                grants.iter().any(|g| g["client_id"] == client["client_id"]),
+                "{case}: client {} left without its grant",
+                client["client_id"]
+            );
         }
     }
 
