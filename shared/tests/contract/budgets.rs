@@ -4,7 +4,7 @@
 //! and the steps of create each keep their time. The invocations have a
 //! deployed function's deadline (29 s), so the bound is the service's own.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use auth0_emulator::{Fault, Route as Auth0Route};
 use serde_json::{Value, json};
@@ -110,4 +110,56 @@ async fn a_hung_auth0_is_answered_within_12_s_on_every_route() {
         hung_auth0(get, false),
         hung_auth0(delete, false),
     );
+}
+
+/// The documented answer of a create whose grant failed.
+fn grant_failed() -> Value {
+    json!({"code": "CLIENT_GRANT_CREATE_FAILED", "message": "failed to authorize the client for API access"})
+}
+
+#[tokio::test]
+async fn a_slow_creation_and_a_hung_grant_are_rolled_back_within_12_s() {
+    let env = deployed(true).await;
+    // Slow, but well within the creation's 4 s.
+    let creation = Duration::from_secs(3);
+    env.emulator
+        .inject(Auth0Route::CreateClient, Fault::Delay(creation));
+    env.emulator
+        .inject(Auth0Route::CreateGrant, Fault::Delay(HANG));
+    let started = Instant::now();
+    let reply = timed(&env, Route::CreateClient, "owner-a", None, "hung grant").await;
+    reply.assert(502, grant_failed());
+    // The grant was sent and waited for as long as an attempt may.
+    assert_eq!(env.emulator.count(Auth0Route::CreateGrant), 1);
+    let took = started.elapsed();
+    assert!(took >= creation + Duration::from_millis(3500), "{took:?}");
+    // Then the client was rolled back: nothing is left.
+    assert_eq!(env.emulator.count(Auth0Route::DeleteClient), 1);
+    assert!(env.emulator.clients().is_empty());
+    assert!(env.emulator.grants().is_empty());
+}
+
+#[tokio::test]
+async fn with_little_time_left_each_step_of_create_keeps_its_share() {
+    // An invocation with 6 s left: 5.5 s to share, about 1.9 s for the
+    // creation, as long for the grant and 1.7 s for a rollback.
+    let env = TestEnv::with(Options {
+        time_budget: Some(Duration::from_secs(6)),
+        ..Options::default()
+    })
+    .await;
+    // A creation that takes most of its share must not eat the grant's:
+    // the slow grant that follows still fits in its own.
+    env.emulator.inject(
+        Auth0Route::CreateClient,
+        Fault::Delay(Duration::from_millis(1400)),
+    );
+    env.emulator.inject(
+        Auth0Route::CreateGrant,
+        Fault::Delay(Duration::from_millis(1800)),
+    );
+    let created = env.create_ok("owner-a", "Just in time").await;
+    assert_eq!(env.emulator.clients().len(), 1);
+    assert_eq!(env.emulator.clients()[0]["client_id"], created["client_id"]);
+    env.assert_no_client_without_grant("a slow creation and grant");
 }

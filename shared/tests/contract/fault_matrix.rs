@@ -64,6 +64,9 @@ fn expected(call: Call, failure: Failure) -> Expect {
     let posts = matches!(call, Call::CreateClient | Call::CreateGrant);
     match failure {
         RateLimitedOnce | ExpiredManagementToken => Success,
+        // The create (the token's request here) gets the creation's step, 4
+        // s: a hung attempt leaves no time to retry.
+        Timeout if call == Call::Token => Failed { status: 502, code },
         RateLimitedPersistently => Failed { status: 503, code },
         // Retried where safe; POSTs are never blindly retried.
         Error500 | Error503 | Timeout | DroppedConnection if posts => Failed { status: 502, code },
