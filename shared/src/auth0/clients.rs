@@ -30,6 +30,10 @@ pub(super) async fn create<S: CredentialsSource>(
     deadline: Instant,
     discard_deadline: Instant,
 ) -> Result<CreatedClient, UpstreamError> {
+    // Without a token nothing is sent, so there is nothing to discard: the
+    // token comes first (from the cache, as a rule), and its failure is
+    // answered at once instead of spending the discard's time.
+    api.tokens.token(&api.http, deadline).await?;
     let mut chosen_id = api
         .custom_client_ids
         .load(Ordering::Relaxed)

@@ -129,6 +129,10 @@ async fn token_endpoint_failures_are_upstream_failures() {
         .create(&env.token("owner-a"), json!({"name": "No token"}))
         .await;
     reply.assert(502, create_failed());
+    // Nothing was sent, so there was nothing to discard.
+    assert_eq!(env.emulator.count(Auth0Route::Token), 3);
+    assert_eq!(env.emulator.count(Auth0Route::CreateClient), 0);
+    assert_eq!(env.emulator.count(Auth0Route::DeleteClient), 0);
     // Once Auth0 recovers, so does the service.
     env.create_ok("owner-a", "Token again").await;
 }
