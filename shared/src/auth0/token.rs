@@ -125,7 +125,11 @@ impl<S: CredentialsSource> ManagementTokens<S> {
             "audience": self.audience,
         });
         let call = Call {
-            // Asking for a token twice only costs a token.
+            // Retried like a read, though a POST: a client-credentials
+            // request creates nothing but a token. Auth0 counts the tokens
+            // it issues, but one more after a failure is negligible beside
+            // failing the caller's request (docs/behaviour.md, "Upstream
+            // failures").
             retry: Retry::Safe,
             ..Call::post("/oauth/token", &body)
         };

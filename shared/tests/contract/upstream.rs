@@ -138,6 +138,26 @@ async fn token_endpoint_failures_are_upstream_failures() {
 }
 
 #[tokio::test]
+async fn a_token_request_that_fails_is_retried() {
+    // A 503, and an answer lost after Auth0 issued the token.
+    for (fault, route) in [
+        (Fault::Status(503), Route::CreateClient),
+        (Fault::DropConnection, Route::ListClients),
+    ] {
+        let env = TestEnv::without_warm_up().await;
+        env.emulator.inject(Auth0Route::Token, fault);
+        let event = sample_event(route).bearer(&env.token("owner-a"));
+        let reply = env.dispatch(route, &event.text()).await;
+        assert!(
+            (200..300).contains(&reply.status),
+            "{fault:?}: {}",
+            reply.text
+        );
+        assert_eq!(env.emulator.count(Auth0Route::Token), 2, "{fault:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_slow_auth0_is_given_up_on_within_the_budget() {
     let env = TestEnv::new().await;
     let id = env.create_id("owner-a", "Slow").await;
