@@ -19,14 +19,14 @@ use crate::error::{Operation, ServiceError};
 // deadline already past, so each ends at its own instant, fixed when create
 // starts. The creation and the grant get one full Auth0 attempt each (4 s,
 // the adapter's attempt timeout); the undo gets the rest of a request's
-// 11.5 s. When the creation's answer is lost, discarding it replaces the
+// 11 s. When the creation's answer is lost, discarding it replaces the
 // grant and the rollback, and has their time.
 /// The client's creation (and the management token, if there is none yet).
 const CREATE_STEP: Duration = Duration::from_secs(4);
 /// The grant, after the creation's step.
 const GRANT_STEP: Duration = Duration::from_secs(4);
 /// What a full request leaves after the grant's step, for the rollback.
-const UNDO_RESERVE: Duration = Duration::from_millis(3500);
+const UNDO_RESERVE: Duration = Duration::from_secs(3);
 
 /// The instants by which each step of a create must be over.
 struct CreateSteps {
@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn a_full_request_gives_each_step_its_nominal_time() {
         let now = Instant::now();
-        let steps = CreateSteps::within(now, now + Duration::from_millis(11_500));
+        let steps = CreateSteps::within(now, now + Duration::from_secs(11));
         assert_eq!(steps.create_by, now + CREATE_STEP);
         assert_eq!(steps.grant_by, now + CREATE_STEP + GRANT_STEP);
         assert_eq!(steps.undo_by - steps.grant_by, UNDO_RESERVE);
@@ -233,10 +233,10 @@ mod tests {
     #[test]
     fn less_time_is_shared_in_the_same_proportions() {
         let now = Instant::now();
-        let steps = CreateSteps::within(now, now + Duration::from_millis(5_750));
+        let steps = CreateSteps::within(now, now + Duration::from_millis(5_500));
         assert_eq!(steps.create_by, now + Duration::from_secs(2));
         assert_eq!(steps.grant_by, now + Duration::from_secs(4));
-        assert_eq!(steps.undo_by, now + Duration::from_millis(5_750));
+        assert_eq!(steps.undo_by, now + Duration::from_millis(5_500));
         // A deadline already past leaves every step nothing, not a panic.
         let past = CreateSteps::within(now + Duration::from_secs(1), now);
         assert!(past.create_by <= past.grant_by && past.grant_by <= past.undo_by);

@@ -28,8 +28,9 @@ use response::{ClientBody, CreatedClientBody, empty_response, error_response, js
 /// deadline if that is nearer: a caller waiting longer than this for an
 /// error gains nothing, and API Gateway gives up at 30 s.
 const ANSWER_WITHIN: Duration = Duration::from_secs(12);
-/// Kept back from the answer's bound to deliver the answer.
-const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
+/// Kept back from the answer's bound to deliver the answer, with room for
+/// a busy container whose timers fire late.
+const RESPONSE_MARGIN: Duration = Duration::from_secs(1);
 
 /// Answers one request for `route`: finds the service, authenticates the
 /// caller, runs the route's operation and turns the outcome into a
