@@ -1,19 +1,11 @@
 //! The management secret in Secrets Manager (moto), read through the real
 //! AWS SDK: once per container, and recovered from without a restart.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
-use m2m_shared::App;
-use m2m_shared::secrets_manager::SecretsManagerSource;
-
-use crate::support::{
-    ANSWER_WITHIN, Event, Reply, Route, SecretSetup, TestEnv, closed_url, logs, moto, silent_url,
-    stdout_of,
-};
+use crate::support::{Reply, SecretSetup, TestEnv, closed_url, logs, moto, stdout_of};
 use auth0_emulator::Route as Auth0Route;
-use test_support::setup::{config_from, management_secret_json, service_env};
+use test_support::setup::management_secret_json;
 
 #[tokio::test]
 async fn a_missing_secret_answers_500_until_it_exists() {
@@ -113,55 +105,6 @@ async fn access_denied_answers_500_and_is_named_in_the_log() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_secrets_manager_answers_500_in_time_at_start_up_and_on_requests() {
-    let env = TestEnv::new().await;
-    // Takes connections and never answers.
-    let hung = silent_url().await;
-    let secret_id = "m2m/hung-secret";
-    let client = || moto::client_at(&hung, "testing", "testing");
-    let checks = async {
-        tokio::join!(
-            // A container that warms up before its first request
-            // (provisioned concurrency): neither may wait for ever.
-            async {
-                let started = Instant::now();
-                let app =
-                    App::start(&config_for(&env, secret_id), source(client(), secret_id)).await;
-                let warmed_up = started.elapsed();
-                assert!(warmed_up < ANSWER_WITHIN, "start-up took {warmed_up:?}");
-                let started = Instant::now();
-                list(&env, &app).await.assert_internal_error();
-                let answered = started.elapsed();
-                assert!(answered < ANSWER_WITHIN, "answered after {answered:?}");
-            },
-            // A request that arrives while its container warms up (on
-            // demand): it waits for the warm-up's read, then makes its own.
-            async {
-                let http = m2m_shared::http::client().expect("the HTTP client");
-                let app = App::new(
-                    &config_for(&env, secret_id),
-                    source(client(), secret_id),
-                    http,
-                );
-                let started = Instant::now();
-                app.serve(list(&env, &app)).await.assert_internal_error();
-                let answered = started.elapsed();
-                assert!(answered < ANSWER_WITHIN, "answered after {answered:?}");
-            },
-        )
-    };
-    // Without a bound of its own the read would hang: fail instead.
-    tokio::time::timeout(Duration::from_secs(30), checks)
-        .await
-        .expect("a hung Secrets Manager hung the service");
-    assert!(
-        logs::text()
-            .contains("cannot read secret m2m/hung-secret: Secrets Manager did not answer in time"),
-        "the log names the problem"
-    );
-}
-
 /// A list request to a fresh container whose management secret is read
 /// through `client`.
 async fn list_reading_the_secret_through(
@@ -169,23 +112,7 @@ async fn list_reading_the_secret_through(
     client: aws_sdk_secretsmanager::Client,
     secret_id: &str,
 ) -> Reply {
-    let app = App::start(&config_for(env, secret_id), source(client, secret_id)).await;
-    list(env, &app).await
-}
-
-/// The service's configuration with the management secret `secret_id`.
-fn config_for(env: &TestEnv, secret_id: &str) -> m2m_shared::config::Config {
-    config_from(&service_env(&env.emulator, secret_id))
-}
-
-fn source(client: aws_sdk_secretsmanager::Client, secret_id: &str) -> SecretsManagerSource {
-    SecretsManagerSource::new(client, secret_id)
-}
-
-/// owner-a's list request, through `app`.
-async fn list(env: &TestEnv, app: &App) -> Reply {
-    let request = Event::new(Route::ListClients)
-        .bearer(&env.token("owner-a"))
-        .request();
-    Reply::from_response(m2m_shared::api::handle(app, Route::ListClients, request).await)
+    let app = env.container_reading_the_secret_through(client, secret_id);
+    app.warm_up().await;
+    env.list_through(&app).await
 }

@@ -377,6 +377,28 @@ impl TestEnv {
             .to_owned()
     }
 
+    /// A fresh container of this environment (not warmed up yet) whose
+    /// management secret `secret_id` is read through `client`.
+    pub fn container_reading_the_secret_through(
+        &self,
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: &str,
+    ) -> App {
+        App::new(
+            &config_from(&service_env(&self.emulator, secret_id)),
+            SecretsManagerSource::new(client, secret_id),
+            m2m_shared::http::client().expect("the HTTP client"),
+        )
+    }
+
+    /// owner-a's list request, through `app` (without a Lambda deadline).
+    pub async fn list_through(&self, app: &App) -> Reply {
+        let request = Event::new(Route::ListClients)
+            .bearer(&self.token("owner-a"))
+            .request();
+        Reply::from_response(m2m_shared::api::handle(app, Route::ListClients, request).await)
+    }
+
     /// Sends one request through the route's handler, as API Gateway would.
     pub async fn send(
         &self,
