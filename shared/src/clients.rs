@@ -13,9 +13,50 @@ use crate::domain::{
 };
 use crate::error::{Operation, ServiceError};
 
-/// Time kept back from the grant step so that, if it fails, the rollback of
-/// the client still fits in the invocation.
-const ROLLBACK_RESERVE: Duration = Duration::from_secs(3);
+// How create shares its time among its steps (docs/behaviour.md, "Upstream
+// failures"): the client's creation, then its grant, then undoing the client
+// if the grant failed. A step that overran would leave the next one a
+// deadline already past, so each ends at its own instant, fixed when create
+// starts. The creation and the grant get one full Auth0 attempt each (4 s,
+// the adapter's attempt timeout); the undo gets the rest of a request's
+// 11 s. When the creation's answer is lost, discarding it replaces the
+// grant and the rollback, and has their time.
+/// The client's creation (and the management token, if there is none yet).
+const CREATE_STEP: Duration = Duration::from_secs(4);
+/// The grant, after the creation's step.
+const GRANT_STEP: Duration = Duration::from_secs(4);
+/// What a full request leaves after the grant's step, for the rollback.
+const UNDO_RESERVE: Duration = Duration::from_secs(3);
+
+/// The instants by which each step of a create must be over.
+struct CreateSteps {
+    create_by: Instant,
+    grant_by: Instant,
+    undo_by: Instant,
+}
+
+impl CreateSteps {
+    /// The steps of a create starting `now` that must be over by `deadline`.
+    /// With less time than the three steps' nominal sum, each gets the same
+    /// share of what there is, so that none is left with nothing.
+    fn within(now: Instant, deadline: Instant) -> Self {
+        let window = deadline.saturating_duration_since(now);
+        let nominal = CREATE_STEP + GRANT_STEP + UNDO_RESERVE;
+        let share = |step: Duration| {
+            if window >= nominal {
+                return step;
+            }
+            let millis = step.as_millis() * window.as_millis() / nominal.as_millis();
+            Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+        };
+        let create_by = now + share(CREATE_STEP);
+        CreateSteps {
+            create_by,
+            grant_by: create_by + share(GRANT_STEP),
+            undo_by: deadline.max(now),
+        }
+    }
+}
 
 /// The four operations, each confined to the owner's own clients.
 pub struct ClientService<D> {
@@ -41,7 +82,12 @@ impl<D: ClientDirectory> ClientService<D> {
         client: NewClient,
         deadline: Instant,
     ) -> Result<CreatedClient, ServiceError> {
-        let created = match self.directory.create_client(&client, owner, deadline).await {
+        let steps = CreateSteps::within(Instant::now(), deadline);
+        let created = match self
+            .directory
+            .create_client(&client, owner, steps.create_by, steps.undo_by)
+            .await
+        {
             Ok(created) => created,
             Err(cause) => {
                 audit("create_client", owner, None, "client_create_failed");
@@ -49,20 +95,15 @@ impl<D: ClientDirectory> ClientService<D> {
             }
         };
 
-        let grant_deadline = deadline
-            .checked_sub(ROLLBACK_RESERVE)
-            .unwrap_or(deadline)
-            .max(Instant::now());
         if let Err(cause) = self
             .directory
-            .create_grant(&created.client_id, &self.grant, grant_deadline)
+            .create_grant(&created.client_id, &self.grant, steps.grant_by)
             .await
         {
             warn!(client_id = %created.client_id, error = %cause, "client grant failed; rolling back the client");
-            let rollback_deadline = deadline.max(Instant::now() + ROLLBACK_RESERVE);
             match self
                 .directory
-                .delete_client(&created.client_id, rollback_deadline)
+                .delete_client(&created.client_id, steps.undo_by)
                 .await
             {
                 Ok(()) => info!(client_id = %created.client_id, "rolled back client without grant"),
@@ -174,4 +215,30 @@ fn audit(action: &'static str, owner: &Owner, client_id: Option<&str>, outcome: 
         outcome,
         "audit"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_request_gives_each_step_its_nominal_time() {
+        let now = Instant::now();
+        let steps = CreateSteps::within(now, now + Duration::from_secs(11));
+        assert_eq!(steps.create_by, now + CREATE_STEP);
+        assert_eq!(steps.grant_by, now + CREATE_STEP + GRANT_STEP);
+        assert_eq!(steps.undo_by - steps.grant_by, UNDO_RESERVE);
+    }
+
+    #[test]
+    fn less_time_is_shared_in_the_same_proportions() {
+        let now = Instant::now();
+        let steps = CreateSteps::within(now, now + Duration::from_millis(5_500));
+        assert_eq!(steps.create_by, now + Duration::from_secs(2));
+        assert_eq!(steps.grant_by, now + Duration::from_secs(4));
+        assert_eq!(steps.undo_by, now + Duration::from_millis(5_500));
+        // A deadline already past leaves every step nothing, not a panic.
+        let past = CreateSteps::within(now + Duration::from_secs(1), now);
+        assert!(past.create_by <= past.grant_by && past.grant_by <= past.undo_by);
+    }
 }

@@ -109,11 +109,14 @@ pub struct GrantPolicy {
 /// which it must have given up, retries included.
 pub trait ClientDirectory: Send + Sync {
     /// Creates an M2M client recording `owner`; returns it with its secret.
+    /// A creation whose outcome could not be seen by `deadline` is undone
+    /// by `discard_deadline`, the later instant.
     fn create_client(
         &self,
         client: &NewClient,
         owner: &Owner,
         deadline: Instant,
+        discard_deadline: Instant,
     ) -> impl Future<Output = Result<CreatedClient, UpstreamError>> + Send;
 
     /// Authorizes `client_id` for the policy's API and scopes.

@@ -1,12 +1,26 @@
 //! The Auth0 Management API credentials, kept in AWS Secrets Manager as a
 //! JSON secret `{"client_id": ..., "client_secret": ...}`.
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use serde::Deserialize;
+use tokio::time::{Instant, timeout_at};
 
 use crate::auth0::{CredentialsSource, ManagementCredentials};
 use crate::http::AwsHttpClient;
 use crate::secret_string::SecretString;
+
+/// A read of the secret may take this long, less if the caller's deadline is
+/// nearer: Secrets Manager answers in tens of milliseconds, and one that
+/// hangs must cost a request (or a container's start) an answer in time,
+/// not the whole invocation (docs/behaviour.md, "Upstream failures").
+const READ_TIMEOUT: Duration = Duration::from_secs(4);
+/// One attempt of the SDK's within a read: a hung attempt (a connection
+/// that died while the container was frozen) is retried by the SDK in the
+/// time left.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Reads the management credentials from one secret.
 pub struct SecretsManagerSource {
@@ -33,7 +47,12 @@ impl SecretsManagerSource {
     /// its requests through `http`, the container's client.
     pub async fn from_env(secret_id: impl Into<String>, http: reqwest::Client) -> Self {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(AwsHttpClient::new(http));
+            .http_client(AwsHttpClient::new(http))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .build(),
+            );
         // Lambda puts the role's credentials and the region in the
         // environment, where the SDK's default chains look first and stop.
         // Naming those providers gives the same answer without building
@@ -56,13 +75,16 @@ impl SecretsManagerSource {
 
 impl CredentialsSource for SecretsManagerSource {
     /// Errors name the secret and the problem, never the secret's content.
-    async fn read(&self) -> Result<ManagementCredentials, String> {
-        let output = self
-            .client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .send()
-            .await
+    async fn read(&self, deadline: Instant) -> Result<ManagementCredentials, String> {
+        let give_up = deadline.min(Instant::now() + READ_TIMEOUT);
+        let request = self.client.get_secret_value().secret_id(&self.secret_id);
+        let sent = timeout_at(give_up, request.send()).await.map_err(|_| {
+            format!(
+                "cannot read secret {}: Secrets Manager did not answer in time",
+                self.secret_id
+            )
+        })?;
+        let output = sent
             .map_err(|error| {
                 let problem = match &error {
                     SdkError::ServiceError(service) => {
@@ -114,6 +136,17 @@ fn parse_credentials(text: &str) -> Result<ManagementCredentials, &'static str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_sdk_client_gives_each_attempt_a_timeout() {
+        let http = crate::http::client().unwrap();
+        let source = SecretsManagerSource::from_env("m2m/any", http).await;
+        let timeouts = source.client.config().timeout_config();
+        assert_eq!(
+            timeouts.and_then(TimeoutConfig::operation_attempt_timeout),
+            Some(ATTEMPT_TIMEOUT)
+        );
+    }
 
     #[test]
     fn parses_the_documented_shape() {

@@ -23,10 +23,14 @@ use crate::routes::Route;
 use crate::validation::parse_new_client;
 use response::{ClientBody, CreatedClientBody, empty_response, error_response, json_response};
 
-/// Time budget when the invocation carries no deadline (tests, local runs).
-const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(25);
-/// Kept back from the invocation's deadline to deliver the answer.
-const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
+/// Every request is answered within this long of its start, whatever its
+/// upstreams do (docs/behaviour.md, "Upstream failures"), or by Lambda's
+/// deadline if that is nearer: a caller waiting longer than this for an
+/// error gains nothing, and API Gateway gives up at 30 s.
+const ANSWER_WITHIN: Duration = Duration::from_secs(12);
+/// Kept back from the answer's bound to deliver the answer, with room for
+/// a busy container whose timers fire late.
+const RESPONSE_MARGIN: Duration = Duration::from_secs(1);
 
 /// Answers one request for `route`: finds the service, authenticates the
 /// caller, runs the route's operation and turns the outcome into a
@@ -126,8 +130,8 @@ fn client_id_parameter(request: &Request) -> String {
         .to_owned()
 }
 
-/// When this invocation must have given up: Lambda's deadline less a margin
-/// to deliver the answer.
+/// When this invocation must have given up: [`ANSWER_WITHIN`] from now, or
+/// Lambda's deadline if nearer, less a margin to deliver the answer.
 fn deadline(request: &Request) -> Instant {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -137,8 +141,9 @@ fn deadline(request: &Request) -> Instant {
         .lambda_context_ref()
         .and_then(|context| context.deadline.checked_sub(now_ms))
         .filter(|remaining| *remaining > 0)
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_TIME_BUDGET);
+        .map_or(ANSWER_WITHIN, |remaining| {
+            Duration::from_millis(remaining).min(ANSWER_WITHIN)
+        });
     Instant::now() + budget.saturating_sub(RESPONSE_MARGIN)
 }
 

@@ -1,7 +1,6 @@
 //! `/api/v2/clients`: creating, listing, reading and deleting applications.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use tokio::time::Instant;
@@ -17,32 +16,30 @@ use crate::error::UpstreamError;
 
 /// Auth0's maximum page size.
 pub const PAGE_SIZE: usize = 100;
-/// Time a creation keeps back for deleting a client whose creation it could
-/// not confirm.
-const DISCARD_RESERVE: Duration = Duration::from_secs(2);
 /// A tenant with more than this many M2M clients would take more calls than
 /// any invocation has time for; stop rather than loop on a confused upstream.
 const MAX_PAGES: usize = 1000;
 
-/// `POST /api/v2/clients`, with a `client_{ksuid}` id while the tenant takes
-/// custom ids. A creation whose outcome is unknown is undone by that id.
+/// `POST /api/v2/clients` by `deadline`, with a `client_{ksuid}` id while
+/// the tenant takes custom ids. A creation whose outcome is unknown is
+/// undone by that id, by `discard_deadline`.
 pub(super) async fn create<S: CredentialsSource>(
     api: &ManagementApi<S>,
     client: &NewClient,
     owner: &Owner,
     deadline: Instant,
+    discard_deadline: Instant,
 ) -> Result<CreatedClient, UpstreamError> {
+    // Without a token nothing is sent, so there is nothing to discard: the
+    // token comes first (from the cache, as a rule), and its failure is
+    // answered at once instead of spending the discard's time.
+    api.tokens.token(&api.http, deadline).await?;
     let mut chosen_id = api
         .custom_client_ids
         .load(Ordering::Relaxed)
         .then(|| format!("client_{}", ksuid::Ksuid::generate().to_base62()));
 
-    // The creation keeps time back for discarding what it may have made.
-    let send_deadline = deadline
-        .checked_sub(DISCARD_RESERVE)
-        .unwrap_or(deadline)
-        .max(Instant::now());
-    let mut result = post(api, client, owner, chosen_id.as_deref(), send_deadline).await;
+    let mut result = post(api, client, owner, chosen_id.as_deref(), deadline).await;
     if let Ok(answer) = &result
         && chosen_id.is_some()
         && custom_ids_unsupported(answer)
@@ -52,7 +49,7 @@ pub(super) async fn create<S: CredentialsSource>(
         );
         api.custom_client_ids.store(false, Ordering::Relaxed);
         chosen_id = None;
-        result = post(api, client, owner, None, send_deadline).await;
+        result = post(api, client, owner, None, deadline).await;
     }
 
     let confirmed = match result {
@@ -82,7 +79,7 @@ pub(super) async fn create<S: CredentialsSource>(
         }),
         Err(cause) => {
             match &chosen_id {
-                Some(id) => discard_unconfirmed(api, id, deadline).await,
+                Some(id) => discard_unconfirmed(api, id, discard_deadline).await,
                 None => {
                     error!(error = %cause, "a client may have been created without confirmation (no custom id to find it by)")
                 }

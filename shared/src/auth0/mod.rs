@@ -85,8 +85,9 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         client: &NewClient,
         owner: &Owner,
         deadline: Instant,
+        discard_deadline: Instant,
     ) -> Result<CreatedClient, UpstreamError> {
-        clients::create(self, client, owner, deadline).await
+        clients::create(self, client, owner, deadline, discard_deadline).await
     }
 
     async fn create_grant(

@@ -29,9 +29,12 @@ pub struct ManagementCredentials {
 
 /// Where the management credentials come from (Secrets Manager in production).
 pub trait CredentialsSource: Send + Sync {
-    /// Reads the credentials. The error names the problem and never contains
-    /// the secret.
-    fn read(&self) -> impl Future<Output = Result<ManagementCredentials, String>> + Send;
+    /// Reads the credentials, giving up by `deadline` at the latest. The
+    /// error names the problem and never contains the secret.
+    fn read(
+        &self,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<ManagementCredentials, String>> + Send;
 }
 
 struct CachedToken {
@@ -66,14 +69,17 @@ impl<S: CredentialsSource> ManagementTokens<S> {
     }
 
     /// The credentials, read from the source on first use (or after a failure).
-    async fn credentials(&self) -> Result<Arc<ManagementCredentials>, UpstreamError> {
+    async fn credentials(
+        &self,
+        deadline: Instant,
+    ) -> Result<Arc<ManagementCredentials>, UpstreamError> {
         let mut slot = self.credentials.lock().await;
         if let Some(credentials) = slot.as_ref() {
             return Ok(credentials.clone());
         }
         let credentials = Arc::new(
             self.source
-                .read()
+                .read(deadline)
                 .await
                 .map_err(UpstreamError::Credentials)?,
         );
@@ -111,7 +117,7 @@ impl<S: CredentialsSource> ManagementTokens<S> {
         http: &Auth0Http,
         deadline: Instant,
     ) -> Result<CachedToken, UpstreamError> {
-        let credentials = self.credentials().await?;
+        let credentials = self.credentials(deadline).await?;
         let body = json!({
             "grant_type": "client_credentials",
             "client_id": credentials.client_id,
@@ -119,7 +125,11 @@ impl<S: CredentialsSource> ManagementTokens<S> {
             "audience": self.audience,
         });
         let call = Call {
-            // Asking for a token twice only costs a token.
+            // Retried like a read, though a POST: a client-credentials
+            // request creates nothing but a token. Auth0 counts the tokens
+            // it issues, but one more after a failure is negligible beside
+            // failing the caller's request (docs/behaviour.md, "Upstream
+            // failures").
             retry: Retry::Safe,
             ..Call::post("/oauth/token", &body)
         };

@@ -7,6 +7,7 @@ mod support;
 mod audit;
 mod authentication;
 mod authorization;
+mod budgets;
 mod configuration;
 mod create;
 mod delete;

@@ -148,7 +148,8 @@ async fn a_redirecting_secrets_manager_gets_no_signed_request_sent_elsewhere() {
         // The SDK as the service builds it: the container's HTTP client.
         let source =
             SecretsManagerSource::new(moto::client_at(&endpoint, "testing", "testing"), "m2m/x");
-        let problem = source.read().await.unwrap_err();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(4);
+        let problem = source.read(deadline).await.unwrap_err();
         recorder.assert_nothing_received(&case);
         assert!(
             problem.contains("cannot read secret m2m/x"),

@@ -3,13 +3,9 @@
 
 use serde_json::json;
 
-use m2m_shared::secrets_manager::SecretsManagerSource;
-
-use crate::support::{
-    Event, Reply, Route, SecretSetup, TestEnv, closed_url, logs, moto, stdout_of,
-};
+use crate::support::{Reply, SecretSetup, TestEnv, closed_url, logs, moto, stdout_of};
 use auth0_emulator::Route as Auth0Route;
-use test_support::setup::{config_from, management_secret_json, service_env};
+use test_support::setup::management_secret_json;
 
 #[tokio::test]
 async fn a_missing_secret_answers_500_until_it_exists() {
@@ -116,10 +112,7 @@ async fn list_reading_the_secret_through(
     client: aws_sdk_secretsmanager::Client,
     secret_id: &str,
 ) -> Reply {
-    let config = config_from(&service_env(&env.emulator, secret_id));
-    let app = m2m_shared::App::start(&config, SecretsManagerSource::new(client, secret_id)).await;
-    let request = Event::new(Route::ListClients)
-        .bearer(&env.token("owner-a"))
-        .request();
-    Reply::from_response(m2m_shared::api::handle(&app, Route::ListClients, request).await)
+    let app = env.container_reading_the_secret_through(client, secret_id);
+    app.warm_up().await;
+    env.list_through(&app).await
 }

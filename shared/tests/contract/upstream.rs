@@ -8,17 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::{RATE_LIMITED, Route, TestEnv, sample_event};
 
-fn assert_no_orphans(env: &TestEnv) {
-    let grants = env.emulator.grants();
-    for client in env.emulator.clients() {
-        assert!(
-            grants.iter().any(|g| g["client_id"] == client["client_id"]),
-            "client without grant: {}",
-            client["client_id"]
-        );
-    }
-}
-
 /// The body of a 502 from create.
 fn create_failed() -> Value {
     json!({"code": "CLIENT_CREATE_FAILED", "message": "failed to create the client"})
@@ -53,7 +42,7 @@ async fn a_rate_limit_that_clears_is_invisible_to_the_caller() {
     assert_eq!(env.emulator.count(Auth0Route::CreateClient), 2);
     assert_eq!(env.emulator.clients().len(), 1);
     assert_eq!(env.emulator.clients()[0]["client_id"], created["client_id"]);
-    assert_no_orphans(&env);
+    env.assert_no_client_without_grant("a cleared rate limit");
 }
 
 #[tokio::test]
@@ -73,7 +62,7 @@ async fn create_failures_answer_502_client_create_failed() {
         // Never blindly retried, and nothing left behind.
         assert_eq!(env.emulator.count(Auth0Route::CreateClient), 1, "{fault:?}");
         assert!(env.emulator.clients().is_empty(), "{fault:?}");
-        assert_no_orphans(&env);
+        env.assert_no_client_without_grant(&format!("{fault:?}"));
     }
 }
 
@@ -140,8 +129,32 @@ async fn token_endpoint_failures_are_upstream_failures() {
         .create(&env.token("owner-a"), json!({"name": "No token"}))
         .await;
     reply.assert(502, create_failed());
+    // Nothing was sent, so there was nothing to discard.
+    assert_eq!(env.emulator.count(Auth0Route::Token), 3);
+    assert_eq!(env.emulator.count(Auth0Route::CreateClient), 0);
+    assert_eq!(env.emulator.count(Auth0Route::DeleteClient), 0);
     // Once Auth0 recovers, so does the service.
     env.create_ok("owner-a", "Token again").await;
+}
+
+#[tokio::test]
+async fn a_token_request_that_fails_is_retried() {
+    // A 503, and an answer lost after Auth0 issued the token.
+    for (fault, route) in [
+        (Fault::Status(503), Route::CreateClient),
+        (Fault::DropConnection, Route::ListClients),
+    ] {
+        let env = TestEnv::without_warm_up().await;
+        env.emulator.inject(Auth0Route::Token, fault);
+        let event = sample_event(route).bearer(&env.token("owner-a"));
+        let reply = env.dispatch(route, &event.text()).await;
+        assert!(
+            (200..300).contains(&reply.status),
+            "{fault:?}: {}",
+            reply.text
+        );
+        assert_eq!(env.emulator.count(Auth0Route::Token), 2, "{fault:?}");
+    }
 }
 
 #[tokio::test]

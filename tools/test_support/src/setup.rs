@@ -11,6 +11,7 @@ use m2m_shared::config::Config;
 use m2m_shared::routes::Permission;
 use m2m_shared::secret_string::SecretString;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 /// The audience callers' tokens are minted for (`JWT_AUDIENCE`).
 pub const CALLER_AUDIENCE: &str = "https://m2m-client-service/";
@@ -68,7 +69,7 @@ pub fn config_from(vars: &[(&str, String)]) -> Config {
 pub struct StaticCredentials;
 
 impl CredentialsSource for StaticCredentials {
-    async fn read(&self) -> Result<ManagementCredentials, String> {
+    async fn read(&self, _deadline: Instant) -> Result<ManagementCredentials, String> {
         Ok(ManagementCredentials {
             client_id: MANAGEMENT_CLIENT_ID.into(),
             client_secret: SecretString::new(MANAGEMENT_CLIENT_SECRET),

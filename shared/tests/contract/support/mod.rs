@@ -7,7 +7,7 @@ pub mod openapi;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth0_emulator::{Emulator, EmulatorConfig, Fault, Route as Auth0Route};
 use jsonwebtoken::{Algorithm, Header};
@@ -22,8 +22,8 @@ pub use test_support::event::Event;
 pub use test_support::moto;
 pub use test_support::setup::{CALLER_AUDIENCE, MANAGEMENT_CLIENT_SECRET, unix_now};
 use test_support::setup::{
-    base_claims, caller_claims, emulator_config, lookup_in, management_secret_json, service_env,
-    with_claims,
+    base_claims, caller_claims, config_from, emulator_config, lookup_in, management_secret_json,
+    service_env, with_claims,
 };
 
 /// An id that could exist but belongs to nobody.
@@ -33,6 +33,16 @@ pub const UNKNOWN_ID: &str = "client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh";
 pub const RATE_LIMITED: Fault = Fault::RateLimited {
     reset_after_secs: 1,
 };
+
+/// The functions' timeout in template.yaml: a deployed invocation's deadline.
+pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(29);
+
+/// docs/behaviour.md ("Upstream failures"): every request is answered
+/// within this long of its start, whatever Auth0 and Secrets Manager do.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(12);
+
+/// How long a hung upstream takes to answer: longer than any budget.
+pub const HANG: Duration = Duration::from_secs(20);
 
 /// The body of every 404.
 pub fn not_found() -> Value {
@@ -57,7 +67,7 @@ pub struct Options {
     pub env: Vec<(&'static str, String)>,
     /// The invocation's time budget (a Lambda deadline this far ahead);
     /// `None` leaves the service's default for invocations without one.
-    pub time_budget: Option<std::time::Duration>,
+    pub time_budget: Option<Duration>,
     /// Whether the container warms up (JWKS, secret, management token)
     /// before the first request, as a deployed one does. `false` leaves the
     /// token to the first request that needs one, as after a start-up that
@@ -87,7 +97,7 @@ pub struct TestEnv {
     /// secrets this environment handed out (plus the management secret and
     /// tokens, checked on drop).
     sensitive: Mutex<Vec<String>>,
-    time_budget: Option<std::time::Duration>,
+    time_budget: Option<Duration>,
 }
 
 /// A response, as a caller sees it.
@@ -281,6 +291,34 @@ impl TestEnv {
         }
     }
 
+    /// The clients this service created: the ids it chose (seeded fixtures
+    /// have Auth0's).
+    pub fn created_clients(&self) -> Vec<Value> {
+        self.emulator
+            .clients()
+            .into_iter()
+            .filter(|c| {
+                c["client_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("client_"))
+            })
+            .collect()
+    }
+
+    /// Asserts that every client this service created has its grant
+    /// (`case` names the situation in the failure).
+    #[track_caller]
+    pub fn assert_no_client_without_grant(&self, case: &str) {
+        let grants = self.emulator.grants();
+        for client in self.created_clients() {
+            assert!(
+                grants.iter().any(|g| g["client_id"] == client["client_id"]),
+                "{case}: client {} left without its grant",
+                client["client_id"]
+            );
+        }
+    }
+
     /// Adds a value the leak checks must never find in a log line.
     pub fn remember_sensitive(&self, value: &str) {
         self.sensitive
@@ -343,6 +381,28 @@ impl TestEnv {
             .as_str()
             .expect("a client_id")
             .to_owned()
+    }
+
+    /// A fresh container of this environment (not warmed up yet) whose
+    /// management secret `secret_id` is read through `client`.
+    pub fn container_reading_the_secret_through(
+        &self,
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: &str,
+    ) -> App {
+        App::new(
+            &config_from(&service_env(&self.emulator, secret_id)),
+            SecretsManagerSource::new(client, secret_id),
+            m2m_shared::http::client().expect("the HTTP client"),
+        )
+    }
+
+    /// owner-a's list request, through `app` (without a Lambda deadline).
+    pub async fn list_through(&self, app: &App) -> Reply {
+        let request = Event::new(Route::ListClients)
+            .bearer(&self.token("owner-a"))
+            .request();
+        Reply::from_response(m2m_shared::api::handle(app, Route::ListClients, request).await)
     }
 
     /// Sends one request through the route's handler, as API Gateway would.

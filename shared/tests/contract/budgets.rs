@@ -1,0 +1,276 @@
+//! Time (docs/behaviour.md, "Upstream failures"): whatever Auth0 and
+//! Secrets Manager do, a request is answered within 12 s of its start, with
+//! the documented error and nothing left behind in the tenant; each Auth0
+//! attempt gets its 4 s, and the steps of create each keep their time. The
+//! invocations have a deployed function's deadline (29 s), so the bound is
+//! the service's own.
+//!
+//! Every case waits for something that hangs, so they all run at once, in
+//! one test: the suite pays for the longest (11 s), not for their sum.
+
+use std::time::{Duration, Instant};
+
+use auth0_emulator::{Fault, Route as Auth0Route};
+use serde_json::{Value, json};
+
+use crate::support::{
+    ANSWER_WITHIN, HANG, LAMBDA_TIMEOUT, Options, Reply, Route, TestEnv, logs, moto, sample_event,
+    silent_url,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_and_slow_upstreams_are_answered_in_time() {
+    let [create, list, get, delete] = Route::ALL;
+    tokio::join!(
+        hung_auth0(create, true),
+        hung_auth0(list, true),
+        hung_auth0(get, true),
+        hung_auth0(delete, true),
+        hung_auth0(create, false),
+        hung_auth0(list, false),
+        hung_auth0(get, false),
+        hung_auth0(delete, false),
+        a_hung_deletion(),
+        a_hung_second_page(),
+        a_slow_creation_and_a_hung_grant(),
+        little_time_left_for_a_create(),
+        a_hung_secrets_manager(),
+    );
+}
+
+/// Every Auth0 call a request can make, the token's included.
+const AUTH0_CALLS: [Auth0Route; 6] = [
+    Auth0Route::Token,
+    Auth0Route::CreateClient,
+    Auth0Route::CreateGrant,
+    Auth0Route::ListClients,
+    Auth0Route::GetClient,
+    Auth0Route::DeleteClient,
+];
+
+/// A container as deployed: the function's deadline, warmed up or not.
+async fn deployed(warm_up: bool) -> TestEnv {
+    TestEnv::with(Options {
+        time_budget: Some(LAMBDA_TIMEOUT),
+        warm_up,
+        ..Options::default()
+    })
+    .await
+}
+
+/// Makes every attempt of the next call to `route` hang (the tenant carries
+/// the request out; its answer never comes).
+fn hang(env: &TestEnv, route: Auth0Route) {
+    env.inject_times(route, Fault::Delay(HANG), 4);
+}
+
+/// The documented answer of `route` when Auth0 fails it.
+fn upstream_failure(route: Route) -> Value {
+    match route {
+        Route::CreateClient => {
+            json!({"code": "CLIENT_CREATE_FAILED", "message": "failed to create the client"})
+        }
+        Route::ListClients | Route::GetClient => {
+            json!({"message": "failed to read clients from the identity provider"})
+        }
+        Route::DeleteClient => {
+            json!({"code": "CLIENT_DELETE_FAILED", "message": "failed to delete the client"})
+        }
+    }
+}
+
+/// Sends `route`'s request for `owner` and asserts it was answered within
+/// the bound; returns the reply.
+async fn timed(env: &TestEnv, route: Route, owner: &str, id: Option<&str>, case: &str) -> Reply {
+    let mut event = sample_event(route).bearer(&env.token(owner));
+    if let Some(id) = id {
+        event = event.id(id);
+    }
+    let started = Instant::now();
+    let reply = env.dispatch(route, &event.text()).await;
+    let took = started.elapsed();
+    assert!(took < ANSWER_WITHIN, "{case}: answered after {took:?}");
+    reply
+}
+
+/// The ids of the tenant's clients.
+fn client_ids(env: &TestEnv) -> Vec<Value> {
+    env.emulator
+        .clients()
+        .iter()
+        .map(|client| client["client_id"].clone())
+        .collect()
+}
+
+/// `route` on a container whose Auth0 hangs on every call. `warm`: the
+/// container has its management token, so the Management API calls hang;
+/// otherwise the token request does.
+async fn hung_auth0(route: Route, warm: bool) {
+    let case = format!("{route:?}, {}", if warm { "warm" } else { "cold" });
+    let env = deployed(warm).await;
+    let owner = "patient-owner";
+    // Reads and deletes ask for a client that exists (once a token can be had).
+    let existing = match (warm, route) {
+        (true, Route::GetClient | Route::DeleteClient | Route::ListClients) => {
+            Some(env.create_id(owner, "Existing").await)
+        }
+        _ => None,
+    };
+    for call in AUTH0_CALLS {
+        hang(&env, call);
+    }
+
+    let reply = timed(&env, route, owner, existing.as_deref(), &case).await;
+    reply.assert(502, upstream_failure(route));
+
+    // The tenant afterwards: the client that existed still does, with its
+    // grant; a create left nothing.
+    env.assert_no_client_without_grant(&case);
+    let expected: Vec<Value> = existing.into_iter().map(Value::from).collect();
+    assert_eq!(client_ids(&env), expected, "{case}");
+}
+
+/// A delete whose ownership check is answered and whose `DELETE` hangs.
+async fn a_hung_deletion() {
+    let env = deployed(true).await;
+    let id = env.create_id("owner-a", "Doomed").await;
+    hang(&env, Auth0Route::DeleteClient);
+    let reply = timed(
+        &env,
+        Route::DeleteClient,
+        "owner-a",
+        Some(&id),
+        "hung DELETE",
+    )
+    .await;
+    reply.assert(502, upstream_failure(Route::DeleteClient));
+    // The tenant carried the deletion out, grant and all; only its answers
+    // were lost.
+    assert!(client_ids(&env).is_empty());
+    assert!(env.emulator.grants().is_empty());
+}
+
+/// A list whose first page is answered and whose second hangs.
+async fn a_hung_second_page() {
+    let env = deployed(true).await;
+    let id = env.create_id("owner-a", "Listed").await;
+    for n in 0..150 {
+        env.emulator.seed_client(json!({
+            "name": format!("seeded {n}"),
+            "app_type": "non_interactive",
+            "client_metadata": {"owner_client_id": "someone-else"}
+        }));
+    }
+    // A delay of nothing answers the first page as usual.
+    env.emulator
+        .inject(Auth0Route::ListClients, Fault::Delay(Duration::ZERO));
+    hang(&env, Auth0Route::ListClients);
+    let reply = timed(&env, Route::ListClients, "owner-a", None, "hung page 2").await;
+    reply.assert(502, upstream_failure(Route::ListClients));
+    assert_eq!(env.emulator.count(Auth0Route::ListClients), 4);
+    assert!(client_ids(&env).contains(&Value::from(id)));
+}
+
+/// The documented answer of a create whose grant failed.
+fn grant_failed() -> Value {
+    json!({"code": "CLIENT_GRANT_CREATE_FAILED", "message": "failed to authorize the client for API access"})
+}
+
+/// A creation that is slow but succeeds leaves the grant its attempt, and
+/// the rollback of the client its time when the grant hangs.
+async fn a_slow_creation_and_a_hung_grant() {
+    let env = deployed(true).await;
+    // Slow, but well within the creation's 4 s.
+    let creation = Duration::from_secs(3);
+    env.emulator
+        .inject(Auth0Route::CreateClient, Fault::Delay(creation));
+    env.emulator
+        .inject(Auth0Route::CreateGrant, Fault::Delay(HANG));
+    let started = Instant::now();
+    let reply = timed(&env, Route::CreateClient, "owner-a", None, "hung grant").await;
+    reply.assert(502, grant_failed());
+    // The grant was sent and waited for as long as an attempt may.
+    assert_eq!(env.emulator.count(Auth0Route::CreateGrant), 1);
+    let took = started.elapsed();
+    assert!(took >= creation + Duration::from_millis(3500), "{took:?}");
+    // Then the client was rolled back: nothing is left.
+    assert_eq!(env.emulator.count(Auth0Route::DeleteClient), 1);
+    assert!(client_ids(&env).is_empty());
+    assert!(env.emulator.grants().is_empty());
+}
+
+/// With little time left, each step of create keeps its share of it.
+async fn little_time_left_for_a_create() {
+    // An invocation with 7 s left: 6 s to share, about 2.2 s for the
+    // creation, as long for the grant and 1.6 s for a rollback.
+    let env = TestEnv::with(Options {
+        time_budget: Some(Duration::from_secs(7)),
+        ..Options::default()
+    })
+    .await;
+    // A creation that takes most of its share must not eat the grant's:
+    // the slow grant that follows still fits in its own.
+    env.emulator.inject(
+        Auth0Route::CreateClient,
+        Fault::Delay(Duration::from_millis(1600)),
+    );
+    env.emulator.inject(
+        Auth0Route::CreateGrant,
+        Fault::Delay(Duration::from_millis(1800)),
+    );
+    let created = env.create_ok("owner-a", "Just in time").await;
+    assert_eq!(client_ids(&env), [created["client_id"].clone()]);
+    env.assert_no_client_without_grant("a slow creation and grant");
+}
+
+/// A Secrets Manager that takes connections and never answers, at a
+/// container's start and on its requests: the documented 500 in time, the
+/// cause in the log. Without a bound of its own the read would hang, so the
+/// case fails at 30 s rather than wait for ever.
+async fn a_hung_secrets_manager() {
+    let env = TestEnv::new().await;
+    let hung = silent_url().await;
+    let secret_id = "m2m/hung-secret";
+    let container = || {
+        env.container_reading_the_secret_through(
+            moto::client_at(&hung, "testing", "testing"),
+            secret_id,
+        )
+    };
+    let checks = async {
+        tokio::join!(
+            // A container that warms up before its first request
+            // (provisioned concurrency).
+            async {
+                let app = container();
+                let started = Instant::now();
+                app.warm_up().await;
+                let warmed_up = started.elapsed();
+                assert!(warmed_up < ANSWER_WITHIN, "start-up took {warmed_up:?}");
+                let started = Instant::now();
+                env.list_through(&app).await.assert_internal_error();
+                let answered = started.elapsed();
+                assert!(answered < ANSWER_WITHIN, "answered after {answered:?}");
+            },
+            // A request that arrives while its container warms up (on
+            // demand): it waits for the warm-up's read, then makes its own.
+            async {
+                let app = container();
+                let started = Instant::now();
+                app.serve(env.list_through(&app))
+                    .await
+                    .assert_internal_error();
+                let answered = started.elapsed();
+                assert!(answered < ANSWER_WITHIN, "answered after {answered:?}");
+            },
+        )
+    };
+    tokio::time::timeout(Duration::from_secs(30), checks)
+        .await
+        .expect("a hung Secrets Manager hung the service");
+    assert!(
+        logs::text()
+            .contains("cannot read secret m2m/hung-secret: Secrets Manager did not answer in time"),
+        "the log names the problem"
+    );
+}
