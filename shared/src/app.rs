@@ -45,7 +45,8 @@ impl App {
             Err(problem) => return App::unusable(problem),
         };
         let sdk_config = crate::aws::sdk_config(http.clone()).await;
-        let secrets = SecretsManagerSource::from_config(config.auth0_secret_id.clone(), &sdk_config);
+        let secrets =
+            SecretsManagerSource::from_config(config.auth0_secret_id.clone(), &sdk_config);
         let index = DynamoIndex::from_config(config.clients_table.clone(), &sdk_config);
         App::new(&config, secrets, index, http)
     }

@@ -11,10 +11,10 @@ use tracing::{error, info, warn};
 use tokio::sync::OnceCell;
 
 use crate::domain::{
-    Begun, ClientDirectory, CreatedClient, Creation, GrantPolicy, IdempotencyClaim,
-    IndexedClient, KeyState, NewClient, Owner, OwnerIndex, is_possible_client_id, now_ms,
+    Begun, ClientDirectory, CreatedClient, Creation, GrantPolicy, IdempotencyClaim, IndexedClient,
+    KeyState, NewClient, Owner, OwnerIndex, is_possible_client_id, now_micros,
 };
-use crate::error::{Operation, ServiceError};
+use crate::error::{Operation, ServiceError, UpstreamError};
 use crate::secret_string::SecretString;
 
 // How create shares its time among its steps (docs/behaviour.md, "Upstream
@@ -116,7 +116,12 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if let Some(claim) = &idempotency
             && let Some(replayed) = self.replay(owner, claim, steps.create_by).await?
         {
-            audit("create_client", owner, Some(&replayed.client_id), "replayed");
+            audit(
+                "create_client",
+                owner,
+                Some(&replayed.client_id),
+                "replayed",
+            );
             return Ok(replayed);
         }
         // Whoever writes first makes the key list cursors are signed with.
@@ -127,10 +132,14 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             client_id: None,
             name: client.name.clone(),
             description: client.description.clone(),
-            started_at: now_ms(),
+            started_at: now_micros(),
             idempotency,
         };
-        match self.index.begin_creation(&creation, self.max_clients).await? {
+        match self
+            .index
+            .begin_creation(&creation, self.max_clients)
+            .await?
+        {
             Begun::Started => {}
             Begun::LimitReached => {
                 audit("create_client", owner, None, "limit_reached");
@@ -175,7 +184,12 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             creation.client_id = Some(created.client_id.clone());
             if let Err(problem) = self.index.record_client_id(&creation).await {
                 self.undo(&creation, steps.undo_by).await;
-                audit("create_client", owner, Some(&created.client_id), "index_failed");
+                audit(
+                    "create_client",
+                    owner,
+                    Some(&created.client_id),
+                    "index_failed",
+                );
                 return Err(problem.into());
             }
         }
@@ -207,7 +221,12 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if let Err(problem) = self.index.finish_creation(&creation, &indexed).await {
             // Nobody will ever see this client's secret: better none.
             self.undo(&creation, steps.undo_by).await;
-            audit("create_client", owner, Some(&created.client_id), "index_failed");
+            audit(
+                "create_client",
+                owner,
+                Some(&created.client_id),
+                "index_failed",
+            );
             return Err(problem.into());
         }
         audit("create_client", owner, Some(&created.client_id), "created");
@@ -244,7 +263,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .await
             .map_err(ServiceError::upstream(Operation::CreateClient))?
             .ok_or_else(|| {
-                ServiceError::Internal(format!("client {client_id} is in the index but not in Auth0"))
+                ServiceError::Internal(format!(
+                    "client {client_id} is in the index but not in Auth0"
+                ))
             })?;
         Ok(Some(CreatedClient {
             client_id,
@@ -361,9 +382,22 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .await?
             .ok_or(ServiceError::ClientNotFound)?;
         if let Err(cause) = self.directory.delete_client(client_id, deadline).await {
-            if let Err(problem) = self.index.cancel_deletion(&client).await {
-                // Left marked: the reconciler finishes the deletion.
-                error!(client_id, error = %problem, "could not take the deletion mark back");
+            match &cause {
+                // Auth0 processed nothing: the client stays as it was.
+                UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_) => {
+                    if let Err(problem) = self.index.cancel_deletion(&client).await {
+                        // Left marked: the reconciler finishes the deletion.
+                        error!(client_id, error = %problem, "could not take the deletion mark back");
+                    }
+                }
+                // Auth0 may have deleted it: it stays hidden, and the
+                // reconciler finishes the deletion (the caller asked for it).
+                UpstreamError::Failed(_) => {
+                    warn!(
+                        client_id,
+                        "deletion outcome unknown; the reconciler will finish it"
+                    )
+                }
             }
             return Err(ServiceError::upstream(Operation::DeleteClient)(cause));
         }
@@ -405,6 +439,369 @@ fn audit(action: &'static str, owner: &Owner, client_id: Option<&str>, outcome: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::owner_index::MemoryIndex;
+    use crate::testing::{Failing, MemoryDirectory};
+
+    type Service = ClientService<MemoryDirectory, MemoryIndex>;
+
+    fn service(max_clients: u32) -> Service {
+        ClientService::new(
+            MemoryDirectory::default(),
+            MemoryIndex::new(),
+            GrantPolicy {
+                audience: "https://butlrauth/".into(),
+                scopes: vec!["read:spaces".into()],
+            },
+            max_clients,
+        )
+    }
+
+    fn owner(id: &str) -> Owner {
+        Owner::parse(id).unwrap()
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(11)
+    }
+
+    fn named(name: &str) -> NewClient {
+        NewClient {
+            name: name.into(),
+            description: format!("{name} description"),
+        }
+    }
+
+    fn claim(key: &str, body: &str) -> Option<IdempotencyClaim> {
+        crate::validation::idempotency_claim(Some(key), body.as_bytes()).unwrap()
+    }
+
+    async fn create(service: &Service, who: &str, name: &str) -> CreatedClient {
+        service
+            .create(&owner(who), named(name), None, later())
+            .await
+            .unwrap()
+    }
+
+    async fn listed(service: &Service, who: &str) -> Vec<String> {
+        let page = service.list(&owner(who), None, None).await.unwrap();
+        page.clients.into_iter().map(|c| c.name).collect()
+    }
+
+    #[tokio::test]
+    async fn a_created_client_is_its_owners_alone() {
+        let service = service(50);
+        let created = create(&service, "owner-a", "One").await;
+        assert!(created.client_id.starts_with("client_"));
+        assert_eq!(listed(&service, "owner-a").await, ["One"]);
+        assert!(listed(&service, "owner-b").await.is_empty());
+        let got = service
+            .get(&owner("owner-a"), &created.client_id)
+            .await
+            .unwrap();
+        assert_eq!(got.description, "One description");
+        for who in ["owner-b"] {
+            assert!(matches!(
+                service.get(&owner(who), &created.client_id).await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service
+                    .delete(&owner(who), &created.client_id, later())
+                    .await,
+                Err(ServiceError::ClientNotFound)
+            ));
+        }
+        assert!(service.directory().has_grant(&created.client_id));
+        assert_eq!(service.index().quota(&owner("owner-a")), 1);
+    }
+
+    #[tokio::test]
+    async fn the_quota_holds_and_is_given_back_on_delete() {
+        let service = service(2);
+        let first = create(&service, "owner-a", "One").await;
+        create(&service, "owner-a", "Two").await;
+        let refused = service
+            .create(&owner("owner-a"), named("Three"), None, later())
+            .await;
+        assert!(matches!(
+            refused,
+            Err(ServiceError::ClientLimitReached { limit: 2 })
+        ));
+        // Nothing was asked of Auth0 for the refused one.
+        assert_eq!(service.directory().ids().len(), 2);
+        // Another owner has a quota of its own.
+        create(&service, "owner-b", "Theirs").await;
+        service
+            .delete(&owner("owner-a"), &first.client_id, later())
+            .await
+            .unwrap();
+        create(&service, "owner-a", "Three").await;
+        assert_eq!(listed(&service, "owner-a").await, ["Two", "Three"]);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_key_replays_the_first_answer() {
+        let service = service(1);
+        let body = r#"{"name": "Once"}"#;
+        let first = service
+            .create(
+                &owner("owner-a"),
+                named("Once"),
+                claim("k-1", body),
+                later(),
+            )
+            .await
+            .unwrap();
+        // The quota is full, yet the replay is answered.
+        let again = service
+            .create(
+                &owner("owner-a"),
+                named("Once"),
+                claim("k-1", " {\"name\":\"Once\"} "),
+                later(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.client_id, first.client_id);
+        assert_eq!(again.client_secret, first.client_secret);
+        assert_eq!(service.directory().ids().len(), 1);
+        // Another body: refused, nothing made.
+        let reused = service
+            .create(
+                &owner("owner-a"),
+                named("Other"),
+                claim("k-1", r#"{"name": "Other"}"#),
+                later(),
+            )
+            .await;
+        assert!(matches!(reused, Err(ServiceError::IdempotencyKeyReused)));
+        // Keys are per owner.
+        let theirs = service
+            .create(
+                &owner("owner-b"),
+                named("Once"),
+                claim("k-1", body),
+                later(),
+            )
+            .await
+            .unwrap();
+        assert_ne!(theirs.client_id, first.client_id);
+        // Deleting the client releases its key: the repeat runs anew.
+        service
+            .delete(&owner("owner-a"), &first.client_id, later())
+            .await
+            .unwrap();
+        let anew = service
+            .create(
+                &owner("owner-a"),
+                named("Once"),
+                claim("k-1", body),
+                later(),
+            )
+            .await
+            .unwrap();
+        assert_ne!(anew.client_id, first.client_id);
+    }
+
+    #[tokio::test]
+    async fn a_key_whose_first_request_runs_is_in_use() {
+        let service = service(50);
+        let running = Creation {
+            owner: owner("owner-a"),
+            chosen_id: "client_running".into(),
+            client_id: None,
+            name: "Running".into(),
+            description: String::new(),
+            started_at: now_micros(),
+            idempotency: claim("k-2", r#"{"name": "Running"}"#),
+        };
+        service.index().begin_creation(&running, 50).await.unwrap();
+        let second = service
+            .create(
+                &owner("owner-a"),
+                named("Running"),
+                claim("k-2", r#"{"name": "Running"}"#),
+                later(),
+            )
+            .await;
+        assert!(matches!(second, Err(ServiceError::IdempotencyKeyInUse)));
+        assert!(service.directory().ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_grant_undoes_everything_and_releases_the_key() {
+        let service = service(50);
+        service.directory().fail_next(Failing::Grant);
+        let body = r#"{"name": "Half"}"#;
+        let failed = service
+            .create(
+                &owner("owner-a"),
+                named("Half"),
+                claim("k-3", body),
+                later(),
+            )
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::CreateGrant,
+                ..
+            })
+        ));
+        assert!(
+            service.directory().ids().is_empty(),
+            "the client was deleted again"
+        );
+        assert!(service.index().creations().is_empty());
+        assert_eq!(service.index().quota(&owner("owner-a")), 0);
+        assert!(listed(&service, "owner-a").await.is_empty());
+        // The key was released: the repeat runs anew, and succeeds.
+        service
+            .create(
+                &owner("owner-a"),
+                named("Half"),
+                claim("k-3", body),
+                later(),
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_creation_leaves_nothing_behind() {
+        let service = service(50);
+        service.directory().fail_next(Failing::Create);
+        let failed = service
+            .create(&owner("owner-a"), named("No"), None, later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::CreateClient,
+                ..
+            })
+        ));
+        assert!(service.index().creations().is_empty());
+        assert_eq!(service.index().quota(&owner("owner-a")), 0);
+    }
+
+    #[tokio::test]
+    async fn a_delete_auth0_may_have_done_stays_hidden_for_the_reconciler() {
+        let service = service(50);
+        let created = create(&service, "owner-a", "Gone").await;
+        service.directory().fail_next(Failing::Delete);
+        let failed = service
+            .delete(&owner("owner-a"), &created.client_id, later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::DeleteClient,
+                ..
+            })
+        ));
+        assert!(listed(&service, "owner-a").await.is_empty());
+        let stale = service.index().stale_operations(u64::MAX).await.unwrap();
+        assert!(matches!(
+            stale.as_slice(),
+            [crate::domain::StaleOperation::Deletion(_)]
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_delete_leaves_the_client_listed() {
+        let service = service(50);
+        let created = create(&service, "owner-a", "Stays").await;
+        service.directory().fail_next(Failing::DeleteRateLimited);
+        let failed = service
+            .delete(&owner("owner-a"), &created.client_id, later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::DeleteClient,
+                ..
+            })
+        ));
+        assert_eq!(listed(&service, "owner-a").await, ["Stays"]);
+        assert_eq!(service.directory().ids(), [created.client_id.clone()]);
+        // And deleting twice: the second is 404.
+        service
+            .delete(&owner("owner-a"), &created.client_id, later())
+            .await
+            .unwrap();
+        assert!(matches!(
+            service
+                .delete(&owner("owner-a"), &created.client_id, later())
+                .await,
+            Err(ServiceError::ClientNotFound)
+        ));
+        assert_eq!(service.index().quota(&owner("owner-a")), 0);
+    }
+
+    #[tokio::test]
+    async fn lists_page_in_creation_order_with_cursors_bound_to_their_owner() {
+        let service = service(50);
+        for name in ["a", "b", "c", "d", "e"] {
+            create(&service, "owner-a", name).await;
+        }
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = service
+                .list(&owner("owner-a"), cursor.as_deref(), Some(2))
+                .await
+                .unwrap();
+            assert!(page.clients.len() <= 2);
+            seen.extend(page.clients.into_iter().map(|c| c.name));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+        // Exactly a page's worth left: no next page after it.
+        let page = service
+            .list(&owner("owner-a"), None, Some(5))
+            .await
+            .unwrap();
+        assert_eq!((page.clients.len(), page.next), (5, None));
+        // Another owner's cursor, and made-up ones, are refused.
+        let first = service
+            .list(&owner("owner-a"), None, Some(2))
+            .await
+            .unwrap();
+        let next = first.next.unwrap();
+        for (who, cursor) in [
+            ("owner-b", next.as_str()),
+            ("owner-a", "00.00"),
+            ("owner-a", "x"),
+        ] {
+            assert!(
+                matches!(
+                    service.list(&owner(who), Some(cursor), Some(2)).await,
+                    Err(ServiceError::InvalidRequest(_))
+                ),
+                "{who} {cursor}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn impossible_ids_are_not_found_without_asking_anyone() {
+        let service = service(50);
+        for id in ["", "../x", "a b", &"x".repeat(65)] {
+            assert!(matches!(
+                service.get(&owner("owner-a"), id).await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service.delete(&owner("owner-a"), id, later()).await,
+                Err(ServiceError::ClientNotFound)
+            ));
+        }
+        assert!(service.directory().calls().is_empty());
+    }
 
     #[test]
     fn a_full_request_gives_each_step_its_nominal_time() {

@@ -311,7 +311,9 @@ mod tests {
     #[test]
     fn the_quota_is_a_sensible_number() {
         assert_eq!(
-            with(&[("MAX_CLIENTS_PER_OWNER", "5")]).unwrap().max_clients_per_owner,
+            with(&[("MAX_CLIENTS_PER_OWNER", "5")])
+                .unwrap()
+                .max_clients_per_owner,
             5
         );
         for bad in ["0", "-1", "five", "100001", "2.5"] {

@@ -19,7 +19,13 @@ fn tag_key(key: &SecretString) -> hmac::Key {
 
 fn message(owner: &Owner, position: &str) -> Vec<u8> {
     // A separator no owner or position contains (both are printable).
-    [b"m2m-cursor/v1\n", owner.as_str().as_bytes(), b"\n", position.as_bytes()].concat()
+    [
+        b"m2m-cursor/v1\n",
+        owner.as_str().as_bytes(),
+        b"\n",
+        position.as_bytes(),
+    ]
+    .concat()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -32,7 +38,10 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     }
     (0..text.len())
         .step_by(2)
-        .map(|at| text.get(at..at + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .map(|at| {
+            text.get(at..at + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
         .collect()
 }
 
@@ -68,10 +77,16 @@ mod tests {
         let position = Position("000001795366800000#client_abc".into());
         let cursor = encode(&key, &owner("owner-a"), &position);
         assert!(!cursor.contains("client_abc"), "opaque: {cursor}");
-        assert_eq!(decode(&key, &owner("owner-a"), &cursor), Some(position.clone()));
+        assert_eq!(
+            decode(&key, &owner("owner-a"), &cursor),
+            Some(position.clone())
+        );
         // Another owner, another deployment.
         assert_eq!(decode(&key, &owner("owner-b"), &cursor), None);
-        assert_eq!(decode(&SecretString::new("k2"), &owner("owner-a"), &cursor), None);
+        assert_eq!(
+            decode(&SecretString::new("k2"), &owner("owner-a"), &cursor),
+            None
+        );
         // Edited: the position, the tag, either one dropped; garbage.
         let (body, tag) = cursor.split_once('.').unwrap();
         let other = hex(b"000001795366800000#client_abd");

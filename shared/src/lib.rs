@@ -44,6 +44,8 @@ pub mod reconcile;
 pub mod routes;
 pub mod secret_string;
 pub mod secrets_manager;
+#[cfg(test)]
+mod testing;
 pub mod validation;
 
 use std::convert::Infallible;

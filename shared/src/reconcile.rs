@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::domain::{
-    ClientDirectory, IndexedClient, OwnerIndex, StaleOperation, SweepState, now_ms,
+    ClientDirectory, IndexedClient, OwnerIndex, StaleOperation, SweepState, micros, now_micros,
 };
 use crate::error::ServiceError;
 
@@ -91,7 +91,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
 
     /// Undoes stale creations and finishes stale deletions.
     async fn repair(&self, summary: &mut Summary, deadline: Instant) -> Result<(), ServiceError> {
-        let before = now_ms().saturating_sub(millis(self.stale_after));
+        let before = now_micros().saturating_sub(micros(self.stale_after));
         for operation in self.index.stale_operations(before).await? {
             if Instant::now() >= deadline {
                 break;
@@ -134,10 +134,10 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         deadline: Instant,
     ) -> Result<&'static str, ServiceError> {
         let mut state = self.index.sweep_state().await?;
-        let now = now_ms();
+        let now = now_micros();
         let due = state
             .finished_at
-            .is_none_or(|at| now.saturating_sub(at) >= millis(SWEEP_INTERVAL));
+            .is_none_or(|at| now.saturating_sub(at) >= micros(SWEEP_INTERVAL));
         // A backfill needs a pass that imports from its first page.
         let generation = match state.generation {
             Some(generation) if state.backfill || !backfill => generation,
@@ -183,7 +183,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                         owner: owner.clone(),
                         name: client.name,
                         description: client.description,
-                        created_at: now_ms(),
+                        created_at: now_micros(),
                         idempotency_key: None,
                     };
                     self.index.import(&imported, generation).await?;
@@ -199,7 +199,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         }
         // Every client Auth0 has was seen: what the index has besides,
         // begun before the sweep (and not being created now), is gone.
-        let created_before = generation.saturating_sub(millis(self.stale_after));
+        let created_before = generation.saturating_sub(micros(self.stale_after));
         for client in self.index.unswept(generation, created_before).await? {
             self.index.remove(&client).await?;
             info!(target: "audit", action = "remove", owner = client.owner.as_str(), client_id = %client.client_id, outcome = "gone_from_auth0", "audit");
@@ -210,21 +210,18 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                 generation: None,
                 from: None,
                 backfill: false,
-                finished_at: Some(now_ms()),
+                finished_at: Some(now_micros()),
             })
             .await?;
         Ok("done")
     }
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// The instant of Lambda's deadline (ms since the epoch), or a minute from
 /// now for an invocation without one.
 pub fn deadline(deadline_ms: u64) -> Instant {
-    let left = deadline_ms.saturating_sub(now_ms());
+    let now_ms = now_micros() / 1000;
+    let left = deadline_ms.saturating_sub(now_ms);
     let left = if left == 0 { 60_000 } else { left };
     Instant::now() + Duration::from_millis(left)
 }
@@ -252,6 +249,179 @@ pub async fn from_env() -> Result<
         credentials,
         config.custom_client_ids,
     );
-    let index = crate::owner_index::DynamoIndex::from_config(config.clients_table.clone(), &sdk_config);
+    let index =
+        crate::owner_index::DynamoIndex::from_config(config.clients_table.clone(), &sdk_config);
     Ok(Reconciler::new(directory, index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Creation, GrantPolicy, NewClient, Owner};
+    use crate::owner_index::MemoryIndex;
+    use crate::testing::MemoryDirectory;
+
+    fn owner(id: &str) -> Owner {
+        Owner::parse(id).unwrap()
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(30)
+    }
+
+    /// A reconciler for which anything begun is already stale.
+    fn reconciler() -> Reconciler<MemoryDirectory, MemoryIndex> {
+        Reconciler::with_stale_after(
+            MemoryDirectory::default(),
+            MemoryIndex::new(),
+            Duration::ZERO,
+        )
+    }
+
+    fn creation(id: &str, who: &str) -> Creation {
+        Creation {
+            owner: owner(who),
+            chosen_id: id.into(),
+            client_id: None,
+            name: id.into(),
+            description: String::new(),
+            started_at: now_micros(),
+            idempotency: None,
+        }
+    }
+
+    fn indexed(id: &str, who: &str) -> IndexedClient {
+        IndexedClient {
+            client_id: id.into(),
+            owner: owner(who),
+            name: id.into(),
+            description: String::new(),
+            created_at: now_micros(),
+            idempotency_key: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn creations_that_stopped_are_undone_and_deletions_finished() {
+        let reconciler = reconciler();
+        let (directory, index) = (reconciler.directory(), reconciler.index());
+        // A creation stopped after Auth0 made the client...
+        let stopped = creation("client_stopped", "owner-a");
+        index.begin_creation(&stopped, 50).await.unwrap();
+        let grant = GrantPolicy {
+            audience: "a".into(),
+            scopes: vec![],
+        };
+        let new = NewClient {
+            name: "stopped".into(),
+            description: String::new(),
+        };
+        directory
+            .create_client(&new, &owner("owner-a"), "client_stopped", later(), later())
+            .await
+            .unwrap();
+        directory
+            .create_grant("client_stopped", &grant, later())
+            .await
+            .unwrap();
+        // ... and a deletion stopped before Auth0 deleted it.
+        let kept = indexed("client_kept", "owner-a");
+        directory.seed("client_kept", Some("owner-a"));
+        index.import(&kept, 0).await.unwrap();
+        index
+            .begin_deletion(&owner("owner-a"), "client_kept")
+            .await
+            .unwrap();
+
+        let summary = reconciler.run(false, later()).await.unwrap();
+        assert_eq!(
+            (summary.repaired_creations, summary.finished_deletions),
+            (1, 1)
+        );
+        assert!(directory.ids().is_empty(), "{:?}", directory.ids());
+        assert!(index.creations().is_empty());
+        assert_eq!(index.quota(&owner("owner-a")), 0);
+        // Idempotent: nothing left to do.
+        let again = reconciler.run(false, later()).await.unwrap();
+        assert_eq!((again.repaired_creations, again.finished_deletions), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_sweep_removes_what_auth0_lost_and_a_backfill_imports_what_it_has() {
+        let reconciler = reconciler();
+        let (directory, index) = (reconciler.directory(), reconciler.index());
+        // Known to both; known to the index only; known to Auth0 only
+        // (owned, and not made by this service).
+        for id in ["client_both", "client_gone"] {
+            index.import(&indexed(id, "owner-a"), 0).await.unwrap();
+        }
+        directory.seed("client_both", Some("owner-a"));
+        for (id, who) in [
+            ("legacy1", Some("owner-a")),
+            ("legacy2", Some("owner-b")),
+            ("foreign", None),
+        ] {
+            directory.seed(id, who);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+
+        let summary = reconciler.run(false, later()).await.unwrap();
+        assert_eq!(
+            (summary.removed, summary.imported, summary.sweep),
+            (1, 0, "done")
+        );
+        let listed = |who| async move {
+            let page = index.list(&owner(who), None, None).await.unwrap();
+            page.clients
+                .into_iter()
+                .map(|c| c.client_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(listed("owner-a").await, ["client_both"]);
+        // Not due again for a day, unless a backfill asks.
+        assert_eq!(
+            reconciler.run(false, later()).await.unwrap().sweep,
+            "skipped"
+        );
+        let backfill = reconciler.run(true, later()).await.unwrap();
+        assert_eq!((backfill.imported, backfill.removed), (2, 0));
+        assert_eq!(listed("owner-a").await, ["client_both", "legacy1"]);
+        assert_eq!(listed("owner-b").await, ["legacy2"]);
+        assert_eq!(index.quota(&owner("owner-b")), 1);
+        // A second backfill changes nothing.
+        let again = reconciler.run(true, later()).await.unwrap();
+        assert_eq!((again.imported, again.removed), (0, 0));
+        assert!(
+            directory.ids().contains(&"foreign".to_owned()),
+            "never deleted"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sweep_out_of_time_resumes_where_it_stopped() {
+        let reconciler = reconciler();
+        let (directory, index) = (reconciler.directory(), reconciler.index());
+        for n in 0..5 {
+            directory.seed(&format!("legacy{n}"), Some("owner-a"));
+        }
+        // No time at all: it saves where it stands.
+        let first = reconciler.run(true, Instant::now()).await.unwrap();
+        assert_eq!((first.sweep, first.imported), ("resumable", 0));
+        assert!(index.sweep_state().await.unwrap().generation.is_some());
+        let second = reconciler.run(false, later()).await.unwrap();
+        assert_eq!((second.sweep, second.imported), ("done", 5));
+        assert_eq!(index.sweep_state().await.unwrap().generation, None);
+    }
+
+    #[test]
+    fn only_an_explicit_backfill_imports() {
+        assert!(wants_backfill(&serde_json::json!({"backfill": true})));
+        for event in [
+            serde_json::json!({"backfill": "true"}),
+            serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
+            serde_json::json!(null),
+        ] {
+            assert!(!wants_backfill(&event), "{event}");
+        }
+    }
 }

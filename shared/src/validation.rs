@@ -43,11 +43,7 @@ pub fn idempotency_claim(
     // serde_json's objects keep their keys sorted: this text is canonical.
     let canonical = parsed.to_string();
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
-    let request_hash = digest
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let request_hash = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     Ok(Some(IdempotencyClaim {
         key: key.to_owned(),
         request_hash,
@@ -157,15 +153,19 @@ mod tests {
 
     #[test]
     fn idempotency_keys_and_the_request_they_stand_for() {
-        let claim = |key, body: &str| idempotency_claim(Some(key), body.as_bytes());
-        let first = claim("order-42", r#"{"name": "a", "description": "d"}"#).unwrap().unwrap();
+        let claim = |key: &str, body: &str| idempotency_claim(Some(key), body.as_bytes());
+        let first = claim("order-42", r#"{"name": "a", "description": "d"}"#)
+            .unwrap()
+            .unwrap();
         assert_eq!(first.key, "order-42");
         // The same request, written differently, is the same request.
         let again = claim("order-42", "{ \"description\":\"d\",\n  \"name\":\"a\" }")
             .unwrap()
             .unwrap();
         assert_eq!(again.request_hash, first.request_hash);
-        let other = claim("order-42", r#"{"name": "b", "description": "d"}"#).unwrap().unwrap();
+        let other = claim("order-42", r#"{"name": "b", "description": "d"}"#)
+            .unwrap()
+            .unwrap();
         assert_ne!(other.request_hash, first.request_hash);
         assert_eq!(idempotency_claim(None, b"{}").unwrap(), None);
         for bad in ["", &"k".repeat(256), "tab\there", "caf\u{e9}", "nul\u{0}"] {

@@ -55,9 +55,11 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
         ServiceError::InvalidRequest(message) => {
             coded(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
         }
-        ServiceError::ClientNotFound => {
-            coded(StatusCode::NOT_FOUND, "CLIENT_NOT_FOUND", "client not found")
-        }
+        ServiceError::ClientNotFound => coded(
+            StatusCode::NOT_FOUND,
+            "CLIENT_NOT_FOUND",
+            "client not found",
+        ),
         ServiceError::ClientLimitReached { limit } => coded(
             StatusCode::CONFLICT,
             "CLIENT_LIMIT_REACHED",

@@ -157,7 +157,10 @@ pub(super) async fn list_page<S: CredentialsSource>(
         return Err(answer.failure("list clients"));
     }
     let (clients, next) = answer.parse::<ClientPage>("list clients")?.into_parts();
-    Ok((clients.into_iter().map(DirectoryClient::from).collect(), next))
+    Ok((
+        clients.into_iter().map(DirectoryClient::from).collect(),
+        next,
+    ))
 }
 
 /// The client's secret (`GET /api/v2/clients/{id}` with that field only,
@@ -176,7 +179,9 @@ pub(super) async fn secret<S: CredentialsSource>(
     let answer = api.call(&Call::get(&path, &query), deadline).await?;
     match answer.status {
         StatusCode::OK => Ok(Some(
-            answer.parse::<ClientSecret>("read client secret")?.client_secret,
+            answer
+                .parse::<ClientSecret>("read client secret")?
+                .client_secret,
         )),
         StatusCode::NOT_FOUND => Ok(None),
         _ => Err(answer.failure("read client secret")),

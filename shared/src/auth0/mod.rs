@@ -89,7 +89,15 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         deadline: Instant,
         discard_deadline: Instant,
     ) -> Result<CreatedClient, UpstreamError> {
-        clients::create(self, client, owner, requested_id, deadline, discard_deadline).await
+        clients::create(
+            self,
+            client,
+            owner,
+            requested_id,
+            deadline,
+            discard_deadline,
+        )
+        .await
     }
 
     async fn create_grant(

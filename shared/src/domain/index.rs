@@ -18,7 +18,7 @@ pub struct IndexedClient {
     pub owner: Owner,
     pub name: String,
     pub description: String,
-    /// When the creation began, in milliseconds since the epoch: the list's
+    /// When the creation began, in microseconds since the epoch: the list's
     /// order.
     pub created_at: u64,
     /// The key it was created with, released when it is deleted.
@@ -29,7 +29,7 @@ impl IndexedClient {
     /// Where the client stands in its owner's list: creation time, then id,
     /// as text that sorts the same way.
     pub fn position(&self) -> Position {
-        Position(format!("{:015}#{}", self.created_at, self.client_id))
+        Position(format!("{:020}#{}", self.created_at, self.client_id))
     }
 }
 
@@ -111,7 +111,7 @@ pub enum StaleOperation {
 /// Where the reconciler's sweep of Auth0 stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SweepState {
-    /// The sweep under way (its start, in ms), if one is.
+    /// The sweep under way (its start, in µs), if one is.
     pub generation: Option<u64>,
     /// Auth0's checkpoint to resume from.
     pub from: Option<String>,
@@ -205,7 +205,7 @@ pub trait OwnerIndex: Send + Sync {
 
     // The reconciler's calls.
 
-    /// Creations and deletions begun before `started_before` (ms) and not
+    /// Creations and deletions begun before `started_before` (µs) and not
     /// over.
     fn stale_operations(
         &self,

@@ -36,12 +36,27 @@ pub fn is_possible_client_id(id: &str) -> bool {
 /// Owners are stored in Auth0 client metadata, whose values hold 255 characters.
 pub const MAX_OWNER_CHARS: usize = 255;
 
-/// Milliseconds since the epoch: when things began, in the index.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
+/// Microseconds since the epoch: when things began, in the index. Strictly
+/// increasing within a process, so that two clients an owner creates one
+/// after the other are listed in that order even within a microsecond.
+pub fn now_micros() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let clock = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|now| u64::try_from(now.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or_default()
+        .map(|now| u64::try_from(now.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    let previous = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(clock.max(last + 1))
+        })
+        .unwrap_or(clock);
+    clock.max(previous + 1)
+}
+
+/// `duration` in microseconds, as the index counts time.
+pub fn micros(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The caller, as proven by its token: the `client_id` (or `azp`) of the
@@ -54,7 +69,7 @@ impl Owner {
     /// recorded (the index, Auth0's `owner_client_id` metadata): never from
     /// a request. `None` for a value that cannot be an owner (blank, over
     /// 255 characters, control characters).
-    pub(crate) fn parse(id: &str) -> Option<Self> {
+    pub fn parse(id: &str) -> Option<Self> {
         (!id.trim().is_empty()
             && id.chars().count() <= MAX_OWNER_CHARS
             && !id.chars().any(char::is_control))

@@ -15,7 +15,7 @@ use tracing::warn;
 use super::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
     Begun, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, KeyState, Owner,
-    OwnerIndex, Page, Position, StaleOperation, SweepState, now_ms,
+    OwnerIndex, Page, Position, StaleOperation, SweepState, now_micros,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -87,7 +87,10 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     move |error| IndexError(format!("{what}: {}", DisplayErrorContext(&error)))
 }
 
-fn built<T>(what: &str, built: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, IndexError> {
+fn built<T>(
+    what: &str,
+    built: Result<T, aws_sdk_dynamodb::error::BuildError>,
+) -> Result<T, IndexError> {
     built.map_err(|error| IndexError(format!("{what}: {error}")))
 }
 
@@ -261,7 +264,12 @@ impl DynamoIndex {
         }
     }
 
-    fn put(&self, item: Item, condition: &str, values: &[(&str, AttributeValue)]) -> Result<TransactWriteItem, IndexError> {
+    fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, IndexError> {
         let mut put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -300,7 +308,12 @@ impl DynamoIndex {
             .build())
     }
 
-    fn delete(&self, key: Item, condition: &str, values: &[(&str, AttributeValue)]) -> Result<TransactWriteItem, IndexError> {
+    fn delete(
+        &self,
+        key: Item,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, IndexError> {
         let mut delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -344,7 +357,12 @@ impl DynamoIndex {
     /// Deletes the idempotency record of `key` if it still stands for
     /// `client_id` (a record since taken over by a later request is not
     /// ours to release).
-    fn release(&self, owner: &Owner, key_name: &str, client_id: &str) -> Result<TransactWriteItem, IndexError> {
+    fn release(
+        &self,
+        owner: &Owner,
+        key_name: &str,
+        client_id: &str,
+    ) -> Result<TransactWriteItem, IndexError> {
         self.delete(
             key(owner_pk(owner), key_sk(key_name)),
             "attribute_not_exists(pk) OR client_id = :id",
@@ -404,10 +422,13 @@ impl OwnerIndex for DynamoIndex {
         key_name: &str,
     ) -> Result<Option<IdempotencyRecord>, IndexError> {
         let item = self
-            .get_item(key(owner_pk(owner), key_sk(key_name)), "read idempotency key")
+            .get_item(
+                key(owner_pk(owner), key_sk(key_name)),
+                "read idempotency key",
+            )
             .await?;
         // TTL deletes expired items only eventually: expiry is ours to check.
-        let now = now_ms() / 1000;
+        let now = now_micros() / 1_000_000;
         Ok(item
             .filter(|item| number(item, "expires_at").is_some_and(|at| at > now))
             .map(|item| IdempotencyRecord {
@@ -419,7 +440,11 @@ impl OwnerIndex for DynamoIndex {
             }))
     }
 
-    async fn begin_creation(&self, creation: &Creation, max_clients: u32) -> Result<Begun, IndexError> {
+    async fn begin_creation(
+        &self,
+        creation: &Creation,
+        max_clients: u32,
+    ) -> Result<Begun, IndexError> {
         let owner = &creation.owner;
         let mut items = vec![
             self.count_up(owner, Some(max_clients))?,
@@ -430,12 +455,15 @@ impl OwnerIndex for DynamoIndex {
             record.insert("request_hash".into(), s(&claim.request_hash));
             record.insert("state".into(), s("running"));
             record.insert("client_id".into(), s(&creation.chosen_id));
-            record.insert("expires_at".into(), n(now_ms() / 1000 + IDEMPOTENCY_TTL_SECONDS));
+            record.insert(
+                "expires_at".into(),
+                n(now_micros() / 1_000_000 + IDEMPOTENCY_TTL_SECONDS),
+            );
             // One live record per key: of concurrent requests, one proceeds.
             items.push(self.put(
                 record,
                 "attribute_not_exists(pk) OR expires_at < :now",
-                &[(":now", n(now_ms() / 1000))],
+                &[(":now", n(now_micros() / 1_000_000))],
             )?);
         }
         let outcome = self.transact(items, "begin creation").await?;
@@ -457,7 +485,10 @@ impl OwnerIndex for DynamoIndex {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(owner_pk(&creation.owner), creating_sk(&creation.chosen_id))))
+            .set_key(Some(key(
+                owner_pk(&creation.owner),
+                creating_sk(&creation.chosen_id),
+            )))
             .update_expression("SET client_id = :id")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":id", s(client_id))
@@ -467,7 +498,11 @@ impl OwnerIndex for DynamoIndex {
         Ok(())
     }
 
-    async fn finish_creation(&self, creation: &Creation, client: &IndexedClient) -> Result<(), IndexError> {
+    async fn finish_creation(
+        &self,
+        creation: &Creation,
+        client: &IndexedClient,
+    ) -> Result<(), IndexError> {
         let owner = &creation.owner;
         let mut items = vec![
             // Still ours: the reconciler has not undone it meanwhile.
@@ -489,9 +524,9 @@ impl OwnerIndex for DynamoIndex {
         }
         match self.transact(items, "finish creation").await? {
             Transaction::Committed => Ok(()),
-            Transaction::Canceled(codes) => Err(IndexError(format!(
-                "finish creation canceled: {codes:?}"
-            ))),
+            Transaction::Canceled(codes) => {
+                Err(IndexError(format!("finish creation canceled: {codes:?}")))
+            }
         }
     }
 
@@ -499,7 +534,10 @@ impl OwnerIndex for DynamoIndex {
         self.give_back(
             key(owner_pk(&creation.owner), creating_sk(&creation.chosen_id)),
             &creation.owner,
-            creation.idempotency.as_ref().map(|claim| claim.key.as_str()),
+            creation
+                .idempotency
+                .as_ref()
+                .map(|claim| claim.key.as_str()),
             &creation.chosen_id,
             "abandon creation",
         )
@@ -554,7 +592,11 @@ impl OwnerIndex for DynamoIndex {
         Ok(Page { clients, next })
     }
 
-    async fn get(&self, owner: &Owner, client_id: &str) -> Result<Option<IndexedClient>, IndexError> {
+    async fn get(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+    ) -> Result<Option<IndexedClient>, IndexError> {
         let item = self
             .get_item(key(owner_pk(owner), client_sk(client_id)), "get client")
             .await?;
@@ -564,8 +606,12 @@ impl OwnerIndex for DynamoIndex {
             .and_then(indexed_client))
     }
 
-    async fn begin_deletion(&self, owner: &Owner, client_id: &str) -> Result<Option<IndexedClient>, IndexError> {
-        let now = now_ms();
+    async fn begin_deletion(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+    ) -> Result<Option<IndexedClient>, IndexError> {
+        let now = now_micros();
         let updated = self
             .client
             .update_item()
@@ -573,7 +619,9 @@ impl OwnerIndex for DynamoIndex {
             .set_key(Some(key(owner_pk(owner), client_sk(client_id))))
             // No longer listed nor got, and found by the reconciler if this
             // deletion stops half-way.
-            .update_expression("SET #status = :deleting, repair = :pending, repair_at = :now REMOVE listed")
+            .update_expression(
+                "SET #status = :deleting, repair = :pending, repair_at = :now REMOVE listed",
+            )
             .condition_expression("attribute_exists(pk) AND #status = :active")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":deleting", s(DELETING))
@@ -601,7 +649,10 @@ impl OwnerIndex for DynamoIndex {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(owner_pk(&client.owner), client_sk(&client.client_id))))
+            .set_key(Some(key(
+                owner_pk(&client.owner),
+                client_sk(&client.client_id),
+            )))
             .update_expression("SET #status = :active, listed = :listed REMOVE repair, repair_at")
             .condition_expression("#status = :deleting")
             .expression_attribute_names("#status", "status")
@@ -667,13 +718,18 @@ impl OwnerIndex for DynamoIndex {
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
                 let item = self.get_item(item_key, "read cursor key").await?;
-                Ok(item.and_then(|item| text(&item, "key")).map(SecretString::new))
+                Ok(item
+                    .and_then(|item| text(&item, "key"))
+                    .map(SecretString::new))
             }
             Err(error) => Err(failed("make cursor key")(error)),
         }
     }
 
-    async fn stale_operations(&self, started_before: u64) -> Result<Vec<StaleOperation>, IndexError> {
+    async fn stale_operations(
+        &self,
+        started_before: u64,
+    ) -> Result<Vec<StaleOperation>, IndexError> {
         let mut operations = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -705,7 +761,12 @@ impl OwnerIndex for DynamoIndex {
         }
     }
 
-    async fn mark_swept(&self, owner: &Owner, client_id: &str, generation: u64) -> Result<bool, IndexError> {
+    async fn mark_swept(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        generation: u64,
+    ) -> Result<bool, IndexError> {
         let sent = self
             .client
             .update_item()
@@ -734,7 +795,10 @@ impl OwnerIndex for DynamoIndex {
         item.insert("swept".into(), n(generation));
         let creating = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(owner_pk(&client.owner), creating_sk(&client.client_id))))
+            .set_key(Some(key(
+                owner_pk(&client.owner),
+                creating_sk(&client.client_id),
+            )))
             .condition_expression("attribute_not_exists(pk)")
             .build();
         let items = vec![
@@ -753,7 +817,11 @@ impl OwnerIndex for DynamoIndex {
         }
     }
 
-    async fn unswept(&self, generation: u64, created_before: u64) -> Result<Vec<IndexedClient>, IndexError> {
+    async fn unswept(
+        &self,
+        generation: u64,
+        created_before: u64,
+    ) -> Result<Vec<IndexedClient>, IndexError> {
         let mut clients = Vec::new();
         let mut start: Option<Item> = None;
         loop {

@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
-    Begun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex, Page,
-    Position, StaleOperation, SweepState, now_ms,
+    Begun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex, Page, Position,
+    StaleOperation, SweepState, now_micros,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -25,7 +25,7 @@ struct State {
     clients: BTreeMap<(String, String), Entry>,
     creations: BTreeMap<(String, String), Creation>,
     quota: BTreeMap<String, u32>,
-    /// Records and when they expire (ms).
+    /// Records and when they expire (µs).
     keys: BTreeMap<(String, String), (IdempotencyRecord, u64)>,
     cursor_key: Option<SecretString>,
     sweep: SweepState,
@@ -43,16 +43,14 @@ impl MemoryIndex {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The owner's quota count (for tests of the invariants).
     pub fn quota(&self, owner: &Owner) -> u32 {
-        self.state()
-            .quota
-            .get(owner.as_str())
-            .copied()
-            .unwrap_or(0)
+        self.state().quota.get(owner.as_str()).copied().unwrap_or(0)
     }
 
     /// Every creation under way.
@@ -69,7 +67,7 @@ impl State {
     fn live_key(&self, owner: &Owner, key: &str) -> Option<&IdempotencyRecord> {
         self.keys
             .get(&key_of(owner, key))
-            .filter(|(_, expires)| *expires > now_ms())
+            .filter(|(_, expires)| *expires > now_micros())
             .map(|(record, _)| record)
     }
 
@@ -78,12 +76,13 @@ impl State {
             *count = count.saturating_sub(1);
         }
         if let Some(key) = key {
-            let names_it = self.keys.get(&key_of(owner, key)).is_some_and(|(record, _)| {
-                match &record.state {
+            let names_it = self
+                .keys
+                .get(&key_of(owner, key))
+                .is_some_and(|(record, _)| match &record.state {
                     KeyState::Done { client_id: id } => id == client_id,
                     KeyState::Running => true,
-                }
-            });
+                });
             if names_it {
                 self.keys.remove(&key_of(owner, key));
             }
@@ -122,7 +121,7 @@ impl OwnerIndex for MemoryIndex {
                 request_hash: claim.request_hash.clone(),
                 state: KeyState::Running,
             };
-            let expires = now_ms() + IDEMPOTENCY_TTL_SECONDS * 1000;
+            let expires = now_micros() + IDEMPOTENCY_TTL_SECONDS * 1_000_000;
             state
                 .keys
                 .insert(key_of(owner, &claim.key), (record, expires));
@@ -184,7 +183,10 @@ impl OwnerIndex for MemoryIndex {
             .remove(&key_of(owner, &creation.chosen_id))
             .is_some()
         {
-            let key = creation.idempotency.as_ref().map(|claim| claim.key.as_str());
+            let key = creation
+                .idempotency
+                .as_ref()
+                .map(|claim| claim.key.as_str());
             state.give_back(owner, key, creation.client_id());
         }
         Ok(())
@@ -239,7 +241,7 @@ impl OwnerIndex for MemoryIndex {
         if entry.deleting_since.is_some() {
             return Ok(None);
         }
-        entry.deleting_since = Some(now_ms());
+        entry.deleting_since = Some(now_micros());
         Ok(Some(entry.client.clone()))
     }
 
@@ -281,7 +283,10 @@ impl OwnerIndex for MemoryIndex {
         Ok(state.cursor_key.clone())
     }
 
-    async fn stale_operations(&self, started_before: u64) -> Result<Vec<StaleOperation>, IndexError> {
+    async fn stale_operations(
+        &self,
+        started_before: u64,
+    ) -> Result<Vec<StaleOperation>, IndexError> {
         let state = self.state();
         let creations = state
             .creations
@@ -292,7 +297,11 @@ impl OwnerIndex for MemoryIndex {
         let deletions = state
             .clients
             .values()
-            .filter(|entry| entry.deleting_since.is_some_and(|since| since < started_before))
+            .filter(|entry| {
+                entry
+                    .deleting_since
+                    .is_some_and(|since| since < started_before)
+            })
             .map(|entry| StaleOperation::Deletion(entry.client.clone()));
         Ok(creations.chain(deletions).collect())
     }
@@ -303,13 +312,15 @@ impl OwnerIndex for MemoryIndex {
         client_id: &str,
         generation: u64,
     ) -> Result<bool, IndexError> {
-        Ok(match self.state().clients.get_mut(&key_of(owner, client_id)) {
-            Some(entry) => {
-                entry.swept = Some(generation);
-                true
-            }
-            None => false,
-        })
+        Ok(
+            match self.state().clients.get_mut(&key_of(owner, client_id)) {
+                Some(entry) => {
+                    entry.swept = Some(generation);
+                    true
+                }
+                None => false,
+            },
+        )
     }
 
     async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {

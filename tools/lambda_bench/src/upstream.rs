@@ -25,6 +25,8 @@ const OTHER_CALLER: &str = "bench-nobody";
 /// An id nobody has (a refused get or delete: 404).
 const UNKNOWN_ID: &str = "client_doesNotExist000000000000";
 pub const SECRET_ID: &str = "m2m/auth0-management";
+/// The owner index's table (see `Upstream::environment`).
+pub const TABLE: &str = "m2m-clients";
 
 /// The functions of the route table, and the bare echo they are compared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,7 +243,7 @@ impl Upstream {
                 format!("http://{}", self.secrets.address),
             ),
         ];
-        env.extend(setup::service_env(&self.emulator, SECRET_ID));
+        env.extend(setup::service_env(&self.emulator, SECRET_ID, TABLE));
         match credentials {
             Credentials::InEnvironment => env.extend([
                 ("AWS_ACCESS_KEY_ID", "AKIABENCHMARK000000".into()),

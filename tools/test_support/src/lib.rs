@@ -10,6 +10,7 @@
 //! - [`stats`]: percentiles and how figures are printed, and [`report`]:
 //!   where benchmark reports are written.
 
+pub mod dynamodb;
 pub mod event;
 pub mod moto;
 pub mod report;
