@@ -120,6 +120,9 @@ pub enum Fault {
     RateLimited { reset_after_secs: u64 },
     /// Handle the request, then wait this long before answering.
     Delay(Duration),
+    /// Wait this long before handling the request at all: a request still
+    /// on its way when its caller died changes nothing.
+    Stall(Duration),
     /// Handle the request, then break the connection before any usable
     /// answer (the client sees a request or body error; a 204 is turned
     /// into a 200 whose body breaks, as hyper never sends a 204's body).

@@ -4,6 +4,7 @@
 
 pub mod logs;
 pub mod openapi;
+pub mod stopping;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -73,6 +74,9 @@ pub struct Options {
     /// The invocation's time budget (a Lambda deadline this far ahead);
     /// `None` leaves the service's default for invocations without one.
     pub time_budget: Option<Duration>,
+    /// Where the owner index's DynamoDB is (the test process's moto unless
+    /// set: a single-threaded one for concurrency tests).
+    pub dynamodb_endpoint: Option<String>,
     /// Whether the container warms up (JWKS, secret, management token)
     /// before the first request, as a deployed one does. `false` leaves the
     /// token to the first request that needs one, as after a start-up that
@@ -87,6 +91,7 @@ impl Default for Options {
             emulator: emulator_config(),
             env: Vec::new(),
             time_budget: None,
+            dynamodb_endpoint: None,
             warm_up: true,
         }
     }
@@ -237,7 +242,10 @@ impl TestEnv {
         );
         let secret_id = format!("m2m/management-{instance}");
         let table = format!("m2m-clients-{instance}");
-        let dynamodb = test_support::dynamodb::client();
+        let dynamodb = match &options.dynamodb_endpoint {
+            Some(endpoint) => aws_sdk_dynamodb::Client::new(&aws_config_at(endpoint)),
+            None => test_support::dynamodb::client(),
+        };
         test_support::dynamodb::create_clients_table(&dynamodb, &table).await;
         match &options.secret {
             SecretSetup::Valid => moto::create_secret(&secret_id, &management_secret_json()).await,
@@ -302,8 +310,8 @@ impl TestEnv {
     }
 
     /// The owner index agrees with the tenant: nothing is half-done, and
-    /// `owner`'s clients listed are exactly those Auth0 has for it, with
-    /// its quota counting them.
+    /// `owner`'s clients listed are exactly the M2M clients Auth0 has for
+    /// it, with its quota counting them.
     pub async fn assert_index_names_the_tenants_clients(&self, owner: &str, case: &str) {
         let index = self.index();
         let half_done = index.stale_operations(u64::MAX).await.unwrap();
@@ -322,7 +330,10 @@ impl TestEnv {
             .emulator
             .clients()
             .iter()
-            .filter(|c| c["client_metadata"]["owner_client_id"] == owner)
+            .filter(|c| {
+                c["client_metadata"]["owner_client_id"] == owner
+                    && c["app_type"] == "non_interactive"
+            })
             .filter_map(|c| c["client_id"].as_str().map(str::to_owned))
             .collect();
         in_auth0.sort();
@@ -520,7 +531,7 @@ impl TestEnv {
 
     /// A fresh container of this environment (not warmed up yet) with this
     /// owner index.
-    pub fn container_with_index(&self, index: DynamoIndex) -> App {
+    pub fn container_with_index<I: OwnerIndex>(&self, index: I) -> App<SecretsManagerSource, I> {
         App::new(
             &config_from(&service_env(&self.emulator, &self.secret_id, &self.table)),
             SecretsManagerSource::new(self.secrets.clone(), &self.secret_id),
@@ -530,14 +541,18 @@ impl TestEnv {
     }
 
     /// owner-a's request to `route` through `app` (without a Lambda deadline).
-    pub async fn request_through(&self, app: &App, route: Route) -> Reply {
+    pub async fn request_through<I: OwnerIndex>(
+        &self,
+        app: &App<SecretsManagerSource, I>,
+        route: Route,
+    ) -> Reply {
         let request = sample_event(route).bearer(&self.token("owner-a")).request();
         Reply::from_response(m2m_shared::api::handle(app, route, request).await)
     }
 
     /// owner-a's create, which needs Auth0 (and so the management secret),
     /// through `app`.
-    pub async fn create_through(&self, app: &App) -> Reply {
+    pub async fn create_through<I: OwnerIndex>(&self, app: &App<SecretsManagerSource, I>) -> Reply {
         self.request_through(app, Route::CreateClient).await
     }
 
