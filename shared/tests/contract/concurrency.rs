@@ -60,13 +60,18 @@ async fn twenty_simultaneous_creates_with_a_quota_of_5_make_exactly_5() {
     )
     .await;
     let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 5, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        5,
+        "{statuses:?}"
+    );
     for reply in replies.iter().filter(|reply| reply.status != 201) {
         assert_eq!(reply.status, 409, "{}", reply.text);
         assert_eq!(reply.json["code"], "CLIENT_LIMIT_REACHED");
     }
     assert_eq!(env.emulator.clients().len(), 5);
-    env.assert_index_names_the_tenants_clients("owner-a", "20 racers").await;
+    env.assert_index_names_the_tenants_clients("owner-a", "20 racers")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,6 +98,10 @@ async fn ten_simultaneous_creates_with_one_key_make_one_client() {
     assert_eq!(env.emulator.clients().len(), 1);
     // Once the first is answered, the repeat replays it.
     let after = env.create_keyed(&token, "one-key", body).await;
-    assert_eq!(after.json["client_id"].to_string(), *created.first().unwrap());
-    env.assert_index_names_the_tenants_clients("owner-a", "one key").await;
+    assert_eq!(
+        after.json["client_id"].to_string(),
+        *created.first().unwrap()
+    );
+    env.assert_index_names_the_tenants_clients("owner-a", "one key")
+        .await;
 }

@@ -30,7 +30,8 @@ async fn stopped(env: &TestEnv, route: Route, id: Option<&str>, stop: Stop) {
     let index = match stop {
         Stop::Index(at) => StoppingIndex::new(env.index(), at),
         Stop::BeforeAuth0(call) => {
-            env.emulator.inject(call, Fault::Stall(Duration::from_secs(30)));
+            env.emulator
+                .inject(call, Fault::Stall(Duration::from_secs(30)));
             // Stops nowhere.
             StoppingIndex::new(env.index(), StopAt::Before("never"))
         }
@@ -57,12 +58,17 @@ async fn stopped(env: &TestEnv, route: Route, id: Option<&str>, stop: Stop) {
 
 async fn check(env: &TestEnv, case: &str) {
     env.reconcile(false).await;
-    env.assert_index_names_the_tenants_clients(OWNER, case).await;
+    env.assert_index_names_the_tenants_clients(OWNER, case)
+        .await;
     env.assert_no_client_without_grant(case);
     // Idempotent: a second run finds nothing to do.
     let again = env.reconcile(false).await;
     assert_eq!(
-        (again.repaired_creations, again.finished_deletions, again.removed),
+        (
+            again.repaired_creations,
+            again.finished_deletions,
+            again.removed
+        ),
         (0, 0, 0),
         "{case}"
     );
@@ -72,7 +78,8 @@ async fn check(env: &TestEnv, case: &str) {
         .create_keyed(&env.token(OWNER), "crash-key", json!({"name": "Crashed"}))
         .await;
     assert_eq!(repeat.status, 201, "{case}: {}", repeat.text);
-    env.assert_index_names_the_tenants_clients(OWNER, case).await;
+    env.assert_index_names_the_tenants_clients(OWNER, case)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,7 +99,10 @@ async fn a_create_stopped_at_any_step_is_repaired() {
         stopped(&env, Route::CreateClient, None, stop).await;
         check(&env, &format!("create stopped at {stop:?}")).await;
         assert!(
-            env.emulator.clients().iter().any(|c| c["client_id"] == kept.as_str()),
+            env.emulator
+                .clients()
+                .iter()
+                .any(|c| c["client_id"] == kept.as_str()),
             "{stop:?}: the other client is untouched"
         );
     }
@@ -116,7 +126,10 @@ async fn a_delete_stopped_at_any_step_is_finished() {
         env.get(&env.token(OWNER), &doomed).await.assert_not_found();
         check(&env, &format!("delete stopped at {stop:?}")).await;
         assert!(
-            env.emulator.clients().iter().all(|c| c["client_id"] != doomed.as_str()),
+            env.emulator
+                .clients()
+                .iter()
+                .all(|c| c["client_id"] != doomed.as_str()),
             "{stop:?}: the client the caller deleted is gone"
         );
     }

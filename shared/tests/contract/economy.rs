@@ -230,3 +230,60 @@ async fn auth0_calls_reuse_the_pooled_connections_of_the_start_up() {
         "connections to Auth0: {after:?}"
     );
 }
+
+#[tokio::test]
+async fn table_calls_per_operation() {
+    let env = TestEnv::new().await;
+    let token = env.token("owner-a");
+    let calls = &env.table_calls;
+    let tables = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+
+    // A container's first create reads the cursor key (and the very first
+    // one of a deployment makes it); then: the creation begun and finished.
+    let before = calls.all().len();
+    let id = env.create_id("owner-a", "First").await;
+    assert_eq!(
+        calls.since(before),
+        tables(&[
+            "GetItem",
+            "PutItem",
+            "TransactWriteItems",
+            "TransactWriteItems"
+        ])
+    );
+    let before = calls.all().len();
+    env.create_id("owner-a", "Second").await;
+    assert_eq!(
+        calls.since(before),
+        tables(&["TransactWriteItems", "TransactWriteItems"])
+    );
+    // With an idempotency key, its record is read first.
+    let before = calls.all().len();
+    let keyed = env
+        .create_keyed(&token, "counted", json!({"name": "Keyed"}))
+        .await;
+    assert_eq!(keyed.status, 201);
+    assert_eq!(
+        calls.since(before),
+        tables(&["GetItem", "TransactWriteItems", "TransactWriteItems"])
+    );
+
+    let before = calls.all().len();
+    assert_eq!(env.get(&token, &id).await.status, 200);
+    assert_eq!(calls.since(before), tables(&["GetItem"]));
+    let before = calls.all().len();
+    assert_eq!(env.list(&token).await.status, 200);
+    assert_eq!(calls.since(before), tables(&["Query"]));
+    let before = calls.all().len();
+    assert_eq!(env.delete(&token, &id).await.status, 204);
+    assert_eq!(
+        calls.since(before),
+        tables(&["UpdateItem", "TransactWriteItems"])
+    );
+    // Refusals cost nothing: no token, a bad body, an impossible id.
+    let before = calls.all().len();
+    env.send(Route::ListClients, None, None, None).await;
+    env.create(&token, json!({"description": "no name"})).await;
+    env.get(&token, "not/possible").await;
+    assert!(calls.since(before).is_empty());
+}

@@ -8,7 +8,9 @@ use auth0_emulator::Route as Auth0Route;
 
 /// A list request with this query string.
 async fn list_query(env: &TestEnv, owner: &str, query: &str) -> Reply {
-    let mut event = Event::new(Route::ListClients).bearer(&env.token(owner)).json();
+    let mut event = Event::new(Route::ListClients)
+        .bearer(&env.token(owner))
+        .json();
     event["rawQueryString"] = json!(query);
     let mut parameters = serde_json::Map::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -81,7 +83,8 @@ async fn bad_limits_and_cursors_are_400() {
     let first = list_query(&env, "owner-a", "limit=1").await;
     let next = next_query(&first).unwrap();
     let cursor = next.split_once("cursor=").unwrap().1.to_owned();
-    let limit_message = json!({"code": "INVALID_REQUEST", "message": "limit must be a whole number from 1 to 100"});
+    let limit_message =
+        json!({"code": "INVALID_REQUEST", "message": "limit must be a whole number from 1 to 100"});
     for limit in ["0", "101", "-1", "ten", "1.5", ""] {
         list_query(&env, "owner-a", &format!("limit={limit}"))
             .await
@@ -124,7 +127,8 @@ async fn the_quota_is_409_and_counts_again_after_a_delete() {
     env.create_id("owner-b", "theirs").await;
     assert_eq!(env.delete(&token, &first).await.status, 204);
     env.create_id("owner-a", "three").await;
-    env.assert_index_names_the_tenants_clients("owner-a", "quota").await;
+    env.assert_index_names_the_tenants_clients("owner-a", "quota")
+        .await;
 }
 
 #[tokio::test]

@@ -24,13 +24,26 @@ async fn a_backfill_imports_clients_made_before_the_index() {
     // A scheduled run imports nothing.
     let scheduled = env.reconcile(false).await;
     assert_eq!((scheduled.imported, scheduled.removed), (0, 0));
-    env.get(&env.token("owner-a"), &legacy_a).await.assert_not_found();
+    env.get(&env.token("owner-a"), &legacy_a)
+        .await
+        .assert_not_found();
 
     let backfill = env.reconcile(true).await;
-    assert_eq!((backfill.imported, backfill.removed), (2, 0), "{backfill:?}");
+    assert_eq!(
+        (backfill.imported, backfill.removed),
+        (2, 0),
+        "{backfill:?}"
+    );
     let token = env.token("owner-a");
-    let listed: Vec<String> = env.list(&token).await.json.as_array().unwrap().iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+    let listed: Vec<String> = env
+        .list(&token)
+        .await
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(listed, [made_here.clone(), legacy_a.clone()]);
     assert_eq!(env.get(&env.token("owner-b"), &legacy_b).await.status, 200);
     for (owner, id) in [("owner-a", &foreign), ("owner-a", &web)] {
@@ -42,7 +55,8 @@ async fn a_backfill_imports_clients_made_before_the_index() {
     // Idempotent.
     let again = env.reconcile(true).await;
     assert_eq!((again.imported, again.removed), (0, 0));
-    env.assert_index_names_the_tenants_clients("owner-a", "after the backfill").await;
+    env.assert_index_names_the_tenants_clients("owner-a", "after the backfill")
+        .await;
 }
 
 #[tokio::test]
@@ -68,5 +82,6 @@ async fn a_sweep_removes_what_auth0_no_longer_has() {
     env.get(&token, &lost).await.assert_not_found();
     assert_eq!(env.get(&token, &kept).await.status, 200);
     assert_eq!(env.quota_count("owner-a").await, 1);
-    env.assert_index_names_the_tenants_clients("owner-a", "after the sweep").await;
+    env.assert_index_names_the_tenants_clients("owner-a", "after the sweep")
+        .await;
 }

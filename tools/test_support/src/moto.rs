@@ -90,7 +90,12 @@ fn start(program: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Stri
         .expect("a free port")
         .port();
     let with_port: Vec<String> = if args.is_empty() {
-        vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]
+        vec![
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ]
     } else {
         args.iter()
             .map(|arg| (*arg).to_owned())

@@ -5,6 +5,7 @@
 pub mod logs;
 pub mod openapi;
 pub mod stopping;
+pub mod table_calls;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,6 +107,8 @@ pub struct TestEnv {
     pub secret_id: String,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub table: String,
+    /// Every call the owner index makes to DynamoDB.
+    pub table_calls: table_calls::TableCalls,
     /// Values that must never appear in a log line: caller tokens and client
     /// secrets this environment handed out (plus the management secret and
     /// tokens, checked on drop).
@@ -242,10 +245,16 @@ impl TestEnv {
         );
         let secret_id = format!("m2m/management-{instance}");
         let table = format!("m2m-clients-{instance}");
-        let dynamodb = match &options.dynamodb_endpoint {
-            Some(endpoint) => aws_sdk_dynamodb::Client::new(&aws_config_at(endpoint)),
-            None => test_support::dynamodb::client(),
-        };
+        let endpoint = options
+            .dynamodb_endpoint
+            .clone()
+            .unwrap_or_else(|| moto::url().to_owned());
+        let table_calls = table_calls::TableCalls::default();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&aws_config_at(&endpoint))
+                .interceptor(table_calls.clone())
+                .build(),
+        );
         test_support::dynamodb::create_clients_table(&dynamodb, &table).await;
         match &options.secret {
             SecretSetup::Valid => moto::create_secret(&secret_id, &management_secret_json()).await,
@@ -278,6 +287,7 @@ impl TestEnv {
             secret_id,
             dynamodb,
             table,
+            table_calls,
             sensitive: Mutex::new(Vec::new()),
             time_budget: options.time_budget,
         }

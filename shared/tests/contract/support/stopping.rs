@@ -61,32 +61,67 @@ impl StoppingIndex {
 }
 
 impl OwnerIndex for StoppingIndex {
-    async fn idempotency(&self, owner: &Owner, key: &str) -> Result<Option<IdempotencyRecord>, IndexError> {
-        self.gate("idempotency", self.inner.idempotency(owner, key)).await
+    async fn idempotency(
+        &self,
+        owner: &Owner,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, IndexError> {
+        self.gate("idempotency", self.inner.idempotency(owner, key))
+            .await
     }
     async fn begin_creation(&self, creation: &Creation, max: u32) -> Result<Begun, IndexError> {
-        self.gate("begin_creation", self.inner.begin_creation(creation, max)).await
+        self.gate("begin_creation", self.inner.begin_creation(creation, max))
+            .await
     }
     async fn record_client_id(&self, creation: &Creation) -> Result<(), IndexError> {
-        self.gate("record_client_id", self.inner.record_client_id(creation)).await
+        self.gate("record_client_id", self.inner.record_client_id(creation))
+            .await
     }
-    async fn finish_creation(&self, creation: &Creation, client: &IndexedClient) -> Result<(), IndexError> {
-        self.gate("finish_creation", self.inner.finish_creation(creation, client)).await
+    async fn finish_creation(
+        &self,
+        creation: &Creation,
+        client: &IndexedClient,
+    ) -> Result<(), IndexError> {
+        self.gate(
+            "finish_creation",
+            self.inner.finish_creation(creation, client),
+        )
+        .await
     }
     async fn abandon_creation(&self, creation: &Creation) -> Result<(), IndexError> {
-        self.gate("abandon_creation", self.inner.abandon_creation(creation)).await
+        self.gate("abandon_creation", self.inner.abandon_creation(creation))
+            .await
     }
-    async fn list(&self, owner: &Owner, after: Option<&Position>, limit: Option<usize>) -> Result<Page, IndexError> {
-        self.gate("list", self.inner.list(owner, after, limit)).await
+    async fn list(
+        &self,
+        owner: &Owner,
+        after: Option<&Position>,
+        limit: Option<usize>,
+    ) -> Result<Page, IndexError> {
+        self.gate("list", self.inner.list(owner, after, limit))
+            .await
     }
-    async fn get(&self, owner: &Owner, client_id: &str) -> Result<Option<IndexedClient>, IndexError> {
+    async fn get(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+    ) -> Result<Option<IndexedClient>, IndexError> {
         self.gate("get", self.inner.get(owner, client_id)).await
     }
-    async fn begin_deletion(&self, owner: &Owner, client_id: &str) -> Result<Option<IndexedClient>, IndexError> {
-        self.gate("begin_deletion", self.inner.begin_deletion(owner, client_id)).await
+    async fn begin_deletion(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+    ) -> Result<Option<IndexedClient>, IndexError> {
+        self.gate(
+            "begin_deletion",
+            self.inner.begin_deletion(owner, client_id),
+        )
+        .await
     }
     async fn cancel_deletion(&self, client: &IndexedClient) -> Result<(), IndexError> {
-        self.gate("cancel_deletion", self.inner.cancel_deletion(client)).await
+        self.gate("cancel_deletion", self.inner.cancel_deletion(client))
+            .await
     }
     async fn remove(&self, client: &IndexedClient) -> Result<(), IndexError> {
         self.gate("remove", self.inner.remove(client)).await
@@ -97,13 +132,22 @@ impl OwnerIndex for StoppingIndex {
     async fn stale_operations(&self, before: u64) -> Result<Vec<StaleOperation>, IndexError> {
         self.inner.stale_operations(before).await
     }
-    async fn mark_swept(&self, owner: &Owner, client_id: &str, generation: u64) -> Result<bool, IndexError> {
+    async fn mark_swept(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        generation: u64,
+    ) -> Result<bool, IndexError> {
         self.inner.mark_swept(owner, client_id, generation).await
     }
     async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {
         self.inner.import(client, generation).await
     }
-    async fn unswept(&self, generation: u64, created_before: u64) -> Result<Vec<IndexedClient>, IndexError> {
+    async fn unswept(
+        &self,
+        generation: u64,
+        created_before: u64,
+    ) -> Result<Vec<IndexedClient>, IndexError> {
         self.inner.unswept(generation, created_before).await
     }
     async fn sweep_state(&self) -> Result<SweepState, IndexError> {
