@@ -79,6 +79,9 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
     /// One run, by `deadline`.
     pub async fn run(&self, backfill: bool, deadline: Instant) -> Result<Summary, ServiceError> {
         let mut summary = Summary::default();
+        // List cursors need the deployment's key, which the first writer
+        // makes: after a backfill, that may be this run.
+        self.index.cursor_key(true).await?;
         let work_by = deadline
             .checked_sub(FINISH_MARGIN)
             .unwrap_or(deadline)

@@ -258,7 +258,10 @@ impl Upstream {
                 "AWS_ENDPOINT_URL",
                 format!("http://{}", self.secrets.address),
             ),
-            ("AWS_ENDPOINT_URL_DYNAMODB", test_support::moto::url().to_owned()),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                test_support::moto::url().to_owned(),
+            ),
         ];
         env.extend(setup::service_env(&self.emulator, SECRET_ID, &self.table));
         match credentials {
