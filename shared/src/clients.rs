@@ -724,7 +724,10 @@ mod tests {
             })
         ));
         assert_eq!(listed(&service, "owner-a").await, ["Stays"]);
-        assert_eq!(service.directory().ids(), [created.client_id.clone()]);
+        assert_eq!(
+            service.directory().ids(),
+            std::slice::from_ref(&created.client_id)
+        );
         // And deleting twice: the second is 404.
         service
             .delete(&owner("owner-a"), &created.client_id, later())
