@@ -26,7 +26,6 @@ pub enum Operation {
     CreateClient,
     CreateGrant,
     DeleteClient,
-    ReadClients,
 }
 
 impl fmt::Display for Operation {
@@ -35,7 +34,6 @@ impl fmt::Display for Operation {
             Operation::CreateClient => "create client",
             Operation::CreateGrant => "create client grant",
             Operation::DeleteClient => "delete client",
-            Operation::ReadClients => "read clients",
         })
     }
 }

@@ -77,20 +77,14 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
         ),
         ServiceError::Upstream { operation, cause } => {
             let (code, message) = match operation {
-                Operation::CreateClient => {
-                    (Some("CLIENT_CREATE_FAILED"), "failed to create the client")
-                }
+                Operation::CreateClient => ("CLIENT_CREATE_FAILED", "failed to create the client"),
                 Operation::CreateGrant => (
-                    Some("CLIENT_GRANT_CREATE_FAILED"),
+                    "CLIENT_GRANT_CREATE_FAILED",
                     "failed to authorize the client for API access",
                 ),
-                Operation::DeleteClient => {
-                    (Some("CLIENT_DELETE_FAILED"), "failed to delete the client")
-                }
-                Operation::ReadClients => {
-                    (None, "failed to read clients from the identity provider")
-                }
+                Operation::DeleteClient => ("CLIENT_DELETE_FAILED", "failed to delete the client"),
             };
+            let code = Some(code);
             match cause {
                 UpstreamError::RateLimited { retry_after } => {
                     let message = format!("{message}: the identity provider is busy, retry later");
