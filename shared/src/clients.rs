@@ -112,9 +112,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         idempotency: Option<IdempotencyClaim>,
         deadline: Instant,
     ) -> Result<CreatedClient, ServiceError> {
-        let steps = CreateSteps::within(Instant::now(), deadline);
         if let Some(claim) = &idempotency
-            && let Some(replayed) = self.replay(owner, claim, steps.create_by).await?
+            && let Some(replayed) = self.replay(owner, claim, deadline).await?
         {
             audit(
                 "create_client",
@@ -151,7 +150,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             Begun::KeyTaken => {
                 let claim = creation.idempotency.as_ref();
                 return match claim {
-                    Some(claim) => match self.replay(owner, claim, steps.create_by).await? {
+                    Some(claim) => match self.replay(owner, claim, deadline).await? {
                         Some(replayed) => Ok(replayed),
                         None => Err(ServiceError::IdempotencyKeyInUse),
                     },
@@ -159,6 +158,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 };
             }
         }
+        // Auth0's steps share what is left once the creation is recorded.
+        let steps = CreateSteps::within(Instant::now(), deadline);
 
         let created = match self
             .directory
