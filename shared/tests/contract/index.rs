@@ -195,6 +195,17 @@ async fn idempotency_keys_must_be_printable_ascii() {
             .await
             .assert(400, message.clone());
     }
+    // Bytes that are not text at all.
+    let mut request = Event::new(Route::CreateClient)
+        .bearer(&token)
+        .body(r#"{"name": "x"}"#)
+        .request();
+    request.headers_mut().append(
+        "idempotency-key",
+        lambda_http::http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+    );
+    let reply = env.dispatch_request(Route::CreateClient, request).await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
     assert_eq!(env.emulator.count(Auth0Route::CreateClient), 0);
     assert_eq!(
         env.create_keyed(&token, &"k".repeat(255), json!({"name": "x"}))
