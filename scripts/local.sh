@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole service on this machine, offline, with one command:
-#   - Secrets Manager (moto) with the management credentials secret,
-#   - an Auth0 tenant (the emulator: token endpoint, JWKS, Management API),
-#   - the four functions under `cargo lambda watch` on http://localhost:4010,
+#   - Secrets Manager and DynamoDB (moto) with the management credentials
+#     secret and the owner index's table (template.yaml's ClientsTable),
+#   - an Auth0 tenant (the emulator: token endpoint, JWKS, Management API)
+#     holding the demo caller's clients,
+#   - the functions under `cargo lambda watch` on http://localhost:4010, the
+#     demo clients imported into the owner index by the reconciler,
 # then prints a Bearer token for a demo caller and the documentation's curl
 # commands. Ctrl-C stops everything.
 #
@@ -16,6 +19,8 @@ MOTO_PORT="${MOTO_PORT:-4566}"
 DEMO_OWNER="${DEMO_OWNER:-demo-owner}"
 STATE_DIR=".local"
 SECRET_ID="local/auth0-management"
+# The owner index's table, in moto; the functions read its name here.
+export CLIENTS_TABLE="${CLIENTS_TABLE:-m2m-clients}"
 ISSUER="http://127.0.0.1:${EMULATOR_PORT}/"
 AUDIENCE="https://m2m-client-service/"
 
@@ -34,16 +39,17 @@ if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ]; then
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
-# The functions are built here, before the stack says it is ready, exactly
-# as `cargo lambda watch` will run them (`cargo run --bin <function>`: the
-# default members' features), so the first request answers at once instead
-# of compiling. The emulator is built on its own: in one build with the
-# functions, cargo would unify the tools' features into theirs, and watch
-# would compile everything again.
+# The functions (the reconciler too) are built here, before the stack says
+# it is ready, exactly as `cargo lambda watch` will run them (`cargo run
+# --bin <function>`: the default members' features), so the first request
+# answers at once instead of compiling. The tools (the emulator, and
+# create-clients-table, which makes the table from template.yaml) are built
+# on their own: in one build with the functions, cargo would unify the
+# tools' features into theirs, and watch would compile everything again.
 log "building the functions"
 cargo build --quiet --locked --bins
-log "building the Auth0 emulator"
-cargo build --quiet --locked -p auth0_emulator --bins
+log "building the Auth0 emulator and create-clients-table"
+cargo build --quiet --locked -p auth0_emulator -p test_support --bins
 
 # --- processes, stopped together ---------------------------------------------
 pids=()
@@ -78,7 +84,7 @@ for port in "$MOTO_PORT" "$EMULATOR_PORT" "$API_PORT"; do
     fi
 done
 
-log "starting Secrets Manager (moto) on :$MOTO_PORT"
+log "starting Secrets Manager and DynamoDB (moto) on :$MOTO_PORT"
 setsid .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE_DIR/moto.log" 2>&1 &
 pids+=($!)
 wait_for_port "$MOTO_PORT" moto
@@ -93,6 +99,8 @@ client.create_secret(
     SecretString=json.dumps({"client_id": "mgmt-client-id", "client_secret": "mgmt-client-secret"}),
 )
 PY
+log "creating the owner index's table $CLIENTS_TABLE (template.yaml's ClientsTable)"
+target/debug/create-clients-table --endpoint "$AWS_ENDPOINT_URL" --table "$CLIENTS_TABLE" >&2
 
 log "starting the Auth0 emulator on :$EMULATOR_PORT"
 setsid target/debug/auth0-emulator --port "$EMULATOR_PORT" --caller-audience "$AUDIENCE" \
@@ -110,6 +118,17 @@ RUST_LOG="${RUST_LOG:-info}" \
 pids+=($!)
 wait_for_port "$API_PORT" api
 
+# The demo clients exist in the emulator only, like the clients of a
+# deployment from before the owner index: a backfill imports them (those
+# carrying client_metadata.owner_client_id), as after an upgrade.
+log "importing the emulator's clients into the owner index (reconcile_clients, backfill)"
+if ! summary=$(cargo lambda invoke reconcile_clients --invoke-address 127.0.0.1 \
+    --invoke-port "$API_PORT" --data-ascii '{"backfill": true}' 2>"$STATE_DIR/backfill.log"); then
+    cat "$STATE_DIR/backfill.log" >&2
+    echo "the backfill failed (above); see $STATE_DIR/api.log" >&2
+    exit 1
+fi
+
 TOKEN=$(target/debug/auth0-emulator token --owner "$DEMO_OWNER" --issuer "$ISSUER" --audience "$AUDIENCE")
 printf '%s\n' "$TOKEN" >"$STATE_DIR/token"
 
@@ -117,6 +136,11 @@ cat <<EOF
 
 The API is up on http://localhost:${API_PORT}/api/v1/client
 Logs: $STATE_DIR/api.log, $STATE_DIR/emulator.log, $STATE_DIR/moto.log
+
+The owner index is the table ${CLIENTS_TABLE} in moto. The demo caller's clients were imported into
+it by a backfill of the reconciler: ${summary}
+The reconciler runs on a schedule when deployed, not here; run it (or another backfill) with
+  cargo lambda invoke reconcile_clients --invoke-address 127.0.0.1 --invoke-port ${API_PORT} --data-ascii '{"backfill": true}'
 
 A Bearer token for the demo caller "${DEMO_OWNER}" (valid 24 h, also in $STATE_DIR/token), granting
 all four permissions (read:, create:, update:, delete:m2m_clients); a read-only one, which gets

@@ -1,6 +1,8 @@
 //! Warm per-request cost: JWT validation with the key already cached, and
 //! each handler end to end (API Gateway event in, response out) against an
-//! in-process Auth0 emulator that answers at once.
+//! in-process Auth0 emulator that answers at once, with the owner index in
+//! memory (`MemoryIndex`: DynamoDB's round trips are an upstream's, like
+//! Auth0's, and not the service's own overhead).
 //!
 //! A handler's time includes its Auth0 round trips on 127.0.0.1. To report
 //! the service's own overhead, each handler has an `upstream` twin that
@@ -25,14 +27,15 @@ use std::time::{Duration, Instant};
 use auth0_emulator::Emulator;
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::{Body, Response};
-use m2m_shared::auth0::wire::READ_FIELDS;
 use m2m_shared::config::{DEFAULT_GRANT_AUDIENCE, DEFAULT_GRANT_SCOPES};
+use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
+use m2m_shared::owner_index::MemoryIndex;
 use m2m_shared::{App, Route};
 use serde_json::{Value, json};
 use test_support::event::Event;
 use test_support::report;
 use test_support::setup::{
-    StaticCredentials, caller_token, config_from, emulator_config, management_token,
+    StaticCredentials, caller_token, config_from, emulator_config, management_token, owner,
     seed_owned_client, service_env,
 };
 use test_support::stats::{percentile, us};
@@ -50,7 +53,7 @@ struct Stack {
     // Dropped after the emulator, which stops on drop.
     _emulator_runtime: Runtime,
     emulator: Emulator,
-    app: App<StaticCredentials>,
+    app: App<StaticCredentials, MemoryIndex>,
     token: String,
     /// A pooled client and a management token for the `upstream` twins.
     http: reqwest::Client,
@@ -71,12 +74,9 @@ impl Stack {
             .enable_all()
             .build()
             .expect("service runtime");
-        let config = config_from(&service_env(&emulator, "unused"));
-        let app = service.block_on(App::start(&config, StaticCredentials));
+        let config = config_from(&service_env(&emulator, "unused", "unused"));
+        let app = service.block_on(App::start(&config, StaticCredentials, MemoryIndex::new()));
         let token = caller_token(&emulator, CALLER);
-        for n in 0..5 {
-            seed(&emulator, n);
-        }
         let http = reqwest::Client::new();
         let management_token = service.block_on(management_token(&http, &emulator));
         let stack = Stack {
@@ -88,6 +88,9 @@ impl Stack {
             http,
             management_token,
         };
+        for n in 0..5 {
+            stack.seed(n);
+        }
         // Warm: the management token is fetched and the connection pooled.
         let reply = stack.handle(Route::ListClients, &stack.event(Route::ListClients, None));
         assert_eq!(reply.status(), 200);
@@ -131,37 +134,16 @@ impl Stack {
     }
 
     /// The Auth0 calls `route`'s handler makes, and nothing else: the
-    /// same requests, restated here with a bare client.
+    /// same requests, restated here with a bare client. (The owner index is
+    /// in memory here: its calls cost nothing to restate.)
     fn upstream(&self, route: Route, id: &str) -> u16 {
         use reqwest::Method;
         self.service.block_on(async {
-            let read = [("fields", READ_FIELDS), ("include_fields", "true")];
             let path = format!("/api/v2/clients/{id}");
             match route {
-                Route::GetClient => {
-                    self.status_of(self.management(Method::GET, &path).query(&read))
-                        .await
-                }
-                Route::ListClients => {
-                    let query = [
-                        ("fields", READ_FIELDS),
-                        ("include_fields", "true"),
-                        ("app_type", "non_interactive"),
-                        ("per_page", "100"),
-                        ("page", "0"),
-                        ("include_totals", "true"),
-                    ];
-                    self.status_of(
-                        self.management(Method::GET, "/api/v2/clients")
-                            .query(&query),
-                    )
-                    .await
-                }
-                Route::DeleteClient => {
-                    self.status_of(self.management(Method::GET, &path).query(&read))
-                        .await;
-                    self.status_of(self.management(Method::DELETE, &path)).await
-                }
+                // The owner index answers them alone: no Auth0 call.
+                Route::GetClient | Route::ListClients => 200,
+                Route::DeleteClient => self.status_of(self.management(Method::DELETE, &path)).await,
                 Route::CreateClient => {
                     let body = json!({
                         "client_id": id,
@@ -196,6 +178,29 @@ impl Stack {
         })
     }
 
+    /// A client of the caller, in the tenant and the owner index; its id.
+    fn seed(&self, n: usize) -> String {
+        let id = seed_owned_client(&self.emulator, CALLER, &format!("seeded {n}"));
+        let client = IndexedClient {
+            client_id: id.clone(),
+            owner: owner(CALLER),
+            name: format!("seeded {n}"),
+            description: String::new(),
+            created_at: now_micros(),
+            idempotency_key: None,
+        };
+        let index = self
+            .app
+            .service()
+            .expect("a working service")
+            .clients
+            .index();
+        self.service
+            .block_on(index.import(&client, 0))
+            .expect("seeded into the index");
+        id
+    }
+
     /// Deletes a client outside the timed part, so creates do not make the
     /// tenant (and the emulator's answers) grow.
     fn discard(&self, id: &str) {
@@ -208,10 +213,6 @@ impl Stack {
             assert!(response.status().is_success());
         });
     }
-}
-
-fn seed(emulator: &Emulator, n: usize) -> String {
-    seed_owned_client(emulator, CALLER, &format!("seeded {n}"))
 }
 
 fn created_id(response: &Response<Body>) -> String {
@@ -259,7 +260,7 @@ fn benches(c: &mut Criterion) {
     for route in Route::ALL {
         // A fresh tenant (and container) per operation.
         let stack = Stack::new();
-        let get_target = seed(&stack.emulator, 100);
+        let get_target = stack.seed(100);
         let handler = format!("handler/{}", route.function());
         c.bench_function(&handler, |b| {
             b.iter_custom(|iters| {
@@ -267,7 +268,7 @@ fn benches(c: &mut Criterion) {
                 for n in 0..iters {
                     let id = match route {
                         Route::GetClient => Some(get_target.clone()),
-                        Route::DeleteClient => Some(seed(&stack.emulator, 1000 + n as usize)),
+                        Route::DeleteClient => Some(stack.seed(1000 + n as usize)),
                         _ => None,
                     };
                     let event = stack.event(route, id.as_deref());
@@ -292,7 +293,7 @@ fn benches(c: &mut Criterion) {
                 for n in 0..iters {
                     let id = match route {
                         Route::GetClient => get_target.clone(),
-                        Route::DeleteClient => seed(&stack.emulator, 1000 + n as usize),
+                        Route::DeleteClient => stack.seed(1000 + n as usize),
                         Route::CreateClient => {
                             counter += 1;
                             format!("client_bench{counter:020}")

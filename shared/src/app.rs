@@ -9,20 +9,21 @@ use crate::auth::Authenticator;
 use crate::auth0::{CredentialsSource, ManagementApi};
 use crate::clients::ClientService;
 use crate::config::Config;
-use crate::domain::GrantPolicy;
+use crate::domain::{GrantPolicy, OwnerIndex};
 use crate::error::ServiceError;
+use crate::owner_index::DynamoIndex;
 use crate::secrets_manager::SecretsManagerSource;
 
 /// Everything a request needs, once the configuration is known to be good.
-pub struct Service<S = SecretsManagerSource> {
+pub struct Service<S = SecretsManagerSource, I = DynamoIndex> {
     pub authenticator: Authenticator,
-    pub clients: ClientService<ManagementApi<S>>,
+    pub clients: ClientService<ManagementApi<S>, I>,
 }
 
 /// The container's state: a working service, or the reason there is none
 /// (reported once at start-up; every request then answers 500).
-pub struct App<S = SecretsManagerSource> {
-    service: Result<Service<S>, String>,
+pub struct App<S = SecretsManagerSource, I = DynamoIndex> {
+    service: Result<Service<S, I>, String>,
 }
 
 impl App {
@@ -43,9 +44,11 @@ impl App {
             Ok(http) => http,
             Err(problem) => return App::unusable(problem),
         };
+        let sdk_config = crate::aws::sdk_config(http.clone()).await;
         let secrets =
-            SecretsManagerSource::from_env(config.auth0_secret_id.clone(), http.clone()).await;
-        App::new(&config, secrets, http)
+            SecretsManagerSource::from_config(config.auth0_secret_id.clone(), &sdk_config);
+        let index = DynamoIndex::from_config(config.clients_table.clone(), &sdk_config);
+        App::new(&config, secrets, index, http)
     }
 }
 
@@ -62,11 +65,11 @@ fn initialized_for_a_waiting_request() -> bool {
     std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref() != Ok("provisioned-concurrency")
 }
 
-impl<S: CredentialsSource> App<S> {
+impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
     /// Builds the service and warms it up (see [`App::warm_up`]).
-    pub async fn start(config: &Config, credentials: S) -> Self {
+    pub async fn start(config: &Config, credentials: S, index: I) -> Self {
         let app = match crate::http::client() {
-            Ok(http) => App::new(config, credentials, http),
+            Ok(http) => App::new(config, credentials, index, http),
             Err(problem) => App::unusable(problem),
         };
         app.warm_up().await;
@@ -75,7 +78,7 @@ impl<S: CredentialsSource> App<S> {
 
     /// Builds the service around the container's HTTP client (the one the
     /// credentials source may use too), without fetching anything.
-    pub fn new(config: &Config, credentials: S, http: reqwest::Client) -> Self {
+    pub fn new(config: &Config, credentials: S, index: I, http: reqwest::Client) -> Self {
         info!(%config, "starting");
         if !config.require_caller_scopes {
             warn!(
@@ -92,10 +95,12 @@ impl<S: CredentialsSource> App<S> {
                     credentials,
                     config.custom_client_ids,
                 ),
+                index,
                 GrantPolicy {
                     audience: config.grant_audience.clone(),
                     scopes: config.grant_scopes.clone(),
                 },
+                config.max_clients_per_owner,
             ),
         };
         App {
@@ -145,7 +150,7 @@ impl<S: CredentialsSource> App<S> {
     }
 
     /// The service, or a 500 if the container could not build one.
-    pub fn service(&self) -> Result<&Service<S>, ServiceError> {
+    pub fn service(&self) -> Result<&Service<S, I>, ServiceError> {
         self.service
             .as_ref()
             .map_err(|problem| ServiceError::Internal(problem.clone()))

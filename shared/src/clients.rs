@@ -1,17 +1,21 @@
 //! The client operations: what it means to create, list, read and delete an
-//! M2M client for an owner. Nothing here knows about HTTP, Lambda or Auth0's
-//! wire format; the directory of clients sits behind [`ClientDirectory`].
+//! M2M client for an owner. Nothing here knows about HTTP, Lambda, Auth0's
+//! wire format or DynamoDB: Auth0 sits behind [`ClientDirectory`], the owner
+//! index behind [`OwnerIndex`].
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
+use tokio::sync::OnceCell;
+
 use crate::domain::{
-    ClientDirectory, ClientSummary, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
-    is_possible_client_id,
+    Begun, ClientDirectory, CreatedClient, Creation, GrantPolicy, IdempotencyClaim, IndexedClient,
+    KeyState, NewClient, Owner, OwnerIndex, is_possible_client_id, now_micros,
 };
-use crate::error::{Operation, ServiceError};
+use crate::error::{Operation, ServiceError, UpstreamError};
+use crate::secret_string::SecretString;
 
 // How create shares its time among its steps (docs/behaviour.md, "Upstream
 // failures"): the client's creation, then its grant, then undoing the client
@@ -58,42 +62,138 @@ impl CreateSteps {
     }
 }
 
-/// The four operations, each confined to the owner's own clients.
-pub struct ClientService<D> {
+/// The operations on an owner's clients: Auth0 (the [`ClientDirectory`])
+/// for what only it can do, the owner index for who owns what. Each is
+/// confined to the owner's own clients.
+pub struct ClientService<D, I> {
     directory: D,
+    index: I,
     grant: GrantPolicy,
+    max_clients: u32,
+    /// The list cursors' key, once the index has one.
+    cursor_key: OnceCell<SecretString>,
 }
 
-impl<D: ClientDirectory> ClientService<D> {
-    pub fn new(directory: D, grant: GrantPolicy) -> Self {
-        ClientService { directory, grant }
+/// A page of an owner's clients, and the cursor of the next one.
+pub struct ClientPage {
+    pub clients: Vec<IndexedClient>,
+    pub next: Option<String>,
+}
+
+impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
+    pub fn new(directory: D, index: I, grant: GrantPolicy, max_clients: u32) -> Self {
+        ClientService {
+            directory,
+            index,
+            grant,
+            max_clients,
+            cursor_key: OnceCell::new(),
+        }
     }
 
     pub fn directory(&self) -> &D {
         &self.directory
     }
 
-    /// Creates a client owned by `owner` and authorizes it. If the grant
-    /// cannot be made the client is deleted again: no client may exist
-    /// without its grant.
+    pub fn index(&self) -> &I {
+        &self.index
+    }
+
+    /// Creates a client owned by `owner` and authorizes it, recorded in the
+    /// index before Auth0 is asked and listed once it is whole
+    /// (docs/owner-index.md, "Create"). Whatever fails is undone: no client
+    /// may exist without its grant, nor in Auth0 without the index naming
+    /// it. With an idempotency key, a repeat of a create that was answered
+    /// is answered the same way.
     pub async fn create(
         &self,
         owner: &Owner,
         client: NewClient,
+        idempotency: Option<IdempotencyClaim>,
         deadline: Instant,
     ) -> Result<CreatedClient, ServiceError> {
+        if let Some(claim) = &idempotency
+            && let Some(replayed) = self.replay(owner, claim, deadline).await?
+        {
+            audit(
+                "create_client",
+                owner,
+                Some(&replayed.client_id),
+                "replayed",
+            );
+            return Ok(replayed);
+        }
+        // Whoever writes first makes the key list cursors are signed with.
+        self.cursor_key(true).await?;
+        let mut creation = Creation {
+            owner: owner.clone(),
+            chosen_id: format!("client_{}", ksuid::Ksuid::generate().to_base62()),
+            client_id: None,
+            name: client.name.clone(),
+            description: client.description.clone(),
+            started_at: now_micros(),
+            idempotency,
+        };
+        match self
+            .index
+            .begin_creation(&creation, self.max_clients)
+            .await?
+        {
+            Begun::Started => {}
+            Begun::LimitReached => {
+                audit("create_client", owner, None, "limit_reached");
+                return Err(ServiceError::ClientLimitReached {
+                    limit: self.max_clients,
+                });
+            }
+            // Another request took the key since we looked: answer as it says.
+            Begun::KeyTaken => {
+                let claim = creation.idempotency.as_ref();
+                return match claim {
+                    Some(claim) => match self.replay(owner, claim, deadline).await? {
+                        Some(replayed) => Ok(replayed),
+                        None => Err(ServiceError::IdempotencyKeyInUse),
+                    },
+                    None => Err(ServiceError::Internal("a key taken without a key".into())),
+                };
+            }
+        }
+        // Auth0's steps share what is left once the creation is recorded.
         let steps = CreateSteps::within(Instant::now(), deadline);
+
         let created = match self
             .directory
-            .create_client(&client, owner, steps.create_by, steps.undo_by)
+            .create_client(
+                &client,
+                owner,
+                &creation.chosen_id,
+                steps.create_by,
+                steps.undo_by,
+            )
             .await
         {
             Ok(created) => created,
             Err(cause) => {
+                // Auth0 made nothing, or the adapter discarded what it may
+                // have made: only the index is left to undo.
+                self.abandon(&creation).await;
                 audit("create_client", owner, None, "client_create_failed");
                 return Err(ServiceError::upstream(Operation::CreateClient)(cause));
             }
         };
+        if created.client_id != creation.chosen_id {
+            creation.client_id = Some(created.client_id.clone());
+            if let Err(problem) = self.index.record_client_id(&creation).await {
+                self.undo(&creation, steps.undo_by).await;
+                audit(
+                    "create_client",
+                    owner,
+                    Some(&created.client_id),
+                    "index_failed",
+                );
+                return Err(problem.into());
+            }
+        }
 
         if let Err(cause) = self
             .directory
@@ -101,18 +201,7 @@ impl<D: ClientDirectory> ClientService<D> {
             .await
         {
             warn!(client_id = %created.client_id, error = %cause, "client grant failed; rolling back the client");
-            match self
-                .directory
-                .delete_client(&created.client_id, steps.undo_by)
-                .await
-            {
-                Ok(()) => info!(client_id = %created.client_id, "rolled back client without grant"),
-                Err(rollback) => error!(
-                    client_id = %created.client_id,
-                    error = %rollback,
-                    "ORPHANED CLIENT: rollback failed; delete it by hand"
-                ),
-            }
+            self.undo(&creation, steps.undo_by).await;
             audit(
                 "create_client",
                 owner,
@@ -121,59 +210,153 @@ impl<D: ClientDirectory> ClientService<D> {
             );
             return Err(ServiceError::upstream(Operation::CreateGrant)(cause));
         }
+
+        let indexed = IndexedClient {
+            client_id: created.client_id.clone(),
+            owner: owner.clone(),
+            name: created.name.clone(),
+            description: created.description.clone(),
+            created_at: creation.started_at,
+            idempotency_key: creation.idempotency.as_ref().map(|claim| claim.key.clone()),
+        };
+        if let Err(problem) = self.index.finish_creation(&creation, &indexed).await {
+            // Nobody will ever see this client's secret: better none.
+            self.undo(&creation, steps.undo_by).await;
+            audit(
+                "create_client",
+                owner,
+                Some(&created.client_id),
+                "index_failed",
+            );
+            return Err(problem.into());
+        }
         audit("create_client", owner, Some(&created.client_id), "created");
         Ok(created)
     }
 
-    /// The owner's clients, in the directory's order.
+    /// The answer to a repeat of `claim`'s first request, if it was
+    /// answered; the documented refusals if it is another request or still
+    /// running.
+    async fn replay(
+        &self,
+        owner: &Owner,
+        claim: &IdempotencyClaim,
+        deadline: Instant,
+    ) -> Result<Option<CreatedClient>, ServiceError> {
+        let Some(record) = self.index.idempotency(owner, &claim.key).await? else {
+            return Ok(None);
+        };
+        if record.request_hash != claim.request_hash {
+            return Err(ServiceError::IdempotencyKeyReused);
+        }
+        let KeyState::Done { client_id } = record.state else {
+            return Err(ServiceError::IdempotencyKeyInUse);
+        };
+        // A client being deleted releases its key when it is gone.
+        let client = self
+            .index
+            .get(owner, &client_id)
+            .await?
+            .ok_or(ServiceError::IdempotencyKeyInUse)?;
+        let secret = self
+            .directory
+            .client_secret(&client_id, deadline)
+            .await
+            .map_err(ServiceError::upstream(Operation::CreateClient))?
+            .ok_or_else(|| {
+                ServiceError::Internal(format!(
+                    "client {client_id} is in the index but not in Auth0"
+                ))
+            })?;
+        Ok(Some(CreatedClient {
+            client_id,
+            name: client.name,
+            description: client.description,
+            client_secret: secret,
+        }))
+    }
+
+    /// Undoes a creation Auth0 may have made: the client first, then the
+    /// index. What cannot be undone now the reconciler undoes later (the
+    /// creation stays recorded).
+    async fn undo(&self, creation: &Creation, deadline: Instant) {
+        let client_id = creation.client_id();
+        match self.directory.delete_client(client_id, deadline).await {
+            Ok(()) => {
+                info!(client_id, "rolled back client");
+                self.abandon(creation).await;
+            }
+            Err(problem) => error!(
+                client_id,
+                error = %problem,
+                "rollback failed; the reconciler will delete the client"
+            ),
+        }
+    }
+
+    async fn abandon(&self, creation: &Creation) {
+        if let Err(problem) = self.index.abandon_creation(creation).await {
+            error!(client_id = creation.client_id(), error = %problem, "could not undo the creation in the index; the reconciler will");
+        }
+    }
+
+    /// The owner's clients, oldest first: all of them, or a page of `limit`
+    /// after `cursor` (docs/owner-index.md, "List and get").
     pub async fn list(
         &self,
         owner: &Owner,
-        deadline: Instant,
-    ) -> Result<Vec<ClientSummary>, ServiceError> {
-        let clients = self
-            .directory
-            .list_clients(deadline)
-            .await
-            .map_err(ServiceError::upstream(Operation::ReadClients))?;
-        Ok(clients
-            .into_iter()
-            .filter(|client| client.is_owned_by(owner))
-            .map(DirectoryClient::into_summary)
-            .collect())
+        cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<ClientPage, ServiceError> {
+        let after = match cursor {
+            None => None,
+            Some(cursor) => {
+                let key = self.cursor_key(false).await?;
+                let position = key
+                    .as_ref()
+                    .and_then(|key| crate::cursor::decode(key, owner, cursor));
+                Some(position.ok_or_else(|| ServiceError::invalid("cursor is not valid"))?)
+            }
+        };
+        let page = self.index.list(owner, after.as_ref(), limit).await?;
+        let next = match &page.next {
+            None => None,
+            Some(position) => {
+                let key = self
+                    .cursor_key(false)
+                    .await?
+                    .ok_or_else(|| ServiceError::Internal("no cursor key yet".into()))?;
+                Some(crate::cursor::encode(&key, owner, position))
+            }
+        };
+        Ok(ClientPage {
+            clients: page.clients,
+            next,
+        })
     }
 
-    /// One of the owner's clients. Missing, someone else's and impossible ids
-    /// all answer the same not-found, so nobody learns what exists.
-    pub async fn get(
-        &self,
-        owner: &Owner,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<ClientSummary, ServiceError> {
-        self.find_owned(owner, client_id, Operation::ReadClients, deadline)
-            .await
-            .map(DirectoryClient::into_summary)
+    /// One of the owner's clients. Missing, someone else's, being deleted
+    /// and impossible ids all answer the same not-found, so nobody learns
+    /// what exists.
+    pub async fn get(&self, owner: &Owner, client_id: &str) -> Result<IndexedClient, ServiceError> {
+        if !is_possible_client_id(client_id) {
+            return Err(ServiceError::ClientNotFound);
+        }
+        self.index
+            .get(owner, client_id)
+            .await?
+            .ok_or(ServiceError::ClientNotFound)
     }
 
-    /// Deletes one of the owner's clients.
+    /// Deletes one of the owner's clients: marked in the index (no longer
+    /// shown), deleted in Auth0, then gone from the index.
     pub async fn delete(
         &self,
         owner: &Owner,
         client_id: &str,
         deadline: Instant,
     ) -> Result<(), ServiceError> {
-        let outcome = match self
-            .find_owned(owner, client_id, Operation::DeleteClient, deadline)
-            .await
-        {
-            Ok(client) => self
-                .directory
-                .delete_client(&client.client_id, deadline)
-                .await
-                .map_err(ServiceError::upstream(Operation::DeleteClient)),
-            Err(problem) => Err(problem),
-        };
+        let outcome = self.delete_owned(owner, client_id, deadline).await;
         let result = match &outcome {
             Ok(()) => "deleted",
             Err(ServiceError::ClientNotFound) => "not_found",
@@ -185,21 +368,58 @@ impl<D: ClientDirectory> ClientService<D> {
         outcome
     }
 
-    async fn find_owned(
+    async fn delete_owned(
         &self,
         owner: &Owner,
         client_id: &str,
-        operation: Operation,
         deadline: Instant,
-    ) -> Result<DirectoryClient, ServiceError> {
+    ) -> Result<(), ServiceError> {
         if !is_possible_client_id(client_id) {
             return Err(ServiceError::ClientNotFound);
         }
-        match self.directory.get_client(client_id, deadline).await {
-            Ok(Some(client)) if client.is_owned_by(owner) => Ok(client),
-            Ok(_) => Err(ServiceError::ClientNotFound),
-            Err(cause) => Err(ServiceError::upstream(operation)(cause)),
+        let client = self
+            .index
+            .begin_deletion(owner, client_id)
+            .await?
+            .ok_or(ServiceError::ClientNotFound)?;
+        if let Err(cause) = self.directory.delete_client(client_id, deadline).await {
+            match &cause {
+                // Auth0 processed nothing: the client stays as it was.
+                UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_) => {
+                    if let Err(problem) = self.index.cancel_deletion(&client).await {
+                        // Left marked: the reconciler finishes the deletion.
+                        error!(client_id, error = %problem, "could not take the deletion mark back");
+                    }
+                }
+                // Auth0 may have deleted it: it stays hidden, and the
+                // reconciler finishes the deletion (the caller asked for it).
+                UpstreamError::Failed(_) => {
+                    warn!(
+                        client_id,
+                        "deletion outcome unknown; the reconciler will finish it"
+                    )
+                }
+            }
+            return Err(ServiceError::upstream(Operation::DeleteClient)(cause));
         }
+        if let Err(problem) = self.index.remove(&client).await {
+            // Deleted in Auth0 and no longer shown: the reconciler removes
+            // the item (and gives the quota back).
+            error!(client_id, error = %problem, "could not remove the deleted client from the index");
+        }
+        Ok(())
+    }
+
+    /// The key list cursors are signed with; made by the first writer.
+    async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, ServiceError> {
+        if let Some(key) = self.cursor_key.get() {
+            return Ok(Some(key.clone()));
+        }
+        let key = self.index.cursor_key(create).await?;
+        if let Some(key) = &key {
+            let _ = self.cursor_key.set(key.clone());
+        }
+        Ok(key)
     }
 }
 
@@ -220,6 +440,372 @@ fn audit(action: &'static str, owner: &Owner, client_id: Option<&str>, outcome: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::owner_index::MemoryIndex;
+    use crate::testing::{Failing, MemoryDirectory};
+
+    type Service = ClientService<MemoryDirectory, MemoryIndex>;
+
+    fn service(max_clients: u32) -> Service {
+        ClientService::new(
+            MemoryDirectory::default(),
+            MemoryIndex::new(),
+            GrantPolicy {
+                audience: "https://butlrauth/".into(),
+                scopes: vec!["read:spaces".into()],
+            },
+            max_clients,
+        )
+    }
+
+    fn owner(id: &str) -> Owner {
+        Owner::parse(id).unwrap()
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(11)
+    }
+
+    fn named(name: &str) -> NewClient {
+        NewClient {
+            name: name.into(),
+            description: format!("{name} description"),
+        }
+    }
+
+    fn claim(key: &str, body: &str) -> Option<IdempotencyClaim> {
+        crate::validation::idempotency_claim(Some(key), body.as_bytes()).unwrap()
+    }
+
+    async fn create(service: &Service, who: &str, name: &str) -> CreatedClient {
+        service
+            .create(&owner(who), named(name), None, later())
+            .await
+            .unwrap()
+    }
+
+    async fn listed(service: &Service, who: &str) -> Vec<String> {
+        let page = service.list(&owner(who), None, None).await.unwrap();
+        page.clients.into_iter().map(|c| c.name).collect()
+    }
+
+    #[tokio::test]
+    async fn a_created_client_is_its_owners_alone() {
+        let service = service(50);
+        let created = create(&service, "owner-a", "One").await;
+        assert!(created.client_id.starts_with("client_"));
+        assert_eq!(listed(&service, "owner-a").await, ["One"]);
+        assert!(listed(&service, "owner-b").await.is_empty());
+        let got = service
+            .get(&owner("owner-a"), &created.client_id)
+            .await
+            .unwrap();
+        assert_eq!(got.description, "One description");
+        for who in ["owner-b"] {
+            assert!(matches!(
+                service.get(&owner(who), &created.client_id).await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service
+                    .delete(&owner(who), &created.client_id, later())
+                    .await,
+                Err(ServiceError::ClientNotFound)
+            ));
+        }
+        assert!(service.directory().has_grant(&created.client_id));
+        assert_eq!(service.index().quota(&owner("owner-a")), 1);
+    }
+
+    #[tokio::test]
+    async fn the_quota_holds_and_is_given_back_on_delete() {
+        let service = service(2);
+        let first = create(&service, "owner-a", "One").await;
+        create(&service, "owner-a", "Two").await;
+        let refused = service
+            .create(&owner("owner-a"), named("Three"), None, later())
+            .await;
+        assert!(matches!(
+            refused,
+            Err(ServiceError::ClientLimitReached { limit: 2 })
+        ));
+        // Nothing was asked of Auth0 for the refused one.
+        assert_eq!(service.directory().ids().len(), 2);
+        // Another owner has a quota of its own.
+        create(&service, "owner-b", "Theirs").await;
+        service
+            .delete(&owner("owner-a"), &first.client_id, later())
+            .await
+            .unwrap();
+        create(&service, "owner-a", "Three").await;
+        assert_eq!(listed(&service, "owner-a").await, ["Two", "Three"]);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_key_replays_the_first_answer() {
+        let service = service(1);
+        let body = r#"{"name": "Once"}"#;
+        let first = service
+            .create(
+                &owner("owner-a"),
+                named("Once"),
+                claim("k-1", body),
+                later(),
+            )
+            .await
+            .unwrap();
+        // The quota is full, yet the replay is answered.
+        let again = service
+            .create(
+                &owner("owner-a"),
+                named("Once"),
+                claim("k-1", " {\"name\":\"Once\"} "),
+                later(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.client_id, first.client_id);
+        assert_eq!(again.client_secret, first.client_secret);
+        assert_eq!(service.directory().ids().len(), 1);
+        // Another body: refused, nothing made.
+        let reused = service
+            .create(
+                &owner("owner-a"),
+                named("Other"),
+                claim("k-1", r#"{"name": "Other"}"#),
+                later(),
+            )
+            .await;
+        assert!(matches!(reused, Err(ServiceError::IdempotencyKeyReused)));
+        // Keys are per owner.
+        let theirs = service
+            .create(
+                &owner("owner-b"),
+                named("Once"),
+                claim("k-1", body),
+                later(),
+            )
+            .await
+            .unwrap();
+        assert_ne!(theirs.client_id, first.client_id);
+        // Deleting the client releases its key: the repeat runs anew.
+        service
+            .delete(&owner("owner-a"), &first.client_id, later())
+            .await
+            .unwrap();
+        let anew = service
+            .create(
+                &owner("owner-a"),
+                named("Once"),
+                claim("k-1", body),
+                later(),
+            )
+            .await
+            .unwrap();
+        assert_ne!(anew.client_id, first.client_id);
+    }
+
+    #[tokio::test]
+    async fn a_key_whose_first_request_runs_is_in_use() {
+        let service = service(50);
+        let running = Creation {
+            owner: owner("owner-a"),
+            chosen_id: "client_running".into(),
+            client_id: None,
+            name: "Running".into(),
+            description: String::new(),
+            started_at: now_micros(),
+            idempotency: claim("k-2", r#"{"name": "Running"}"#),
+        };
+        service.index().begin_creation(&running, 50).await.unwrap();
+        let second = service
+            .create(
+                &owner("owner-a"),
+                named("Running"),
+                claim("k-2", r#"{"name": "Running"}"#),
+                later(),
+            )
+            .await;
+        assert!(matches!(second, Err(ServiceError::IdempotencyKeyInUse)));
+        assert!(service.directory().ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_grant_undoes_everything_and_releases_the_key() {
+        let service = service(50);
+        service.directory().fail_next(Failing::Grant);
+        let body = r#"{"name": "Half"}"#;
+        let failed = service
+            .create(
+                &owner("owner-a"),
+                named("Half"),
+                claim("k-3", body),
+                later(),
+            )
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::CreateGrant,
+                ..
+            })
+        ));
+        assert!(
+            service.directory().ids().is_empty(),
+            "the client was deleted again"
+        );
+        assert!(service.index().creations().is_empty());
+        assert_eq!(service.index().quota(&owner("owner-a")), 0);
+        assert!(listed(&service, "owner-a").await.is_empty());
+        // The key was released: the repeat runs anew, and succeeds.
+        service
+            .create(
+                &owner("owner-a"),
+                named("Half"),
+                claim("k-3", body),
+                later(),
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_creation_leaves_nothing_behind() {
+        let service = service(50);
+        service.directory().fail_next(Failing::Create);
+        let failed = service
+            .create(&owner("owner-a"), named("No"), None, later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::CreateClient,
+                ..
+            })
+        ));
+        assert!(service.index().creations().is_empty());
+        assert_eq!(service.index().quota(&owner("owner-a")), 0);
+    }
+
+    #[tokio::test]
+    async fn a_delete_auth0_may_have_done_stays_hidden_for_the_reconciler() {
+        let service = service(50);
+        let created = create(&service, "owner-a", "Gone").await;
+        service.directory().fail_next(Failing::Delete);
+        let failed = service
+            .delete(&owner("owner-a"), &created.client_id, later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::DeleteClient,
+                ..
+            })
+        ));
+        assert!(listed(&service, "owner-a").await.is_empty());
+        let stale = service.index().stale_operations(u64::MAX).await.unwrap();
+        assert!(matches!(
+            stale.as_slice(),
+            [crate::domain::StaleOperation::Deletion(_)]
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_delete_leaves_the_client_listed() {
+        let service = service(50);
+        let created = create(&service, "owner-a", "Stays").await;
+        service.directory().fail_next(Failing::DeleteRateLimited);
+        let failed = service
+            .delete(&owner("owner-a"), &created.client_id, later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::DeleteClient,
+                ..
+            })
+        ));
+        assert_eq!(listed(&service, "owner-a").await, ["Stays"]);
+        assert_eq!(
+            service.directory().ids(),
+            std::slice::from_ref(&created.client_id)
+        );
+        // And deleting twice: the second is 404.
+        service
+            .delete(&owner("owner-a"), &created.client_id, later())
+            .await
+            .unwrap();
+        assert!(matches!(
+            service
+                .delete(&owner("owner-a"), &created.client_id, later())
+                .await,
+            Err(ServiceError::ClientNotFound)
+        ));
+        assert_eq!(service.index().quota(&owner("owner-a")), 0);
+    }
+
+    #[tokio::test]
+    async fn lists_page_in_creation_order_with_cursors_bound_to_their_owner() {
+        let service = service(50);
+        for name in ["a", "b", "c", "d", "e"] {
+            create(&service, "owner-a", name).await;
+        }
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = service
+                .list(&owner("owner-a"), cursor.as_deref(), Some(2))
+                .await
+                .unwrap();
+            assert!(page.clients.len() <= 2);
+            seen.extend(page.clients.into_iter().map(|c| c.name));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+        // Exactly a page's worth left: no next page after it.
+        let page = service
+            .list(&owner("owner-a"), None, Some(5))
+            .await
+            .unwrap();
+        assert_eq!((page.clients.len(), page.next), (5, None));
+        // Another owner's cursor, and made-up ones, are refused.
+        let first = service
+            .list(&owner("owner-a"), None, Some(2))
+            .await
+            .unwrap();
+        let next = first.next.unwrap();
+        for (who, cursor) in [
+            ("owner-b", next.as_str()),
+            ("owner-a", "00.00"),
+            ("owner-a", "x"),
+        ] {
+            assert!(
+                matches!(
+                    service.list(&owner(who), Some(cursor), Some(2)).await,
+                    Err(ServiceError::InvalidRequest(_))
+                ),
+                "{who} {cursor}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn impossible_ids_are_not_found_without_asking_anyone() {
+        let service = service(50);
+        for id in ["", "../x", "a b", &"x".repeat(65)] {
+            assert!(matches!(
+                service.get(&owner("owner-a"), id).await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service.delete(&owner("owner-a"), id, later()).await,
+                Err(ServiceError::ClientNotFound)
+            ));
+        }
+        assert!(service.directory().calls().is_empty());
+    }
 
     #[test]
     fn a_full_request_gives_each_step_its_nominal_time() {

@@ -47,7 +47,17 @@ pub struct Config {
     pub custom_client_ids: bool,
     /// Whether callers need the route's permission (`REQUIRE_CALLER_SCOPES`).
     pub require_caller_scopes: bool,
+    /// The owner index's DynamoDB table (`CLIENTS_TABLE`).
+    pub clients_table: String,
+    /// How many clients (and creations under way) an owner may have.
+    pub max_clients_per_owner: u32,
 }
+
+/// `MAX_CLIENTS_PER_OWNER` unless set.
+pub const DEFAULT_MAX_CLIENTS_PER_OWNER: u32 = 50;
+/// Quotas above this are refused as a configuration mistake: Auth0 tenants
+/// hold 100,000 applications at most.
+const MAX_QUOTA: u32 = 100_000;
 
 /// A setting that is missing or unusable. The message names the variable, never its value
 /// (a misplaced secret in the wrong variable must not end up in the logs).
@@ -82,6 +92,18 @@ impl Config {
         let auth0_secret_id = required("AUTH0_SECRET_ID")?;
         let jwt_issuer = required("JWT_ISSUER")?;
         let jwt_audience = required("JWT_AUDIENCE")?;
+        let clients_table = required("CLIENTS_TABLE")?;
+        let max_clients_per_owner = match get("MAX_CLIENTS_PER_OWNER") {
+            None => DEFAULT_MAX_CLIENTS_PER_OWNER,
+            Some(value) => value
+                .parse::<u32>()
+                .ok()
+                .filter(|max| (1..=MAX_QUOTA).contains(max))
+                .ok_or(ConfigError::Invalid {
+                    name: "MAX_CLIENTS_PER_OWNER",
+                    reason: "must be a whole number from 1 to 100000",
+                })?,
+        };
         // A default URL that is no good is the issuer's fault: the error
         // names the variable that was set.
         let (jwks_url, jwks_from) = match get("JWKS_URL") {
@@ -134,6 +156,8 @@ impl Config {
             grant_scopes,
             custom_client_ids,
             require_caller_scopes,
+            clients_table,
+            max_clients_per_owner,
         })
     }
 
@@ -211,7 +235,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={}",
+            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} table={} max_clients_per_owner={}",
             self.auth0_base_url,
             self.jwt_issuer,
             self.jwt_audience,
@@ -219,7 +243,9 @@ impl fmt::Display for Config {
             self.grant_audience,
             self.grant_scopes.len(),
             self.custom_client_ids,
-            self.require_caller_scopes
+            self.require_caller_scopes,
+            self.clients_table,
+            self.max_clients_per_owner
         )
     }
 }
@@ -253,11 +279,12 @@ mod tests {
         }
     }
 
-    const REQUIRED: [(&str, &str); 4] = [
+    const REQUIRED: [(&str, &str); 5] = [
         ("AUTH0_DOMAIN", "tenant.us.auth0.com"),
         ("AUTH0_SECRET_ID", "auth0/management"),
         ("JWT_ISSUER", "https://tenant.us.auth0.com/"),
         ("JWT_AUDIENCE", "https://m2m-client-service/"),
+        ("CLIENTS_TABLE", "m2m-clients"),
     ];
 
     #[test]
@@ -277,6 +304,25 @@ mod tests {
         assert!(config.grant_scopes.contains(&"delete:hives".to_owned()));
         assert!(config.custom_client_ids);
         assert!(config.require_caller_scopes);
+        assert_eq!(config.clients_table, "m2m-clients");
+        assert_eq!(config.max_clients_per_owner, 50);
+    }
+
+    #[test]
+    fn the_quota_is_a_sensible_number() {
+        assert_eq!(
+            with(&[("MAX_CLIENTS_PER_OWNER", "5")])
+                .unwrap()
+                .max_clients_per_owner,
+            5
+        );
+        for bad in ["0", "-1", "five", "100001", "2.5"] {
+            assert_eq!(
+                invalid(with(&[("MAX_CLIENTS_PER_OWNER", bad)])),
+                Some("MAX_CLIENTS_PER_OWNER"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

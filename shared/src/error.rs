@@ -26,7 +26,6 @@ pub enum Operation {
     CreateClient,
     CreateGrant,
     DeleteClient,
-    ReadClients,
 }
 
 impl fmt::Display for Operation {
@@ -35,7 +34,6 @@ impl fmt::Display for Operation {
             Operation::CreateClient => "create client",
             Operation::CreateGrant => "create client grant",
             Operation::DeleteClient => "delete client",
-            Operation::ReadClients => "read clients",
         })
     }
 }
@@ -58,6 +56,12 @@ pub enum UpstreamError {
     Credentials(String),
 }
 
+/// The owner index (DynamoDB) failed: unreachable, throttled, refused. The
+/// `String` is for the log only.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("owner index: {0}")]
+pub struct IndexError(pub String);
+
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -73,6 +77,18 @@ pub enum ServiceError {
     /// 404 `CLIENT_NOT_FOUND`: missing, someone else's, or an impossible id.
     #[error("client not found")]
     ClientNotFound,
+    /// 409 `CLIENT_LIMIT_REACHED`: the owner has `MAX_CLIENTS_PER_OWNER`.
+    #[error("client limit of {limit} reached")]
+    ClientLimitReached { limit: u32 },
+    /// 409 `IDEMPOTENCY_KEY_IN_USE`: the key's first request is still running.
+    #[error("idempotency key in use")]
+    IdempotencyKeyInUse,
+    /// 422 `IDEMPOTENCY_KEY_REUSED`: the key came with another request body.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
+    /// 500: the owner index failed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
     #[error("{operation} failed: {cause}")]
     Upstream {
         operation: Operation,

@@ -31,15 +31,21 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod auth0;
+pub mod aws;
 pub mod clients;
 pub mod config;
+pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod owner_index;
+pub mod reconcile;
 pub mod routes;
 pub mod secret_string;
 pub mod secrets_manager;
+#[cfg(test)]
+mod testing;
 pub mod validation;
 
 use std::convert::Infallible;
@@ -58,4 +64,38 @@ pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
         Ok::<_, Infallible>(api::handle(app, route, request).await)
     });
     app.serve(lambda_http::run(handler)).await
+}
+
+/// The reconciler's whole `main` (`reconcile_clients`, on a schedule): each
+/// invocation is one [`reconcile::Reconciler::run`], answered with its
+/// summary. A run that fails answers an error, which Lambda counts (and an
+/// alarm can watch); the next run starts over.
+pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
+    use lambda_http::{LambdaEvent, lambda_runtime};
+    use serde_json::Value;
+
+    logging::init();
+    let reconciler = match reconcile::from_env().await {
+        Ok(reconciler) => Some(reconciler),
+        Err(problem) => {
+            tracing::error!(error = %problem, "configuration error: every run will fail until it is fixed");
+            None
+        }
+    };
+    let reconciler = &reconciler;
+    let handler = lambda_runtime::service_fn(move |event: LambdaEvent<Value>| async move {
+        let reconciler = reconciler
+            .as_ref()
+            .ok_or("the reconciler is not configured (see the log)")?;
+        let deadline = reconcile::deadline(event.context.deadline);
+        let summary = reconciler
+            .run(reconcile::wants_backfill(&event.payload), deadline)
+            .await
+            .map_err(|problem| {
+                tracing::error!(error = %problem, "reconcile run failed");
+                format!("reconcile run failed: {problem}")
+            })?;
+        serde_json::to_value(summary).map_err(|problem| problem.to_string())
+    });
+    lambda_runtime::run(handler).await
 }

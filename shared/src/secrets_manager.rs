@@ -3,13 +3,11 @@
 
 use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use serde::Deserialize;
 use tokio::time::{Instant, timeout_at};
 
 use crate::auth0::{CredentialsSource, ManagementCredentials};
-use crate::http::AwsHttpClient;
 use crate::secret_string::SecretString;
 
 /// A read of the secret may take this long, less if the caller's deadline is
@@ -17,10 +15,6 @@ use crate::secret_string::SecretString;
 /// hangs must cost a request (or a container's start) an answer in time,
 /// not the whole invocation (docs/behaviour.md, "Upstream failures").
 const READ_TIMEOUT: Duration = Duration::from_secs(4);
-/// One attempt of the SDK's within a read: a hung attempt (a connection
-/// that died while the container was frozen) is retried by the SDK in the
-/// time left.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Reads the management credentials from one secret.
 pub struct SecretsManagerSource {
@@ -42,34 +36,9 @@ impl SecretsManagerSource {
         }
     }
 
-    /// A client configured the AWS SDK's standard way (`AWS_REGION`,
-    /// `AWS_ENDPOINT_URL`, the Lambda role's credentials, ...), sending
-    /// its requests through `http`, the container's client.
-    pub async fn from_env(secret_id: impl Into<String>, http: reqwest::Client) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(AwsHttpClient::new(http))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .build(),
-            );
-        // Lambda puts the role's credentials and the region in the
-        // environment, where the SDK's default chains look first and stop.
-        // Naming those providers gives the same answer without building
-        // the rest of the chains (an STS client for web identity, an IMDS
-        // client), a fifth of a container's start-up work.
-        let set = |name| std::env::var_os(name).is_some_and(|value| !value.is_empty());
-        if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
-            loader = loader.credentials_provider(
-                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-            );
-        }
-        if set("AWS_REGION") || set("AWS_DEFAULT_REGION") {
-            loader =
-                loader.region(aws_config::environment::EnvironmentVariableRegionProvider::new());
-        }
-        let sdk_config = loader.load().await;
-        Self::new(aws_sdk_secretsmanager::Client::new(&sdk_config), secret_id)
+    /// A client of the container's AWS configuration ([`crate::aws`]).
+    pub fn from_config(secret_id: impl Into<String>, sdk_config: &aws_config::SdkConfig) -> Self {
+        Self::new(aws_sdk_secretsmanager::Client::new(sdk_config), secret_id)
     }
 }
 
@@ -140,11 +109,12 @@ mod tests {
     #[tokio::test]
     async fn the_sdk_client_gives_each_attempt_a_timeout() {
         let http = crate::http::client().unwrap();
-        let source = SecretsManagerSource::from_env("m2m/any", http).await;
+        let sdk = crate::aws::sdk_config(http).await;
+        let source = SecretsManagerSource::from_config("m2m/any", &sdk);
         let timeouts = source.client.config().timeout_config();
         assert_eq!(
-            timeouts.and_then(TimeoutConfig::operation_attempt_timeout),
-            Some(ATTEMPT_TIMEOUT)
+            timeouts.and_then(aws_config::timeout::TimeoutConfig::operation_attempt_timeout),
+            Some(crate::aws::ATTEMPT_TIMEOUT)
         );
     }
 

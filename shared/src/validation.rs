@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::NewClient;
+use crate::domain::{IdempotencyClaim, NewClient};
 use crate::error::ServiceError;
 
 /// Bodies larger than this are refused before parsing.
@@ -13,6 +13,60 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_NAME_CHARS: usize = 255;
 /// Auth0's limit on `description`.
 pub const MAX_DESCRIPTION_CHARS: usize = 140;
+
+/// `Idempotency-Key` values are 1 to this many printable ASCII characters.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+/// A list page holds at most this many clients.
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// The `Idempotency-Key` of a create (`None` without one) and the hash of
+/// the request it came with: the body as parsed JSON, so that spacing and
+/// the order of its fields do not make it another request. Call it after
+/// [`parse_new_client`] accepted the body.
+pub fn idempotency_claim(
+    key: Option<&str>,
+    body: &[u8],
+) -> Result<Option<IdempotencyClaim>, ServiceError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_CHARS
+        || !key.bytes().all(|b| (0x20..=0x7e).contains(&b))
+    {
+        return Err(ServiceError::invalid(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters"
+        )));
+    }
+    let parsed: Value = serde_json::from_slice(body)
+        .map_err(|_| ServiceError::invalid("request body must be valid JSON"))?;
+    // serde_json's objects keep their keys sorted: this text is canonical.
+    let canonical = parsed.to_string();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+    let request_hash = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Some(IdempotencyClaim {
+        key: key.to_owned(),
+        request_hash,
+    }))
+}
+
+/// The `limit` of a list: a whole number from 1 to [`MAX_PAGE_SIZE`], or
+/// none (the whole list).
+pub fn page_limit(limit: Option<&str>) -> Result<Option<usize>, ServiceError> {
+    limit
+        .map(|limit| {
+            limit
+                .parse::<usize>()
+                .ok()
+                .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
+                .ok_or_else(|| {
+                    ServiceError::invalid(format!(
+                        "limit must be a whole number from 1 to {MAX_PAGE_SIZE}"
+                    ))
+                })
+        })
+        .transpose()
+}
 
 /// Parses and validates the body of `POST /api/v1/client`.
 pub fn parse_new_client(body: &[u8]) -> Result<NewClient, ServiceError> {
@@ -94,6 +148,43 @@ mod tests {
         match parse_new_client(body.as_bytes()) {
             Err(ServiceError::InvalidRequest(message)) => message,
             other => panic!("expected INVALID_REQUEST for {body:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_and_the_request_they_stand_for() {
+        let claim = |key: &str, body: &str| idempotency_claim(Some(key), body.as_bytes());
+        let first = claim("order-42", r#"{"name": "a", "description": "d"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.key, "order-42");
+        // The same request, written differently, is the same request.
+        let again = claim("order-42", "{ \"description\":\"d\",\n  \"name\":\"a\" }")
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.request_hash, first.request_hash);
+        let other = claim("order-42", r#"{"name": "b", "description": "d"}"#)
+            .unwrap()
+            .unwrap();
+        assert_ne!(other.request_hash, first.request_hash);
+        assert_eq!(idempotency_claim(None, b"{}").unwrap(), None);
+        for bad in ["", &"k".repeat(256), "tab\there", "caf\u{e9}", "nul\u{0}"] {
+            assert!(
+                matches!(claim(bad, "{}"), Err(ServiceError::InvalidRequest(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(claim(&"k".repeat(255), "{}").unwrap().is_some());
+        assert!(claim(" ~!", "{}").unwrap().is_some());
+    }
+
+    #[test]
+    fn page_limits() {
+        assert_eq!(page_limit(None).unwrap(), None);
+        assert_eq!(page_limit(Some("1")).unwrap(), Some(1));
+        assert_eq!(page_limit(Some("100")).unwrap(), Some(100));
+        for bad in ["0", "101", "-1", "ten", "", "1.5", " 5"] {
+            assert!(page_limit(Some(bad)).is_err(), "{bad:?}");
         }
     }
 

@@ -8,8 +8,8 @@ pub mod response;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lambda_http::http::StatusCode;
-use lambda_http::http::header::AUTHORIZATION;
+use lambda_http::http::header::{AUTHORIZATION, HeaderValue, LINK};
+use lambda_http::http::{HeaderName, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tokio::time::Instant;
@@ -17,10 +17,10 @@ use tracing::{Instrument, info_span};
 
 use crate::app::{App, Service};
 use crate::auth0::CredentialsSource;
-use crate::domain::Owner;
+use crate::domain::{Owner, OwnerIndex};
 use crate::error::{AuthError, ServiceError};
 use crate::routes::Route;
-use crate::validation::parse_new_client;
+use crate::validation::{idempotency_claim, page_limit, parse_new_client};
 use response::{ClientBody, CreatedClientBody, empty_response, error_response, json_response};
 
 /// Every request is answered within this long of its start, whatever its
@@ -36,8 +36,8 @@ const RESPONSE_MARGIN: Duration = Duration::from_secs(1);
 /// caller, runs the route's operation and turns the outcome into a
 /// response, inside a span that tags every log line with the route and
 /// request id.
-pub async fn handle<S: CredentialsSource>(
-    app: &App<S>,
+pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
+    app: &App<S, I>,
     route: Route,
     request: Request,
 ) -> Response<Body> {
@@ -63,8 +63,8 @@ pub async fn handle<S: CredentialsSource>(
 }
 
 /// What each route does for an authenticated caller.
-async fn operate<S: CredentialsSource>(
-    service: &Service<S>,
+async fn operate<S: CredentialsSource, I: OwnerIndex>(
+    service: &Service<S, I>,
     route: Route,
     owner: Owner,
     request: &Request,
@@ -76,17 +76,35 @@ async fn operate<S: CredentialsSource>(
     Ok(match route {
         Route::CreateClient => {
             let new_client = parse_new_client(request.body().as_ref())?;
-            let created = clients.create(&owner, new_client, deadline).await?;
+            let claim = idempotency_claim(
+                single_header(request, &IDEMPOTENCY_KEY)?,
+                request.body().as_ref(),
+            )?;
+            let created = clients.create(&owner, new_client, claim, deadline).await?;
             json_response(status, &CreatedClientBody::from(&created))
         }
         Route::ListClients => {
-            let listed = clients.list(&owner, deadline).await?;
-            let body: Vec<ClientBody<'_>> = listed.iter().map(ClientBody::from).collect();
-            json_response(status, &body)
+            let query = request.query_string_parameters_ref();
+            let limit = page_limit(query.and_then(|query| query.first("limit")))?;
+            let cursor = query.and_then(|query| query.first("cursor"));
+            let page = clients.list(&owner, cursor, limit).await?;
+            let body: Vec<ClientBody<'_>> = page.clients.iter().map(ClientBody::from).collect();
+            let mut response = json_response(status, &body);
+            if let (Some(next), Some(limit)) = (&page.next, limit) {
+                // Path-absolute, so it works behind any host or stage.
+                let link = format!(
+                    "<{}?limit={limit}&cursor={next}>; rel=\"next\"",
+                    Route::ListClients.path()
+                );
+                if let Ok(value) = HeaderValue::from_str(&link) {
+                    response.headers_mut().insert(LINK, value);
+                }
+            }
+            response
         }
         Route::GetClient => {
             let id = client_id_parameter(request);
-            let client = clients.get(&owner, &id, deadline).await?;
+            let client = clients.get(&owner, &id).await?;
             json_response(status, &ClientBody::from(&client))
         }
         Route::DeleteClient => {
@@ -95,6 +113,27 @@ async fn operate<S: CredentialsSource>(
             empty_response(status)
         }
     })
+}
+
+/// `Idempotency-Key` (lower case: `HeaderName`s are).
+static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// A header the request may carry once, as text.
+fn single_header<'a>(
+    request: &'a Request,
+    name: &HeaderName,
+) -> Result<Option<&'a str>, ServiceError> {
+    let mut values = request.headers().get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ServiceError::invalid(format!("{name} must be given once")));
+    }
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| ServiceError::invalid(format!("{name} must be printable ASCII")))
 }
 
 /// The `Authorization` header, if there is exactly one and it is text.

@@ -6,7 +6,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
-use crate::domain::{ClientSummary, CreatedClient};
+use crate::domain::{CreatedClient, IndexedClient};
 use crate::error::{AuthError, Operation, ServiceError, UpstreamError};
 
 /// The documented answer to every failure.
@@ -15,6 +15,7 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
         // Without working management credentials there is nothing Auth0
         // could do better: it is our deployment that is broken, so 500.
         ServiceError::Internal(_)
+        | ServiceError::Index(_)
         | ServiceError::Upstream {
             cause: UpstreamError::Credentials(_),
             ..
@@ -51,36 +52,39 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
             }
             response
         }
-        ServiceError::InvalidRequest(message) => json_response(
-            StatusCode::BAD_REQUEST,
-            &ErrorBody {
-                code: Some("INVALID_REQUEST"),
-                message,
-            },
-        ),
-        ServiceError::ClientNotFound => json_response(
+        ServiceError::InvalidRequest(message) => {
+            coded(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
+        }
+        ServiceError::ClientNotFound => coded(
             StatusCode::NOT_FOUND,
-            &ErrorBody {
-                code: Some("CLIENT_NOT_FOUND"),
-                message: "client not found",
-            },
+            "CLIENT_NOT_FOUND",
+            "client not found",
+        ),
+        ServiceError::ClientLimitReached { limit } => coded(
+            StatusCode::CONFLICT,
+            "CLIENT_LIMIT_REACHED",
+            &format!("client limit reached: an owner may have at most {limit} clients"),
+        ),
+        ServiceError::IdempotencyKeyInUse => coded(
+            StatusCode::CONFLICT,
+            "IDEMPOTENCY_KEY_IN_USE",
+            "a request with this Idempotency-Key is still being processed",
+        ),
+        ServiceError::IdempotencyKeyReused => coded(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used with another request body",
         ),
         ServiceError::Upstream { operation, cause } => {
             let (code, message) = match operation {
-                Operation::CreateClient => {
-                    (Some("CLIENT_CREATE_FAILED"), "failed to create the client")
-                }
+                Operation::CreateClient => ("CLIENT_CREATE_FAILED", "failed to create the client"),
                 Operation::CreateGrant => (
-                    Some("CLIENT_GRANT_CREATE_FAILED"),
+                    "CLIENT_GRANT_CREATE_FAILED",
                     "failed to authorize the client for API access",
                 ),
-                Operation::DeleteClient => {
-                    (Some("CLIENT_DELETE_FAILED"), "failed to delete the client")
-                }
-                Operation::ReadClients => {
-                    (None, "failed to read clients from the identity provider")
-                }
+                Operation::DeleteClient => ("CLIENT_DELETE_FAILED", "failed to delete the client"),
             };
+            let code = Some(code);
             match cause {
                 UpstreamError::RateLimited { retry_after } => {
                     let message = format!("{message}: the identity provider is busy, retry later");
@@ -109,16 +113,31 @@ pub fn log_failure(problem: &ServiceError) {
         ServiceError::Unauthorized(_)
         | ServiceError::InsufficientScope { .. }
         | ServiceError::InvalidRequest(_)
-        | ServiceError::ClientNotFound => {
+        | ServiceError::ClientNotFound
+        | ServiceError::ClientLimitReached { .. }
+        | ServiceError::IdempotencyKeyInUse
+        | ServiceError::IdempotencyKeyReused => {
             info!(error = %problem, "request refused")
         }
         ServiceError::Internal(_)
+        | ServiceError::Index(_)
         | ServiceError::Upstream {
             cause: UpstreamError::Credentials(_),
             ..
         } => error!(error = %problem, "internal error"),
         ServiceError::Upstream { .. } => warn!(error = %problem, "upstream failure"),
     }
+}
+
+/// A `{"code", "message"}` body.
+fn coded(status: StatusCode, code: &'static str, message: &str) -> Response<Body> {
+    json_response(
+        status,
+        &ErrorBody {
+            code: Some(code),
+            message,
+        },
+    )
 }
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -191,8 +210,8 @@ pub struct ClientBody<'a> {
     client_id: &'a str,
 }
 
-impl<'a> From<&'a ClientSummary> for ClientBody<'a> {
-    fn from(client: &'a ClientSummary) -> Self {
+impl<'a> From<&'a IndexedClient> for ClientBody<'a> {
+    fn from(client: &'a IndexedClient) -> Self {
         ClientBody {
             id: &client.client_id,
             name: &client.name,

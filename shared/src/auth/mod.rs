@@ -23,8 +23,6 @@ use crate::routes::Permission;
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECONDS: u64 = 30;
-/// Owners are stored in Auth0 client metadata, whose values hold 255 characters.
-const MAX_OWNER_CHARS: usize = 255;
 /// Longer `kid`s are not looked up (nor allowed to trigger a JWKS fetch).
 const MAX_KID_BYTES: usize = 256;
 
@@ -190,13 +188,7 @@ fn owner_of(claims: CallerClaims) -> Result<Owner, AuthError> {
         }
         _ => return Err(AuthError::MissingOwner),
     };
-    if id.trim().is_empty()
-        || id.chars().count() > MAX_OWNER_CHARS
-        || id.chars().any(char::is_control)
-    {
-        return Err(AuthError::MissingOwner);
-    }
-    Ok(Owner::new(id))
+    Owner::parse(&id).ok_or(AuthError::MissingOwner)
 }
 
 /// The permissions among ours that the token grants, in `scope` (a

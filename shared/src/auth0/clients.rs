@@ -1,4 +1,5 @@
-//! `/api/v2/clients`: creating, listing, reading and deleting applications.
+//! `/api/v2/clients`: creating, listing (a page at a time, for the
+//! reconciler), reading a secret and deleting applications.
 
 use std::sync::atomic::Ordering;
 
@@ -8,25 +9,24 @@ use tracing::{error, warn};
 
 use super::transport::{Answer, Call};
 use super::wire::{
-    Auth0Client, Auth0CreatedClient, ClientPage, M2M_APP_TYPE, READ_FIELDS, new_client_body,
+    Auth0CreatedClient, ClientPage, ClientSecret, M2M_APP_TYPE, READ_FIELDS, new_client_body,
 };
 use super::{CredentialsSource, ManagementApi};
 use crate::domain::{CreatedClient, DirectoryClient, NewClient, Owner};
 use crate::error::UpstreamError;
+use crate::secret_string::SecretString;
 
 /// Auth0's maximum page size.
 pub const PAGE_SIZE: usize = 100;
-/// A tenant with more than this many M2M clients would take more calls than
-/// any invocation has time for; stop rather than loop on a confused upstream.
-const MAX_PAGES: usize = 1000;
 
-/// `POST /api/v2/clients` by `deadline`, with a `client_{ksuid}` id while
-/// the tenant takes custom ids. A creation whose outcome is unknown is
-/// undone by that id, by `discard_deadline`.
+/// `POST /api/v2/clients` by `deadline`, with the `requested_id` while the
+/// tenant takes custom ids. A creation whose outcome is unknown is undone
+/// by that id, by `discard_deadline`.
 pub(super) async fn create<S: CredentialsSource>(
     api: &ManagementApi<S>,
     client: &NewClient,
     owner: &Owner,
+    requested_id: &str,
     deadline: Instant,
     discard_deadline: Instant,
 ) -> Result<CreatedClient, UpstreamError> {
@@ -37,9 +37,9 @@ pub(super) async fn create<S: CredentialsSource>(
     let mut chosen_id = api
         .custom_client_ids
         .load(Ordering::Relaxed)
-        .then(|| format!("client_{}", ksuid::Ksuid::generate().to_base62()));
+        .then_some(requested_id);
 
-    let mut result = post(api, client, owner, chosen_id.as_deref(), deadline).await;
+    let mut result = post(api, client, owner, chosen_id, deadline).await;
     if let Ok(answer) = &result
         && chosen_id.is_some()
         && custom_ids_unsupported(answer)
@@ -134,56 +134,57 @@ fn custom_ids_unsupported(answer: &Answer) -> bool {
     }
 }
 
-/// Every M2M client of the tenant, a page of [`PAGE_SIZE`] at a time.
-pub(super) async fn list<S: CredentialsSource>(
+/// One page of the tenant's M2M clients from the checkpoint `from` (the
+/// start without one), [`PAGE_SIZE`] at most, and the next checkpoint.
+pub(super) async fn list_page<S: CredentialsSource>(
     api: &ManagementApi<S>,
+    from: Option<&str>,
     deadline: Instant,
-) -> Result<Vec<DirectoryClient>, UpstreamError> {
-    let mut clients = Vec::new();
-    for page in 0..MAX_PAGES {
-        let query = [
-            ("fields", READ_FIELDS.to_owned()),
-            ("include_fields", "true".to_owned()),
-            ("app_type", M2M_APP_TYPE.to_owned()),
-            ("per_page", PAGE_SIZE.to_string()),
-            ("page", page.to_string()),
-            ("include_totals", "true".to_owned()),
-        ];
-        let answer = api
-            .call(&Call::get("/api/v2/clients", &query), deadline)
-            .await?;
-        if answer.status != StatusCode::OK {
-            return Err(answer.failure("list clients"));
-        }
-        let (batch, total) = answer.parse::<ClientPage>("list clients")?.into_parts();
-        let batch_len = batch.len();
-        clients.extend(batch.into_iter().map(DirectoryClient::from));
-        let seen_all = total.is_some_and(|total| clients.len() as u64 >= total);
-        if batch_len < PAGE_SIZE || seen_all {
-            return Ok(clients);
-        }
+) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
+    let mut query = vec![
+        ("fields", READ_FIELDS.to_owned()),
+        ("include_fields", "true".to_owned()),
+        ("app_type", M2M_APP_TYPE.to_owned()),
+        ("take", PAGE_SIZE.to_string()),
+    ];
+    if let Some(from) = from {
+        query.push(("from", from.to_owned()));
     }
-    Err(UpstreamError::Failed(format!(
-        "list clients: more than {MAX_PAGES} pages"
-    )))
+    let answer = api
+        .call(&Call::get("/api/v2/clients", &query), deadline)
+        .await?;
+    if answer.status != StatusCode::OK {
+        return Err(answer.failure("list clients"));
+    }
+    let (clients, next) = answer.parse::<ClientPage>("list clients")?.into_parts();
+    Ok((
+        clients.into_iter().map(DirectoryClient::from).collect(),
+        next,
+    ))
 }
 
-/// `GET /api/v2/clients/{id}`; `None` when Auth0 has no such client.
-pub(super) async fn get<S: CredentialsSource>(
+/// The client's secret (`GET /api/v2/clients/{id}` with that field only,
+/// which needs the management scope `read:client_keys`); `None` when Auth0
+/// has no such client.
+pub(super) async fn secret<S: CredentialsSource>(
     api: &ManagementApi<S>,
     client_id: &str,
     deadline: Instant,
-) -> Result<Option<DirectoryClient>, UpstreamError> {
+) -> Result<Option<SecretString>, UpstreamError> {
     let path = format!("/api/v2/clients/{client_id}");
     let query = [
-        ("fields", READ_FIELDS.to_owned()),
+        ("fields", "client_id,client_secret".to_owned()),
         ("include_fields", "true".to_owned()),
     ];
     let answer = api.call(&Call::get(&path, &query), deadline).await?;
     match answer.status {
-        StatusCode::OK => Ok(Some(answer.parse::<Auth0Client>("get client")?.into())),
+        StatusCode::OK => Ok(Some(
+            answer
+                .parse::<ClientSecret>("read client secret")?
+                .client_secret,
+        )),
         StatusCode::NOT_FOUND => Ok(None),
-        _ => Err(answer.failure("get client")),
+        _ => Err(answer.failure("read client secret")),
     }
 }
 

@@ -24,6 +24,7 @@ use crate::domain::{
     ClientDirectory, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
 };
 use crate::error::UpstreamError;
+use crate::secret_string::SecretString;
 
 /// Auth0's Management API, for one tenant.
 pub struct ManagementApi<S> {
@@ -84,10 +85,19 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         &self,
         client: &NewClient,
         owner: &Owner,
+        requested_id: &str,
         deadline: Instant,
         discard_deadline: Instant,
     ) -> Result<CreatedClient, UpstreamError> {
-        clients::create(self, client, owner, deadline, discard_deadline).await
+        clients::create(
+            self,
+            client,
+            owner,
+            requested_id,
+            deadline,
+            discard_deadline,
+        )
+        .await
     }
 
     async fn create_grant(
@@ -99,16 +109,20 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         grants::create(self, client_id, grant, deadline).await
     }
 
-    async fn list_clients(&self, deadline: Instant) -> Result<Vec<DirectoryClient>, UpstreamError> {
-        clients::list(self, deadline).await
-    }
-
-    async fn get_client(
+    async fn client_secret(
         &self,
         client_id: &str,
         deadline: Instant,
-    ) -> Result<Option<DirectoryClient>, UpstreamError> {
-        clients::get(self, client_id, deadline).await
+    ) -> Result<Option<SecretString>, UpstreamError> {
+        clients::secret(self, client_id, deadline).await
+    }
+
+    async fn list_page(
+        &self,
+        from: Option<&str>,
+        deadline: Instant,
+    ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
+        clients::list_page(self, from, deadline).await
     }
 
     async fn delete_client(&self, client_id: &str, deadline: Instant) -> Result<(), UpstreamError> {

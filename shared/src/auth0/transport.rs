@@ -163,9 +163,18 @@ impl Auth0Http {
     ) -> Result<Outcome, UpstreamError> {
         let url = format!("{}{}", self.base_url, call.path);
         let mut retries = 0;
+        // The last rate-limit wait, if Auth0 asked for one.
+        let mut rate_limited: Option<Duration> = None;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
+                // Nothing was sent this time: if waiting out Auth0's rate
+                // limit used up the time, that is what the caller must hear.
+                if let Some(wait) = rate_limited {
+                    return Err(UpstreamError::RateLimited {
+                        retry_after: wait.max(Duration::from_secs(1)),
+                    });
+                }
                 return Err(UpstreamError::Failed(format!(
                     "{} {}: time budget exhausted",
                     call.method, call.path
@@ -204,6 +213,7 @@ impl Auth0Http {
                                 "Auth0 rate limit: waiting"
                             );
                             retries += 1;
+                            rate_limited = Some(wait);
                             sleep(wait).await;
                             continue;
                         }
@@ -250,9 +260,13 @@ impl Auth0Http {
     }
 }
 
+/// The least time worth an attempt: a request to Auth0 on a busy container
+/// can take this long even when Auth0 answers at once.
+const WORTHWHILE_ATTEMPT: Duration = Duration::from_secs(1);
+
 /// Whether waiting `wait` still leaves time for a worthwhile attempt.
 fn fits(wait: Duration, deadline: Instant) -> bool {
-    Instant::now() + wait + Duration::from_millis(500) < deadline
+    Instant::now() + wait + WORTHWHILE_ATTEMPT < deadline
 }
 
 /// How long Auth0 asks us to wait: `x-ratelimit-reset` (unix seconds) or

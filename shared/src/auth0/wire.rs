@@ -87,24 +87,23 @@ pub struct Auth0CreatedClient {
     pub client_secret: SecretString,
 }
 
-/// `GET /api/v2/clients?include_totals=true` answers with a page object;
-/// without it, a bare array. Both are accepted.
+/// `GET /api/v2/clients` with checkpoint paging (`from`, `take`) answers
+/// with the page's clients and, while more remain, the next checkpoint.
 #[derive(Deserialize)]
-#[serde(untagged)]
-pub enum ClientPage {
-    WithTotals {
-        clients: Vec<Auth0Client>,
-        total: Option<u64>,
-    },
-    Bare(Vec<Auth0Client>),
+pub struct ClientPage {
+    clients: Vec<Auth0Client>,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 impl ClientPage {
-    /// The page's clients, and the tenant's total when Auth0 said it.
-    pub fn into_parts(self) -> (Vec<Auth0Client>, Option<u64>) {
-        match self {
-            ClientPage::WithTotals { clients, total } => (clients, total),
-            ClientPage::Bare(clients) => (clients, None),
-        }
+    pub fn into_parts(self) -> (Vec<Auth0Client>, Option<String>) {
+        (self.clients, self.next.filter(|next| !next.is_empty()))
     }
+}
+
+/// A client read back for its secret alone.
+#[derive(Deserialize)]
+pub struct ClientSecret {
+    pub client_secret: SecretString,
 }

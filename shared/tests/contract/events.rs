@@ -1,5 +1,5 @@
-//! Every sample event in `events/` runs through its function's handler and
-//! gets the answer its name promises.
+//! Every sample event in `events/` runs through its function's handler (or
+//! the reconciler) and gets the answer its name promises.
 
 use serde_json::json;
 
@@ -34,15 +34,19 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 12, "{files:?}");
+    assert_eq!(files.len(), 14, "{files:?}");
 
     for path in files {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        if let Some(case) = name.strip_prefix("reconcile_clients-") {
+            reconcile_event(&path, case).await;
+            continue;
+        }
         let env = TestEnv::new().await;
         let token = env.token("event-owner");
         let existing = env.create_ok("event-owner", "From an event").await;
         let id = existing["client_id"].as_str().unwrap();
 
-        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let (function, case) = name.split_once('-').unwrap();
         let route = Route::from_function(function)
             .unwrap_or_else(|| panic!("events/{name}.json: unknown function {function}"));
@@ -71,4 +75,23 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
             assert_eq!(Some(reply.json.clone()), body, "{name}");
         }
     }
+}
+
+/// The reconciler's events: a scheduled run imports nothing, a backfill
+/// imports a client made before the owner index.
+async fn reconcile_event(path: &std::path::Path, case: &str) {
+    let env = TestEnv::new().await;
+    let legacy = test_support::setup::seed_owned_client(&env.emulator, "event-owner", "Legacy");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let backfill = m2m_shared::reconcile::wants_backfill(&event);
+    let summary = env.reconcile(backfill).await;
+    let imported = match case {
+        "scheduled" => 0,
+        "backfill" => 1,
+        other => panic!("events/reconcile_clients-{other}.json: no expectation: add one here"),
+    };
+    assert_eq!(summary.imported, imported, "{case}: {summary:?}");
+    let got = env.get(&env.token("event-owner"), &legacy).await;
+    assert_eq!(got.status, if imported == 1 { 200 } else { 404 }, "{case}");
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// README's table of layers.
-const LAYERS: [(&str, u8); 14] = [
+const LAYERS: [(&str, u8); 19] = [
     ("error", 0),
     ("secret_string", 0),
     ("routes", 0),
@@ -14,12 +14,18 @@ const LAYERS: [(&str, u8); 14] = [
     ("logging", 0),
     ("config", 1),
     ("domain", 1),
+    ("aws", 1),
     ("auth", 2),
-    ("clients", 2),
     ("validation", 2),
     ("auth0", 2),
+    ("owner_index", 2),
+    ("cursor", 2),
+    // The unit tests' stand-in for Auth0.
+    ("testing", 2),
+    ("clients", 3),
     ("secrets_manager", 3),
     ("app", 4),
+    ("reconcile", 4),
     ("api", 5),
 ];
 

@@ -77,6 +77,8 @@ async fn cargo_lambda_watch_serves_every_route() {
     let emulator = Emulator::start(emulator_config()).await.unwrap();
     let secret_id = format!("m2m/watch-{}", std::process::id());
     moto::create_secret(&secret_id, &management_secret_json()).await;
+    let table = format!("m2m-clients-watch-{}", std::process::id());
+    test_support::dynamodb::create_clients_table(&test_support::dynamodb::client(), &table).await;
 
     let port = free_port();
     let log_path = std::env::temp_dir().join(format!("cargo-lambda-watch-{port}.log"));
@@ -85,7 +87,7 @@ async fn cargo_lambda_watch_serves_every_route() {
         .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "-P"])
         .arg(port.to_string())
         .current_dir(workspace)
-        .envs(service_env(&emulator, &secret_id))
+        .envs(service_env(&emulator, &secret_id, &table))
         .env("AWS_ENDPOINT_URL", moto::url())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")

@@ -3,7 +3,9 @@
 //! workspace's functions, the `cargo lambda watch` router in Cargo.toml,
 //! template.yaml, openapi.yaml and the sample events. A route added to the
 //! table and missing from any of them fails here, and so does one left
-//! behind in them after it left the table.
+//! behind in them after it left the table. Besides the routes' functions
+//! there is one scheduled function, the reconciler ([`SCHEDULED`]): it has
+//! a crate and a template function, with a schedule and no route.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -36,6 +38,23 @@ fn functions() -> BTreeSet<String> {
         .collect()
 }
 
+/// The functions no route invokes: template.yaml runs them on a schedule
+/// (docs/owner-index.md, "The reconciler").
+const SCHEDULED: [&str; 1] = ["reconcile_clients"];
+
+/// Every function the workspace builds and template.yaml deploys: the
+/// routes' and the scheduled ones.
+fn all_functions() -> BTreeSet<String> {
+    let mut all = functions();
+    for function in SCHEDULED {
+        assert!(
+            all.insert(function.to_owned()),
+            "{function} is a route's function and scheduled"
+        );
+    }
+    all
+}
+
 fn cargo_metadata() -> Value {
     let stdout = stdout_of(
         Command::new(env!("CARGO"))
@@ -62,7 +81,7 @@ fn text(value: &Yaml) -> String {
 }
 
 #[test]
-fn each_function_crate_is_one_route_and_builds_one_binary_of_its_name() {
+fn each_function_crate_is_one_route_or_scheduled_and_builds_one_binary_of_its_name() {
     let metadata = cargo_metadata();
     let packages = metadata["packages"].as_array().unwrap();
     let in_functions: BTreeSet<String> = packages
@@ -86,7 +105,7 @@ fn each_function_crate_is_one_route_and_builds_one_binary_of_its_name() {
             name
         })
         .collect();
-    assert_eq!(in_functions, functions());
+    assert_eq!(in_functions, all_functions());
 }
 
 #[test]
@@ -109,17 +128,21 @@ fn cargo_lambda_watch_routes_each_route_to_its_function() {
 }
 
 #[test]
-fn template_yaml_deploys_each_function_on_its_route() {
+fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
     let template = yaml("template.yaml");
     let mut deployed = BTreeSet::new();
     let mut binaries = BTreeSet::new();
+    let mut scheduled = BTreeSet::new();
     for (name, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
         }
         let binary = text(&resource["Metadata"]["BuildProperties"]["Binary"]);
         assert!(!binary.is_empty(), "{name:?} names no Binary");
-        binaries.insert(binary.clone());
+        assert!(
+            binaries.insert(binary.clone()),
+            "{binary} is deployed twice"
+        );
         let events = resource["Properties"]["Events"].as_mapping();
         for event in events.into_iter().flat_map(|events| events.values()) {
             if event["Type"] == "HttpApi" {
@@ -129,11 +152,21 @@ fn template_yaml_deploys_each_function_on_its_route() {
                     text(&properties["Method"]),
                     text(&properties["Path"]),
                 ));
+            } else if event["Type"] == "Schedule" {
+                scheduled.insert(binary.clone());
             }
         }
     }
+    // No scheduled function has a route (the table has none for them), and
+    // each route's function has exactly its route.
     assert_eq!(deployed, table());
-    assert_eq!(binaries, functions(), "no function without a route");
+    let expected: BTreeSet<String> = SCHEDULED.iter().map(|f| (*f).to_owned()).collect();
+    assert_eq!(scheduled, expected, "the functions with a Schedule event");
+    assert_eq!(
+        binaries,
+        all_functions(),
+        "no function without a route or a schedule"
+    );
 }
 
 #[test]

@@ -8,14 +8,18 @@ use auth0_emulator::Route as Auth0Route;
 use test_support::setup::management_secret_json;
 
 #[tokio::test]
-async fn a_missing_secret_answers_500_until_it_exists() {
+async fn a_missing_secret_fails_only_what_needs_auth0_until_it_exists() {
     let env = TestEnv::with_secret(SecretSetup::Missing).await;
     let token = env.token("owner-a");
+    let legacy = env.legacy_client("owner-a", "Imported").await;
     env.create(&token, json!({"name": "Too early"}))
         .await
         .assert_internal_error();
-    env.list(&token).await.assert_internal_error();
+    env.delete(&token, &legacy).await.assert_internal_error();
     assert_eq!(env.emulator.count(Auth0Route::CreateClient), 0);
+    // List and get are the owner index's alone: they keep working.
+    assert_eq!(env.list(&token).await.status, 200);
+    assert_eq!(env.get(&token, &legacy).await.status, 200);
 
     moto::create_secret(&env.secret_id, &management_secret_json()).await;
     env.create_ok("owner-a", "Recovered").await;
@@ -33,7 +37,7 @@ async fn malformed_secrets_and_credentials_auth0_rejects_answer_500() {
         rejected.to_string(),
     ] {
         let env = TestEnv::with_secret(SecretSetup::Raw(raw)).await;
-        env.list(&env.token("owner-a"))
+        env.create(&env.token("owner-a"), json!({"name": "Refused"}))
             .await
             .assert_internal_error();
     }
@@ -64,7 +68,7 @@ async fn the_secret_is_read_once_per_container() {
 async fn an_unreachable_secrets_manager_answers_500_and_is_named_in_the_log() {
     let env = TestEnv::new().await;
     let client = moto::client_at(&closed_url(), "testing", "testing");
-    list_reading_the_secret_through(&env, client, "m2m/unreachable-secret")
+    create_reading_the_secret_through(&env, client, "m2m/unreachable-secret")
         .await
         .assert_internal_error();
     assert!(
@@ -96,7 +100,7 @@ async fn access_denied_answers_500_and_is_named_in_the_log() {
     let env = TestEnv::new().await;
     env.remember_sensitive(secret_key);
     let client = moto::client_at(&url, key_id, secret_key);
-    list_reading_the_secret_through(&env, client, "m2m/denied")
+    create_reading_the_secret_through(&env, client, "m2m/denied")
         .await
         .assert_internal_error();
     assert!(
@@ -105,14 +109,14 @@ async fn access_denied_answers_500_and_is_named_in_the_log() {
     );
 }
 
-/// A list request to a fresh container whose management secret is read
-/// through `client`.
-async fn list_reading_the_secret_through(
+/// A create (which needs Auth0, and so the management secret) to a fresh
+/// container whose management secret is read through `client`.
+async fn create_reading_the_secret_through(
     env: &TestEnv,
     client: aws_sdk_secretsmanager::Client,
     secret_id: &str,
 ) -> Reply {
     let app = env.container_reading_the_secret_through(client, secret_id);
     app.warm_up().await;
-    env.list_through(&app).await
+    env.create_through(&app).await
 }

@@ -67,58 +67,74 @@ async fn create_failures_answer_502_client_create_failed() {
 }
 
 #[tokio::test]
-async fn reads_are_retried_on_5xx() {
+async fn deletes_and_secret_reads_are_retried_on_5xx() {
     let env = TestEnv::new().await;
-    let id = env.create_id("owner-a", "Flaky reads").await;
+    let token = env.token("owner-a");
+    let id = env.create_id("owner-a", "Flaky delete").await;
+    env.emulator
+        .inject(Auth0Route::DeleteClient, Fault::Status(503));
+    env.emulator
+        .inject(Auth0Route::DeleteClient, Fault::DropConnection);
+    assert_eq!(env.delete(&token, &id).await.status, 204);
+    assert_eq!(env.emulator.count(Auth0Route::DeleteClient), 3);
+    // An idempotent replay reads the secret back: a read, retried too.
+    let body = json!({"name": "Replayed"});
+    let first = env.create_keyed(&token, "retry-key", body.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.text);
     env.emulator
         .inject(Auth0Route::GetClient, Fault::Status(503));
-    env.emulator
-        .inject(Auth0Route::GetClient, Fault::DropConnection);
-    assert_eq!(env.get(&env.token("owner-a"), &id).await.status, 200);
-    assert_eq!(env.emulator.count(Auth0Route::GetClient), 3);
+    let again = env.create_keyed(&token, "retry-key", body).await;
+    assert_eq!(again.json, first.json);
+    assert_eq!(env.emulator.count(Auth0Route::GetClient), 2);
 }
 
 #[tokio::test]
-async fn reads_that_keep_failing_answer_502_without_upstream_detail() {
+async fn a_replay_whose_secret_cannot_be_read_answers_502_without_upstream_detail() {
     let env = TestEnv::new().await;
-    let id = env.create_id("owner-a", "Broken reads").await;
-    let expected = json!({"message": "failed to read clients from the identity provider"});
-    env.inject_times(Auth0Route::ListClients, Fault::Status(500), 3);
-    env.list(&env.token("owner-a"))
-        .await
-        .assert(502, expected.clone());
+    let token = env.token("owner-a");
+    let body = json!({"name": "Unreadable"});
+    assert_eq!(
+        env.create_keyed(&token, "key-1", body.clone()).await.status,
+        201
+    );
     env.inject_times(Auth0Route::GetClient, Fault::MalformedJson, 3);
-    env.get(&env.token("owner-a"), &id)
+    env.create_keyed(&token, "key-1", body)
         .await
-        .assert(502, expected);
+        .assert(502, create_failed());
 }
 
 #[tokio::test]
-async fn delete_failures_answer_502_client_delete_failed_and_keep_the_client() {
+async fn a_delete_auth0_keeps_failing_answers_502_and_is_finished_by_the_reconciler() {
     let env = TestEnv::new().await;
-    let id = env.create_id("owner-a", "Sticky").await;
+    let token = env.token("owner-a");
+    let id = env.create_id("owner-a", "Doomed").await;
     env.inject_times(Auth0Route::DeleteClient, Fault::Status(500), 3);
-    env.delete(&env.token("owner-a"), &id).await.assert(
+    env.delete(&token, &id).await.assert(
         502,
         json!({"code": "CLIENT_DELETE_FAILED", "message": "failed to delete the client"}),
     );
+    // Auth0 may or may not have deleted it: the caller asked for it gone,
+    // so it is no longer shown, and the reconciler finishes the deletion.
     assert_eq!(env.emulator.clients().len(), 1);
-    // A failing ownership check is a failed delete, too.
-    env.inject_times(Auth0Route::GetClient, Fault::Status(500), 3);
-    let reply = env.delete(&env.token("owner-a"), &id).await;
-    assert_eq!(reply.status, 502);
-    assert_eq!(reply.json["code"], "CLIENT_DELETE_FAILED");
+    env.get(&token, &id).await.assert_not_found();
+    env.list(&token).await.assert(200, json!([]));
+    let summary = env.reconcile(false).await;
+    assert_eq!(summary.finished_deletions, 1);
+    assert!(env.emulator.clients().is_empty());
+    env.assert_index_names_the_tenants_clients("owner-a", "after the reconciler")
+        .await;
+    env.delete(&token, &id).await.assert_not_found();
 }
 
 #[tokio::test]
 async fn an_expired_management_token_is_replaced_once() {
     let env = TestEnv::new().await;
-    env.create_ok("owner-a", "Before").await;
+    let id = env.create_id("owner-a", "Before").await;
     env.emulator
-        .inject(Auth0Route::ListClients, Fault::ExpireManagementTokens);
-    assert_eq!(env.list(&env.token("owner-a")).await.status, 200);
+        .inject(Auth0Route::DeleteClient, Fault::ExpireManagementTokens);
+    assert_eq!(env.delete(&env.token("owner-a"), &id).await.status, 204);
     assert_eq!(env.emulator.count(Auth0Route::Token), 2);
-    assert_eq!(env.emulator.count(Auth0Route::ListClients), 2);
+    assert_eq!(env.emulator.count(Auth0Route::DeleteClient), 2);
 }
 
 #[tokio::test]
@@ -142,11 +158,14 @@ async fn a_token_request_that_fails_is_retried() {
     // A 503, and an answer lost after Auth0 issued the token.
     for (fault, route) in [
         (Fault::Status(503), Route::CreateClient),
-        (Fault::DropConnection, Route::ListClients),
+        (Fault::DropConnection, Route::DeleteClient),
     ] {
         let env = TestEnv::without_warm_up().await;
+        let legacy = env.legacy_client("owner-a", "Doomed").await;
         env.emulator.inject(Auth0Route::Token, fault);
-        let event = sample_event(route).bearer(&env.token("owner-a"));
+        let event = sample_event(route)
+            .id(&legacy)
+            .bearer(&env.token("owner-a"));
         let reply = env.dispatch(route, &event.text()).await;
         assert!(
             (200..300).contains(&reply.status),
@@ -163,18 +182,22 @@ async fn a_slow_auth0_is_given_up_on_within_the_budget() {
     let id = env.create_id("owner-a", "Slow").await;
     let delay = Duration::from_millis(300);
     env.emulator
-        .inject(Auth0Route::GetClient, Fault::Delay(delay));
+        .inject(Auth0Route::DeleteClient, Fault::Delay(delay));
     let started = std::time::Instant::now();
-    assert_eq!(env.get(&env.token("owner-a"), &id).await.status, 200);
+    assert_eq!(env.delete(&env.token("owner-a"), &id).await.status, 204);
     assert!(started.elapsed() >= delay);
 }
 
 /// One Auth0 call rate-limited on every attempt: a 503 with the
-/// operation's code and message, after three attempts.
+/// operation's code and message, after three attempts, and the tenant as it
+/// was (a client that was there stays).
 async fn kept_rate_limited(call: Auth0Route, route: Route, body: Value) {
     let env = TestEnv::new().await;
+    let existing = env.legacy_client("owner-a", "Existing").await;
     env.inject_times(call, RATE_LIMITED, 3);
-    let event = sample_event(route).bearer(&env.token("owner-a"));
+    let event = sample_event(route)
+        .id(&existing)
+        .bearer(&env.token("owner-a"));
     let reply = env.dispatch(route, &event.text()).await;
     reply.assert(503, body);
     let retry_after = reply.header("retry-after");
@@ -183,8 +206,15 @@ async fn kept_rate_limited(call: Auth0Route, route: Route, body: Value) {
         "{call:?}: Retry-After {retry_after:?}"
     );
     assert_eq!(env.emulator.count(call), 3, "{call:?}");
-    // Nothing left behind.
-    assert!(env.emulator.clients().is_empty(), "{call:?}");
+    let ids: Vec<Value> = env
+        .emulator
+        .clients()
+        .iter()
+        .map(|c| c["client_id"].clone())
+        .collect();
+    assert_eq!(ids, [Value::from(existing)], "{call:?}");
+    env.assert_index_names_the_tenants_clients("owner-a", &format!("{call:?}"))
+        .await;
 }
 
 #[tokio::test]
@@ -205,9 +235,10 @@ async fn persistent_rate_limits_answer_503_with_retry_after() {
                 "message": format!("failed to create the client: {busy}")}),
         ),
         kept_rate_limited(
-            Auth0Route::ListClients,
-            Route::ListClients,
-            json!({"message": format!("failed to read clients from the identity provider: {busy}")}),
+            Auth0Route::DeleteClient,
+            Route::DeleteClient,
+            json!({"code": "CLIENT_DELETE_FAILED",
+                "message": format!("failed to delete the client: {busy}")}),
         ),
     );
 }
@@ -215,12 +246,13 @@ async fn persistent_rate_limits_answer_503_with_retry_after() {
 #[tokio::test]
 async fn long_rate_limits_are_not_waited_for() {
     let env = TestEnv::new().await;
+    let id = env.create_id("owner-a", "Waiting").await;
     let minute = Fault::RateLimited {
         reset_after_secs: 60,
     };
-    env.emulator.inject(Auth0Route::ListClients, minute);
+    env.emulator.inject(Auth0Route::DeleteClient, minute);
     let started = std::time::Instant::now();
-    let reply = env.list(&env.token("owner-a")).await;
+    let reply = env.delete(&env.token("owner-a"), &id).await;
     assert_eq!(reply.status, 503);
     assert!(started.elapsed() < Duration::from_secs(5));
     let retry_after: u64 = reply.header("retry-after").unwrap().parse().unwrap();

@@ -40,9 +40,18 @@ pub struct EmulatorConfig {
     pub custom_client_ids: bool,
     /// `expires_in` of Management API tokens.
     pub management_token_lifetime: Duration,
+    /// The Management API scopes the management application was granted,
+    /// which its tokens carry. Reads show a client's secret only with
+    /// `read:client_keys`, as Auth0's do.
+    pub management_scopes: String,
     /// 0 for an ephemeral port.
     pub port: u16,
 }
+
+/// What the service's management application is granted
+/// (docs/behaviour.md, "Auth0 calls").
+pub const MANAGEMENT_SCOPES: &str = "read:clients create:clients update:clients delete:clients \
+read:client_keys update:client_keys read:client_grants create:client_grants delete:client_grants";
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -53,6 +62,7 @@ impl Default for EmulatorConfig {
             resource_servers: vec!["https://butlrauth/".into()],
             custom_client_ids: true,
             management_token_lifetime: Duration::from_secs(86400),
+            management_scopes: MANAGEMENT_SCOPES.into(),
             port: 0,
         }
     }
@@ -110,6 +120,9 @@ pub enum Fault {
     RateLimited { reset_after_secs: u64 },
     /// Handle the request, then wait this long before answering.
     Delay(Duration),
+    /// Wait this long before handling the request at all: a request still
+    /// on its way when its caller died changes nothing.
+    Stall(Duration),
     /// Handle the request, then break the connection before any usable
     /// answer (the client sees a request or body error; a 204 is turned
     /// into a 200 whose body breaks, as hyper never sends a 204's body).

@@ -28,6 +28,14 @@ pub const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 impl Tenant {
+    /// Whether the management application may read client secrets.
+    pub fn reads_client_keys(&self) -> bool {
+        self.config
+            .management_scopes
+            .split_whitespace()
+            .any(|scope| scope == "read:client_keys")
+    }
+
     pub fn new(config: EmulatorConfig) -> Self {
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -245,11 +245,23 @@ async fn lists_filter_page_and_project() {
     assert_eq!(names(&second), ["third party", "global"]);
     assert!(second.get("next").is_none());
 
-    // fields: kept, or dropped with include_fields=false; never the secret.
+    // fields: kept, or dropped with include_fields=false; the secret only
+    // to a management application granted read:client_keys (this one is).
     let (_, body) = tenant
         .get("/api/v2/clients?fields=name,client_secret")
         .await;
-    assert_eq!(body[0], json!({"name": "m0"}));
+    let stored = tenant.emulator.clients()[0]["client_secret"].clone();
+    assert_eq!(body[0], json!({"name": "m0", "client_secret": stored}));
+    let keyless = Tenant::with(EmulatorConfig {
+        management_scopes: "read:clients create:clients".into(),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    keyless.create(m2m("hidden")).await;
+    let (_, body) = keyless
+        .get("/api/v2/clients?fields=name,client_secret")
+        .await;
+    assert_eq!(body[0], json!({"name": "hidden"}));
     let (_, body) = tenant
         .get("/api/v2/clients?fields=name,client_metadata&include_fields=false")
         .await;
@@ -257,7 +269,7 @@ async fn lists_filter_page_and_project() {
     assert!(client.contains_key("client_id"));
     assert!(!client.contains_key("name"));
     assert!(!client.contains_key("client_metadata"));
-    assert!(!client.contains_key("client_secret"));
+    assert!(client.contains_key("client_secret"), "not excluded: shown");
     let (_, body) = tenant.get("/api/v2/clients?fields=").await;
     assert!(
         body[0].get("jwt_configuration").is_some(),
@@ -301,7 +313,7 @@ async fn seeded_clients_get_defaults_and_show_in_reads() {
     let (status, body) = tenant.get("/api/v2/clients/abc123def456").await;
     assert_eq!(status, 200);
     assert_eq!(body["name"], "doc");
-    assert!(body.get("client_secret").is_none());
+    assert_eq!(body["client_secret"], stored[1]["client_secret"]);
 }
 
 #[tokio::test]

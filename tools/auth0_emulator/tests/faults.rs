@@ -144,6 +144,34 @@ async fn faults_queue_per_route_first_in_first_out() {
 }
 
 #[tokio::test]
+async fn stalls_hold_the_request_before_any_work() {
+    let tenant = Tenant::start().await;
+    tenant.emulator.inject(
+        Route::CreateClient,
+        Fault::Stall(Duration::from_millis(400)),
+    );
+    let answer = tenant
+        .request(Method::POST, "/api/v2/clients")
+        .json(&m2m("never"))
+        .timeout(Duration::from_millis(150))
+        .send()
+        .await;
+    assert!(answer.unwrap_err().is_timeout());
+    // The caller gave up first: nothing was created, then or later.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(tenant.emulator.clients().is_empty());
+    // A caller that waits gets the work done.
+    tenant.emulator.inject(
+        Route::CreateClient,
+        Fault::Stall(Duration::from_millis(100)),
+    );
+    let started = Instant::now();
+    let (status, _) = tenant.create(m2m("patient")).await;
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert_eq!((status.as_u16(), tenant.emulator.clients().len()), (201, 1));
+}
+
+#[tokio::test]
 async fn delays_hold_the_answer_after_the_work_is_done() {
     let tenant = Tenant::start().await;
     tenant.emulator.inject(

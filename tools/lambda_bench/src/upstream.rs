@@ -2,6 +2,8 @@
 //! emulator (JWKS, `/oauth/token`, `/api/v2`) and a Secrets Manager stub
 //! that answers `GetSecretValue` with the management credentials.
 
+use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
+use m2m_shared::owner_index::DynamoIndex;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +27,8 @@ const OTHER_CALLER: &str = "bench-nobody";
 /// An id nobody has (a refused get or delete: 404).
 const UNKNOWN_ID: &str = "client_doesNotExist000000000000";
 pub const SECRET_ID: &str = "m2m/auth0-management";
+/// The owner index's table (see `Upstream::environment`).
+pub const TABLE: &str = "m2m-clients";
 
 /// The functions of the route table, and the bare echo they are compared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,10 +173,14 @@ pub enum Credentials {
     Discovered,
 }
 
-/// The stubs, for as long as the benchmark runs.
+/// The stubs, for as long as the benchmark runs, and the owner index: a
+/// table of moto's (DynamoDB's own protocol, which no stub here speaks).
 pub struct Upstream {
     pub emulator: Emulator,
     secrets: SecretsStub,
+    /// The owner index's table, in moto.
+    pub table: String,
+    index: DynamoIndex,
     /// A port on 127.0.0.1 where nothing listens.
     closed_port: u16,
 }
@@ -199,6 +207,14 @@ impl Upstream {
             let probe = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
             probe.local_addr()?.port()
         };
+        static TABLES: AtomicUsize = AtomicUsize::new(0);
+        let table = format!(
+            "{TABLE}-{}-{}",
+            std::process::id(),
+            TABLES.fetch_add(1, Ordering::Relaxed)
+        );
+        let dynamodb = test_support::dynamodb::client();
+        test_support::dynamodb::create_clients_table(&dynamodb, &table).await;
         Ok(Upstream {
             emulator,
             secrets: SecretsStub {
@@ -206,6 +222,8 @@ impl Upstream {
                 calls,
                 server,
             },
+            index: DynamoIndex::new(dynamodb, &table),
+            table,
             closed_port,
         })
     }
@@ -240,8 +258,12 @@ impl Upstream {
                 "AWS_ENDPOINT_URL",
                 format!("http://{}", self.secrets.address),
             ),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                test_support::moto::url().to_owned(),
+            ),
         ];
-        env.extend(setup::service_env(&self.emulator, SECRET_ID));
+        env.extend(setup::service_env(&self.emulator, SECRET_ID, &self.table));
         match credentials {
             Credentials::InEnvironment => env.extend([
                 ("AWS_ACCESS_KEY_ID", "AKIABENCHMARK000000".into()),
@@ -288,11 +310,29 @@ impl Upstream {
         )
     }
 
-    /// `count` clients of the caller in the tenant, for lists to list.
-    pub fn seed_listed(&self, count: usize) {
+    /// `count` clients of the caller, for lists to list.
+    pub async fn seed_listed(&self, count: usize) {
         for n in 0..count {
-            setup::seed_owned_client(&self.emulator, CALLER, &format!("listed {n}"));
+            self.seed_client(&format!("listed {n}")).await;
         }
+    }
+
+    /// A client of the caller, in the tenant and the owner index (as a
+    /// backfill imports it); its id.
+    pub async fn seed_client(&self, name: &str) -> String {
+        let id = setup::seed_owned_client(&self.emulator, CALLER, name);
+        let client = IndexedClient {
+            client_id: id.clone(),
+            owner: setup::owner(CALLER),
+            name: name.to_owned(),
+            description: String::new(),
+            created_at: now_micros(),
+            idempotency_key: None,
+        };
+        if let Err(problem) = self.index.import(&client, 0).await {
+            panic!("cannot seed the owner index: {problem}");
+        }
+        id
     }
 }
 
@@ -363,7 +403,13 @@ impl Ask {
 /// The event for `ask` on `subject`, preparing the tenant as needed (a
 /// fresh client of the caller for each request naming one, but an unknown
 /// id).
-pub fn event_for(upstream: &Upstream, subject: Subject, ask: Ask, token: &str, n: usize) -> String {
+pub async fn event_for(
+    upstream: &Upstream,
+    subject: Subject,
+    ask: Ask,
+    token: &str,
+    n: usize,
+) -> String {
     let route = subject.route();
     let refusal = ask.refusal(subject);
     let mut event = Event::new(route);
@@ -371,7 +417,7 @@ pub fn event_for(upstream: &Upstream, subject: Subject, ask: Ask, token: &str, n
         let id = if refusal == Some(Refusal::UnknownId) {
             UNKNOWN_ID.to_owned()
         } else {
-            setup::seed_owned_client(&upstream.emulator, CALLER, &format!("bench target {n}"))
+            upstream.seed_client(&format!("bench target {n}")).await
         };
         event = event.id(&id);
     }

@@ -7,9 +7,12 @@
 //! - [`setup`]: the Auth0 emulator configured as the service expects it, the
 //!   service's environment, caller tokens, Management API tokens, seeded clients;
 //! - [`moto`]: AWS (Secrets Manager) on a local moto server, through the real SDK;
+//! - [`dynamodb`]: the owner index's table in moto, created from template.yaml's
+//!   `ClientsTable` (also by the `create-clients-table` binary, for scripts/local.sh);
 //! - [`stats`]: percentiles and how figures are printed, and [`report`]:
 //!   where benchmark reports are written.
 
+pub mod dynamodb;
 pub mod event;
 pub mod moto;
 pub mod report;

@@ -66,15 +66,46 @@ pub fn python() -> PathBuf {
 /// Starts another moto server with these environment variables (for
 /// example `INITIAL_NO_AUTH_ACTION_COUNT`, which makes it enforce IAM).
 pub fn start_server(env: &[(&str, &str)]) -> String {
+    start(&moto_server_binary(), &[], env)
+}
+
+/// Starts a moto server that handles one request at a time. moto applies
+/// conditional writes and transactions without a lock of its own: on the
+/// threaded server two concurrent requests can both pass a condition, a
+/// race of moto's that DynamoDB does not have. Concurrency tests use this
+/// one, so that a race they find is ours.
+pub fn start_single_threaded_server() -> String {
+    const SCRIPT: &str = "import sys\n\
+        from werkzeug.serving import run_simple\n\
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app\n\
+        run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)\n";
+    start(&python(), &["-c", SCRIPT], &[])
+}
+
+/// Runs `program` with `args` and the port's number, kept alive exactly as
+/// long as this test process, and waits until it listens.
+fn start(program: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
         .port();
-    let binary = moto_server_binary();
+    let with_port: Vec<String> = if args.is_empty() {
+        vec![
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ]
+    } else {
+        args.iter()
+            .map(|arg| (*arg).to_owned())
+            .chain([port.to_string()])
+            .collect()
+    };
     // A watchdog shell keeps moto alive exactly as long as this test
     // process: test binaries have no hook to run at exit.
     let script = format!(
-        "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & moto=$!; \
+        "\"$0\" \"$@\" >/dev/null 2>&1 & moto=$!; \
          while kill -0 {parent} 2>/dev/null; do sleep 0.5; done; kill $moto",
         parent = std::process::id()
     );
@@ -84,18 +115,19 @@ pub fn start_server(env: &[(&str, &str)]) -> String {
     Command::new("sh")
         .arg("-c")
         .arg(script)
-        .arg(&binary)
+        .arg(program)
+        .args(&with_port)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", program.display()));
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "moto_server ({}) did not start: install it with `pip install 'moto[server]'` \
+            "moto ({}) did not start: install it with `pip install 'moto[server]'` \
              or run the README's test command, which does",
-            binary.display()
+            program.display()
         );
         std::thread::sleep(Duration::from_millis(100));
     }

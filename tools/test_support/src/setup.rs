@@ -36,14 +36,19 @@ pub fn management_secret_json() -> String {
         .to_string()
 }
 
-/// The service's required settings, pointing at `emulator` and the secret
-/// `secret_id`.
-pub fn service_env(emulator: &Emulator, secret_id: &str) -> Vec<(&'static str, String)> {
+/// The service's required settings, pointing at `emulator`, the secret
+/// `secret_id` and the owner index's table `table`.
+pub fn service_env(
+    emulator: &Emulator,
+    secret_id: &str,
+    table: &str,
+) -> Vec<(&'static str, String)> {
     vec![
         ("AUTH0_DOMAIN", emulator.base_url()),
         ("AUTH0_SECRET_ID", secret_id.to_owned()),
         ("JWT_ISSUER", emulator.issuer()),
         ("JWT_AUDIENCE", CALLER_AUDIENCE.to_owned()),
+        ("CLIENTS_TABLE", table.to_owned()),
     ]
 }
 
@@ -75,6 +80,11 @@ impl CredentialsSource for StaticCredentials {
             client_secret: SecretString::new(MANAGEMENT_CLIENT_SECRET),
         })
     }
+}
+
+/// An owner, as the service records them.
+pub fn owner(id: &str) -> m2m_shared::domain::Owner {
+    m2m_shared::domain::Owner::parse(id).expect("a possible owner")
 }
 
 pub fn unix_now() -> u64 {

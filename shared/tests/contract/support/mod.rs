@@ -4,18 +4,25 @@
 
 pub mod logs;
 pub mod openapi;
+pub mod stopping;
+pub mod table_calls;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth0_emulator::{Emulator, EmulatorConfig, Fault, Route as Auth0Route};
+use aws_sdk_dynamodb::types::AttributeValue;
 use jsonwebtoken::{Algorithm, Header};
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use m2m_shared::App;
 pub use m2m_shared::Route;
+use m2m_shared::auth0::ManagementApi;
 use m2m_shared::config::Config;
+use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
+use m2m_shared::owner_index::DynamoIndex;
+use m2m_shared::reconcile::{Reconciler, Summary};
 use m2m_shared::secrets_manager::SecretsManagerSource;
 use serde_json::{Value, json};
 pub use test_support::event::Event;
@@ -68,6 +75,9 @@ pub struct Options {
     /// The invocation's time budget (a Lambda deadline this far ahead);
     /// `None` leaves the service's default for invocations without one.
     pub time_budget: Option<Duration>,
+    /// Where the owner index's DynamoDB is (the test process's moto unless
+    /// set: a single-threaded one for concurrency tests).
+    pub dynamodb_endpoint: Option<String>,
     /// Whether the container warms up (JWKS, secret, management token)
     /// before the first request, as a deployed one does. `false` leaves the
     /// token to the first request that needs one, as after a start-up that
@@ -82,17 +92,23 @@ impl Default for Options {
             emulator: emulator_config(),
             env: Vec::new(),
             time_budget: None,
+            dynamodb_endpoint: None,
             warm_up: true,
         }
     }
 }
 
-/// One service instance (one "container") and the emulator behind it.
+/// One service instance (one "container"), the emulator behind it, and its
+/// owner index: a table of its own in moto.
 pub struct TestEnv {
     pub emulator: Emulator,
     pub app: App,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub secret_id: String,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub table: String,
+    /// Every call the owner index makes to DynamoDB.
+    pub table_calls: table_calls::TableCalls,
     /// Values that must never appear in a log line: caller tokens and client
     /// secrets this environment handed out (plus the management secret and
     /// tokens, checked on drop).
@@ -222,11 +238,24 @@ impl TestEnv {
             .await
             .expect("start the Auth0 emulator");
         let secrets = moto::secrets_manager_client();
-        let secret_id = format!(
-            "m2m/management-{}-{}",
+        let instance = format!(
+            "{}-{}",
             std::process::id(),
             SECRET_COUNTER.fetch_add(1, Ordering::Relaxed)
         );
+        let secret_id = format!("m2m/management-{instance}");
+        let table = format!("m2m-clients-{instance}");
+        let endpoint = options
+            .dynamodb_endpoint
+            .clone()
+            .unwrap_or_else(|| moto::url().to_owned());
+        let table_calls = table_calls::TableCalls::default();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&aws_config_at(&endpoint))
+                .interceptor(table_calls.clone())
+                .build(),
+        );
+        test_support::dynamodb::create_clients_table(&dynamodb, &table).await;
         match &options.secret {
             SecretSetup::Valid => moto::create_secret(&secret_id, &management_secret_json()).await,
             SecretSetup::Raw(raw) => moto::create_secret(&secret_id, raw).await,
@@ -234,13 +263,14 @@ impl TestEnv {
         }
 
         // Later settings win: the options' override the required ones.
-        let mut vars = service_env(&emulator, &secret_id);
+        let mut vars = service_env(&emulator, &secret_id, &table);
         vars.extend(options.env);
         let lookup = lookup_in(&vars);
         let app = match Config::from_lookup(&lookup) {
             Ok(config) => App::new(
                 &config,
                 SecretsManagerSource::new(secrets.clone(), &secret_id),
+                DynamoIndex::new(dynamodb.clone(), &table),
                 m2m_shared::http::client().expect("the HTTP client"),
             ),
             // A configuration the service refuses: the container as Lambda
@@ -255,9 +285,111 @@ impl TestEnv {
             app,
             secrets,
             secret_id,
+            dynamodb,
+            table,
+            table_calls,
             sensitive: Mutex::new(Vec::new()),
             time_budget: options.time_budget,
         }
+    }
+
+    /// This environment's owner index (another handle on the same table).
+    pub fn index(&self) -> DynamoIndex {
+        DynamoIndex::new(self.dynamodb.clone(), &self.table)
+    }
+
+    /// One run of the reconciler on this environment's tenant and index,
+    /// for which anything begun is already stale (as after a crash).
+    pub async fn reconcile(&self, backfill: bool) -> Summary {
+        let config = config_from(&service_env(&self.emulator, &self.secret_id, &self.table));
+        let directory = ManagementApi::new(
+            m2m_shared::http::client().expect("the HTTP client"),
+            config.auth0_base_url.clone(),
+            config.management_audience(),
+            SecretsManagerSource::new(self.secrets.clone(), &self.secret_id),
+            config.custom_client_ids,
+        );
+        let reconciler = Reconciler::with_stale_after(directory, self.index(), Duration::ZERO);
+        reconciler
+            .run(
+                backfill,
+                tokio::time::Instant::now() + Duration::from_secs(60),
+            )
+            .await
+            .expect("a reconcile run")
+    }
+
+    /// The owner index agrees with the tenant: nothing is half-done, and
+    /// `owner`'s clients listed are exactly the M2M clients Auth0 has for
+    /// it, with its quota counting them.
+    pub async fn assert_index_names_the_tenants_clients(&self, owner: &str, case: &str) {
+        let index = self.index();
+        let half_done = index.stale_operations(u64::MAX).await.unwrap();
+        assert!(half_done.is_empty(), "{case}: {half_done:?}");
+        let who = test_support::setup::owner(owner);
+        let mut listed: Vec<String> = index
+            .list(&who, None, None)
+            .await
+            .unwrap()
+            .clients
+            .into_iter()
+            .map(|client| client.client_id)
+            .collect();
+        listed.sort();
+        let mut in_auth0: Vec<String> = self
+            .emulator
+            .clients()
+            .iter()
+            .filter(|c| {
+                c["client_metadata"]["owner_client_id"] == owner
+                    && c["app_type"] == "non_interactive"
+            })
+            .filter_map(|c| c["client_id"].as_str().map(str::to_owned))
+            .collect();
+        in_auth0.sort();
+        assert_eq!(listed, in_auth0, "{case}: the index and the tenant");
+        assert_eq!(
+            self.quota_count(owner).await,
+            listed.len() as u64,
+            "{case}: the quota"
+        );
+    }
+
+    /// The owner's quota count, as the table holds it.
+    pub async fn quota_count(&self, owner: &str) -> u64 {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("OWNER#{owner}")))
+            .key("sk", AttributeValue::S("QUOTA".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item;
+        item.and_then(|item| item.get("count").and_then(|v| v.as_n().ok()).cloned())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A client of `owner` made in Auth0 before the owner index existed,
+    /// and imported by a backfill (as the reconciler does); returns its id.
+    pub async fn legacy_client(&self, owner: &str, name: &str) -> String {
+        let id = test_support::setup::seed_owned_client(&self.emulator, owner, name);
+        let client = IndexedClient {
+            client_id: id.clone(),
+            owner: test_support::setup::owner(owner),
+            name: name.to_owned(),
+            description: format!("{name} description"),
+            created_at: now_micros(),
+            idempotency_key: None,
+        };
+        self.index()
+            .import(&client, 0)
+            .await
+            .expect("import into the owner index");
+        id
     }
 
     /// A valid client-credentials token of `owner` (`client_id` and `sub`).
@@ -362,6 +494,15 @@ impl TestEnv {
             .await
     }
 
+    /// A create with an `Idempotency-Key`.
+    pub async fn create_keyed(&self, token: &str, key: &str, body: Value) -> Reply {
+        let event = Event::new(Route::CreateClient)
+            .bearer(token)
+            .header("idempotency-key", key)
+            .body(&body.to_string());
+        self.dispatch(Route::CreateClient, &event.text()).await
+    }
+
     /// Creates a client for `owner` and returns its 201 body.
     pub async fn create_ok(&self, owner: &str, name: &str) -> Value {
         let reply = self
@@ -391,18 +532,38 @@ impl TestEnv {
         secret_id: &str,
     ) -> App {
         App::new(
-            &config_from(&service_env(&self.emulator, secret_id)),
+            &config_from(&service_env(&self.emulator, secret_id, &self.table)),
             SecretsManagerSource::new(client, secret_id),
+            self.index(),
             m2m_shared::http::client().expect("the HTTP client"),
         )
     }
 
-    /// owner-a's list request, through `app` (without a Lambda deadline).
-    pub async fn list_through(&self, app: &App) -> Reply {
-        let request = Event::new(Route::ListClients)
-            .bearer(&self.token("owner-a"))
-            .request();
-        Reply::from_response(m2m_shared::api::handle(app, Route::ListClients, request).await)
+    /// A fresh container of this environment (not warmed up yet) with this
+    /// owner index.
+    pub fn container_with_index<I: OwnerIndex>(&self, index: I) -> App<SecretsManagerSource, I> {
+        App::new(
+            &config_from(&service_env(&self.emulator, &self.secret_id, &self.table)),
+            SecretsManagerSource::new(self.secrets.clone(), &self.secret_id),
+            index,
+            m2m_shared::http::client().expect("the HTTP client"),
+        )
+    }
+
+    /// owner-a's request to `route` through `app` (without a Lambda deadline).
+    pub async fn request_through<I: OwnerIndex>(
+        &self,
+        app: &App<SecretsManagerSource, I>,
+        route: Route,
+    ) -> Reply {
+        let request = sample_event(route).bearer(&self.token("owner-a")).request();
+        Reply::from_response(m2m_shared::api::handle(app, route, request).await)
+    }
+
+    /// owner-a's create, which needs Auth0 (and so the management secret),
+    /// through `app`.
+    pub async fn create_through<I: OwnerIndex>(&self, app: &App<SecretsManagerSource, I>) -> Reply {
+        self.request_through(app, Route::CreateClient).await
     }
 
     /// Sends one request through the route's handler, as API Gateway would.
@@ -521,6 +682,24 @@ impl Drop for TestEnv {
 
 pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
+}
+
+/// The AWS configuration of a client of `endpoint` (moto, or a stand-in
+/// that misbehaves), sending through the service's HTTP client.
+pub fn aws_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "tests",
+        )))
+        .http_client(m2m_shared::http::AwsHttpClient::new(
+            m2m_shared::http::client().expect("the HTTP client"),
+        ))
+        .build()
 }
 
 /// A request to `route` any caller could make: an id for the routes that

@@ -71,12 +71,45 @@ pub fn check(route: Route, reply: &Reply) {
         }
         None => (declared, format!("{operation}/responses/{status}")),
     };
+    // Required headers are there; every declared header that is there
+    // matches its schema.
     if let Some(headers) = response["headers"].as_object() {
-        for name in headers.keys() {
-            assert!(
-                reply.header(name).is_some(),
-                "{method} {path} {status}: header {name} missing"
-            );
+        for (name, declared) in headers {
+            let (header, pointer) = match declared["$ref"].as_str() {
+                Some(reference) => {
+                    let component = reference.trim_start_matches("#/components/headers/");
+                    (
+                        &document()["components"]["headers"][component],
+                        format!("{reference}/schema"),
+                    )
+                }
+                None => (declared, format!("{base}/headers/{}/schema", escape(name))),
+            };
+            match reply.header(name) {
+                None => assert!(
+                    header["required"] != true,
+                    "{method} {path} {status}: header {name} missing"
+                ),
+                Some(value) if header["schema"].is_object() => {
+                    // A header is text; a number-typed one is read as a number.
+                    let value = match header["schema"]["type"].as_str() {
+                        Some("integer" | "number") => value
+                            .parse::<i64>()
+                            .map(Value::from)
+                            .unwrap_or_else(|_| Value::from(value)),
+                        _ => Value::from(value),
+                    };
+                    let errors: Vec<String> = validator(&pointer)
+                        .iter_errors(&value)
+                        .map(|e| e.to_string())
+                        .collect();
+                    assert!(
+                        errors.is_empty(),
+                        "{method} {path} {status}: header {name} {value}: {errors:?}"
+                    );
+                }
+                Some(_) => {}
+            }
         }
     }
     match response["content"]["application/json"]["schema"].is_object() {

@@ -140,13 +140,15 @@ pub async fn create_client(
     Ok(json_response(StatusCode::CREATED, &record))
 }
 
-/// What a read shows of a client: never the secret (that needs the
-/// `read:client_keys` scope, which management tokens here do not carry),
-/// then `fields` kept (`include_fields=true`) or dropped.
-fn project(client: &Value, fields: Option<&[String]>, include: bool) -> Value {
+/// What a read shows of a client: its secret only to a management
+/// application granted `read:client_keys`, then `fields` kept
+/// (`include_fields=true`) or dropped.
+fn project(client: &Value, fields: Option<&[String]>, include: bool, keys: bool) -> Value {
     let mut client = client.clone();
     if let Some(map) = client.as_object_mut() {
-        map.remove("client_secret");
+        if !keys {
+            map.remove("client_secret");
+        }
         if let Some(fields) = fields {
             map.retain(|key, _| fields.contains(key) == include);
         }
@@ -206,8 +208,9 @@ pub async fn list_clients(
         .filter(|client| is_first_party.is_none_or(|f| client["is_first_party"] == f))
         .filter(|client| external_client_id.is_none_or(|e| client["external_client_id"] == e))
         .collect();
+    let keys = tenant.reads_client_keys();
     Ok(list_page(&query, "clients", &matching, |client| {
-        project(client, fields.as_deref(), include_fields)
+        project(client, fields.as_deref(), include_fields, keys)
     }))
 }
 
@@ -230,7 +233,12 @@ pub async fn get_client(
     })?;
     Ok(json_response(
         StatusCode::OK,
-        &project(client, fields.as_deref(), include_fields),
+        &project(
+            client,
+            fields.as_deref(),
+            include_fields,
+            tenant.reads_client_keys(),
+        ),
     ))
 }
 

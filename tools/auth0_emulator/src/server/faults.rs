@@ -16,7 +16,9 @@ use crate::{Fault, RecordedRequest, Route};
 /// Records every request, then applies the route's next fault.
 ///
 /// `Status` and `RateLimited` answer instead of the tenant: nothing happens,
-/// as when Auth0 refuses a request. `Delay`, `DropConnection` and
+/// as when Auth0 refuses a request. `Stall` waits before the tenant sees
+/// the request at all (a caller that gives up first changed nothing).
+/// `Delay`, `DropConnection` and
 /// `MalformedJson` let the tenant do the work and spoil only the answer:
 /// the worst case for a client, which cannot know whether its change was
 /// made (a timed-out create may have created the client).
@@ -47,6 +49,7 @@ pub async fn record_and_fault(State(shared): AppState, request: Request, next: N
         Some(Fault::RateLimited { reset_after_secs }) => {
             return rate_limited(route, reset_after_secs);
         }
+        Some(Fault::Stall(stall)) => tokio::time::sleep(stall).await,
         _ => {}
     }
     let response = next.run(request).await;

@@ -18,8 +18,6 @@ const ROUTE: &str = "POST /oauth/token";
 /// default for an API).
 const APPLICATION_TOKEN_LIFETIME: u64 = 86400;
 
-const MANAGEMENT_SCOPES: &str = "create:clients read:clients delete:clients create:client_grants read:client_grants delete:client_grants";
-
 /// Records a request Auth0 would refuse as malformed, and refuses it.
 fn invalid_request(shared: &Shared, problem: &str) -> Response {
     shared
@@ -134,7 +132,7 @@ pub async fn token(State(shared): AppState, headers: HeaderMap, body: Bytes) -> 
                 "access_token": access_token,
                 "token_type": "Bearer",
                 "expires_in": expires_in,
-                "scope": MANAGEMENT_SCOPES,
+                "scope": tenant.config.management_scopes,
             }),
         );
     }

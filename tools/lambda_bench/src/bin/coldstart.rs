@@ -108,7 +108,7 @@ async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
         }
     }
     let upstream = Upstream::start().await?;
-    upstream.seed_listed(5);
+    upstream.seed_listed(5).await;
     let context = Context::new(&upstream)?;
 
     // One untimed start of each: the binaries are in the page cache from
@@ -168,13 +168,7 @@ impl Context<'_> {
         let api = RuntimeApi::start()
             .await
             .map_err(|e| format!("cannot start the Runtime API stub: {e}"))?;
-        api.invoke(event_for(
-            self.upstream,
-            subject,
-            Ask::Success,
-            &self.token,
-            n,
-        ));
+        api.invoke(event_for(self.upstream, subject, Ask::Success, &self.token, n).await);
         let env = self
             .upstream
             .environment(subject, &api.address(), credentials);

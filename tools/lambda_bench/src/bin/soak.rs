@@ -62,7 +62,7 @@ async fn run(requests: usize, markdown: &Path) -> Result<(), String> {
     for subject in Subject::ALL {
         // A fresh tenant per function: creates must not make lists longer.
         let upstream = Upstream::start().await?;
-        upstream.seed_listed(5);
+        upstream.seed_listed(5).await;
         results.push(soak(&upstream, &bin_dir, &logs, subject, requests).await?);
     }
     publish(&report(&results), markdown)
@@ -88,7 +88,7 @@ async fn soak(
     let mut rss_at_100 = 0;
     for i in 0..requests {
         let ask = ask(i);
-        let event = event_for(upstream, subject, ask, &token, i);
+        let event = event_for(upstream, subject, ask, &token, i).await;
         let what = format!("{}: request {i} ({ask:?})", subject.binary());
         let sent = Instant::now();
         api.invoke(event);

@@ -1,15 +1,22 @@
 //! The domain: the nouns every other module speaks of (the owner, a client
 //! in its several states, the grant new clients get), the rule of what a
-//! client id can be, and [`ClientDirectory`], the port through which the
-//! operations reach wherever clients live. It knows nothing of HTTP, Lambda,
-//! Auth0's wire format or AWS, and imports only the leaf modules.
+//! client id can be, and the two ports through which the operations reach
+//! what they need: [`ClientDirectory`], where clients and their credentials
+//! live (Auth0), and [`OwnerIndex`], who owns what (DynamoDB). It knows
+//! nothing of HTTP, Lambda, Auth0's wire format or AWS, and imports only the
+//! leaf modules.
+
+mod directory;
+mod index;
 
 use std::fmt;
-use std::future::Future;
 
-use tokio::time::Instant;
+pub use directory::ClientDirectory;
+pub use index::{
+    Begun, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, KeyState, OwnerIndex,
+    Page, Position, StaleOperation, SweepState,
+};
 
-use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
 
 /// Ids are Auth0 client ids (32 alphanumerics) or ours (`client_` + 27
@@ -26,15 +33,47 @@ pub fn is_possible_client_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// Owners are stored in Auth0 client metadata, whose values hold 255 characters.
+pub const MAX_OWNER_CHARS: usize = 255;
+
+/// Microseconds since the epoch: when things began, in the index. Strictly
+/// increasing within a process, so that two clients an owner creates one
+/// after the other are listed in that order even within a microsecond.
+pub fn now_micros() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|now| u64::try_from(now.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    let previous = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(clock.max(last + 1))
+        })
+        .unwrap_or(clock);
+    clock.max(previous + 1)
+}
+
+/// `duration` in microseconds, as the index counts time.
+pub fn micros(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// The caller, as proven by its token: the `client_id` (or `azp`) of the
 /// application that called us. It owns every client it creates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owner(String);
 
 impl Owner {
-    /// Only the authenticator makes owners, from a verified token.
-    pub(crate) fn new(id: String) -> Self {
-        Owner(id)
+    /// Owners come from a verified token, or from what the service itself
+    /// recorded (the index, Auth0's `owner_client_id` metadata): never from
+    /// a request. `None` for a value that cannot be an owner (blank, over
+    /// 255 characters, control characters).
+    pub fn parse(id: &str) -> Option<Self> {
+        (!id.trim().is_empty()
+            && id.chars().count() <= MAX_OWNER_CHARS
+            && !id.chars().any(char::is_control))
+        .then(|| Owner(id.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -51,14 +90,6 @@ impl fmt::Display for Owner {
 /// A validated create request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewClient {
-    pub name: String,
-    pub description: String,
-}
-
-/// A client as its owner sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientSummary {
-    pub client_id: String,
     pub name: String,
     pub description: String,
 }
@@ -85,16 +116,13 @@ pub struct DirectoryClient {
 }
 
 impl DirectoryClient {
-    pub fn is_owned_by(&self, owner: &Owner) -> bool {
-        self.machine_to_machine && self.owner.as_deref() == Some(owner.as_str())
-    }
-
-    pub fn into_summary(self) -> ClientSummary {
-        ClientSummary {
-            client_id: self.client_id,
-            name: self.name,
-            description: self.description,
-        }
+    /// Its owner, if it is an M2M client this service made (by its
+    /// metadata).
+    pub fn service_owner(&self) -> Option<Owner> {
+        self.owner
+            .as_deref()
+            .filter(|_| self.machine_to_machine)
+            .and_then(Owner::parse)
     }
 }
 
@@ -103,49 +131,6 @@ impl DirectoryClient {
 pub struct GrantPolicy {
     pub audience: String,
     pub scopes: Vec<String>,
-}
-
-/// Where clients live (Auth0 in production). Every call gets the instant by
-/// which it must have given up, retries included.
-pub trait ClientDirectory: Send + Sync {
-    /// Creates an M2M client recording `owner`; returns it with its secret.
-    /// A creation whose outcome could not be seen by `deadline` is undone
-    /// by `discard_deadline`, the later instant.
-    fn create_client(
-        &self,
-        client: &NewClient,
-        owner: &Owner,
-        deadline: Instant,
-        discard_deadline: Instant,
-    ) -> impl Future<Output = Result<CreatedClient, UpstreamError>> + Send;
-
-    /// Authorizes `client_id` for the policy's API and scopes.
-    fn create_grant(
-        &self,
-        client_id: &str,
-        grant: &GrantPolicy,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
-
-    /// Every M2M client in the directory, whoever owns it.
-    fn list_clients(
-        &self,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<Vec<DirectoryClient>, UpstreamError>> + Send;
-
-    /// The client with this id, if it exists.
-    fn get_client(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<Option<DirectoryClient>, UpstreamError>> + Send;
-
-    /// Deletes the client; deleting one that does not exist succeeds.
-    fn delete_client(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
 }
 
 #[cfg(test)]

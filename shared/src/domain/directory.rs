@@ -1,0 +1,59 @@
+//! The port to where clients and their credentials live: Auth0 in
+//! production (`auth0::ManagementApi`).
+
+use std::future::Future;
+
+use tokio::time::Instant;
+
+use super::{CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner};
+use crate::error::UpstreamError;
+use crate::secret_string::SecretString;
+
+/// Where clients live (Auth0 in production). Every call gets the instant by
+/// which it must have given up, retries included.
+pub trait ClientDirectory: Send + Sync {
+    /// Creates an M2M client recording `owner`, asking for the id
+    /// `requested_id` (a tenant without custom client ids gives its own:
+    /// the answer says which). A creation whose outcome could not be seen by
+    /// `deadline` is undone by `discard_deadline`, the later instant.
+    fn create_client(
+        &self,
+        client: &NewClient,
+        owner: &Owner,
+        requested_id: &str,
+        deadline: Instant,
+        discard_deadline: Instant,
+    ) -> impl Future<Output = Result<CreatedClient, UpstreamError>> + Send;
+
+    /// Authorizes `client_id` for the policy's API and scopes.
+    fn create_grant(
+        &self,
+        client_id: &str,
+        grant: &GrantPolicy,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
+
+    /// The client's current secret, if the client exists (an idempotent
+    /// replay answers with it).
+    fn client_secret(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Option<SecretString>, UpstreamError>> + Send;
+
+    /// One page of the directory's M2M clients, whoever owns them, from the
+    /// checkpoint `from` (the start without one); the checkpoint of the next
+    /// page, if any.
+    fn list_page(
+        &self,
+        from: Option<&str>,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(Vec<DirectoryClient>, Option<String>), UpstreamError>> + Send;
+
+    /// Deletes the client; deleting one that does not exist succeeds.
+    fn delete_client(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
+}

@@ -1,0 +1,246 @@
+//! The port to the owner index: who owns which client, quotas, idempotency
+//! keys, and the operations under way (docs/owner-index.md). DynamoDB in
+//! production (`owner_index::DynamoIndex`); in memory for the domain's own
+//! tests (`owner_index::MemoryIndex`). Every write that must happen
+//! together happens in one call here, so that an adapter can make it one
+//! transaction.
+
+use std::future::Future;
+
+use super::Owner;
+use crate::error::IndexError;
+use crate::secret_string::SecretString;
+
+/// A client as the index records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedClient {
+    pub client_id: String,
+    pub owner: Owner,
+    pub name: String,
+    pub description: String,
+    /// When the creation began, in microseconds since the epoch: the list's
+    /// order.
+    pub created_at: u64,
+    /// The key it was created with, released when it is deleted.
+    pub idempotency_key: Option<String>,
+}
+
+impl IndexedClient {
+    /// Where the client stands in its owner's list: creation time, then id,
+    /// as text that sorts the same way.
+    pub fn position(&self) -> Position {
+        Position(format!("{:020}#{}", self.created_at, self.client_id))
+    }
+}
+
+/// A place in an owner's list, after which a page starts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position(pub String);
+
+/// One page of an owner's clients, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub clients: Vec<IndexedClient>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<Position>,
+}
+
+/// A creation under way: recorded before Auth0 is asked, so that a client
+/// is never in Auth0 without an item naming it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Creation {
+    pub owner: Owner,
+    /// The `client_{ksuid}` id asked of Auth0; it also names the creation.
+    pub chosen_id: String,
+    /// Auth0's id of the client, when it is not the chosen one (tenants
+    /// without custom client ids) and Auth0 has answered.
+    pub client_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub started_at: u64,
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+impl Creation {
+    /// The id the client has, or will have if Auth0 makes it.
+    pub fn client_id(&self) -> &str {
+        self.client_id.as_deref().unwrap_or(&self.chosen_id)
+    }
+}
+
+/// An `Idempotency-Key` and the request it was first sent with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub key: String,
+    /// SHA-256 of the parsed request body, hex.
+    pub request_hash: String,
+}
+
+/// What an idempotency key stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyState {
+    /// Its first request is still being answered.
+    Running,
+    /// Its first request created this client.
+    Done { client_id: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub state: KeyState,
+}
+
+/// How the start of a creation went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Begun {
+    Started,
+    /// The owner has as many clients (and creations) as allowed.
+    LimitReached,
+    /// The idempotency key is taken (by a live record): read it again.
+    KeyTaken,
+}
+
+/// An operation that stopped half-way and is older than any request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StaleOperation {
+    Creation(Creation),
+    Deletion(IndexedClient),
+}
+
+/// Where the reconciler's sweep of Auth0 stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepState {
+    /// The sweep under way (its start, in µs), if one is.
+    pub generation: Option<u64>,
+    /// Auth0's checkpoint to resume from.
+    pub from: Option<String>,
+    /// Whether this sweep imports clients the index lacks.
+    pub backfill: bool,
+    /// When the last sweep finished.
+    pub finished_at: Option<u64>,
+}
+
+/// Who owns what. Calls that fail answer an [`IndexError`]: a 500 for the
+/// caller, never a half-written state the reconciler cannot repair.
+pub trait OwnerIndex: Send + Sync {
+    /// The record of `key`, unless there is none or it expired.
+    fn idempotency(
+        &self,
+        owner: &Owner,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, IndexError>> + Send;
+
+    /// Records the creation, counts it against the owner's quota of
+    /// `max_clients`, and takes its idempotency key: all or nothing.
+    fn begin_creation(
+        &self,
+        creation: &Creation,
+        max_clients: u32,
+    ) -> impl Future<Output = Result<Begun, IndexError>> + Send;
+
+    /// Records Auth0's id of the client being created (when it is not the
+    /// chosen one).
+    fn record_client_id(
+        &self,
+        creation: &Creation,
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+
+    /// The creation is done: `client` is listed from now on, its key
+    /// answers with it.
+    fn finish_creation(
+        &self,
+        creation: &Creation,
+        client: &IndexedClient,
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+
+    /// The creation is undone: its record goes, the quota is given back,
+    /// its key released.
+    fn abandon_creation(
+        &self,
+        creation: &Creation,
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+
+    /// Up to `limit` of the owner's clients after `after`, oldest first;
+    /// all of them without a limit.
+    fn list(
+        &self,
+        owner: &Owner,
+        after: Option<&Position>,
+        limit: Option<usize>,
+    ) -> impl Future<Output = Result<Page, IndexError>> + Send;
+
+    /// One of the owner's clients, unless it is missing or being deleted.
+    fn get(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<IndexedClient>, IndexError>> + Send;
+
+    /// Marks the owner's client as being deleted (no longer listed nor
+    /// got); `None` if there is no such client or it is being deleted.
+    fn begin_deletion(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<IndexedClient>, IndexError>> + Send;
+
+    /// Takes the mark back: the deletion did not happen.
+    fn cancel_deletion(
+        &self,
+        client: &IndexedClient,
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+
+    /// The client is gone: its item goes, the quota is given back, its key
+    /// released. Removing a client that is not there succeeds.
+    fn remove(&self, client: &IndexedClient)
+    -> impl Future<Output = Result<(), IndexError>> + Send;
+
+    /// The key that signs list cursors; made once by a writer (`create`),
+    /// `None` until then.
+    fn cursor_key(
+        &self,
+        create: bool,
+    ) -> impl Future<Output = Result<Option<SecretString>, IndexError>> + Send;
+
+    // The reconciler's calls.
+
+    /// Creations and deletions begun before `started_before` (µs) and not
+    /// over.
+    fn stale_operations(
+        &self,
+        started_before: u64,
+    ) -> impl Future<Output = Result<Vec<StaleOperation>, IndexError>> + Send;
+
+    /// Notes that the sweep `generation` saw the client in Auth0; `false`
+    /// if the index has no such client.
+    fn mark_swept(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        generation: u64,
+    ) -> impl Future<Output = Result<bool, IndexError>> + Send;
+
+    /// Records a client that exists only in Auth0 (a backfill), counting it
+    /// against its owner's quota but never refusing it.
+    fn import(
+        &self,
+        client: &IndexedClient,
+        generation: u64,
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+
+    /// Clients created before `created_before` that the sweep `generation`
+    /// did not see in Auth0 (every owner's: a scan).
+    fn unswept(
+        &self,
+        generation: u64,
+        created_before: u64,
+    ) -> impl Future<Output = Result<Vec<IndexedClient>, IndexError>> + Send;
+
+    fn sweep_state(&self) -> impl Future<Output = Result<SweepState, IndexError>> + Send;
+
+    fn save_sweep_state(
+        &self,
+        state: &SweepState,
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+}

@@ -1,0 +1,374 @@
+//! The owner index in memory: the same rules as the DynamoDB adapter, for
+//! tests of the operations and the reconciler that need no server.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::IDEMPOTENCY_TTL_SECONDS;
+use crate::domain::{
+    Begun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex, Page, Position,
+    StaleOperation, SweepState, now_micros,
+};
+use crate::error::IndexError;
+use crate::secret_string::SecretString;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    client: IndexedClient,
+    /// When its deletion began, if it did.
+    deleting_since: Option<u64>,
+    swept: Option<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    clients: BTreeMap<(String, String), Entry>,
+    creations: BTreeMap<(String, String), Creation>,
+    quota: BTreeMap<String, u32>,
+    /// Records and when they expire (µs).
+    keys: BTreeMap<(String, String), (IdempotencyRecord, u64)>,
+    cursor_key: Option<SecretString>,
+    sweep: SweepState,
+}
+
+/// An owner index held in memory.
+#[derive(Default)]
+pub struct MemoryIndex {
+    state: Mutex<State>,
+}
+
+impl MemoryIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The owner's quota count (for tests of the invariants).
+    pub fn quota(&self, owner: &Owner) -> u32 {
+        self.state().quota.get(owner.as_str()).copied().unwrap_or(0)
+    }
+
+    /// Every creation under way.
+    pub fn creations(&self) -> Vec<Creation> {
+        self.state().creations.values().cloned().collect()
+    }
+}
+
+fn key_of(owner: &Owner, id: &str) -> (String, String) {
+    (owner.as_str().to_owned(), id.to_owned())
+}
+
+impl State {
+    fn live_key(&self, owner: &Owner, key: &str) -> Option<&IdempotencyRecord> {
+        self.keys
+            .get(&key_of(owner, key))
+            .filter(|(_, expires)| *expires > now_micros())
+            .map(|(record, _)| record)
+    }
+
+    fn give_back(&mut self, owner: &Owner, key: Option<&str>, client_id: &str) {
+        if let Some(count) = self.quota.get_mut(owner.as_str()) {
+            *count = count.saturating_sub(1);
+        }
+        if let Some(key) = key {
+            let names_it = self
+                .keys
+                .get(&key_of(owner, key))
+                .is_some_and(|(record, _)| match &record.state {
+                    KeyState::Done { client_id: id } => id == client_id,
+                    KeyState::Running => true,
+                });
+            if names_it {
+                self.keys.remove(&key_of(owner, key));
+            }
+        }
+    }
+}
+
+impl OwnerIndex for MemoryIndex {
+    async fn idempotency(
+        &self,
+        owner: &Owner,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, IndexError> {
+        Ok(self.state().live_key(owner, key).cloned())
+    }
+
+    async fn begin_creation(
+        &self,
+        creation: &Creation,
+        max_clients: u32,
+    ) -> Result<Begun, IndexError> {
+        let mut state = self.state();
+        let owner = &creation.owner;
+        if let Some(claim) = &creation.idempotency
+            && state.live_key(owner, &claim.key).is_some()
+        {
+            return Ok(Begun::KeyTaken);
+        }
+        let count = state.quota.get(owner.as_str()).copied().unwrap_or(0);
+        if count >= max_clients {
+            return Ok(Begun::LimitReached);
+        }
+        state.quota.insert(owner.as_str().to_owned(), count + 1);
+        if let Some(claim) = &creation.idempotency {
+            let record = IdempotencyRecord {
+                request_hash: claim.request_hash.clone(),
+                state: KeyState::Running,
+            };
+            let expires = now_micros() + IDEMPOTENCY_TTL_SECONDS * 1_000_000;
+            state
+                .keys
+                .insert(key_of(owner, &claim.key), (record, expires));
+        }
+        state
+            .creations
+            .insert(key_of(owner, &creation.chosen_id), creation.clone());
+        Ok(Begun::Started)
+    }
+
+    async fn record_client_id(&self, creation: &Creation) -> Result<(), IndexError> {
+        let mut state = self.state();
+        if let Some(recorded) = state
+            .creations
+            .get_mut(&key_of(&creation.owner, &creation.chosen_id))
+        {
+            recorded.client_id = creation.client_id.clone();
+        }
+        Ok(())
+    }
+
+    async fn finish_creation(
+        &self,
+        creation: &Creation,
+        client: &IndexedClient,
+    ) -> Result<(), IndexError> {
+        let mut state = self.state();
+        let owner = &creation.owner;
+        if state
+            .creations
+            .remove(&key_of(owner, &creation.chosen_id))
+            .is_none()
+        {
+            return Err(IndexError("the creation is no longer recorded".into()));
+        }
+        state.clients.insert(
+            key_of(owner, &client.client_id),
+            Entry {
+                client: client.clone(),
+                deleting_since: None,
+                swept: None,
+            },
+        );
+        if let Some(claim) = &creation.idempotency
+            && let Some((record, _)) = state.keys.get_mut(&key_of(owner, &claim.key))
+        {
+            record.state = KeyState::Done {
+                client_id: client.client_id.clone(),
+            };
+        }
+        Ok(())
+    }
+
+    async fn abandon_creation(&self, creation: &Creation) -> Result<(), IndexError> {
+        let mut state = self.state();
+        let owner = &creation.owner;
+        if state
+            .creations
+            .remove(&key_of(owner, &creation.chosen_id))
+            .is_some()
+        {
+            let key = creation
+                .idempotency
+                .as_ref()
+                .map(|claim| claim.key.as_str());
+            state.give_back(owner, key, creation.client_id());
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        owner: &Owner,
+        after: Option<&Position>,
+        limit: Option<usize>,
+    ) -> Result<Page, IndexError> {
+        let state = self.state();
+        let mut listed: Vec<&IndexedClient> = state
+            .clients
+            .values()
+            .filter(|entry| entry.client.owner == *owner && entry.deleting_since.is_none())
+            .map(|entry| &entry.client)
+            .filter(|client| after.is_none_or(|after| client.position() > *after))
+            .collect();
+        listed.sort_by_key(|client| client.position());
+        let limit = limit.unwrap_or(usize::MAX);
+        let more = listed.len() > limit;
+        let clients: Vec<IndexedClient> = listed.into_iter().take(limit).cloned().collect();
+        let next = more
+            .then(|| clients.last().map(IndexedClient::position))
+            .flatten();
+        Ok(Page { clients, next })
+    }
+
+    async fn get(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+    ) -> Result<Option<IndexedClient>, IndexError> {
+        Ok(self
+            .state()
+            .clients
+            .get(&key_of(owner, client_id))
+            .filter(|entry| entry.deleting_since.is_none())
+            .map(|entry| entry.client.clone()))
+    }
+
+    async fn begin_deletion(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+    ) -> Result<Option<IndexedClient>, IndexError> {
+        let mut state = self.state();
+        let Some(entry) = state.clients.get_mut(&key_of(owner, client_id)) else {
+            return Ok(None);
+        };
+        if entry.deleting_since.is_some() {
+            return Ok(None);
+        }
+        entry.deleting_since = Some(now_micros());
+        Ok(Some(entry.client.clone()))
+    }
+
+    async fn cancel_deletion(&self, client: &IndexedClient) -> Result<(), IndexError> {
+        if let Some(entry) = self
+            .state()
+            .clients
+            .get_mut(&key_of(&client.owner, &client.client_id))
+        {
+            entry.deleting_since = None;
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, client: &IndexedClient) -> Result<(), IndexError> {
+        let mut state = self.state();
+        if state
+            .clients
+            .remove(&key_of(&client.owner, &client.client_id))
+            .is_some()
+        {
+            state.give_back(
+                &client.owner,
+                client.idempotency_key.as_deref(),
+                &client.client_id,
+            );
+        }
+        Ok(())
+    }
+
+    async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {
+        let mut state = self.state();
+        if state.cursor_key.is_none() && create {
+            state.cursor_key = Some(SecretString::new(format!(
+                "memory-{}",
+                ksuid::Ksuid::generate().to_base62()
+            )));
+        }
+        Ok(state.cursor_key.clone())
+    }
+
+    async fn stale_operations(
+        &self,
+        started_before: u64,
+    ) -> Result<Vec<StaleOperation>, IndexError> {
+        let state = self.state();
+        let creations = state
+            .creations
+            .values()
+            .filter(|creation| creation.started_at < started_before)
+            .cloned()
+            .map(StaleOperation::Creation);
+        let deletions = state
+            .clients
+            .values()
+            .filter(|entry| {
+                entry
+                    .deleting_since
+                    .is_some_and(|since| since < started_before)
+            })
+            .map(|entry| StaleOperation::Deletion(entry.client.clone()));
+        Ok(creations.chain(deletions).collect())
+    }
+
+    async fn mark_swept(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        generation: u64,
+    ) -> Result<bool, IndexError> {
+        Ok(
+            match self.state().clients.get_mut(&key_of(owner, client_id)) {
+                Some(entry) => {
+                    entry.swept = Some(generation);
+                    true
+                }
+                None => false,
+            },
+        )
+    }
+
+    async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {
+        let mut state = self.state();
+        let key = key_of(&client.owner, &client.client_id);
+        // Not a client being created right now: its creation records it.
+        if state.clients.contains_key(&key) || state.creations.contains_key(&key) {
+            return Ok(());
+        }
+        *state
+            .quota
+            .entry(client.owner.as_str().to_owned())
+            .or_default() += 1;
+        state.clients.insert(
+            key,
+            Entry {
+                client: client.clone(),
+                deleting_since: None,
+                swept: Some(generation),
+            },
+        );
+        Ok(())
+    }
+
+    async fn unswept(
+        &self,
+        generation: u64,
+        created_before: u64,
+    ) -> Result<Vec<IndexedClient>, IndexError> {
+        Ok(self
+            .state()
+            .clients
+            .values()
+            .filter(|entry| {
+                entry.swept != Some(generation)
+                    && entry.deleting_since.is_none()
+                    && entry.client.created_at < created_before
+            })
+            .map(|entry| entry.client.clone())
+            .collect())
+    }
+
+    async fn sweep_state(&self) -> Result<SweepState, IndexError> {
+        Ok(self.state().sweep.clone())
+    }
+
+    async fn save_sweep_state(&self, state: &SweepState) -> Result<(), IndexError> {
+        self.state().sweep = state.clone();
+        Ok(())
+    }
+}

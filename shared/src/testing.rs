@@ -1,0 +1,186 @@
+//! A directory of clients in memory, standing in for Auth0 in the unit
+//! tests of the operations and the reconciler, beside `MemoryIndex`. Each
+//! call can be made to fail, to test what is undone.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::time::Instant;
+
+use crate::domain::{
+    ClientDirectory, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
+};
+use crate::error::UpstreamError;
+use crate::secret_string::SecretString;
+
+/// Which call fails next (once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failing {
+    Create,
+    Grant,
+    Delete,
+    /// Auth0 keeps answering 429: nothing is processed.
+    DeleteRateLimited,
+    Secret,
+    List,
+}
+
+#[derive(Default)]
+struct State {
+    clients: BTreeMap<String, (DirectoryClient, String)>,
+    grants: Vec<String>,
+    failing: Vec<Failing>,
+    calls: Vec<&'static str>,
+}
+
+#[derive(Default)]
+pub struct MemoryDirectory {
+    state: Mutex<State>,
+}
+
+impl MemoryDirectory {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn fail_next(&self, call: Failing) {
+        self.state().failing.push(call);
+    }
+
+    fn call(&self, name: &'static str, failing: Failing) -> Result<(), UpstreamError> {
+        let mut state = self.state();
+        state.calls.push(name);
+        if let Some(at) = state.failing.iter().position(|f| *f == failing) {
+            state.failing.remove(at);
+            return Err(UpstreamError::Failed(format!("{name}: injected failure")));
+        }
+        Ok(())
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.state().clients.keys().cloned().collect()
+    }
+
+    pub fn has_grant(&self, client_id: &str) -> bool {
+        self.state().grants.iter().any(|g| g == client_id)
+    }
+
+    /// The calls made so far, by name.
+    pub fn calls(&self) -> Vec<&'static str> {
+        self.state().calls.clone()
+    }
+
+    /// A client made outside the service's index (before it existed).
+    pub fn seed(&self, id: &str, owner: Option<&str>) {
+        self.state().clients.insert(
+            id.to_owned(),
+            (
+                DirectoryClient {
+                    client_id: id.to_owned(),
+                    name: format!("seeded {id}"),
+                    description: String::new(),
+                    machine_to_machine: true,
+                    owner: owner.map(str::to_owned),
+                },
+                format!("secret-of-{id}"),
+            ),
+        );
+    }
+}
+
+impl ClientDirectory for MemoryDirectory {
+    async fn create_client(
+        &self,
+        client: &NewClient,
+        owner: &Owner,
+        requested_id: &str,
+        _deadline: Instant,
+        _discard_deadline: Instant,
+    ) -> Result<CreatedClient, UpstreamError> {
+        self.call("create_client", Failing::Create)?;
+        let secret = format!("secret-of-{requested_id}");
+        self.state().clients.insert(
+            requested_id.to_owned(),
+            (
+                DirectoryClient {
+                    client_id: requested_id.to_owned(),
+                    name: client.name.clone(),
+                    description: client.description.clone(),
+                    machine_to_machine: true,
+                    owner: Some(owner.as_str().to_owned()),
+                },
+                secret.clone(),
+            ),
+        );
+        Ok(CreatedClient {
+            client_id: requested_id.to_owned(),
+            name: client.name.clone(),
+            description: client.description.clone(),
+            client_secret: SecretString::new(secret),
+        })
+    }
+
+    async fn create_grant(
+        &self,
+        client_id: &str,
+        _grant: &GrantPolicy,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.call("create_grant", Failing::Grant)?;
+        self.state().grants.push(client_id.to_owned());
+        Ok(())
+    }
+
+    async fn client_secret(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<Option<SecretString>, UpstreamError> {
+        self.call("client_secret", Failing::Secret)?;
+        Ok(self
+            .state()
+            .clients
+            .get(client_id)
+            .map(|(_, secret)| SecretString::new(secret.clone())))
+    }
+
+    async fn list_page(
+        &self,
+        from: Option<&str>,
+        _deadline: Instant,
+    ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
+        self.call("list_page", Failing::List)?;
+        // Two clients a page, so that sweeps take several.
+        let state = self.state();
+        let all: Vec<&DirectoryClient> = state.clients.values().map(|(c, _)| c).collect();
+        let start: usize = from.and_then(|f| f.parse().ok()).unwrap_or(0);
+        let page: Vec<DirectoryClient> = all
+            .iter()
+            .skip(start)
+            .take(2)
+            .map(|c| (*c).clone())
+            .collect();
+        let next = (start + 2 < all.len()).then(|| (start + 2).to_string());
+        Ok((page, next))
+    }
+
+    async fn delete_client(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        if self
+            .call("delete_client", Failing::DeleteRateLimited)
+            .is_err()
+        {
+            return Err(UpstreamError::RateLimited {
+                retry_after: std::time::Duration::from_secs(1),
+            });
+        }
+        self.call("delete_client", Failing::Delete)?;
+        let mut state = self.state();
+        state.clients.remove(client_id);
+        state.grants.retain(|g| g != client_id);
+        Ok(())
+    }
+}

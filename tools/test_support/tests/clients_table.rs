@@ -1,0 +1,361 @@
+//! The owner index's table, created in moto from template.yaml's
+//! `ClientsTable`: the definition is the one the DynamoDB adapter
+//! (shared/src/owner_index/dynamodb.rs) needs, and the table moto creates
+//! from it is that definition, indexes included.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, BillingMode, KeySchemaElement, Projection, TimeToLiveStatus,
+};
+use test_support::dynamodb::{
+    KeyElement, TableDefinition, client, create_clients_table, parse_table_definition,
+    table_definition,
+};
+
+/// A table name no other test of this process uses.
+fn table_name(what: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "clients-{what}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn keys(pairs: &[(&str, &str)]) -> Vec<KeyElement> {
+    pairs
+        .iter()
+        .map(|(name, key_type)| KeyElement {
+            attribute_name: (*name).to_owned(),
+            key_type: (*key_type).to_owned(),
+        })
+        .collect()
+}
+
+/// `(attribute, key type)` of an SDK key schema.
+fn sdk_keys(schema: &[KeySchemaElement]) -> Vec<(String, String)> {
+    schema
+        .iter()
+        .map(|key| {
+            (
+                key.attribute_name().to_owned(),
+                key.key_type().as_str().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn definition_keys(schema: &[KeyElement]) -> Vec<(String, String)> {
+    schema
+        .iter()
+        .map(|key| (key.attribute_name.clone(), key.key_type.clone()))
+        .collect()
+}
+
+fn projection_type(projection: Option<&Projection>) -> String {
+    projection
+        .and_then(Projection::projection_type)
+        .map(|kind| kind.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// What docs/owner-index.md and the adapter (the `BY_CREATION` and
+/// `REPAIRS` indexes, their key conditions) need of the table.
+#[test]
+fn the_template_defines_the_table_the_adapter_uses() {
+    let table = table_definition();
+    assert_eq!(table.billing_mode, "PAY_PER_REQUEST");
+    assert_eq!(table.key_schema, keys(&[("pk", "HASH"), ("sk", "RANGE")]));
+    let attributes: BTreeMap<&str, &str> = table
+        .attribute_definitions
+        .iter()
+        .map(|a| (a.attribute_name.as_str(), a.attribute_type.as_str()))
+        .collect();
+    assert_eq!(
+        attributes,
+        BTreeMap::from([
+            ("listed", "S"),
+            ("pk", "S"),
+            ("repair", "S"),
+            ("repair_at", "N"),
+            ("sk", "S"),
+        ])
+    );
+    let [by_creation] = table.local_secondary_indexes.as_slice() else {
+        panic!("one local index: {:?}", table.local_secondary_indexes);
+    };
+    assert_eq!(by_creation.index_name, "by_creation");
+    assert_eq!(
+        by_creation.key_schema,
+        keys(&[("pk", "HASH"), ("listed", "RANGE")])
+    );
+    assert_eq!(by_creation.projection.projection_type, "ALL");
+    let [repairs] = table.global_secondary_indexes.as_slice() else {
+        panic!("one global index: {:?}", table.global_secondary_indexes);
+    };
+    assert_eq!(repairs.index_name, "repairs");
+    assert_eq!(
+        repairs.key_schema,
+        keys(&[("repair", "HASH"), ("repair_at", "RANGE")])
+    );
+    assert_eq!(repairs.projection.projection_type, "ALL");
+    let ttl = table.time_to_live_specification.expect("a TTL attribute");
+    assert_eq!(
+        (ttl.attribute_name.as_str(), ttl.enabled),
+        ("expires_at", true)
+    );
+    assert!(
+        table.point_in_time_recovery_specification.is_some() && table.sse_specification.is_some(),
+        "point-in-time recovery and encryption at rest are declared"
+    );
+}
+
+const SMALL_TEMPLATE: &str = r#"
+Parameters:
+  Key: {Type: String}
+Globals:
+  Function:
+    Environment:
+      Variables:
+        CLIENTS_TABLE: !Ref ClientsTable
+Resources:
+  Policy:
+    Properties:
+      Resource: !Sub "${ClientsTable.Arn}/index/by_creation"
+      Other: !GetAtt ClientsTable.Arn
+      Maybe: !If [HasKey, !Ref Key, !Ref AWS::NoValue]
+  ClientsTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      KeySchema:
+        - {AttributeName: pk, KeyType: HASH}
+      AttributeDefinitions:
+        - {AttributeName: pk, AttributeType: S}
+      SSESpecification:
+        SSEEnabled: true
+        KMSMasterKeyId: !Ref Key
+"#;
+
+#[test]
+fn cloudformation_tags_anywhere_in_the_template_parse() {
+    let table: TableDefinition = parse_table_definition(SMALL_TEMPLATE);
+    assert_eq!(table.key_schema, keys(&[("pk", "HASH")]));
+    assert!(table.local_secondary_indexes.is_empty());
+    assert!(table.time_to_live_specification.is_none());
+}
+
+#[test]
+#[should_panic(expected = "StreamSpecification")]
+fn a_property_this_module_does_not_apply_or_ignore_is_refused() {
+    let template = SMALL_TEMPLATE.replace(
+        "      BillingMode: PAY_PER_REQUEST\n",
+        "      BillingMode: PAY_PER_REQUEST\n      StreamSpecification: {StreamViewType: NEW_IMAGE}\n",
+    );
+    parse_table_definition(&template);
+}
+
+#[tokio::test]
+async fn the_table_created_in_moto_is_the_templates() {
+    let client = client();
+    let name = table_name("described");
+    create_clients_table(&client, &name).await;
+    let definition = table_definition();
+
+    let described = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .expect("DescribeTable");
+    let table = described.table().expect("a table description");
+    assert_eq!(
+        sdk_keys(table.key_schema()),
+        definition_keys(&definition.key_schema)
+    );
+    let attributes: BTreeSet<(String, String)> = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_owned(),
+                a.attribute_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = definition
+        .attribute_definitions
+        .iter()
+        .map(|a| (a.attribute_name.clone(), a.attribute_type.clone()))
+        .collect();
+    assert_eq!(attributes, expected);
+    assert_eq!(
+        table
+            .billing_mode_summary()
+            .and_then(|summary| summary.billing_mode()),
+        Some(&BillingMode::PayPerRequest)
+    );
+
+    // Each index: its name, keys and projection, as the template has them.
+    let local: BTreeMap<String, (Vec<(String, String)>, String)> = table
+        .local_secondary_indexes()
+        .iter()
+        .map(|index| {
+            (
+                index.index_name().unwrap_or_default().to_owned(),
+                (
+                    sdk_keys(index.key_schema()),
+                    projection_type(index.projection()),
+                ),
+            )
+        })
+        .collect();
+    let global: BTreeMap<String, (Vec<(String, String)>, String)> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            (
+                index.index_name().unwrap_or_default().to_owned(),
+                (
+                    sdk_keys(index.key_schema()),
+                    projection_type(index.projection()),
+                ),
+            )
+        })
+        .collect();
+    let expected = |indexes: &[test_support::dynamodb::Index]| {
+        indexes
+            .iter()
+            .map(|index| {
+                (
+                    index.index_name.clone(),
+                    (
+                        definition_keys(&index.key_schema),
+                        index.projection.projection_type.clone(),
+                    ),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(local, expected(&definition.local_secondary_indexes));
+    assert_eq!(global, expected(&definition.global_secondary_indexes));
+    assert_eq!(
+        local.keys().chain(global.keys()).collect::<Vec<_>>(),
+        ["by_creation", "repairs"]
+    );
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .expect("DescribeTimeToLive");
+    let ttl = ttl.time_to_live_description().expect("a TTL description");
+    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+}
+
+fn item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
+    pairs
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), value.clone()))
+        .collect()
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn sort_keys(items: &[HashMap<String, AttributeValue>]) -> Vec<String> {
+    items
+        .iter()
+        .map(|item| item["sk"].as_s().expect("an sk").clone())
+        .collect()
+}
+
+/// The adapter's two index queries, on items shaped as it writes them: the
+/// indexes are sparse, and ordered by their sort keys.
+#[tokio::test]
+async fn the_indexes_answer_the_adapters_queries() {
+    let client = client();
+    let name = table_name("queried");
+    create_clients_table(&client, &name).await;
+    let owner = "OWNER#owner-a";
+    let items = [
+        // Listed clients, put in another order than they were created.
+        item(&[
+            ("pk", s(owner)),
+            ("sk", s("CLIENT#b")),
+            ("status", s("active")),
+            ("listed", s("0000000002#b")),
+        ]),
+        item(&[
+            ("pk", s(owner)),
+            ("sk", s("CLIENT#a")),
+            ("status", s("active")),
+            ("listed", s("0000000001#a")),
+        ]),
+        // Being deleted: no longer listed, under repair.
+        item(&[
+            ("pk", s(owner)),
+            ("sk", s("CLIENT#c")),
+            ("status", s("deleting")),
+            ("repair", s("PENDING")),
+            ("repair_at", n(5_000)),
+        ]),
+        // A creation in progress, begun later.
+        item(&[
+            ("pk", s(owner)),
+            ("sk", s("CREATING#d")),
+            ("repair", s("PENDING")),
+            ("repair_at", n(9_000)),
+        ]),
+        // Another owner's client, and the quota: in neither list.
+        item(&[
+            ("pk", s("OWNER#owner-b")),
+            ("sk", s("CLIENT#e")),
+            ("listed", s("0000000001#e")),
+        ]),
+        item(&[("pk", s(owner)), ("sk", s("QUOTA")), ("count", n(4))]),
+    ];
+    for item in items {
+        client
+            .put_item()
+            .table_name(&name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("PutItem");
+    }
+
+    let listed = client
+        .query()
+        .table_name(&name)
+        .index_name("by_creation")
+        .consistent_read(true)
+        .key_condition_expression("pk = :pk AND listed > :after")
+        .expression_attribute_values(":pk", s(owner))
+        .expression_attribute_values(":after", s("0"))
+        .send()
+        .await
+        .expect("Query by_creation");
+    assert_eq!(sort_keys(listed.items()), ["CLIENT#a", "CLIENT#b"]);
+
+    let stale = client
+        .query()
+        .table_name(&name)
+        .index_name("repairs")
+        .key_condition_expression("repair = :pending AND repair_at < :before")
+        .expression_attribute_values(":pending", s("PENDING"))
+        .expression_attribute_values(":before", n(6_000))
+        .send()
+        .await
+        .expect("Query repairs");
+    assert_eq!(sort_keys(stale.items()), ["CLIENT#c"]);
+}
