@@ -112,6 +112,13 @@ async fn operate<S: CredentialsSource, I: OwnerIndex>(
             clients.delete(&owner, &id, deadline).await?;
             empty_response(status)
         }
+        // WIP (issue 12): the lifecycle operations land next.
+        Route::UpdateClient
+        | Route::RotateClientSecret
+        | Route::DisableClient
+        | Route::EnableClient => {
+            return Err(ServiceError::Internal("not built yet".into()));
+        }
     })
 }
 
