@@ -41,6 +41,15 @@ use test_support::setup::{
 use test_support::stats::{percentile, us};
 use tokio::runtime::Runtime;
 
+/// The routes measured: the documented four. The lifecycle routes are
+/// not benched yet (docs/performance.md says so).
+const BENCHED: [Route; 4] = [
+    Route::CreateClient,
+    Route::ListClients,
+    Route::GetClient,
+    Route::DeleteClient,
+];
+
 const CALLER: &str = "bench-caller";
 /// Overhead target per request, upstream time excluded.
 const TARGET: Duration = Duration::from_micros(300);
@@ -143,6 +152,10 @@ impl Stack {
             match route {
                 // The owner index answers them alone: no Auth0 call.
                 Route::GetClient | Route::ListClients => 200,
+                Route::UpdateClient
+                | Route::RotateClientSecret
+                | Route::DisableClient
+                | Route::EnableClient => 0,
                 Route::DeleteClient => self.status_of(self.management(Method::DELETE, &path)).await,
                 Route::CreateClient => {
                     let body = json!({
@@ -257,7 +270,7 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    for route in Route::ALL {
+    for route in BENCHED {
         // A fresh tenant (and container) per operation.
         let stack = Stack::new();
         let get_target = stack.seed(100);
@@ -298,7 +311,7 @@ fn benches(c: &mut Criterion) {
                             counter += 1;
                             format!("client_bench{counter:020}")
                         }
-                        Route::ListClients => String::new(),
+                        _ => String::new(),
                     };
                     let started = Instant::now();
                     let status = stack.upstream(route, &id);
@@ -342,7 +355,7 @@ fn write_report(samples: &BTreeMap<String, Vec<Duration>>) {
             "**no**"
         }
     );
-    for route in Route::ALL {
+    for route in BENCHED {
         let handler = get(&format!("handler/{}", route.function()));
         let upstream = get(&format!("upstream/{}", route.function()));
         let overhead = percentile(&handler, 0.5).saturating_sub(percentile(&upstream, 0.5));

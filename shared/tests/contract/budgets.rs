@@ -22,7 +22,7 @@ use crate::support::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hung_and_slow_upstreams_are_answered_in_time() {
-    let [create, list, get, delete] = Route::ALL;
+    let [create, list, get, delete, ..] = Route::ALL;
     tokio::join!(
         hung_auth0(create, true),
         hung_auth0(list, true),
@@ -57,6 +57,9 @@ async fn deployed(warm_up: bool) -> TestEnv {
     .await
 }
 
+/// What a failed rotation says: it cannot tell which secret is valid.
+const ROTATE_FAILED_MESSAGE: &str = "failed to rotate the client secret: it may or may not have been rotated, so the secret you hold may no longer work; rotate again to get a secret that does";
+
 /// Makes every attempt of the next call to `route` hang (the tenant carries
 /// the request out; its answer never comes).
 fn hang(env: &TestEnv, route: Auth0Route) {
@@ -74,6 +77,21 @@ fn upstream_failure(route: Route) -> Option<Value> {
         Route::DeleteClient => {
             Some(json!({"code": "CLIENT_DELETE_FAILED", "message": "failed to delete the client"}))
         }
+        Route::UpdateClient => {
+            Some(json!({"code": "CLIENT_UPDATE_FAILED", "message": "failed to update the client"}))
+        }
+        Route::RotateClientSecret => Some(json!({
+            "code": "CLIENT_SECRET_ROTATE_FAILED",
+            "message": ROTATE_FAILED_MESSAGE,
+        })),
+        Route::DisableClient => Some(json!({
+            "code": "CLIENT_GRANT_DELETE_FAILED",
+            "message": "failed to revoke the client's API access",
+        })),
+        Route::EnableClient => Some(json!({
+            "code": "CLIENT_GRANT_CREATE_FAILED",
+            "message": "failed to authorize the client for API access",
+        })),
     }
 }
 

@@ -368,7 +368,12 @@ impl Refusal {
         match route {
             Route::CreateClient => Refusal::InvalidBody,
             Route::ListClients => Refusal::OtherCaller,
-            Route::GetClient | Route::DeleteClient => Refusal::UnknownId,
+            Route::GetClient
+            | Route::DeleteClient
+            | Route::UpdateClient
+            | Route::RotateClientSecret
+            | Route::DisableClient
+            | Route::EnableClient => Refusal::UnknownId,
         }
     }
 

@@ -709,7 +709,12 @@ pub fn sample_event(route: Route) -> Event {
     match route {
         Route::CreateClient => event.body(r#"{"name": "x"}"#),
         Route::ListClients => event,
-        Route::GetClient | Route::DeleteClient => event.id(UNKNOWN_ID),
+        Route::UpdateClient => event.id(UNKNOWN_ID).body(r#"{"name": "x"}"#),
+        Route::GetClient
+        | Route::DeleteClient
+        | Route::RotateClientSecret
+        | Route::DisableClient
+        | Route::EnableClient => event.id(UNKNOWN_ID),
     }
 }
 
