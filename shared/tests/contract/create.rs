@@ -149,11 +149,11 @@ async fn invalid_bodies_get_400_invalid_request_and_never_reach_auth0() {
         ),
         (
             r#"{"name": "a", "client_id": "client_mine"}"#.into(),
-            "unknown field `client_id`: only name and description are accepted",
+            "unknown field `client_id`: only name, description and scopes are accepted",
         ),
         (
             r#"{"name": "a", "owner_client_id": "someone-else"}"#.into(),
-            "unknown field `owner_client_id`: only name and description are accepted",
+            "unknown field `owner_client_id`: only name, description and scopes are accepted",
         ),
         ("not json".into(), "request body must be valid JSON"),
         (r#"{"name": "a""#.into(), "request body must be valid JSON"),
