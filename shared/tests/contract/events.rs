@@ -34,7 +34,7 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 14, "{files:?}");
+    assert_eq!(files.len(), 27, "{files:?}");
 
     for path in files {
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
