@@ -51,7 +51,9 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
             .authenticator
             .authorize(authorization(&request)?, route.permission())
             .await?;
-        operate(service, route, owner, &request, deadline).await
+        // On the heap: the routes' operations together make a large
+        // future, which the runtime's stack need not hold.
+        Box::pin(operate(service, route, owner, &request, deadline)).await
     }
     .instrument(span.clone())
     .await;

@@ -46,12 +46,23 @@ async fn creates_a_client_in_the_documented_shape_owned_by_the_caller() {
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(
         reply.keys(),
-        ["client_id", "client_secret", "description", "name"]
+        [
+            "client_id",
+            "client_secret",
+            "description",
+            "name",
+            "scopes"
+        ]
     );
     assert_eq!(reply.json["name"], "My API Client");
     assert_eq!(
         reply.json["description"],
         "Client for accessing internal APIs"
+    );
+    // Without a choice, all of GRANT_SCOPES, in their order.
+    assert_eq!(
+        reply.json["scopes"],
+        json!(m2m_shared::config::DEFAULT_GRANT_SCOPES)
     );
     let client_id = reply.json["client_id"].as_str().unwrap();
     assert!(is_ksuid_client_id(client_id), "{client_id}");
@@ -277,7 +288,7 @@ async fn the_secret_is_only_ever_in_the_201() {
     }
     let reply = env.delete(&token, id).await;
     assert!(!reply.text.contains(secret));
-    assert_eq!(keys_of(&created).len(), 4);
+    assert_eq!(keys_of(&created).len(), 5);
 }
 
 #[tokio::test]
