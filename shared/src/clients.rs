@@ -500,7 +500,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         let stale_before = change.started_at.saturating_sub(micros(STALE_AFTER));
         let (current, taken_over) = match self
             .index
-            .begin_change(owner, client_id, &change, stale_before)
+            .begin_change(&current, &change, stale_before)
             .await?
         {
             ChangeBegun::Started { client, taken_over } => (client, taken_over),
@@ -1312,9 +1312,15 @@ mod tests {
             started_at: now_micros() - micros(STALE_AFTER) - 1,
             ..PendingChange::begin(Aspects::PROFILE)
         };
+        let read = service
+            .index()
+            .get(&owner("owner-a"), id)
+            .await
+            .unwrap()
+            .unwrap();
         let begun = service
             .index()
-            .begin_change(&owner("owner-a"), id, &stopped, 0)
+            .begin_change(&read, &stopped, 0)
             .await
             .unwrap();
         assert!(matches!(begun, ChangeBegun::Started { .. }));

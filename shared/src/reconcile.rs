@@ -165,7 +165,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         let ours = PendingChange::begin(Default::default());
         let begun = self
             .index
-            .begin_change(&stale.owner, &stale.client_id, &ours, stale_before)
+            .begin_change(stale, &ours, stale_before)
             .await
             .map_err(|problem| UpstreamError::Failed(problem.to_string()))?;
         let ChangeBegun::Started {
@@ -485,10 +485,8 @@ mod tests {
             ("client_renamed", crate::domain::Aspects::PROFILE),
         ] {
             let change = PendingChange::begin(aspects);
-            index
-                .begin_change(&owner("owner-a"), id, &change, 0)
-                .await
-                .unwrap();
+            let read = index.get(&owner("owner-a"), id).await.unwrap().unwrap();
+            index.begin_change(&read, &change, 0).await.unwrap();
         }
         directory
             .delete_grant("client_disabled", "https://butlrauth/", later())
@@ -528,10 +526,12 @@ mod tests {
             .await
             .unwrap();
         let change = PendingChange::begin(crate::domain::Aspects::PROFILE);
-        index
-            .begin_change(&owner("owner-a"), "client_x", &change, 0)
+        let read = index
+            .get(&owner("owner-a"), "client_x")
             .await
+            .unwrap()
             .unwrap();
+        index.begin_change(&read, &change, 0).await.unwrap();
         directory.fail_next(crate::testing::Failing::Update);
         let summary = reconciler.run(false, later()).await.unwrap();
         assert_eq!((summary.repaired_changes, summary.failed), (0, 1));

@@ -136,9 +136,10 @@ pub enum ChangeBegun {
         client: IndexedClient,
         taken_over: Option<PendingChange>,
     },
-    /// The owner has no such client, or it is being deleted.
+    /// The client is gone, or being deleted.
     NotFound,
-    /// Another change of the client is under way.
+    /// Another change of the client is under way, or it changed since it
+    /// was read.
     Busy,
 }
 
@@ -240,13 +241,14 @@ pub trait OwnerIndex: Send + Sync {
     fn remove(&self, client: &IndexedClient)
     -> impl Future<Output = Result<(), IndexError>> + Send;
 
-    /// Records `change` on the owner's client, unless another change is
-    /// under way: one that began at or after `stale_before` (µs). An older
-    /// one stopped half-way; the new change takes it over, aspects and all.
+    /// Records `change` on `client`, as it was read, unless it changed
+    /// since (`Busy`: another change began, or a deletion) or another
+    /// change is under way: one that began at or after `stale_before` (µs).
+    /// An older one stopped half-way; the new change takes it over,
+    /// aspects and all.
     fn begin_change(
         &self,
-        owner: &Owner,
-        client_id: &str,
+        client: &IndexedClient,
         change: &PendingChange,
         stale_before: u64,
     ) -> impl Future<Output = Result<ChangeBegun, IndexError>> + Send;

@@ -727,27 +727,20 @@ impl OwnerIndex for DynamoIndex {
 
     async fn begin_change(
         &self,
-        owner: &Owner,
-        client_id: &str,
+        client: &IndexedClient,
         change: &PendingChange,
         stale_before: u64,
     ) -> Result<ChangeBegun, IndexError> {
-        let item_key = key(owner_pk(owner), client_sk(client_id));
-        // Read, then write on the condition that nothing changed between:
-        // a concurrent change that won the race leaves this one busy.
-        let Some(item) = self.get_item(item_key.clone(), "read client").await? else {
-            return Ok(ChangeBegun::NotFound);
-        };
-        if text(&item, "status").as_deref() != Some(ACTIVE) {
-            return Ok(ChangeBegun::NotFound);
-        }
+        let taken_over = client.change.clone();
         let mut aspects = change.aspects;
-        let taken_over = pending_change(&item);
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key))
+            .set_key(Some(key(
+                owner_pk(&client.owner),
+                client_sk(&client.client_id),
+            )))
             .update_expression(
                 "SET change = :id, change_at = :at, change_aspects = :aspects, \
                  repair = :pending, repair_at = :at",
@@ -758,6 +751,8 @@ impl OwnerIndex for DynamoIndex {
             .expression_attribute_values(":at", n(change.started_at))
             .expression_attribute_values(":pending", s(PENDING))
             .return_values(ReturnValue::AllNew);
+        // On condition that the item is as it was read: a concurrent change
+        // (or deletion) that won the race leaves this one busy.
         update = match &taken_over {
             Some(under_way) if under_way.started_at >= stale_before => {
                 return Ok(ChangeBegun::Busy);
@@ -783,7 +778,6 @@ impl OwnerIndex for DynamoIndex {
                 ChangeBegun::NotFound,
                 |client| ChangeBegun::Started { client, taken_over },
             )),
-            // Another change began (or a deletion) since we read.
             Err(error)
                 if error
                     .as_service_error()

@@ -274,23 +274,28 @@ impl OwnerIndex for MemoryIndex {
 
     async fn begin_change(
         &self,
-        owner: &Owner,
-        client_id: &str,
+        client: &IndexedClient,
         change: &PendingChange,
         stale_before: u64,
     ) -> Result<ChangeBegun, IndexError> {
         let mut state = self.state();
-        let Some(entry) = state.clients.get_mut(&key_of(owner, client_id)) else {
+        let Some(entry) = state
+            .clients
+            .get_mut(&key_of(&client.owner, &client.client_id))
+        else {
             return Ok(ChangeBegun::NotFound);
         };
         if entry.deleting_since.is_some() {
             return Ok(ChangeBegun::NotFound);
         }
+        let read = client.change.as_ref().map(|c| &c.id);
+        if entry.client.change.as_ref().map(|c| &c.id) != read {
+            return Ok(ChangeBegun::Busy);
+        }
         let mut begun = change.clone();
-        let taken_over = entry.client.change.take();
+        let taken_over = entry.client.change.clone();
         if let Some(under_way) = &taken_over {
             if under_way.started_at >= stale_before {
-                entry.client.change = taken_over;
                 return Ok(ChangeBegun::Busy);
             }
             begun.aspects = begun.aspects.union(under_way.aspects);

@@ -369,8 +369,14 @@ async fn a_change_under_way_makes_another_wait() {
     let id = env.create_id("owner-a", "Busy").await;
     let owner = test_support::setup::owner("owner-a");
     let running = PendingChange::begin(Aspects::ACCESS);
+    let read = env
+        .index()
+        .get(&owner, &id)
+        .await
+        .unwrap()
+        .expect("the client");
     env.index()
-        .begin_change(&owner, &id, &running, 0)
+        .begin_change(&read, &running, 0)
         .await
         .expect("a change begun");
     let token = env.token("owner-a");

@@ -128,15 +128,13 @@ impl OwnerIndex for StoppingIndex {
     }
     async fn begin_change(
         &self,
-        owner: &Owner,
-        client_id: &str,
+        client: &IndexedClient,
         change: &PendingChange,
         stale_before: u64,
     ) -> Result<ChangeBegun, IndexError> {
         self.gate(
             "begin_change",
-            self.inner
-                .begin_change(owner, client_id, change, stale_before),
+            self.inner.begin_change(client, change, stale_before),
         )
         .await
     }
