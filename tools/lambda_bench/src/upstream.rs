@@ -424,7 +424,8 @@ pub async fn event_for(
         };
         event = event.id(&id);
     }
-    if route.method() == "POST" {
+    // Create and update take a body; the other routes have none to read.
+    if matches!(route, Route::CreateClient | Route::UpdateClient) {
         let body = if refusal == Some(Refusal::InvalidBody) {
             json!({"description": "no name"})
         } else {
