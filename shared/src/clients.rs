@@ -407,13 +407,14 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         outcome
     }
 
-    /// Takes the client's grant away: it can get no new token (those it
-    /// has live until they expire). Disabling a disabled client changes
-    /// nothing.
-    pub async fn disable(
+    /// Disables the client (its grant taken away: it can get no new token,
+    /// and those it has live until they expire) or enables it (its scopes
+    /// granted again). A client already so is answered as it is.
+    pub async fn set_status(
         &self,
         owner: &Owner,
         client_id: &str,
+        status: ClientStatus,
         deadline: Instant,
     ) -> Result<IndexedClient, ServiceError> {
         let outcome = self
@@ -422,53 +423,37 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 client_id,
                 Aspects::ACCESS,
                 |client| IndexedClient {
-                    status: ClientStatus::Disabled,
-                    ..client.clone()
-                },
-                async |_| {
-                    self.directory
-                        .delete_grant(client_id, &self.grant.audience, deadline)
-                        .await
-                        .map(|()| true)
-                        .map_err(ServiceError::upstream(Operation::DeleteGrant))
-                },
-            )
-            .await;
-        audit_outcome("disable_client", owner, client_id, &outcome, "disabled");
-        outcome
-    }
-
-    /// Grants the client its scopes again. Enabling an active client
-    /// changes nothing.
-    pub async fn enable(
-        &self,
-        owner: &Owner,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<IndexedClient, ServiceError> {
-        let outcome = self
-            .change(
-                owner,
-                client_id,
-                Aspects::ACCESS,
-                |client| IndexedClient {
-                    status: ClientStatus::Active,
+                    status,
                     ..client.clone()
                 },
                 async |client| {
-                    let grant = GrantPolicy {
-                        audience: self.grant.audience.clone(),
-                        scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                    let audience = &self.grant.audience;
+                    let done = match status {
+                        ClientStatus::Disabled => self
+                            .directory
+                            .delete_grant(client_id, audience, deadline)
+                            .await
+                            .map_err(ServiceError::upstream(Operation::DeleteGrant)),
+                        ClientStatus::Active => {
+                            let grant = GrantPolicy {
+                                audience: audience.clone(),
+                                scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                            };
+                            self.directory
+                                .create_grant(client_id, &grant, deadline)
+                                .await
+                                .map_err(ServiceError::upstream(Operation::CreateGrant))
+                        }
                     };
-                    self.directory
-                        .create_grant(client_id, &grant, deadline)
-                        .await
-                        .map(|()| true)
-                        .map_err(ServiceError::upstream(Operation::CreateGrant))
+                    done.map(|()| true)
                 },
             )
             .await;
-        audit_outcome("enable_client", owner, client_id, &outcome, "enabled");
+        let (action, done) = match status {
+            ClientStatus::Disabled => ("disable_client", "disabled"),
+            ClientStatus::Active => ("enable_client", "enabled"),
+        };
+        audit_outcome(action, owner, client_id, &outcome, done);
         outcome
     }
 
@@ -1182,11 +1167,15 @@ mod tests {
                 Err(ServiceError::ClientNotFound)
             ));
             assert!(matches!(
-                service.disable(&owner(who), id, later()).await,
+                service
+                    .set_status(&owner(who), id, ClientStatus::Disabled, later())
+                    .await,
                 Err(ServiceError::ClientNotFound)
             ));
             assert!(matches!(
-                service.enable(&owner(who), id, later()).await,
+                service
+                    .set_status(&owner(who), id, ClientStatus::Active, later())
+                    .await,
                 Err(ServiceError::ClientNotFound)
             ));
         }
@@ -1206,7 +1195,7 @@ mod tests {
             .unwrap();
         let id = created.client_id.as_str();
         let disabled = service
-            .disable(&owner("owner-a"), id, later())
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
             .await
             .unwrap();
         assert_eq!(disabled.status, ClientStatus::Disabled);
@@ -1214,7 +1203,7 @@ mod tests {
         // Idempotent, and without an Auth0 call.
         let calls = service.directory().calls().len();
         let again = service
-            .disable(&owner("owner-a"), id, later())
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
             .await
             .unwrap();
         assert_eq!(again.status, ClientStatus::Disabled);
@@ -1223,7 +1212,7 @@ mod tests {
         assert_eq!(got.status, ClientStatus::Disabled);
 
         let enabled = service
-            .enable(&owner("owner-a"), id, later())
+            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
             .await
             .unwrap();
         assert_eq!(enabled.status, ClientStatus::Active);
@@ -1245,7 +1234,9 @@ mod tests {
         let created = create(&service, "owner-a", "Kept").await;
         let id = created.client_id.as_str();
         service.directory().fail_next(Failing::DeleteGrant);
-        let failed = service.disable(&owner("owner-a"), id, later()).await;
+        let failed = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await;
         assert!(matches!(
             failed,
             Err(ServiceError::Upstream {
@@ -1263,8 +1254,16 @@ mod tests {
         );
         for who in ["enable", "disable"] {
             let again = match who {
-                "enable" => service.enable(&owner("owner-a"), id, later()).await,
-                _ => service.disable(&owner("owner-a"), id, later()).await,
+                "enable" => {
+                    service
+                        .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+                        .await
+                }
+                _ => {
+                    service
+                        .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+                        .await
+                }
             };
             assert!(
                 matches!(again, Err(ServiceError::ClientChangeInProgress)),
@@ -1327,7 +1326,7 @@ mod tests {
         // A disable takes it over; the profile stays to be repaired, and
         // is stale at once (another change is not kept waiting).
         service
-            .disable(&owner("owner-a"), id, later())
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
             .await
             .unwrap();
         let fresh = now_micros() - micros(STALE_AFTER);
@@ -1338,7 +1337,7 @@ mod tests {
         assert_eq!(left.change.as_ref().unwrap().aspects, Aspects::PROFILE);
         assert_eq!(left.status, ClientStatus::Disabled);
         service
-            .enable(&owner("owner-a"), id, later())
+            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
             .await
             .unwrap();
     }

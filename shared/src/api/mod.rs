@@ -17,7 +17,7 @@ use tracing::{Instrument, info_span};
 
 use crate::app::{App, Service};
 use crate::auth0::CredentialsSource;
-use crate::domain::{Owner, OwnerIndex};
+use crate::domain::{ClientStatus, Owner, OwnerIndex};
 use crate::error::{AuthError, ServiceError};
 use crate::routes::{CLIENTS_PATH, Route};
 use crate::validation::{idempotency_claim, page_limit, parse_client_update, parse_new_client};
@@ -127,14 +127,13 @@ async fn operate<S: CredentialsSource, I: OwnerIndex>(
             let rotated = clients.rotate_secret(&owner, &id, deadline).await?;
             json_response(status, &RotatedSecretBody::from(&rotated))
         }
-        Route::DisableClient => {
+        Route::DisableClient | Route::EnableClient => {
             let id = client_id_parameter(request);
-            let client = clients.disable(&owner, &id, deadline).await?;
-            json_response(status, &ClientBody::from(&client))
-        }
-        Route::EnableClient => {
-            let id = client_id_parameter(request);
-            let client = clients.enable(&owner, &id, deadline).await?;
+            let wanted = match route {
+                Route::DisableClient => ClientStatus::Disabled,
+                _ => ClientStatus::Active,
+            };
+            let client = clients.set_status(&owner, &id, wanted, deadline).await?;
             json_response(status, &ClientBody::from(&client))
         }
     })

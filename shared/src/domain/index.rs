@@ -128,6 +128,10 @@ pub enum Begun {
 
 /// How the start of a change went.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one answer per change, moved once: boxing would only add an allocation"
+)]
 pub enum ChangeBegun {
     /// The change is recorded on the client, which is as it stands now
     /// (its `change` the one begun, with the aspects of the stale change it

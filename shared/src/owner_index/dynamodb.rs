@@ -100,6 +100,17 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     move |error| IndexError(format!("{what}: {}", DisplayErrorContext(&error)))
 }
 
+/// Whether a conditional write was refused because its condition did not
+/// hold (as opposed to failing).
+fn condition_failed<E: ProvideErrorMetadata>(
+    error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
 fn built<T>(
     what: &str,
     built: Result<T, aws_sdk_dynamodb::error::BuildError>,
@@ -673,13 +684,7 @@ impl OwnerIndex for DynamoIndex {
             .await;
         match updated {
             Ok(output) => Ok(output.attributes.as_ref().and_then(indexed_client)),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(error) if condition_failed(&error) => Ok(None),
             Err(error) => Err(failed("begin deletion")(error)),
         }
     }
@@ -714,13 +719,7 @@ impl OwnerIndex for DynamoIndex {
         match update.send().await {
             Ok(_) => Ok(()),
             // Someone finished it meanwhile (the reconciler): nothing to take back.
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(error) if condition_failed(&error) => Ok(()),
             Err(error) => Err(failed("cancel deletion")(error)),
         }
     }
@@ -778,13 +777,7 @@ impl OwnerIndex for DynamoIndex {
                 ChangeBegun::NotFound,
                 |client| ChangeBegun::Started { client, taken_over },
             )),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(ChangeBegun::Busy)
-            }
+            Err(error) if condition_failed(&error) => Ok(ChangeBegun::Busy),
             Err(error) => Err(failed("begin change")(error)),
         }
     }
@@ -827,13 +820,7 @@ impl OwnerIndex for DynamoIndex {
         };
         match update.send().await {
             Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(error) if condition_failed(&error) => Ok(false),
             Err(error) => Err(failed("end change")(error)),
         }
     }
@@ -875,11 +862,7 @@ impl OwnerIndex for DynamoIndex {
             .await;
         match put {
             Ok(_) => Ok(Some(SecretString::new(value))),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(error) if condition_failed(&error) => {
                 let item = self.get_item(item_key, "read cursor key").await?;
                 Ok(item
                     .and_then(|item| text(&item, "key"))
@@ -944,13 +927,7 @@ impl OwnerIndex for DynamoIndex {
             .await;
         match sent {
             Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(error) if condition_failed(&error) => Ok(false),
             Err(error) => Err(failed("mark swept")(error)),
         }
     }
