@@ -28,7 +28,7 @@ use auth0_emulator::Emulator;
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::{Body, Response};
 use m2m_shared::config::{DEFAULT_GRANT_AUDIENCE, DEFAULT_GRANT_SCOPES};
-use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
+use m2m_shared::domain::{IndexedClient, OwnerIndex};
 use m2m_shared::owner_index::MemoryIndex;
 use m2m_shared::{App, Route};
 use serde_json::{Value, json};
@@ -194,14 +194,12 @@ impl Stack {
     /// A client of the caller, in the tenant and the owner index; its id.
     fn seed(&self, n: usize) -> String {
         let id = seed_owned_client(&self.emulator, CALLER, &format!("seeded {n}"));
-        let client = IndexedClient {
-            client_id: id.clone(),
-            owner: owner(CALLER),
-            name: format!("seeded {n}"),
-            description: String::new(),
-            created_at: now_micros(),
-            idempotency_key: None,
-        };
+        let client = IndexedClient::imported(
+            id.clone(),
+            owner(CALLER),
+            format!("seeded {n}"),
+            String::new(),
+        );
         let index = self
             .app
             .service()
