@@ -192,8 +192,11 @@ fi
 cleanup
 trap - EXIT
 sleep 1
-if pgrep -f "moto_server -H 127.0.0.1|auth0-emulator --port|cargo-lambda lambda watch" >/dev/null; then
-    echo "FAIL stop: processes left behind" >&2; pgrep -af "moto_server|auth0-emulator|cargo-lambda" >&2; exit 1
+# This stack's processes, by their ports: other stacks on this machine are
+# not ours to judge.
+ours="moto_server -H 127.0.0.1 -p ${MOTO_PORT:-4566}( |$)|auth0-emulator --port ${EMULATOR_PORT:-8081}( |$)|cargo-lambda lambda watch .*-P ${API_PORT:-4010}( |$)"
+if pgrep -f "$ours" >/dev/null; then
+    echo "FAIL stop: processes left behind" >&2; pgrep -af "$ours" >&2; exit 1
 fi
 ok "stop (nothing left running)"
 echo "$passed passed, 0 failed"
