@@ -351,7 +351,7 @@ pub async fn from_env() -> Result<
 > {
     let config = crate::config::Config::from_env().map_err(|problem| problem.to_string())?;
     let http = crate::http::client()?;
-    let sdk_config = crate::aws::sdk_config(http.clone()).await;
+    let sdk_config = crate::aws::sdk_config(http.clone());
     let credentials = crate::secrets_manager::SecretsManagerSource::from_config(
         config.auth0_secret_id.clone(),
         &sdk_config,

@@ -240,10 +240,12 @@ impl DynamoIndex {
             .operation_attempt_timeout(crate::aws::ATTEMPT_TIMEOUT)
             .operation_timeout(TABLE_CALL_TIMEOUT)
             .build();
-        let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
-            .timeout_config(timeouts)
-            .build();
-        Self::new(Client::from_conf(config), table)
+        let mut config =
+            aws_sdk_dynamodb::config::Builder::from(sdk_config).timeout_config(timeouts);
+        if let Some(url) = crate::aws::service_endpoint("DYNAMODB") {
+            config = config.endpoint_url(url);
+        }
+        Self::new(Client::from_conf(config.build()), table)
     }
 
     async fn get_item(&self, key: Item, what: &str) -> Result<Option<Item>, IndexError> {
