@@ -48,11 +48,9 @@ cargo build --release --locked -p lambda_bench
 sizes="$out/sizes.md"
 if [ -z "${BENCH_SKIP_ARM64:-}" ]; then
     echo "== release build, arm64 (for the sizes)"
-    # As SAM builds them (template.yaml): one `--bin` at a time from the
+    # As SAM builds them (template.yaml, the Makefile): all at once from the
     # workspace root, so the features are those of the default members.
-    for f in "${functions[@]}"; do
-        cargo lambda build --release --arm64 --locked --bin "$f"
-    done
+    cargo lambda build --release --arm64 --locked
     cargo lambda build --release --arm64 --locked -p bare_echo
     limit=$((6 * 1000 * 1000))
     {
@@ -67,7 +65,7 @@ if [ -z "${BENCH_SKIP_ARM64:-}" ]; then
             printf '| %s | %s | %s | %s |\n' "$f" "$bytes" "$(awk "BEGIN { printf \"%.2f\", $bytes / 1000000 }")" "$met"
         done
         echo
-        echo "From \`cargo lambda build --release --arm64 --bin <function>\`, the command \`sam build\` runs (stripped, as deployed; CI checks the limit on \`sam build\`'s own output). Target (every function ≤ 6 MB): **$([ $all_met = yes ] && echo met || echo not met)**."
+        echo "From \`cargo lambda build --release --arm64\`, the build \`sam build\` runs (the Makefile) (stripped, as deployed; CI checks the limit on \`sam build\`'s own output). Target (every function ≤ 6 MB): **$([ $all_met = yes ] && echo met || echo not met)**."
     } > "$sizes"
 else
     echo "(arm64 sizes skipped: BENCH_SKIP_ARM64 is set)" > "$sizes"

@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # End-to-end check of the local stack: starts scripts/local.sh, runs the
 # documentation's four curl commands with the printed token, checks each
-# answer, and checks that stopping the stack leaves no process behind.
+# answer, then a client's whole life (scopes chosen at create, its tokens from
+# the emulator's /oauth/token, rotation, disable, enable, rename), runs
+# schemathesis against openapi.yaml, and checks that stopping the stack leaves
+# no process behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 API="http://localhost:${API_PORT:-4010}/api/v1/client"
+# Where the created clients get their tokens, for the API local.sh authorizes
+# them for (its GRANT_AUDIENCE, the service's default).
+TOKEN_URL="http://127.0.0.1:${EMULATOR_PORT:-8081}/oauth/token"
+GRANT_AUDIENCE="${GRANT_AUDIENCE:-https://butlrauth/}"
+# The service's default GRANT_SCOPES, in their order.
+ALL_SCOPES="['read:spaces', 'write:spaces', 'delete:spaces', 'read:rooms', 'write:rooms', 'delete:rooms', 'read:sensors', 'write:sensors', 'delete:sensors', 'read:hives', 'write:hives', 'delete:hives']"
+passed=0
 rm -f .local/token
 setsid scripts/local.sh >.local-e2e.log 2>&1 &
 stack=$!
@@ -27,8 +37,11 @@ check() { # name expected-status actual-status body python-assertion
     fi
     BODY="$body" python3 -c "import json, os; b = os.environ['BODY']; $assertion" \
         || { echo "FAIL $name: unexpected body: $body" >&2; exit 1; }
-    echo "ok   $name ($status)"
+    ok "$name ($status)"
 }
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+# A field of a JSON body.
+field() { BODY="$1" python3 -c "import json, os, sys; print(json.loads(os.environ['BODY'])[sys.argv[1]])" "$2"; }
 
 out=$(curl -s -w '\n%{http_code}' -X POST "$API" \
   -H "Authorization: Bearer $TOKEN" \
@@ -38,17 +51,17 @@ out=$(curl -s -w '\n%{http_code}' -X POST "$API" \
     "description": "Client for accessing internal APIs"
   }' || true)
 check "create" 201 "${out##*$'\n'}" "${out%$'\n'*}" \
-  "d = json.loads(b); assert sorted(d) == ['client_id', 'client_secret', 'description', 'name'] and d['client_id'].startswith('client_') and len(d['client_id']) == 34"
+  "d = json.loads(b); assert sorted(d) == ['client_id', 'client_secret', 'description', 'name', 'scopes'] and d['client_id'].startswith('client_') and len(d['client_id']) == 34 and d['scopes'] == $ALL_SCOPES"
 
 out=$(curl -s -w '\n%{http_code}' "$API" \
   -H "Authorization: Bearer $TOKEN" || true)
 check "list" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
-  "d = json.loads(b); assert len(d) == 3 and all(sorted(c) == ['client_id', 'description', 'id', 'name'] for c in d) and d[0]['id'] == 'abc123def456'"
+  "d = json.loads(b); assert len(d) == 3 and all(sorted(c) == ['client_id', 'description', 'id', 'name', 'scopes', 'status'] for c in d) and d[0]['id'] == 'abc123def456' and d[2]['scopes'] == $ALL_SCOPES and d[2]['status'] == 'active'"
 
 out=$(curl -s -w '\n%{http_code}' "$API/abc123def456" \
   -H "Authorization: Bearer $TOKEN" || true)
 check "get" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
-  "assert json.loads(b) == {'id': 'abc123def456', 'name': 'My API Client', 'description': 'Client for accessing internal APIs', 'client_id': 'abc123def456'}"
+  "d = json.loads(b); s = d.pop('scopes'); assert d.pop('status') in ('active', 'disabled') and set(s) <= set($ALL_SCOPES) and d == {'id': 'abc123def456', 'name': 'My API Client', 'description': 'Client for accessing internal APIs', 'client_id': 'abc123def456'}"
 
 # A sample event through `cargo lambda invoke`, against the same watch.
 sed -e "s/{{TOKEN}}/$TOKEN/" -e "s/{{CLIENT_ID}}/abc123def456/" events/get_client-success.json >.local/event.json
@@ -72,7 +85,7 @@ if grep -q "Compiling" .local/api.log; then
     grep "Compiling" .local/api.log >&2
     echo "FAIL the first requests compiled the functions: scripts/local.sh should have built them" >&2; exit 1
 fi
-echo "ok   no request waited for a build"
+ok "no request waited for a build"
 
 READ_ONLY=$(target/debug/auth0-emulator token --owner "${DEMO_OWNER:-demo-owner}" \
     --issuer "http://127.0.0.1:${EMULATOR_PORT:-8081}/" --scope read:m2m_clients)
@@ -85,6 +98,81 @@ out=$(curl -s -w '\n%{http_code}' "$API" || true)
 check "no token" 401 "${out##*$'\n'}" "${out%$'\n'*}" \
   "assert json.loads(b) == {'message': 'missing or malformed jwt'}"
 
+# --- a client's life: scopes, tokens, rotation, disable, enable, rename -------
+
+# A client credentials token request for a created client, as its backend
+# makes it (to the emulator's Auth0 /oauth/token).
+client_token() { # client_id client_secret
+    curl -s -w '\n%{http_code}' -X POST "$TOKEN_URL" -H "Content-Type: application/json" \
+        -d "$(python3 -c 'import json, sys; print(json.dumps({"grant_type": "client_credentials", "client_id": sys.argv[1], "client_secret": sys.argv[2], "audience": sys.argv[3]}))' "$1" "$2" "$GRANT_AUDIENCE")" || true
+}
+# The token carries exactly the two scopes chosen at create (its claim and
+# the answer's scope).
+TWO_SCOPES="d = json.loads(b); import base64; p = d['access_token'].split('.')[1]; c = json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4))); assert sorted(c['scope'].split()) == ['read:rooms', 'read:spaces'] and sorted(d['scope'].split()) == ['read:rooms', 'read:spaces'] and c['aud'] == '$GRANT_AUDIENCE'"
+REFUSED="assert json.loads(b)['error'] == 'access_denied'"
+
+out=$(curl -s -w '\n%{http_code}' -X POST "$API" \
+  -H "Authorization: Bearer $TOKEN" \
+  -H "Content-Type: application/json" \
+  -d '{"name": "Reporting", "description": "Reads rooms and spaces", "scopes": ["read:rooms", "read:spaces"]}' || true)
+check "create with two scopes" 201 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "d = json.loads(b); assert sorted(d['scopes']) == ['read:rooms', 'read:spaces']"
+created="${out%$'\n'*}"
+ID=$(field "$created" client_id)
+OLD_SECRET=$(field "$created" client_secret)
+
+out=$(client_token "$ID" "$OLD_SECRET")
+check "its token has exactly those scopes" 200 "${out##*$'\n'}" "${out%$'\n'*}" "$TWO_SCOPES"
+
+out=$(curl -s -w '\n%{http_code}' "$API/$ID" -H "Authorization: Bearer $TOKEN" || true)
+check "get shows its scopes and status" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "d = json.loads(b); assert d['scopes'] == ['read:spaces', 'read:rooms'] and d['status'] == 'active'"
+
+out=$(curl -s -w '\n%{http_code}' -X POST "$API/$ID/rotate-secret" -H "Authorization: Bearer $TOKEN" || true)
+check "rotate the secret" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "d = json.loads(b); assert sorted(d) == ['client_id', 'client_secret'] and d['client_id'] == '$ID' and d['client_secret'] not in ('', '$OLD_SECRET')"
+NEW_SECRET=$(field "${out%$'\n'*}" client_secret)
+
+out=$(client_token "$ID" "$OLD_SECRET")
+check "the old secret is refused" 401 "${out##*$'\n'}" "${out%$'\n'*}" "$REFUSED"
+
+out=$(client_token "$ID" "$NEW_SECRET")
+check "the new secret gets a token" 200 "${out##*$'\n'}" "${out%$'\n'*}" "$TWO_SCOPES"
+
+out=$(curl -s -w '\n%{http_code}' -X POST "$API/$ID/disable" -H "Authorization: Bearer $TOKEN" || true)
+check "disable" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "d = json.loads(b); assert d['id'] == '$ID' and d['status'] == 'disabled' and d['scopes'] == ['read:spaces', 'read:rooms']"
+
+out=$(client_token "$ID" "$NEW_SECRET")
+check "a disabled client gets no token" 403 "${out##*$'\n'}" "${out%$'\n'*}" "$REFUSED"
+
+out=$(curl -s -w '\n%{http_code}' -X POST "$API/$ID/disable" -H "Authorization: Bearer $TOKEN" || true)
+check "disable again" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "assert json.loads(b)['status'] == 'disabled'"
+
+out=$(curl -s -w '\n%{http_code}' -X POST "$API/$ID/enable" -H "Authorization: Bearer $TOKEN" || true)
+check "enable" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "d = json.loads(b); assert d['id'] == '$ID' and d['status'] == 'active' and d['scopes'] == ['read:spaces', 'read:rooms']"
+
+out=$(client_token "$ID" "$NEW_SECRET")
+check "an enabled client gets tokens again" 200 "${out##*$'\n'}" "${out%$'\n'*}" "$TWO_SCOPES"
+
+out=$(curl -s -w '\n%{http_code}' -X PATCH "$API/$ID" \
+  -H "Authorization: Bearer $TOKEN" \
+  -H "Content-Type: application/json" \
+  -d '{"name": "Reporting (renamed)"}' || true)
+check "update the name" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "d = json.loads(b); assert d['id'] == '$ID' and d['name'] == 'Reporting (renamed)' and d['description'] == 'Reads rooms and spaces' and d['status'] == 'active' and d['scopes'] == ['read:spaces', 'read:rooms']"
+
+out=$(curl -s -w '\n%{http_code}' "$API" -H "Authorization: Bearer $TOKEN" || true)
+check "list shows the new name" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "assert [c['name'] for c in json.loads(b) if c['id'] == '$ID'] == ['Reporting (renamed)']"
+
+out=$(curl -s -w '\n%{http_code}' -X PATCH "$API/$ID" -H "Authorization: Bearer $READ_ONLY" \
+  -H "Content-Type: application/json" -d '{"name": "Not allowed"}' || true)
+check "read-only token updating" 403 "${out##*$'\n'}" "${out%$'\n'*}" \
+  "assert json.loads(b) == {'message': 'insufficient scope'}"
+
 # Schemathesis against openapi.yaml and the running stack: generated valid and
 # invalid requests, with a fixed seed and budget so CI is repeatable. It keeps
 # no example database: files written into the workspace would make
@@ -94,7 +182,7 @@ if SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/scripts" \
     -H "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,ignored_auth \
     --phases examples,coverage,fuzzing --max-examples 100 --seed 42 --generation-database none >.local/schemathesis.log 2>&1; then
-    echo "ok   schemathesis ($(grep -Eo '[0-9]+ generated' .local/schemathesis.log | head -1))"
+    ok "schemathesis ($(grep -Eo '[0-9]+ generated' .local/schemathesis.log | head -1))"
 else
     cat .local/schemathesis.log >&2
     echo "FAIL schemathesis" >&2
@@ -104,8 +192,11 @@ fi
 cleanup
 trap - EXIT
 sleep 1
-if pgrep -f "moto_server -H 127.0.0.1|auth0-emulator --port|cargo-lambda lambda watch" >/dev/null; then
-    echo "FAIL stop: processes left behind" >&2; pgrep -af "moto_server|auth0-emulator|cargo-lambda" >&2; exit 1
+# This stack's processes, by their ports: other stacks on this machine are
+# not ours to judge.
+ours="moto_server -H 127.0.0.1 -p ${MOTO_PORT:-4566}( |$)|auth0-emulator --port ${EMULATOR_PORT:-8081}( |$)|cargo-lambda lambda watch .*-P ${API_PORT:-4010}( |$)"
+if pgrep -f "$ours" >/dev/null; then
+    echo "FAIL stop: processes left behind" >&2; pgrep -af "$ours" >&2; exit 1
 fi
-echo "ok   stop (nothing left running)"
-echo "11 passed, 0 failed"
+ok "stop (nothing left running)"
+echo "$passed passed, 0 failed"

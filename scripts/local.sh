@@ -23,6 +23,9 @@ SECRET_ID="local/auth0-management"
 export CLIENTS_TABLE="${CLIENTS_TABLE:-m2m-clients}"
 ISSUER="http://127.0.0.1:${EMULATOR_PORT}/"
 AUDIENCE="https://m2m-client-service/"
+# The API the created clients are authorized for (the service's default),
+# which the emulator knows as a resource server: their tokens are for it.
+export GRANT_AUDIENCE="${GRANT_AUDIENCE:-https://butlrauth/}"
 
 mkdir -p "$STATE_DIR"
 rm -f "$STATE_DIR/token"
@@ -104,7 +107,7 @@ target/debug/create-clients-table --endpoint "$AWS_ENDPOINT_URL" --table "$CLIEN
 
 log "starting the Auth0 emulator on :$EMULATOR_PORT"
 setsid target/debug/auth0-emulator --port "$EMULATOR_PORT" --caller-audience "$AUDIENCE" \
-    --demo-owner "$DEMO_OWNER" >"$STATE_DIR/emulator.log" 2>&1 &
+    --resource-server "$GRANT_AUDIENCE" --demo-owner "$DEMO_OWNER" >"$STATE_DIR/emulator.log" 2>&1 &
 pids+=($!)
 wait_for_port "$EMULATOR_PORT" emulator
 
@@ -168,6 +171,35 @@ curl http://localhost:${API_PORT}/api/v1/client/abc123def456 \\
 
 curl -X DELETE http://localhost:${API_PORT}/api/v1/client/abc123def456 \\
   -H "Authorization: Bearer \$TOKEN"
+
+The lifecycle routes (run them before the delete above, or on a client you create):
+
+curl -X POST http://localhost:${API_PORT}/api/v1/client \\
+  -H "Authorization: Bearer \$TOKEN" \\
+  -H "Content-Type: application/json" \\
+  -d '{"name": "Read-only reporting", "scopes": ["read:spaces", "read:rooms"]}'
+
+curl -X PATCH http://localhost:${API_PORT}/api/v1/client/abc123def456 \\
+  -H "Authorization: Bearer \$TOKEN" \\
+  -H "Content-Type: application/json" \\
+  -d '{"name": "My Renamed API Client"}'
+
+curl -X POST http://localhost:${API_PORT}/api/v1/client/abc123def456/rotate-secret \\
+  -H "Authorization: Bearer \$TOKEN"
+
+curl -X POST http://localhost:${API_PORT}/api/v1/client/abc123def456/disable \\
+  -H "Authorization: Bearer \$TOKEN"
+
+curl -X POST http://localhost:${API_PORT}/api/v1/client/abc123def456/enable \\
+  -H "Authorization: Bearer \$TOKEN"
+
+A client's token from the emulator (after a rotation, with the new secret; while the client is
+disabled, Auth0's 403 access_denied):
+
+curl -X POST http://127.0.0.1:${EMULATOR_PORT}/oauth/token \\
+  -H "Content-Type: application/json" \\
+  -d '{"grant_type": "client_credentials", "client_id": "<client_id>",
+       "client_secret": "<client_secret>", "audience": "${GRANT_AUDIENCE}"}'
 
 The functions are built; editing one makes \`cargo lambda watch\` rebuild it on the next request.
 Press Ctrl-C to stop.

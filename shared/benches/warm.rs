@@ -28,7 +28,7 @@ use auth0_emulator::Emulator;
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::{Body, Response};
 use m2m_shared::config::{DEFAULT_GRANT_AUDIENCE, DEFAULT_GRANT_SCOPES};
-use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
+use m2m_shared::domain::{IndexedClient, OwnerIndex};
 use m2m_shared::owner_index::MemoryIndex;
 use m2m_shared::{App, Route};
 use serde_json::{Value, json};
@@ -40,6 +40,15 @@ use test_support::setup::{
 };
 use test_support::stats::{percentile, us};
 use tokio::runtime::Runtime;
+
+/// The routes measured: the documented four. The lifecycle routes are
+/// not benched yet (docs/performance.md says so).
+const BENCHED: [Route; 4] = [
+    Route::CreateClient,
+    Route::ListClients,
+    Route::GetClient,
+    Route::DeleteClient,
+];
 
 const CALLER: &str = "bench-caller";
 /// Overhead target per request, upstream time excluded.
@@ -143,6 +152,10 @@ impl Stack {
             match route {
                 // The owner index answers them alone: no Auth0 call.
                 Route::GetClient | Route::ListClients => 200,
+                Route::UpdateClient
+                | Route::RotateClientSecret
+                | Route::DisableClient
+                | Route::EnableClient => 0,
                 Route::DeleteClient => self.status_of(self.management(Method::DELETE, &path)).await,
                 Route::CreateClient => {
                     let body = json!({
@@ -181,14 +194,12 @@ impl Stack {
     /// A client of the caller, in the tenant and the owner index; its id.
     fn seed(&self, n: usize) -> String {
         let id = seed_owned_client(&self.emulator, CALLER, &format!("seeded {n}"));
-        let client = IndexedClient {
-            client_id: id.clone(),
-            owner: owner(CALLER),
-            name: format!("seeded {n}"),
-            description: String::new(),
-            created_at: now_micros(),
-            idempotency_key: None,
-        };
+        let client = IndexedClient::imported(
+            id.clone(),
+            owner(CALLER),
+            format!("seeded {n}"),
+            String::new(),
+        );
         let index = self
             .app
             .service()
@@ -257,7 +268,7 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    for route in Route::ALL {
+    for route in BENCHED {
         // A fresh tenant (and container) per operation.
         let stack = Stack::new();
         let get_target = stack.seed(100);
@@ -298,7 +309,7 @@ fn benches(c: &mut Criterion) {
                             counter += 1;
                             format!("client_bench{counter:020}")
                         }
-                        Route::ListClients => String::new(),
+                        _ => String::new(),
                     };
                     let started = Instant::now();
                     let status = stack.upstream(route, &id);
@@ -342,7 +353,7 @@ fn write_report(samples: &BTreeMap<String, Vec<Duration>>) {
             "**no**"
         }
     );
-    for route in Route::ALL {
+    for route in BENCHED {
         let handler = get(&format!("handler/{}", route.function()));
         let upstream = get(&format!("upstream/{}", route.function()));
         let overhead = percentile(&handler, 0.5).saturating_sub(percentile(&upstream, 0.5));

@@ -44,7 +44,7 @@ impl App {
             Ok(http) => http,
             Err(problem) => return App::unusable(problem),
         };
-        let sdk_config = crate::aws::sdk_config(http.clone()).await;
+        let sdk_config = crate::aws::sdk_config(http.clone());
         let secrets =
             SecretsManagerSource::from_config(config.auth0_secret_id.clone(), &sdk_config);
         let index = DynamoIndex::from_config(config.clients_table.clone(), &sdk_config);

@@ -11,11 +11,13 @@ use tracing::{error, info, warn};
 use tokio::sync::OnceCell;
 
 use crate::domain::{
-    Begun, ClientDirectory, CreatedClient, Creation, GrantPolicy, IdempotencyClaim, IndexedClient,
-    KeyState, NewClient, Owner, OwnerIndex, is_possible_client_id, now_micros,
+    Aspects, Begun, ChangeBegun, ClientDirectory, ClientStatus, ClientUpdate, CreatedClient,
+    Creation, GrantPolicy, IdempotencyClaim, IndexedClient, KeyState, NewClient, Owner, OwnerIndex,
+    PendingChange, RotatedSecret, STALE_AFTER, is_possible_client_id, micros, now_micros,
 };
 use crate::error::{Operation, ServiceError, UpstreamError};
 use crate::secret_string::SecretString;
+use crate::validation::choose_scopes;
 
 // How create shares its time among its steps (docs/behaviour.md, "Upstream
 // failures"): the client's creation, then its grant, then undoing the client
@@ -112,6 +114,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         idempotency: Option<IdempotencyClaim>,
         deadline: Instant,
     ) -> Result<CreatedClient, ServiceError> {
+        let scopes = choose_scopes(client.scopes.as_deref(), &self.grant.scopes)?;
         if let Some(claim) = &idempotency
             && let Some(replayed) = self.replay(owner, claim, deadline).await?
         {
@@ -133,6 +136,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             description: client.description.clone(),
             started_at: now_micros(),
             idempotency,
+            scopes: scopes.clone(),
         };
         match self
             .index
@@ -195,9 +199,13 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             }
         }
 
+        let grant = GrantPolicy {
+            audience: self.grant.audience.clone(),
+            scopes: scopes.clone(),
+        };
         if let Err(cause) = self
             .directory
-            .create_grant(&created.client_id, &self.grant, steps.grant_by)
+            .create_grant(&created.client_id, &grant, steps.grant_by)
             .await
         {
             warn!(client_id = %created.client_id, error = %cause, "client grant failed; rolling back the client");
@@ -218,6 +226,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             description: created.description.clone(),
             created_at: creation.started_at,
             idempotency_key: creation.idempotency.as_ref().map(|claim| claim.key.clone()),
+            scopes: Some(scopes.clone()),
+            status: ClientStatus::Active,
+            change: None,
         };
         if let Err(problem) = self.index.finish_creation(&creation, &indexed).await {
             // Nobody will ever see this client's secret: better none.
@@ -231,7 +242,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             return Err(problem.into());
         }
         audit("create_client", owner, Some(&created.client_id), "created");
-        Ok(created)
+        Ok(CreatedClient { scopes, ..created })
     }
 
     /// The answer to a repeat of `claim`'s first request, if it was
@@ -270,6 +281,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             })?;
         Ok(Some(CreatedClient {
             client_id,
+            scopes: self.grant.scopes_of(client.scopes.as_deref()),
             name: client.name,
             description: client.description,
             client_secret: secret,
@@ -330,7 +342,11 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             }
         };
         Ok(ClientPage {
-            clients: page.clients,
+            clients: page
+                .clients
+                .into_iter()
+                .map(|client| self.shown(client))
+                .collect(),
             next,
         })
     }
@@ -345,7 +361,228 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         self.index
             .get(owner, client_id)
             .await?
+            .map(|client| self.shown(client))
             .ok_or(ServiceError::ClientNotFound)
+    }
+
+    /// A client as answered: with its scopes, in `GRANT_SCOPES` order.
+    fn shown(&self, client: IndexedClient) -> IndexedClient {
+        IndexedClient {
+            scopes: Some(self.grant.scopes_of(client.scopes.as_deref())),
+            ..client
+        }
+    }
+
+    /// Sets the name and description `update` names, in Auth0 and in the
+    /// index.
+    pub async fn update(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        update: ClientUpdate,
+        deadline: Instant,
+    ) -> Result<IndexedClient, ServiceError> {
+        let outcome = self
+            .change(
+                owner,
+                client_id,
+                Aspects::PROFILE,
+                |client| IndexedClient {
+                    name: update.name.clone().unwrap_or_else(|| client.name.clone()),
+                    description: update
+                        .description
+                        .clone()
+                        .unwrap_or_else(|| client.description.clone()),
+                    ..client.clone()
+                },
+                async |_| {
+                    self.directory
+                        .update_client(client_id, &update, deadline)
+                        .await
+                        .map_err(ServiceError::upstream(Operation::UpdateClient))
+                },
+            )
+            .await;
+        audit_outcome("update_client", owner, client_id, &outcome, "updated");
+        outcome
+    }
+
+    /// Disables the client (its grant taken away: it can get no new token,
+    /// and those it has live until they expire) or enables it (its scopes
+    /// granted again). A client already so is answered as it is.
+    pub async fn set_status(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        status: ClientStatus,
+        deadline: Instant,
+    ) -> Result<IndexedClient, ServiceError> {
+        let outcome = self
+            .change(
+                owner,
+                client_id,
+                Aspects::ACCESS,
+                |client| IndexedClient {
+                    status,
+                    ..client.clone()
+                },
+                async |client| {
+                    let audience = &self.grant.audience;
+                    let done = match status {
+                        ClientStatus::Disabled => self
+                            .directory
+                            .delete_grant(client_id, audience, deadline)
+                            .await
+                            .map_err(ServiceError::upstream(Operation::DeleteGrant)),
+                        ClientStatus::Active => {
+                            let grant = GrantPolicy {
+                                audience: audience.clone(),
+                                scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                            };
+                            self.directory
+                                .create_grant(client_id, &grant, deadline)
+                                .await
+                                .map_err(ServiceError::upstream(Operation::CreateGrant))
+                        }
+                    };
+                    done.map(|()| true)
+                },
+            )
+            .await;
+        let (action, done) = match status {
+            ClientStatus::Disabled => ("disable_client", "disabled"),
+            ClientStatus::Active => ("enable_client", "enabled"),
+        };
+        audit_outcome(action, owner, client_id, &outcome, done);
+        outcome
+    }
+
+    /// A change of one of the owner's clients (docs/owner-index.md,
+    /// "Changes"): `wanted` says what the client becomes, `in_auth0` makes
+    /// Auth0 so (`false`: Auth0 has no such client). Recorded on the client
+    /// first, so that a change that stops half-way is found and repaired;
+    /// a client that already is as wanted is answered as it is.
+    async fn change(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        aspects: Aspects,
+        wanted: impl Fn(&IndexedClient) -> IndexedClient,
+        in_auth0: impl AsyncFnOnce(&IndexedClient) -> Result<bool, ServiceError>,
+    ) -> Result<IndexedClient, ServiceError> {
+        if !is_possible_client_id(client_id) {
+            return Err(ServiceError::ClientNotFound);
+        }
+        let current = self
+            .index
+            .get(owner, client_id)
+            .await?
+            .ok_or(ServiceError::ClientNotFound)?;
+        if current.change.is_none() && same_values(&wanted(&current), &current) {
+            return Ok(self.shown(current));
+        }
+        let change = PendingChange::begin(aspects);
+        let stale_before = change.started_at.saturating_sub(micros(STALE_AFTER));
+        let (current, taken_over) = match self
+            .index
+            .begin_change(&current, &change, stale_before)
+            .await?
+        {
+            ChangeBegun::Started { client, taken_over } => (client, taken_over),
+            ChangeBegun::NotFound => return Err(ServiceError::ClientNotFound),
+            ChangeBegun::Busy => return Err(ServiceError::ClientChangeInProgress),
+        };
+        let target = wanted(&current);
+        // What a change that stopped half-way, taken over, may still have
+        // left different in Auth0 besides what this one sets.
+        let left_over = |aspects: Aspects| {
+            taken_over
+                .as_ref()
+                .map(|stale| PendingChange {
+                    id: change.id.clone(),
+                    started_at: stale.started_at,
+                    aspects,
+                })
+                .filter(|left| !left.aspects.is_empty())
+        };
+        match in_auth0(&target).await {
+            Ok(true) => {
+                let left = taken_over
+                    .as_ref()
+                    .map_or(Aspects::default(), |stale| stale.aspects.without(aspects));
+                let done = IndexedClient {
+                    change: left_over(left),
+                    ..target
+                };
+                if self.index.end_change(&done, &change.id).await? {
+                    Ok(self.shown(done))
+                } else {
+                    // Deleted meanwhile.
+                    Err(ServiceError::ClientNotFound)
+                }
+            }
+            // Gone from Auth0 behind our back: the reconciler removes it.
+            Ok(false) => {
+                warn!(client_id, "in the index but not in Auth0");
+                Err(ServiceError::ClientNotFound)
+            }
+            // Auth0 processed nothing: the client stays as it was.
+            Err(
+                problem @ ServiceError::Upstream {
+                    cause: UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_),
+                    ..
+                },
+            ) => {
+                let unchanged = IndexedClient {
+                    change: left_over(
+                        taken_over
+                            .as_ref()
+                            .map_or(Aspects::default(), |stale| stale.aspects),
+                    ),
+                    ..current
+                };
+                if let Err(index) = self.index.end_change(&unchanged, &change.id).await {
+                    error!(client_id, error = %index, "could not end a change that did nothing; the reconciler will");
+                }
+                Err(problem)
+            }
+            // Auth0 may have made the change: the index still says what
+            // the client was, and the reconciler makes Auth0 say it again.
+            Err(problem) => Err(problem),
+        }
+    }
+
+    /// Replaces the client's secret in Auth0: the old one stops working at
+    /// once. A rotation whose answer is lost cannot say which secret works.
+    pub async fn rotate_secret(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<RotatedSecret, ServiceError> {
+        let outcome = async {
+            self.get(owner, client_id).await?;
+            match self.directory.rotate_secret(client_id, deadline).await {
+                Ok(Some(client_secret)) => Ok(RotatedSecret {
+                    client_id: client_id.to_owned(),
+                    client_secret,
+                }),
+                Ok(None) => {
+                    warn!(client_id, "in the index but not in Auth0");
+                    Err(ServiceError::ClientNotFound)
+                }
+                Err(cause) => Err(ServiceError::upstream(Operation::RotateSecret)(cause)),
+            }
+        }
+        .await;
+        audit_outcome(
+            "rotate_client_secret",
+            owner,
+            client_id,
+            &outcome,
+            "rotated",
+        );
+        outcome
     }
 
     /// Deletes one of the owner's clients: marked in the index (no longer
@@ -357,14 +594,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         deadline: Instant,
     ) -> Result<(), ServiceError> {
         let outcome = self.delete_owned(owner, client_id, deadline).await;
-        let result = match &outcome {
-            Ok(()) => "deleted",
-            Err(ServiceError::ClientNotFound) => "not_found",
-            Err(_) => "delete_failed",
-        };
-        // Impossible ids are not echoed: they are caller-controlled text.
-        let shown = is_possible_client_id(client_id).then_some(client_id);
-        audit("delete_client", owner, shown, result);
+        audit_outcome("delete_client", owner, client_id, &outcome, "deleted");
         outcome
     }
 
@@ -423,7 +653,35 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     }
 }
 
-/// One structured line per create and delete, for the audit trail: who,
+/// Whether the client already has `wanted`'s name, description and status.
+fn same_values(wanted: &IndexedClient, current: &IndexedClient) -> bool {
+    wanted.name == current.name
+        && wanted.description == current.description
+        && wanted.status == current.status
+}
+
+/// The audit line of an operation on an existing client: `done` when it
+/// succeeded, else what stopped it.
+fn audit_outcome<T>(
+    action: &'static str,
+    owner: &Owner,
+    client_id: &str,
+    outcome: &Result<T, ServiceError>,
+    done: &'static str,
+) {
+    let result = match outcome {
+        Ok(_) => done,
+        Err(ServiceError::ClientNotFound) => "not_found",
+        Err(ServiceError::ClientChangeInProgress) => "busy",
+        Err(ServiceError::Upstream { .. }) => "upstream_failed",
+        Err(_) => "failed",
+    };
+    // Impossible ids are not echoed: they are caller-controlled text.
+    let shown = is_possible_client_id(client_id).then_some(client_id);
+    audit(action, owner, shown, result);
+}
+
+/// One structured line per change of a client, for the audit trail: who,
 /// which client, what happened. The request id comes from the span the HTTP
 /// layer opens. Nothing secret is ever passed here.
 fn audit(action: &'static str, owner: &Owner, client_id: Option<&str>, outcome: &'static str) {
@@ -469,6 +727,7 @@ mod tests {
         NewClient {
             name: name.into(),
             description: format!("{name} description"),
+            scopes: None,
         }
     }
 
@@ -615,6 +874,7 @@ mod tests {
             description: String::new(),
             started_at: now_micros(),
             idempotency: claim("k-2", r#"{"name": "Running"}"#),
+            scopes: vec!["read:spaces".into()],
         };
         service.index().begin_creation(&running, 50).await.unwrap();
         let second = service
@@ -805,6 +1065,306 @@ mod tests {
             ));
         }
         assert!(service.directory().calls().is_empty());
+    }
+
+    fn scoped_service() -> Service {
+        ClientService::new(
+            MemoryDirectory::default(),
+            MemoryIndex::new(),
+            GrantPolicy {
+                audience: "https://butlrauth/".into(),
+                scopes: ["read:spaces", "read:rooms", "read:hives"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            },
+            50,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_client_gets_the_scopes_chosen_in_the_policys_order() {
+        let service = scoped_service();
+        let chosen = NewClient {
+            scopes: Some(vec!["read:hives".into(), "read:spaces".into()]),
+            ..named("Chosen")
+        };
+        let created = service
+            .create(&owner("owner-a"), chosen, None, later())
+            .await
+            .unwrap();
+        assert_eq!(created.scopes, ["read:spaces", "read:hives"]);
+        assert_eq!(
+            service.directory().granted(&created.client_id).unwrap(),
+            ["read:spaces", "read:hives"]
+        );
+        let got = service
+            .get(&owner("owner-a"), &created.client_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (got.scopes.unwrap(), got.status),
+            (
+                vec!["read:spaces".to_owned(), "read:hives".to_owned()],
+                ClientStatus::Active
+            )
+        );
+        // Without a choice: all of them. A scope the policy lacks: refused,
+        // nothing made.
+        let all = create(&service, "owner-a", "All").await;
+        assert_eq!(all.scopes, ["read:spaces", "read:rooms", "read:hives"]);
+        let foreign = NewClient {
+            scopes: Some(vec!["write:hives".into()]),
+            ..named("Foreign")
+        };
+        assert!(matches!(
+            service
+                .create(&owner("owner-a"), foreign, None, later())
+                .await,
+            Err(ServiceError::InvalidRequest(_))
+        ));
+        assert_eq!(service.directory().ids().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_update_renames_in_auth0_and_the_index_and_only_for_the_owner() {
+        let service = scoped_service();
+        let created = create(&service, "owner-a", "Before").await;
+        let id = created.client_id.as_str();
+        let rename = ClientUpdate {
+            name: Some("After".into()),
+            description: None,
+        };
+        let updated = service
+            .update(&owner("owner-a"), id, rename.clone(), later())
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.name.as_str(), updated.description.as_str()),
+            ("After", "Before description")
+        );
+        assert_eq!(
+            service.directory().profile(id).unwrap(),
+            ("After".to_owned(), "Before description".to_owned())
+        );
+        assert_eq!(listed(&service, "owner-a").await, ["After"]);
+        // The same again: answered without asking Auth0.
+        let calls = service.directory().calls().len();
+        service
+            .update(&owner("owner-a"), id, rename.clone(), later())
+            .await
+            .unwrap();
+        assert_eq!(service.directory().calls().len(), calls);
+        // Nobody else's, and no impossible id, reaches anything.
+        for (who, id) in [("owner-b", id), ("owner-a", "../x")] {
+            assert!(matches!(
+                service
+                    .update(&owner(who), id, rename.clone(), later())
+                    .await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service.rotate_secret(&owner(who), id, later()).await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service
+                    .set_status(&owner(who), id, ClientStatus::Disabled, later())
+                    .await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service
+                    .set_status(&owner(who), id, ClientStatus::Active, later())
+                    .await,
+                Err(ServiceError::ClientNotFound)
+            ));
+        }
+        assert_eq!(service.directory().calls().len(), calls);
+    }
+
+    #[tokio::test]
+    async fn disable_takes_the_grant_and_enable_gives_back_the_chosen_scopes() {
+        let service = scoped_service();
+        let chosen = NewClient {
+            scopes: Some(vec!["read:rooms".into()]),
+            ..named("Switch")
+        };
+        let created = service
+            .create(&owner("owner-a"), chosen, None, later())
+            .await
+            .unwrap();
+        let id = created.client_id.as_str();
+        let disabled = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        assert_eq!(disabled.status, ClientStatus::Disabled);
+        assert!(!service.directory().has_grant(id));
+        // Idempotent, and without an Auth0 call.
+        let calls = service.directory().calls().len();
+        let again = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        assert_eq!(again.status, ClientStatus::Disabled);
+        assert_eq!(service.directory().calls().len(), calls);
+        let got = service.get(&owner("owner-a"), id).await.unwrap();
+        assert_eq!(got.status, ClientStatus::Disabled);
+
+        let enabled = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+        assert_eq!(enabled.status, ClientStatus::Active);
+        assert_eq!(service.directory().granted(id).unwrap(), ["read:rooms"]);
+        assert!(
+            service
+                .index()
+                .stale_operations(u64::MAX)
+                .await
+                .unwrap()
+                .is_empty(),
+            "no change left recorded"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_disable_leaves_the_client_shown_as_it_was_for_the_reconciler() {
+        let service = scoped_service();
+        let created = create(&service, "owner-a", "Kept").await;
+        let id = created.client_id.as_str();
+        service.directory().fail_next(Failing::DeleteGrant);
+        let failed = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                operation: Operation::DeleteGrant,
+                ..
+            })
+        ));
+        let got = service.get(&owner("owner-a"), id).await.unwrap();
+        assert_eq!(got.status, ClientStatus::Active);
+        // Auth0 may have done it: the change stays recorded, and another
+        // change waits until it is repaired (or stale).
+        let stale = service.index().stale_operations(u64::MAX).await.unwrap();
+        assert!(
+            matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::ACCESS)
+        );
+        for who in ["enable", "disable"] {
+            let again = match who {
+                "enable" => {
+                    service
+                        .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+                        .await
+                }
+                _ => {
+                    service
+                        .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+                        .await
+                }
+            };
+            assert!(
+                matches!(again, Err(ServiceError::ClientChangeInProgress)),
+                "{who}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_update_changes_nothing_and_leaves_no_change_behind() {
+        let service = scoped_service();
+        let created = create(&service, "owner-a", "Same").await;
+        let id = created.client_id.as_str();
+        service.directory().fail_next(Failing::UpdateRateLimited);
+        let rename = ClientUpdate {
+            name: Some("Other".into()),
+            description: None,
+        };
+        let failed = service
+            .update(&owner("owner-a"), id, rename.clone(), later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                cause: UpstreamError::RateLimited { .. },
+                ..
+            })
+        ));
+        assert_eq!(listed(&service, "owner-a").await, ["Same"]);
+        // Not busy: the next change runs at once.
+        service
+            .update(&owner("owner-a"), id, rename, later())
+            .await
+            .unwrap();
+        assert_eq!(listed(&service, "owner-a").await, ["Other"]);
+    }
+
+    #[tokio::test]
+    async fn a_change_that_stopped_is_taken_over_with_what_it_left_undone() {
+        let service = scoped_service();
+        let created = create(&service, "owner-a", "Stopped").await;
+        let id = created.client_id.as_str();
+        // An update that stopped half-way, long ago.
+        let stopped = PendingChange {
+            started_at: now_micros() - micros(STALE_AFTER) - 1,
+            ..PendingChange::begin(Aspects::PROFILE)
+        };
+        let read = service
+            .index()
+            .get(&owner("owner-a"), id)
+            .await
+            .unwrap()
+            .unwrap();
+        let begun = service
+            .index()
+            .begin_change(&read, &stopped, 0)
+            .await
+            .unwrap();
+        assert!(matches!(begun, ChangeBegun::Started { .. }));
+        // A disable takes it over; the profile stays to be repaired, and
+        // is stale at once (another change is not kept waiting).
+        service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        let fresh = now_micros() - micros(STALE_AFTER);
+        let stale = service.index().stale_operations(fresh).await.unwrap();
+        let [crate::domain::StaleOperation::Change(left)] = stale.as_slice() else {
+            panic!("{stale:?}");
+        };
+        assert_eq!(left.change.as_ref().unwrap().aspects, Aspects::PROFILE);
+        assert_eq!(left.status, ClientStatus::Disabled);
+        service
+            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rotation_replaces_the_secret_and_a_lost_one_is_reported_failed() {
+        let service = scoped_service();
+        let created = create(&service, "owner-a", "Rotated").await;
+        let id = created.client_id.as_str();
+        let rotated = service
+            .rotate_secret(&owner("owner-a"), id, later())
+            .await
+            .unwrap();
+        assert_eq!(rotated.client_id, id);
+        assert_ne!(rotated.client_secret, created.client_secret);
+        assert_eq!(
+            service.directory().secret(id).unwrap(),
+            rotated.client_secret.expose()
+        );
+        service.directory().fail_next(Failing::Rotate);
+        assert!(matches!(
+            service.rotate_secret(&owner("owner-a"), id, later()).await,
+            Err(ServiceError::Upstream {
+                operation: Operation::RotateSecret,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub enum Operation {
     CreateClient,
     CreateGrant,
     DeleteClient,
+    UpdateClient,
+    RotateSecret,
+    DeleteGrant,
 }
 
 impl fmt::Display for Operation {
@@ -34,6 +37,9 @@ impl fmt::Display for Operation {
             Operation::CreateClient => "create client",
             Operation::CreateGrant => "create client grant",
             Operation::DeleteClient => "delete client",
+            Operation::UpdateClient => "update client",
+            Operation::RotateSecret => "rotate client secret",
+            Operation::DeleteGrant => "delete client grant",
         })
     }
 }
@@ -80,6 +86,10 @@ pub enum ServiceError {
     /// 409 `CLIENT_LIMIT_REACHED`: the owner has `MAX_CLIENTS_PER_OWNER`.
     #[error("client limit of {limit} reached")]
     ClientLimitReached { limit: u32 },
+    /// 409 `CLIENT_CHANGE_IN_PROGRESS`: another update, disable or enable
+    /// of the client is under way.
+    #[error("another change of the client is in progress")]
+    ClientChangeInProgress,
     /// 409 `IDEMPOTENCY_KEY_IN_USE`: the key's first request is still running.
     #[error("idempotency key in use")]
     IdempotencyKeyInUse,

@@ -11,13 +11,12 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::domain::{
-    ClientDirectory, IndexedClient, OwnerIndex, StaleOperation, SweepState, micros, now_micros,
+    ChangeBegun, ClientDirectory, ClientStatus, ClientUpdate, GrantPolicy, IndexedClient,
+    OwnerIndex, PendingChange, StaleOperation, SweepState, micros, now_micros,
 };
-use crate::error::ServiceError;
+use crate::error::{ServiceError, UpstreamError};
 
-/// An operation begun longer ago than this has stopped: no request lives
-/// that long (they are answered within 12 s).
-pub const STALE_AFTER: Duration = Duration::from_secs(120);
+pub use crate::domain::STALE_AFTER;
 /// A sweep of Auth0 starts at most this often (unless a backfill asks).
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 /// Time kept back, before the invocation's deadline, to save where the
@@ -31,6 +30,9 @@ pub struct Summary {
     pub repaired_creations: u32,
     /// Deletions that stopped half-way, finished.
     pub finished_deletions: u32,
+    /// Changes (update, disable, enable) that stopped half-way: Auth0 made
+    /// to match the index again.
+    pub repaired_changes: u32,
     /// Clients of the index that Auth0 no longer has, removed.
     pub removed: u32,
     /// Clients only Auth0 had, imported (backfill).
@@ -50,20 +52,29 @@ pub fn wants_backfill(event: &Value) -> bool {
 pub struct Reconciler<D, I> {
     directory: D,
     index: I,
+    /// What clients are authorized for: an enable that stopped half-way is
+    /// finished with it.
+    grant: GrantPolicy,
     stale_after: Duration,
 }
 
 impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
-    pub fn new(directory: D, index: I) -> Self {
-        Self::with_stale_after(directory, index, STALE_AFTER)
+    pub fn new(directory: D, index: I, grant: GrantPolicy) -> Self {
+        Self::with_stale_after(directory, index, grant, STALE_AFTER)
     }
 
     /// A reconciler for which operations are stale sooner (tests, which
     /// stop an operation and reconcile at once).
-    pub fn with_stale_after(directory: D, index: I, stale_after: Duration) -> Self {
+    pub fn with_stale_after(
+        directory: D,
+        index: I,
+        grant: GrantPolicy,
+        stale_after: Duration,
+    ) -> Self {
         Reconciler {
             directory,
             index,
+            grant,
             stale_after,
         }
     }
@@ -92,20 +103,34 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         Ok(summary)
     }
 
-    /// Undoes stale creations and finishes stale deletions.
+    /// Undoes stale creations, finishes stale deletions and makes Auth0
+    /// match the index where a change stopped half-way.
     async fn repair(&self, summary: &mut Summary, deadline: Instant) -> Result<(), ServiceError> {
         let before = now_micros().saturating_sub(micros(self.stale_after));
         for operation in self.index.stale_operations(before).await? {
             if Instant::now() >= deadline {
                 break;
             }
-            let (client_id, done) = match &operation {
-                StaleOperation::Creation(creation) => (creation.client_id(), "undone"),
-                StaleOperation::Deletion(client) => (client.client_id.as_str(), "finished"),
+            let (owner, client_id, done) = match &operation {
+                StaleOperation::Creation(creation) => {
+                    (&creation.owner, creation.client_id(), "undone")
+                }
+                StaleOperation::Deletion(client) => {
+                    (&client.owner, client.client_id.as_str(), "finished")
+                }
+                StaleOperation::Change(client) => {
+                    (&client.owner, client.client_id.as_str(), "restored")
+                }
             };
-            // The client goes from Auth0 first: an item naming a client is
-            // never lost before the client is.
-            if let Err(problem) = self.directory.delete_client(client_id, deadline).await {
+            let repaired = match &operation {
+                StaleOperation::Change(client) => {
+                    self.repair_change(client, before, deadline).await
+                }
+                // The client goes from Auth0 first: an item naming a client
+                // is never lost before the client is.
+                _ => self.directory.delete_client(client_id, deadline).await,
+            };
+            if let Err(problem) = repaired {
                 warn!(client_id, error = %problem, "could not repair yet");
                 summary.failed += 1;
                 continue;
@@ -119,13 +144,101 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                     self.index.remove(client).await?;
                     summary.finished_deletions += 1;
                 }
+                StaleOperation::Change(_) => summary.repaired_changes += 1,
             }
-            info!(target: "audit", action = "reconcile", owner = match &operation {
-                StaleOperation::Creation(creation) => creation.owner.as_str(),
-                StaleOperation::Deletion(client) => client.owner.as_str(),
-            }, client_id, outcome = done, "audit");
+            info!(target: "audit", action = "reconcile", owner = owner.as_str(), client_id, outcome = done, "audit");
         }
         Ok(())
+    }
+
+    /// Makes Auth0 say what the index says of `stale`'s client, in the
+    /// aspects its change may have left different. The change is taken
+    /// over first, so that no request changes the client meanwhile; if the
+    /// repair fails it is left stale again, for the next run (or a request)
+    /// to take over.
+    async fn repair_change(
+        &self,
+        stale: &IndexedClient,
+        stale_before: u64,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        let ours = PendingChange::begin(Default::default());
+        let begun = self
+            .index
+            .begin_change(stale, &ours, stale_before)
+            .await
+            .map_err(|problem| UpstreamError::Failed(problem.to_string()))?;
+        let ChangeBegun::Started {
+            client,
+            taken_over: Some(taken_over),
+        } = begun
+        else {
+            // Ended, deleted or taken over since it was found: not ours.
+            return Ok(());
+        };
+        let aspects = taken_over.aspects;
+        let restored = self.restore_in_auth0(&client, aspects, deadline).await;
+        let change = match &restored {
+            Ok(_) => None,
+            Err(_) => Some(PendingChange {
+                id: ours.id.clone(),
+                ..taken_over
+            }),
+        };
+        let ended = IndexedClient { change, ..client };
+        match (&restored, ended) {
+            // Gone from Auth0: so it goes from the index.
+            (Ok(false), ended) => self
+                .index
+                .remove(&ended)
+                .await
+                .map_err(|problem| UpstreamError::Failed(problem.to_string()))?,
+            (_, ended) => {
+                self.index
+                    .end_change(&ended, &ours.id)
+                    .await
+                    .map_err(|problem| UpstreamError::Failed(problem.to_string()))?;
+            }
+        }
+        restored.map(drop)
+    }
+
+    /// Sets the client's name and description, and its grant by its
+    /// status, in Auth0, as far as `aspects` say; `false` if Auth0 has no
+    /// such client.
+    async fn restore_in_auth0(
+        &self,
+        client: &IndexedClient,
+        aspects: crate::domain::Aspects,
+        deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        let id = client.client_id.as_str();
+        if aspects.profile {
+            let update = ClientUpdate {
+                name: Some(client.name.clone()),
+                description: Some(client.description.clone()),
+            };
+            if !self.directory.update_client(id, &update, deadline).await? {
+                return Ok(false);
+            }
+        }
+        if aspects.access {
+            match client.status {
+                ClientStatus::Active => {
+                    let grant = GrantPolicy {
+                        audience: self.grant.audience.clone(),
+                        scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                    };
+                    self.directory.create_grant(id, &grant, deadline).await?;
+                }
+                ClientStatus::Disabled => {
+                    self.directory
+                        .delete_grant(id, &self.grant.audience, deadline)
+                        .await?;
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Goes on with the sweep under way, or starts one if it is time (or a
@@ -181,14 +294,12 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                     .mark_swept(&owner, &client.client_id, generation)
                     .await?;
                 if !known && state.backfill {
-                    let imported = IndexedClient {
-                        client_id: client.client_id.clone(),
-                        owner: owner.clone(),
-                        name: client.name,
-                        description: client.description,
-                        created_at: now_micros(),
-                        idempotency_key: None,
-                    };
+                    let imported = IndexedClient::imported(
+                        client.client_id.clone(),
+                        owner.clone(),
+                        client.name,
+                        client.description,
+                    );
                     self.index.import(&imported, generation).await?;
                     info!(target: "audit", action = "import", owner = owner.as_str(), client_id = %client.client_id, outcome = "imported", "audit");
                     summary.imported += 1;
@@ -240,7 +351,7 @@ pub async fn from_env() -> Result<
 > {
     let config = crate::config::Config::from_env().map_err(|problem| problem.to_string())?;
     let http = crate::http::client()?;
-    let sdk_config = crate::aws::sdk_config(http.clone()).await;
+    let sdk_config = crate::aws::sdk_config(http.clone());
     let credentials = crate::secrets_manager::SecretsManagerSource::from_config(
         config.auth0_secret_id.clone(),
         &sdk_config,
@@ -254,13 +365,17 @@ pub async fn from_env() -> Result<
     );
     let index =
         crate::owner_index::DynamoIndex::from_config(config.clients_table.clone(), &sdk_config);
-    Ok(Reconciler::new(directory, index))
+    let grant = GrantPolicy {
+        audience: config.grant_audience.clone(),
+        scopes: config.grant_scopes.clone(),
+    };
+    Ok(Reconciler::new(directory, index, grant))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Creation, GrantPolicy, NewClient, Owner};
+    use crate::domain::{Creation, NewClient, Owner};
     use crate::owner_index::MemoryIndex;
     use crate::testing::MemoryDirectory;
 
@@ -277,6 +392,10 @@ mod tests {
         Reconciler::with_stale_after(
             MemoryDirectory::default(),
             MemoryIndex::new(),
+            GrantPolicy {
+                audience: "https://butlrauth/".into(),
+                scopes: vec!["read:spaces".into(), "read:rooms".into()],
+            },
             Duration::ZERO,
         )
     }
@@ -290,18 +409,12 @@ mod tests {
             description: String::new(),
             started_at: now_micros(),
             idempotency: None,
+            scopes: vec![],
         }
     }
 
     fn indexed(id: &str, who: &str) -> IndexedClient {
-        IndexedClient {
-            client_id: id.into(),
-            owner: owner(who),
-            name: id.into(),
-            description: String::new(),
-            created_at: now_micros(),
-            idempotency_key: None,
-        }
+        IndexedClient::imported(id.into(), owner(who), id.into(), String::new())
     }
 
     #[tokio::test]
@@ -318,6 +431,7 @@ mod tests {
         let new = NewClient {
             name: "stopped".into(),
             description: String::new(),
+            scopes: None,
         };
         directory
             .create_client(&new, &owner("owner-a"), "client_stopped", later(), later())
@@ -347,6 +461,85 @@ mod tests {
         // Idempotent: nothing left to do.
         let again = reconciler.run(false, later()).await.unwrap();
         assert_eq!((again.repaired_creations, again.finished_deletions), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn changes_that_stopped_are_undone_in_auth0() {
+        let reconciler = reconciler();
+        let (directory, index) = (reconciler.directory(), reconciler.index());
+        let grant = GrantPolicy {
+            audience: "https://butlrauth/".into(),
+            scopes: vec!["read:rooms".into()],
+        };
+        // A disable stopped after Auth0 took the grant; an update stopped
+        // after Auth0 renamed the client. The index says neither happened.
+        for id in ["client_disabled", "client_renamed"] {
+            directory.seed(id, Some("owner-a"));
+            directory.create_grant(id, &grant, later()).await.unwrap();
+            let mut client = indexed(id, "owner-a");
+            client.scopes = Some(vec!["read:rooms".into()]);
+            index.import(&client, 0).await.unwrap();
+        }
+        for (id, aspects) in [
+            ("client_disabled", crate::domain::Aspects::ACCESS),
+            ("client_renamed", crate::domain::Aspects::PROFILE),
+        ] {
+            let change = PendingChange::begin(aspects);
+            let read = index.get(&owner("owner-a"), id).await.unwrap().unwrap();
+            index.begin_change(&read, &change, 0).await.unwrap();
+        }
+        directory
+            .delete_grant("client_disabled", "https://butlrauth/", later())
+            .await
+            .unwrap();
+        let renamed = ClientUpdate {
+            name: Some("renamed in Auth0".into()),
+            description: None,
+        };
+        directory
+            .update_client("client_renamed", &renamed, later())
+            .await
+            .unwrap();
+
+        let summary = reconciler.run(false, later()).await.unwrap();
+        assert_eq!((summary.repaired_changes, summary.failed), (2, 0));
+        assert_eq!(
+            directory.granted("client_disabled").unwrap(),
+            ["read:rooms"]
+        );
+        assert_eq!(
+            directory.profile("client_renamed").unwrap().0,
+            "client_renamed"
+        );
+        assert!(index.stale_operations(u64::MAX).await.unwrap().is_empty());
+        let again = reconciler.run(false, later()).await.unwrap();
+        assert_eq!(again.repaired_changes, 0);
+    }
+
+    #[tokio::test]
+    async fn a_change_whose_repair_fails_is_left_for_the_next_run() {
+        let reconciler = reconciler();
+        let (directory, index) = (reconciler.directory(), reconciler.index());
+        directory.seed("client_x", Some("owner-a"));
+        index
+            .import(&indexed("client_x", "owner-a"), 0)
+            .await
+            .unwrap();
+        let change = PendingChange::begin(crate::domain::Aspects::PROFILE);
+        let read = index
+            .get(&owner("owner-a"), "client_x")
+            .await
+            .unwrap()
+            .unwrap();
+        index.begin_change(&read, &change, 0).await.unwrap();
+        directory.fail_next(crate::testing::Failing::Update);
+        let summary = reconciler.run(false, later()).await.unwrap();
+        assert_eq!((summary.repaired_changes, summary.failed), (0, 1));
+        // Still stale: a request could take it over, the next run repairs.
+        let stale = index.stale_operations(change.started_at + 1).await.unwrap();
+        assert_eq!(stale.len(), 1, "{stale:?}");
+        let next = reconciler.run(false, later()).await.unwrap();
+        assert_eq!(next.repaired_changes, 1);
     }
 
     #[tokio::test]

@@ -10,6 +10,10 @@
 /// The path of the collection, and of one client in it.
 pub const CLIENTS_PATH: &str = "/api/v1/client";
 pub const CLIENT_PATH: &str = "/api/v1/client/{id}";
+/// The lifecycle routes' paths: actions on one client.
+pub const ROTATE_SECRET_PATH: &str = "/api/v1/client/{id}/rotate-secret";
+pub const DISABLE_PATH: &str = "/api/v1/client/{id}/disable";
+pub const ENABLE_PATH: &str = "/api/v1/client/{id}/enable";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Route {
@@ -17,6 +21,10 @@ pub enum Route {
     ListClients,
     GetClient,
     DeleteClient,
+    UpdateClient,
+    RotateClientSecret,
+    DisableClient,
+    EnableClient,
 }
 
 /// What a caller's token must grant (in its `scope` or `permissions`) to
@@ -70,21 +78,35 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 4] = [
+    pub const ALL: [Route; 8] = [
         Route::CreateClient,
         Route::ListClients,
         Route::GetClient,
         Route::DeleteClient,
+        Route::UpdateClient,
+        Route::RotateClientSecret,
+        Route::DisableClient,
+        Route::EnableClient,
     ];
 
     /// The table itself.
     pub const fn spec(self) -> RouteSpec {
-        use Permission::{Create, Delete, Read};
+        use Permission::{Create, Delete, Read, Update};
         let (function, method, path, success_status, permission) = match self {
             Route::CreateClient => ("create_client", "POST", CLIENTS_PATH, 201, Create),
             Route::ListClients => ("list_clients", "GET", CLIENTS_PATH, 200, Read),
             Route::GetClient => ("get_client", "GET", CLIENT_PATH, 200, Read),
             Route::DeleteClient => ("delete_client", "DELETE", CLIENT_PATH, 204, Delete),
+            Route::UpdateClient => ("update_client", "PATCH", CLIENT_PATH, 200, Update),
+            Route::RotateClientSecret => (
+                "rotate_client_secret",
+                "POST",
+                ROTATE_SECRET_PATH,
+                200,
+                Update,
+            ),
+            Route::DisableClient => ("disable_client", "POST", DISABLE_PATH, 200, Update),
+            Route::EnableClient => ("enable_client", "POST", ENABLE_PATH, 200, Update),
         };
         RouteSpec {
             function,
@@ -164,6 +186,16 @@ mod tests {
     #[test]
     fn item_routes_take_an_id() {
         let with_id: Vec<Route> = Route::ALL.into_iter().filter(|r| r.takes_id()).collect();
-        assert_eq!(with_id, [Route::GetClient, Route::DeleteClient]);
+        assert_eq!(
+            with_id,
+            [
+                Route::GetClient,
+                Route::DeleteClient,
+                Route::UpdateClient,
+                Route::RotateClientSecret,
+                Route::DisableClient,
+                Route::EnableClient,
+            ]
+        );
     }
 }

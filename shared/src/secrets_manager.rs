@@ -38,7 +38,14 @@ impl SecretsManagerSource {
 
     /// A client of the container's AWS configuration ([`crate::aws`]).
     pub fn from_config(secret_id: impl Into<String>, sdk_config: &aws_config::SdkConfig) -> Self {
-        Self::new(aws_sdk_secretsmanager::Client::new(sdk_config), secret_id)
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk_config);
+        if let Some(url) = crate::aws::service_endpoint("SECRETS_MANAGER") {
+            config = config.endpoint_url(url);
+        }
+        Self::new(
+            aws_sdk_secretsmanager::Client::from_conf(config.build()),
+            secret_id,
+        )
     }
 }
 
@@ -109,7 +116,7 @@ mod tests {
     #[tokio::test]
     async fn the_sdk_client_gives_each_attempt_a_timeout() {
         let http = crate::http::client().unwrap();
-        let sdk = crate::aws::sdk_config(http).await;
+        let sdk = crate::aws::sdk_config(http);
         let source = SecretsManagerSource::from_config("m2m/any", &sdk);
         let timeouts = source.client.config().timeout_config();
         assert_eq!(

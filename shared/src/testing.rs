@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use crate::domain::{
-    ClientDirectory, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
+    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -23,12 +23,18 @@ pub enum Failing {
     DeleteRateLimited,
     Secret,
     List,
+    Update,
+    /// Auth0 keeps answering 429 to an update: nothing is processed.
+    UpdateRateLimited,
+    Rotate,
+    DeleteGrant,
 }
 
 #[derive(Default)]
 struct State {
     clients: BTreeMap<String, (DirectoryClient, String)>,
-    grants: Vec<String>,
+    /// Each authorized client's scopes.
+    grants: BTreeMap<String, Vec<String>>,
     failing: Vec<Failing>,
     calls: Vec<&'static str>,
 }
@@ -62,7 +68,28 @@ impl MemoryDirectory {
     }
 
     pub fn has_grant(&self, client_id: &str) -> bool {
-        self.state().grants.iter().any(|g| g == client_id)
+        self.state().grants.contains_key(client_id)
+    }
+
+    /// The scopes of the client's grant, if it has one.
+    pub fn granted(&self, client_id: &str) -> Option<Vec<String>> {
+        self.state().grants.get(client_id).cloned()
+    }
+
+    /// The client's name and description, as the directory has them.
+    pub fn profile(&self, client_id: &str) -> Option<(String, String)> {
+        self.state()
+            .clients
+            .get(client_id)
+            .map(|(client, _)| (client.name.clone(), client.description.clone()))
+    }
+
+    /// The client's current secret.
+    pub fn secret(&self, client_id: &str) -> Option<String> {
+        self.state()
+            .clients
+            .get(client_id)
+            .map(|(_, secret)| secret.clone())
     }
 
     /// The calls made so far, by name.
@@ -117,18 +144,76 @@ impl ClientDirectory for MemoryDirectory {
             name: client.name.clone(),
             description: client.description.clone(),
             client_secret: SecretString::new(secret),
+            scopes: Vec::new(),
         })
     }
 
     async fn create_grant(
         &self,
         client_id: &str,
-        _grant: &GrantPolicy,
+        grant: &GrantPolicy,
         _deadline: Instant,
     ) -> Result<(), UpstreamError> {
         self.call("create_grant", Failing::Grant)?;
-        self.state().grants.push(client_id.to_owned());
+        // Like Auth0's 409 for a second grant: the first one stays.
+        self.state()
+            .grants
+            .entry(client_id.to_owned())
+            .or_insert_with(|| grant.scopes.clone());
         Ok(())
+    }
+
+    async fn delete_grant(
+        &self,
+        client_id: &str,
+        _audience: &str,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.call("delete_grant", Failing::DeleteGrant)?;
+        self.state().grants.remove(client_id);
+        Ok(())
+    }
+
+    async fn update_client(
+        &self,
+        client_id: &str,
+        update: &ClientUpdate,
+        _deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        if self
+            .call("update_client", Failing::UpdateRateLimited)
+            .is_err()
+        {
+            return Err(UpstreamError::RateLimited {
+                retry_after: std::time::Duration::from_secs(1),
+            });
+        }
+        self.call("update_client", Failing::Update)?;
+        let mut state = self.state();
+        let Some((client, _)) = state.clients.get_mut(client_id) else {
+            return Ok(false);
+        };
+        if let Some(name) = &update.name {
+            client.name.clone_from(name);
+        }
+        if let Some(description) = &update.description {
+            client.description.clone_from(description);
+        }
+        Ok(true)
+    }
+
+    async fn rotate_secret(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<Option<SecretString>, UpstreamError> {
+        self.call("rotate_secret", Failing::Rotate)?;
+        let mut state = self.state();
+        let rotations = state.calls.len();
+        Ok(state.clients.get_mut(client_id).map(|(_, secret)| {
+            *secret = format!("rotated-{rotations}-{client_id}");
+            SecretString::new(secret.clone())
+        }))
     }
 
     async fn client_secret(
@@ -180,7 +265,7 @@ impl ClientDirectory for MemoryDirectory {
         self.call("delete_client", Failing::Delete)?;
         let mut state = self.state();
         state.clients.remove(client_id);
-        state.grants.retain(|g| g != client_id);
+        state.grants.remove(client_id);
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{IdempotencyClaim, NewClient};
+use crate::domain::{ClientUpdate, IdempotencyClaim, NewClient};
 use crate::error::ServiceError;
 
 /// Bodies larger than this are refused before parsing.
@@ -70,6 +70,61 @@ pub fn page_limit(limit: Option<&str>) -> Result<Option<usize>, ServiceError> {
 
 /// Parses and validates the body of `POST /api/v1/client`.
 pub fn parse_new_client(body: &[u8]) -> Result<NewClient, ServiceError> {
+    let mut fields = json_object(body)?;
+    let name = take_string(&mut fields, "name", "client name")?
+        .ok_or_else(|| ServiceError::invalid("client name is required"))?;
+    let description = take_string(&mut fields, "description", "client description")?;
+    let scopes = take_scopes(&mut fields)?;
+    refuse_unknown(&fields, "name, description and scopes")?;
+    Ok(NewClient {
+        name: valid_name(&name)?,
+        description: valid_description(description.unwrap_or_default())?,
+        scopes,
+    })
+}
+
+/// Parses and validates the body of `PATCH /api/v1/client/{id}`: the same
+/// rules as create's for each field, and at least one of them.
+pub fn parse_client_update(body: &[u8]) -> Result<ClientUpdate, ServiceError> {
+    let mut fields = json_object(body)?;
+    let name = take_string(&mut fields, "name", "client name")?;
+    let description = take_string(&mut fields, "description", "client description")?;
+    refuse_unknown(&fields, "name and description")?;
+    if name.is_none() && description.is_none() {
+        return Err(ServiceError::invalid(
+            "name or description is required: nothing to update",
+        ));
+    }
+    Ok(ClientUpdate {
+        name: name.as_deref().map(valid_name).transpose()?,
+        description: description.map(valid_description).transpose()?,
+    })
+}
+
+/// The scopes a new client gets: all that `allowed` holds (`GRANT_SCOPES`)
+/// unless the caller chose some of them. In `allowed`'s order.
+pub fn choose_scopes(
+    requested: Option<&[String]>,
+    allowed: &[String],
+) -> Result<Vec<String>, ServiceError> {
+    let Some(requested) = requested else {
+        return Ok(allowed.to_vec());
+    };
+    if let Some(unknown) = requested.iter().find(|scope| !allowed.contains(scope)) {
+        return Err(ServiceError::invalid(format!(
+            "scope `{}` is not one this service grants",
+            shown(unknown)
+        )));
+    }
+    Ok(allowed
+        .iter()
+        .filter(|scope| requested.contains(scope))
+        .cloned()
+        .collect())
+}
+
+/// The body as a JSON object: at most [`MAX_BODY_BYTES`], not blank.
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, ServiceError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ServiceError::invalid(format!(
             "request body must be at most {MAX_BODY_BYTES} bytes"
@@ -80,26 +135,30 @@ pub fn parse_new_client(body: &[u8]) -> Result<NewClient, ServiceError> {
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| ServiceError::invalid("request body must be valid JSON"))?;
-    let Value::Object(mut fields) = value else {
-        return Err(ServiceError::invalid("request body must be a JSON object"));
-    };
-
-    let name = take_string(&mut fields, "name", "client name")?
-        .ok_or_else(|| ServiceError::invalid("client name is required"))?;
-    let description = take_string(&mut fields, "description", "client description")?;
-
-    if let Some(unknown) = fields.keys().next() {
-        // Field names are the caller's text: say which, but keep it short.
-        let shown: String = unknown
-            .chars()
-            .take(40)
-            .filter(|c| !c.is_control())
-            .collect();
-        return Err(ServiceError::invalid(format!(
-            "unknown field `{shown}`: only name and description are accepted"
-        )));
+    match value {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(ServiceError::invalid("request body must be a JSON object")),
     }
+}
 
+/// Refuses a field the route does not take (`accepted` lists those it does).
+fn refuse_unknown(fields: &Map<String, Value>, accepted: &str) -> Result<(), ServiceError> {
+    match fields.keys().next() {
+        None => Ok(()),
+        Some(unknown) => Err(ServiceError::invalid(format!(
+            "unknown field `{}`: only {accepted} are accepted",
+            shown(unknown)
+        ))),
+    }
+}
+
+/// Caller text named in a message: short, and without control characters.
+fn shown(text: &str) -> String {
+    text.chars().take(40).filter(|c| !c.is_control()).collect()
+}
+
+/// A name: trimmed, 1 to [`MAX_NAME_CHARS`], no `<`, `>` or control characters.
+fn valid_name(name: &str) -> Result<String, ServiceError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(ServiceError::invalid("client name is required"));
@@ -114,17 +173,48 @@ pub fn parse_new_client(body: &[u8]) -> Result<NewClient, ServiceError> {
             "client name must not contain '<', '>' or control characters",
         ));
     }
-    let description = description.unwrap_or_default();
+    Ok(name.to_owned())
+}
+
+/// A description: at most [`MAX_DESCRIPTION_CHARS`] (Auth0's limit).
+fn valid_description(description: String) -> Result<String, ServiceError> {
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(ServiceError::invalid(format!(
             "client description must be at most {MAX_DESCRIPTION_CHARS} characters"
         )));
     }
+    Ok(description)
+}
 
-    Ok(NewClient {
-        name: name.to_owned(),
-        description,
-    })
+/// Removes `scopes` from `fields`: absent, or a non-empty array of
+/// distinct strings.
+fn take_scopes(fields: &mut Map<String, Value>) -> Result<Option<Vec<String>>, ServiceError> {
+    let Some(value) = fields.remove("scopes") else {
+        return Ok(None);
+    };
+    let not_strings = || ServiceError::invalid("scopes must be an array of strings");
+    let Value::Array(items) = value else {
+        return Err(not_strings());
+    };
+    if items.is_empty() {
+        return Err(ServiceError::invalid(
+            "scopes must not be empty: leave it out for all scopes",
+        ));
+    }
+    let mut scopes: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::String(scope) = item else {
+            return Err(not_strings());
+        };
+        if scopes.contains(&scope) {
+            return Err(ServiceError::invalid(format!(
+                "scope `{}` is listed twice",
+                shown(&scope)
+            )));
+        }
+        scopes.push(scope);
+    }
+    Ok(Some(scopes))
 }
 
 /// Removes `key` from `fields`; present means it must be a string.
@@ -258,16 +348,118 @@ mod tests {
             ),
             (
                 r#"{"name": "a", "client_id": "x"}"#.into(),
-                "unknown field `client_id`: only name and description are accepted",
+                "unknown field `client_id`: only name, description and scopes are accepted",
             ),
             (
                 r#"{"name": "a", "owner": "someone-else"}"#.into(),
-                "unknown field `owner`: only name and description are accepted",
+                "unknown field `owner`: only name, description and scopes are accepted",
             ),
             (huge, "request body must be at most 16384 bytes"),
         ];
         for (body, expected) in cases {
             assert_eq!(message(&body), expected, "body: {body:.60}");
+        }
+    }
+
+    #[test]
+    fn scopes_are_an_optional_non_empty_array_of_distinct_strings() {
+        let scopes = |body: &str| parse_new_client(body.as_bytes()).map(|c| c.scopes);
+        assert_eq!(scopes(r#"{"name": "a"}"#).unwrap(), None);
+        assert_eq!(
+            scopes(r#"{"name": "a", "scopes": ["read:rooms", "read:hives"]}"#).unwrap(),
+            Some(vec!["read:rooms".to_owned(), "read:hives".to_owned()])
+        );
+        for (body, expected) in [
+            (
+                r#"{"name": "a", "scopes": []}"#,
+                "scopes must not be empty: leave it out for all scopes",
+            ),
+            (
+                r#"{"name": "a", "scopes": "read:rooms"}"#,
+                "scopes must be an array of strings",
+            ),
+            (
+                r#"{"name": "a", "scopes": null}"#,
+                "scopes must be an array of strings",
+            ),
+            (
+                r#"{"name": "a", "scopes": ["read:rooms", 1]}"#,
+                "scopes must be an array of strings",
+            ),
+            (
+                r#"{"name": "a", "scopes": ["read:rooms", "read:rooms"]}"#,
+                "scope `read:rooms` is listed twice",
+            ),
+        ] {
+            assert_eq!(message(body), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn chosen_scopes_are_among_the_allowed_in_their_order() {
+        let allowed: Vec<String> = ["read:spaces", "read:rooms", "read:hives"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(choose_scopes(None, &allowed).unwrap(), allowed);
+        let asked = ["read:hives".to_owned(), "read:spaces".to_owned()];
+        assert_eq!(
+            choose_scopes(Some(&asked), &allowed).unwrap(),
+            ["read:spaces", "read:hives"]
+        );
+        let foreign = ["read:hives".to_owned(), "create:m2m_clients".to_owned()];
+        assert!(matches!(
+            choose_scopes(Some(&foreign), &allowed),
+            Err(ServiceError::InvalidRequest(m)) if m == "scope `create:m2m_clients` is not one this service grants"
+        ));
+    }
+
+    #[test]
+    fn updates_take_name_or_description_under_creates_rules() {
+        let update = parse_client_update(br#"{"name": "  Renamed "}"#).unwrap();
+        assert_eq!(
+            update,
+            ClientUpdate {
+                name: Some("Renamed".into()),
+                description: None
+            }
+        );
+        let update = parse_client_update(br#"{"description": ""}"#).unwrap();
+        assert_eq!(update.description.as_deref(), Some(""));
+        let refused = |body: &str| match parse_client_update(body.as_bytes()) {
+            Err(ServiceError::InvalidRequest(message)) => message,
+            other => panic!("expected INVALID_REQUEST for {body:?}, got {other:?}"),
+        };
+        let long_description = "d".repeat(MAX_DESCRIPTION_CHARS + 1);
+        for (body, expected) in [
+            ("".to_owned(), "request body is required"),
+            ("[]".to_owned(), "request body must be a JSON object"),
+            (
+                "{}".to_owned(),
+                "name or description is required: nothing to update",
+            ),
+            (r#"{"name": " "}"#.to_owned(), "client name is required"),
+            (
+                r#"{"name": null}"#.to_owned(),
+                "client name must be a string",
+            ),
+            (
+                r#"{"name": "a<b"}"#.to_owned(),
+                "client name must not contain '<', '>' or control characters",
+            ),
+            (
+                format!(r#"{{"description": "{long_description}"}}"#),
+                "client description must be at most 140 characters",
+            ),
+            (
+                r#"{"name": "a", "scopes": ["read:rooms"]}"#.to_owned(),
+                "unknown field `scopes`: only name and description are accepted",
+            ),
+            (
+                r#"{"status": "disabled"}"#.to_owned(),
+                "unknown field `status`: only name and description are accepted",
+            ),
+        ] {
+            assert_eq!(refused(&body), expected, "{body}");
         }
     }
 }

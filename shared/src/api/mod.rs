@@ -17,11 +17,13 @@ use tracing::{Instrument, info_span};
 
 use crate::app::{App, Service};
 use crate::auth0::CredentialsSource;
-use crate::domain::{Owner, OwnerIndex};
+use crate::domain::{ClientStatus, Owner, OwnerIndex};
 use crate::error::{AuthError, ServiceError};
-use crate::routes::Route;
-use crate::validation::{idempotency_claim, page_limit, parse_new_client};
-use response::{ClientBody, CreatedClientBody, empty_response, error_response, json_response};
+use crate::routes::{CLIENTS_PATH, Route};
+use crate::validation::{idempotency_claim, page_limit, parse_client_update, parse_new_client};
+use response::{
+    ClientBody, CreatedClientBody, RotatedSecretBody, empty_response, error_response, json_response,
+};
 
 /// Every request is answered within this long of its start, whatever its
 /// upstreams do (docs/behaviour.md, "Upstream failures"), or by Lambda's
@@ -49,7 +51,9 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
             .authenticator
             .authorize(authorization(&request)?, route.permission())
             .await?;
-        operate(service, route, owner, &request, deadline).await
+        // On the heap: the routes' operations together make a large
+        // future, which the runtime's stack need not hold.
+        Box::pin(operate(service, route, owner, &request, deadline)).await
     }
     .instrument(span.clone())
     .await;
@@ -112,6 +116,26 @@ async fn operate<S: CredentialsSource, I: OwnerIndex>(
             clients.delete(&owner, &id, deadline).await?;
             empty_response(status)
         }
+        Route::UpdateClient => {
+            let id = client_id_parameter(request);
+            let update = parse_client_update(request.body().as_ref())?;
+            let client = clients.update(&owner, &id, update, deadline).await?;
+            json_response(status, &ClientBody::from(&client))
+        }
+        Route::RotateClientSecret => {
+            let id = client_id_parameter(request);
+            let rotated = clients.rotate_secret(&owner, &id, deadline).await?;
+            json_response(status, &RotatedSecretBody::from(&rotated))
+        }
+        Route::DisableClient | Route::EnableClient => {
+            let id = client_id_parameter(request);
+            let wanted = match route {
+                Route::DisableClient => ClientStatus::Disabled,
+                _ => ClientStatus::Active,
+            };
+            let client = clients.set_status(&owner, &id, wanted, deadline).await?;
+            json_response(status, &ClientBody::from(&client))
+        }
     })
 }
 
@@ -152,7 +176,9 @@ fn authorization(request: &Request) -> Result<Option<&str>, AuthError> {
 }
 
 /// The `{id}` of the route: API Gateway's path parameter or, when invoked
-/// without one (function URLs, `cargo lambda watch`), the last path segment.
+/// without one (function URLs, `cargo lambda watch`), the path segment
+/// after `/api/v1/client/` (the lifecycle routes' paths go on after it).
+/// An id that is no client's is answered 404 by the operation.
 fn client_id_parameter(request: &Request) -> String {
     if let Some(id) = request
         .path_parameters_ref()
@@ -160,11 +186,11 @@ fn client_id_parameter(request: &Request) -> String {
     {
         return id.to_owned();
     }
-    request
-        .uri()
-        .path()
-        .rsplit('/')
-        .next()
+    let prefix = format!("{CLIENTS_PATH}/");
+    let path = request.uri().path();
+    path.find(&prefix)
+        .map(|at| &path[at + prefix.len()..])
+        .and_then(|rest| rest.split('/').next())
         .unwrap_or_default()
         .to_owned()
 }

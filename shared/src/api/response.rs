@@ -6,8 +6,11 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
-use crate::domain::{CreatedClient, IndexedClient};
+use crate::domain::{CreatedClient, IndexedClient, RotatedSecret};
 use crate::error::{AuthError, Operation, ServiceError, UpstreamError};
+
+/// What a failed rotation adds: the caller cannot know which secret works.
+const ROTATION_UNKNOWN: &str = "it may or may not have been rotated, so the secret you hold may no longer work; rotate again to get a secret that does";
 
 /// The documented answer to every failure.
 pub fn error_response(problem: &ServiceError) -> Response<Body> {
@@ -65,6 +68,11 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
             "CLIENT_LIMIT_REACHED",
             &format!("client limit reached: an owner may have at most {limit} clients"),
         ),
+        ServiceError::ClientChangeInProgress => coded(
+            StatusCode::CONFLICT,
+            "CLIENT_CHANGE_IN_PROGRESS",
+            "another change to this client is in progress; retry shortly",
+        ),
         ServiceError::IdempotencyKeyInUse => coded(
             StatusCode::CONFLICT,
             "IDEMPOTENCY_KEY_IN_USE",
@@ -83,6 +91,15 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
                     "failed to authorize the client for API access",
                 ),
                 Operation::DeleteClient => ("CLIENT_DELETE_FAILED", "failed to delete the client"),
+                Operation::UpdateClient => ("CLIENT_UPDATE_FAILED", "failed to update the client"),
+                Operation::RotateSecret => (
+                    "CLIENT_SECRET_ROTATE_FAILED",
+                    "failed to rotate the client secret",
+                ),
+                Operation::DeleteGrant => (
+                    "CLIENT_GRANT_DELETE_FAILED",
+                    "failed to revoke the client's API access",
+                ),
             };
             let code = Some(code);
             match cause {
@@ -100,6 +117,16 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
                         .insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
                     response
                 }
+                // Auth0 may have rotated the secret without our seeing the
+                // answer: no claim about which secret works, and the one
+                // way out. (A rate limit above is certain: nothing rotated.)
+                _ if *operation == Operation::RotateSecret => json_response(
+                    StatusCode::BAD_GATEWAY,
+                    &ErrorBody {
+                        code,
+                        message: &format!("{message}: {ROTATION_UNKNOWN}"),
+                    },
+                ),
                 _ => json_response(StatusCode::BAD_GATEWAY, &ErrorBody { code, message }),
             }
         }
@@ -115,6 +142,7 @@ pub fn log_failure(problem: &ServiceError) {
         | ServiceError::InvalidRequest(_)
         | ServiceError::ClientNotFound
         | ServiceError::ClientLimitReached { .. }
+        | ServiceError::ClientChangeInProgress
         | ServiceError::IdempotencyKeyInUse
         | ServiceError::IdempotencyKeyReused => {
             info!(error = %problem, "request refused")
@@ -181,13 +209,15 @@ impl<'a> ErrorBody<'a> {
     }
 }
 
-/// The 201 of create: the only body that ever carries a secret.
+/// The 201 of create: with the rotation's answer, the only bodies that
+/// ever carry a secret.
 #[derive(Serialize)]
 pub struct CreatedClientBody<'a> {
     name: &'a str,
     description: &'a str,
     client_id: &'a str,
     client_secret: &'a str,
+    scopes: &'a [String],
 }
 
 impl<'a> From<&'a CreatedClient> for CreatedClientBody<'a> {
@@ -197,26 +227,49 @@ impl<'a> From<&'a CreatedClient> for CreatedClientBody<'a> {
             description: &client.description,
             client_id: &client.client_id,
             client_secret: client.client_secret.expose(),
+            scopes: &client.scopes,
         }
     }
 }
 
-/// A client in list and get answers: `id` and `client_id` are both the Auth0 id.
+/// The 200 of a rotation: the new secret, shown this once.
+#[derive(Serialize)]
+pub struct RotatedSecretBody<'a> {
+    client_id: &'a str,
+    client_secret: &'a str,
+}
+
+impl<'a> From<&'a RotatedSecret> for RotatedSecretBody<'a> {
+    fn from(rotated: &'a RotatedSecret) -> Self {
+        RotatedSecretBody {
+            client_id: &rotated.client_id,
+            client_secret: rotated.client_secret.expose(),
+        }
+    }
+}
+
+/// A client in list, get, update, disable and enable answers: `id` and
+/// `client_id` are both the Auth0 id.
 #[derive(Serialize)]
 pub struct ClientBody<'a> {
     id: &'a str,
     name: &'a str,
     description: &'a str,
     client_id: &'a str,
+    scopes: &'a [String],
+    status: &'static str,
 }
 
 impl<'a> From<&'a IndexedClient> for ClientBody<'a> {
+    /// Of a client as the operations answer it: its scopes filled in.
     fn from(client: &'a IndexedClient) -> Self {
         ClientBody {
             id: &client.client_id,
             name: &client.name,
             description: &client.description,
             client_id: &client.client_id,
+            scopes: client.scopes.as_deref().unwrap_or_default(),
+            status: client.status.as_str(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `/api/v2/clients`: creating, listing (a page at a time, for the
-//! reconciler), reading a secret and deleting applications.
+//! reconciler), reading a secret, updating, rotating the secret of and
+//! deleting applications.
 
 use std::sync::atomic::Ordering;
 
@@ -9,10 +10,11 @@ use tracing::{error, warn};
 
 use super::transport::{Answer, Call};
 use super::wire::{
-    Auth0CreatedClient, ClientPage, ClientSecret, M2M_APP_TYPE, READ_FIELDS, new_client_body,
+    Auth0CreatedClient, ClientPage, ClientSecret, M2M_APP_TYPE, READ_FIELDS, client_update_body,
+    new_client_body,
 };
 use super::{CredentialsSource, ManagementApi};
-use crate::domain::{CreatedClient, DirectoryClient, NewClient, Owner};
+use crate::domain::{ClientUpdate, CreatedClient, DirectoryClient, NewClient, Owner};
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
 
@@ -76,6 +78,8 @@ pub(super) async fn create<S: CredentialsSource>(
                 .unwrap_or_else(|| client.description.clone()),
             client_id: created.client_id,
             client_secret: created.client_secret,
+            // The grant is the operation's next step.
+            scopes: Vec::new(),
         }),
         Err(cause) => {
             match &chosen_id {
@@ -185,6 +189,46 @@ pub(super) async fn secret<S: CredentialsSource>(
         )),
         StatusCode::NOT_FOUND => Ok(None),
         _ => Err(answer.failure("read client secret")),
+    }
+}
+
+/// `PATCH /api/v2/clients/{id}` with what changes; `false` when Auth0 has
+/// no such client.
+pub(super) async fn update<S: CredentialsSource>(
+    api: &ManagementApi<S>,
+    client_id: &str,
+    update: &ClientUpdate,
+    deadline: Instant,
+) -> Result<bool, UpstreamError> {
+    let path = format!("/api/v2/clients/{client_id}");
+    let body = client_update_body(update);
+    let answer = api.call(&Call::patch(&path, &body), deadline).await?;
+    match answer.status {
+        StatusCode::OK => Ok(true),
+        StatusCode::NOT_FOUND => Ok(false),
+        _ => Err(answer.failure("update client")),
+    }
+}
+
+/// `POST /api/v2/clients/{id}/rotate-secret` (management scope
+/// `update:client_keys`): the new secret; `None` when Auth0 has no such
+/// client. Never sent again once Auth0 may have rotated: a second rotation
+/// would retire the secret of the first, unseen.
+pub(super) async fn rotate_secret<S: CredentialsSource>(
+    api: &ManagementApi<S>,
+    client_id: &str,
+    deadline: Instant,
+) -> Result<Option<SecretString>, UpstreamError> {
+    let path = format!("/api/v2/clients/{client_id}/rotate-secret");
+    let answer = api.call(&Call::post_empty(&path), deadline).await?;
+    match answer.status {
+        StatusCode::OK | StatusCode::CREATED => Ok(Some(
+            answer
+                .parse::<ClientSecret>("rotate client secret")?
+                .client_secret,
+        )),
+        StatusCode::NOT_FOUND => Ok(None),
+        _ => Err(answer.failure("rotate client secret")),
     }
 }
 

@@ -1,10 +1,11 @@
-//! `/api/v2/client-grants`: authorizing a client for an API.
+//! `/api/v2/client-grants`: authorizing a client for an API, and taking
+//! the authorization away.
 
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
 use super::transport::Call;
-use super::wire::grant_body;
+use super::wire::{Auth0Grant, grant_body};
 use super::{CredentialsSource, ManagementApi};
 use crate::domain::GrantPolicy;
 use crate::error::UpstreamError;
@@ -22,9 +23,42 @@ pub(super) async fn create<S: CredentialsSource>(
         .await?;
     match answer.status {
         StatusCode::CREATED | StatusCode::OK => Ok(()),
-        // The grant for this new client and audience exists already: the
-        // client is authorized, which is all we wanted.
+        // The grant for this client and audience exists already (an enable
+        // repeated after a lost answer): the client is authorized, which is
+        // all we wanted.
         StatusCode::CONFLICT => Ok(()),
         _ => Err(answer.failure("create client grant")),
     }
+}
+
+/// Deletes `client_id`'s grants for `audience` (there is one at most):
+/// `GET /api/v2/client-grants` by client and audience, then
+/// `DELETE /api/v2/client-grants/{id}`. A client without one is done.
+pub(super) async fn delete<S: CredentialsSource>(
+    api: &ManagementApi<S>,
+    client_id: &str,
+    audience: &str,
+    deadline: Instant,
+) -> Result<(), UpstreamError> {
+    let query = [
+        ("client_id", client_id.to_owned()),
+        ("audience", audience.to_owned()),
+    ];
+    let answer = api
+        .call(&Call::get("/api/v2/client-grants", &query), deadline)
+        .await?;
+    if answer.status != StatusCode::OK {
+        return Err(answer.failure("list client grants"));
+    }
+    let grants: Vec<Auth0Grant> = answer.parse("list client grants")?;
+    for grant in grants {
+        let path = format!("/api/v2/client-grants/{}", grant.id);
+        let answer = api.call(&Call::delete(&path), deadline).await?;
+        match answer.status {
+            // Auth0 answers 204 for a grant already gone, too.
+            StatusCode::NO_CONTENT | StatusCode::OK | StatusCode::NOT_FOUND => {}
+            _ => return Err(answer.failure("delete client grant")),
+        }
+    }
+    Ok(())
 }

@@ -21,7 +21,7 @@ pub use transport::{ATTEMPT_TIMEOUT, MAX_RETRIES};
 use transport::{Answer, Auth0Http, Call, Outcome};
 
 use crate::domain::{
-    ClientDirectory, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
+    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -123,6 +123,32 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         deadline: Instant,
     ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
         clients::list_page(self, from, deadline).await
+    }
+
+    async fn delete_grant(
+        &self,
+        client_id: &str,
+        audience: &str,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        grants::delete(self, client_id, audience, deadline).await
+    }
+
+    async fn update_client(
+        &self,
+        client_id: &str,
+        update: &ClientUpdate,
+        deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        clients::update(self, client_id, update, deadline).await
+    }
+
+    async fn rotate_secret(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<Option<SecretString>, UpstreamError> {
+        clients::rotate_secret(self, client_id, deadline).await
     }
 
     async fn delete_client(&self, client_id: &str, deadline: Instant) -> Result<(), UpstreamError> {

@@ -32,10 +32,11 @@ const ERROR_BACKOFF: Duration = Duration::from_millis(200);
 /// Whether a call may be sent again after its outcome became unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Retry {
-    /// GET, DELETE, token requests: repeating them changes nothing.
+    /// GET, DELETE, PATCH, token requests: repeating them changes nothing
+    /// (a PATCH sets the same values again).
     Safe,
-    /// POSTs that create something: only 429 (not processed) and failed
-    /// connects (never sent) are retried.
+    /// POSTs that create or rotate something: only 429 (not processed)
+    /// and failed connects (never sent) are retried.
     OnlyIfNotProcessed,
 }
 
@@ -67,6 +68,29 @@ impl<'a> Call<'a> {
             path,
             query: &[],
             body: None,
+            retry: Retry::Safe,
+        }
+    }
+
+    /// An action without a body (a rotation): never sent again once it
+    /// may have been processed.
+    pub fn post_empty(path: &'a str) -> Self {
+        Call {
+            method: Method::POST,
+            path,
+            query: &[],
+            body: None,
+            retry: Retry::OnlyIfNotProcessed,
+        }
+    }
+
+    /// An update: it sets the same values again if repeated.
+    pub fn patch(path: &'a str, body: &'a Value) -> Self {
+        Call {
+            method: Method::PATCH,
+            path,
+            query: &[],
+            body: Some(body),
             retry: Retry::Safe,
         }
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::{DirectoryClient, GrantPolicy, NewClient, Owner};
+use crate::domain::{ClientUpdate, DirectoryClient, GrantPolicy, NewClient, Owner};
 use crate::secret_string::SecretString;
 
 /// `client_metadata` key recording who created a client through this service.
@@ -42,6 +42,25 @@ pub fn grant_body(client_id: &str, grant: &GrantPolicy) -> Value {
         "audience": grant.audience,
         "scope": grant.scopes,
     })
+}
+
+/// `PATCH /api/v2/clients/{id}`: only what changes (the schema wants at
+/// least one property, and the update has one).
+pub fn client_update_body(update: &ClientUpdate) -> Value {
+    let mut body = serde_json::Map::new();
+    if let Some(name) = &update.name {
+        body.insert("name".into(), json!(name));
+    }
+    if let Some(description) = &update.description {
+        body.insert("description".into(), json!(description));
+    }
+    Value::Object(body)
+}
+
+/// A grant as `GET /api/v2/client-grants` lists it: its id is all we need.
+#[derive(Deserialize)]
+pub struct Auth0Grant {
+    pub id: String,
 }
 
 /// A client as `GET /api/v2/clients[/{id}]` answers it, with [`READ_FIELDS`].
@@ -102,7 +121,9 @@ impl ClientPage {
     }
 }
 
-/// A client read back for its secret alone.
+/// A client read back for its secret alone; also the answer to
+/// `POST /api/v2/clients/{id}/rotate-secret` (the whole client, of which
+/// we read the secret alone).
 #[derive(Deserialize)]
 pub struct ClientSecret {
     pub client_secret: SecretString,

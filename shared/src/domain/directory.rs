@@ -5,7 +5,7 @@ use std::future::Future;
 
 use tokio::time::Instant;
 
-use super::{CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner};
+use super::{ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner};
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
 
@@ -25,7 +25,8 @@ pub trait ClientDirectory: Send + Sync {
         discard_deadline: Instant,
     ) -> impl Future<Output = Result<CreatedClient, UpstreamError>> + Send;
 
-    /// Authorizes `client_id` for the policy's API and scopes.
+    /// Authorizes `client_id` for the policy's API and scopes; a client
+    /// authorized already stays so.
     fn create_grant(
         &self,
         client_id: &str,
@@ -49,6 +50,30 @@ pub trait ClientDirectory: Send + Sync {
         from: Option<&str>,
         deadline: Instant,
     ) -> impl Future<Output = Result<(Vec<DirectoryClient>, Option<String>), UpstreamError>> + Send;
+
+    /// Takes the client's authorization for `audience` away, if it has one.
+    fn delete_grant(
+        &self,
+        client_id: &str,
+        audience: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
+
+    /// Sets what `update` names; `false` if there is no such client.
+    fn update_client(
+        &self,
+        client_id: &str,
+        update: &ClientUpdate,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<bool, UpstreamError>> + Send;
+
+    /// Replaces the client's secret (the old one stops working); the new
+    /// one, or `None` if there is no such client.
+    fn rotate_secret(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Option<SecretString>, UpstreamError>> + Send;
 
     /// Deletes the client; deleting one that does not exist succeeds.
     fn delete_client(

@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use super::Owner;
+use super::{ClientStatus, Owner, PendingChange};
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
 
@@ -23,9 +23,32 @@ pub struct IndexedClient {
     pub created_at: u64,
     /// The key it was created with, released when it is deleted.
     pub idempotency_key: Option<String>,
+    /// The scopes of its grant; `None` for clients recorded before scopes
+    /// could be chosen, which have all of `GRANT_SCOPES`.
+    pub scopes: Option<Vec<String>>,
+    pub status: ClientStatus,
+    /// A change under way, or one that stopped half-way.
+    pub change: Option<PendingChange>,
 }
 
 impl IndexedClient {
+    /// A client as a backfill imports it from Auth0: active, without a key,
+    /// with all of `GRANT_SCOPES` (what every client had before scopes could
+    /// be chosen), created now.
+    pub fn imported(client_id: String, owner: Owner, name: String, description: String) -> Self {
+        IndexedClient {
+            client_id,
+            owner,
+            name,
+            description,
+            created_at: super::now_micros(),
+            idempotency_key: None,
+            scopes: None,
+            status: ClientStatus::Active,
+            change: None,
+        }
+    }
+
     /// Where the client stands in its owner's list: creation time, then id,
     /// as text that sorts the same way.
     pub fn position(&self) -> Position {
@@ -59,6 +82,8 @@ pub struct Creation {
     pub description: String,
     pub started_at: u64,
     pub idempotency: Option<IdempotencyClaim>,
+    /// The scopes its grant gets.
+    pub scopes: Vec<String>,
 }
 
 impl Creation {
@@ -101,11 +126,35 @@ pub enum Begun {
     KeyTaken,
 }
 
+/// How the start of a change went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one answer per change, moved once: boxing would only add an allocation"
+)]
+pub enum ChangeBegun {
+    /// The change is recorded on the client, which is as it stands now
+    /// (its `change` the one begun, with the aspects of the stale change it
+    /// took over, if there was one: `taken_over`).
+    Started {
+        client: IndexedClient,
+        taken_over: Option<PendingChange>,
+    },
+    /// The client is gone, or being deleted.
+    NotFound,
+    /// Another change of the client is under way, or it changed since it
+    /// was read.
+    Busy,
+}
+
 /// An operation that stopped half-way and is older than any request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StaleOperation {
     Creation(Creation),
     Deletion(IndexedClient),
+    /// A client whose change did not end: Auth0 may differ from it in the
+    /// change's aspects.
+    Change(IndexedClient),
 }
 
 /// Where the reconciler's sweep of Auth0 stands.
@@ -196,6 +245,29 @@ pub trait OwnerIndex: Send + Sync {
     fn remove(&self, client: &IndexedClient)
     -> impl Future<Output = Result<(), IndexError>> + Send;
 
+    /// Records `change` on `client`, as it was read, unless it changed
+    /// since (`Busy`: another change began, or a deletion) or another
+    /// change is under way: one that began at or after `stale_before` (µs).
+    /// An older one stopped half-way; the new change takes it over,
+    /// aspects and all.
+    fn begin_change(
+        &self,
+        client: &IndexedClient,
+        change: &PendingChange,
+        stale_before: u64,
+    ) -> impl Future<Output = Result<ChangeBegun, IndexError>> + Send;
+
+    /// Ends the change `change_id`: the client's name, description and
+    /// status become `client`'s, and its `change` what is left of the
+    /// change (`None`: Auth0 matches the index again). `false` if the
+    /// change is no longer the client's (it was deleted meanwhile, or a
+    /// later change took it over).
+    fn end_change(
+        &self,
+        client: &IndexedClient,
+        change_id: &str,
+    ) -> impl Future<Output = Result<bool, IndexError>> + Send;
+
     /// The key that signs list cursors; made once by a writer (`create`),
     /// `None` until then.
     fn cursor_key(
@@ -205,8 +277,8 @@ pub trait OwnerIndex: Send + Sync {
 
     // The reconciler's calls.
 
-    /// Creations and deletions begun before `started_before` (µs) and not
-    /// over.
+    /// Creations, deletions and changes begun before `started_before` (µs)
+    /// and not over.
     fn stale_operations(
         &self,
         started_before: u64,

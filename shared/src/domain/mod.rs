@@ -13,8 +13,8 @@ use std::fmt;
 
 pub use directory::ClientDirectory;
 pub use index::{
-    Begun, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, KeyState, OwnerIndex,
-    Page, Position, StaleOperation, SweepState,
+    Begun, ChangeBegun, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, KeyState,
+    OwnerIndex, Page, Position, StaleOperation, SweepState,
 };
 
 use crate::secret_string::SecretString;
@@ -32,6 +32,12 @@ pub fn is_possible_client_id(id: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
+
+/// An operation (a creation, a deletion, a change) begun longer ago than
+/// this has stopped half-way: no request lives that long (they are
+/// answered within 12 s). The reconciler repairs it, and a new change of
+/// the client may take it over.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Owners are stored in Auth0 client metadata, whose values hold 255 characters.
 pub const MAX_OWNER_CHARS: usize = 255;
@@ -92,6 +98,9 @@ impl fmt::Display for Owner {
 pub struct NewClient {
     pub name: String,
     pub description: String,
+    /// The scopes asked for (distinct, at least one), if the caller chose;
+    /// whether each may be granted is the operation's to check.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// A client just created, with the only copy of its secret we will ever hand out.
@@ -101,6 +110,127 @@ pub struct CreatedClient {
     pub name: String,
     pub description: String,
     pub client_secret: SecretString,
+    /// What its grant holds.
+    pub scopes: Vec<String>,
+}
+
+/// A client's new secret, which only its rotation's answer shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotatedSecret {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// A validated update request: what changes (at least one of the two).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Whether a client may obtain tokens: `Active` clients have their grant,
+/// `Disabled` ones none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientStatus {
+    Active,
+    Disabled,
+}
+
+impl ClientStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::Active => "active",
+            ClientStatus::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(ClientStatus::Active),
+            "disabled" => Some(ClientStatus::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// What a change of a client may leave different in Auth0 from the index
+/// until it is over: its profile (name and description), its access (the
+/// grant, by its status).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Aspects {
+    pub profile: bool,
+    pub access: bool,
+}
+
+impl Aspects {
+    pub const PROFILE: Aspects = Aspects {
+        profile: true,
+        access: false,
+    };
+    pub const ACCESS: Aspects = Aspects {
+        profile: false,
+        access: true,
+    };
+
+    pub fn is_empty(self) -> bool {
+        !self.profile && !self.access
+    }
+
+    pub fn union(self, other: Aspects) -> Aspects {
+        Aspects {
+            profile: self.profile || other.profile,
+            access: self.access || other.access,
+        }
+    }
+
+    pub fn without(self, other: Aspects) -> Aspects {
+        Aspects {
+            profile: self.profile && !other.profile,
+            access: self.access && !other.access,
+        }
+    }
+
+    /// As the index writes them: `profile`, `access`, space-separated.
+    pub fn to_words(self) -> String {
+        let mut words = Vec::new();
+        if self.profile {
+            words.push("profile");
+        }
+        if self.access {
+            words.push("access");
+        }
+        words.join(" ")
+    }
+
+    pub fn from_words(words: &str) -> Aspects {
+        Aspects {
+            profile: words.split_whitespace().any(|w| w == "profile"),
+            access: words.split_whitespace().any(|w| w == "access"),
+        }
+    }
+}
+
+/// A change of a client under way (an update, a disable, an enable): while
+/// it is recorded, Auth0 may differ from the index in its aspects. A change
+/// that stops half-way is found by the reconciler, which makes Auth0 match
+/// the index again (docs/owner-index.md, "Changes").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingChange {
+    /// Names the change, so that only it ends itself.
+    pub id: String,
+    /// When it began (µs).
+    pub started_at: u64,
+    pub aspects: Aspects,
+}
+
+impl PendingChange {
+    pub fn begin(aspects: Aspects) -> Self {
+        PendingChange {
+            id: ksuid::Ksuid::generate().to_base62(),
+            started_at: now_micros(),
+            aspects,
+        }
+    }
 }
 
 /// A client as the directory stores it.
@@ -126,11 +256,31 @@ impl DirectoryClient {
     }
 }
 
-/// What new clients are authorized for.
+/// What clients are authorized for: the API (`GRANT_AUDIENCE`) and the
+/// scopes they may be granted (`GRANT_SCOPES`), each client all of them or
+/// those chosen when it was created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrantPolicy {
     pub audience: String,
     pub scopes: Vec<String>,
+}
+
+impl GrantPolicy {
+    /// The scopes of a client: those recorded, or all of the policy's for
+    /// a client recorded before scopes could be chosen. In the policy's
+    /// order, either way.
+    pub fn scopes_of(&self, recorded: Option<&[String]>) -> Vec<String> {
+        match recorded {
+            None => self.scopes.clone(),
+            Some(recorded) => {
+                // Scopes since dropped from the policy are still granted:
+                // shown after the policy's own.
+                let known = self.scopes.iter().filter(|scope| recorded.contains(scope));
+                let dropped = recorded.iter().filter(|scope| !self.scopes.contains(scope));
+                known.chain(dropped).cloned().collect()
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ use tracing::warn;
 
 use super::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
-    Begun, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, KeyState, Owner,
-    OwnerIndex, Page, Position, StaleOperation, SweepState, now_micros,
+    Aspects, Begun, ChangeBegun, ClientStatus, Creation, IdempotencyClaim, IdempotencyRecord,
+    IndexedClient, KeyState, Owner, OwnerIndex, Page, PendingChange, Position, StaleOperation,
+    SweepState, now_micros,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -30,6 +31,8 @@ pub const REPAIRS: &str = "repairs";
 /// Transactions that conflict with a concurrent one are tried this often.
 const TRANSACTION_ATTEMPTS: u32 = 4;
 
+// An item's `status`: listed, or being deleted. (Whether the client may get
+// tokens is its `access`: `active` or `disabled`.)
 const ACTIVE: &str = "active";
 const DELETING: &str = "deleting";
 const PENDING: &str = "PENDING";
@@ -77,6 +80,16 @@ fn key_sk(key: &str) -> String {
     format!("IDEMPOTENCY#{key}")
 }
 
+/// Scopes as the index writes them: space-separated, in order (scopes
+/// hold no spaces: `GRANT_SCOPES` is itself a space-separated list).
+fn words(scopes: &[String]) -> String {
+    scopes.join(" ")
+}
+
+fn scopes(item: &Item) -> Option<Vec<String>> {
+    text(item, "scopes").map(|words| words.split_whitespace().map(str::to_owned).collect())
+}
+
 fn key(pk: String, sk: String) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
@@ -85,6 +98,17 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     what: &str,
 ) -> impl FnOnce(SdkError<E, aws_smithy_runtime_api::http::Response>) -> IndexError + '_ {
     move |error| IndexError(format!("{what}: {}", DisplayErrorContext(&error)))
+}
+
+/// Whether a conditional write was refused because its condition did not
+/// hold (as opposed to failing).
+fn condition_failed<E: ProvideErrorMetadata>(
+    error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
 }
 
 fn built<T>(
@@ -121,11 +145,30 @@ fn client_item(client: &IndexedClient) -> Item {
     item.insert("description".into(), s(&client.description));
     item.insert("created_at".into(), n(client.created_at));
     item.insert("status".into(), s(ACTIVE));
+    item.insert("access".into(), s(client.status.as_str()));
     item.insert("listed".into(), s(client.position().0));
     if let Some(key) = &client.idempotency_key {
         item.insert("idempotency_key".into(), s(key));
     }
+    if let Some(scopes) = &client.scopes {
+        item.insert("scopes".into(), s(words(scopes)));
+    }
+    if let Some(change) = &client.change {
+        item.insert("change".into(), s(&change.id));
+        item.insert("change_at".into(), n(change.started_at));
+        item.insert("change_aspects".into(), s(change.aspects.to_words()));
+        item.insert("repair".into(), s(PENDING));
+        item.insert("repair_at".into(), n(change.started_at));
+    }
     item
+}
+
+fn pending_change(item: &Item) -> Option<PendingChange> {
+    Some(PendingChange {
+        id: text(item, "change")?,
+        started_at: number(item, "change_at").unwrap_or_default(),
+        aspects: Aspects::from_words(&text(item, "change_aspects").unwrap_or_default()),
+    })
 }
 
 fn indexed_client(item: &Item) -> Option<IndexedClient> {
@@ -136,6 +179,12 @@ fn indexed_client(item: &Item) -> Option<IndexedClient> {
         description: text(item, "description").unwrap_or_default(),
         created_at: number(item, "created_at").unwrap_or_default(),
         idempotency_key: text(item, "idempotency_key"),
+        scopes: scopes(item),
+        // Items from before clients could be disabled are active.
+        status: text(item, "access")
+            .and_then(|access| ClientStatus::parse(&access))
+            .unwrap_or(ClientStatus::Active),
+        change: pending_change(item),
     })
 }
 
@@ -148,6 +197,7 @@ fn creation_item(creation: &Creation) -> Item {
     item.insert("started_at".into(), n(creation.started_at));
     item.insert("repair".into(), s(PENDING));
     item.insert("repair_at".into(), n(creation.started_at));
+    item.insert("scopes".into(), s(words(&creation.scopes)));
     if let Some(client_id) = &creation.client_id {
         item.insert("client_id".into(), s(client_id));
     }
@@ -171,6 +221,7 @@ fn creation(item: &Item) -> Option<Creation> {
         description: text(item, "description").unwrap_or_default(),
         started_at: number(item, "started_at").unwrap_or_default(),
         idempotency,
+        scopes: scopes(item).unwrap_or_default(),
     })
 }
 
@@ -189,10 +240,12 @@ impl DynamoIndex {
             .operation_attempt_timeout(crate::aws::ATTEMPT_TIMEOUT)
             .operation_timeout(TABLE_CALL_TIMEOUT)
             .build();
-        let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
-            .timeout_config(timeouts)
-            .build();
-        Self::new(Client::from_conf(config), table)
+        let mut config =
+            aws_sdk_dynamodb::config::Builder::from(sdk_config).timeout_config(timeouts);
+        if let Some(url) = crate::aws::service_endpoint("DYNAMODB") {
+            config = config.endpoint_url(url);
+        }
+        Self::new(Client::from_conf(config.build()), table)
     }
 
     async fn get_item(&self, key: Item, what: &str) -> Result<Option<Item>, IndexError> {
@@ -633,19 +686,13 @@ impl OwnerIndex for DynamoIndex {
             .await;
         match updated {
             Ok(output) => Ok(output.attributes.as_ref().and_then(indexed_client)),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(error) if condition_failed(&error) => Ok(None),
             Err(error) => Err(failed("begin deletion")(error)),
         }
     }
 
     async fn cancel_deletion(&self, client: &IndexedClient) -> Result<(), IndexError> {
-        let sent = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -653,25 +700,130 @@ impl OwnerIndex for DynamoIndex {
                 owner_pk(&client.owner),
                 client_sk(&client.client_id),
             )))
-            .update_expression("SET #status = :active, listed = :listed REMOVE repair, repair_at")
             .condition_expression("#status = :deleting")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":active", s(ACTIVE))
             .expression_attribute_values(":deleting", s(DELETING))
-            .expression_attribute_values(":listed", s(client.position().0))
-            .send()
-            .await;
-        match sent {
+            .expression_attribute_values(":listed", s(client.position().0));
+        // No change can begin or end while the client is being deleted: a
+        // change that stopped half-way before is still the reconciler's to
+        // repair, from when it began.
+        let update = match &client.change {
+            None => update.update_expression(
+                "SET #status = :active, listed = :listed REMOVE repair, repair_at",
+            ),
+            Some(change) => update
+                .update_expression(
+                    "SET #status = :active, listed = :listed, repair_at = :change_at",
+                )
+                .expression_attribute_values(":change_at", n(change.started_at)),
+        };
+        match update.send().await {
             Ok(_) => Ok(()),
             // Someone finished it meanwhile (the reconciler): nothing to take back.
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(error) if condition_failed(&error) => Ok(()),
             Err(error) => Err(failed("cancel deletion")(error)),
+        }
+    }
+
+    async fn begin_change(
+        &self,
+        client: &IndexedClient,
+        change: &PendingChange,
+        stale_before: u64,
+    ) -> Result<ChangeBegun, IndexError> {
+        let taken_over = client.change.clone();
+        let mut aspects = change.aspects;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                owner_pk(&client.owner),
+                client_sk(&client.client_id),
+            )))
+            .update_expression(
+                "SET change = :id, change_at = :at, change_aspects = :aspects, \
+                 repair = :pending, repair_at = :at",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s(ACTIVE))
+            .expression_attribute_values(":id", s(&change.id))
+            .expression_attribute_values(":at", n(change.started_at))
+            .expression_attribute_values(":pending", s(PENDING))
+            .return_values(ReturnValue::AllNew);
+        // On condition that the item is as it was read: a concurrent change
+        // (or deletion) that won the race leaves this one busy.
+        update = match &taken_over {
+            Some(under_way) if under_way.started_at >= stale_before => {
+                return Ok(ChangeBegun::Busy);
+            }
+            // It stopped half-way: taken over, with what it may have left
+            // different in Auth0.
+            Some(stale) => {
+                aspects = aspects.union(stale.aspects);
+                update
+                    .condition_expression("#status = :active AND change = :stale")
+                    .expression_attribute_values(":stale", s(&stale.id))
+            }
+            None => {
+                update.condition_expression("#status = :active AND attribute_not_exists(change)")
+            }
+        };
+        let updated = update
+            .expression_attribute_values(":aspects", s(aspects.to_words()))
+            .send()
+            .await;
+        match updated {
+            Ok(output) => Ok(output.attributes.as_ref().and_then(indexed_client).map_or(
+                ChangeBegun::NotFound,
+                |client| ChangeBegun::Started { client, taken_over },
+            )),
+            Err(error) if condition_failed(&error) => Ok(ChangeBegun::Busy),
+            Err(error) => Err(failed("begin change")(error)),
+        }
+    }
+
+    async fn end_change(
+        &self,
+        client: &IndexedClient,
+        change_id: &str,
+    ) -> Result<bool, IndexError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                owner_pk(&client.owner),
+                client_sk(&client.client_id),
+            )))
+            // Only the change itself ends it, and not once the client is
+            // being deleted.
+            .condition_expression("#status = :active AND change = :id")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":active", s(ACTIVE))
+            .expression_attribute_values(":id", s(change_id))
+            .expression_attribute_values(":name", s(&client.name))
+            .expression_attribute_values(":description", s(&client.description))
+            .expression_attribute_values(":access", s(client.status.as_str()));
+        const VALUES: &str = "SET #name = :name, description = :description, access = :access";
+        let update = match &client.change {
+            // What is left stays for the reconciler to repair.
+            Some(left) => update
+                .update_expression(format!(
+                    "{VALUES}, change_aspects = :aspects, change_at = :at, repair_at = :at"
+                ))
+                .expression_attribute_values(":aspects", s(left.aspects.to_words()))
+                .expression_attribute_values(":at", n(left.started_at)),
+            None => update.update_expression(format!(
+                "{VALUES} REMOVE change, change_at, change_aspects, repair, repair_at"
+            )),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed(&error) => Ok(false),
+            Err(error) => Err(failed("end change")(error)),
         }
     }
 
@@ -712,11 +864,7 @@ impl OwnerIndex for DynamoIndex {
             .await;
         match put {
             Ok(_) => Ok(Some(SecretString::new(value))),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(error) if condition_failed(&error) => {
                 let item = self.get_item(item_key, "read cursor key").await?;
                 Ok(item
                     .and_then(|item| text(&item, "key"))
@@ -749,8 +897,10 @@ impl OwnerIndex for DynamoIndex {
                 let sk = text(item, "sk").unwrap_or_default();
                 let operation = if sk.starts_with("CREATING#") {
                     creation(item).map(StaleOperation::Creation)
-                } else {
+                } else if text(item, "status").as_deref() == Some(DELETING) {
                     indexed_client(item).map(StaleOperation::Deletion)
+                } else {
+                    indexed_client(item).map(StaleOperation::Change)
                 };
                 operations.extend(operation);
             }
@@ -779,13 +929,7 @@ impl OwnerIndex for DynamoIndex {
             .await;
         match sent {
             Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(error) if condition_failed(&error) => Ok(false),
             Err(error) => Err(failed("mark swept")(error)),
         }
     }

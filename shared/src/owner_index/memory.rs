@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
-    Begun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex, Page, Position,
-    StaleOperation, SweepState, now_micros,
+    Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex,
+    Page, PendingChange, Position, StaleOperation, SweepState, now_micros,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -272,6 +272,68 @@ impl OwnerIndex for MemoryIndex {
         Ok(())
     }
 
+    async fn begin_change(
+        &self,
+        client: &IndexedClient,
+        change: &PendingChange,
+        stale_before: u64,
+    ) -> Result<ChangeBegun, IndexError> {
+        let mut state = self.state();
+        let Some(entry) = state
+            .clients
+            .get_mut(&key_of(&client.owner, &client.client_id))
+        else {
+            return Ok(ChangeBegun::NotFound);
+        };
+        if entry.deleting_since.is_some() {
+            return Ok(ChangeBegun::NotFound);
+        }
+        let read = client.change.as_ref().map(|c| &c.id);
+        if entry.client.change.as_ref().map(|c| &c.id) != read {
+            return Ok(ChangeBegun::Busy);
+        }
+        let mut begun = change.clone();
+        let taken_over = entry.client.change.clone();
+        if let Some(under_way) = &taken_over {
+            if under_way.started_at >= stale_before {
+                return Ok(ChangeBegun::Busy);
+            }
+            begun.aspects = begun.aspects.union(under_way.aspects);
+        }
+        entry.client.change = Some(begun);
+        Ok(ChangeBegun::Started {
+            client: entry.client.clone(),
+            taken_over,
+        })
+    }
+
+    async fn end_change(
+        &self,
+        client: &IndexedClient,
+        change_id: &str,
+    ) -> Result<bool, IndexError> {
+        let mut state = self.state();
+        let Some(entry) = state
+            .clients
+            .get_mut(&key_of(&client.owner, &client.client_id))
+        else {
+            return Ok(false);
+        };
+        let ours = entry
+            .client
+            .change
+            .as_ref()
+            .is_some_and(|change| change.id == change_id);
+        if !ours || entry.deleting_since.is_some() {
+            return Ok(false);
+        }
+        entry.client.name.clone_from(&client.name);
+        entry.client.description.clone_from(&client.description);
+        entry.client.status = client.status;
+        entry.client.change.clone_from(&client.change);
+        Ok(true)
+    }
+
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {
         let mut state = self.state();
         if state.cursor_key.is_none() && create {
@@ -303,7 +365,19 @@ impl OwnerIndex for MemoryIndex {
                     .is_some_and(|since| since < started_before)
             })
             .map(|entry| StaleOperation::Deletion(entry.client.clone()));
-        Ok(creations.chain(deletions).collect())
+        let changes = state
+            .clients
+            .values()
+            .filter(|entry| {
+                entry.deleting_since.is_none()
+                    && entry
+                        .client
+                        .change
+                        .as_ref()
+                        .is_some_and(|change| change.started_at < started_before)
+            })
+            .map(|entry| StaleOperation::Change(entry.client.clone()));
+        Ok(creations.chain(deletions).chain(changes).collect())
     }
 
     async fn mark_swept(

@@ -1,8 +1,8 @@
-//! One structured audit line per create and delete.
+//! One structured audit line per create, delete and lifecycle request.
 
 use serde_json::Value;
 
-use crate::support::{TestEnv, logs};
+use crate::support::{Route, TestEnv, logs};
 
 fn audit_lines(owner: &str) -> Vec<Value> {
     logs::lines()
@@ -65,4 +65,58 @@ async fn failed_creates_are_audited_too() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["fields"]["outcome"], "grant_failed_rolled_back");
     assert_eq!(lines[0]["fields"]["action"], "create_client");
+}
+
+#[tokio::test]
+async fn every_change_leaves_an_audit_line_with_its_outcome() {
+    let env = TestEnv::new().await;
+    let owner = "audited-lifecycle-owner";
+    let token = env.token(owner);
+    let id = env.create_id(owner, "Audited").await;
+    let rename = Some(serde_json::json!({"name": "Renamed"}));
+    env.emulator.inject(
+        auth0_emulator::Route::RotateSecret,
+        auth0_emulator::Fault::Status(500),
+    );
+    for (route, body, status) in [
+        (Route::UpdateClient, rename.clone(), 200),
+        (Route::RotateClientSecret, None, 502),
+        (Route::RotateClientSecret, None, 200),
+        (Route::DisableClient, None, 200),
+        (Route::EnableClient, None, 200),
+    ] {
+        let reply = env.lifecycle(route, &token, &id, body).await;
+        assert_eq!(reply.status, status, "{route:?}: {}", reply.text);
+    }
+    let other = env.token("someone-else");
+    assert_eq!(
+        env.lifecycle(Route::UpdateClient, &other, &id, rename)
+            .await
+            .status,
+        404
+    );
+    let summary: Vec<(String, String, String)> = audit_lines(owner)
+        .iter()
+        .skip(1)
+        .map(|line| {
+            assert_eq!(line["span"]["request_id"], test_support::event::REQUEST_ID);
+            let field = |name: &str| line["fields"][name].as_str().unwrap_or_default().to_owned();
+            (field("action"), field("client_id"), field("outcome"))
+        })
+        .collect();
+    let line = |action: &str, outcome: &str| (action.to_owned(), id.clone(), outcome.to_owned());
+    assert_eq!(
+        summary,
+        [
+            line("update_client", "updated"),
+            line("rotate_client_secret", "upstream_failed"),
+            line("rotate_client_secret", "rotated"),
+            line("disable_client", "disabled"),
+            line("enable_client", "enabled"),
+        ]
+    );
+    // The refused one is audited under its caller.
+    let theirs = audit_lines("someone-else");
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["fields"]["outcome"], "not_found");
 }

@@ -22,29 +22,35 @@ use crate::support::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hung_and_slow_upstreams_are_answered_in_time() {
-    let [create, list, get, delete] = Route::ALL;
-    tokio::join!(
-        hung_auth0(create, true),
-        hung_auth0(list, true),
-        hung_auth0(get, true),
-        hung_auth0(delete, true),
-        hung_auth0(create, false),
-        hung_auth0(list, false),
-        hung_auth0(get, false),
-        hung_auth0(delete, false),
-        a_hung_owner_index(),
-        a_slow_creation_and_a_hung_grant(),
-        little_time_left_for_a_create(),
-        a_hung_secrets_manager(),
-    );
+    let mut cases: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    for route in Route::ALL {
+        for warm in [true, false] {
+            cases.push(tokio::spawn(hung_auth0(route, warm)));
+        }
+    }
+    cases.push(tokio::spawn(a_hung_owner_index()));
+    cases.push(tokio::spawn(a_slow_creation_and_a_hung_grant()));
+    cases.push(tokio::spawn(little_time_left_for_a_create()));
+    cases.push(tokio::spawn(a_hung_secrets_manager()));
+    // Each case a task of its own: all of them in one future would
+    // overflow the test's stack.
+    for case in cases {
+        if let Err(failed) = case.await {
+            std::panic::resume_unwind(failed.into_panic());
+        }
+    }
 }
 
 /// Every Auth0 call a request can make, the token's included.
-const AUTH0_CALLS: [Auth0Route; 4] = [
+const AUTH0_CALLS: [Auth0Route; 8] = [
     Auth0Route::Token,
     Auth0Route::CreateClient,
     Auth0Route::CreateGrant,
     Auth0Route::DeleteClient,
+    Auth0Route::UpdateClient,
+    Auth0Route::RotateSecret,
+    Auth0Route::ListGrants,
+    Auth0Route::DeleteGrant,
 ];
 
 /// A container as deployed: the function's deadline, warmed up or not.
@@ -56,6 +62,9 @@ async fn deployed(warm_up: bool) -> TestEnv {
     })
     .await
 }
+
+/// What a failed rotation says: it cannot tell which secret is valid.
+const ROTATE_FAILED_MESSAGE: &str = "failed to rotate the client secret: it may or may not have been rotated, so the secret you hold may no longer work; rotate again to get a secret that does";
 
 /// Makes every attempt of the next call to `route` hang (the tenant carries
 /// the request out; its answer never comes).
@@ -74,6 +83,21 @@ fn upstream_failure(route: Route) -> Option<Value> {
         Route::DeleteClient => {
             Some(json!({"code": "CLIENT_DELETE_FAILED", "message": "failed to delete the client"}))
         }
+        Route::UpdateClient => {
+            Some(json!({"code": "CLIENT_UPDATE_FAILED", "message": "failed to update the client"}))
+        }
+        Route::RotateClientSecret => Some(json!({
+            "code": "CLIENT_SECRET_ROTATE_FAILED",
+            "message": ROTATE_FAILED_MESSAGE,
+        })),
+        Route::DisableClient => Some(json!({
+            "code": "CLIENT_GRANT_DELETE_FAILED",
+            "message": "failed to revoke the client's API access",
+        })),
+        Route::EnableClient => Some(json!({
+            "code": "CLIENT_GRANT_CREATE_FAILED",
+            "message": "failed to authorize the client for API access",
+        })),
     }
 }
 
@@ -107,13 +131,17 @@ async fn hung_auth0(route: Route, warm: bool) {
     let case = format!("{route:?}, {}", if warm { "warm" } else { "cold" });
     let env = deployed(warm).await;
     let owner = "patient-owner";
-    // Reads and deletes ask for a client that exists (once a token can be had).
+    // Every route but create asks for a client that exists (once a token
+    // can be had); one to enable is disabled first.
     let existing = match (warm, route) {
-        (true, Route::GetClient | Route::DeleteClient | Route::ListClients) => {
-            Some(env.create_id(owner, "Existing").await)
-        }
-        _ => None,
+        (true, Route::CreateClient) | (false, _) => None,
+        (true, _) => Some(env.create_id(owner, "Existing").await),
     };
+    if let (Route::EnableClient, Some(id)) = (route, &existing) {
+        let token = env.token(owner);
+        let disabled = env.lifecycle(Route::DisableClient, &token, id, None).await;
+        assert_eq!(disabled.status, 200, "{case}: {}", disabled.text);
+    }
     for call in AUTH0_CALLS {
         hang(&env, call);
     }
@@ -134,7 +162,8 @@ async fn hung_auth0(route: Route, warm: bool) {
     // The tenant afterwards: a create left nothing; a hung DELETE was
     // carried out, only its answers lost (the client is no longer shown,
     // and the reconciler finishes the deletion in the index); the client
-    // the reads found is still there, with its grant.
+    // the other routes found is still there, with its grant (a hung
+    // disable never got past listing it; a hung enable made it).
     env.assert_no_client_without_grant(&case);
     let expected: Vec<Value> = match route {
         Route::DeleteClient => Vec::new(),

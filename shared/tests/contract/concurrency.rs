@@ -105,3 +105,42 @@ async fn ten_simultaneous_creates_with_one_key_make_one_client() {
     env.assert_index_names_the_tenants_clients("owner-a", "one key")
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_changes_of_one_client_leave_auth0_agreeing_with_what_is_shown() {
+    use crate::support::Route;
+    let env = env("50").await;
+    let token = env.token("owner-a");
+    let id = env.create_id("owner-a", "Contested").await;
+    let routes = [
+        Route::DisableClient,
+        Route::EnableClient,
+        Route::UpdateClient,
+    ];
+    let replies = join_all(
+        (0..12)
+            .map(|n| {
+                let route = routes[n % routes.len()];
+                let body =
+                    (route == Route::UpdateClient).then(|| json!({"name": format!("renamed {n}")}));
+                env.lifecycle(route, &token, &id, body)
+            })
+            .collect(),
+    )
+    .await;
+    for reply in &replies {
+        assert!(
+            reply.status == 200 || reply.json["code"] == "CLIENT_CHANGE_IN_PROGRESS",
+            "{} {}",
+            reply.status,
+            reply.text
+        );
+    }
+    assert!(replies.iter().any(|reply| reply.status == 200));
+    // Whoever won, Auth0 says what get shows, and nothing is left under way.
+    let shown = env.get(&token, &id).await;
+    assert_eq!(env.name_in_auth0(&id), shown.json["name"]);
+    assert_eq!(env.granted(&id).is_some(), shown.json["status"] == "active");
+    let summary = env.reconcile(false).await;
+    assert_eq!(summary.repaired_changes, 0, "{summary:?}");
+}

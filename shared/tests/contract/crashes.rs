@@ -1,4 +1,4 @@
-//! Create and delete stopped at every step, after each table write and
+//! Create, delete and the changes (update, disable, enable) stopped at every step, after each table write and
 //! each Auth0 call, as when a function is killed mid-way; then one run of
 //! the reconciler. Afterwards the owner index's invariants hold
 //! (docs/owner-index.md): no client in Auth0 without an item naming it, no
@@ -132,5 +132,58 @@ async fn a_delete_stopped_at_any_step_is_finished() {
                 .all(|c| c["client_id"] != doomed.as_str()),
             "{stop:?}: the client the caller deleted is gone"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_stopped_at_any_step_leaves_auth0_matching_what_is_shown() {
+    for (route, auth0) in [
+        (Route::UpdateClient, Auth0Route::UpdateClient),
+        (Route::DisableClient, Auth0Route::DeleteGrant),
+        (Route::EnableClient, Auth0Route::CreateGrant),
+    ] {
+        for stop in [
+            // The change recorded; Auth0 not asked.
+            Stop::Index(StopAt::After("begin_change")),
+            // Auth0 asked; it never processed the call.
+            Stop::BeforeAuth0(auth0),
+            // Auth0 changed; the index not yet.
+            Stop::Index(StopAt::Before("end_change")),
+            // All done: only the answer was lost.
+            Stop::Index(StopAt::After("end_change")),
+        ] {
+            let case = format!("{route:?} stopped at {stop:?}");
+            let env = TestEnv::new().await;
+            let token = env.token(OWNER);
+            let id = env.create_id(OWNER, "Changed").await;
+            if route == Route::EnableClient {
+                let disabled = env.lifecycle(Route::DisableClient, &token, &id, None).await;
+                assert_eq!(disabled.status, 200, "{case}: {}", disabled.text);
+            }
+            stopped(&env, route, Some(&id), stop).await;
+            let summary = env.reconcile(false).await;
+            assert_eq!(summary.failed, 0, "{case}: {summary:?}");
+            let shown = env.get(&token, &id).await;
+            assert_eq!(shown.status, 200, "{case}: {}", shown.text);
+            assert_eq!(env.name_in_auth0(&id), shown.json["name"], "{case}");
+            assert_eq!(
+                env.granted(&id).is_some(),
+                shown.json["status"] == "active",
+                "{case}: the grant and the status"
+            );
+            // Nothing is left under way: the client changes again at once.
+            let again = env
+                .lifecycle(
+                    Route::UpdateClient,
+                    &token,
+                    &id,
+                    Some(json!({"name": "Again"})),
+                )
+                .await;
+            assert_eq!(again.status, 200, "{case}: {}", again.text);
+            assert_eq!(env.name_in_auth0(&id), "Again", "{case}");
+            env.assert_index_names_the_tenants_clients(OWNER, &case)
+                .await;
+        }
     }
 }

@@ -46,12 +46,23 @@ async fn creates_a_client_in_the_documented_shape_owned_by_the_caller() {
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(
         reply.keys(),
-        ["client_id", "client_secret", "description", "name"]
+        [
+            "client_id",
+            "client_secret",
+            "description",
+            "name",
+            "scopes"
+        ]
     );
     assert_eq!(reply.json["name"], "My API Client");
     assert_eq!(
         reply.json["description"],
         "Client for accessing internal APIs"
+    );
+    // Without a choice, all of GRANT_SCOPES, in their order.
+    assert_eq!(
+        reply.json["scopes"],
+        json!(m2m_shared::config::DEFAULT_GRANT_SCOPES)
     );
     let client_id = reply.json["client_id"].as_str().unwrap();
     assert!(is_ksuid_client_id(client_id), "{client_id}");
@@ -149,11 +160,11 @@ async fn invalid_bodies_get_400_invalid_request_and_never_reach_auth0() {
         ),
         (
             r#"{"name": "a", "client_id": "client_mine"}"#.into(),
-            "unknown field `client_id`: only name and description are accepted",
+            "unknown field `client_id`: only name, description and scopes are accepted",
         ),
         (
             r#"{"name": "a", "owner_client_id": "someone-else"}"#.into(),
-            "unknown field `owner_client_id`: only name and description are accepted",
+            "unknown field `owner_client_id`: only name, description and scopes are accepted",
         ),
         ("not json".into(), "request body must be valid JSON"),
         (r#"{"name": "a""#.into(), "request body must be valid JSON"),
@@ -277,7 +288,7 @@ async fn the_secret_is_only_ever_in_the_201() {
     }
     let reply = env.delete(&token, id).await;
     assert!(!reply.text.contains(secret));
-    assert_eq!(keys_of(&created).len(), 4);
+    assert_eq!(keys_of(&created).len(), 5);
 }
 
 #[tokio::test]

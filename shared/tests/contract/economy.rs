@@ -287,3 +287,48 @@ async fn table_calls_per_operation() {
     env.get(&token, "not/possible").await;
     assert!(calls.since(before).is_empty());
 }
+
+#[tokio::test]
+async fn the_lifecycle_routes_cost_one_auth0_call_each_and_disable_two() {
+    let env = TestEnv::new().await;
+    let token = env.token("owner-a");
+    let id = env.create_id("owner-a", "Counted").await;
+    let table = &env.table_calls;
+    let tables = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    // A change: the item read, the change begun, then ended.
+    let change = tables(&["GetItem", "UpdateItem", "UpdateItem"]);
+    for (route, body, auth0, items) in [
+        (
+            Route::UpdateClient,
+            Some(json!({"name": "Renamed"})),
+            vec![Auth0Route::UpdateClient],
+            change.clone(),
+        ),
+        (
+            Route::RotateClientSecret,
+            None,
+            vec![Auth0Route::RotateSecret],
+            tables(&["GetItem"]),
+        ),
+        (
+            Route::DisableClient,
+            None,
+            vec![Auth0Route::ListGrants, Auth0Route::DeleteGrant],
+            change.clone(),
+        ),
+        // Already disabled: answered from the index alone.
+        (Route::DisableClient, None, vec![], tables(&["GetItem"])),
+        (
+            Route::EnableClient,
+            None,
+            vec![Auth0Route::CreateGrant],
+            change.clone(),
+        ),
+    ] {
+        let (before, before_table) = (management_calls(&env).len(), table.all().len());
+        let reply = env.lifecycle(route, &token, &id, body).await;
+        assert_eq!(reply.status, 200, "{route:?}: {}", reply.text);
+        assert_eq!(calls_since(&env, before), auth0, "{route:?}");
+        assert_eq!(table.since(before_table), items, "{route:?}");
+    }
+}

@@ -34,7 +34,7 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 14, "{files:?}");
+    assert_eq!(files.len(), 27, "{files:?}");
 
     for path in files {
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
@@ -69,6 +69,13 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
                 Route::ListClients => assert_eq!(reply.json[0]["id"], id, "{name}"),
                 Route::GetClient => assert_eq!(reply.json["id"], id, "{name}"),
                 Route::DeleteClient => assert!(env.emulator.clients().is_empty(), "{name}"),
+                Route::UpdateClient => assert_eq!(reply.json["id"], id, "{name}"),
+                Route::RotateClientSecret => {
+                    assert_eq!(reply.json["client_id"], id, "{name}");
+                    assert!(reply.json["client_secret"].is_string(), "{name}");
+                }
+                Route::DisableClient => assert_eq!(reply.json["status"], "disabled", "{name}"),
+                Route::EnableClient => assert_eq!(reply.json["status"], "active", "{name}"),
             }
         } else {
             assert_eq!(reply.status, status, "{name}: {}", reply.text);

@@ -139,12 +139,13 @@ async fn cargo_lambda_watch_serves_every_route() {
     let id = created["client_id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("client_"));
 
+    let scopes = created["scopes"].clone();
     let listed = caller.send(Route::ListClients, None, None).await.unwrap();
     assert_eq!(
         listed,
         (
             200,
-            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id}])
+            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id, "scopes": scopes, "status": "active"}])
         )
     );
     let (status, got) = caller
@@ -152,6 +153,34 @@ async fn cargo_lambda_watch_serves_every_route() {
         .await
         .unwrap();
     assert_eq!((status, &got["id"]), (200, &json!(id)));
+
+    // The lifecycle routes, each found by the router with its id.
+    let (status, updated) = caller
+        .send(
+            Route::UpdateClient,
+            Some(&id),
+            Some(r#"{"name": "Renamed"}"#),
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, &updated["name"]), (200, &json!("Renamed")));
+    let (status, rotated) = caller
+        .send(Route::RotateClientSecret, Some(&id), None)
+        .await
+        .unwrap();
+    assert_eq!((status, &rotated["client_id"]), (200, &json!(id)));
+    assert_ne!(rotated["client_secret"], created["client_secret"]);
+    for (route, status_after) in [
+        (Route::DisableClient, "disabled"),
+        (Route::EnableClient, "active"),
+    ] {
+        let (status, client) = caller.send(route, Some(&id), None).await.unwrap();
+        assert_eq!(
+            (status, &client["status"]),
+            (200, &json!(status_after)),
+            "{route:?}"
+        );
+    }
     let deleted = caller
         .send(Route::DeleteClient, Some(&id), None)
         .await

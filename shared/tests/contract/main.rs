@@ -20,6 +20,7 @@ mod fuzz;
 mod hostile_tokens;
 mod index;
 mod layout;
+mod lifecycle;
 mod local_http;
 mod outbound;
 mod read;

@@ -33,6 +33,8 @@ async fn lists_only_the_callers_clients_oldest_first() {
             "name": created["name"],
             "description": created["description"],
             "client_id": created["client_id"],
+            "scopes": created["scopes"],
+            "status": "active",
         })
     };
     reply.assert(200, json!([expected(&mine_1), expected(&mine_2)]));
@@ -80,6 +82,8 @@ async fn gets_one_of_the_callers_clients() {
             "name": "Mine",
             "description": "Mine description",
             "client_id": id,
+            "scopes": m2m_shared::config::DEFAULT_GRANT_SCOPES,
+            "status": "active",
         }),
     );
 }

@@ -127,6 +127,26 @@ fn cargo_lambda_watch_routes_each_route_to_its_function() {
     assert_eq!(routed, table());
 }
 
+/// The binary the Makefile copies for a template function: its logical id
+/// without `Function`, in snake case (`RotateClientSecretFunction`:
+/// `rotate_client_secret`), by the Makefile's rule: `_` before each capital
+/// that follows a small letter or a digit, then all in small letters.
+fn binary_of(logical_id: &str) -> String {
+    let stem = logical_id
+        .strip_suffix("Function")
+        .unwrap_or_else(|| panic!("{logical_id}: a function's logical id ends in Function"));
+    let mut binary = String::new();
+    let mut after_small = false;
+    for c in stem.chars() {
+        if c.is_ascii_uppercase() && after_small {
+            binary.push('_');
+        }
+        after_small = c.is_ascii_lowercase() || c.is_ascii_digit();
+        binary.push(c.to_ascii_lowercase());
+    }
+    binary
+}
+
 #[test]
 fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
     let template = yaml("template.yaml");
@@ -137,8 +157,13 @@ fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
         }
-        let binary = text(&resource["Metadata"]["BuildProperties"]["Binary"]);
-        assert!(!binary.is_empty(), "{name:?} names no Binary");
+        let name = text(name);
+        assert_eq!(
+            text(&resource["Metadata"]["BuildMethod"]),
+            "makefile",
+            "{name}: the Makefile builds every function"
+        );
+        let binary = binary_of(&name);
         assert!(
             binaries.insert(binary.clone()),
             "{binary} is deployed twice"

@@ -42,7 +42,10 @@ pub struct EmulatorConfig {
     pub management_token_lifetime: Duration,
     /// The Management API scopes the management application was granted,
     /// which its tokens carry. Reads show a client's secret only with
-    /// `read:client_keys`, as Auth0's do.
+    /// `read:client_keys`, as Auth0's do. The routes added for the service's
+    /// lifecycle operations (`UpdateClient`, `RotateSecret`, `DeleteGrant`)
+    /// refuse a token without one of the scopes Auth0 documents for them
+    /// (403 `insufficient_scope`); the older routes do not check scopes.
     pub management_scopes: String,
     /// 0 for an ephemeral port.
     pub port: u16,
@@ -81,12 +84,18 @@ pub enum Route {
     ListClients,
     /// `GET /api/v2/clients/{id}`
     GetClient,
+    /// `PATCH /api/v2/clients/{id}`
+    UpdateClient,
+    /// `POST /api/v2/clients/{id}/rotate-secret`
+    RotateSecret,
     /// `DELETE /api/v2/clients/{id}`
     DeleteClient,
     /// `POST /api/v2/client-grants`
     CreateGrant,
     /// `GET /api/v2/client-grants`
     ListGrants,
+    /// `DELETE /api/v2/client-grants/{id}`
+    DeleteGrant,
     /// Anything else, answered with Auth0's 404 body.
     Other,
 }

@@ -16,29 +16,44 @@ pub enum Schema {
     CreateClientRequest,
     CreateClientResponse,
     GetClientResponse,
+    /// `PATCH /api/v2/clients/{id}`'s body.
+    UpdateClientRequest,
+    UpdateClientResponse,
+    /// `POST /api/v2/clients/{id}/rotate-secret`'s answer (the client, new
+    /// secret included).
+    RotateClientSecretResponse,
     Client,
     ListClientsOffsetPaginated,
     ListClientsCheckpointPaginated,
     CreateClientGrantRequest,
     CreateClientGrantResponse,
-    /// Any of the three shapes of `GET /api/v2/client-grants`.
+    /// Any of the three shapes of `GET /api/v2/client-grants`. A last
+    /// checkpoint page (no `next`) fits two of them, which `oneOf` refuses:
+    /// check it against `ListClientGrantsCheckpointPaginated`.
     ListClientGrants,
+    ListClientGrantsOffsetPaginated,
+    ListClientGrantsCheckpointPaginated,
     ClientCredentialsGrant,
     TokenResponse,
     /// The Authentication API's OAuth 2.0 error body.
     TokenError,
 }
 
-const ALL: [Schema; 12] = [
+const ALL: [Schema; 17] = [
     Schema::CreateClientRequest,
     Schema::CreateClientResponse,
     Schema::GetClientResponse,
+    Schema::UpdateClientRequest,
+    Schema::UpdateClientResponse,
+    Schema::RotateClientSecretResponse,
     Schema::Client,
     Schema::ListClientsOffsetPaginated,
     Schema::ListClientsCheckpointPaginated,
     Schema::CreateClientGrantRequest,
     Schema::CreateClientGrantResponse,
     Schema::ListClientGrants,
+    Schema::ListClientGrantsOffsetPaginated,
+    Schema::ListClientGrantsCheckpointPaginated,
     Schema::ClientCredentialsGrant,
     Schema::TokenResponse,
     Schema::TokenError,
@@ -50,6 +65,11 @@ impl Schema {
             Schema::CreateClientRequest => (MANAGEMENT_API, "CreateClientRequestContent"),
             Schema::CreateClientResponse => (MANAGEMENT_API, "CreateClientResponseContent"),
             Schema::GetClientResponse => (MANAGEMENT_API, "GetClientResponseContent"),
+            Schema::UpdateClientRequest => (MANAGEMENT_API, "UpdateClientRequestContent"),
+            Schema::UpdateClientResponse => (MANAGEMENT_API, "UpdateClientResponseContent"),
+            Schema::RotateClientSecretResponse => {
+                (MANAGEMENT_API, "RotateClientSecretResponseContent")
+            }
             Schema::Client => (MANAGEMENT_API, "Client"),
             Schema::ListClientsOffsetPaginated => {
                 (MANAGEMENT_API, "ListClientsOffsetPaginatedResponseContent")
@@ -62,6 +82,13 @@ impl Schema {
                 (MANAGEMENT_API, "CreateClientGrantResponseContent")
             }
             Schema::ListClientGrants => (MANAGEMENT_API, "ListClientGrantResponseContent"),
+            Schema::ListClientGrantsOffsetPaginated => (
+                MANAGEMENT_API,
+                "ListClientGrantOffsetPaginatedResponseContent",
+            ),
+            Schema::ListClientGrantsCheckpointPaginated => {
+                (MANAGEMENT_API, "ListClientGrantPaginatedResponseContent")
+            }
             Schema::ClientCredentialsGrant => (AUTHENTICATION_API, "ClientCredentialsGrant"),
             Schema::TokenResponse => (AUTHENTICATION_API, "TokenResponse"),
             Schema::TokenError => (AUTHENTICATION_API, "ErrorResponse"),

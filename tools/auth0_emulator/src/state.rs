@@ -28,12 +28,18 @@ pub const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 impl Tenant {
-    /// Whether the management application may read client secrets.
-    pub fn reads_client_keys(&self) -> bool {
+    /// Whether the management application was granted any of `scopes`
+    /// (every Management API token carries all of its scopes).
+    pub fn granted_any(&self, scopes: &[&str]) -> bool {
         self.config
             .management_scopes
             .split_whitespace()
-            .any(|scope| scope == "read:client_keys")
+            .any(|scope| scopes.contains(&scope))
+    }
+
+    /// Whether the management application may read client secrets.
+    pub fn reads_client_keys(&self) -> bool {
+        self.granted_any(&["read:client_keys"])
     }
 
     pub fn new(config: EmulatorConfig) -> Self {
@@ -101,6 +107,12 @@ impl Tenant {
 
     pub fn client(&self, client_id: &str) -> Option<&Value> {
         self.clients.iter().find(|c| c["client_id"] == client_id)
+    }
+
+    pub fn client_mut(&mut self, client_id: &str) -> Option<&mut Value> {
+        self.clients
+            .iter_mut()
+            .find(|c| c["client_id"] == client_id)
     }
 
     /// A full client record with Auth0's defaults for what `fields` lacks.

@@ -63,16 +63,57 @@ async fn status_faults_answer_auth0s_error_bodies() {
             502,
             "service_unavailable",
         ),
+        (
+            Route::UpdateClient,
+            Method::PATCH,
+            "/api/v2/clients/x",
+            404,
+            "inexistent_client",
+        ),
+        (
+            Route::RotateSecret,
+            Method::POST,
+            "/api/v2/clients/x/rotate-secret",
+            403,
+            "insufficient_scope",
+        ),
+        (
+            Route::ListGrants,
+            Method::GET,
+            "/api/v2/client-grants",
+            400,
+            "invalid_query_string",
+        ),
+        (
+            Route::DeleteGrant,
+            Method::DELETE,
+            "/api/v2/client-grants/cgr_x",
+            403,
+            "insufficient_scope",
+        ),
     ] {
-        tenant.emulator.inject(route, Fault::Status(code));
         let body = (method == Method::POST).then(|| json!({"name": "x"}));
-        let (status, answer) = tenant.call(method, path, body).await;
-        assert_eq!(status.as_u16(), code, "{route:?}");
-        assert_eq!(answer["statusCode"], code, "{answer}");
-        assert_eq!(answer["error"], status.canonical_reason().unwrap());
+        let answer = tenant.status_fault(route, method, path, code, body).await;
         assert_eq!(answer["errorCode"], error_code, "{answer}");
-        assert!(answer["message"].is_string());
+        if code == 403 {
+            // Auth0's message names the scopes the route accepts.
+            let message = answer["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("Insufficient scope, expected any of: "),
+                "{message}"
+            );
+        }
     }
+    tenant
+        .emulator
+        .inject(Route::RotateSecret, Fault::Status(403));
+    let (_, answer) = tenant
+        .call(Method::POST, "/api/v2/clients/x/rotate-secret", None)
+        .await;
+    assert_eq!(
+        answer["message"],
+        "Insufficient scope, expected any of: update:client_keys"
+    );
     // The faulted requests changed nothing.
     assert!(tenant.emulator.clients().is_empty());
 
@@ -319,7 +360,7 @@ async fn every_request_is_recorded_in_order() {
         body,
         json!({"statusCode": 404, "error": "Not Found", "message": "Not Found", "errorCode": "not_found"})
     );
-    let (status, body) = send(http.patch(format!("{base}/api/v2/clients/abc"))).await;
+    let (status, body) = send(http.put(format!("{base}/api/v2/clients/abc"))).await;
     assert_eq!(status, 404);
     assert_eq!(body["errorCode"], "not_found");
     let record =
@@ -349,7 +390,7 @@ async fn every_request_is_recorded_in_order() {
                 false
             ),
             record(Route::Other, "GET", "/api/v2/users", "", false),
-            record(Route::Other, "PATCH", "/api/v2/clients/abc", "", false),
+            record(Route::Other, "PUT", "/api/v2/clients/abc", "", false),
         ]
     );
     assert_eq!(emulator.jwks_fetches(), 1, "faulted fetches count");

@@ -94,11 +94,7 @@ async fn bodies_outside_the_schema_are_refused_and_recorded() {
 #[tokio::test]
 async fn reads_page_filter_and_show_no_secret_without_read_client_keys() {
     // A management application not granted read:client_keys.
-    let tenant = Tenant::with(EmulatorConfig {
-        management_scopes: "read:clients create:clients delete:clients".into(),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let tenant = Tenant::with_scopes("read:clients create:clients delete:clients").await;
     for n in 0..5 {
         tenant.create(m2m(&format!("c{n}"))).await;
     }

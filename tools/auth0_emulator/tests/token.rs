@@ -8,7 +8,7 @@ use std::time::Duration;
 use auth0_emulator::{Emulator, EmulatorConfig, Schema, TestKey, public_jwk, public_key_pem};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde_json::{Value, json};
-use support::{Tenant, fetch_json, management_credentials, send, verify};
+use support::{Tenant, credentials_of, fetch_json, management_credentials, send, verify};
 
 const API: &str = "https://butlrauth/";
 
@@ -121,14 +121,7 @@ async fn applications_get_jwts_for_granted_apis_and_for_the_service() {
     let client = tenant
         .client_with_grant("app", API, &["read:spaces", "write:spaces"])
         .await;
-    let credentials = |audience: &str| {
-        json!({
-            "grant_type": "client_credentials",
-            "client_id": client["client_id"],
-            "client_secret": client["client_secret"],
-            "audience": audience,
-        })
-    };
+    let credentials = |audience: &str| credentials_of(&client, audience);
     let jwks = tenant.jwks().await;
 
     let (status, answer) = tenant.token_request(credentials(API)).await;
@@ -159,16 +152,15 @@ async fn applications_get_jwts_for_granted_apis_and_for_the_service() {
     assert_eq!(claims["azp"], id);
 
     // The Management API needs a grant this application does not have.
-    let (status, answer) = tenant
-        .token_request(credentials(&tenant.url("/api/v2/")))
-        .await;
+    let management_api = tenant.url("/api/v2/");
+    let (status, answer) = tenant.token_request(credentials(&management_api)).await;
     assert_eq!(status, 403);
-    assert_eq!(answer["error"], "access_denied");
-    assert!(
-        answer["error_description"]
-            .as_str()
-            .unwrap()
-            .starts_with("Client is not authorized to access")
+    Schema::TokenError.check(&answer).unwrap();
+    assert_eq!(
+        answer,
+        json!({"error": "access_denied", "error_description": format!(
+            "Client \"{id}\" is not authorized to access resource server \"{management_api}\". You need to create a \"client-grant\" associated to this API."
+        )})
     );
 
     let mut wrong = credentials(API);

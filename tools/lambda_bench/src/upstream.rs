@@ -2,7 +2,7 @@
 //! emulator (JWKS, `/oauth/token`, `/api/v2`) and a Secrets Manager stub
 //! that answers `GetSecretValue` with the management credentials.
 
-use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
+use m2m_shared::domain::{IndexedClient, OwnerIndex};
 use m2m_shared::owner_index::DynamoIndex;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -321,14 +321,12 @@ impl Upstream {
     /// backfill imports it); its id.
     pub async fn seed_client(&self, name: &str) -> String {
         let id = setup::seed_owned_client(&self.emulator, CALLER, name);
-        let client = IndexedClient {
-            client_id: id.clone(),
-            owner: setup::owner(CALLER),
-            name: name.to_owned(),
-            description: String::new(),
-            created_at: now_micros(),
-            idempotency_key: None,
-        };
+        let client = IndexedClient::imported(
+            id.clone(),
+            setup::owner(CALLER),
+            name.to_owned(),
+            String::new(),
+        );
         if let Err(problem) = self.index.import(&client, 0).await {
             panic!("cannot seed the owner index: {problem}");
         }
@@ -368,7 +366,12 @@ impl Refusal {
         match route {
             Route::CreateClient => Refusal::InvalidBody,
             Route::ListClients => Refusal::OtherCaller,
-            Route::GetClient | Route::DeleteClient => Refusal::UnknownId,
+            Route::GetClient
+            | Route::DeleteClient
+            | Route::UpdateClient
+            | Route::RotateClientSecret
+            | Route::DisableClient
+            | Route::EnableClient => Refusal::UnknownId,
         }
     }
 
@@ -421,7 +424,8 @@ pub async fn event_for(
         };
         event = event.id(&id);
     }
-    if route.method() == "POST" {
+    // Create and update take a body; the other routes have none to read.
+    if matches!(route, Route::CreateClient | Route::UpdateClient) {
         let body = if refusal == Some(Refusal::InvalidBody) {
             json!({"description": "no name"})
         } else {

@@ -20,7 +20,7 @@ use m2m_shared::App;
 pub use m2m_shared::Route;
 use m2m_shared::auth0::ManagementApi;
 use m2m_shared::config::Config;
-use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
+use m2m_shared::domain::{GrantPolicy, IndexedClient, OwnerIndex};
 use m2m_shared::owner_index::DynamoIndex;
 use m2m_shared::reconcile::{Reconciler, Summary};
 use m2m_shared::secrets_manager::SecretsManagerSource;
@@ -309,7 +309,12 @@ impl TestEnv {
             SecretsManagerSource::new(self.secrets.clone(), &self.secret_id),
             config.custom_client_ids,
         );
-        let reconciler = Reconciler::with_stale_after(directory, self.index(), Duration::ZERO);
+        let grant = GrantPolicy {
+            audience: config.grant_audience.clone(),
+            scopes: config.grant_scopes.clone(),
+        };
+        let reconciler =
+            Reconciler::with_stale_after(directory, self.index(), grant, Duration::ZERO);
         reconciler
             .run(
                 backfill,
@@ -377,14 +382,12 @@ impl TestEnv {
     /// and imported by a backfill (as the reconciler does); returns its id.
     pub async fn legacy_client(&self, owner: &str, name: &str) -> String {
         let id = test_support::setup::seed_owned_client(&self.emulator, owner, name);
-        let client = IndexedClient {
-            client_id: id.clone(),
-            owner: test_support::setup::owner(owner),
-            name: name.to_owned(),
-            description: format!("{name} description"),
-            created_at: now_micros(),
-            idempotency_key: None,
-        };
+        let client = IndexedClient::imported(
+            id.clone(),
+            test_support::setup::owner(owner),
+            name.to_owned(),
+            format!("{name} description"),
+        );
         self.index()
             .import(&client, 0)
             .await
@@ -625,7 +628,13 @@ impl TestEnv {
             .iter()
             .filter_map(|c| c["client_secret"].as_str().map(str::to_owned))
             .collect();
-        if route == Route::CreateClient && reply.status == 201 {
+        // The two answers that show a secret: create's 201 and a
+        // rotation's 200, each its own client's, once.
+        let shows_a_secret = matches!(
+            (route, reply.status),
+            (Route::CreateClient, 201) | (Route::RotateClientSecret, 200)
+        );
+        if shows_a_secret {
             if let Some(secret) = reply.json["client_secret"].as_str() {
                 self.remember_sensitive(secret);
             }
@@ -633,7 +642,8 @@ impl TestEnv {
             for secret in known.iter().filter(|s| s.as_str() != own) {
                 assert!(
                     !reply.text.contains(secret.as_str()),
-                    "another client's secret in a 201"
+                    "another client's secret in a {route:?} {}",
+                    reply.status
                 );
             }
             return;
@@ -709,7 +719,12 @@ pub fn sample_event(route: Route) -> Event {
     match route {
         Route::CreateClient => event.body(r#"{"name": "x"}"#),
         Route::ListClients => event,
-        Route::GetClient | Route::DeleteClient => event.id(UNKNOWN_ID),
+        Route::UpdateClient => event.id(UNKNOWN_ID).body(r#"{"name": "x"}"#),
+        Route::GetClient
+        | Route::DeleteClient
+        | Route::RotateClientSecret
+        | Route::DisableClient
+        | Route::EnableClient => event.id(UNKNOWN_ID),
     }
 }
 

@@ -5,8 +5,8 @@
 use std::sync::Mutex;
 
 use m2m_shared::domain::{
-    Begun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page, Position,
-    StaleOperation, SweepState,
+    Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page,
+    PendingChange, Position, StaleOperation, SweepState,
 };
 use m2m_shared::error::IndexError;
 use m2m_shared::owner_index::DynamoIndex;
@@ -125,6 +125,26 @@ impl OwnerIndex for StoppingIndex {
     }
     async fn remove(&self, client: &IndexedClient) -> Result<(), IndexError> {
         self.gate("remove", self.inner.remove(client)).await
+    }
+    async fn begin_change(
+        &self,
+        client: &IndexedClient,
+        change: &PendingChange,
+        stale_before: u64,
+    ) -> Result<ChangeBegun, IndexError> {
+        self.gate(
+            "begin_change",
+            self.inner.begin_change(client, change, stale_before),
+        )
+        .await
+    }
+    async fn end_change(
+        &self,
+        client: &IndexedClient,
+        change_id: &str,
+    ) -> Result<bool, IndexError> {
+        self.gate("end_change", self.inner.end_change(client, change_id))
+            .await
     }
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {
         self.gate("cursor_key", self.inner.cursor_key(create)).await

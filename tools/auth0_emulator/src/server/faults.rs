@@ -10,7 +10,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
 
-use super::{AppState, auth0_error, classify, oauth_error, unix_now};
+use super::{
+    AppState, CLIENT_NOT_FOUND, auth0_error, classify, insufficient_scope, oauth_error, unix_now,
+};
 use crate::{Fault, RecordedRequest, Route};
 
 /// Records every request, then applies the route's next fault.
@@ -87,6 +89,9 @@ fn status_fault(route: Route, code: u16) -> Response {
         };
         return oauth_error(status, error, description);
     }
+    if status == StatusCode::FORBIDDEN {
+        return insufficient_scope(route);
+    }
     let reads = matches!(
         route,
         Route::ListClients | Route::GetClient | Route::ListGrants
@@ -101,10 +106,10 @@ fn status_fault(route: Route, code: u16) -> Response {
             "invalid_body",
         ),
         (401, _) => ("Invalid token", "invalid_token"),
-        (403, _) => ("Insufficient scope", "insufficient_scope"),
-        (404, Route::GetClient | Route::DeleteClient) => {
-            ("The client does not exist", "inexistent_client")
-        }
+        (
+            404,
+            Route::GetClient | Route::UpdateClient | Route::RotateSecret | Route::DeleteClient,
+        ) => CLIENT_NOT_FOUND,
         (404, Route::CreateGrant) => ("Client not found", "inexistent_client"),
         (404, _) => ("Not Found", "not_found"),
         (409, Route::CreateGrant) => (

@@ -1,14 +1,15 @@
-//! `/api/v2/client-grants`: create and list.
+//! `/api/v2/client-grants`: create, list and delete.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::query::{FROM, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param};
 use super::{
-    AppState, auth0_error, authorized_body, authorized_query, json_response, list_page, violation,
+    AppState, ScopedId, auth0_error, authorized_body, authorized_query, json_response, list_page,
+    violation,
 };
 use crate::schema::Schema;
 use crate::state::ALPHANUMERIC;
@@ -47,7 +48,7 @@ const LIST_PARAMS: &[Param] = &[
     ),
     param(
         "allow_any_organization",
-        Kind::Enum(&["true"]),
+        Kind::True,
         "Optional filter on allow_any_organization.",
     ),
     param(
@@ -144,28 +145,40 @@ pub async fn create_grant(
     Ok(json_response(StatusCode::CREATED, &grant))
 }
 
+/// The grants every given filter matches (each an exact match on the
+/// grant's property of that name; `allow_any_organization` can only be
+/// `true`), in creation order, paged like the clients list.
 pub async fn list_grants(
     State(shared): AppState,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Response> {
     let query = authorized_query(&shared, &headers, raw.as_deref(), LIST_PARAMS)?;
+    let filters: Vec<(&str, Value)> = ["client_id", "audience", "subject_type", "default_for"]
+        .into_iter()
+        .filter_map(|name| query.str(name).map(|value| (name, Value::from(value))))
+        .chain(
+            query
+                .str("allow_any_organization")
+                .map(|_| ("allow_any_organization", Value::Bool(true))),
+        )
+        .collect();
     let tenant = shared.tenant();
     let matching: Vec<&Value> = tenant
         .grants
         .iter()
-        .filter(|g| query.str("client_id").is_none_or(|id| g["client_id"] == id))
-        .filter(|g| query.str("audience").is_none_or(|aud| g["audience"] == aud))
-        .filter(|g| {
-            query
-                .str("allow_any_organization")
-                .is_none_or(|_| g["allow_any_organization"] == true)
-        })
-        .filter(|g| {
-            query
-                .str("subject_type")
-                .is_none_or(|t| g["subject_type"] == t)
-        })
+        .filter(|grant| filters.iter().all(|(name, value)| grant[*name] == *value))
         .collect();
-    Ok(list_page(&query, "client_grants", &matching, Value::clone))
+    list_page(&query, "client_grants", &matching, Value::clone)
+}
+
+/// Deletes the grant: from now on `/oauth/token` refuses its client a token
+/// for its audience. Auth0 answers 204 whether or not the grant existed:
+/// the published schema lists no 404 for this route (it does for reading or
+/// updating a grant), and a real tenant recorded by Auth0's Go SDK
+/// (`auth0/go-auth0`, `test/data/recordings/TestClientGrantManager_Delete.yaml`)
+/// answers a second delete of the same grant with 204.
+pub async fn delete_grant(State(shared): AppState, ScopedId(id): ScopedId) -> Response {
+    shared.tenant().grants.retain(|g| g["id"] != id.as_str());
+    StatusCode::NO_CONTENT.into_response()
 }

@@ -15,10 +15,11 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
@@ -37,12 +38,19 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/api/v2/clients/{id}",
-            get(clients::get_client).delete(clients::delete_client),
+            get(clients::get_client)
+                .patch(clients::update_client)
+                .delete(clients::delete_client),
+        )
+        .route(
+            "/api/v2/clients/{id}/rotate-secret",
+            post(clients::rotate_secret),
         )
         .route(
             "/api/v2/client-grants",
             get(grants::list_grants).post(grants::create_grant),
         )
+        .route("/api/v2/client-grants/{id}", delete(grants::delete_grant))
         .fallback(not_found)
         // A method the emulator does not serve on a known path gets the same
         // JSON 404 rather than axum's empty 405.
@@ -55,10 +63,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Which route a request is for (recorded, counted and faulted per route).
+/// It must agree with the router: a request classified as a route is one
+/// the router hands to that route's handler.
 pub(crate) fn classify(method: &Method, path: &str) -> Route {
-    let client_path = path
-        .strip_prefix("/api/v2/clients/")
-        .is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    let client_path = one_segment(path, "/api/v2/clients/", "");
+    let rotate_path = one_segment(path, "/api/v2/clients/", "/rotate-secret");
+    let grant_path = one_segment(path, "/api/v2/client-grants/", "");
     match (method.as_str(), path) {
         ("POST", "/oauth/token") => Route::Token,
         ("GET", "/.well-known/jwks.json") => Route::Jwks,
@@ -67,8 +77,42 @@ pub(crate) fn classify(method: &Method, path: &str) -> Route {
         ("POST", "/api/v2/client-grants") => Route::CreateGrant,
         ("GET", "/api/v2/client-grants") => Route::ListGrants,
         ("GET", _) if client_path => Route::GetClient,
+        ("PATCH", _) if client_path => Route::UpdateClient,
         ("DELETE", _) if client_path => Route::DeleteClient,
+        ("POST", _) if rotate_path => Route::RotateSecret,
+        ("DELETE", _) if grant_path => Route::DeleteGrant,
         _ => Route::Other,
+    }
+}
+
+/// Whether `path` is `prefix`, then one non-empty path segment (the `{id}`
+/// of a route), then `suffix`.
+fn one_segment(path: &str, prefix: &str, suffix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
+
+/// The Management API scopes that let a token use `route`, any one of them,
+/// as the published schema's 403 answer for the route lists them (empty
+/// for the Authentication API's routes).
+fn scopes(route: Route) -> &'static [&'static str] {
+    match route {
+        Route::CreateClient => &["create:clients"],
+        Route::ListClients => &["read:clients", "read:client_keys", "read:client_summary"],
+        Route::GetClient => &[
+            "read:clients",
+            "read:client_keys",
+            "read:client_credentials",
+            "read:client_summary",
+        ],
+        Route::UpdateClient => &["update:clients", "update:client_keys"],
+        Route::RotateSecret => &["update:client_keys"],
+        Route::DeleteClient => &["delete:clients"],
+        Route::CreateGrant => &["create:client_grants"],
+        Route::ListGrants => &["read:client_grants"],
+        Route::DeleteGrant => &["delete:client_grants"],
+        Route::Token | Route::Jwks | Route::Other => &[],
     }
 }
 
@@ -113,6 +157,27 @@ pub(crate) fn unix_now() -> u64 {
 
 async fn not_found() -> Response {
     auth0_error(StatusCode::NOT_FOUND, "Not Found", "not_found")
+}
+
+/// The message and error code of Auth0's 404 for a client id no client has
+/// (on every route with a client id in its path that answers one).
+pub(crate) const CLIENT_NOT_FOUND: (&str, &str) =
+    ("The client does not exist", "inexistent_client");
+
+pub(crate) fn client_not_found() -> Response {
+    let (message, error_code) = CLIENT_NOT_FOUND;
+    auth0_error(StatusCode::NOT_FOUND, message, error_code)
+}
+
+/// Auth0's 403 for a token without any of the scopes `route` accepts. Auth0
+/// joins them with a bare comma (`Insufficient scope, expected any of:
+/// read:users,read:current_user`), unlike the schema's prose.
+pub(crate) fn insufficient_scope(route: Route) -> Response {
+    let message = match scopes(route) {
+        [] => "Insufficient scope".to_owned(),
+        any_of => format!("Insufficient scope, expected any of: {}", any_of.join(",")),
+    };
+    auth0_error(StatusCode::FORBIDDEN, &message, "insufficient_scope")
 }
 
 // ---- checks shared by the Management API routes ---------------------------
@@ -165,6 +230,33 @@ fn json_body(shared: &Shared, route: &str, body: &Bytes) -> Result<Value, Respon
     }
 }
 
+/// The `{id}` of a request that passed the bearer check, then Auth0's scope
+/// check for its route (told from the request as `classify` tells it): the
+/// token must carry one of the scopes the route accepts. Only the routes
+/// added for the service's lifecycle operations take it (see
+/// `EmulatorConfig::management_scopes`). As an extractor it runs before the
+/// body is read, so a refused request records no violation.
+pub(crate) struct ScopedId(pub String);
+
+impl FromRequestParts<Arc<Shared>> for ScopedId {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        let route = classify(&parts.method, parts.uri.path());
+        authorize(shared, &parts.headers)?;
+        if !shared.tenant().granted_any(scopes(route)) {
+            return Err(insufficient_scope(route));
+        }
+        let Path(id) = Path::<String>::from_request_parts(parts, shared)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(ScopedId(id))
+    }
+}
+
 /// The checks every write runs first: the bearer token, then the body (a
 /// request without a valid token is refused before its body is looked at,
 /// so it records no violation).
@@ -201,9 +293,9 @@ const DEFAULT_PER_PAGE: i64 = 50;
 ///
 /// - `from` or `take` given: checkpoint paging, `{key, next}`. `from` is the
 ///   opaque `next` of the previous page (here, the position of the page's
-///   first item), and `next` is there while items remain. A `from` that is
-///   no position starts at the beginning; the clients list refuses it
-///   before it gets here, the grants list does not.
+///   first item), and `next` is there while items remain. Any other `from`
+///   gets Auth0's answer for a bad checkpoint (an empty one is the first
+///   page).
 /// - otherwise offset paging by `page` and `per_page`: the bare array, or
 ///   with `include_totals=true` an object of these four members, no more
 ///   (as `List*OffsetPaginatedResponseContent`).
@@ -212,7 +304,13 @@ fn list_page(
     key: &str,
     matching: &[&Value],
     show: impl Fn(&Value) -> Value,
-) -> Response {
+) -> Result<Response, Response> {
+    if query
+        .str("from")
+        .is_some_and(|from| !from.is_empty() && from.parse::<usize>().is_err())
+    {
+        return Err(query::invalid(&query::FROM, "Invalid checkpoint"));
+    }
     let items = |start: usize, count: usize| -> Vec<Value> {
         matching
             .iter()
@@ -232,24 +330,22 @@ fn list_page(
         if end < matching.len() {
             page["next"] = Value::from(end.to_string());
         }
-        return json_response(StatusCode::OK, &page);
+        return Ok(json_response(StatusCode::OK, &page));
     }
 
     let page = usize::try_from(query.int("page", 0)).unwrap_or_default();
     let per_page = usize::try_from(query.int("per_page", DEFAULT_PER_PAGE)).unwrap_or_default();
     let start = page.saturating_mul(per_page);
     let items = items(start, per_page);
-    if query.bool("include_totals", false) {
-        json_response(
-            StatusCode::OK,
-            &json!({
-                "start": start,
-                "limit": per_page,
-                "total": matching.len(),
-                key: items,
-            }),
-        )
+    let page = if query.bool("include_totals", false) {
+        json!({
+            "start": start,
+            "limit": per_page,
+            "total": matching.len(),
+            key: items,
+        })
     } else {
-        json_response(StatusCode::OK, &Value::Array(items))
-    }
+        Value::Array(items)
+    };
+    Ok(json_response(StatusCode::OK, &page))
 }

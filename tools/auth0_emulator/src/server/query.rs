@@ -13,8 +13,18 @@ use super::auth0_error;
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
     Bool,
-    Int { min: i64, max: Option<i64> },
-    Str { min_len: usize, max_len: usize },
+    /// A boolean whose one accepted value is `true` (the schema's
+    /// `{"type": "boolean", "enum": [true]}`): Auth0 reads the value as a
+    /// boolean first, so `false` fails the enum and `yes` the type.
+    True,
+    Int {
+        min: i64,
+        max: Option<i64>,
+    },
+    Str {
+        min_len: usize,
+        max_len: usize,
+    },
     Enum(&'static [&'static str]),
 }
 
@@ -140,7 +150,7 @@ impl Query {
 
 fn type_name(kind: Kind) -> &'static str {
     match kind {
-        Kind::Bool => "boolean",
+        Kind::Bool | Kind::True => "boolean",
         Kind::Int { .. } => "integer",
         Kind::Str { .. } | Kind::Enum(_) => "string",
     }
@@ -148,11 +158,12 @@ fn type_name(kind: Kind) -> &'static str {
 
 fn check(param: &Param, value: &str) -> Result<(), Response> {
     match param.kind {
-        Kind::Bool if value == "true" || value == "false" => Ok(()),
-        Kind::Bool => Err(invalid(
+        Kind::Bool | Kind::True if value != "true" && value != "false" => Err(invalid(
             param,
             "Expected type boolean but found type string",
         )),
+        Kind::True if value == "false" => Err(invalid(param, "No enum match for: false")),
+        Kind::Bool | Kind::True => Ok(()),
         Kind::Int { min, max } => {
             let Ok(number) = value.parse::<i64>() else {
                 let found = if value.parse::<f64>().is_ok() {
@@ -201,7 +212,7 @@ fn check(param: &Param, value: &str) -> Result<(), Response> {
 }
 
 /// Auth0's wording: `Query validation error: '<problem>' on property <name> (<description>).`
-fn invalid(param: &Param, problem: &str) -> Response {
+pub fn invalid(param: &Param, problem: &str) -> Response {
     error(&format!(
         "Query validation error: '{problem}' on property {} ({}).",
         param.name, param.description

@@ -58,13 +58,20 @@ fn parameters(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Valu
     }
 }
 
-/// The 403 for an API the application has no grant for (Auth0's wording).
-fn not_authorized(audience: &str) -> Response {
+/// The 403 for an API the application has no grant for (no grant ever, or
+/// its grant deleted). Auth0 has reworded the description over the years:
+/// `Client is not authorized to access "<audience>". You might probably
+/// want to create a "client-grant" …` in reports from 2018, `… You need to
+/// create a "client-grant" associated to this API. See: <link>` in 2024, and
+/// the wording below, naming the client, in reports from 2025 and 2026.
+/// Only `error` and the status have stayed; a caller should not parse the
+/// description.
+fn not_authorized(client_id: &str, audience: &str) -> Response {
     oauth_error(
         StatusCode::FORBIDDEN,
         "access_denied",
         &format!(
-            "Client is not authorized to access \"{audience}\". You might probably want to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
+            "Client \"{client_id}\" is not authorized to access resource server \"{audience}\". You need to create a \"client-grant\" associated to this API."
         ),
     )
 }
@@ -122,7 +129,7 @@ pub async fn token(State(shared): AppState, headers: HeaderMap, body: Bytes) -> 
             return unknown_audience(audience);
         }
         if audience != management_audience {
-            return not_authorized(audience);
+            return not_authorized(client_id, audience);
         }
         let access_token = tenant.issue_management_token();
         let expires_in = tenant.config.management_token_lifetime.as_secs();
@@ -175,7 +182,7 @@ pub async fn token(State(shared): AppState, headers: HeaderMap, body: Bytes) -> 
         // The service's callers are the tenant's M2M applications: any of
         // them may call it.
         None if audience == tenant.config.caller_audience => String::new(),
-        None => return not_authorized(audience),
+        None => return not_authorized(client_id, audience),
     };
     let key = tenant.signing_key;
     drop(tenant);

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
-use auth0_emulator::{Emulator, EmulatorConfig, Schema};
+use auth0_emulator::{Emulator, EmulatorConfig, Fault, Route, Schema};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -21,6 +21,17 @@ pub fn management_credentials(emulator: &Emulator) -> Value {
         "client_id": "mgmt-client-id",
         "client_secret": "mgmt-client-secret",
         "audience": format!("{}/api/v2/", emulator.base_url()),
+    })
+}
+
+/// The client credentials request of `client` (as created or rotated: with
+/// its secret) for `audience`.
+pub fn credentials_of(client: &Value, audience: &str) -> Value {
+    json!({
+        "grant_type": "client_credentials",
+        "client_id": client["client_id"],
+        "client_secret": client["client_secret"],
+        "audience": audience,
     })
 }
 
@@ -47,6 +58,15 @@ pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
 impl Tenant {
     pub async fn start() -> Tenant {
         Self::with(EmulatorConfig::default()).await
+    }
+
+    /// A tenant whose management application was granted only `scopes`.
+    pub async fn with_scopes(scopes: &str) -> Tenant {
+        Self::with(EmulatorConfig {
+            management_scopes: scopes.into(),
+            ..EmulatorConfig::default()
+        })
+        .await
     }
 
     pub async fn with(config: EmulatorConfig) -> Tenant {
@@ -112,6 +132,81 @@ impl Tenant {
     pub async fn grant(&self, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, "/api/v2/client-grants", Some(body))
             .await
+    }
+
+    /// `PATCH /api/v2/clients/{id}` with `body`.
+    pub async fn update(&self, id: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, &format!("/api/v2/clients/{id}"), Some(body))
+            .await
+    }
+
+    /// `POST /api/v2/clients/{id}/rotate-secret`, without a body.
+    pub async fn rotate(&self, id: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("/api/v2/clients/{id}/rotate-secret"),
+            None,
+        )
+        .await
+    }
+
+    /// `DELETE /api/v2/client-grants/{id}`.
+    pub async fn delete_grant(&self, id: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, &format!("/api/v2/client-grants/{id}"), None)
+            .await
+    }
+
+    /// `GET /api/v2/client-grants` with `query` (encoded here).
+    pub async fn list_grants(&self, query: &[(&str, &str)]) -> (StatusCode, Value) {
+        send(
+            self.request(Method::GET, "/api/v2/client-grants")
+                .query(query),
+        )
+        .await
+    }
+
+    /// Sends `method path` with a JSON content type and a body that is not
+    /// JSON; returns the status.
+    pub async fn send_broken_json(&self, method: Method, path: &str) -> StatusCode {
+        let (status, _) = send(
+            self.request(method, path)
+                .header("content-type", "application/json")
+                .body("{\"name\": "),
+        )
+        .await;
+        status
+    }
+
+    /// Queues `Fault::Status(code)` on `route`, sends `method path` (with
+    /// `body`), and asserts the answer is that status with the Management
+    /// API's error body for it; returns the body.
+    pub async fn status_fault(
+        &self,
+        route: Route,
+        method: Method,
+        path: &str,
+        code: u16,
+        body: Option<Value>,
+    ) -> Value {
+        self.emulator.inject(route, Fault::Status(code));
+        let (status, answer) = self.call(method, path, body).await;
+        assert_eq!(status.as_u16(), code, "{route:?}");
+        assert_eq!(answer["statusCode"], code, "{answer}");
+        assert_eq!(answer["error"], status.canonical_reason().unwrap());
+        assert!(answer["message"].is_string(), "{answer}");
+        answer
+    }
+
+    /// Asserts that `GET path` is Auth0's 400 for a bad query string, with
+    /// `message`.
+    pub async fn assert_query_refused(&self, path: &str, message: &str) {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(
+            body,
+            json!({"statusCode": 400, "error": "Bad Request", "message": message, "errorCode": "invalid_query_string"}),
+            "{path}"
+        );
     }
 }
 

@@ -52,7 +52,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sdk_config = m2m_shared::aws::sdk_config(http).await;
+    let sdk_config = m2m_shared::aws::sdk_config(http);
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
         .endpoint_url(&endpoint)
         .build();
