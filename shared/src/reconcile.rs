@@ -43,6 +43,14 @@ pub struct Summary {
     pub sweep: &'static str,
 }
 
+impl Summary {
+    /// Everything the run put right: creations undone, deletions finished,
+    /// changes repaired, vanished clients removed.
+    pub fn repairs(&self) -> u32 {
+        self.repaired_creations + self.finished_deletions + self.repaired_changes + self.removed
+    }
+}
+
 /// What a run is asked: `{"backfill": true}` imports clients that only
 /// Auth0 has; anything else (EventBridge's scheduled event) does not.
 pub fn wants_backfill(event: &Value) -> bool {

@@ -15,6 +15,7 @@ use tracing::info;
 
 use super::transport::{Auth0Http, Call, Outcome, Retry};
 use crate::error::UpstreamError;
+use crate::metrics::{self, TokenSource};
 use crate::secret_string::SecretString;
 
 /// A token is replaced this long before Auth0 says it expires.
@@ -96,9 +97,11 @@ impl<S: CredentialsSource> ManagementTokens<S> {
     ) -> Result<SecretString, UpstreamError> {
         let mut slot = self.token.lock().await;
         if let Some(token) = slot.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            metrics::management_token(TokenSource::Reused);
             return Ok(token.value.clone());
         }
         let fresh = self.fetch(http, deadline).await?;
+        metrics::management_token(TokenSource::Fetched);
         let value = fresh.value.clone();
         *slot = Some(fresh);
         Ok(value)
@@ -131,7 +134,7 @@ impl<S: CredentialsSource> ManagementTokens<S> {
             // failing the caller's request (docs/behaviour.md, "Upstream
             // failures").
             retry: Retry::Safe,
-            ..Call::post("/oauth/token", &body)
+            ..Call::post("token", "/oauth/token", &body)
         };
         let answer = match http.send(&call, None, deadline).await? {
             Outcome::Answered(answer) if answer.status.is_success() => answer,
