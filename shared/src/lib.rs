@@ -64,7 +64,7 @@ pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
     let handler = lambda_http::service_fn(move |request| async move {
         Ok::<_, Infallible>(api::handle(app, route, request).await)
     });
-    app.serve(lambda_http::run(handler)).await
+    app.serve(route, lambda_http::run(handler)).await
 }
 
 /// The reconciler's whole `main` (`reconcile_clients`, on a schedule): each

@@ -282,7 +282,7 @@ async fn a_hung_secrets_manager() {
             async {
                 let app = container();
                 let started = Instant::now();
-                app.serve(env.create_through(&app))
+                app.serve(Route::CreateClient, env.create_through(&app))
                     .await
                     .assert_internal_error();
                 let answered = started.elapsed();
