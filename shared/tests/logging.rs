@@ -266,7 +266,7 @@ fn values(documents: &[&Value], names: &[&str]) -> Vec<Vec<String>> {
 }
 
 #[tokio::test]
-async fn metrics_are_emf_documents_for_requests_auth0_calls_and_operations() {
+async fn metrics_are_emf_documents_and_log_lines_carry_the_trace_id() {
     let function = Function::start("INFO", "metrics-function.log").await;
     let emulator = &function.upstream.emulator;
     let token = function.upstream.caller_token(CALLER);
@@ -358,6 +358,20 @@ async fn metrics_are_emf_documents_for_requests_auth0_calls_and_operations() {
         "{sources:?}"
     );
     assert!(sources.iter().any(|s| s == "reused"), "{sources:?}");
+
+    // Every line an invocation writes carries its X-Ray trace id (the
+    // Runtime API's Lambda-Runtime-Trace-Id), through the runtime's span.
+    let in_invocations: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["span"]["name"] == "request")
+        .collect();
+    assert!(in_invocations.len() >= 3, "{text}");
+    for line in in_invocations {
+        let trace = line["spans"]
+            .as_array()
+            .and_then(|spans| spans.iter().find_map(|span| span["xrayTraceId"].as_str()));
+        assert_eq!(trace, Some(lambda_bench::runtime_api::TRACE_ID), "{line}");
+    }
 
     // No owner or client id is ever a dimension.
     for document in lines.iter().filter(|line| line.get("_aws").is_some()) {
