@@ -38,7 +38,8 @@ impl SecretsManagerSource {
 
     /// A client of the container's AWS configuration ([`crate::aws`]).
     pub fn from_config(secret_id: impl Into<String>, sdk_config: &aws_config::SdkConfig) -> Self {
-        let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk_config);
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk_config)
+            .endpoint_resolver(crate::aws::RegionalEndpoint::new("secretsmanager"));
         if let Some(url) = crate::aws::service_endpoint("SECRETS_MANAGER") {
             config = config.endpoint_url(url);
         }

@@ -240,8 +240,9 @@ impl DynamoIndex {
             .operation_attempt_timeout(crate::aws::ATTEMPT_TIMEOUT)
             .operation_timeout(TABLE_CALL_TIMEOUT)
             .build();
-        let mut config =
-            aws_sdk_dynamodb::config::Builder::from(sdk_config).timeout_config(timeouts);
+        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+            .timeout_config(timeouts)
+            .endpoint_resolver(crate::aws::RegionalEndpoint::new("dynamodb"));
         if let Some(url) = crate::aws::service_endpoint("DYNAMODB") {
             config = config.endpoint_url(url);
         }
