@@ -40,6 +40,11 @@ use test_support::stats::{median, ms, percentile};
 /// function it starts.
 const DISCOVERY_RUNS: usize = 10;
 const DISCOVERY_SUBJECT: Subject = Subject::Function(Route::CreateClient);
+/// The caller's clients in the tenant and the table before the first run
+/// (each run of get and delete adds one of its own).
+const LISTED: usize = 5;
+/// Table calls timed from the driver, to tell moto's share.
+const TABLE_SAMPLES: usize = 30;
 
 #[derive(Clone, Debug)]
 struct Sample {
@@ -57,6 +62,13 @@ async fn main() -> ExitCode {
     let runs = args.count("--runs", 30);
     // `--only BINARY`: start just that one, `--runs` times, and report
     // nothing (for profilers, through `$BENCH_WRAPPER`).
+    // `--subjects`: the binaries it knows, one a line (for scripts).
+    if std::env::args().any(|arg| arg == "--subjects") {
+        for subject in Subject::ALL {
+            println!("{}", subject.binary());
+        }
+        return ExitCode::SUCCESS;
+    }
     let outcome = match args.option("--only") {
         Some(only) => profile_one(&only, runs).await,
         None => run(runs, &args.markdown("coldstart.md")).await,
@@ -107,14 +119,28 @@ async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
             ));
         }
     }
-    let upstream = Upstream::start().await?;
-    upstream.seed_listed(5).await;
-    let context = Context::new(&upstream)?;
+    // A tenant and a table per subject: what one function's runs add (get's
+    // and delete's targets, create's clients) must not lengthen another's
+    // work, as the list's would (moto's Query takes longer per client).
+    let mut upstreams = Vec::new();
+    for _ in Subject::ALL {
+        let upstream = Upstream::start().await?;
+        let listed = upstream.seed_listed(LISTED).await;
+        upstreams.push((upstream, listed));
+    }
+    let contexts = upstreams
+        .iter()
+        .map(|(upstream, _)| Context::new(upstream))
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = |subject: Subject| {
+        let i = Subject::ALL.iter().position(|s| *s == subject).unwrap_or(0);
+        &contexts[i]
+    };
 
     // One untimed start of each: the binaries are in the page cache from
     // then on, as they would be on a warm Lambda host.
     for subject in Subject::ALL {
-        context
+        context(subject)
             .measure(subject, Credentials::InEnvironment, 0)
             .await?;
     }
@@ -123,7 +149,7 @@ async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
         // Rotate the order so that no binary always follows the same one.
         for i in 0..Subject::ALL.len() {
             let subject = Subject::ALL[(round + i) % Subject::ALL.len()];
-            let sample = context
+            let sample = context(subject)
                 .measure(subject, Credentials::InEnvironment, round + 1)
                 .await?;
             samples.entry(subject.binary()).or_default().push(sample);
@@ -132,13 +158,24 @@ async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
     let mut discovered = Vec::new();
     for round in 0..DISCOVERY_RUNS {
         discovered.push(
-            context
+            context(DISCOVERY_SUBJECT)
                 .measure(DISCOVERY_SUBJECT, Credentials::Discovered, runs + round + 1)
                 .await?,
         );
     }
+    // In the list's tenant, whose caller still has the clients it listed.
+    let list = Subject::Function(Route::ListClients);
+    let (upstream, listed) = &upstreams[Subject::ALL.iter().position(|s| *s == list).unwrap_or(0)];
+    let table = (
+        upstream
+            .table_alone(Route::GetClient, &listed[0], TABLE_SAMPLES)
+            .await?,
+        upstream
+            .table_alone(Route::ListClients, &listed[0], TABLE_SAMPLES)
+            .await?,
+    );
 
-    publish(&report(runs, &samples, &discovered), markdown)
+    publish(&report(runs, &samples, &discovered, table), markdown)
 }
 
 struct Context<'a> {
@@ -220,6 +257,7 @@ fn report(
     runs: usize,
     samples: &HashMap<&'static str, Vec<Sample>>,
     discovered: &[Sample],
+    (get_alone, list_alone): (Duration, Duration),
 ) -> String {
     let column = |subject: Subject, pick: fn(&Sample) -> Duration| -> Vec<Duration> {
         samples
@@ -279,6 +317,17 @@ fn report(
             .collect();
         let _ = writeln!(out, "| {} | {} |", subject.label(), seen.join(", or "));
     }
+    let _ = writeln!(
+        out,
+        "\nThe owner index's table is moto's (a Python server), whose own time the first \
+         requests include: get's GetItem, list's Query, delete's UpdateItem and transaction, \
+         create's reads and transactions (`economy.rs`, `table_calls_per_operation`). From a warm \
+         client in the driver, moto answers a GetItem in {} ms and a Query of the caller's \
+         {LISTED} clients (as list's) in {} ms (medians of {TABLE_SAMPLES}). Each function has a \
+         tenant and a table of its own, its caller owning {LISTED} clients to begin with.",
+        ms(get_alone),
+        ms(list_alone),
+    );
     let init = discovered.iter().map(|s| s.init).collect::<Vec<_>>();
     let cold = discovered.iter().map(|s| s.cold).collect::<Vec<_>>();
     let statuses: Vec<String> = {
