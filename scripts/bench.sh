@@ -18,7 +18,7 @@
 #       # scale): their tables in target/lambda-bench/, docs and README untouched
 #   BENCH_SCALE_SIZES=100,1000,20000 BENCH_SCALE_REQUESTS=20 scripts/bench.sh
 #   BENCH_BEFORE_COMMIT=9874484 scripts/bench.sh   # the design before the owner index
-#   BENCH_SKIP_BEFORE=1 scripts/bench.sh           # scale without it (no second build)
+#   BENCH_SKIP_BEFORE=1 scripts/bench.sh           # cold start and scale without it (no second build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +59,26 @@ echo "== release build, native (for the timings)"
 cargo build --release --locked "${packages[@]}" -p bare_echo
 cargo build --release --locked -p lambda_bench
 
+# The design before the owner index (no DynamoDB client; list paged through
+# Auth0, get and delete asked it), for the cold-start and scale sections:
+# its functions and the echo in one release build, as bench.sh built them
+# then, from its own commit's files (git archive: a fixed place and the
+# commit's times, so that the next run finds the build up to date).
+before_args=()
+if { want coldstart || want scale; } && [ -z "${BENCH_SKIP_BEFORE:-}" ]; then
+    before_target="$PWD/target/before-owner-index"
+    before_tree="$before_target/src"
+    mkdir -p "$before_tree"
+    git archive --format=tar "$before_commit" | tar -x -C "$before_tree"
+    mapfile -t before_functions < <("$before_tree/scripts/functions.sh")
+    before_packages=()
+    for f in "${before_functions[@]}"; do before_packages+=(-p "$f"); done
+    echo "== release build of $before_commit (before the owner index), in $before_target"
+    (cd "$before_tree" && CARGO_TARGET_DIR="$before_target" \
+        cargo build --release --locked "${before_packages[@]}" -p bare_echo)
+    before_args=(--before "$before_target/release")
+fi
+
 sizes="$out/sizes.md"
 if ! want sizes; then
     :
@@ -89,7 +109,9 @@ fi
 
 if want coldstart; then
     echo "== cold start ($runs runs each)"
-    target/release/coldstart --runs "$runs" --markdown "$out/coldstart.md"
+    rm -f "$out/coldstart-summary.md"
+    target/release/coldstart --runs "$runs" "${before_args[@]}" --markdown "$out/coldstart.md" \
+        --summary "$out/coldstart-summary.md"
 fi
 
 if want soak; then
@@ -125,31 +147,6 @@ fi
 
 if want scale; then
     echo "== the owner index at scale: list, get and delete in tenants of $scale_sizes clients"
-    before_args=()
-    if [ -z "${BENCH_SKIP_BEFORE:-}" ]; then
-        # The design before the owner index (list paged through Auth0, get
-        # and delete asked it), built as bench.sh built it then: its
-        # functions and the echo in one release build, from its own commit
-        # in a temporary worktree; the build is kept in target/ for the
-        # next run.
-        before_target="$PWD/target/before-owner-index"
-        before_tree=$(mktemp -d "${TMPDIR:-/tmp}/m2m-before-index.XXXXXX")
-        rmdir "$before_tree"
-        git worktree add --detach --quiet "$before_tree" "$before_commit"
-        trap 'git worktree remove --force "$before_tree"' EXIT
-        mapfile -t before_functions < <("$before_tree/scripts/functions.sh")
-        before_packages=()
-        for f in "${before_functions[@]}"; do before_packages+=(-p "$f"); done
-        echo "== release build of $before_commit (before the owner index), in $before_target"
-        (cd "$before_tree" && CARGO_TARGET_DIR="$before_target" \
-            cargo build --release --locked "${before_packages[@]}" -p bare_echo)
-        git worktree remove --force "$before_tree"
-        trap - EXIT
-        before_args=(--before "$before_target/release")
-        echo "== cold start of the design before the owner index ($runs runs each)"
-        BENCH_BIN_DIR="$before_target/release" \
-            target/release/coldstart --runs "$runs" --markdown "$out/coldstart-before.md"
-    fi
     target/release/scale "${before_args[@]}" --sizes "$scale_sizes" --requests "$scale_requests" \
         --markdown "$out/scale.md" --summary "$out/scale-summary.md"
 fi
@@ -187,13 +184,6 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo
     cat "$out/coldstart.md"
     echo
-    if [ -f "$out/coldstart-before.md" ]; then
-        echo "The same driver and stubs, in the same run of this script, with the release binaries of"
-        echo "\`$before_commit\` (before the owner index: no DynamoDB client, list and get asking Auth0):"
-        echo
-        cat "$out/coldstart-before.md"
-        echo
-    fi
     echo "### Where a cold start's work goes"
     echo
     echo "Callgrind, one cold start each (\`scripts/profile-coldstart.sh\`: the release profile with symbols,"
@@ -252,8 +242,9 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
 echo "== wrote $report"
 
 # The README's summary: one line per target, from the tables above.
-worst() { # FILE COLUMN [FORMAT]: the largest number in that column of the functions' rows
-    grep -E "^\\| \`?($functions_regex)" "$1" \
+worst() { # FILE COLUMN [FORMAT]: the largest number in that column of the functions' rows (of its first table)
+    awk '/^\|/ { table = 1 } table && !/^\|/ { exit } table' "$1" \
+        | grep -E "^\\| \`?($functions_regex)" \
         | awk -F'|' -v c="$2" -v f="${3:-%g}" '{ v = $(c + 1); gsub(/[^0-9.]/, "", v); if (v + 0 > max) max = v + 0 } END { printf f, max }'
 }
 verdict() { # FILE: its target's verdict, "met" or "**not met**"
@@ -275,6 +266,7 @@ summary="$out/readme-summary.md"
     echo "| warm overhead ≤ 0.3 ms median, upstream excluded | $(worst "$out/warm.md" 5) µs | $(verdict "$out/warm.md") |"
     echo "| Auth0 calls: create 2, get 0, list 0, delete 1 (the owner index answers reads); table calls per operation; 1 token and 1 JWKS per container | asserted by tests | $([ "$economy" = passed ] && echo met || echo '**not met**') |"
     echo "| peak RSS ≤ 20 MB over $requests mixed requests, flat | $(worst "$out/soak.md" 3 %.1f) MiB, growth ≤ $(worst "$out/soak.md" 6) KiB | $(verdict "$out/soak.md") |"
+    [ -f "$out/coldstart-summary.md" ] && cat "$out/coldstart-summary.md"
     cat "$out/scale-summary.md"
 } > "$summary"
 cat "$summary"

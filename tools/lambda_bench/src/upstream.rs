@@ -33,7 +33,7 @@ pub const SECRET_ID: &str = "m2m/auth0-management";
 pub const TABLE: &str = "m2m-clients";
 
 /// The functions of the route table, and the bare echo they are compared with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
     /// `tools/bare_echo`: a bare `lambda_runtime` function.
     Echo,
