@@ -103,7 +103,32 @@ struct Failure {
     body: String,
 }
 
+impl Failure {
+    fn of(answer: Answer) -> Failure {
+        Failure {
+            status: answer.status,
+            after: answer.round_trip,
+            auth0_calls: answer.auth0_calls,
+            body: answer.raw,
+        }
+    }
+}
+
 impl Cell {
+    fn new(size: usize, operation: Route, design: usize) -> Cell {
+        Cell {
+            size,
+            operation,
+            design,
+            round_trips: Vec::new(),
+            auth0_calls: Vec::new(),
+            failure: None,
+            table_alone: None,
+            auth0_requests: Vec::new(),
+            auth0_alone: None,
+        }
+    }
+
     fn median(&self) -> Duration {
         median(&self.round_trips)
     }
@@ -451,17 +476,7 @@ async fn measure(
     let mut cells = Vec::new();
     for &(t, d) in &pairs {
         running.push(start(&tenants[t], &designs[d], operation, logs).await?);
-        cells.push(Cell {
-            size: tenants[t].size,
-            operation,
-            design: d,
-            round_trips: Vec::new(),
-            auth0_calls: Vec::new(),
-            failure: None,
-            table_alone: None,
-            auth0_requests: Vec::new(),
-            auth0_alone: None,
-        });
+        cells.push(Cell::new(tenants[t].size, operation, d));
     }
     // Request 0 is the cold one: answered, checked, not counted.
     for i in 0..=requests {
@@ -502,12 +517,7 @@ async fn measure(
             )?;
             let cell = &mut cells[k];
             if !ok {
-                cell.failure = Some(Failure {
-                    status: answer.status,
-                    after: answer.round_trip,
-                    auth0_calls: answer.auth0_calls,
-                    body: answer.raw,
-                });
+                cell.failure = Some(Failure::of(answer));
             } else if i > 0 {
                 cell.round_trips.push(answer.round_trip);
                 cell.auth0_calls.push(answer.auth0_calls);
@@ -561,17 +571,7 @@ async fn measure_paced(
     let mut cells = Vec::new();
     for (d, design) in designs.iter().enumerate() {
         let running = start(tenant, design, Route::ListClients, logs).await?;
-        let mut cell = Cell {
-            size: tenant.size,
-            operation: Route::ListClients,
-            design: d,
-            round_trips: Vec::new(),
-            auth0_calls: Vec::new(),
-            failure: None,
-            table_alone: None,
-            auth0_requests: Vec::new(),
-            auth0_alone: None,
-        };
+        let mut cell = Cell::new(tenant.size, Route::ListClients, d);
         // The cold request unpaced, then the paced ones.
         for i in 0..=PACED_REQUESTS {
             if i > 0 {
@@ -587,12 +587,7 @@ async fn measure_paced(
             let event = Event::new(Route::ListClients).bearer(&tenant.token);
             let answer = send(tenant, &running, event.text()).await?;
             if !check(tenant, Route::ListClients, None, &answer, &running.what)? {
-                cell.failure = Some(Failure {
-                    status: answer.status,
-                    after: answer.round_trip,
-                    auth0_calls: answer.auth0_calls,
-                    body: answer.raw,
-                });
+                cell.failure = Some(Failure::of(answer));
                 break;
             }
             if i > 0 {
