@@ -2,11 +2,12 @@
 //! emulator (JWKS, `/oauth/token`, `/api/v2`) and a Secrets Manager stub
 //! that answers `GetSecretValue` with the management credentials.
 
-use m2m_shared::domain::{IndexedClient, OwnerIndex};
+use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
 use m2m_shared::owner_index::DynamoIndex;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use auth0_emulator::{Emulator, TestKey};
 use axum::Router;
@@ -18,6 +19,7 @@ use m2m_shared::Route;
 use serde_json::{Value, json};
 use test_support::event::Event;
 use test_support::setup;
+use test_support::stats::median;
 use tokio::task::JoinHandle;
 
 /// The `client_id` of the benchmark's caller: the owner of what it creates.
@@ -31,7 +33,7 @@ pub const SECRET_ID: &str = "m2m/auth0-management";
 pub const TABLE: &str = "m2m-clients";
 
 /// The functions of the route table, and the bare echo they are compared with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
     /// `tools/bare_echo`: a bare `lambda_runtime` function.
     Echo,
@@ -264,6 +266,12 @@ impl Upstream {
             ),
         ];
         env.extend(setup::service_env(&self.emulator, SECRET_ID, &self.table));
+        // The benchmarks create (and seed) far more than the default quota
+        // of 50 clients for their one caller: coldstart's 30 runs of create
+        // and get, soak's 700 creates. The quota is checked the same way
+        // whatever its value (one conditional transaction), so the highest
+        // one allowed costs nothing and never answers 409.
+        env.push(("MAX_CLIENTS_PER_OWNER", "100000".into()));
         match credentials {
             Credentials::InEnvironment => env.extend([
                 ("AWS_ACCESS_KEY_ID", "AKIABENCHMARK000000".into()),
@@ -310,19 +318,112 @@ impl Upstream {
         )
     }
 
-    /// `count` clients of the caller, for lists to list.
-    pub async fn seed_listed(&self, count: usize) {
+    /// `count` clients of the caller, for lists to list; their ids.
+    pub async fn seed_listed(&self, count: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(count);
         for n in 0..count {
-            self.seed_client(&format!("listed {n}")).await;
+            ids.push(self.seed_client(&format!("listed {n}")).await);
         }
+        ids
+    }
+
+    /// moto's own time for the table calls `operation` makes, timed from a
+    /// warm client in this process: get's GetItem of the caller's client
+    /// `id`, list's Query of all the caller's clients, delete's UpdateItem
+    /// and transaction (on a client recorded in the table alone for it).
+    /// What the functions' round trips include of moto, which is no
+    /// DynamoDB.
+    pub async fn time_table_calls(&self, operation: Route, id: &str) -> Result<Duration, String> {
+        let owner = setup::owner(CALLER);
+        let failed = |what: &'static str| move |e| format!("{what} in moto: {e}");
+        match operation {
+            Route::GetClient => {
+                let started = Instant::now();
+                self.index
+                    .get(&owner, id)
+                    .await
+                    .map_err(failed("GetItem"))?;
+                Ok(started.elapsed())
+            }
+            Route::ListClients => {
+                let started = Instant::now();
+                self.index
+                    .list(&owner, None, None)
+                    .await
+                    .map_err(failed("Query"))?;
+                Ok(started.elapsed())
+            }
+            Route::DeleteClient => {
+                let doomed = format!("client_tableAlone{}", now_micros());
+                self.index_client(&doomed, "timed alone").await;
+                let started = Instant::now();
+                let client = self
+                    .index
+                    .begin_deletion(&owner, &doomed)
+                    .await
+                    .map_err(failed("UpdateItem"))?
+                    .ok_or("the client recorded to be deleted is not there")?;
+                self.index
+                    .remove(&client)
+                    .await
+                    .map_err(failed("TransactWriteItems"))?;
+                Ok(started.elapsed())
+            }
+            other => Err(format!(
+                "{}'s table calls are not timed alone",
+                other.function()
+            )),
+        }
+    }
+
+    /// The median of `samples` [`Upstream::time_table_calls`], after an
+    /// untimed one (connections made, the SDK's caches filled).
+    pub async fn table_alone(
+        &self,
+        operation: Route,
+        id: &str,
+        samples: usize,
+    ) -> Result<Duration, String> {
+        let mut times = Vec::with_capacity(samples);
+        for round in 0..=samples {
+            let time = self.time_table_calls(operation, id).await?;
+            if round > 0 {
+                times.push(time);
+            }
+        }
+        Ok(median(&times))
+    }
+
+    /// Removes the caller's client `id` from the owner index, as the
+    /// reconciler does once Auth0 has deleted it (a function from before
+    /// the index deletes it from Auth0 alone).
+    pub async fn forget(&self, id: &str) -> Result<(), String> {
+        let owner = setup::owner(CALLER);
+        let failed = |e| format!("cannot remove {id} from the owner index: {e}");
+        if let Some(client) = self
+            .index
+            .begin_deletion(&owner, id)
+            .await
+            .map_err(failed)?
+        {
+            self.index.remove(&client).await.map_err(failed)?;
+        }
+        Ok(())
     }
 
     /// A client of the caller, in the tenant and the owner index (as a
     /// backfill imports it); its id.
     pub async fn seed_client(&self, name: &str) -> String {
         let id = setup::seed_owned_client(&self.emulator, CALLER, name);
+        self.index_client(&id, name).await;
+        id
+    }
+
+    /// Records the caller's client `id` in the owner index (as a backfill
+    /// imports it).
+    async fn index_client(&self, id: &str, name: &str) {
         let client = IndexedClient::imported(
-            id.clone(),
+            id.to_owned(),
             setup::owner(CALLER),
             name.to_owned(),
             String::new(),
@@ -330,7 +431,6 @@ impl Upstream {
         if let Err(problem) = self.index.import(&client, 0).await {
             panic!("cannot seed the owner index: {problem}");
         }
-        id
     }
 }
 

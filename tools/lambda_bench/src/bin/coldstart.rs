@@ -12,10 +12,16 @@
 //! are printed and written as markdown (`--markdown FILE`, default
 //! `target/lambda-bench/coldstart.md`).
 //!
+//! With `--before DIR`, the release binaries in DIR of the design before the
+//! owner index (commit 9874484: no DynamoDB client) take their turns in the
+//! same rounds, and the report adds what the owner index's DynamoDB client
+//! costs a cold start: each function's init and cold request, before and
+//! with it, against the bare echo's.
+//!
 //! ```text
 //! cargo build --release $(scripts/functions.sh | sed 's/^/-p /') -p bare_echo
 //! cargo build --release -p lambda_bench
-//! target/release/coldstart [--runs 30] [--markdown FILE]
+//! target/release/coldstart [--runs 30] [--before DIR] [--markdown FILE] [--summary FILE]
 //! ```
 
 use std::collections::HashMap;
@@ -40,6 +46,19 @@ use test_support::stats::{median, ms, percentile};
 /// function it starts.
 const DISCOVERY_RUNS: usize = 10;
 const DISCOVERY_SUBJECT: Subject = Subject::Function(Route::CreateClient);
+/// The caller's clients in the tenant and the table before the first run
+/// (each run of get and delete adds one of its own).
+const LISTED: usize = 5;
+/// Table calls timed from the driver, to tell moto's share.
+const TABLE_SAMPLES: usize = 30;
+
+/// A binary the driver starts: a subject of this build, or (`before`) of
+/// the design before the owner index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Entry {
+    subject: Subject,
+    before: bool,
+}
 
 #[derive(Clone, Debug)]
 struct Sample {
@@ -57,9 +76,22 @@ async fn main() -> ExitCode {
     let runs = args.count("--runs", 30);
     // `--only BINARY`: start just that one, `--runs` times, and report
     // nothing (for profilers, through `$BENCH_WRAPPER`).
+    // `--subjects`: the binaries it knows, one a line (for scripts).
+    if std::env::args().any(|arg| arg == "--subjects") {
+        for subject in Subject::ALL {
+            println!("{}", subject.binary());
+        }
+        return ExitCode::SUCCESS;
+    }
     let outcome = match args.option("--only") {
         Some(only) => profile_one(&only, runs).await,
-        None => run(runs, &args.markdown("coldstart.md")).await,
+        None => {
+            let before = args.option("--before").map(PathBuf::from);
+            // `--summary FILE`: the README summary's row (scripts/bench.sh).
+            let summary = args.option("--summary").map(PathBuf::from);
+            let markdown = args.markdown("coldstart.md");
+            run(runs, before.as_deref(), &markdown, summary.as_deref()).await
+        }
     };
     exit("coldstart", outcome)
 }
@@ -72,7 +104,7 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
         Credentials::InEnvironment
     };
     let upstream = Upstream::start().await?;
-    let context = Context::new(&upstream)?;
+    let context = Context::new(&upstream, binary_dir())?;
     let mut samples = Vec::new();
     for n in 0..runs {
         let sample = context.measure(subject, credentials, n).await?;
@@ -96,7 +128,12 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
     Ok(())
 }
 
-async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
+async fn run(
+    runs: usize,
+    before: Option<&Path>,
+    markdown: &Path,
+    summary_file: Option<&Path>,
+) -> Result<(), String> {
     for subject in Subject::ALL {
         let binary = binary_dir().join(subject.binary());
         if !binary.exists() {
@@ -107,38 +144,111 @@ async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
             ));
         }
     }
-    let upstream = Upstream::start().await?;
-    upstream.seed_listed(5).await;
-    let context = Context::new(&upstream)?;
+    let mut entries: Vec<Entry> = Subject::ALL
+        .into_iter()
+        .map(|subject| Entry {
+            subject,
+            before: false,
+        })
+        .collect();
+    // The design before the index had fewer routes: those of its binaries
+    // that are there (the echo is this build's, once).
+    if let Some(dir) = before {
+        let found: Vec<Entry> = Subject::FUNCTIONS
+            .into_iter()
+            .filter(|subject| dir.join(subject.binary()).exists())
+            .map(|subject| Entry {
+                subject,
+                before: true,
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(format!("--before {}: no function there", dir.display()));
+        }
+        entries.extend(found);
+    }
+    // A tenant and a table per binary: what one function's runs add (get's
+    // and delete's targets, create's clients) must not lengthen another's
+    // work, as the list's would (moto's Query takes longer per client).
+    let mut upstreams = Vec::new();
+    for _ in &entries {
+        let upstream = Upstream::start().await?;
+        let listed = upstream.seed_listed(LISTED).await;
+        upstreams.push((upstream, listed));
+    }
+    let contexts = upstreams
+        .iter()
+        .zip(&entries)
+        .map(|((upstream, _), entry)| {
+            let mut context = Context::new(upstream, binary_dir())?;
+            if let (true, Some(dir)) = (entry.before, before) {
+                context.bin_dir = dir.to_owned();
+                context.logs = context.logs.join("before-owner-index");
+                std::fs::create_dir_all(&context.logs)
+                    .map_err(|e| format!("{}: {e}", context.logs.display()))?;
+            }
+            Ok::<_, String>(context)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let at = |entry: Entry| entries.iter().position(|e| *e == entry).unwrap_or(0);
 
     // One untimed start of each: the binaries are in the page cache from
     // then on, as they would be on a warm Lambda host.
-    for subject in Subject::ALL {
+    for (entry, context) in entries.iter().zip(&contexts) {
         context
-            .measure(subject, Credentials::InEnvironment, 0)
+            .measure(entry.subject, Credentials::InEnvironment, 0)
             .await?;
     }
-    let mut samples: HashMap<&'static str, Vec<Sample>> = HashMap::new();
+    let mut samples: HashMap<Entry, Vec<Sample>> = HashMap::new();
     for round in 0..runs {
         // Rotate the order so that no binary always follows the same one.
-        for i in 0..Subject::ALL.len() {
-            let subject = Subject::ALL[(round + i) % Subject::ALL.len()];
-            let sample = context
-                .measure(subject, Credentials::InEnvironment, round + 1)
+        for i in 0..entries.len() {
+            let k = (round + i) % entries.len();
+            let sample = contexts[k]
+                .measure(entries[k].subject, Credentials::InEnvironment, round + 1)
                 .await?;
-            samples.entry(subject.binary()).or_default().push(sample);
+            samples.entry(entries[k]).or_default().push(sample);
         }
     }
+    let discovery = at(Entry {
+        subject: DISCOVERY_SUBJECT,
+        before: false,
+    });
     let mut discovered = Vec::new();
     for round in 0..DISCOVERY_RUNS {
         discovered.push(
-            context
+            contexts[discovery]
                 .measure(DISCOVERY_SUBJECT, Credentials::Discovered, runs + round + 1)
                 .await?,
         );
     }
+    // In the list's tenant, whose caller still has the clients it listed.
+    let (upstream, listed) = &upstreams[at(Entry {
+        subject: Subject::Function(Route::ListClients),
+        before: false,
+    })];
+    let table = (
+        upstream
+            .table_alone(Route::GetClient, &listed[0], TABLE_SAMPLES)
+            .await?,
+        upstream
+            .table_alone(Route::ListClients, &listed[0], TABLE_SAMPLES)
+            .await?,
+    );
 
-    publish(&report(runs, &samples, &discovered), markdown)
+    publish(&report(runs, &samples, &discovered, table), markdown)?;
+    if let Some(file) = summary_file {
+        let echo: Vec<Duration> = samples
+            .get(&Entry {
+                subject: Subject::Echo,
+                before: false,
+            })
+            .map(|s| s.iter().map(|s| s.cold).collect())
+            .unwrap_or_default();
+        let row = summary(median(&echo), &client_costs(&samples));
+        std::fs::write(file, row).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    Ok(())
 }
 
 struct Context<'a> {
@@ -149,10 +259,10 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn new(upstream: &Upstream) -> Result<Context<'_>, String> {
+    fn new(upstream: &Upstream, bin_dir: PathBuf) -> Result<Context<'_>, String> {
         Ok(Context {
             upstream,
-            bin_dir: binary_dir(),
+            bin_dir,
             logs: logs_dir()?,
             token: upstream.caller_token(CALLER),
         })
@@ -218,12 +328,16 @@ impl Context<'_> {
 
 fn report(
     runs: usize,
-    samples: &HashMap<&'static str, Vec<Sample>>,
+    samples: &HashMap<Entry, Vec<Sample>>,
     discovered: &[Sample],
+    (get_alone, list_alone): (Duration, Duration),
 ) -> String {
     let column = |subject: Subject, pick: fn(&Sample) -> Duration| -> Vec<Duration> {
         samples
-            .get(subject.binary())
+            .get(&Entry {
+                subject,
+                before: false,
+            })
             .map(|s| s.iter().map(pick).collect())
             .unwrap_or_default()
     };
@@ -268,7 +382,10 @@ fn report(
     let _ = writeln!(out, "| --- | --- |");
     for subject in Subject::FUNCTIONS {
         let mut seen: Vec<[usize; 4]> = samples
-            .get(subject.binary())
+            .get(&Entry {
+                subject,
+                before: false,
+            })
             .map(|s| s.iter().map(|s| s.upstream).collect())
             .unwrap_or_default();
         seen.sort();
@@ -279,6 +396,18 @@ fn report(
             .collect();
         let _ = writeln!(out, "| {} | {} |", subject.label(), seen.join(", or "));
     }
+    dynamodb_client_cost(&mut out, echo_cold, &client_costs(samples));
+    let _ = writeln!(
+        out,
+        "\nThe owner index's table is moto's (a Python server), whose own time the first \
+         requests include: get's GetItem, list's Query, delete's UpdateItem and transaction, \
+         create's reads and transactions (`economy.rs`, `table_calls_per_operation`). From a warm \
+         client in the driver, moto answers a GetItem in {} ms and a Query of the caller's \
+         {LISTED} clients (as list's) in {} ms (medians of {TABLE_SAMPLES}). Each function has a \
+         tenant and a table of its own, its caller owning {LISTED} clients to begin with.",
+        ms(get_alone),
+        ms(list_alone),
+    );
     let init = discovered.iter().map(|s| s.init).collect::<Vec<_>>();
     let cold = discovered.iter().map(|s| s.cold).collect::<Vec<_>>();
     let statuses: Vec<String> = {
@@ -303,4 +432,114 @@ fn report(
         discovered.len()
     );
     out
+}
+
+/// One function's cold start before the owner index and with it (medians
+/// of the same rounds).
+struct ClientCost {
+    subject: Subject,
+    init: (Duration, Duration),
+    cold: (Duration, Duration),
+}
+
+impl ClientCost {
+    /// What the DynamoDB client added to init, in seconds (negative if
+    /// init came out shorter).
+    fn added(&self) -> f64 {
+        self.init.1.as_secs_f64() - self.init.0.as_secs_f64()
+    }
+}
+
+/// Each function that was there before the index, before and with it
+/// (none without `--before`).
+fn client_costs(samples: &HashMap<Entry, Vec<Sample>>) -> Vec<ClientCost> {
+    let pick = |subject, before, f: fn(&Sample) -> Duration| {
+        let values: Vec<Duration> = samples
+            .get(&Entry { subject, before })
+            .map(|s| s.iter().map(f).collect())
+            .unwrap_or_default();
+        median(&values)
+    };
+    Subject::FUNCTIONS
+        .into_iter()
+        .filter(|&subject| {
+            samples.contains_key(&Entry {
+                subject,
+                before: true,
+            })
+        })
+        .map(|subject| ClientCost {
+            subject,
+            init: (
+                pick(subject, true, |s| s.init),
+                pick(subject, false, |s| s.init),
+            ),
+            cold: (
+                pick(subject, true, |s| s.cold),
+                pick(subject, false, |s| s.cold),
+            ),
+        })
+        .collect()
+}
+
+/// What the owner index's DynamoDB client adds to a cold start, against
+/// the bare echo's cold request.
+fn dynamodb_client_cost(out: &mut String, echo_cold: Duration, costs: &[ClientCost]) {
+    if costs.is_empty() {
+        return;
+    }
+    let echo = echo_cold.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        out,
+        "\nThe owner index's DynamoDB client, in the same rounds: the release binaries of the design before the \
+         index (no DynamoDB client; list and get asked Auth0) beside this build's, medians. The client is built \
+         during init, beside the Secrets Manager client and from the same loaded configuration, so the \
+         difference in init is its cost (and that of anything else the design changed at init); the cold \
+         request's difference also has the first request's table calls (moto's time) instead of the Auth0 \
+         calls it no longer makes.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| before → with the index | init, ms | added to init, ms | … ÷ bare echo's cold request | cold request, ms | cold request ÷ bare echo's |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+    for cost in costs {
+        let _ = writeln!(
+            out,
+            "| {} | {} → {} | {:+.2} | {:+.2}× | {} → {} | {:.2}× → {:.2}× |",
+            cost.subject.label(),
+            ms(cost.init.0),
+            ms(cost.init.1),
+            cost.added() * 1000.0,
+            cost.added() / echo,
+            ms(cost.cold.0),
+            ms(cost.cold.1),
+            cost.cold.0.as_secs_f64() / echo,
+            cost.cold.1.as_secs_f64() / echo,
+        );
+    }
+}
+
+/// The README summary's row: what the DynamoDB client added to init.
+fn summary(echo_cold: Duration, costs: &[ClientCost]) -> String {
+    if costs.is_empty() {
+        return String::new();
+    }
+    let echo = echo_cold.as_secs_f64().max(1e-9);
+    let figures: Vec<String> = costs
+        .iter()
+        .map(|cost| {
+            format!(
+                "{} {:+.2} ms ({:+.2}×)",
+                cost.subject.binary(),
+                cost.added() * 1000.0,
+                cost.added() / echo
+            )
+        })
+        .collect();
+    format!(
+        "| the owner index's DynamoDB client: added to a cold start's init (with the index − before it, medians of the same rounds; × the bare echo's cold request, {} ms) | {} | — |\n",
+        ms(echo_cold),
+        figures.join("; ")
+    )
 }
