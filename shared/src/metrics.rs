@@ -204,6 +204,9 @@ fn emit(dimension_sets: &[&[&str]], dimensions: &[(&str, &str)], metrics: &[(&st
     );
     match SINK.get() {
         Some(sink) => sink(&line),
+        // The library's unit tests check what the operations do, not their
+        // metrics (tests/logging.rs does): their output stays readable.
+        None if cfg!(test) => {}
         None => {
             // One write of the whole line, so that lines of concurrent
             // requests never interleave. A failed write is not worth
