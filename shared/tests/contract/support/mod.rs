@@ -308,6 +308,8 @@ impl TestEnv {
             config.management_audience(),
             SecretsManagerSource::new(self.secrets.clone(), &self.secret_id),
             config.custom_client_ids,
+            // The reconciler shares the functions' token, as deployed.
+            self.index().token_store(),
         );
         let grant = GrantPolicy {
             audience: config.grant_audience.clone(),
