@@ -97,72 +97,60 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<StoredToken, UpstreamError>>,
 {
-    match attempt(store, margin, deadline, wait_until, mint).await {
+    let attempt = async {
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let item = timed(store.read(), deadline).await?;
+            let now = now_ms();
+            let needed = now.saturating_add(ms(margin));
+            if let Some(token) = item.token.as_ref().filter(|t| t.expires_ms > needed) {
+                return Ok(FromTable::Shared(token.clone()));
+            }
+            let leased = item.lease_until.is_some_and(|until| until > now);
+            if !leased {
+                let until = now.saturating_add(ms(LEASE));
+                if timed(store.lease(now, until, needed), deadline).await? {
+                    return match mint().await {
+                        Ok(token) => {
+                            let store_failed = timed(store.store(&token), deadline).await.err();
+                            Ok(FromTable::Minted {
+                                token,
+                                store_failed,
+                            })
+                        }
+                        Err(error) => {
+                            // Others need not wait for this lease to lapse.
+                            let _ = timed(store.release(until), deadline).await;
+                            Err(Stop::Upstream(error))
+                        }
+                    };
+                }
+                // Another container took it just now: read what it did,
+                // after a pause.
+            } else if let Some(token) = item.token.filter(|t| {
+                let left = ms(deadline.saturating_duration_since(Instant::now()));
+                t.expires_ms > now.saturating_add(left).saturating_add(ms(OUTGOING_SAFETY))
+            }) {
+                // Being replaced, and good for longer than this request lives.
+                return Ok(FromTable::Outgoing(token));
+            }
+            if Instant::now() + pause > wait_until {
+                return Ok(FromTable::Fallback {
+                    reason: FallbackReason::LeaseWait,
+                    error: None,
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
+    };
+    match attempt.await {
         Ok(got) => Ok(got),
         Err(Stop::Upstream(error)) => Err(error),
         Err(Stop::Table(error)) => Ok(FromTable::Fallback {
             reason: FallbackReason::TableError,
             error: Some(error),
         }),
-    }
-}
-
-async fn attempt<F, Fut>(
-    store: &dyn TokenStore,
-    margin: Duration,
-    deadline: Instant,
-    wait_until: Instant,
-    mint: F,
-) -> Result<FromTable, Stop>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<StoredToken, UpstreamError>>,
-{
-    let mut pause = FIRST_PAUSE;
-    loop {
-        let item = timed(store.read(), deadline).await?;
-        let now = now_ms();
-        let needed = now.saturating_add(ms(margin));
-        if let Some(token) = item.token.as_ref().filter(|t| t.expires_ms > needed) {
-            return Ok(FromTable::Shared(token.clone()));
-        }
-        let leased = item.lease_until.is_some_and(|until| until > now);
-        if !leased {
-            let until = now.saturating_add(ms(LEASE));
-            if timed(store.lease(now, until, needed), deadline).await? {
-                return match mint().await {
-                    Ok(token) => {
-                        let store_failed = timed(store.store(&token), deadline).await.err();
-                        Ok(FromTable::Minted {
-                            token,
-                            store_failed,
-                        })
-                    }
-                    Err(error) => {
-                        // Others need not wait for this lease to lapse.
-                        let _ = timed(store.release(until), deadline).await;
-                        Err(Stop::Upstream(error))
-                    }
-                };
-            }
-            // Another container took it just now: read what it did, after
-            // a pause.
-        } else if let Some(token) = item.token.filter(|t| {
-            let deadline_ms =
-                now.saturating_add(ms(deadline.saturating_duration_since(Instant::now())));
-            t.expires_ms > deadline_ms.saturating_add(ms(OUTGOING_SAFETY))
-        }) {
-            // Being replaced, and good for longer than this request lives.
-            return Ok(FromTable::Outgoing(token));
-        }
-        if Instant::now() + pause > wait_until {
-            return Ok(FromTable::Fallback {
-                reason: FallbackReason::LeaseWait,
-                error: None,
-            });
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(MAX_PAUSE);
     }
 }
 

@@ -111,6 +111,19 @@ pub(super) fn condition_failed<E: ProvideErrorMetadata>(
         == Some("ConditionalCheckFailedException")
 }
 
+/// The outcome of a conditional write: `true` if it was applied, `false`
+/// if its condition did not hold.
+pub(super) fn applied<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
+    sent: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+    what: &str,
+) -> Result<bool, IndexError> {
+    match sent {
+        Ok(_) => Ok(true),
+        Err(error) if condition_failed(&error) => Ok(false),
+        Err(error) => Err(failed(what)(error)),
+    }
+}
+
 fn built<T>(
     what: &str,
     built: Result<T, aws_sdk_dynamodb::error::BuildError>,
@@ -933,11 +946,7 @@ impl OwnerIndex for DynamoIndex {
             .expression_attribute_values(":generation", n(generation))
             .send()
             .await;
-        match sent {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(failed("mark swept")(error)),
-        }
+        applied(sent, "mark swept")
     }
 
     async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_dynamodb::Client;
 
-use super::dynamodb::{Item, condition_failed, failed, key, n, number, s, text};
+use super::dynamodb::{Item, applied, failed, key, n, number, s, text};
 use crate::domain::{StoreFuture, StoredToken, TokenItem, TokenStore};
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -96,11 +96,7 @@ impl TokenStore for DynamoTokenStore {
                 .expression_attribute_values(":ttl", n(now / 1000 + LEASE_ITEM_TTL_SECONDS))
                 .send()
                 .await;
-            match sent {
-                Ok(_) => Ok(true),
-                Err(error) if condition_failed(&error) => Ok(false),
-                Err(error) => Err(failed("lease the management token")(error)),
-            }
+            applied(sent, "lease the management token")
         })
     }
 
@@ -113,11 +109,8 @@ impl TokenStore for DynamoTokenStore {
                 .expression_attribute_values(":until", n(until))
                 .send()
                 .await;
-            match sent {
-                Ok(_) => Ok(()),
-                Err(error) if condition_failed(&error) => Ok(()),
-                Err(error) => Err(failed("release the management token's lease")(error)),
-            }
+            // Not ours any more: nothing to give back.
+            applied(sent, "release the management token's lease").map(drop)
         })
     }
 
@@ -149,11 +142,7 @@ impl TokenStore for DynamoTokenStore {
                 .expression_attribute_values(":rejected", s(rejected.expose()))
                 .send()
                 .await;
-            match sent {
-                Ok(_) => Ok(true),
-                Err(error) if condition_failed(&error) => Ok(false),
-                Err(error) => Err(failed("invalidate the management token")(error)),
-            }
+            applied(sent, "invalidate the management token")
         })
     }
 }

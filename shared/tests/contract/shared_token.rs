@@ -35,6 +35,13 @@ async fn cold_deployment() -> TestEnv {
     .await
 }
 
+/// [`CONTAINERS`] fresh containers of `env`, configured as deployed.
+fn containers_of(env: &TestEnv) -> Vec<m2m_shared::App> {
+    (0..CONTAINERS)
+        .map(|_| env.container_configured(|_| {}))
+        .collect()
+}
+
 /// How many `SharedTokenFallbacks` documents of `reason` were written so far
 /// (by any test of this process).
 fn fallbacks(reason: &str) -> usize {
@@ -47,9 +54,7 @@ fn fallbacks(reason: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_started_at_once_fetch_one_token_between_them() {
     let env = cold_deployment().await;
-    let containers: Vec<_> = (0..CONTAINERS)
-        .map(|_| env.container_configured(|_| {}))
-        .collect();
+    let containers = containers_of(&env);
     // Each as a function's main: its warm-up beside its first request.
     let replies = join_all(
         containers
@@ -72,9 +77,7 @@ async fn containers_started_at_once_fetch_one_token_between_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_shared_token_is_replaced_once_not_by_every_container() {
     let env = cold_deployment().await;
-    let containers: Vec<_> = (0..CONTAINERS)
-        .map(|_| env.container_configured(|_| {}))
-        .collect();
+    let containers = containers_of(&env);
     join_all(containers.iter().map(|app| app.warm_up()).collect()).await;
     assert_eq!(env.emulator.count(Auth0Route::Token), 1);
 
