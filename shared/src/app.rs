@@ -8,7 +8,7 @@ use tracing::{error, info, warn};
 use crate::auth::Authenticator;
 use crate::auth0::{CredentialsSource, ManagementApi};
 use crate::clients::ClientService;
-use crate::config::Config;
+use crate::config::{Config, TokenCache};
 use crate::domain::{GrantPolicy, OwnerIndex};
 use crate::error::ServiceError;
 use crate::owner_index::DynamoIndex;
@@ -95,6 +95,10 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
                     config.management_audience(),
                     credentials,
                     config.custom_client_ids,
+                    match config.management_token_cache {
+                        TokenCache::Shared => index.token_store(),
+                        TokenCache::Container => None,
+                    },
                 ),
                 index,
                 GrantPolicy {

@@ -77,6 +77,9 @@ pub enum TokenSource {
     Fetched,
     /// The container's own copy, fetched earlier.
     Reused,
+    /// Read from the deployment's shared token item (another container, or
+    /// an earlier life of this one, fetched it).
+    Shared,
 }
 
 impl TokenSource {
@@ -84,6 +87,7 @@ impl TokenSource {
         match self {
             TokenSource::Fetched => "fetched",
             TokenSource::Reused => "reused",
+            TokenSource::Shared => "shared",
         }
     }
 }
@@ -159,6 +163,34 @@ pub fn management_token(source: TokenSource) {
         &[&["Source"]],
         &[("Source", source.name())],
         &[("ManagementTokens", Unit::Count, 1.0)],
+    );
+}
+
+/// Why a container used a token of its own instead of the shared one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FallbackReason {
+    /// A call on the token item failed or timed out.
+    TableError,
+    /// The container minting the shared token did not deliver it in the
+    /// time the request had.
+    LeaseWait,
+}
+
+impl FallbackReason {
+    fn name(self) -> &'static str {
+        match self {
+            FallbackReason::TableError => "table_error",
+            FallbackReason::LeaseWait => "lease_wait",
+        }
+    }
+}
+
+/// The shared token could not be used: `SharedTokenFallbacks` by reason.
+pub fn shared_token_fallback(reason: FallbackReason) {
+    emit(
+        &[&["Reason"]],
+        &[("Reason", reason.name())],
+        &[("SharedTokenFallbacks", Unit::Count, 1.0)],
     );
 }
 
