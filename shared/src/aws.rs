@@ -17,9 +17,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
-use aws_smithy_types::endpoint::Endpoint;
 
 use crate::http::AwsHttpClient;
 
@@ -71,63 +68,6 @@ pub fn service_endpoint(service: &str) -> Option<String> {
         .filter(|value| !value.trim().is_empty())
 }
 
-/// A service's one endpoint: `AWS_ENDPOINT_URL[_<SERVICE>]` when set, else
-/// `https://<service>.<region>.amazonaws.com` (`.com.cn` in China's
-/// regions). It replaces the SDK's default resolver, a rules engine over
-/// AWS's partition table that a client parses when it first resolves an
-/// endpoint, for endpoints (FIPS, dual-stack, account-based) no deployment
-/// of this service asks for: `AWS_USE_FIPS_ENDPOINT` and
-/// `AWS_USE_DUALSTACK_ENDPOINT` are not read (README, "Configuration").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RegionalEndpoint {
-    /// The service's endpoint prefix: `dynamodb`, `secretsmanager`.
-    service: &'static str,
-}
-
-impl RegionalEndpoint {
-    pub const fn new(service: &'static str) -> Self {
-        RegionalEndpoint { service }
-    }
-
-    fn resolve(
-        &self,
-        overridden: Option<&str>,
-        region: Option<&str>,
-    ) -> Result<Endpoint, BoxError> {
-        let url = match (overridden, region) {
-            (Some(url), _) => url.to_owned(),
-            (None, Some(region)) => {
-                let suffix = if region.starts_with("cn-") {
-                    "amazonaws.com.cn"
-                } else {
-                    "amazonaws.com"
-                };
-                format!("https://{}.{region}.{suffix}", self.service)
-            }
-            (None, None) => return Err("no AWS region: set AWS_REGION".into()),
-        };
-        Ok(Endpoint::builder().url(url).build())
-    }
-}
-
-impl aws_sdk_dynamodb::config::endpoint::ResolveEndpoint for RegionalEndpoint {
-    fn resolve_endpoint<'a>(
-        &'a self,
-        params: &'a aws_sdk_dynamodb::config::endpoint::Params,
-    ) -> EndpointFuture<'a> {
-        EndpointFuture::ready(self.resolve(params.endpoint(), params.region()))
-    }
-}
-
-impl aws_sdk_secretsmanager::config::endpoint::ResolveEndpoint for RegionalEndpoint {
-    fn resolve_endpoint<'a>(
-        &'a self,
-        params: &'a aws_sdk_secretsmanager::config::endpoint::Params,
-    ) -> EndpointFuture<'a> {
-        EndpointFuture::ready(self.resolve(params.endpoint(), params.region()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,29 +99,5 @@ mod tests {
                 .and_then(TimeoutConfig::operation_attempt_timeout),
             Some(ATTEMPT_TIMEOUT)
         );
-    }
-
-    #[test]
-    fn a_service_resolves_to_its_regional_endpoint_or_the_override() {
-        let dynamodb = RegionalEndpoint::new("dynamodb");
-        let url = |overridden, region| {
-            dynamodb
-                .resolve(overridden, region)
-                .map(|endpoint| endpoint.url().to_owned())
-                .map_err(|error| error.to_string())
-        };
-        assert_eq!(
-            url(None, Some("eu-west-1")),
-            Ok("https://dynamodb.eu-west-1.amazonaws.com".to_owned())
-        );
-        assert_eq!(
-            url(None, Some("cn-north-1")),
-            Ok("https://dynamodb.cn-north-1.amazonaws.com.cn".to_owned())
-        );
-        assert_eq!(
-            url(Some("http://127.0.0.1:5000"), Some("eu-west-1")),
-            Ok("http://127.0.0.1:5000".to_owned())
-        );
-        assert!(url(None, None).is_err());
     }
 }

@@ -38,8 +38,7 @@ impl SecretsManagerSource {
 
     /// A client of the container's AWS configuration ([`crate::aws`]).
     pub fn from_config(secret_id: impl Into<String>, sdk_config: &aws_config::SdkConfig) -> Self {
-        let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk_config)
-            .endpoint_resolver(crate::aws::RegionalEndpoint::new("secretsmanager"));
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk_config);
         if let Some(url) = crate::aws::service_endpoint("SECRETS_MANAGER") {
             config = config.endpoint_url(url);
         }

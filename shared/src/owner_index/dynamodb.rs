@@ -253,9 +253,8 @@ impl DynamoIndex {
             .operation_attempt_timeout(crate::aws::ATTEMPT_TIMEOUT)
             .operation_timeout(TABLE_CALL_TIMEOUT)
             .build();
-        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
-            .timeout_config(timeouts)
-            .endpoint_resolver(crate::aws::RegionalEndpoint::new("dynamodb"));
+        let mut config =
+            aws_sdk_dynamodb::config::Builder::from(sdk_config).timeout_config(timeouts);
         if let Some(url) = crate::aws::service_endpoint("DYNAMODB") {
             config = config.endpoint_url(url);
         }
