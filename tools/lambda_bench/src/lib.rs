@@ -15,6 +15,7 @@
 //!   clients, the caller's 50 the same), beside the release binaries of the
 //!   design before the owner index (`--before DIR`).
 
+pub mod relay;
 pub mod runtime_api;
 pub mod upstream;
 
