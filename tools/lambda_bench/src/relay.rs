@@ -74,7 +74,9 @@ pub struct CallLog(Arc<Mutex<Vec<Call>>>);
 
 impl CallLog {
     fn calls(&self) -> MutexGuard<'_, Vec<Call>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// How many calls were logged so far (a mark for [`CallLog::since`]).
@@ -298,12 +300,24 @@ mod tests {
         // Secret, then token; the JWKS beside them; a table read after
         // the token; then the create, and a table write after it.
         let calls = vec![
-            call(Service::SecretsManager, "secretsmanager.GetSecretValue", &t, 0, 20),
+            call(
+                Service::SecretsManager,
+                "secretsmanager.GetSecretValue",
+                &t,
+                0,
+                20,
+            ),
             call(Service::Auth0, "GET /.well-known/jwks.json", &t, 1, 21),
             call(Service::Auth0, "POST /oauth/token", &t, 21, 41),
             call(Service::Table, "DynamoDB_20120810.GetItem", &t, 42, 62),
             call(Service::Auth0, "POST /api/v2/clients", &t, 63, 83),
-            call(Service::Table, "DynamoDB_20120810.TransactWriteItems", &t, 84, 104),
+            call(
+                Service::Table,
+                "DynamoDB_20120810.TransactWriteItems",
+                &t,
+                84,
+                104,
+            ),
         ];
         let path = CriticalPath::of(&calls);
         assert_eq!(path.before, [1, 1, 1, 1]);

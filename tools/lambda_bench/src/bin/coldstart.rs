@@ -20,8 +20,9 @@
 //! upstream requests received before the operation's own Auth0 call (its
 //! first Management API call), how many of them in sequence, and how long
 //! the first request took, from `--path-runs` starts of each function
-//! (default 5) through relays without delay, and with N from the timed
-//! rounds. `MANAGEMENT_TOKEN_CACHE`, if set, is passed to the functions.
+//! (default 5, after an untimed one) through relays without delay, and
+//! with N from the timed rounds; each start's calls go to
+//! `logs/<function>-calls.log`. `MANAGEMENT_TOKEN_CACHE`, if set, is passed to the functions.
 //!
 //! With `--before DIR`, the release binaries in DIR of the design before the
 //! owner index (commit 9874484: no DynamoDB client) take their turns in the
@@ -281,8 +282,13 @@ async fn run(
         let upstream = Upstream::with_rtt(Duration::ZERO).await?;
         upstream.seed_listed(LISTED).await;
         let context = Context::new(&upstream, binary_dir())?;
+        // One untimed start, as in the rounds: a deployment's very first
+        // create also makes the cursor key, which no later start does.
+        context
+            .measure(subject, Credentials::InEnvironment, 0)
+            .await?;
         let mut starts = Vec::new();
-        for n in 0..latency.path_runs {
+        for n in 1..=latency.path_runs {
             starts.push(
                 context
                     .measure(subject, Credentials::InEnvironment, n)
@@ -297,7 +303,11 @@ async fn run(
                 subject,
                 before: false,
             };
-            paths.push((rtt, subject, samples.get(&entry).cloned().unwrap_or_default()));
+            paths.push((
+                rtt,
+                subject,
+                samples.get(&entry).cloned().unwrap_or_default(),
+            ));
         }
     }
 
@@ -363,10 +373,29 @@ impl Context<'_> {
         let outcome = answer(outcome, what, &log)?;
         let after = self.upstream_counts();
         let upstream = std::array::from_fn(|i| after[i] - before[i]);
-        let path = self
-            .upstream
-            .rtt()
-            .map(|_| CriticalPath::of(&self.upstream.calls_since(mark)));
+        let path = match self.upstream.rtt() {
+            Some(_) => {
+                let calls = self.upstream.calls_since(mark);
+                // Each start's calls, for a look at the path behind the counts.
+                let mut lines = format!("start {n}\n");
+                for call in &calls {
+                    let _ = writeln!(
+                        lines,
+                        "  {} → {} ms {:?} {}",
+                        ms(call.received - started),
+                        ms(call.answered - started),
+                        call.service,
+                        call.what
+                    );
+                }
+                append(
+                    &self.logs.join(format!("{}-calls.log", subject.binary())),
+                    &lines,
+                );
+                Some(CriticalPath::of(&calls))
+            }
+            None => None,
+        };
         let status = match credentials {
             Credentials::InEnvironment => {
                 expect_status(&outcome, subject.success_status(), what, &log)?
@@ -396,6 +425,19 @@ impl Context<'_> {
             emulator.count(Auth0Route::Token),
             management,
         ]
+    }
+}
+
+/// Appends `text` to `file` (a log: a failure to write it is no failure
+/// of the benchmark).
+fn append(file: &Path, text: &str) {
+    use std::io::Write as _;
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+    {
+        let _ = log.write_all(text.as_bytes());
     }
 }
 

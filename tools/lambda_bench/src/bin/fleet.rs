@@ -68,7 +68,10 @@ async fn main() -> ExitCode {
         .option("--function")
         .unwrap_or_else(|| Route::CreateClient.function().to_owned());
     let Some(subject) = Subject::from_binary(&function).filter(|s| *s != Subject::Echo) else {
-        return exit("fleet", Err(format!("--function {function}: no such function")));
+        return exit(
+            "fleet",
+            Err(format!("--function {function}: no such function")),
+        );
     };
     let rtt_ms = args.count("--rtt-ms", 0) as u64;
     let options = Options {
