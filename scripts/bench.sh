@@ -4,9 +4,11 @@
 # starts of the release binaries against a stub Runtime API and stub
 # upstreams, side by side with a bare lambda_runtime echo; warm per-request
 # cost (criterion); upstream calls per operation and per container (the
-# economy tests); resident memory over 1,000 mixed requests; list, get and
-# delete as the tenant grows (100 to 20,000 clients), beside the release
-# binaries of the design before the owner index. Writes the figures to
+# economy tests); resident memory over 1,000 mixed requests; a fleet of
+# containers started at once (Auth0 token requests and secret reads per
+# container start); list, get and delete as the tenant grows (100 to 20,000
+# clients), beside the release binaries of the design before the owner
+# index. Writes the figures to
 # docs/performance.md and README.md's summary (details and logs in
 # target/lambda-bench/).
 #
@@ -14,8 +16,14 @@
 #   BENCH_RUNS=10 BENCH_REQUESTS=1000 scripts/bench.sh
 #   BENCH_SKIP_ARM64=1 scripts/bench.sh   # no cross-compilation: sizes left out
 #   BENCH_ONLY=coldstart,scale scripts/bench.sh
-#       # only these sections (sizes, coldstart, soak, warm, economy, profile,
-#       # scale): their tables in target/lambda-bench/, docs and README untouched
+#       # only these sections (sizes, coldstart, soak, fleet, warm, economy,
+#       # profile, scale): their tables in target/lambda-bench/, docs and README untouched
+#   BENCH_RTT_MS=20 scripts/bench.sh
+#       # every upstream of the cold starts and the fleet answers through a relay
+#       # that holds each request 20 ms (0, the default: reached directly); the
+#       # cold-start report's critical path is then that of a real region
+#   BENCH_FLEET_CONTAINERS=20 BENCH_FLEET_REQUESTS=3 BENCH_FLEET_WAVES=2 scripts/bench.sh
+#   MANAGEMENT_TOKEN_CACHE=shared scripts/bench.sh   # passed to the functions (unset: their default)
 #   BENCH_SCALE_SIZES=100,1000,20000 BENCH_SCALE_REQUESTS=20 scripts/bench.sh
 #   BENCH_BEFORE_COMMIT=9874484 scripts/bench.sh   # the design before the owner index
 #   BENCH_SKIP_BEFORE=1 scripts/bench.sh           # cold start and scale without it (no second build)
@@ -27,6 +35,11 @@ requests=${BENCH_REQUESTS:-1000}
 scale_sizes=${BENCH_SCALE_SIZES:-100,1000,20000}
 scale_requests=${BENCH_SCALE_REQUESTS:-20}
 before_commit=${BENCH_BEFORE_COMMIT:-9874484}
+rtt_ms=${BENCH_RTT_MS:-0}
+path_runs=${BENCH_PATH_RUNS:-5}
+fleet_containers=${BENCH_FLEET_CONTAINERS:-20}
+fleet_requests=${BENCH_FLEET_REQUESTS:-3}
+fleet_waves=${BENCH_FLEET_WAVES:-2}
 # Whether section $1 runs: all of them, unless BENCH_ONLY names some.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 out="$PWD/target/lambda-bench"
@@ -108,15 +121,22 @@ else
 fi
 
 if want coldstart; then
-    echo "== cold start ($runs runs each)"
+    echo "== cold start ($runs runs each, round-trip time $rtt_ms ms)"
     rm -f "$out/coldstart-summary.md"
-    target/release/coldstart --runs "$runs" "${before_args[@]}" --markdown "$out/coldstart.md" \
-        --summary "$out/coldstart-summary.md"
+    target/release/coldstart --runs "$runs" --rtt-ms "$rtt_ms" --path-runs "$path_runs" \
+        "${before_args[@]}" --markdown "$out/coldstart.md" --summary "$out/coldstart-summary.md"
 fi
 
 if want soak; then
     echo "== memory ($requests requests per function)"
     target/release/soak --requests "$requests" --markdown "$out/soak.md"
+fi
+
+if want fleet; then
+    echo "== fleet: $fleet_containers containers at once, $fleet_waves waves, round-trip time $rtt_ms ms"
+    rm -f "$out/fleet-summary.md"
+    target/release/fleet --containers "$fleet_containers" --requests "$fleet_requests" \
+        --waves "$fleet_waves" --rtt-ms "$rtt_ms" --markdown "$out/fleet.md" --summary "$out/fleet-summary.md"
 fi
 
 if want warm; then
@@ -181,6 +201,9 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "(secret, token, JWKS) are then still under way, and the first invocation waits for what it needs"
     echo "of them (README, Deploying). Every function builds its DynamoDB client at init, and its first"
     echo "request makes its table calls; moto, a Python server, takes longer to answer them than the stubs."
+    echo "Round-trip time injected into the timed rounds: $rtt_ms ms (\`BENCH_RTT_MS\`; with it, every upstream is"
+    echo "reached through a relay in \`tools/lambda_bench\` that holds each request that long). The critical-path"
+    echo "table counts, from the relays' log, what a first request waits for before the operation's own Auth0 call."
     echo
     cat "$out/coldstart.md"
     echo
@@ -238,6 +261,14 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "## Memory"
     echo
     cat "$out/soak.md"
+    echo
+    echo "## A fleet: the management token across containers"
+    echo
+    echo "$fleet_containers processes of \`create_client\` started at once against one Auth0 emulator, one Secrets"
+    echo "Manager stub and one table, each serving $fleet_requests creates, then a second wave as the first stops"
+    echo "(\`target/release/fleet\`); the emulator's request log counts the \`/oauth/token\` requests."
+    echo
+    if [ -f "$out/fleet.md" ]; then cat "$out/fleet.md"; else echo "(not measured)"; fi
 } > "$report"
 echo "== wrote $report"
 
@@ -267,6 +298,7 @@ summary="$out/readme-summary.md"
     echo "| Auth0 calls: create 2, get 0, list 0, delete 1 (the owner index answers reads); table calls per operation; 1 token and 1 JWKS per container | asserted by tests | $([ "$economy" = passed ] && echo met || echo '**not met**') |"
     echo "| peak RSS ≤ 20 MB over $requests mixed requests, flat | $(worst "$out/soak.md" 3 %.1f) MiB, growth ≤ $(worst "$out/soak.md" 6) KiB | $(verdict "$out/soak.md") |"
     [ -f "$out/coldstart-summary.md" ] && cat "$out/coldstart-summary.md"
+    [ -f "$out/fleet-summary.md" ] && cat "$out/fleet-summary.md"
     cat "$out/scale-summary.md"
 } > "$summary"
 cat "$summary"

@@ -11,10 +11,17 @@
 //!   function built the same way.
 //! - `soak`: 1,000 mixed requests to one process per function, its resident
 //!   memory sampled as they go.
+//! - `fleet`: many containers of one function started at once against one
+//!   emulator and one table: token requests and secret reads per start.
+//!
+//! With a round-trip time (`--rtt-ms`), the functions reach every upstream
+//! through a relay that holds each request that long and logs it
+//! ([`relay`]): the cold start's critical path is read from that log.
 //! - `scale`: list, get and delete, warm, as the tenant grows (100 to 20,000
 //!   clients, the caller's 50 the same), beside the release binaries of the
 //!   design before the owner index (`--before DIR`).
 
+pub mod relay;
 pub mod runtime_api;
 pub mod upstream;
 

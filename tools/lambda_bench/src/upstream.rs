@@ -1,6 +1,9 @@
 //! What a function talks to, answered at once on 127.0.0.1: the Auth0
 //! emulator (JWKS, `/oauth/token`, `/api/v2`) and a Secrets Manager stub
-//! that answers `GetSecretValue` with the management credentials.
+//! that answers `GetSecretValue` with the management credentials; and the
+//! owner index's table in moto. With a round-trip time
+//! ([`Upstream::with_rtt`]), the function reaches each of them through a
+//! relay that delays every request by it and logs it ([`crate::relay`]).
 
 use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
 use m2m_shared::owner_index::DynamoIndex;
@@ -9,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::relay::{Call, CallLog, Relay, Service};
 use auth0_emulator::{Emulator, TestKey};
 use axum::Router;
 use axum::extract::State;
@@ -31,6 +35,18 @@ const UNKNOWN_ID: &str = "client_doesNotExist000000000000";
 pub const SECRET_ID: &str = "m2m/auth0-management";
 /// The owner index's table (see `Upstream::environment`).
 pub const TABLE: &str = "m2m-clients";
+/// The function's setting of where its Management API token is cached,
+/// passed through to the functions if the driver's environment has it.
+pub const TOKEN_CACHE_VARIABLE: &str = "MANAGEMENT_TOKEN_CACHE";
+
+/// The token cache the functions run with, for a report: the variable's
+/// value, or the function's default.
+pub fn token_cache_setting() -> String {
+    match std::env::var(TOKEN_CACHE_VARIABLE) {
+        Ok(value) => format!("`{TOKEN_CACHE_VARIABLE}={value}`"),
+        Err(_) => format!("`{TOKEN_CACHE_VARIABLE}` unset (the function's default)"),
+    }
+}
 
 /// The functions of the route table, and the bare echo they are compared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -185,17 +201,54 @@ pub struct Upstream {
     index: DynamoIndex,
     /// A port on 127.0.0.1 where nothing listens.
     closed_port: u16,
+    /// With a round-trip time: the relays in front of Secrets Manager, the
+    /// emulator and the table, and their log.
+    relays: Option<Relays>,
+}
+
+struct Relays {
+    rtt: Duration,
+    secrets: Relay,
+    /// In front of the emulator, whose `base_url` is this relay's.
+    _auth0: Relay,
+    table: Relay,
+    log: CallLog,
 }
 
 impl Upstream {
+    /// The stubs, which the functions reach directly.
     pub async fn start() -> Result<Upstream, String> {
-        Upstream::try_start()
+        Upstream::try_start(None)
             .await
             .map_err(|e| format!("cannot start the stubs: {e}"))
     }
 
-    async fn try_start() -> std::io::Result<Upstream> {
-        let emulator = Emulator::start(setup::emulator_config()).await?;
+    /// The stubs, which the functions reach through relays that hold every
+    /// request for `rtt` (zero: relayed and logged, not held).
+    pub async fn with_rtt(rtt: Duration) -> Result<Upstream, String> {
+        Upstream::try_start(Some(rtt))
+            .await
+            .map_err(|e| format!("cannot start the stubs and relays: {e}"))
+    }
+
+    /// [`Upstream::start`] for `None`, [`Upstream::with_rtt`] otherwise.
+    pub async fn start_with(rtt: Option<Duration>) -> Result<Upstream, String> {
+        match rtt {
+            Some(rtt) => Upstream::with_rtt(rtt).await,
+            None => Upstream::start().await,
+        }
+    }
+
+    async fn try_start(rtt: Option<Duration>) -> std::io::Result<Upstream> {
+        let auth0_listener = match rtt {
+            Some(_) => Some(Relay::bind().await?),
+            None => None,
+        };
+        let mut config = setup::emulator_config();
+        if let Some(listener) = &auth0_listener {
+            config.public_url = Some(format!("http://{}", listener.local_addr()?));
+        }
+        let emulator = Emulator::start(config).await?;
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let address = listener.local_addr()?;
         let calls = Arc::new(AtomicUsize::new(0));
@@ -217,6 +270,37 @@ impl Upstream {
         );
         let dynamodb = test_support::dynamodb::client();
         test_support::dynamodb::create_clients_table(&dynamodb, &table).await;
+        let relays = match (rtt, auth0_listener) {
+            (Some(rtt), Some(auth0_listener)) => {
+                let log = CallLog::default();
+                Some(Relays {
+                    rtt,
+                    secrets: Relay::start(
+                        Relay::bind().await?,
+                        Service::SecretsManager,
+                        &format!("http://{address}"),
+                        rtt,
+                        &log,
+                    )?,
+                    _auth0: Relay::start(
+                        auth0_listener,
+                        Service::Auth0,
+                        emulator.listen_url(),
+                        rtt,
+                        &log,
+                    )?,
+                    table: Relay::start(
+                        Relay::bind().await?,
+                        Service::Table,
+                        test_support::moto::url(),
+                        rtt,
+                        &log,
+                    )?,
+                    log,
+                })
+            }
+            _ => None,
+        };
         Ok(Upstream {
             emulator,
             secrets: SecretsStub {
@@ -227,7 +311,27 @@ impl Upstream {
             index: DynamoIndex::new(dynamodb, &table),
             table,
             closed_port,
+            relays,
         })
+    }
+
+    /// The injected round-trip time, if the functions go through relays.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.relays.as_ref().map(|relays| relays.rtt)
+    }
+
+    /// A mark in the relays' log (0 without relays).
+    pub fn calls_mark(&self) -> usize {
+        self.relays.as_ref().map_or(0, |relays| relays.log.len())
+    }
+
+    /// The calls the relays passed on after `mark`, by the time received
+    /// (none without relays).
+    pub fn calls_since(&self, mark: usize) -> Vec<Call> {
+        self.relays
+            .as_ref()
+            .map(|relays| relays.log.since(mark))
+            .unwrap_or_default()
     }
 
     /// `GetSecretValue` calls answered so far.
@@ -258,11 +362,17 @@ impl Upstream {
             ("AWS_DEFAULT_REGION", "us-east-1".into()),
             (
                 "AWS_ENDPOINT_URL",
-                format!("http://{}", self.secrets.address),
+                match &self.relays {
+                    Some(relays) => relays.secrets.url(),
+                    None => format!("http://{}", self.secrets.address),
+                },
             ),
             (
                 "AWS_ENDPOINT_URL_DYNAMODB",
-                test_support::moto::url().to_owned(),
+                match &self.relays {
+                    Some(relays) => relays.table.url(),
+                    None => test_support::moto::url().to_owned(),
+                },
             ),
         ];
         env.extend(setup::service_env(&self.emulator, SECRET_ID, &self.table));
@@ -272,6 +382,12 @@ impl Upstream {
         // whatever its value (one conditional transaction), so the highest
         // one allowed costs nothing and never answers 409.
         env.push(("MAX_CLIENTS_PER_OWNER", "100000".into()));
+        // The management token's cache (`shared`: one token for all
+        // containers, in the table; `container`: one each), passed through
+        // from the driver's environment; unset, the function's default.
+        if let Ok(cache) = std::env::var(TOKEN_CACHE_VARIABLE) {
+            env.push((TOKEN_CACHE_VARIABLE, cache));
+        }
         match credentials {
             Credentials::InEnvironment => env.extend([
                 ("AWS_ACCESS_KEY_ID", "AKIABENCHMARK000000".into()),

@@ -12,6 +12,18 @@
 //! are printed and written as markdown (`--markdown FILE`, default
 //! `target/lambda-bench/coldstart.md`).
 //!
+//! With `--rtt-ms N`, every upstream (Secrets Manager, the Auth0
+//! emulator, the table) answers through a relay that holds each request N
+//! ms, a round-trip time as in a real region (0, the default: the stubs
+//! are reached directly and answer at once). Whatever N, the report adds
+//! the first request's critical path, read from the relays' log: the
+//! upstream requests received before the operation's own Auth0 call (its
+//! first Management API call), how many of them in sequence, and how long
+//! the first request took, from `--path-runs` starts of each function
+//! (default 5, after an untimed one) through relays without delay, and
+//! with N from the timed rounds; each start's calls go to
+//! `logs/<function>-calls.log`. `MANAGEMENT_TOKEN_CACHE`, if set, is passed to the functions.
+//!
 //! With `--before DIR`, the release binaries in DIR of the design before the
 //! owner index (commit 9874484: no DynamoDB client) take their turns in the
 //! same rounds, and the report adds what the owner index's DynamoDB client
@@ -21,7 +33,7 @@
 //! ```text
 //! cargo build --release $(scripts/functions.sh | sed 's/^/-p /') -p bare_echo
 //! cargo build --release -p lambda_bench
-//! target/release/coldstart [--runs 30] [--before DIR] [--markdown FILE] [--summary FILE]
+//! target/release/coldstart [--runs 30] [--rtt-ms 0] [--path-runs 5] [--before DIR] [--markdown FILE] [--summary FILE]
 //! ```
 
 use std::collections::HashMap;
@@ -31,9 +43,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use auth0_emulator::Route as Auth0Route;
+use lambda_bench::relay::CriticalPath;
 use lambda_bench::runtime_api::RuntimeApi;
 use lambda_bench::upstream::{
     Ask, CALLER, Credentials, Subject, Upstream, build_command, event_for, status_of,
+    token_cache_setting,
 };
 use lambda_bench::{
     ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
@@ -68,6 +82,19 @@ struct Sample {
     /// Upstream requests made by this start: Secrets Manager reads, JWKS
     /// fetches, token requests, Management API calls.
     upstream: [usize; 4],
+    /// Through relays: the first request's critical path.
+    path: Option<CriticalPath>,
+}
+
+/// How the benchmark reaches the upstreams.
+#[derive(Clone, Copy, Debug)]
+struct Latency {
+    /// The timed rounds' round-trip time (`--rtt-ms`): `None` for 0, the
+    /// stubs reached directly.
+    rounds: Option<Duration>,
+    /// Starts of each function through relays without delay, for the
+    /// critical path.
+    path_runs: usize,
 }
 
 #[tokio::main]
@@ -90,7 +117,19 @@ async fn main() -> ExitCode {
             // `--summary FILE`: the README summary's row (scripts/bench.sh).
             let summary = args.option("--summary").map(PathBuf::from);
             let markdown = args.markdown("coldstart.md");
-            run(runs, before.as_deref(), &markdown, summary.as_deref()).await
+            let rtt_ms = args.count("--rtt-ms", 0) as u64;
+            let latency = Latency {
+                rounds: (rtt_ms > 0).then(|| Duration::from_millis(rtt_ms)),
+                path_runs: args.count("--path-runs", 5),
+            };
+            run(
+                runs,
+                latency,
+                before.as_deref(),
+                &markdown,
+                summary.as_deref(),
+            )
+            .await
         }
     };
     exit("coldstart", outcome)
@@ -130,6 +169,7 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
 
 async fn run(
     runs: usize,
+    latency: Latency,
     before: Option<&Path>,
     markdown: &Path,
     summary_file: Option<&Path>,
@@ -172,7 +212,7 @@ async fn run(
     // work, as the list's would (moto's Query takes longer per client).
     let mut upstreams = Vec::new();
     for _ in &entries {
-        let upstream = Upstream::start().await?;
+        let upstream = Upstream::start_with(latency.rounds).await?;
         let listed = upstream.seed_listed(LISTED).await;
         upstreams.push((upstream, listed));
     }
@@ -236,7 +276,44 @@ async fn run(
             .await?,
     );
 
-    publish(&report(runs, &samples, &discovered, table), markdown)?;
+    // The critical path without delay: each function through relays.
+    let mut paths: Vec<(Duration, Subject, Vec<Sample>)> = Vec::new();
+    for subject in Subject::FUNCTIONS {
+        let upstream = Upstream::with_rtt(Duration::ZERO).await?;
+        upstream.seed_listed(LISTED).await;
+        let context = Context::new(&upstream, binary_dir())?;
+        // One untimed start, as in the rounds: a deployment's very first
+        // create also makes the cursor key, which no later start does.
+        context
+            .measure(subject, Credentials::InEnvironment, 0)
+            .await?;
+        let mut starts = Vec::new();
+        for n in 1..=latency.path_runs {
+            starts.push(
+                context
+                    .measure(subject, Credentials::InEnvironment, n)
+                    .await?,
+            );
+        }
+        paths.push((Duration::ZERO, subject, starts));
+    }
+    if let Some(rtt) = latency.rounds {
+        for subject in Subject::FUNCTIONS {
+            let entry = Entry {
+                subject,
+                before: false,
+            };
+            paths.push((
+                rtt,
+                subject,
+                samples.get(&entry).cloned().unwrap_or_default(),
+            ));
+        }
+    }
+
+    let mut text = report(runs, latency.rounds, &samples, &discovered, table);
+    let path_summary = critical_path(&mut text, &paths);
+    publish(&text, markdown)?;
     if let Some(file) = summary_file {
         let echo: Vec<Duration> = samples
             .get(&Entry {
@@ -245,7 +322,7 @@ async fn run(
             })
             .map(|s| s.iter().map(|s| s.cold).collect())
             .unwrap_or_default();
-        let row = summary(median(&echo), &client_costs(&samples));
+        let row = summary(median(&echo), &client_costs(&samples)) + &path_summary;
         std::fs::write(file, row).map_err(|e| format!("{}: {e}", file.display()))?;
     }
     Ok(())
@@ -284,6 +361,7 @@ impl Context<'_> {
             .environment(subject, &api.address(), credentials);
         let log = self.logs.join(format!("{}.log", subject.binary()));
         let before = self.upstream_counts();
+        let mark = self.upstream.calls_mark();
         let function = launch(&self.bin_dir.join(subject.binary()), &env, &log)
             .map_err(|e| format!("cannot exec {}: {e}", subject.binary()))?;
         let outcome = api.outcome(ANSWER_LIMIT).await;
@@ -295,6 +373,29 @@ impl Context<'_> {
         let outcome = answer(outcome, what, &log)?;
         let after = self.upstream_counts();
         let upstream = std::array::from_fn(|i| after[i] - before[i]);
+        let path = match self.upstream.rtt() {
+            Some(_) => {
+                let calls = self.upstream.calls_since(mark);
+                // Each start's calls, for a look at the path behind the counts.
+                let mut lines = format!("start {n}\n");
+                for call in &calls {
+                    let _ = writeln!(
+                        lines,
+                        "  {} → {} ms {:?} {}",
+                        ms(call.received - started),
+                        ms(call.answered - started),
+                        call.service,
+                        call.what
+                    );
+                }
+                append(
+                    &self.logs.join(format!("{}-calls.log", subject.binary())),
+                    &lines,
+                );
+                Some(CriticalPath::of(&calls))
+            }
+            None => None,
+        };
         let status = match credentials {
             Credentials::InEnvironment => {
                 expect_status(&outcome, subject.success_status(), what, &log)?
@@ -307,6 +408,7 @@ impl Context<'_> {
             cold: outcome.at - started,
             status,
             upstream,
+            path,
         })
     }
 
@@ -326,8 +428,22 @@ impl Context<'_> {
     }
 }
 
+/// Appends `text` to `file` (a log: a failure to write it is no failure
+/// of the benchmark).
+fn append(file: &Path, text: &str) {
+    use std::io::Write as _;
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+    {
+        let _ = log.write_all(text.as_bytes());
+    }
+}
+
 fn report(
     runs: usize,
+    rtt: Option<Duration>,
     samples: &HashMap<Entry, Vec<Sample>>,
     discovered: &[Sample],
     (get_alone, list_alone): (Duration, Duration),
@@ -369,10 +485,18 @@ fn report(
             met_cell(subject, met),
         );
     }
+    let reached = match rtt {
+        Some(rtt) => format!(
+            "every upstream (Secrets Manager, Auth0, the table) reached through a relay that holds each request {} ms",
+            rtt.as_millis()
+        ),
+        None => "the upstreams reached directly".to_owned(),
+    };
     let _ = writeln!(
         out,
-        "\n{runs} cold starts of each binary, taking turns, after one untimed start each. \
-         Target (every function's cold request ≤ 2× the bare echo's): **{}**.",
+        "\n{runs} cold starts of each binary, taking turns, after one untimed start each; {reached}; \
+         the token cache: {}. Target (every function's cold request ≤ 2× the bare echo's): **{}**.",
+        token_cache_setting(),
         verdict(all_met)
     );
     let _ = writeln!(
@@ -542,4 +666,87 @@ fn summary(echo_cold: Duration, costs: &[ClientCost]) -> String {
         ms(echo_cold),
         figures.join("; ")
     )
+}
+
+/// The first request's critical path, by function and round-trip time,
+/// after the tables of `out`; the README summary's row for it (from the
+/// largest round-trip time measured).
+fn critical_path(out: &mut String, paths: &[(Duration, Subject, Vec<Sample>)]) -> String {
+    let _ = writeln!(
+        out,
+        "\nThe first request's critical path, from the relays' log: the upstream requests received \
+         before the operation's own Auth0 call (its first Management API call; for an operation that \
+         makes none, before its answer), and the longest chain of them in sequence (each received \
+         after the one before it was answered). With a round-trip time, that chain is the round trips \
+         the request waited for before its Auth0 call; without one, concurrent calls answer so fast \
+         that they can look sequential, so the count is an upper bound. Medians; where runs differ, \
+         their range.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| function | round-trip time | cold request: exec → answer, median | after init: first `next` → answer, median | before the Auth0 call: secret reads / token requests / JWKS fetches / table calls | of them in sequence (round trips) | ≤ 1 |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | --- | ---: | :---: |");
+    let mut worst: Option<(Duration, usize, Vec<String>, bool)> = None;
+    for (rtt, subject, samples) in paths {
+        let found: Vec<&CriticalPath> = samples.iter().filter_map(|s| s.path.as_ref()).collect();
+        if found.is_empty() {
+            continue;
+        }
+        let cold: Vec<Duration> = samples.iter().map(|s| s.cold).collect();
+        let after_init: Vec<Duration> = samples
+            .iter()
+            .map(|s| s.cold.saturating_sub(s.init))
+            .collect();
+        let range = |pick: &dyn Fn(&CriticalPath) -> usize| {
+            let low = found.iter().map(|p| pick(p)).min().unwrap_or(0);
+            let high = found.iter().map(|p| pick(p)).max().unwrap_or(0);
+            if low == high {
+                low.to_string()
+            } else {
+                format!("{low}-{high}")
+            }
+        };
+        let before = (0..4)
+            .map(|i| range(&|p: &CriticalPath| p.before[i]))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let longest = found.iter().map(|p| p.in_sequence).max().unwrap_or(0);
+        let calls_auth0 = found.iter().all(|p| p.calls_management_api);
+        let met = if !calls_auth0 {
+            "— (no Auth0 call)"
+        } else if rtt.is_zero() {
+            "—"
+        } else if longest <= 1 {
+            "yes"
+        } else {
+            "**no**"
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} ms | {} ms | {} ms | {} | {} | {} |",
+            subject.label(),
+            rtt.as_millis(),
+            ms(median(&cold)),
+            ms(median(&after_init)),
+            before,
+            range(&|p: &CriticalPath| p.in_sequence),
+            met,
+        );
+        if calls_auth0 && !rtt.is_zero() {
+            let entry = worst.get_or_insert((*rtt, 0, Vec::new(), true));
+            entry.1 = entry.1.max(longest);
+            entry.2.push(format!("{} {longest}", subject.binary()));
+            entry.3 &= longest <= 1;
+        }
+    }
+    match worst {
+        Some((rtt, _, figures, all_met)) => format!(
+            "| first request's critical path: at most 1 upstream round trip before the operation's Auth0 call ({} ms round-trip time injected) | {} | {} |\n",
+            rtt.as_millis(),
+            figures.join("; "),
+            if all_met { "met" } else { "**not met**" }
+        ),
+        None => String::new(),
+    }
 }
