@@ -4,17 +4,44 @@
 # starts of the release binaries against a stub Runtime API and stub
 # upstreams, side by side with a bare lambda_runtime echo; warm per-request
 # cost (criterion); upstream calls per operation and per container (the
-# economy tests); resident memory over 1,000 mixed requests. Writes the
-# figures to docs/performance.md (details and logs in target/lambda-bench/).
+# economy tests); resident memory over 1,000 mixed requests; a fleet of
+# containers started at once (Auth0 token requests and secret reads per
+# container start); list, get and delete as the tenant grows (100 to 20,000
+# clients), beside the release binaries of the design before the owner
+# index. Writes the figures to
+# docs/performance.md and README.md's summary (details and logs in
+# target/lambda-bench/).
 #
 #   scripts/bench.sh                 # everything (release LTO builds take a while)
 #   BENCH_RUNS=10 BENCH_REQUESTS=1000 scripts/bench.sh
 #   BENCH_SKIP_ARM64=1 scripts/bench.sh   # no cross-compilation: sizes left out
+#   BENCH_ONLY=coldstart,scale scripts/bench.sh
+#       # only these sections (sizes, coldstart, soak, fleet, warm, economy,
+#       # profile, scale): their tables in target/lambda-bench/, docs and README untouched
+#   BENCH_RTT_MS=20 scripts/bench.sh
+#       # every upstream of the cold starts and the fleet answers through a relay
+#       # that holds each request 20 ms (0, the default: reached directly); the
+#       # cold-start report's critical path is then that of a real region
+#   BENCH_FLEET_CONTAINERS=20 BENCH_FLEET_REQUESTS=3 BENCH_FLEET_WAVES=2 scripts/bench.sh
+#   MANAGEMENT_TOKEN_CACHE=shared scripts/bench.sh   # passed to the functions (unset: their default)
+#   BENCH_SCALE_SIZES=100,1000,20000 BENCH_SCALE_REQUESTS=20 scripts/bench.sh
+#   BENCH_BEFORE_COMMIT=9874484 scripts/bench.sh   # the design before the owner index
+#   BENCH_SKIP_BEFORE=1 scripts/bench.sh           # cold start and scale without it (no second build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=${BENCH_RUNS:-30}
 requests=${BENCH_REQUESTS:-1000}
+scale_sizes=${BENCH_SCALE_SIZES:-100,1000,20000}
+scale_requests=${BENCH_SCALE_REQUESTS:-20}
+before_commit=${BENCH_BEFORE_COMMIT:-9874484}
+rtt_ms=${BENCH_RTT_MS:-0}
+path_runs=${BENCH_PATH_RUNS:-5}
+fleet_containers=${BENCH_FLEET_CONTAINERS:-20}
+fleet_requests=${BENCH_FLEET_REQUESTS:-3}
+fleet_waves=${BENCH_FLEET_WAVES:-2}
+# Whether section $1 runs: all of them, unless BENCH_ONLY names some.
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 out="$PWD/target/lambda-bench"
 mkdir -p "$out"
 export BENCH_OUT_DIR="$out"
@@ -45,8 +72,30 @@ echo "== release build, native (for the timings)"
 cargo build --release --locked "${packages[@]}" -p bare_echo
 cargo build --release --locked -p lambda_bench
 
+# The design before the owner index (no DynamoDB client; list paged through
+# Auth0, get and delete asked it), for the cold-start and scale sections:
+# its functions and the echo in one release build, as bench.sh built them
+# then, from its own commit's files (git archive: a fixed place and the
+# commit's times, so that the next run finds the build up to date).
+before_args=()
+if { want coldstart || want scale; } && [ -z "${BENCH_SKIP_BEFORE:-}" ]; then
+    before_target="$PWD/target/before-owner-index"
+    before_tree="$before_target/src"
+    mkdir -p "$before_tree"
+    git archive --format=tar "$before_commit" | tar -x -C "$before_tree"
+    mapfile -t before_functions < <("$before_tree/scripts/functions.sh")
+    before_packages=()
+    for f in "${before_functions[@]}"; do before_packages+=(-p "$f"); done
+    echo "== release build of $before_commit (before the owner index), in $before_target"
+    (cd "$before_tree" && CARGO_TARGET_DIR="$before_target" \
+        cargo build --release --locked "${before_packages[@]}" -p bare_echo)
+    before_args=(--before "$before_target/release")
+fi
+
 sizes="$out/sizes.md"
-if [ -z "${BENCH_SKIP_ARM64:-}" ]; then
+if ! want sizes; then
+    :
+elif [ -z "${BENCH_SKIP_ARM64:-}" ]; then
     echo "== release build, arm64 (for the sizes)"
     # As SAM builds them (template.yaml, the Makefile): all at once from the
     # workspace root, so the features are those of the default members.
@@ -71,29 +120,60 @@ else
     echo "(arm64 sizes skipped: BENCH_SKIP_ARM64 is set)" > "$sizes"
 fi
 
-echo "== cold start ($runs runs each)"
-target/release/coldstart --runs "$runs" --markdown "$out/coldstart.md"
-
-echo "== memory ($requests requests per function)"
-target/release/soak --requests "$requests" --markdown "$out/soak.md"
-
-echo "== warm path (criterion)"
-cargo bench --locked -p m2m_shared --bench warm
-
-echo "== upstream economy (tests)"
-if cargo test --locked -p m2m_shared --test contract economy > "$out/economy.log" 2>&1; then
-    economy="passed"
-else
-    economy="**failed** (see target/lambda-bench/economy.log)"
+if want coldstart; then
+    echo "== cold start ($runs runs each, round-trip time $rtt_ms ms)"
+    rm -f "$out/coldstart-summary.md"
+    target/release/coldstart --runs "$runs" --rtt-ms "$rtt_ms" --path-runs "$path_runs" \
+        "${before_args[@]}" --markdown "$out/coldstart.md" --summary "$out/coldstart-summary.md"
 fi
-grep -E '^test |test result' "$out/economy.log" || true
+
+if want soak; then
+    echo "== memory ($requests requests per function)"
+    target/release/soak --requests "$requests" --markdown "$out/soak.md"
+fi
+
+if want fleet; then
+    echo "== fleet: $fleet_containers containers at once, $fleet_waves waves, round-trip time $rtt_ms ms"
+    rm -f "$out/fleet-summary.md"
+    target/release/fleet --containers "$fleet_containers" --requests "$fleet_requests" \
+        --waves "$fleet_waves" --rtt-ms "$rtt_ms" --markdown "$out/fleet.md" --summary "$out/fleet-summary.md"
+fi
+
+if want warm; then
+    echo "== warm path (criterion)"
+    cargo bench --locked -p m2m_shared --bench warm
+fi
+
+economy="not run"
+if want economy; then
+    echo "== upstream economy (tests)"
+    if cargo test --locked -p m2m_shared --test contract economy > "$out/economy.log" 2>&1; then
+        economy="passed"
+    else
+        economy="**failed** (see target/lambda-bench/economy.log)"
+    fi
+    grep -E '^test |test result' "$out/economy.log" || true
+fi
 
 profile="$out/profile.md"
-if command -v valgrind > /dev/null; then
+if ! want profile; then
+    :
+elif command -v valgrind > /dev/null; then
     echo "== where a cold start's work goes (callgrind)"
     scripts/profile-coldstart.sh
 else
     echo "(valgrind is not installed: the cold-start profile is left out; apt-get install valgrind)" > "$profile"
+fi
+
+if want scale; then
+    echo "== the owner index at scale: list, get and delete in tenants of $scale_sizes clients"
+    target/release/scale "${before_args[@]}" --sizes "$scale_sizes" --requests "$scale_requests" \
+        --markdown "$out/scale.md" --summary "$out/scale-summary.md"
+fi
+
+if [ -n "${BENCH_ONLY:-}" ]; then
+    echo "== BENCH_ONLY=$BENCH_ONLY: the tables are in $out; $report and README.md are left as they were"
+    exit 0
 fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -114,11 +194,16 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo
     echo "Exec of the release binary with \`AWS_LAMBDA_RUNTIME_API\` pointing at a stub Runtime API on"
     echo "127.0.0.1, the README's configuration pointing at stubs (Secrets Manager, and the Auth0 emulator for"
-    echo "the JWKS and Auth0) that answer at once, credentials in the environment as in Lambda, and one valid"
+    echo "the JWKS and Auth0) that answer at once and at the owner index's table in moto"
+    echo "(\`AWS_ENDPOINT_URL_DYNAMODB\`), credentials in the environment as in Lambda, and one valid"
     echo "API Gateway v2 request for the function (\`tools/lambda_bench\`, \`target/release/coldstart\`)."
     echo "Init ends when the function first asks for work; an on-demand container's start-up fetches"
     echo "(secret, token, JWKS) are then still under way, and the first invocation waits for what it needs"
-    echo "of them (README, Deploying)."
+    echo "of them (README, Deploying). Every function builds its DynamoDB client at init, and its first"
+    echo "request makes its table calls; moto, a Python server, takes longer to answer them than the stubs."
+    echo "Round-trip time injected into the timed rounds: $rtt_ms ms (\`BENCH_RTT_MS\`; with it, every upstream is"
+    echo "reached through a relay in \`tools/lambda_bench\` that holds each request that long). The critical-path"
+    echo "table counts, from the relays' log, what a first request waits for before the operation's own Auth0 call."
     echo
     cat "$out/coldstart.md"
     echo
@@ -132,19 +217,41 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo
     echo "## Warm path"
     echo
-    echo "Criterion (\`cargo bench -p m2m_shared --bench warm\`), one container, stubs in process, per request:"
+    echo "Criterion (\`cargo bench -p m2m_shared --bench warm\`), one container, stubs in process, the owner index"
+    echo "in memory (\`MemoryIndex\`: the table's round trips are an upstream's, not the service's overhead;"
+    echo "with DynamoDB they are in the scale section's round trips), per request:"
     echo
     cat "$out/warm.md"
+    echo
+    echo "## The owner index at scale"
+    echo
+    echo "List, get and delete, warm, in emulated tenants of $scale_sizes machine-to-machine clients, the"
+    echo "caller owning 50 of them at every size (\`target/release/scale\`): each release binary as in the"
+    echo "cold-start table (stub Runtime API, the Auth0 emulator, the table in moto), one process per"
+    echo "operation and design, the round trip from queueing the event to the answer. \"Before the index\" is"
+    echo "the design of commit \`$before_commit\` (list paged through the whole tenant, 100 clients a"
+    echo "Management API call; get and delete asked Auth0), built from that commit by this script and run"
+    echo "by the same driver against the same tenant, the two designs taking turns request by request."
+    echo "The emulator answers at once and has no rate limit; Auth0 allows a tenant 2 to 16 Management API"
+    echo "requests a second (docs/owner-index.md), which the paced run below applies to the list."
+    echo
+    if [ -f "$out/scale.md" ]; then cat "$out/scale.md"; else echo "(not measured)"; fi
+    echo
+    echo "The table holds the caller's clients only: moto answers a Query by scanning every item of the"
+    echo "table and copies the whole table for each transaction, so other owners' items would measure"
+    echo "moto; DynamoDB's Query and GetItem read the caller's partition alone, however large the table."
+    echo "moto's own share of a round trip is in the cold-start section (a GetItem, a Query)."
     echo
     echo "## Upstream economy"
     echo
     echo "| what | count | where it is checked |"
     echo "| --- | ---: | --- |"
-    echo "| Auth0 calls per create | 2 (client, grant) | \`economy.rs\`, \`create.rs\` |"
-    echo "| Auth0 calls per get | 1 | \`economy.rs\` |"
-    echo "| Auth0 calls per delete | 2 (ownership check, delete) | \`economy.rs\`, \`delete.rs\` |"
-    echo "| Auth0 calls per list | 1 per 100 M2M clients in the tenant (0–100: 1, 101–200: 2, 201: 3) | \`economy.rs\`, \`read.rs\` |"
-    echo "| refused requests (401, 400, impossible id) | 0 | \`economy.rs\` |"
+    echo "| Auth0 calls per create | 2 (client, grant) | \`economy.rs\` (\`create_2_get_0_list_0_delete_1_auth0_calls\`), \`create.rs\` |"
+    echo "| Auth0 calls per get | 0 (the owner index answers) | \`economy.rs\`, \`read.rs\` |"
+    echo "| Auth0 calls per delete | 1 (the delete; ownership is the index's) | \`economy.rs\`, \`delete.rs\` |"
+    echo "| Auth0 calls per list | 0, however large the tenant (before the index: 1 per 100 M2M clients of the tenant) | \`economy.rs\` (\`list_costs_no_auth0_call_however_large_the_tenant\`), \`read.rs\` |"
+    echo "| table calls per operation | get: GetItem; list: Query; delete: UpdateItem, TransactWriteItems; create: TransactWriteItems ×2, after a GetItem of the idempotency key if it has one (a container's first create also reads the cursor key, and the deployment's very first one makes it) | \`economy.rs\` (\`table_calls_per_operation\`) |"
+    echo "| refused requests (401, 400, impossible id) | 0 Auth0 calls, 0 table calls | \`economy.rs\` |"
     echo "| management tokens per container | 1 while valid (renewed 60 s before expiry, or once when refused) | \`economy.rs\`, \`upstream.rs\` |"
     echo "| JWKS fetches per container | 1 (plus at most one per 30 s for unknown \`kid\`s) | \`economy.rs\`, \`authentication.rs\` |"
     echo "| TCP connections to Auth0 per container | at most 2, opened at start-up by the concurrent JWKS and token fetches, then reused by every call (kernel's table: no new connection over 60 calls) | \`economy.rs\` |"
@@ -154,12 +261,21 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "## Memory"
     echo
     cat "$out/soak.md"
+    echo
+    echo "## A fleet: the management token across containers"
+    echo
+    echo "$fleet_containers processes of \`create_client\` started at once against one Auth0 emulator, one Secrets"
+    echo "Manager stub and one table, each serving $fleet_requests creates, then a second wave as the first stops"
+    echo "(\`target/release/fleet\`); the emulator's request log counts the \`/oauth/token\` requests."
+    echo
+    if [ -f "$out/fleet.md" ]; then cat "$out/fleet.md"; else echo "(not measured)"; fi
 } > "$report"
 echo "== wrote $report"
 
 # The README's summary: one line per target, from the tables above.
-worst() { # FILE COLUMN [FORMAT]: the largest number in that column of the functions' rows
-    grep -E "^\\| \`?($functions_regex)" "$1" \
+worst() { # FILE COLUMN [FORMAT]: the largest number in that column of the functions' rows (of its first table)
+    awk '/^\|/ { table = 1 } table && !/^\|/ { exit } table' "$1" \
+        | grep -E "^\\| \`?($functions_regex)" \
         | awk -F'|' -v c="$2" -v f="${3:-%g}" '{ v = $(c + 1); gsub(/[^0-9.]/, "", v); if (v + 0 > max) max = v + 0 } END { printf f, max }'
 }
 verdict() { # FILE: its target's verdict, "met" or "**not met**"
@@ -171,7 +287,7 @@ summary="$out/readme-summary.md"
     echo "($cpu), $memory GiB, Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2). Details, the profile and the"
     echo "method: [docs/performance.md](docs/performance.md); the opt-level choice: [docs/opt-level.md](docs/opt-level.md)."
     echo
-    echo "| target | measured (worst of the four functions) | met |"
+    echo "| target | measured (worst of the functions) | met |"
     echo "| --- | --- | :---: |"
     if [ -z "${BENCH_SKIP_ARM64:-}" ]; then
         echo "| arm64 bootstrap ≤ 6 MB | $(worst "$sizes" 3 %.2f) MB | $(verdict "$sizes") |"
@@ -181,6 +297,9 @@ summary="$out/readme-summary.md"
     echo "| warm overhead ≤ 0.3 ms median, upstream excluded | $(worst "$out/warm.md" 5) µs | $(verdict "$out/warm.md") |"
     echo "| Auth0 calls: create 2, get 0, list 0, delete 1 (the owner index answers reads); table calls per operation; 1 token and 1 JWKS per container | asserted by tests | $([ "$economy" = passed ] && echo met || echo '**not met**') |"
     echo "| peak RSS ≤ 20 MB over $requests mixed requests, flat | $(worst "$out/soak.md" 3 %.1f) MiB, growth ≤ $(worst "$out/soak.md" 6) KiB | $(verdict "$out/soak.md") |"
+    [ -f "$out/coldstart-summary.md" ] && cat "$out/coldstart-summary.md"
+    [ -f "$out/fleet-summary.md" ] && cat "$out/fleet-summary.md"
+    cat "$out/scale-summary.md"
 } > "$summary"
 cat "$summary"
 # Between the markers in README.md's Performance section.

@@ -8,10 +8,11 @@ use tracing::{error, info, warn};
 use crate::auth::Authenticator;
 use crate::auth0::{CredentialsSource, ManagementApi};
 use crate::clients::ClientService;
-use crate::config::Config;
+use crate::config::{Config, TokenCache};
 use crate::domain::{GrantPolicy, OwnerIndex};
 use crate::error::ServiceError;
 use crate::owner_index::DynamoIndex;
+use crate::routes::Route;
 use crate::secrets_manager::SecretsManagerSource;
 
 /// Everything a request needs, once the configuration is known to be good.
@@ -94,6 +95,10 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
                     config.management_audience(),
                     credentials,
                     config.custom_client_ids,
+                    match config.management_token_cache {
+                        TokenCache::Shared => index.token_store(),
+                        TokenCache::Container => None,
+                    },
                 ),
                 index,
                 GrantPolicy {
@@ -114,13 +119,24 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
     /// sum. Requests that arrive meanwhile wait for these fetches instead
     /// of starting their own.
     pub async fn warm_up(&self) {
+        self.warm_up_for(true).await;
+    }
+
+    /// [`App::warm_up`] for a function whose route may or may not call
+    /// Auth0 ([`Route::calls_auth0`]): one that never does fetches the
+    /// JWKS alone, spending none of the tenant's tokens.
+    async fn warm_up_for(&self, calls_auth0: bool) {
         let Ok(service) = &self.service else {
             return;
         };
-        let ((), token) = tokio::join!(
-            service.authenticator.jwks().load(),
-            service.clients.directory().warm_up(WARM_UP_BUDGET),
-        );
+        let token = async {
+            if calls_auth0 {
+                service.clients.directory().warm_up(WARM_UP_BUDGET).await
+            } else {
+                Ok(())
+            }
+        };
+        let ((), token) = tokio::join!(service.authenticator.jwks().load(), token);
         if let Err(problem) = token {
             // Not fatal: the next request tries again, so fixing the secret
             // or the Auth0 application heals the function without a restart.
@@ -133,11 +149,12 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
     /// request is read and its token checked, while the JWKS, the secret
     /// and the management token are on their way. With provisioned
     /// concurrency, where no request is waiting, the warm-up finishes first.
-    pub async fn serve<R: Future>(&self, runtime: R) -> R::Output {
+    pub async fn serve<R: Future>(&self, route: Route, runtime: R) -> R::Output {
+        let warm_up = self.warm_up_for(route.calls_auth0());
         if initialized_for_a_waiting_request() {
-            tokio::join!(self.warm_up(), runtime).1
+            tokio::join!(warm_up, runtime).1
         } else {
-            self.warm_up().await;
+            warm_up.await;
             runtime.await
         }
     }

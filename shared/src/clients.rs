@@ -16,6 +16,7 @@ use crate::domain::{
     PendingChange, RotatedSecret, STALE_AFTER, is_possible_client_id, micros, now_micros,
 };
 use crate::error::{Operation, ServiceError, UpstreamError};
+use crate::metrics;
 use crate::secret_string::SecretString;
 use crate::validation::choose_scopes;
 
@@ -685,6 +686,7 @@ fn audit_outcome<T>(
 /// which client, what happened. The request id comes from the span the HTTP
 /// layer opens. Nothing secret is ever passed here.
 fn audit(action: &'static str, owner: &Owner, client_id: Option<&str>, outcome: &'static str) {
+    metrics::client_operation(action, outcome);
     info!(
         target: "audit",
         action,

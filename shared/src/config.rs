@@ -51,6 +51,26 @@ pub struct Config {
     pub clients_table: String,
     /// How many clients (and creations under way) an owner may have.
     pub max_clients_per_owner: u32,
+    /// Where the Management API token is kept (`MANAGEMENT_TOKEN_CACHE`).
+    pub management_token_cache: TokenCache,
+}
+
+/// `MANAGEMENT_TOKEN_CACHE`: one token for the deployment, kept in the
+/// owner index's table (`shared`, the default), or one per container
+/// (`container`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenCache {
+    Shared,
+    Container,
+}
+
+impl TokenCache {
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenCache::Shared => "shared",
+            TokenCache::Container => "container",
+        }
+    }
 }
 
 /// `MAX_CLIENTS_PER_OWNER` unless set.
@@ -131,6 +151,17 @@ impl Config {
             }),
         };
         let custom_client_ids = flag("CUSTOM_CLIENT_IDS")?;
+        let management_token_cache = match get("MANAGEMENT_TOKEN_CACHE").as_deref() {
+            None => TokenCache::Shared,
+            Some(value) if value.eq_ignore_ascii_case("shared") => TokenCache::Shared,
+            Some(value) if value.eq_ignore_ascii_case("container") => TokenCache::Container,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "MANAGEMENT_TOKEN_CACHE",
+                    reason: "must be shared or container",
+                });
+            }
+        };
         let require_caller_scopes = flag("REQUIRE_CALLER_SCOPES")?;
         // A client minted for this very API, with one of its permissions,
         // could mint clients of its own that its owner can neither see nor
@@ -158,6 +189,7 @@ impl Config {
             require_caller_scopes,
             clients_table,
             max_clients_per_owner,
+            management_token_cache,
         })
     }
 
@@ -235,7 +267,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} table={} max_clients_per_owner={}",
+            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} table={} max_clients_per_owner={} management_token_cache={}",
             self.auth0_base_url,
             self.jwt_issuer,
             self.jwt_audience,
@@ -245,7 +277,8 @@ impl fmt::Display for Config {
             self.custom_client_ids,
             self.require_caller_scopes,
             self.clients_table,
-            self.max_clients_per_owner
+            self.max_clients_per_owner,
+            self.management_token_cache.name()
         )
     }
 }
@@ -306,6 +339,23 @@ mod tests {
         assert!(config.require_caller_scopes);
         assert_eq!(config.clients_table, "m2m-clients");
         assert_eq!(config.max_clients_per_owner, 50);
+        assert_eq!(config.management_token_cache, TokenCache::Shared);
+    }
+
+    #[test]
+    fn the_token_cache_is_shared_or_per_container() {
+        let cache = |value: &'static str| {
+            with(&[("MANAGEMENT_TOKEN_CACHE", value)]).map(|c| c.management_token_cache)
+        };
+        assert_eq!(cache("shared"), Ok(TokenCache::Shared));
+        assert_eq!(cache("Container"), Ok(TokenCache::Container));
+        for bad in ["none", "dynamodb", "true"] {
+            assert_eq!(
+                invalid(with(&[("MANAGEMENT_TOKEN_CACHE", bad)])),
+                Some("MANAGEMENT_TOKEN_CACHE"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

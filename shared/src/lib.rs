@@ -12,7 +12,7 @@
 //!   a source for [`auth0`]: the Auth0 Management API behind the domain's
 //!   [`domain::ClientDirectory`];
 //! - the leaves: [`domain`] (the nouns and the port), [`routes`] (the route
-//!   table), [`config`], [`http`] (the one HTTP client), [`logging`],
+//!   table), [`config`], [`http`] (the one HTTP client), [`logging`], [`metrics`],
 //!   [`secret_string`] and [`error`].
 
 // Request data and upstream answers reach most of this crate: nothing in it
@@ -39,6 +39,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod owner_index;
 pub mod reconcile;
 pub mod routes;
@@ -63,7 +64,7 @@ pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
     let handler = lambda_http::service_fn(move |request| async move {
         Ok::<_, Infallible>(api::handle(app, route, request).await)
     });
-    app.serve(lambda_http::run(handler)).await
+    app.serve(route, lambda_http::run(handler)).await
 }
 
 /// The reconciler's whole `main` (`reconcile_clients`, on a schedule): each
@@ -92,9 +93,11 @@ pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
             .run(reconcile::wants_backfill(&event.payload), deadline)
             .await
             .map_err(|problem| {
+                metrics::reconciler_run(0, 1, 0);
                 tracing::error!(error = %problem, "reconcile run failed");
                 format!("reconcile run failed: {problem}")
             })?;
+        metrics::reconciler_run(summary.repairs(), summary.failed, summary.imported);
         serde_json::to_value(summary).map_err(|problem| problem.to_string())
     });
     lambda_runtime::run(handler).await

@@ -43,6 +43,14 @@ pub struct Summary {
     pub sweep: &'static str,
 }
 
+impl Summary {
+    /// Everything the run put right: creations undone, deletions finished,
+    /// changes repaired, vanished clients removed.
+    pub fn repairs(&self) -> u32 {
+        self.repaired_creations + self.finished_deletions + self.repaired_changes + self.removed
+    }
+}
+
 /// What a run is asked: `{"backfill": true}` imports clients that only
 /// Auth0 has; anything else (EventBridge's scheduled event) does not.
 pub fn wants_backfill(event: &Value) -> bool {
@@ -356,15 +364,21 @@ pub async fn from_env() -> Result<
         config.auth0_secret_id.clone(),
         &sdk_config,
     );
+    let index =
+        crate::owner_index::DynamoIndex::from_config(config.clients_table.clone(), &sdk_config);
+    // The deployment's shared token, as the functions use it.
+    let shared_tokens = match config.management_token_cache {
+        crate::config::TokenCache::Shared => index.token_store(),
+        crate::config::TokenCache::Container => None,
+    };
     let directory = crate::auth0::ManagementApi::new(
         http,
         config.auth0_base_url.clone(),
         config.management_audience(),
         credentials,
         config.custom_client_ids,
+        shared_tokens,
     );
-    let index =
-        crate::owner_index::DynamoIndex::from_config(config.clients_table.clone(), &sdk_config);
     let grant = GrantPolicy {
         audience: config.grant_audience.clone(),
         scopes: config.grant_scopes.clone(),

@@ -75,6 +75,11 @@ pub struct RouteSpec {
     pub success_status: u16,
     /// What the caller must be granted.
     pub permission: Permission,
+    /// Whether the operation may call Auth0's Management API. Those that
+    /// never do (list and get read the owner index alone) neither fetch a
+    /// management token nor read its secret: a container start of theirs
+    /// costs the tenant no token, and their role has no access to the secret.
+    pub calls_auth0: bool,
 }
 
 impl Route {
@@ -114,6 +119,7 @@ impl Route {
             path,
             success_status,
             permission,
+            calls_auth0: !matches!(permission, Read),
         }
     }
 
@@ -135,6 +141,10 @@ impl Route {
 
     pub const fn permission(self) -> Permission {
         self.spec().permission
+    }
+
+    pub const fn calls_auth0(self) -> bool {
+        self.spec().calls_auth0
     }
 
     /// Whether the path names one client (`{id}`).

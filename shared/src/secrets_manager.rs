@@ -1,6 +1,7 @@
 //! The Auth0 Management API credentials, kept in AWS Secrets Manager as a
 //! JSON secret `{"client_id": ..., "client_secret": ...}`.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -18,7 +19,13 @@ const READ_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Reads the management credentials from one secret.
 pub struct SecretsManagerSource {
-    client: aws_sdk_secretsmanager::Client,
+    /// Built on the first read, from `config`: a container that never reads
+    /// the secret (list and get; any container while the shared token is
+    /// good) never builds it. Building an SDK client costs 0.5 M
+    /// instructions, most of them the SDK parsing its partition table
+    /// (docs/performance.md, "Cold-start levers").
+    client: OnceLock<aws_sdk_secretsmanager::Client>,
+    config: aws_sdk_secretsmanager::Config,
     secret_id: String,
 }
 
@@ -30,22 +37,31 @@ struct SecretPayload {
 
 impl SecretsManagerSource {
     pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
+        let config = client.config().clone();
         SecretsManagerSource {
-            client,
+            client: OnceLock::from(client),
+            config,
             secret_id: secret_id.into(),
         }
     }
 
-    /// A client of the container's AWS configuration ([`crate::aws`]).
+    /// A source whose client, of the container's AWS configuration
+    /// ([`crate::aws`]), is built when the secret is first read.
     pub fn from_config(secret_id: impl Into<String>, sdk_config: &aws_config::SdkConfig) -> Self {
         let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk_config);
         if let Some(url) = crate::aws::service_endpoint("SECRETS_MANAGER") {
             config = config.endpoint_url(url);
         }
-        Self::new(
-            aws_sdk_secretsmanager::Client::from_conf(config.build()),
-            secret_id,
-        )
+        SecretsManagerSource {
+            client: OnceLock::new(),
+            config: config.build(),
+            secret_id: secret_id.into(),
+        }
+    }
+
+    fn client(&self) -> &aws_sdk_secretsmanager::Client {
+        self.client
+            .get_or_init(|| aws_sdk_secretsmanager::Client::from_conf(self.config.clone()))
     }
 }
 
@@ -53,7 +69,7 @@ impl CredentialsSource for SecretsManagerSource {
     /// Errors name the secret and the problem, never the secret's content.
     async fn read(&self, deadline: Instant) -> Result<ManagementCredentials, String> {
         let give_up = deadline.min(Instant::now() + READ_TIMEOUT);
-        let request = self.client.get_secret_value().secret_id(&self.secret_id);
+        let request = self.client().get_secret_value().secret_id(&self.secret_id);
         let sent = timeout_at(give_up, request.send()).await.map_err(|_| {
             format!(
                 "cannot read secret {}: Secrets Manager did not answer in time",
@@ -118,7 +134,8 @@ mod tests {
         let http = crate::http::client().unwrap();
         let sdk = crate::aws::sdk_config(http);
         let source = SecretsManagerSource::from_config("m2m/any", &sdk);
-        let timeouts = source.client.config().timeout_config();
+        assert!(source.client.get().is_none(), "built on the first read");
+        let timeouts = source.client().config().timeout_config();
         assert_eq!(
             timeouts.and_then(aws_config::timeout::TimeoutConfig::operation_attempt_timeout),
             Some(crate::aws::ATTEMPT_TIMEOUT)

@@ -19,6 +19,7 @@ use crate::app::{App, Service};
 use crate::auth0::CredentialsSource;
 use crate::domain::{ClientStatus, Owner, OwnerIndex};
 use crate::error::{AuthError, ServiceError};
+use crate::metrics;
 use crate::routes::{CLIENTS_PATH, Route};
 use crate::validation::{idempotency_claim, page_limit, parse_client_update, parse_new_client};
 use response::{
@@ -43,6 +44,7 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
     route: Route,
     request: Request,
 ) -> Response<Body> {
+    let started = Instant::now();
     let deadline = deadline(&request);
     let span = info_span!("request", route = route.function(), request_id = %request_id(&request));
     let outcome = async {
@@ -57,13 +59,19 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
     }
     .instrument(span.clone())
     .await;
-    match outcome {
+    let response = match outcome {
         Ok(response) => response,
         Err(problem) => {
             span.in_scope(|| response::log_failure(&problem));
             error_response(&problem)
         }
-    }
+    };
+    metrics::request(
+        route.function(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 /// What each route does for an authenticated caller.

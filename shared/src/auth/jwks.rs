@@ -109,7 +109,9 @@ impl JwksCache {
     }
 
     async fn fetch_and_store(&self) {
-        match self.fetch().await {
+        let fetched = self.fetch().await;
+        crate::metrics::jwks_fetch(fetched.is_ok());
+        match fetched {
             Ok(keys) => {
                 info!(keys = keys.len(), "loaded JWKS");
                 *self

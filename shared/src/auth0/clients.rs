@@ -101,8 +101,11 @@ async fn post<S: CredentialsSource>(
     deadline: Instant,
 ) -> Result<Answer, UpstreamError> {
     let body = new_client_body(client, owner, client_id);
-    api.call(&Call::post("/api/v2/clients", &body), deadline)
-        .await
+    api.call(
+        &Call::post("create_client", "/api/v2/clients", &body),
+        deadline,
+    )
+    .await
 }
 
 /// After a create whose outcome we could not see, deletes the client by
@@ -155,7 +158,10 @@ pub(super) async fn list_page<S: CredentialsSource>(
         query.push(("from", from.to_owned()));
     }
     let answer = api
-        .call(&Call::get("/api/v2/clients", &query), deadline)
+        .call(
+            &Call::get("list_clients", "/api/v2/clients", &query),
+            deadline,
+        )
         .await?;
     if answer.status != StatusCode::OK {
         return Err(answer.failure("list clients"));
@@ -180,7 +186,9 @@ pub(super) async fn secret<S: CredentialsSource>(
         ("fields", "client_id,client_secret".to_owned()),
         ("include_fields", "true".to_owned()),
     ];
-    let answer = api.call(&Call::get(&path, &query), deadline).await?;
+    let answer = api
+        .call(&Call::get("get_client", &path, &query), deadline)
+        .await?;
     match answer.status {
         StatusCode::OK => Ok(Some(
             answer
@@ -202,7 +210,9 @@ pub(super) async fn update<S: CredentialsSource>(
 ) -> Result<bool, UpstreamError> {
     let path = format!("/api/v2/clients/{client_id}");
     let body = client_update_body(update);
-    let answer = api.call(&Call::patch(&path, &body), deadline).await?;
+    let answer = api
+        .call(&Call::patch("update_client", &path, &body), deadline)
+        .await?;
     match answer.status {
         StatusCode::OK => Ok(true),
         StatusCode::NOT_FOUND => Ok(false),
@@ -220,7 +230,9 @@ pub(super) async fn rotate_secret<S: CredentialsSource>(
     deadline: Instant,
 ) -> Result<Option<SecretString>, UpstreamError> {
     let path = format!("/api/v2/clients/{client_id}/rotate-secret");
-    let answer = api.call(&Call::post_empty(&path), deadline).await?;
+    let answer = api
+        .call(&Call::post_empty("rotate_secret", &path), deadline)
+        .await?;
     match answer.status {
         StatusCode::OK | StatusCode::CREATED => Ok(Some(
             answer
@@ -239,7 +251,9 @@ pub(super) async fn delete<S: CredentialsSource>(
     deadline: Instant,
 ) -> Result<(), UpstreamError> {
     let path = format!("/api/v2/clients/{client_id}");
-    let answer = api.call(&Call::delete(&path), deadline).await?;
+    let answer = api
+        .call(&Call::delete("delete_client", &path), deadline)
+        .await?;
     match answer.status {
         // Auth0 answers 204 for a client that is already gone, too.
         StatusCode::NO_CONTENT | StatusCode::OK | StatusCode::NOT_FOUND => Ok(()),

@@ -19,7 +19,10 @@ pub(super) async fn create<S: CredentialsSource>(
 ) -> Result<(), UpstreamError> {
     let body = grant_body(client_id, grant);
     let answer = api
-        .call(&Call::post("/api/v2/client-grants", &body), deadline)
+        .call(
+            &Call::post("create_grant", "/api/v2/client-grants", &body),
+            deadline,
+        )
         .await?;
     match answer.status {
         StatusCode::CREATED | StatusCode::OK => Ok(()),
@@ -45,7 +48,10 @@ pub(super) async fn delete<S: CredentialsSource>(
         ("audience", audience.to_owned()),
     ];
     let answer = api
-        .call(&Call::get("/api/v2/client-grants", &query), deadline)
+        .call(
+            &Call::get("list_grants", "/api/v2/client-grants", &query),
+            deadline,
+        )
         .await?;
     if answer.status != StatusCode::OK {
         return Err(answer.failure("list client grants"));
@@ -53,7 +59,9 @@ pub(super) async fn delete<S: CredentialsSource>(
     let grants: Vec<Auth0Grant> = answer.parse("list client grants")?;
     for grant in grants {
         let path = format!("/api/v2/client-grants/{}", grant.id);
-        let answer = api.call(&Call::delete(&path), deadline).await?;
+        let answer = api
+            .call(&Call::delete("delete_grant", &path), deadline)
+            .await?;
         match answer.status {
             // Auth0 answers 204 for a grant already gone, too.
             StatusCode::NO_CONTENT | StatusCode::OK | StatusCode::NOT_FOUND => {}

@@ -7,10 +7,12 @@
 
 mod clients;
 mod grants;
+mod shared_token;
 mod token;
 mod transport;
 pub mod wire;
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -22,6 +24,7 @@ use transport::{Answer, Auth0Http, Call, Outcome};
 
 use crate::domain::{
     ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
+    TokenStore,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -42,22 +45,24 @@ impl<S: CredentialsSource> ManagementApi<S> {
         management_audience: String,
         credentials: S,
         custom_client_ids: bool,
+        shared_tokens: Option<Arc<dyn TokenStore>>,
     ) -> Self {
         ManagementApi {
             http: Auth0Http::new(http, base_url),
-            tokens: ManagementTokens::new(credentials, management_audience),
+            tokens: ManagementTokens::new(credentials, management_audience, shared_tokens),
             custom_client_ids: AtomicBool::new(custom_client_ids),
         }
     }
 
-    /// Reads the credentials and obtains a Management API token ahead of
-    /// the first request, which every route but a refused one needs: a
-    /// container's first answer then waits on one Auth0 call, not three.
+    /// Obtains a Management API token ahead of the first request, which
+    /// every route but a refused one needs: the shared one if it is good
+    /// (no secret read, no Auth0 call), else one minted here (the secret
+    /// read first). A container's first answer then waits on one Auth0
+    /// call, not three.
     pub async fn warm_up(&self, budget: Duration) -> Result<(), UpstreamError> {
         self.tokens
-            .token(&self.http, Instant::now() + budget)
+            .warm_up(&self.http, Instant::now() + budget)
             .await
-            .map(drop)
     }
 
     /// Sends a Management API call with a token, renewing the token once if

@@ -1,9 +1,14 @@
 //! The Management API access token: obtained with the client-credentials
 //! grant from the credentials in Secrets Manager, kept in memory until 60 s
 //! before it expires, and replaced early if Auth0 says it is no longer good.
+//! With a shared store (`MANAGEMENT_TOKEN_CACHE=shared`, the default), the
+//! token is the deployment's, kept in the owner index's table and minted by
+//! one container at a time ([`super::shared_token`]); the secret is read
+//! only when this container mints one.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -11,14 +16,20 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
-use tracing::info;
+use tracing::{info, warn};
 
+use super::shared_token::{self, FromTable, now_ms};
 use super::transport::{Auth0Http, Call, Outcome, Retry};
-use crate::error::UpstreamError;
+use crate::domain::{StoredToken, TokenStore};
+use crate::error::{IndexError, UpstreamError};
+use crate::metrics::{self, FallbackReason, TokenSource};
 use crate::secret_string::SecretString;
 
 /// A token is replaced this long before Auth0 says it expires.
 pub const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+/// A request waits for another container's mint of the shared token until
+/// this long before its deadline, then mints one of its own.
+const MINT_RESERVE: Duration = Duration::from_secs(1);
 
 /// The Management API client's credentials.
 #[derive(Clone, Debug)]
@@ -40,6 +51,38 @@ pub trait CredentialsSource: Send + Sync {
 struct CachedToken {
     value: SecretString,
     refresh_at: Instant,
+    expires_ms: u64,
+}
+
+impl CachedToken {
+    /// Kept in memory until [`TOKEN_EXPIRY_MARGIN`] before it expires.
+    fn from_stored(token: StoredToken) -> Self {
+        let lifetime = token
+            .expires_ms
+            .saturating_sub(now_ms())
+            .saturating_sub(u64::try_from(TOKEN_EXPIRY_MARGIN.as_millis()).unwrap_or(u64::MAX));
+        CachedToken {
+            value: token.value,
+            refresh_at: Instant::now() + Duration::from_millis(lifetime),
+            expires_ms: token.expires_ms,
+        }
+    }
+
+    /// For the request at hand only: the next one looks again.
+    fn for_now(token: StoredToken) -> Self {
+        CachedToken {
+            value: token.value,
+            refresh_at: Instant::now(),
+            expires_ms: token.expires_ms,
+        }
+    }
+
+    fn stored(&self) -> StoredToken {
+        StoredToken {
+            value: self.value.clone(),
+            expires_ms: self.expires_ms,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -56,15 +99,21 @@ pub struct ManagementTokens<S> {
     credentials: Mutex<Option<Arc<ManagementCredentials>>>,
     /// Held across a fetch, so concurrent callers share one token request.
     token: Mutex<Option<CachedToken>>,
+    /// The deployment's token item; `None`: this container's own tokens.
+    shared: Option<Arc<dyn TokenStore>>,
+    /// Whether the shared token's trouble was logged already (once).
+    fallback_logged: AtomicBool,
 }
 
 impl<S: CredentialsSource> ManagementTokens<S> {
-    pub fn new(source: S, audience: String) -> Self {
+    pub fn new(source: S, audience: String, shared: Option<Arc<dyn TokenStore>>) -> Self {
         ManagementTokens {
             source,
             audience,
             credentials: Mutex::new(None),
             token: Mutex::new(None),
+            shared,
+            fallback_logged: AtomicBool::new(false),
         }
     }
 
@@ -94,21 +143,131 @@ impl<S: CredentialsSource> ManagementTokens<S> {
         http: &Auth0Http,
         deadline: Instant,
     ) -> Result<SecretString, UpstreamError> {
+        let token = self.obtain(http, deadline, true).await?;
+        // With `alone`, there is always one.
+        token.ok_or_else(|| UpstreamError::Failed("no management token".into()))
+    }
+
+    /// A token ahead of the first request. While another container mints
+    /// the shared token, this one does not mint its own: the request that
+    /// needs it will find the shared one (or wait for it itself).
+    pub async fn warm_up(&self, http: &Auth0Http, deadline: Instant) -> Result<(), UpstreamError> {
+        if self.obtain(http, deadline, false).await?.is_none() {
+            info!("the shared Management API token is being minted by another container");
+        }
+        Ok(())
+    }
+
+    /// The token, or `None` when it is being minted elsewhere for longer
+    /// than the wait and `alone` (this container may mint its own) is false.
+    async fn obtain(
+        &self,
+        http: &Auth0Http,
+        deadline: Instant,
+        alone: bool,
+    ) -> Result<Option<SecretString>, UpstreamError> {
         let mut slot = self.token.lock().await;
         if let Some(token) = slot.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok(token.value.clone());
+            metrics::management_token(TokenSource::Reused);
+            return Ok(Some(token.value.clone()));
         }
+        let Some(store) = &self.shared else {
+            return Ok(Some(self.fetch_own(&mut slot, http, deadline).await?));
+        };
+        let wait_until = if alone {
+            deadline.checked_sub(MINT_RESERVE).unwrap_or(deadline)
+        } else {
+            deadline
+        };
+        let got = shared_token::acquire(
+            store.as_ref(),
+            TOKEN_EXPIRY_MARGIN,
+            deadline,
+            wait_until,
+            || async { self.fetch(http, deadline).await.map(|t| t.stored()) },
+        )
+        .await?;
+        let cached = match got {
+            FromTable::Shared(token) => {
+                metrics::management_token(TokenSource::Shared);
+                CachedToken::from_stored(token)
+            }
+            FromTable::Outgoing(token) => {
+                metrics::management_token(TokenSource::Shared);
+                CachedToken::for_now(token)
+            }
+            FromTable::Minted {
+                token,
+                store_failed,
+            } => {
+                metrics::management_token(TokenSource::Fetched);
+                if let Some(error) = store_failed {
+                    self.fell_back(FallbackReason::TableError, Some(&error));
+                }
+                CachedToken::from_stored(token)
+            }
+            FromTable::Fallback { reason, error } => {
+                if !alone && reason == FallbackReason::LeaseWait {
+                    return Ok(None);
+                }
+                self.fell_back(reason, error.as_ref());
+                return Ok(Some(self.fetch_own(&mut slot, http, deadline).await?));
+            }
+        };
+        let value = cached.value.clone();
+        *slot = Some(cached);
+        Ok(Some(value))
+    }
+
+    /// Today's per-container token: fetched, kept in `slot`.
+    async fn fetch_own(
+        &self,
+        slot: &mut Option<CachedToken>,
+        http: &Auth0Http,
+        deadline: Instant,
+    ) -> Result<SecretString, UpstreamError> {
         let fresh = self.fetch(http, deadline).await?;
+        metrics::management_token(TokenSource::Fetched);
         let value = fresh.value.clone();
         *slot = Some(fresh);
         Ok(value)
     }
 
-    /// Drops `rejected` from the cache (unless it was already replaced).
+    /// The shared token could not be used: counted each time, logged once.
+    fn fell_back(&self, reason: FallbackReason, error: Option<&IndexError>) {
+        metrics::shared_token_fallback(reason);
+        if reason == FallbackReason::TableError
+            && !self.fallback_logged.swap(true, Ordering::Relaxed)
+        {
+            let error = error.map(ToString::to_string).unwrap_or_default();
+            warn!(
+                %error,
+                "the shared Management API token is unavailable: this container uses its own (logged once; the SharedTokenFallbacks metric counts each time)"
+            );
+        }
+    }
+
+    /// Drops `rejected` from the cache (unless it was already replaced),
+    /// and from the shared item if it still holds it: of the containers
+    /// that saw it rejected, one clears it, and the next token is minted
+    /// once, under the lease.
     pub async fn invalidate(&self, rejected: &SecretString) {
         let mut slot = self.token.lock().await;
-        if slot.as_ref().is_some_and(|token| &token.value == rejected) {
-            *slot = None;
+        if !slot.as_ref().is_some_and(|token| &token.value == rejected) {
+            return;
+        }
+        *slot = None;
+        if let Some(store) = &self.shared {
+            let deadline = Instant::now() + shared_token::TABLE_CALL_TIMEOUT;
+            let cleared = tokio::time::timeout_at(deadline, store.invalidate(rejected)).await;
+            match cleared {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => self.fell_back(FallbackReason::TableError, Some(&error)),
+                Err(_) => self.fell_back(
+                    FallbackReason::TableError,
+                    Some(&IndexError("the token item did not answer in time".into())),
+                ),
+            }
         }
     }
 
@@ -131,7 +290,7 @@ impl<S: CredentialsSource> ManagementTokens<S> {
             // failing the caller's request (docs/behaviour.md, "Upstream
             // failures").
             retry: Retry::Safe,
-            ..Call::post("/oauth/token", &body)
+            ..Call::post("token", "/oauth/token", &body)
         };
         let answer = match http.send(&call, None, deadline).await? {
             Outcome::Answered(answer) if answer.status.is_success() => answer,
@@ -156,6 +315,7 @@ impl<S: CredentialsSource> ManagementTokens<S> {
         Ok(CachedToken {
             value: response.access_token,
             refresh_at: Instant::now() + lifetime,
+            expires_ms: now_ms().saturating_add(response.expires_in.saturating_mul(1000)),
         })
     }
 

@@ -14,6 +14,7 @@ use tokio::time::{Instant, sleep};
 use tracing::{debug, warn};
 
 use crate::error::UpstreamError;
+use crate::metrics::{self, CallOutcome};
 
 /// Retries after the first attempt, for any one reason.
 pub const MAX_RETRIES: u32 = 2;
@@ -42,6 +43,9 @@ pub enum Retry {
 
 /// One request, rebuilt for every attempt.
 pub struct Call<'a> {
+    /// What the call is, for its metrics (`create_client`, `token`, ...):
+    /// never its path, which can hold a client id.
+    pub name: &'static str,
     pub method: Method,
     pub path: &'a str,
     pub query: &'a [(&'a str, String)],
@@ -51,8 +55,9 @@ pub struct Call<'a> {
 
 impl<'a> Call<'a> {
     /// A read: safe to repeat.
-    pub fn get(path: &'a str, query: &'a [(&'a str, String)]) -> Self {
+    pub fn get(name: &'static str, path: &'a str, query: &'a [(&'a str, String)]) -> Self {
         Call {
+            name,
             method: Method::GET,
             path,
             query,
@@ -62,8 +67,9 @@ impl<'a> Call<'a> {
     }
 
     /// A deletion: repeating it changes nothing.
-    pub fn delete(path: &'a str) -> Self {
+    pub fn delete(name: &'static str, path: &'a str) -> Self {
         Call {
+            name,
             method: Method::DELETE,
             path,
             query: &[],
@@ -74,8 +80,9 @@ impl<'a> Call<'a> {
 
     /// An action without a body (a rotation): never sent again once it
     /// may have been processed.
-    pub fn post_empty(path: &'a str) -> Self {
+    pub fn post_empty(name: &'static str, path: &'a str) -> Self {
         Call {
+            name,
             method: Method::POST,
             path,
             query: &[],
@@ -85,8 +92,9 @@ impl<'a> Call<'a> {
     }
 
     /// An update: it sets the same values again if repeated.
-    pub fn patch(path: &'a str, body: &'a Value) -> Self {
+    pub fn patch(name: &'static str, path: &'a str, body: &'a Value) -> Self {
         Call {
+            name,
             method: Method::PATCH,
             path,
             query: &[],
@@ -96,8 +104,9 @@ impl<'a> Call<'a> {
     }
 
     /// A creation: never sent again once it may have been processed.
-    pub fn post(path: &'a str, body: &'a Value) -> Self {
+    pub fn post(name: &'static str, path: &'a str, body: &'a Value) -> Self {
         Call {
+            name,
             method: Method::POST,
             path,
             query: &[],
@@ -222,9 +231,15 @@ impl Auth0Http {
                 request = request.json(body);
             }
 
+            let sent = Instant::now();
             let failure = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
+                    metrics::auth0_call(
+                        call.name,
+                        CallOutcome::of_status(status.as_u16()),
+                        sent.elapsed(),
+                    );
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         let wait = rate_limit_wait(response.headers());
                         if retries < MAX_RETRIES
@@ -258,6 +273,12 @@ impl Auth0Http {
                     }
                 }
                 Err(error) => {
+                    let outcome = if error.is_timeout() {
+                        CallOutcome::Timeout
+                    } else {
+                        CallOutcome::ConnectionError
+                    };
+                    metrics::auth0_call(call.name, outcome, sent.elapsed());
                     let reason = describe(&error);
                     if error.is_connect() && retries < MAX_RETRIES && fits(ERROR_BACKOFF, deadline)
                     {

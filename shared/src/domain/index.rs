@@ -315,4 +315,11 @@ pub trait OwnerIndex: Send + Sync {
         &self,
         state: &SweepState,
     ) -> impl Future<Output = Result<(), IndexError>> + Send;
+
+    /// Where the deployment's shared Management API token is kept, if this
+    /// index keeps one (docs/owner-index.md, "The shared management
+    /// token"). `None`: each container keeps its own.
+    fn token_store(&self) -> Option<std::sync::Arc<dyn super::TokenStore>> {
+        None
+    }
 }

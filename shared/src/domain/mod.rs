@@ -8,6 +8,7 @@
 
 mod directory;
 mod index;
+mod token_store;
 
 use std::fmt;
 
@@ -16,6 +17,7 @@ pub use index::{
     Begun, ChangeBegun, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, KeyState,
     OwnerIndex, Page, Position, StaleOperation, SweepState,
 };
+pub use token_store::{StoreFuture, StoredToken, TokenItem, TokenStore};
 
 use crate::secret_string::SecretString;
 

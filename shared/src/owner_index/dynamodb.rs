@@ -38,7 +38,7 @@ const DELETING: &str = "deleting";
 const PENDING: &str = "PENDING";
 const SERVICE: &str = "SERVICE";
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// The owner index in one DynamoDB table.
 pub struct DynamoIndex {
@@ -46,19 +46,19 @@ pub struct DynamoIndex {
     table: String,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: u64) -> AttributeValue {
+pub(super) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn text(item: &Item, name: &str) -> Option<String> {
+pub(super) fn text(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
-fn number(item: &Item, name: &str) -> Option<u64> {
+pub(super) fn number(item: &Item, name: &str) -> Option<u64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
@@ -90,11 +90,11 @@ fn scopes(item: &Item) -> Option<Vec<String>> {
     text(item, "scopes").map(|words| words.split_whitespace().map(str::to_owned).collect())
 }
 
-fn key(pk: String, sk: String) -> Item {
+pub(super) fn key(pk: String, sk: String) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
-fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub(super) fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     what: &str,
 ) -> impl FnOnce(SdkError<E, aws_smithy_runtime_api::http::Response>) -> IndexError + '_ {
     move |error| IndexError(format!("{what}: {}", DisplayErrorContext(&error)))
@@ -102,13 +102,26 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
 
 /// Whether a conditional write was refused because its condition did not
 /// hold (as opposed to failing).
-fn condition_failed<E: ProvideErrorMetadata>(
+pub(super) fn condition_failed<E: ProvideErrorMetadata>(
     error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
     error
         .as_service_error()
         .and_then(ProvideErrorMetadata::code)
         == Some("ConditionalCheckFailedException")
+}
+
+/// The outcome of a conditional write: `true` if it was applied, `false`
+/// if its condition did not hold.
+pub(super) fn applied<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
+    sent: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+    what: &str,
+) -> Result<bool, IndexError> {
+    match sent {
+        Ok(_) => Ok(true),
+        Err(error) if condition_failed(&error) => Ok(false),
+        Err(error) => Err(failed(what)(error)),
+    }
 }
 
 fn built<T>(
@@ -469,6 +482,12 @@ impl DynamoIndex {
 }
 
 impl OwnerIndex for DynamoIndex {
+    fn token_store(&self) -> Option<std::sync::Arc<dyn crate::domain::TokenStore>> {
+        Some(std::sync::Arc::new(
+            super::token_item::DynamoTokenStore::new(self.client.clone(), self.table.clone()),
+        ))
+    }
+
     async fn idempotency(
         &self,
         owner: &Owner,
@@ -927,11 +946,7 @@ impl OwnerIndex for DynamoIndex {
             .expression_attribute_values(":generation", n(generation))
             .send()
             .await;
-        match sent {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(failed("mark swept")(error)),
-        }
+        applied(sent, "mark swept")
     }
 
     async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use futures_like::join_all;
+pub use futures_like::join_all;
 use serde_json::json;
 
 use crate::support::{Options, TestEnv};

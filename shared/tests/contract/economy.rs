@@ -125,11 +125,29 @@ async fn a_request_during_the_warm_up_waits_for_it_instead_of_fetching_again() {
     // their way.
     let reply = env
         .app
-        .serve(env.create(&token, json!({"name": "Early"})))
+        .serve(
+            Route::CreateClient,
+            env.create(&token, json!({"name": "Early"})),
+        )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(env.emulator.count(Auth0Route::Token), 1);
     assert_eq!(env.emulator.jwks_fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_read_functions_start_fetches_no_management_token() {
+    // List and get read the owner index alone: their containers spend none
+    // of the tenant's Management API tokens, and never read the secret.
+    for route in [Route::ListClients, Route::GetClient] {
+        let env = TestEnv::without_warm_up().await;
+        let token = env.token("owner-a");
+        let reply = env.app.serve(route, env.list(&token)).await;
+        assert_eq!(reply.status, 200, "{route:?}: {}", reply.text);
+        assert_eq!(env.emulator.count(Auth0Route::Token), 0, "{route:?}");
+        assert_eq!(env.emulator.jwks_fetches(), 1, "{route:?}");
+        assert!(management_calls(&env).is_empty(), "{route:?}");
+    }
 }
 
 #[tokio::test]
@@ -145,7 +163,10 @@ async fn a_request_behind_a_failed_warm_up_fetches_for_itself() {
     // that waited for them is not refused for it: it fetches both itself.
     let reply = env
         .app
-        .serve(env.create(&token, json!({"name": "Behind"})))
+        .serve(
+            Route::CreateClient,
+            env.create(&token, json!({"name": "Behind"})),
+        )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(env.emulator.jwks_fetches(), 2);

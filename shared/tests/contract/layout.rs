@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// README's table of layers.
-const LAYERS: [(&str, u8); 19] = [
+const LAYERS: [(&str, u8); 20] = [
     ("error", 0),
     ("secret_string", 0),
     ("routes", 0),
     ("http", 0),
     ("logging", 0),
+    ("metrics", 0),
     ("config", 1),
     ("domain", 1),
     ("aws", 1),

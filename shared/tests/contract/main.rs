@@ -27,4 +27,5 @@ mod read;
 mod reconcile;
 mod routes;
 mod secrets;
+mod shared_token;
 mod upstream;

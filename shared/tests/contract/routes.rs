@@ -194,6 +194,28 @@ fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
     );
 }
 
+/// Only a function that calls Auth0 may read the Management API secret
+/// and the shared Management API token: list and get read the owner index
+/// alone.
+#[test]
+fn template_yaml_gives_the_management_secret_and_token_only_to_functions_that_call_auth0() {
+    let template = yaml("template.yaml");
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = binary_of(&text(name));
+        let policies = serde_yaml_ng::to_string(&resource["Properties"]["Policies"]).unwrap();
+        let reads_secret = policies.contains("ManagementSecretAccess");
+        let decrypts = policies.contains("ManagementSecretDecrypt");
+        let shares_the_token = policies.contains("ManagementTokenAccess");
+        let calls_auth0 = Route::from_function(&binary).is_none_or(Route::calls_auth0);
+        assert_eq!(reads_secret, calls_auth0, "{binary}: {policies}");
+        assert_eq!(decrypts, calls_auth0, "{binary}: {policies}");
+        assert_eq!(shares_the_token, calls_auth0, "{binary}: {policies}");
+    }
+}
+
 #[test]
 fn openapi_yaml_documents_each_route() {
     let document = yaml("openapi.yaml");

@@ -116,6 +116,9 @@ async fn create_reading_the_secret_through(
     client: aws_sdk_secretsmanager::Client,
     secret_id: &str,
 ) -> Reply {
+    // A container that must mint a token: the shared one is gone (a
+    // container start with a valid shared token reads no secret at all).
+    env.forget_shared_token().await;
     let app = env.container_reading_the_secret_through(client, secret_id);
     app.warm_up().await;
     env.create_through(&app).await

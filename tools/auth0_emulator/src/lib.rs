@@ -49,6 +49,10 @@ pub struct EmulatorConfig {
     pub management_scopes: String,
     /// 0 for an ephemeral port.
     pub port: u16,
+    /// The URL the emulator is reached at, if not the one it listens on
+    /// (behind a proxy: the benchmarks' delaying relay). Its issuer and the
+    /// Management API's audience are then this URL's, as clients see it.
+    pub public_url: Option<String>,
 }
 
 /// What the service's management application is granted
@@ -67,6 +71,7 @@ impl Default for EmulatorConfig {
             management_token_lifetime: Duration::from_secs(86400),
             management_scopes: MANAGEMENT_SCOPES.into(),
             port: 0,
+            public_url: None,
         }
     }
 }
@@ -162,6 +167,8 @@ impl Shared {
 /// A running emulator; it stops when dropped.
 pub struct Emulator {
     shared: Arc<Shared>,
+    /// Where it listens: `http://127.0.0.1:PORT`.
+    listen_url: String,
     /// Fired on drop: the server stops accepting and closes its idle
     /// connections.
     shutdown: Option<oneshot::Sender<()>>,
@@ -173,8 +180,13 @@ impl Emulator {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], config.port))).await?;
         let address = listener.local_addr()?;
+        let listen_url = format!("http://{address}");
+        let base_url = match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => listen_url.clone(),
+        };
         let shared = Arc::new(Shared {
-            base_url: format!("http://{address}"),
+            base_url,
             tenant: Mutex::new(Tenant::new(config)),
         });
         let router = server::router(shared.clone());
@@ -191,13 +203,20 @@ impl Emulator {
         });
         Ok(Emulator {
             shared,
+            listen_url,
             shutdown: Some(shutdown),
         })
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT`, no trailing slash (the configuration's
+    /// `public_url`, if it has one).
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
+    }
+
+    /// Where it listens, `http://127.0.0.1:PORT`, whatever its `public_url`.
+    pub fn listen_url(&self) -> &str {
+        &self.listen_url
     }
 
     /// The `iss` of tokens it signs: the base URL with a slash, like Auth0's.

@@ -1,7 +1,9 @@
 //! Benchmarks of the functions as Lambda runs them: a release binary is
 //! exec'd with `AWS_LAMBDA_RUNTIME_API` pointing at a stub Runtime API
 //! ([`runtime_api`]) and its configuration pointing at stubs of everything
-//! it talks to ([`upstream`]), all on 127.0.0.1 and answering at once.
+//! it talks to ([`upstream`]), all on 127.0.0.1: the Auth0 emulator and a
+//! Secrets Manager stub, which answer at once, and the owner index's table
+//! in moto (a Python server: a table call takes milliseconds there).
 //!
 //! - `coldstart`: exec to the first `invocation/next` (init) and exec to the
 //!   answer of the first invocation (the cold request), for each function
@@ -9,7 +11,17 @@
 //!   function built the same way.
 //! - `soak`: 1,000 mixed requests to one process per function, its resident
 //!   memory sampled as they go.
+//! - `fleet`: many containers of one function started at once against one
+//!   emulator and one table: token requests and secret reads per start.
+//!
+//! With a round-trip time (`--rtt-ms`), the functions reach every upstream
+//! through a relay that holds each request that long and logs it
+//! ([`relay`]): the cold start's critical path is read from that log.
+//! - `scale`: list, get and delete, warm, as the tenant grows (100 to 20,000
+//!   clients, the caller's 50 the same), beside the release binaries of the
+//!   design before the owner index (`--before DIR`).
 
+pub mod relay;
 pub mod runtime_api;
 pub mod upstream;
 

@@ -15,6 +15,10 @@ use axum::routing::{get, post};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+/// The X-Ray trace id of every invocation the stub hands out.
+pub const TRACE_ID: &str =
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0";
+
 /// How an invocation ended, as the runtime reported it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutcomeKind {
@@ -164,10 +168,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         "lambda-runtime-invoked-function-arn",
         "arn:aws:lambda:us-east-1:123456789012:function:bench".to_owned(),
     );
-    set(
-        "lambda-runtime-trace-id",
-        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0".to_owned(),
-    );
+    set("lambda-runtime-trace-id", TRACE_ID.to_owned());
     set("content-type", "application/json".to_owned());
     (StatusCode::OK, headers, body).into_response()
 }

@@ -1,13 +1,18 @@
 //! What a function talks to, answered at once on 127.0.0.1: the Auth0
 //! emulator (JWKS, `/oauth/token`, `/api/v2`) and a Secrets Manager stub
-//! that answers `GetSecretValue` with the management credentials.
+//! that answers `GetSecretValue` with the management credentials; and the
+//! owner index's table in moto. With a round-trip time
+//! ([`Upstream::with_rtt`]), the function reaches each of them through a
+//! relay that delays every request by it and logs it ([`crate::relay`]).
 
-use m2m_shared::domain::{IndexedClient, OwnerIndex};
+use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
 use m2m_shared::owner_index::DynamoIndex;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
+use crate::relay::{Call, CallLog, Relay, Service};
 use auth0_emulator::{Emulator, TestKey};
 use axum::Router;
 use axum::extract::State;
@@ -18,6 +23,7 @@ use m2m_shared::Route;
 use serde_json::{Value, json};
 use test_support::event::Event;
 use test_support::setup;
+use test_support::stats::median;
 use tokio::task::JoinHandle;
 
 /// The `client_id` of the benchmark's caller: the owner of what it creates.
@@ -29,9 +35,21 @@ const UNKNOWN_ID: &str = "client_doesNotExist000000000000";
 pub const SECRET_ID: &str = "m2m/auth0-management";
 /// The owner index's table (see `Upstream::environment`).
 pub const TABLE: &str = "m2m-clients";
+/// The function's setting of where its Management API token is cached,
+/// passed through to the functions if the driver's environment has it.
+pub const TOKEN_CACHE_VARIABLE: &str = "MANAGEMENT_TOKEN_CACHE";
+
+/// The token cache the functions run with, for a report: the variable's
+/// value, or the function's default.
+pub fn token_cache_setting() -> String {
+    match std::env::var(TOKEN_CACHE_VARIABLE) {
+        Ok(value) => format!("`{TOKEN_CACHE_VARIABLE}={value}`"),
+        Err(_) => format!("`{TOKEN_CACHE_VARIABLE}` unset (the function's default)"),
+    }
+}
 
 /// The functions of the route table, and the bare echo they are compared with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
     /// `tools/bare_echo`: a bare `lambda_runtime` function.
     Echo,
@@ -183,17 +201,54 @@ pub struct Upstream {
     index: DynamoIndex,
     /// A port on 127.0.0.1 where nothing listens.
     closed_port: u16,
+    /// With a round-trip time: the relays in front of Secrets Manager, the
+    /// emulator and the table, and their log.
+    relays: Option<Relays>,
+}
+
+struct Relays {
+    rtt: Duration,
+    secrets: Relay,
+    /// In front of the emulator, whose `base_url` is this relay's.
+    _auth0: Relay,
+    table: Relay,
+    log: CallLog,
 }
 
 impl Upstream {
+    /// The stubs, which the functions reach directly.
     pub async fn start() -> Result<Upstream, String> {
-        Upstream::try_start()
+        Upstream::try_start(None)
             .await
             .map_err(|e| format!("cannot start the stubs: {e}"))
     }
 
-    async fn try_start() -> std::io::Result<Upstream> {
-        let emulator = Emulator::start(setup::emulator_config()).await?;
+    /// The stubs, which the functions reach through relays that hold every
+    /// request for `rtt` (zero: relayed and logged, not held).
+    pub async fn with_rtt(rtt: Duration) -> Result<Upstream, String> {
+        Upstream::try_start(Some(rtt))
+            .await
+            .map_err(|e| format!("cannot start the stubs and relays: {e}"))
+    }
+
+    /// [`Upstream::start`] for `None`, [`Upstream::with_rtt`] otherwise.
+    pub async fn start_with(rtt: Option<Duration>) -> Result<Upstream, String> {
+        match rtt {
+            Some(rtt) => Upstream::with_rtt(rtt).await,
+            None => Upstream::start().await,
+        }
+    }
+
+    async fn try_start(rtt: Option<Duration>) -> std::io::Result<Upstream> {
+        let auth0_listener = match rtt {
+            Some(_) => Some(Relay::bind().await?),
+            None => None,
+        };
+        let mut config = setup::emulator_config();
+        if let Some(listener) = &auth0_listener {
+            config.public_url = Some(format!("http://{}", listener.local_addr()?));
+        }
+        let emulator = Emulator::start(config).await?;
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let address = listener.local_addr()?;
         let calls = Arc::new(AtomicUsize::new(0));
@@ -215,6 +270,37 @@ impl Upstream {
         );
         let dynamodb = test_support::dynamodb::client();
         test_support::dynamodb::create_clients_table(&dynamodb, &table).await;
+        let relays = match (rtt, auth0_listener) {
+            (Some(rtt), Some(auth0_listener)) => {
+                let log = CallLog::default();
+                Some(Relays {
+                    rtt,
+                    secrets: Relay::start(
+                        Relay::bind().await?,
+                        Service::SecretsManager,
+                        &format!("http://{address}"),
+                        rtt,
+                        &log,
+                    )?,
+                    _auth0: Relay::start(
+                        auth0_listener,
+                        Service::Auth0,
+                        emulator.listen_url(),
+                        rtt,
+                        &log,
+                    )?,
+                    table: Relay::start(
+                        Relay::bind().await?,
+                        Service::Table,
+                        test_support::moto::url(),
+                        rtt,
+                        &log,
+                    )?,
+                    log,
+                })
+            }
+            _ => None,
+        };
         Ok(Upstream {
             emulator,
             secrets: SecretsStub {
@@ -225,7 +311,27 @@ impl Upstream {
             index: DynamoIndex::new(dynamodb, &table),
             table,
             closed_port,
+            relays,
         })
+    }
+
+    /// The injected round-trip time, if the functions go through relays.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.relays.as_ref().map(|relays| relays.rtt)
+    }
+
+    /// A mark in the relays' log (0 without relays).
+    pub fn calls_mark(&self) -> usize {
+        self.relays.as_ref().map_or(0, |relays| relays.log.len())
+    }
+
+    /// The calls the relays passed on after `mark`, by the time received
+    /// (none without relays).
+    pub fn calls_since(&self, mark: usize) -> Vec<Call> {
+        self.relays
+            .as_ref()
+            .map(|relays| relays.log.since(mark))
+            .unwrap_or_default()
     }
 
     /// `GetSecretValue` calls answered so far.
@@ -256,14 +362,32 @@ impl Upstream {
             ("AWS_DEFAULT_REGION", "us-east-1".into()),
             (
                 "AWS_ENDPOINT_URL",
-                format!("http://{}", self.secrets.address),
+                match &self.relays {
+                    Some(relays) => relays.secrets.url(),
+                    None => format!("http://{}", self.secrets.address),
+                },
             ),
             (
                 "AWS_ENDPOINT_URL_DYNAMODB",
-                test_support::moto::url().to_owned(),
+                match &self.relays {
+                    Some(relays) => relays.table.url(),
+                    None => test_support::moto::url().to_owned(),
+                },
             ),
         ];
         env.extend(setup::service_env(&self.emulator, SECRET_ID, &self.table));
+        // The benchmarks create (and seed) far more than the default quota
+        // of 50 clients for their one caller: coldstart's 30 runs of create
+        // and get, soak's 700 creates. The quota is checked the same way
+        // whatever its value (one conditional transaction), so the highest
+        // one allowed costs nothing and never answers 409.
+        env.push(("MAX_CLIENTS_PER_OWNER", "100000".into()));
+        // The management token's cache (`shared`: one token for all
+        // containers, in the table; `container`: one each), passed through
+        // from the driver's environment; unset, the function's default.
+        if let Ok(cache) = std::env::var(TOKEN_CACHE_VARIABLE) {
+            env.push((TOKEN_CACHE_VARIABLE, cache));
+        }
         match credentials {
             Credentials::InEnvironment => env.extend([
                 ("AWS_ACCESS_KEY_ID", "AKIABENCHMARK000000".into()),
@@ -310,19 +434,112 @@ impl Upstream {
         )
     }
 
-    /// `count` clients of the caller, for lists to list.
-    pub async fn seed_listed(&self, count: usize) {
+    /// `count` clients of the caller, for lists to list; their ids.
+    pub async fn seed_listed(&self, count: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(count);
         for n in 0..count {
-            self.seed_client(&format!("listed {n}")).await;
+            ids.push(self.seed_client(&format!("listed {n}")).await);
         }
+        ids
+    }
+
+    /// moto's own time for the table calls `operation` makes, timed from a
+    /// warm client in this process: get's GetItem of the caller's client
+    /// `id`, list's Query of all the caller's clients, delete's UpdateItem
+    /// and transaction (on a client recorded in the table alone for it).
+    /// What the functions' round trips include of moto, which is no
+    /// DynamoDB.
+    pub async fn time_table_calls(&self, operation: Route, id: &str) -> Result<Duration, String> {
+        let owner = setup::owner(CALLER);
+        let failed = |what: &'static str| move |e| format!("{what} in moto: {e}");
+        match operation {
+            Route::GetClient => {
+                let started = Instant::now();
+                self.index
+                    .get(&owner, id)
+                    .await
+                    .map_err(failed("GetItem"))?;
+                Ok(started.elapsed())
+            }
+            Route::ListClients => {
+                let started = Instant::now();
+                self.index
+                    .list(&owner, None, None)
+                    .await
+                    .map_err(failed("Query"))?;
+                Ok(started.elapsed())
+            }
+            Route::DeleteClient => {
+                let doomed = format!("client_tableAlone{}", now_micros());
+                self.index_client(&doomed, "timed alone").await;
+                let started = Instant::now();
+                let client = self
+                    .index
+                    .begin_deletion(&owner, &doomed)
+                    .await
+                    .map_err(failed("UpdateItem"))?
+                    .ok_or("the client recorded to be deleted is not there")?;
+                self.index
+                    .remove(&client)
+                    .await
+                    .map_err(failed("TransactWriteItems"))?;
+                Ok(started.elapsed())
+            }
+            other => Err(format!(
+                "{}'s table calls are not timed alone",
+                other.function()
+            )),
+        }
+    }
+
+    /// The median of `samples` [`Upstream::time_table_calls`], after an
+    /// untimed one (connections made, the SDK's caches filled).
+    pub async fn table_alone(
+        &self,
+        operation: Route,
+        id: &str,
+        samples: usize,
+    ) -> Result<Duration, String> {
+        let mut times = Vec::with_capacity(samples);
+        for round in 0..=samples {
+            let time = self.time_table_calls(operation, id).await?;
+            if round > 0 {
+                times.push(time);
+            }
+        }
+        Ok(median(&times))
+    }
+
+    /// Removes the caller's client `id` from the owner index, as the
+    /// reconciler does once Auth0 has deleted it (a function from before
+    /// the index deletes it from Auth0 alone).
+    pub async fn forget(&self, id: &str) -> Result<(), String> {
+        let owner = setup::owner(CALLER);
+        let failed = |e| format!("cannot remove {id} from the owner index: {e}");
+        if let Some(client) = self
+            .index
+            .begin_deletion(&owner, id)
+            .await
+            .map_err(failed)?
+        {
+            self.index.remove(&client).await.map_err(failed)?;
+        }
+        Ok(())
     }
 
     /// A client of the caller, in the tenant and the owner index (as a
     /// backfill imports it); its id.
     pub async fn seed_client(&self, name: &str) -> String {
         let id = setup::seed_owned_client(&self.emulator, CALLER, name);
+        self.index_client(&id, name).await;
+        id
+    }
+
+    /// Records the caller's client `id` in the owner index (as a backfill
+    /// imports it).
+    async fn index_client(&self, id: &str, name: &str) {
         let client = IndexedClient::imported(
-            id.clone(),
+            id.to_owned(),
             setup::owner(CALLER),
             name.to_owned(),
             String::new(),
@@ -330,7 +547,6 @@ impl Upstream {
         if let Err(problem) = self.index.import(&client, 0).await {
             panic!("cannot seed the owner index: {problem}");
         }
-        id
     }
 }
 

@@ -1,5 +1,6 @@
 //! Every log line the service writes during the tests, as Lambda would get
-//! it (JSON), kept in memory so tests can search it for leaks and audit lines.
+//! it (JSON), metrics included, kept in memory so tests can search it for
+//! leaks and audit lines.
 
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
@@ -39,6 +40,13 @@ impl<'a> MakeWriter<'a> for MakeCapture {
 /// that even verbose lines are searched.
 pub fn install() {
     INSTALLED.get_or_init(|| {
+        // The metrics' EMF lines too, as Lambda would get them: the leak
+        // checks read them with the rest.
+        m2m_shared::metrics::install_sink(|line| {
+            LOGS.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(line.as_bytes());
+        });
         let _ = lambda_http::tracing::subscriber::fmt()
             .json()
             .with_max_level(lambda_http::tracing::Level::DEBUG)

@@ -21,7 +21,7 @@ pub use m2m_shared::Route;
 use m2m_shared::auth0::ManagementApi;
 use m2m_shared::config::Config;
 use m2m_shared::domain::{GrantPolicy, IndexedClient, OwnerIndex};
-use m2m_shared::owner_index::DynamoIndex;
+use m2m_shared::owner_index::{DynamoIndex, TOKEN_PK};
 use m2m_shared::reconcile::{Reconciler, Summary};
 use m2m_shared::secrets_manager::SecretsManagerSource;
 use serde_json::{Value, json};
@@ -308,6 +308,8 @@ impl TestEnv {
             config.management_audience(),
             SecretsManagerSource::new(self.secrets.clone(), &self.secret_id),
             config.custom_client_ids,
+            // The reconciler shares the functions' token, as deployed.
+            self.index().token_store(),
         );
         let grant = GrantPolicy {
             audience: config.grant_audience.clone(),
@@ -525,6 +527,49 @@ impl TestEnv {
             .as_str()
             .expect("a client_id")
             .to_owned()
+    }
+
+    /// Removes the deployment's shared Management API token (its item in
+    /// the table), as when it expired: the next container that needs a
+    /// token mints one, reading the secret first.
+    pub async fn forget_shared_token(&self) {
+        self.dynamodb
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(TOKEN_PK.into()))
+            .key("sk", AttributeValue::S(TOKEN_PK.into()))
+            .send()
+            .await
+            .expect("delete the token item");
+    }
+
+    /// The shared token item as the table holds it (`None`: there is none).
+    pub async fn shared_token_item(
+        &self,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(TOKEN_PK.into()))
+            .key("sk", AttributeValue::S(TOKEN_PK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("read the token item")
+            .item
+    }
+
+    /// A fresh container of this environment (not warmed up yet), with
+    /// the configuration `adjust` makes of the environment's.
+    pub fn container_configured(&self, adjust: impl FnOnce(&mut Config)) -> App {
+        let mut config = config_from(&service_env(&self.emulator, &self.secret_id, &self.table));
+        adjust(&mut config);
+        App::new(
+            &config,
+            SecretsManagerSource::new(self.secrets.clone(), &self.secret_id),
+            self.index(),
+            m2m_shared::http::client().expect("the HTTP client"),
+        )
     }
 
     /// A fresh container of this environment (not warmed up yet) whose

@@ -12,10 +12,28 @@
 //! are printed and written as markdown (`--markdown FILE`, default
 //! `target/lambda-bench/coldstart.md`).
 //!
+//! With `--rtt-ms N`, every upstream (Secrets Manager, the Auth0
+//! emulator, the table) answers through a relay that holds each request N
+//! ms, a round-trip time as in a real region (0, the default: the stubs
+//! are reached directly and answer at once). Whatever N, the report adds
+//! the first request's critical path, read from the relays' log: the
+//! upstream requests received before the operation's own Auth0 call (its
+//! first Management API call), how many of them in sequence, and how long
+//! the first request took, from `--path-runs` starts of each function
+//! (default 5, after an untimed one) through relays without delay, and
+//! with N from the timed rounds; each start's calls go to
+//! `logs/<function>-calls.log`. `MANAGEMENT_TOKEN_CACHE`, if set, is passed to the functions.
+//!
+//! With `--before DIR`, the release binaries in DIR of the design before the
+//! owner index (commit 9874484: no DynamoDB client) take their turns in the
+//! same rounds, and the report adds what the owner index's DynamoDB client
+//! costs a cold start: each function's init and cold request, before and
+//! with it, against the bare echo's.
+//!
 //! ```text
 //! cargo build --release $(scripts/functions.sh | sed 's/^/-p /') -p bare_echo
 //! cargo build --release -p lambda_bench
-//! target/release/coldstart [--runs 30] [--markdown FILE]
+//! target/release/coldstart [--runs 30] [--rtt-ms 0] [--path-runs 5] [--before DIR] [--markdown FILE] [--summary FILE]
 //! ```
 
 use std::collections::HashMap;
@@ -25,9 +43,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use auth0_emulator::Route as Auth0Route;
+use lambda_bench::relay::CriticalPath;
 use lambda_bench::runtime_api::RuntimeApi;
 use lambda_bench::upstream::{
     Ask, CALLER, Credentials, Subject, Upstream, build_command, event_for, status_of,
+    token_cache_setting,
 };
 use lambda_bench::{
     ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
@@ -40,6 +60,19 @@ use test_support::stats::{median, ms, percentile};
 /// function it starts.
 const DISCOVERY_RUNS: usize = 10;
 const DISCOVERY_SUBJECT: Subject = Subject::Function(Route::CreateClient);
+/// The caller's clients in the tenant and the table before the first run
+/// (each run of get and delete adds one of its own).
+const LISTED: usize = 5;
+/// Table calls timed from the driver, to tell moto's share.
+const TABLE_SAMPLES: usize = 30;
+
+/// A binary the driver starts: a subject of this build, or (`before`) of
+/// the design before the owner index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Entry {
+    subject: Subject,
+    before: bool,
+}
 
 #[derive(Clone, Debug)]
 struct Sample {
@@ -49,6 +82,19 @@ struct Sample {
     /// Upstream requests made by this start: Secrets Manager reads, JWKS
     /// fetches, token requests, Management API calls.
     upstream: [usize; 4],
+    /// Through relays: the first request's critical path.
+    path: Option<CriticalPath>,
+}
+
+/// How the benchmark reaches the upstreams.
+#[derive(Clone, Copy, Debug)]
+struct Latency {
+    /// The timed rounds' round-trip time (`--rtt-ms`): `None` for 0, the
+    /// stubs reached directly.
+    rounds: Option<Duration>,
+    /// Starts of each function through relays without delay, for the
+    /// critical path.
+    path_runs: usize,
 }
 
 #[tokio::main]
@@ -57,9 +103,34 @@ async fn main() -> ExitCode {
     let runs = args.count("--runs", 30);
     // `--only BINARY`: start just that one, `--runs` times, and report
     // nothing (for profilers, through `$BENCH_WRAPPER`).
+    // `--subjects`: the binaries it knows, one a line (for scripts).
+    if std::env::args().any(|arg| arg == "--subjects") {
+        for subject in Subject::ALL {
+            println!("{}", subject.binary());
+        }
+        return ExitCode::SUCCESS;
+    }
     let outcome = match args.option("--only") {
         Some(only) => profile_one(&only, runs).await,
-        None => run(runs, &args.markdown("coldstart.md")).await,
+        None => {
+            let before = args.option("--before").map(PathBuf::from);
+            // `--summary FILE`: the README summary's row (scripts/bench.sh).
+            let summary = args.option("--summary").map(PathBuf::from);
+            let markdown = args.markdown("coldstart.md");
+            let rtt_ms = args.count("--rtt-ms", 0) as u64;
+            let latency = Latency {
+                rounds: (rtt_ms > 0).then(|| Duration::from_millis(rtt_ms)),
+                path_runs: args.count("--path-runs", 5),
+            };
+            run(
+                runs,
+                latency,
+                before.as_deref(),
+                &markdown,
+                summary.as_deref(),
+            )
+            .await
+        }
     };
     exit("coldstart", outcome)
 }
@@ -72,7 +143,7 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
         Credentials::InEnvironment
     };
     let upstream = Upstream::start().await?;
-    let context = Context::new(&upstream)?;
+    let context = Context::new(&upstream, binary_dir())?;
     let mut samples = Vec::new();
     for n in 0..runs {
         let sample = context.measure(subject, credentials, n).await?;
@@ -96,7 +167,13 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
     Ok(())
 }
 
-async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
+async fn run(
+    runs: usize,
+    latency: Latency,
+    before: Option<&Path>,
+    markdown: &Path,
+    summary_file: Option<&Path>,
+) -> Result<(), String> {
     for subject in Subject::ALL {
         let binary = binary_dir().join(subject.binary());
         if !binary.exists() {
@@ -107,38 +184,148 @@ async fn run(runs: usize, markdown: &Path) -> Result<(), String> {
             ));
         }
     }
-    let upstream = Upstream::start().await?;
-    upstream.seed_listed(5).await;
-    let context = Context::new(&upstream)?;
+    let mut entries: Vec<Entry> = Subject::ALL
+        .into_iter()
+        .map(|subject| Entry {
+            subject,
+            before: false,
+        })
+        .collect();
+    // The design before the index had fewer routes: those of its binaries
+    // that are there (the echo is this build's, once).
+    if let Some(dir) = before {
+        let found: Vec<Entry> = Subject::FUNCTIONS
+            .into_iter()
+            .filter(|subject| dir.join(subject.binary()).exists())
+            .map(|subject| Entry {
+                subject,
+                before: true,
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(format!("--before {}: no function there", dir.display()));
+        }
+        entries.extend(found);
+    }
+    // A tenant and a table per binary: what one function's runs add (get's
+    // and delete's targets, create's clients) must not lengthen another's
+    // work, as the list's would (moto's Query takes longer per client).
+    let mut upstreams = Vec::new();
+    for _ in &entries {
+        let upstream = Upstream::start_with(latency.rounds).await?;
+        let listed = upstream.seed_listed(LISTED).await;
+        upstreams.push((upstream, listed));
+    }
+    let contexts = upstreams
+        .iter()
+        .zip(&entries)
+        .map(|((upstream, _), entry)| {
+            let mut context = Context::new(upstream, binary_dir())?;
+            if let (true, Some(dir)) = (entry.before, before) {
+                context.bin_dir = dir.to_owned();
+                context.logs = context.logs.join("before-owner-index");
+                std::fs::create_dir_all(&context.logs)
+                    .map_err(|e| format!("{}: {e}", context.logs.display()))?;
+            }
+            Ok::<_, String>(context)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let at = |entry: Entry| entries.iter().position(|e| *e == entry).unwrap_or(0);
 
     // One untimed start of each: the binaries are in the page cache from
     // then on, as they would be on a warm Lambda host.
-    for subject in Subject::ALL {
+    for (entry, context) in entries.iter().zip(&contexts) {
         context
-            .measure(subject, Credentials::InEnvironment, 0)
+            .measure(entry.subject, Credentials::InEnvironment, 0)
             .await?;
     }
-    let mut samples: HashMap<&'static str, Vec<Sample>> = HashMap::new();
+    let mut samples: HashMap<Entry, Vec<Sample>> = HashMap::new();
     for round in 0..runs {
         // Rotate the order so that no binary always follows the same one.
-        for i in 0..Subject::ALL.len() {
-            let subject = Subject::ALL[(round + i) % Subject::ALL.len()];
-            let sample = context
-                .measure(subject, Credentials::InEnvironment, round + 1)
+        for i in 0..entries.len() {
+            let k = (round + i) % entries.len();
+            let sample = contexts[k]
+                .measure(entries[k].subject, Credentials::InEnvironment, round + 1)
                 .await?;
-            samples.entry(subject.binary()).or_default().push(sample);
+            samples.entry(entries[k]).or_default().push(sample);
         }
     }
+    let discovery = at(Entry {
+        subject: DISCOVERY_SUBJECT,
+        before: false,
+    });
     let mut discovered = Vec::new();
     for round in 0..DISCOVERY_RUNS {
         discovered.push(
-            context
+            contexts[discovery]
                 .measure(DISCOVERY_SUBJECT, Credentials::Discovered, runs + round + 1)
                 .await?,
         );
     }
+    // In the list's tenant, whose caller still has the clients it listed.
+    let (upstream, listed) = &upstreams[at(Entry {
+        subject: Subject::Function(Route::ListClients),
+        before: false,
+    })];
+    let table = (
+        upstream
+            .table_alone(Route::GetClient, &listed[0], TABLE_SAMPLES)
+            .await?,
+        upstream
+            .table_alone(Route::ListClients, &listed[0], TABLE_SAMPLES)
+            .await?,
+    );
 
-    publish(&report(runs, &samples, &discovered), markdown)
+    // The critical path without delay: each function through relays.
+    let mut paths: Vec<(Duration, Subject, Vec<Sample>)> = Vec::new();
+    for subject in Subject::FUNCTIONS {
+        let upstream = Upstream::with_rtt(Duration::ZERO).await?;
+        upstream.seed_listed(LISTED).await;
+        let context = Context::new(&upstream, binary_dir())?;
+        // One untimed start, as in the rounds: a deployment's very first
+        // create also makes the cursor key, which no later start does.
+        context
+            .measure(subject, Credentials::InEnvironment, 0)
+            .await?;
+        let mut starts = Vec::new();
+        for n in 1..=latency.path_runs {
+            starts.push(
+                context
+                    .measure(subject, Credentials::InEnvironment, n)
+                    .await?,
+            );
+        }
+        paths.push((Duration::ZERO, subject, starts));
+    }
+    if let Some(rtt) = latency.rounds {
+        for subject in Subject::FUNCTIONS {
+            let entry = Entry {
+                subject,
+                before: false,
+            };
+            paths.push((
+                rtt,
+                subject,
+                samples.get(&entry).cloned().unwrap_or_default(),
+            ));
+        }
+    }
+
+    let mut text = report(runs, latency.rounds, &samples, &discovered, table);
+    let path_summary = critical_path(&mut text, &paths);
+    publish(&text, markdown)?;
+    if let Some(file) = summary_file {
+        let echo: Vec<Duration> = samples
+            .get(&Entry {
+                subject: Subject::Echo,
+                before: false,
+            })
+            .map(|s| s.iter().map(|s| s.cold).collect())
+            .unwrap_or_default();
+        let row = summary(median(&echo), &client_costs(&samples)) + &path_summary;
+        std::fs::write(file, row).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    Ok(())
 }
 
 struct Context<'a> {
@@ -149,10 +336,10 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn new(upstream: &Upstream) -> Result<Context<'_>, String> {
+    fn new(upstream: &Upstream, bin_dir: PathBuf) -> Result<Context<'_>, String> {
         Ok(Context {
             upstream,
-            bin_dir: binary_dir(),
+            bin_dir,
             logs: logs_dir()?,
             token: upstream.caller_token(CALLER),
         })
@@ -174,6 +361,7 @@ impl Context<'_> {
             .environment(subject, &api.address(), credentials);
         let log = self.logs.join(format!("{}.log", subject.binary()));
         let before = self.upstream_counts();
+        let mark = self.upstream.calls_mark();
         let function = launch(&self.bin_dir.join(subject.binary()), &env, &log)
             .map_err(|e| format!("cannot exec {}: {e}", subject.binary()))?;
         let outcome = api.outcome(ANSWER_LIMIT).await;
@@ -185,6 +373,29 @@ impl Context<'_> {
         let outcome = answer(outcome, what, &log)?;
         let after = self.upstream_counts();
         let upstream = std::array::from_fn(|i| after[i] - before[i]);
+        let path = match self.upstream.rtt() {
+            Some(_) => {
+                let calls = self.upstream.calls_since(mark);
+                // Each start's calls, for a look at the path behind the counts.
+                let mut lines = format!("start {n}\n");
+                for call in &calls {
+                    let _ = writeln!(
+                        lines,
+                        "  {} → {} ms {:?} {}",
+                        ms(call.received - started),
+                        ms(call.answered - started),
+                        call.service,
+                        call.what
+                    );
+                }
+                append(
+                    &self.logs.join(format!("{}-calls.log", subject.binary())),
+                    &lines,
+                );
+                Some(CriticalPath::of(&calls))
+            }
+            None => None,
+        };
         let status = match credentials {
             Credentials::InEnvironment => {
                 expect_status(&outcome, subject.success_status(), what, &log)?
@@ -197,6 +408,7 @@ impl Context<'_> {
             cold: outcome.at - started,
             status,
             upstream,
+            path,
         })
     }
 
@@ -216,14 +428,32 @@ impl Context<'_> {
     }
 }
 
+/// Appends `text` to `file` (a log: a failure to write it is no failure
+/// of the benchmark).
+fn append(file: &Path, text: &str) {
+    use std::io::Write as _;
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+    {
+        let _ = log.write_all(text.as_bytes());
+    }
+}
+
 fn report(
     runs: usize,
-    samples: &HashMap<&'static str, Vec<Sample>>,
+    rtt: Option<Duration>,
+    samples: &HashMap<Entry, Vec<Sample>>,
     discovered: &[Sample],
+    (get_alone, list_alone): (Duration, Duration),
 ) -> String {
     let column = |subject: Subject, pick: fn(&Sample) -> Duration| -> Vec<Duration> {
         samples
-            .get(subject.binary())
+            .get(&Entry {
+                subject,
+                before: false,
+            })
             .map(|s| s.iter().map(pick).collect())
             .unwrap_or_default()
     };
@@ -255,10 +485,18 @@ fn report(
             met_cell(subject, met),
         );
     }
+    let reached = match rtt {
+        Some(rtt) => format!(
+            "every upstream (Secrets Manager, Auth0, the table) reached through a relay that holds each request {} ms",
+            rtt.as_millis()
+        ),
+        None => "the upstreams reached directly".to_owned(),
+    };
     let _ = writeln!(
         out,
-        "\n{runs} cold starts of each binary, taking turns, after one untimed start each. \
-         Target (every function's cold request ≤ 2× the bare echo's): **{}**.",
+        "\n{runs} cold starts of each binary, taking turns, after one untimed start each; {reached}; \
+         the token cache: {}. Target (every function's cold request ≤ 2× the bare echo's): **{}**.",
+        token_cache_setting(),
         verdict(all_met)
     );
     let _ = writeln!(
@@ -268,7 +506,10 @@ fn report(
     let _ = writeln!(out, "| --- | --- |");
     for subject in Subject::FUNCTIONS {
         let mut seen: Vec<[usize; 4]> = samples
-            .get(subject.binary())
+            .get(&Entry {
+                subject,
+                before: false,
+            })
             .map(|s| s.iter().map(|s| s.upstream).collect())
             .unwrap_or_default();
         seen.sort();
@@ -279,6 +520,18 @@ fn report(
             .collect();
         let _ = writeln!(out, "| {} | {} |", subject.label(), seen.join(", or "));
     }
+    dynamodb_client_cost(&mut out, echo_cold, &client_costs(samples));
+    let _ = writeln!(
+        out,
+        "\nThe owner index's table is moto's (a Python server), whose own time the first \
+         requests include: get's GetItem, list's Query, delete's UpdateItem and transaction, \
+         create's reads and transactions (`economy.rs`, `table_calls_per_operation`). From a warm \
+         client in the driver, moto answers a GetItem in {} ms and a Query of the caller's \
+         {LISTED} clients (as list's) in {} ms (medians of {TABLE_SAMPLES}). Each function has a \
+         tenant and a table of its own, its caller owning {LISTED} clients to begin with.",
+        ms(get_alone),
+        ms(list_alone),
+    );
     let init = discovered.iter().map(|s| s.init).collect::<Vec<_>>();
     let cold = discovered.iter().map(|s| s.cold).collect::<Vec<_>>();
     let statuses: Vec<String> = {
@@ -303,4 +556,197 @@ fn report(
         discovered.len()
     );
     out
+}
+
+/// One function's cold start before the owner index and with it (medians
+/// of the same rounds).
+struct ClientCost {
+    subject: Subject,
+    init: (Duration, Duration),
+    cold: (Duration, Duration),
+}
+
+impl ClientCost {
+    /// What the DynamoDB client added to init, in seconds (negative if
+    /// init came out shorter).
+    fn added(&self) -> f64 {
+        self.init.1.as_secs_f64() - self.init.0.as_secs_f64()
+    }
+}
+
+/// Each function that was there before the index, before and with it
+/// (none without `--before`).
+fn client_costs(samples: &HashMap<Entry, Vec<Sample>>) -> Vec<ClientCost> {
+    let pick = |subject, before, f: fn(&Sample) -> Duration| {
+        let values: Vec<Duration> = samples
+            .get(&Entry { subject, before })
+            .map(|s| s.iter().map(f).collect())
+            .unwrap_or_default();
+        median(&values)
+    };
+    Subject::FUNCTIONS
+        .into_iter()
+        .filter(|&subject| {
+            samples.contains_key(&Entry {
+                subject,
+                before: true,
+            })
+        })
+        .map(|subject| ClientCost {
+            subject,
+            init: (
+                pick(subject, true, |s| s.init),
+                pick(subject, false, |s| s.init),
+            ),
+            cold: (
+                pick(subject, true, |s| s.cold),
+                pick(subject, false, |s| s.cold),
+            ),
+        })
+        .collect()
+}
+
+/// What the owner index's DynamoDB client adds to a cold start, against
+/// the bare echo's cold request.
+fn dynamodb_client_cost(out: &mut String, echo_cold: Duration, costs: &[ClientCost]) {
+    if costs.is_empty() {
+        return;
+    }
+    let echo = echo_cold.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        out,
+        "\nThe owner index's DynamoDB client, in the same rounds: the release binaries of the design before the \
+         index (no DynamoDB client; list and get asked Auth0) beside this build's, medians. The client is built \
+         during init, beside the Secrets Manager client and from the same loaded configuration, so the \
+         difference in init is its cost (and that of anything else the design changed at init); the cold \
+         request's difference also has the first request's table calls (moto's time) instead of the Auth0 \
+         calls it no longer makes.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| before → with the index | init, ms | added to init, ms | … ÷ bare echo's cold request | cold request, ms | cold request ÷ bare echo's |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+    for cost in costs {
+        let _ = writeln!(
+            out,
+            "| {} | {} → {} | {:+.2} | {:+.2}× | {} → {} | {:.2}× → {:.2}× |",
+            cost.subject.label(),
+            ms(cost.init.0),
+            ms(cost.init.1),
+            cost.added() * 1000.0,
+            cost.added() / echo,
+            ms(cost.cold.0),
+            ms(cost.cold.1),
+            cost.cold.0.as_secs_f64() / echo,
+            cost.cold.1.as_secs_f64() / echo,
+        );
+    }
+}
+
+/// The README summary's row: what the DynamoDB client added to init.
+fn summary(echo_cold: Duration, costs: &[ClientCost]) -> String {
+    if costs.is_empty() {
+        return String::new();
+    }
+    let echo = echo_cold.as_secs_f64().max(1e-9);
+    let figures: Vec<String> = costs
+        .iter()
+        .map(|cost| {
+            format!(
+                "{} {:+.2} ms ({:+.2}×)",
+                cost.subject.binary(),
+                cost.added() * 1000.0,
+                cost.added() / echo
+            )
+        })
+        .collect();
+    format!(
+        "| the owner index's DynamoDB client: added to a cold start's init (with the index − before it, medians of the same rounds; × the bare echo's cold request, {} ms) | {} | — |\n",
+        ms(echo_cold),
+        figures.join("; ")
+    )
+}
+
+/// The first request's critical path, by function and round-trip time,
+/// after the tables of `out`; the README summary's row for it (from the
+/// largest round-trip time measured).
+fn critical_path(out: &mut String, paths: &[(Duration, Subject, Vec<Sample>)]) -> String {
+    let _ = writeln!(
+        out,
+        "\nThe first request's critical path, from the relays' log: the upstream requests received \
+         before the operation's own Auth0 call (its first Management API call; for an operation that \
+         makes none, before its answer), and the longest chain of them in sequence (each received \
+         after the one before it was answered). With a round-trip time, that chain is the round trips \
+         the request waited for before its Auth0 call; without one, concurrent calls answer so fast \
+         that they can look sequential, so the count is an upper bound. Medians; where runs differ, \
+         their range.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| function | round-trip time | cold request: exec → answer, median | after init: first `next` → answer, median | before the Auth0 call: secret reads / token requests / JWKS fetches / table calls | of them in sequence (round trips) | ≤ 1 |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | --- | ---: | :---: |");
+    let mut worst: Option<(Duration, usize, Vec<String>, bool)> = None;
+    for (rtt, subject, samples) in paths {
+        let found: Vec<&CriticalPath> = samples.iter().filter_map(|s| s.path.as_ref()).collect();
+        if found.is_empty() {
+            continue;
+        }
+        let cold: Vec<Duration> = samples.iter().map(|s| s.cold).collect();
+        let after_init: Vec<Duration> = samples
+            .iter()
+            .map(|s| s.cold.saturating_sub(s.init))
+            .collect();
+        let range = |pick: &dyn Fn(&CriticalPath) -> usize| {
+            let low = found.iter().map(|p| pick(p)).min().unwrap_or(0);
+            let high = found.iter().map(|p| pick(p)).max().unwrap_or(0);
+            if low == high {
+                low.to_string()
+            } else {
+                format!("{low}-{high}")
+            }
+        };
+        let before = (0..4)
+            .map(|i| range(&|p: &CriticalPath| p.before[i]))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let longest = found.iter().map(|p| p.in_sequence).max().unwrap_or(0);
+        let calls_auth0 = found.iter().all(|p| p.calls_management_api);
+        let met = if !calls_auth0 {
+            "— (no Auth0 call)"
+        } else if rtt.is_zero() {
+            "—"
+        } else if longest <= 1 {
+            "yes"
+        } else {
+            "**no**"
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} ms | {} ms | {} ms | {} | {} | {} |",
+            subject.label(),
+            rtt.as_millis(),
+            ms(median(&cold)),
+            ms(median(&after_init)),
+            before,
+            range(&|p: &CriticalPath| p.in_sequence),
+            met,
+        );
+        if calls_auth0 && !rtt.is_zero() {
+            let entry = worst.get_or_insert((*rtt, 0, Vec::new(), true));
+            entry.1 = entry.1.max(longest);
+            entry.2.push(format!("{} {longest}", subject.binary()));
+            entry.3 &= longest <= 1;
+        }
+    }
+    match worst {
+        Some((rtt, _, figures, all_met)) => format!(
+            "| first request's critical path: at most 1 upstream round trip before the operation's Auth0 call ({} ms round-trip time injected) | {} | {} |\n",
+            rtt.as_millis(),
+            figures.join("; "),
+            if all_met { "met" } else { "**not met**" }
+        ),
+        None => String::new(),
+    }
 }
