@@ -72,6 +72,11 @@ fn client_sk(client_id: &str) -> String {
     format!("CLIENT#{client_id}")
 }
 
+/// The key of a client's item.
+fn client_key(owner: &Owner, client_id: &str) -> Item {
+    key(owner_pk(owner), client_sk(client_id))
+}
+
 fn creating_sk(chosen_id: &str) -> String {
     format!("CREATING#{chosen_id}")
 }
@@ -151,7 +156,7 @@ impl Transaction {
 
 /// The client item's attributes.
 fn client_item(client: &IndexedClient) -> Item {
-    let mut item = key(owner_pk(&client.owner), client_sk(&client.client_id));
+    let mut item = client_key(&client.owner, &client.client_id);
     item.insert("client_id".into(), s(&client.client_id));
     item.insert("owner".into(), s(client.owner.as_str()));
     item.insert("name".into(), s(&client.name));
@@ -670,7 +675,7 @@ impl OwnerIndex for DynamoIndex {
         client_id: &str,
     ) -> Result<Option<IndexedClient>, IndexError> {
         let item = self
-            .get_item(key(owner_pk(owner), client_sk(client_id)), "get client")
+            .get_item(client_key(owner, client_id), "get client")
             .await?;
         Ok(item
             .filter(|item| text(item, "status").as_deref() == Some(ACTIVE))
@@ -688,7 +693,7 @@ impl OwnerIndex for DynamoIndex {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(owner_pk(owner), client_sk(client_id))))
+            .set_key(Some(client_key(owner, client_id)))
             // No longer listed nor got, and found by the reconciler if this
             // deletion stops half-way.
             .update_expression(
@@ -715,10 +720,7 @@ impl OwnerIndex for DynamoIndex {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                owner_pk(&client.owner),
-                client_sk(&client.client_id),
-            )))
+            .set_key(Some(client_key(&client.owner, &client.client_id)))
             .condition_expression("#status = :deleting")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":active", s(ACTIVE))
@@ -757,10 +759,7 @@ impl OwnerIndex for DynamoIndex {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                owner_pk(&client.owner),
-                client_sk(&client.client_id),
-            )))
+            .set_key(Some(client_key(&client.owner, &client.client_id)))
             .update_expression(
                 "SET change = :id, change_at = :at, change_aspects = :aspects, \
                  repair = :pending, repair_at = :at",
@@ -812,10 +811,7 @@ impl OwnerIndex for DynamoIndex {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                owner_pk(&client.owner),
-                client_sk(&client.client_id),
-            )))
+            .set_key(Some(client_key(&client.owner, &client.client_id)))
             // Only the change itself ends it, and not once the client is
             // being deleted.
             .condition_expression("#status = :active AND change = :id")
@@ -848,7 +844,7 @@ impl OwnerIndex for DynamoIndex {
 
     async fn remove(&self, client: &IndexedClient) -> Result<(), IndexError> {
         self.give_back(
-            key(owner_pk(&client.owner), client_sk(&client.client_id)),
+            client_key(&client.owner, &client.client_id),
             &client.owner,
             client.idempotency_key.as_deref(),
             &client.client_id,
@@ -940,7 +936,7 @@ impl OwnerIndex for DynamoIndex {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(owner_pk(owner), client_sk(client_id))))
+            .set_key(Some(client_key(owner, client_id)))
             .update_expression("SET swept = :generation")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":generation", n(generation))
