@@ -1,4 +1,4 @@
-//! The lifecycle routes (CONTRACT.md, "Lifecycle routes"): update, rotate
+//! The lifecycle routes (docs/behaviour.md, "Lifecycle routes"): update, rotate
 //! the secret, disable and enable, and create's chosen scopes, through the
 //! handlers, with Auth0's side checked in the emulator (its grants, and the
 //! tokens its `/oauth/token` gives the clients made).
