@@ -189,13 +189,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if created.client_id != creation.chosen_id {
             creation.client_id = Some(created.client_id.clone());
             if let Err(problem) = self.index.record_client_id(&creation).await {
-                self.undo(&creation, steps.undo_by).await;
-                audit(
-                    "create_client",
-                    owner,
-                    Some(&created.client_id),
-                    "index_failed",
-                );
+                self.roll_back(&creation, steps.undo_by, "index_failed")
+                    .await;
                 return Err(problem.into());
             }
         }
@@ -210,13 +205,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .await
         {
             warn!(client_id = %created.client_id, error = %cause, "client grant failed; rolling back the client");
-            self.undo(&creation, steps.undo_by).await;
-            audit(
-                "create_client",
-                owner,
-                Some(&created.client_id),
-                "grant_failed_rolled_back",
-            );
+            self.roll_back(&creation, steps.undo_by, "grant_failed_rolled_back")
+                .await;
             return Err(ServiceError::upstream(Operation::CreateGrant)(cause));
         }
 
@@ -233,13 +223,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         };
         if let Err(problem) = self.index.finish_creation(&creation, &indexed).await {
             // Nobody will ever see this client's secret: better none.
-            self.undo(&creation, steps.undo_by).await;
-            audit(
-                "create_client",
-                owner,
-                Some(&created.client_id),
-                "index_failed",
-            );
+            self.roll_back(&creation, steps.undo_by, "index_failed")
+                .await;
             return Err(problem.into());
         }
         audit("create_client", owner, Some(&created.client_id), "created");
@@ -292,6 +277,18 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     /// Undoes a creation Auth0 may have made: the client first, then the
     /// index. What cannot be undone now the reconciler undoes later (the
     /// creation stays recorded).
+    /// A create that stops after Auth0 made its client: the client
+    /// undone, and `outcome` in the audit trail.
+    async fn roll_back(&self, creation: &Creation, deadline: Instant, outcome: &'static str) {
+        self.undo(creation, deadline).await;
+        audit(
+            "create_client",
+            &creation.owner,
+            Some(creation.client_id()),
+            outcome,
+        );
+    }
+
     async fn undo(&self, creation: &Creation, deadline: Instant) {
         let client_id = creation.client_id();
         match self.directory.delete_client(client_id, deadline).await {
@@ -418,6 +415,10 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         status: ClientStatus,
         deadline: Instant,
     ) -> Result<IndexedClient, ServiceError> {
+        let (action, done) = match status {
+            ClientStatus::Disabled => ("disable_client", "disabled"),
+            ClientStatus::Active => ("enable_client", "enabled"),
+        };
         let outcome = self
             .change(
                 owner,
@@ -450,10 +451,6 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 },
             )
             .await;
-        let (action, done) = match status {
-            ClientStatus::Disabled => ("disable_client", "disabled"),
-            ClientStatus::Active => ("enable_client", "enabled"),
-        };
         audit_outcome(action, owner, client_id, &outcome, done);
         outcome
     }
@@ -738,10 +735,33 @@ mod tests {
     }
 
     async fn create(service: &Service, who: &str, name: &str) -> CreatedClient {
-        service
-            .create(&owner(who), named(name), None, later())
-            .await
-            .unwrap()
+        create_as(service, who, named(name), None).await.unwrap()
+    }
+
+    /// `who`'s create of `client`, under an idempotency key if `claim` holds one.
+    async fn create_as(
+        service: &Service,
+        who: &str,
+        client: NewClient,
+        claim: Option<IdempotencyClaim>,
+    ) -> Result<CreatedClient, ServiceError> {
+        service.create(&owner(who), client, claim, later()).await
+    }
+
+    /// A client named `name` that asks for `scopes`.
+    fn choosing(name: &str, scopes: &[&str]) -> NewClient {
+        NewClient {
+            scopes: Some(scopes.iter().map(|scope| (*scope).to_owned()).collect()),
+            ..named(name)
+        }
+    }
+
+    /// The operation an upstream failure stopped, if `outcome` is one.
+    fn failed_upstream<T>(outcome: &Result<T, ServiceError>) -> Option<Operation> {
+        match outcome {
+            Err(ServiceError::Upstream { operation, .. }) => Some(*operation),
+            _ => None,
+        }
     }
 
     async fn listed(service: &Service, who: &str) -> Vec<String> {
@@ -805,46 +825,32 @@ mod tests {
     async fn a_repeated_key_replays_the_first_answer() {
         let service = service(1);
         let body = r#"{"name": "Once"}"#;
-        let first = service
-            .create(
-                &owner("owner-a"),
-                named("Once"),
-                claim("k-1", body),
-                later(),
-            )
+        let first = create_as(&service, "owner-a", named("Once"), claim("k-1", body))
             .await
             .unwrap();
         // The quota is full, yet the replay is answered.
-        let again = service
-            .create(
-                &owner("owner-a"),
-                named("Once"),
-                claim("k-1", " {\"name\":\"Once\"} "),
-                later(),
-            )
-            .await
-            .unwrap();
+        let again = create_as(
+            &service,
+            "owner-a",
+            named("Once"),
+            claim("k-1", " {\"name\":\"Once\"} "),
+        )
+        .await
+        .unwrap();
         assert_eq!(again.client_id, first.client_id);
         assert_eq!(again.client_secret, first.client_secret);
         assert_eq!(service.directory().ids().len(), 1);
         // Another body: refused, nothing made.
-        let reused = service
-            .create(
-                &owner("owner-a"),
-                named("Other"),
-                claim("k-1", r#"{"name": "Other"}"#),
-                later(),
-            )
-            .await;
+        let reused = create_as(
+            &service,
+            "owner-a",
+            named("Other"),
+            claim("k-1", r#"{"name": "Other"}"#),
+        )
+        .await;
         assert!(matches!(reused, Err(ServiceError::IdempotencyKeyReused)));
         // Keys are per owner.
-        let theirs = service
-            .create(
-                &owner("owner-b"),
-                named("Once"),
-                claim("k-1", body),
-                later(),
-            )
+        let theirs = create_as(&service, "owner-b", named("Once"), claim("k-1", body))
             .await
             .unwrap();
         assert_ne!(theirs.client_id, first.client_id);
@@ -853,13 +859,7 @@ mod tests {
             .delete(&owner("owner-a"), &first.client_id, later())
             .await
             .unwrap();
-        let anew = service
-            .create(
-                &owner("owner-a"),
-                named("Once"),
-                claim("k-1", body),
-                later(),
-            )
+        let anew = create_as(&service, "owner-a", named("Once"), claim("k-1", body))
             .await
             .unwrap();
         assert_ne!(anew.client_id, first.client_id);
@@ -879,14 +879,13 @@ mod tests {
             scopes: vec!["read:spaces".into()],
         };
         service.index().begin_creation(&running, 50).await.unwrap();
-        let second = service
-            .create(
-                &owner("owner-a"),
-                named("Running"),
-                claim("k-2", r#"{"name": "Running"}"#),
-                later(),
-            )
-            .await;
+        let second = create_as(
+            &service,
+            "owner-a",
+            named("Running"),
+            claim("k-2", r#"{"name": "Running"}"#),
+        )
+        .await;
         assert!(matches!(second, Err(ServiceError::IdempotencyKeyInUse)));
         assert!(service.directory().ids().is_empty());
     }
@@ -896,21 +895,8 @@ mod tests {
         let service = service(50);
         service.directory().fail_next(Failing::Grant);
         let body = r#"{"name": "Half"}"#;
-        let failed = service
-            .create(
-                &owner("owner-a"),
-                named("Half"),
-                claim("k-3", body),
-                later(),
-            )
-            .await;
-        assert!(matches!(
-            failed,
-            Err(ServiceError::Upstream {
-                operation: Operation::CreateGrant,
-                ..
-            })
-        ));
+        let failed = create_as(&service, "owner-a", named("Half"), claim("k-3", body)).await;
+        assert_eq!(failed_upstream(&failed), Some(Operation::CreateGrant));
         assert!(
             service.directory().ids().is_empty(),
             "the client was deleted again"
@@ -919,13 +905,7 @@ mod tests {
         assert_eq!(service.index().quota(&owner("owner-a")), 0);
         assert!(listed(&service, "owner-a").await.is_empty());
         // The key was released: the repeat runs anew, and succeeds.
-        service
-            .create(
-                &owner("owner-a"),
-                named("Half"),
-                claim("k-3", body),
-                later(),
-            )
+        create_as(&service, "owner-a", named("Half"), claim("k-3", body))
             .await
             .unwrap();
     }
@@ -937,13 +917,7 @@ mod tests {
         let failed = service
             .create(&owner("owner-a"), named("No"), None, later())
             .await;
-        assert!(matches!(
-            failed,
-            Err(ServiceError::Upstream {
-                operation: Operation::CreateClient,
-                ..
-            })
-        ));
+        assert_eq!(failed_upstream(&failed), Some(Operation::CreateClient));
         assert!(service.index().creations().is_empty());
         assert_eq!(service.index().quota(&owner("owner-a")), 0);
     }
@@ -956,13 +930,7 @@ mod tests {
         let failed = service
             .delete(&owner("owner-a"), &created.client_id, later())
             .await;
-        assert!(matches!(
-            failed,
-            Err(ServiceError::Upstream {
-                operation: Operation::DeleteClient,
-                ..
-            })
-        ));
+        assert_eq!(failed_upstream(&failed), Some(Operation::DeleteClient));
         assert!(listed(&service, "owner-a").await.is_empty());
         let stale = service.index().stale_operations(u64::MAX).await.unwrap();
         assert!(matches!(
@@ -979,13 +947,7 @@ mod tests {
         let failed = service
             .delete(&owner("owner-a"), &created.client_id, later())
             .await;
-        assert!(matches!(
-            failed,
-            Err(ServiceError::Upstream {
-                operation: Operation::DeleteClient,
-                ..
-            })
-        ));
+        assert_eq!(failed_upstream(&failed), Some(Operation::DeleteClient));
         assert_eq!(listed(&service, "owner-a").await, ["Stays"]);
         assert_eq!(
             service.directory().ids(),
@@ -1086,14 +1048,8 @@ mod tests {
     #[tokio::test]
     async fn a_client_gets_the_scopes_chosen_in_the_policys_order() {
         let service = scoped_service();
-        let chosen = NewClient {
-            scopes: Some(vec!["read:hives".into(), "read:spaces".into()]),
-            ..named("Chosen")
-        };
-        let created = service
-            .create(&owner("owner-a"), chosen, None, later())
-            .await
-            .unwrap();
+        let chosen = choosing("Chosen", &["read:hives", "read:spaces"]);
+        let created = create_as(&service, "owner-a", chosen, None).await.unwrap();
         assert_eq!(created.scopes, ["read:spaces", "read:hives"]);
         assert_eq!(
             service.directory().granted(&created.client_id).unwrap(),
@@ -1114,14 +1070,9 @@ mod tests {
         // nothing made.
         let all = create(&service, "owner-a", "All").await;
         assert_eq!(all.scopes, ["read:spaces", "read:rooms", "read:hives"]);
-        let foreign = NewClient {
-            scopes: Some(vec!["write:hives".into()]),
-            ..named("Foreign")
-        };
+        let foreign = choosing("Foreign", &["write:hives"]);
         assert!(matches!(
-            service
-                .create(&owner("owner-a"), foreign, None, later())
-                .await,
+            create_as(&service, "owner-a", foreign, None).await,
             Err(ServiceError::InvalidRequest(_))
         ));
         assert_eq!(service.directory().ids().len(), 2);
@@ -1187,14 +1138,8 @@ mod tests {
     #[tokio::test]
     async fn disable_takes_the_grant_and_enable_gives_back_the_chosen_scopes() {
         let service = scoped_service();
-        let chosen = NewClient {
-            scopes: Some(vec!["read:rooms".into()]),
-            ..named("Switch")
-        };
-        let created = service
-            .create(&owner("owner-a"), chosen, None, later())
-            .await
-            .unwrap();
+        let chosen = choosing("Switch", &["read:rooms"]);
+        let created = create_as(&service, "owner-a", chosen, None).await.unwrap();
         let id = created.client_id.as_str();
         let disabled = service
             .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
@@ -1239,13 +1184,7 @@ mod tests {
         let failed = service
             .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
             .await;
-        assert!(matches!(
-            failed,
-            Err(ServiceError::Upstream {
-                operation: Operation::DeleteGrant,
-                ..
-            })
-        ));
+        assert_eq!(failed_upstream(&failed), Some(Operation::DeleteGrant));
         let got = service.get(&owner("owner-a"), id).await.unwrap();
         assert_eq!(got.status, ClientStatus::Active);
         // Auth0 may have done it: the change stays recorded, and another
@@ -1360,13 +1299,10 @@ mod tests {
             rotated.client_secret.expose()
         );
         service.directory().fail_next(Failing::Rotate);
-        assert!(matches!(
-            service.rotate_secret(&owner("owner-a"), id, later()).await,
-            Err(ServiceError::Upstream {
-                operation: Operation::RotateSecret,
-                ..
-            })
-        ));
+        assert_eq!(
+            failed_upstream(&service.rotate_secret(&owner("owner-a"), id, later()).await),
+            Some(Operation::RotateSecret)
+        );
     }
 
     #[test]
