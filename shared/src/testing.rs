@@ -63,6 +63,22 @@ impl MemoryDirectory {
         Ok(())
     }
 
+    /// A call that an injected 429 (`rate_limited`, which Auth0 answers
+    /// before processing anything) or an injected failure can stop.
+    fn call_limited(
+        &self,
+        name: &'static str,
+        rate_limited: Failing,
+        failing: Failing,
+    ) -> Result<(), UpstreamError> {
+        if self.call(name, rate_limited).is_err() {
+            return Err(UpstreamError::RateLimited {
+                retry_after: std::time::Duration::from_secs(1),
+            });
+        }
+        self.call(name, failing)
+    }
+
     pub fn ids(&self) -> Vec<String> {
         self.state().clients.keys().cloned().collect()
     }
@@ -180,15 +196,7 @@ impl ClientDirectory for MemoryDirectory {
         update: &ClientUpdate,
         _deadline: Instant,
     ) -> Result<bool, UpstreamError> {
-        if self
-            .call("update_client", Failing::UpdateRateLimited)
-            .is_err()
-        {
-            return Err(UpstreamError::RateLimited {
-                retry_after: std::time::Duration::from_secs(1),
-            });
-        }
-        self.call("update_client", Failing::Update)?;
+        self.call_limited("update_client", Failing::UpdateRateLimited, Failing::Update)?;
         let mut state = self.state();
         let Some((client, _)) = state.clients.get_mut(client_id) else {
             return Ok(false);
@@ -254,15 +262,7 @@ impl ClientDirectory for MemoryDirectory {
         client_id: &str,
         _deadline: Instant,
     ) -> Result<(), UpstreamError> {
-        if self
-            .call("delete_client", Failing::DeleteRateLimited)
-            .is_err()
-        {
-            return Err(UpstreamError::RateLimited {
-                retry_after: std::time::Duration::from_secs(1),
-            });
-        }
-        self.call("delete_client", Failing::Delete)?;
+        self.call_limited("delete_client", Failing::DeleteRateLimited, Failing::Delete)?;
         let mut state = self.state();
         state.clients.remove(client_id);
         state.grants.remove(client_id);

@@ -189,15 +189,7 @@ pub(super) async fn secret<S: CredentialsSource>(
     let answer = api
         .call(&Call::get("get_client", &path, &query), deadline)
         .await?;
-    match answer.status {
-        StatusCode::OK => Ok(Some(
-            answer
-                .parse::<ClientSecret>("read client secret")?
-                .client_secret,
-        )),
-        StatusCode::NOT_FOUND => Ok(None),
-        _ => Err(answer.failure("read client secret")),
-    }
+    secret_in(&answer, &[StatusCode::OK], "read client secret")
 }
 
 /// `PATCH /api/v2/clients/{id}` with what changes; `false` when Auth0 has
@@ -233,14 +225,26 @@ pub(super) async fn rotate_secret<S: CredentialsSource>(
     let answer = api
         .call(&Call::post_empty("rotate_secret", &path), deadline)
         .await?;
+    secret_in(
+        &answer,
+        &[StatusCode::OK, StatusCode::CREATED],
+        "rotate client secret",
+    )
+}
+
+/// The secret in an answer of one of the `success` statuses; `None` for
+/// Auth0's 404 (no such client); any other answer is a failure of `what`.
+fn secret_in(
+    answer: &Answer,
+    success: &[StatusCode],
+    what: &'static str,
+) -> Result<Option<SecretString>, UpstreamError> {
     match answer.status {
-        StatusCode::OK | StatusCode::CREATED => Ok(Some(
-            answer
-                .parse::<ClientSecret>("rotate client secret")?
-                .client_secret,
-        )),
+        status if success.contains(&status) => {
+            Ok(Some(answer.parse::<ClientSecret>(what)?.client_secret))
+        }
         StatusCode::NOT_FOUND => Ok(None),
-        _ => Err(answer.failure("rotate client secret")),
+        _ => Err(answer.failure(what)),
     }
 }
 

@@ -64,6 +64,13 @@ fn key_of(owner: &Owner, id: &str) -> (String, String) {
 }
 
 impl State {
+    /// Ends `creation`'s record; `false` if it was no longer recorded.
+    fn take_creation(&mut self, creation: &Creation) -> bool {
+        self.creations
+            .remove(&key_of(&creation.owner, &creation.chosen_id))
+            .is_some()
+    }
+
     fn live_key(&self, owner: &Owner, key: &str) -> Option<&IdempotencyRecord> {
         self.keys
             .get(&key_of(owner, key))
@@ -150,11 +157,7 @@ impl OwnerIndex for MemoryIndex {
     ) -> Result<(), IndexError> {
         let mut state = self.state();
         let owner = &creation.owner;
-        if state
-            .creations
-            .remove(&key_of(owner, &creation.chosen_id))
-            .is_none()
-        {
+        if !state.take_creation(creation) {
             return Err(IndexError("the creation is no longer recorded".into()));
         }
         state.clients.insert(
@@ -178,11 +181,7 @@ impl OwnerIndex for MemoryIndex {
     async fn abandon_creation(&self, creation: &Creation) -> Result<(), IndexError> {
         let mut state = self.state();
         let owner = &creation.owner;
-        if state
-            .creations
-            .remove(&key_of(owner, &creation.chosen_id))
-            .is_some()
-        {
+        if state.take_creation(creation) {
             let key = creation
                 .idempotency
                 .as_ref()
