@@ -6,7 +6,7 @@ mod support;
 use auth0_emulator::{EmulatorConfig, Schema};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Tenant, m2m};
+use support::{Tenant, assert_auth0_error, m2m};
 
 #[tokio::test]
 async fn a_minimal_create_gets_auth0s_defaults() {
@@ -71,12 +71,11 @@ async fn custom_client_ids_follow_the_tenant_feature() {
     assert_eq!(created["client_id"], "client_2NxkHEYJ3YoVq8mYaLz9bTQm6Ee");
 
     tenant.emulator.set_custom_client_ids(false);
-    let (status, body) = tenant.create(with_id(json!("client_other"))).await;
-    assert_eq!(status, 403);
-    assert_eq!(
-        body,
-        json!({"statusCode": 403, "error": "Forbidden",
-            "message": "Custom client_id is not supported for this tenant", "errorCode": "operation_not_supported"})
+    assert_auth0_error(
+        tenant.create(with_id(json!("client_other"))).await,
+        403,
+        "Custom client_id is not supported for this tenant",
+        "operation_not_supported",
     );
     // Without an id the same tenant creates, with a generated one.
     let (status, created) = tenant.create(m2m("generated")).await;
@@ -324,27 +323,25 @@ async fn grants_check_client_audience_and_duplicates() {
 
     let (status, _) = tenant.grant(grant("https://other/")).await;
     assert_eq!(status, 201);
-    let (status, body) = tenant.grant(grant("https://nowhere/")).await;
-    assert_eq!(status, 404);
-    assert_eq!(
-        body,
-        json!({"statusCode": 404, "error": "Not Found",
-            "message": "No resource server found by specified identifier", "errorCode": "inexistent_resource_server"})
+    assert_auth0_error(
+        tenant.grant(grant("https://nowhere/")).await,
+        404,
+        "No resource server found by specified identifier",
+        "inexistent_resource_server",
     );
-    let (status, body) = tenant.grant(grant("https://butlrauth/")).await;
-    assert_eq!(status, 409);
-    assert_eq!(
-        body,
-        json!({"statusCode": 409, "error": "Conflict",
-            "message": "A client grant for this client and audience already exists", "errorCode": "client_grant_conflict"})
+    assert_auth0_error(
+        tenant.grant(grant("https://butlrauth/")).await,
+        409,
+        "A client grant for this client and audience already exists",
+        "client_grant_conflict",
     );
-    let (status, body) = tenant
-        .grant(json!({"client_id": "nobody", "audience": "https://butlrauth/"}))
-        .await;
-    assert_eq!(status, 404);
-    assert_eq!(
-        body,
-        json!({"statusCode": 404, "error": "Not Found", "message": "Client not found", "errorCode": "inexistent_client"})
+    assert_auth0_error(
+        tenant
+            .grant(json!({"client_id": "nobody", "audience": "https://butlrauth/"}))
+            .await,
+        404,
+        "Client not found",
+        "inexistent_client",
     );
 
     // Listing, filtered and in its three shapes.

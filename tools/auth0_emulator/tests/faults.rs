@@ -6,9 +6,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use auth0_emulator::{Emulator, EmulatorConfig, Fault, RecordedRequest, Route, Schema};
-use reqwest::Method;
+use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
-use support::{Tenant, m2m, management_credentials, send, send_text};
+use support::{Tenant, assert_auth0_error, m2m, management_credentials, send, send_text};
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -184,30 +184,37 @@ async fn faults_queue_per_route_first_in_first_out() {
     assert_eq!(tenant.emulator.count(Route::ListClients), 1);
 }
 
-#[tokio::test]
-async fn stalls_hold_the_request_before_any_work() {
-    let tenant = Tenant::start().await;
-    tenant.emulator.inject(
-        Route::CreateClient,
-        Fault::Stall(Duration::from_millis(400)),
-    );
-    let answer = tenant
+/// Queues `fault` on creates and returns a create of `name`, to send.
+fn create_under(tenant: &Tenant, fault: Fault, name: &str) -> RequestBuilder {
+    tenant.emulator.inject(Route::CreateClient, fault);
+    tenant
         .request(Method::POST, "/api/v2/clients")
-        .json(&m2m("never"))
+        .json(&m2m(name))
+}
+
+/// Sends a create of `name` under `fault` that gives up after 150 ms, and
+/// asserts that it did; returns how long it waited.
+async fn create_giving_up(tenant: &Tenant, fault: Fault, name: &str) -> Duration {
+    let started = Instant::now();
+    let answer = create_under(tenant, fault, name)
         .timeout(Duration::from_millis(150))
         .send()
         .await;
-    assert!(answer.unwrap_err().is_timeout());
+    assert!(answer.unwrap_err().is_timeout(), "{name}");
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn stalls_hold_the_request_before_any_work() {
+    let tenant = Tenant::start().await;
+    create_giving_up(&tenant, Fault::Stall(Duration::from_millis(400)), "never").await;
     // The caller gave up first: nothing was created, then or later.
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(tenant.emulator.clients().is_empty());
     // A caller that waits gets the work done.
-    tenant.emulator.inject(
-        Route::CreateClient,
-        Fault::Stall(Duration::from_millis(100)),
-    );
+    let patient = create_under(&tenant, Fault::Stall(Duration::from_millis(100)), "patient");
     let started = Instant::now();
-    let (status, _) = tenant.create(m2m("patient")).await;
+    let (status, _) = send(patient).await;
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert_eq!((status.as_u16(), tenant.emulator.clients().len()), (201, 1));
 }
@@ -215,19 +222,8 @@ async fn stalls_hold_the_request_before_any_work() {
 #[tokio::test]
 async fn delays_hold_the_answer_after_the_work_is_done() {
     let tenant = Tenant::start().await;
-    tenant.emulator.inject(
-        Route::CreateClient,
-        Fault::Delay(Duration::from_millis(400)),
-    );
-    let started = Instant::now();
-    let answer = tenant
-        .request(Method::POST, "/api/v2/clients")
-        .json(&m2m("slow"))
-        .timeout(Duration::from_millis(150))
-        .send()
-        .await;
-    assert!(answer.unwrap_err().is_timeout());
-    assert!(started.elapsed() < Duration::from_millis(400));
+    let waited = create_giving_up(&tenant, Fault::Delay(Duration::from_millis(400)), "slow").await;
+    assert!(waited < Duration::from_millis(400));
     // The client timed out, yet the tenant created the client: what a
     // caller must be ready for.
     assert_eq!(tenant.emulator.clients().len(), 1);
@@ -280,10 +276,10 @@ async fn dropped_connections_leave_no_usable_answer() {
 #[tokio::test]
 async fn malformed_json_keeps_status_and_content_type() {
     let tenant = Tenant::start().await;
-    tenant
-        .emulator
-        .inject(Route::CreateClient, Fault::MalformedJson);
-    let response = tenant.create_response(m2m("garbled")).await;
+    let response = create_under(&tenant, Fault::MalformedJson, "garbled")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["content-type"], "application/json");
     let text = response.text().await.unwrap();
@@ -311,10 +307,12 @@ async fn malformed_json_keeps_status_and_content_type() {
 #[tokio::test]
 async fn expiring_management_tokens_forces_a_new_one() {
     let tenant = Tenant::start().await;
-    tenant
-        .emulator
-        .inject(Route::CreateClient, Fault::ExpireManagementTokens);
-    let (status, body) = tenant.create(m2m("after expiry")).await;
+    let (status, body) = send(create_under(
+        &tenant,
+        Fault::ExpireManagementTokens,
+        "after expiry",
+    ))
+    .await;
     assert_eq!(status, 401);
     assert_eq!(
         body["message"],
@@ -354,11 +352,11 @@ async fn every_request_is_recorded_in_order() {
         .send()
         .await
         .unwrap();
-    let (status, body) = send(http.get(format!("{base}/api/v2/users"))).await;
-    assert_eq!(status, 404);
-    assert_eq!(
-        body,
-        json!({"statusCode": 404, "error": "Not Found", "message": "Not Found", "errorCode": "not_found"})
+    assert_auth0_error(
+        send(http.get(format!("{base}/api/v2/users"))).await,
+        404,
+        "Not Found",
+        "not_found",
     );
     let (status, body) = send(http.put(format!("{base}/api/v2/clients/abc"))).await;
     assert_eq!(status, 404);

@@ -8,7 +8,7 @@ mod support;
 use auth0_emulator::{EmulatorConfig, Fault, Route, Schema, TestKey};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
-use support::{Tenant, m2m, management_credentials, send, send_text};
+use support::{Tenant, assert_auth0_error, m2m, management_credentials, send, send_text};
 
 #[tokio::test]
 async fn token_endpoint_checks_credentials_and_audience() {
@@ -48,9 +48,12 @@ async fn creates_clients_in_auth0s_shapes() {
     let (status, created) = tenant.create(custom.clone()).await;
     assert_eq!(status, 201);
     assert_eq!(created["client_id"], "client_custom1");
-    let (status, conflict) = tenant.create(custom).await;
-    assert_eq!(status, 409);
-    assert_eq!(conflict["errorCode"], "client_conflict");
+    assert_auth0_error(
+        tenant.create(custom).await,
+        409,
+        "A client with the same client_id already exists",
+        "client_conflict",
+    );
     assert!(tenant.emulator.schema_violations().is_empty());
 }
 
@@ -140,11 +143,11 @@ async fn reads_page_filter_and_show_no_secret_without_read_client_keys() {
 #[tokio::test]
 async fn missing_clients_and_deletes_behave_like_auth0() {
     let tenant = Tenant::start().await;
-    let (status, body) = tenant.get("/api/v2/clients/nope").await;
-    assert_eq!(status, 404);
-    assert_eq!(
-        body,
-        json!({"statusCode": 404, "error": "Not Found", "message": "The client does not exist", "errorCode": "inexistent_client"})
+    assert_auth0_error(
+        tenant.get("/api/v2/clients/nope").await,
+        404,
+        "The client does not exist",
+        "inexistent_client",
     );
     let (_, created) = tenant.create(m2m("doomed")).await;
     let id = created["client_id"].as_str().unwrap();
@@ -173,11 +176,14 @@ async fn missing_clients_and_deletes_behave_like_auth0() {
         tenant.emulator.grants().is_empty(),
         "grants go with their client"
     );
-    let (status, missing) = tenant
-        .grant(json!({"client_id": id, "audience": "https://butlrauth/"}))
-        .await;
-    assert_eq!(status, 404);
-    assert_eq!(missing["errorCode"], "inexistent_client");
+    assert_auth0_error(
+        tenant
+            .grant(json!({"client_id": id, "audience": "https://butlrauth/"}))
+            .await,
+        404,
+        "Client not found",
+        "inexistent_client",
+    );
 }
 
 #[tokio::test]

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification,
+    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, TableDescription,
+    TableStatus, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 use serde_yaml_ng::Value;
@@ -138,6 +138,25 @@ fn projection(projection: &IndexProjection) -> Projection {
         .build()
 }
 
+/// `indexes` as the SDK's `$sdk` (`LocalSecondaryIndex` or
+/// `GlobalSecondaryIndex`): two types with no trait in common, whose builders
+/// take a name, a key schema and a projection alike, so one body serves both.
+macro_rules! sdk_indexes {
+    ($indexes:expr, $sdk:ident, $what:literal) => {
+        $indexes
+            .iter()
+            .map(|index| {
+                $sdk::builder()
+                    .index_name(&index.index_name)
+                    .set_key_schema(Some(key_schema(&index.key_schema)))
+                    .projection(projection(&index.projection))
+                    .build()
+                    .expect($what)
+            })
+            .collect()
+    };
+}
+
 impl TableDefinition {
     pub fn billing_mode(&self) -> BillingMode {
         parsed("billing mode", &self.billing_mode, BillingMode::try_parse)
@@ -165,31 +184,19 @@ impl TableDefinition {
     }
 
     pub fn sdk_local_secondary_indexes(&self) -> Vec<LocalSecondaryIndex> {
-        self.local_secondary_indexes
-            .iter()
-            .map(|index| {
-                LocalSecondaryIndex::builder()
-                    .index_name(&index.index_name)
-                    .set_key_schema(Some(key_schema(&index.key_schema)))
-                    .projection(projection(&index.projection))
-                    .build()
-                    .expect("a local secondary index")
-            })
-            .collect()
+        sdk_indexes!(
+            self.local_secondary_indexes,
+            LocalSecondaryIndex,
+            "a local secondary index"
+        )
     }
 
     pub fn sdk_global_secondary_indexes(&self) -> Vec<GlobalSecondaryIndex> {
-        self.global_secondary_indexes
-            .iter()
-            .map(|index| {
-                GlobalSecondaryIndex::builder()
-                    .index_name(&index.index_name)
-                    .set_key_schema(Some(key_schema(&index.key_schema)))
-                    .projection(projection(&index.projection))
-                    .build()
-                    .expect("a global secondary index")
-            })
-            .collect()
+        sdk_indexes!(
+            self.global_secondary_indexes,
+            GlobalSecondaryIndex,
+            "a global secondary index"
+        )
     }
 }
 
@@ -255,18 +262,24 @@ pub async fn create_clients_table(client: &aws_sdk_dynamodb::Client, name: &str)
     }
 }
 
+/// The table `name` as DescribeTable describes it.
+pub async fn describe_table(client: &aws_sdk_dynamodb::Client, name: &str) -> TableDescription {
+    client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("cannot describe table {name}: {error:?}"))
+        .table
+        .unwrap_or_else(|| panic!("DescribeTable answered no description of table {name}"))
+}
+
 /// moto creates tables active; DynamoDB takes a few seconds.
 async fn wait_until_active(client: &aws_sdk_dynamodb::Client, name: &str) {
     let started = Instant::now();
     loop {
-        let described = client
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("cannot describe table {name}: {error:?}"));
-        let status = described.table().and_then(|table| table.table_status());
-        if status == Some(&TableStatus::Active) {
+        let status = describe_table(client, name).await.table_status;
+        if status == Some(TableStatus::Active) {
             return;
         }
         assert!(

@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, KeySchemaElement, Projection, TimeToLiveStatus,
 };
 use test_support::dynamodb::{
-    KeyElement, TableDefinition, client, create_clients_table, parse_table_definition,
-    table_definition,
+    Index, IndexProjection, KeyElement, TableDefinition, client, create_clients_table,
+    describe_table, parse_table_definition, table_definition,
 };
 
 /// A table name no other test of this process uses.
@@ -34,31 +34,62 @@ fn keys(pairs: &[(&str, &str)]) -> Vec<KeyElement> {
         .collect()
 }
 
-/// `(attribute, key type)` of an SDK key schema.
-fn sdk_keys(schema: &[KeySchemaElement]) -> Vec<(String, String)> {
+/// An index of `name` on `key_pairs` that projects every attribute.
+fn all_projected(name: &str, key_pairs: &[(&str, &str)]) -> Index {
+    Index {
+        index_name: name.to_owned(),
+        key_schema: keys(key_pairs),
+        projection: IndexProjection {
+            projection_type: "ALL".to_owned(),
+            non_key_attributes: None,
+        },
+    }
+}
+
+/// An SDK key schema in the definition's terms.
+fn key_elements(schema: &[KeySchemaElement]) -> Vec<KeyElement> {
     schema
         .iter()
-        .map(|key| {
-            (
-                key.attribute_name().to_owned(),
-                key.key_type().as_str().to_owned(),
-            )
+        .map(|key| KeyElement {
+            attribute_name: key.attribute_name().to_owned(),
+            key_type: key.key_type().as_str().to_owned(),
         })
         .collect()
 }
 
-fn definition_keys(schema: &[KeyElement]) -> Vec<(String, String)> {
-    schema
-        .iter()
-        .map(|key| (key.attribute_name.clone(), key.key_type.clone()))
-        .collect()
+/// An SDK projection in the definition's terms.
+fn index_projection(projection: Option<&Projection>) -> IndexProjection {
+    IndexProjection {
+        projection_type: projection
+            .and_then(Projection::projection_type)
+            .map(|kind| kind.as_str().to_owned())
+            .unwrap_or_default(),
+        non_key_attributes: projection.and_then(|projection| projection.non_key_attributes.clone()),
+    }
 }
 
-fn projection_type(projection: Option<&Projection>) -> String {
-    projection
-        .and_then(Projection::projection_type)
-        .map(|kind| kind.as_str().to_owned())
-        .unwrap_or_default()
+/// A table description's local or global secondary indexes in the
+/// definition's terms, by name. They are two SDK types with no trait in
+/// common, whose name, key schema and projection read alike.
+macro_rules! described_indexes {
+    ($indexes:expr) => {
+        by_name(
+            $indexes
+                .iter()
+                .map(|index| Index {
+                    index_name: index.index_name().unwrap_or_default().to_owned(),
+                    key_schema: key_elements(index.key_schema()),
+                    projection: index_projection(index.projection()),
+                })
+                .collect(),
+        )
+    };
+}
+
+/// Indexes in the order of their names.
+fn by_name(mut indexes: Vec<Index>) -> Vec<Index> {
+    indexes.sort_by(|a, b| a.index_name.cmp(&b.index_name));
+    indexes
 }
 
 /// What docs/owner-index.md and the adapter (the `BY_CREATION` and
@@ -83,24 +114,20 @@ fn the_template_defines_the_table_the_adapter_uses() {
             ("sk", "S"),
         ])
     );
-    let [by_creation] = table.local_secondary_indexes.as_slice() else {
-        panic!("one local index: {:?}", table.local_secondary_indexes);
-    };
-    assert_eq!(by_creation.index_name, "by_creation");
     assert_eq!(
-        by_creation.key_schema,
-        keys(&[("pk", "HASH"), ("listed", "RANGE")])
+        table.local_secondary_indexes,
+        [all_projected(
+            "by_creation",
+            &[("pk", "HASH"), ("listed", "RANGE")]
+        )]
     );
-    assert_eq!(by_creation.projection.projection_type, "ALL");
-    let [repairs] = table.global_secondary_indexes.as_slice() else {
-        panic!("one global index: {:?}", table.global_secondary_indexes);
-    };
-    assert_eq!(repairs.index_name, "repairs");
     assert_eq!(
-        repairs.key_schema,
-        keys(&[("repair", "HASH"), ("repair_at", "RANGE")])
+        table.global_secondary_indexes,
+        [all_projected(
+            "repairs",
+            &[("repair", "HASH"), ("repair_at", "RANGE")]
+        )]
     );
-    assert_eq!(repairs.projection.projection_type, "ALL");
     let ttl = table.time_to_live_specification.expect("a TTL attribute");
     assert_eq!(
         (ttl.attribute_name.as_str(), ttl.enabled),
@@ -164,17 +191,8 @@ async fn the_table_created_in_moto_is_the_templates() {
     create_clients_table(&client, &name).await;
     let definition = table_definition();
 
-    let described = client
-        .describe_table()
-        .table_name(&name)
-        .send()
-        .await
-        .expect("DescribeTable");
-    let table = described.table().expect("a table description");
-    assert_eq!(
-        sdk_keys(table.key_schema()),
-        definition_keys(&definition.key_schema)
-    );
+    let table = describe_table(&client, &name).await;
+    assert_eq!(key_elements(table.key_schema()), definition.key_schema);
     let attributes: BTreeSet<(String, String)> = table
         .attribute_definitions()
         .iter()
@@ -199,50 +217,16 @@ async fn the_table_created_in_moto_is_the_templates() {
     );
 
     // Each index: its name, keys and projection, as the template has them.
-    let local: BTreeMap<String, (Vec<(String, String)>, String)> = table
-        .local_secondary_indexes()
-        .iter()
-        .map(|index| {
-            (
-                index.index_name().unwrap_or_default().to_owned(),
-                (
-                    sdk_keys(index.key_schema()),
-                    projection_type(index.projection()),
-                ),
-            )
-        })
-        .collect();
-    let global: BTreeMap<String, (Vec<(String, String)>, String)> = table
-        .global_secondary_indexes()
-        .iter()
-        .map(|index| {
-            (
-                index.index_name().unwrap_or_default().to_owned(),
-                (
-                    sdk_keys(index.key_schema()),
-                    projection_type(index.projection()),
-                ),
-            )
-        })
-        .collect();
-    let expected = |indexes: &[test_support::dynamodb::Index]| {
-        indexes
-            .iter()
-            .map(|index| {
-                (
-                    index.index_name.clone(),
-                    (
-                        definition_keys(&index.key_schema),
-                        index.projection.projection_type.clone(),
-                    ),
-                )
-            })
-            .collect::<BTreeMap<_, _>>()
-    };
-    assert_eq!(local, expected(&definition.local_secondary_indexes));
-    assert_eq!(global, expected(&definition.global_secondary_indexes));
+    let local = described_indexes!(table.local_secondary_indexes());
+    let global = described_indexes!(table.global_secondary_indexes());
+    assert_eq!(local, by_name(definition.local_secondary_indexes.clone()));
+    assert_eq!(global, by_name(definition.global_secondary_indexes.clone()));
     assert_eq!(
-        local.keys().chain(global.keys()).collect::<Vec<_>>(),
+        local
+            .iter()
+            .chain(&global)
+            .map(|index| index.index_name.as_str())
+            .collect::<Vec<_>>(),
         ["by_creation", "repairs"]
     );
 

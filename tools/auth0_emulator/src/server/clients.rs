@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::query::{FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param};
 use super::{
-    AppState, ScopedId, auth0_error, authorize, authorized_body, authorized_query,
-    client_not_found, json_body, json_response, list_page, violation,
+    AppState, CLIENT_CONFLICT, ScopedId, auth0_error, authorize, authorized_body, authorized_query,
+    client_not_found, error_answer, json_body, json_response, list_page, violation,
 };
 use crate::schema::Schema;
 
@@ -127,11 +127,7 @@ pub async fn create_client(
             ));
         }
         if tenant.client(&id).is_some() {
-            return Err(auth0_error(
-                StatusCode::CONFLICT,
-                "A client with the same client_id already exists",
-                "client_conflict",
-            ));
+            return Err(error_answer(StatusCode::CONFLICT, CLIENT_CONFLICT));
         }
         request["client_id"] = Value::from(id);
     }

@@ -11,7 +11,9 @@ use axum::response::Response;
 use bytes::Bytes;
 
 use super::{
-    AppState, CLIENT_NOT_FOUND, auth0_error, classify, insufficient_scope, oauth_error, unix_now,
+    AppState, CLIENT_CONFLICT, CLIENT_NOT_FOUND, GRANT_CLIENT_NOT_FOUND, GRANT_CONFLICT,
+    INVALID_QUERY_STRING, INVALID_TOKEN, NOT_FOUND, classify, error_answer, insufficient_scope,
+    oauth_error, unix_now,
 };
 use crate::{Fault, RecordedRequest, Route};
 
@@ -96,30 +98,21 @@ fn status_fault(route: Route, code: u16) -> Response {
         route,
         Route::ListClients | Route::GetClient | Route::ListGrants
     );
-    let (message, error_code) = match (status.as_u16(), route) {
-        (400, _) if reads => (
-            "Query validation error: 'Invalid query string'.",
-            "invalid_query_string",
-        ),
+    let error = match (status.as_u16(), route) {
+        (400, _) if reads => INVALID_QUERY_STRING,
         (400, _) => (
             "Payload validation error: 'Invalid request payload'.",
             "invalid_body",
         ),
-        (401, _) => ("Invalid token", "invalid_token"),
+        (401, _) => INVALID_TOKEN,
         (
             404,
             Route::GetClient | Route::UpdateClient | Route::RotateSecret | Route::DeleteClient,
         ) => CLIENT_NOT_FOUND,
-        (404, Route::CreateGrant) => ("Client not found", "inexistent_client"),
-        (404, _) => ("Not Found", "not_found"),
-        (409, Route::CreateGrant) => (
-            "A client grant for this client and audience already exists",
-            "client_grant_conflict",
-        ),
-        (409, _) => (
-            "A client with the same client_id already exists",
-            "client_conflict",
-        ),
+        (404, Route::CreateGrant) => GRANT_CLIENT_NOT_FOUND,
+        (404, _) => NOT_FOUND,
+        (409, Route::CreateGrant) => GRANT_CONFLICT,
+        (409, _) => CLIENT_CONFLICT,
         (429, _) => ("Global limit has been reached", "too_many_requests"),
         (502..=504, _) => (
             "The service is temporarily unavailable, please try again later",
@@ -128,7 +121,7 @@ fn status_fault(route: Route, code: u16) -> Response {
         (500..=599, _) => ("Internal Server Error", "internal_server_error"),
         _ => (status.canonical_reason().unwrap_or("Error"), "error"),
     };
-    auth0_error(status, message, error_code)
+    error_answer(status, error)
 }
 
 /// Auth0's 429: the body, and `x-ratelimit-*` headers with the reset as a

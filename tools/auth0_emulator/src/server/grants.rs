@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::query::{FROM, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param};
 use super::{
-    AppState, ScopedId, auth0_error, authorized_body, authorized_query, json_response, list_page,
-    violation,
+    AppState, GRANT_CLIENT_NOT_FOUND, GRANT_CONFLICT, ScopedId, auth0_error, authorized_body,
+    authorized_query, error_answer, json_response, list_page, violation,
 };
 use crate::schema::Schema;
 use crate::state::ALPHANUMERIC;
@@ -85,11 +85,7 @@ pub async fn create_grant(
 
     let mut tenant = shared.tenant();
     if tenant.client(&client_id).is_none() {
-        return Err(auth0_error(
-            StatusCode::NOT_FOUND,
-            "Client not found",
-            "inexistent_client",
-        ));
+        return Err(error_answer(StatusCode::NOT_FOUND, GRANT_CLIENT_NOT_FOUND));
     }
     if !tenant.config.resource_servers.contains(&audience) {
         return Err(auth0_error(
@@ -103,11 +99,7 @@ pub async fn create_grant(
         .iter()
         .any(|g| g["client_id"] == client_id.as_str() && g["audience"] == audience.as_str())
     {
-        return Err(auth0_error(
-            StatusCode::CONFLICT,
-            "A client grant for this client and audience already exists",
-            "client_grant_conflict",
-        ));
+        return Err(error_answer(StatusCode::CONFLICT, GRANT_CONFLICT));
     }
     let mut grant = Map::new();
     grant.insert(

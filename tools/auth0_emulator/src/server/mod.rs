@@ -156,17 +156,52 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 async fn not_found() -> Response {
-    auth0_error(StatusCode::NOT_FOUND, "Not Found", "not_found")
+    error_answer(StatusCode::NOT_FOUND, NOT_FOUND)
 }
 
-/// The message and error code of Auth0's 404 for a client id no client has
-/// (on every route with a client id in its path that answers one).
-pub(crate) const CLIENT_NOT_FOUND: (&str, &str) =
+/// The message and error code of one of Auth0's error answers: the handler
+/// that gives it and an injected fault of the same status on the same route
+/// answer the same.
+pub(crate) type ErrorMessage = (&'static str, &'static str);
+
+/// A path or method the emulator does not serve.
+pub(crate) const NOT_FOUND: ErrorMessage = ("Not Found", "not_found");
+
+/// A client id no client has (on every route with a client id in its path
+/// that answers one).
+pub(crate) const CLIENT_NOT_FOUND: ErrorMessage =
     ("The client does not exist", "inexistent_client");
 
+/// A grant asked for a client id no client has.
+pub(crate) const GRANT_CLIENT_NOT_FOUND: ErrorMessage = ("Client not found", "inexistent_client");
+
+/// A create with the `client_id` of an existing client.
+pub(crate) const CLIENT_CONFLICT: ErrorMessage = (
+    "A client with the same client_id already exists",
+    "client_conflict",
+);
+
+/// A second grant of the same client and audience.
+pub(crate) const GRANT_CONFLICT: ErrorMessage = (
+    "A client grant for this client and audience already exists",
+    "client_grant_conflict",
+);
+
+/// A bearer token that no `/oauth/token` answer issued, or none.
+pub(crate) const INVALID_TOKEN: ErrorMessage = ("Invalid token", "invalid_token");
+
+/// A query string that does not parse.
+pub(crate) const INVALID_QUERY_STRING: ErrorMessage = (
+    "Query validation error: 'Invalid query string'.",
+    "invalid_query_string",
+);
+
+pub(crate) fn error_answer(status: StatusCode, (message, error_code): ErrorMessage) -> Response {
+    auth0_error(status, message, error_code)
+}
+
 pub(crate) fn client_not_found() -> Response {
-    let (message, error_code) = CLIENT_NOT_FOUND;
-    auth0_error(StatusCode::NOT_FOUND, message, error_code)
+    error_answer(StatusCode::NOT_FOUND, CLIENT_NOT_FOUND)
 }
 
 /// Auth0's 403 for a token without any of the scopes `route` accepts. Auth0
@@ -198,11 +233,7 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
             "Expired token received for JSON Web Token validation",
             "invalid_token",
         )),
-        None => Err(auth0_error(
-            StatusCode::UNAUTHORIZED,
-            "Invalid token",
-            "invalid_token",
-        )),
+        None => Err(error_answer(StatusCode::UNAUTHORIZED, INVALID_TOKEN)),
     }
 }
 

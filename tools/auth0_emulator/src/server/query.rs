@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::auth0_error;
+use super::{INVALID_QUERY_STRING, auth0_error, error_answer};
 
 /// What a parameter may hold.
 #[derive(Clone, Copy, Debug)]
@@ -95,7 +95,7 @@ impl Query {
     /// Checks `raw` against `params`.
     pub fn parse(raw: Option<&str>, params: &[Param]) -> Result<Query, Response> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
-            .map_err(|_| error("Query validation error: 'Invalid query string'."))?;
+            .map_err(|_| error_answer(StatusCode::BAD_REQUEST, INVALID_QUERY_STRING))?;
         let mut query = Query::default();
         for (name, value) in pairs {
             let Some(param) = params.iter().find(|p| p.name == name) else {

@@ -200,14 +200,33 @@ impl Tenant {
     /// Asserts that `GET path` is Auth0's 400 for a bad query string, with
     /// `message`.
     pub async fn assert_query_refused(&self, path: &str, message: &str) {
-        let (status, body) = self.get(path).await;
-        assert_eq!(status, 400, "{path}");
-        assert_eq!(
-            body,
-            json!({"statusCode": 400, "error": "Bad Request", "message": message, "errorCode": "invalid_query_string"}),
-            "{path}"
-        );
+        assert_auth0_error(self.get(path).await, 400, message, "invalid_query_string");
     }
+}
+
+/// Asserts that `answer` is the Management API's error answer: `status`,
+/// with the body `{statusCode, error, message, errorCode}` of that status,
+/// its reason phrase, `message` and `error_code`.
+pub fn assert_auth0_error(
+    (got, body): (StatusCode, Value),
+    status: u16,
+    message: &str,
+    error_code: &str,
+) {
+    let reason = match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        429 => "Too Many Requests",
+        other => panic!("no reason phrase listed for {other}"),
+    };
+    assert_eq!(got.as_u16(), status, "{body}");
+    assert_eq!(
+        body,
+        json!({"statusCode": status, "error": reason, "message": message, "errorCode": error_code})
+    );
 }
 
 pub fn m2m(name: &str) -> Value {
