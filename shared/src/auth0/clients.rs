@@ -18,6 +18,11 @@ use crate::domain::{ClientUpdate, CreatedClient, DirectoryClient, NewClient, Own
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
 
+/// The Management API's resource of one client.
+fn client_path(client_id: &str) -> String {
+    format!("/api/v2/clients/{client_id}")
+}
+
 /// Auth0's maximum page size.
 pub const PAGE_SIZE: usize = 100;
 
@@ -157,16 +162,14 @@ pub(super) async fn list_page<S: CredentialsSource>(
     if let Some(from) = from {
         query.push(("from", from.to_owned()));
     }
-    let answer = api
-        .call(
+    let page: ClientPage = api
+        .read(
             &Call::get("list_clients", "/api/v2/clients", &query),
+            "list clients",
             deadline,
         )
         .await?;
-    if answer.status != StatusCode::OK {
-        return Err(answer.failure("list clients"));
-    }
-    let (clients, next) = answer.parse::<ClientPage>("list clients")?.into_parts();
+    let (clients, next) = page.into_parts();
     Ok((
         clients.into_iter().map(DirectoryClient::from).collect(),
         next,
@@ -181,7 +184,7 @@ pub(super) async fn secret<S: CredentialsSource>(
     client_id: &str,
     deadline: Instant,
 ) -> Result<Option<SecretString>, UpstreamError> {
-    let path = format!("/api/v2/clients/{client_id}");
+    let path = client_path(client_id);
     let query = [
         ("fields", "client_id,client_secret".to_owned()),
         ("include_fields", "true".to_owned()),
@@ -200,7 +203,7 @@ pub(super) async fn update<S: CredentialsSource>(
     update: &ClientUpdate,
     deadline: Instant,
 ) -> Result<bool, UpstreamError> {
-    let path = format!("/api/v2/clients/{client_id}");
+    let path = client_path(client_id);
     let body = client_update_body(update);
     let answer = api
         .call(&Call::patch("update_client", &path, &body), deadline)
@@ -221,7 +224,7 @@ pub(super) async fn rotate_secret<S: CredentialsSource>(
     client_id: &str,
     deadline: Instant,
 ) -> Result<Option<SecretString>, UpstreamError> {
-    let path = format!("/api/v2/clients/{client_id}/rotate-secret");
+    let path = format!("{}/rotate-secret", client_path(client_id));
     let answer = api
         .call(&Call::post_empty("rotate_secret", &path), deadline)
         .await?;
@@ -254,7 +257,7 @@ pub(super) async fn delete<S: CredentialsSource>(
     client_id: &str,
     deadline: Instant,
 ) -> Result<(), UpstreamError> {
-    let path = format!("/api/v2/clients/{client_id}");
+    let path = client_path(client_id);
     let answer = api
         .call(&Call::delete("delete_client", &path), deadline)
         .await?;

@@ -47,16 +47,13 @@ pub(super) async fn delete<S: CredentialsSource>(
         ("client_id", client_id.to_owned()),
         ("audience", audience.to_owned()),
     ];
-    let answer = api
-        .call(
+    let grants: Vec<Auth0Grant> = api
+        .read(
             &Call::get("list_grants", "/api/v2/client-grants", &query),
+            "list client grants",
             deadline,
         )
         .await?;
-    if answer.status != StatusCode::OK {
-        return Err(answer.failure("list client grants"));
-    }
-    let grants: Vec<Auth0Grant> = answer.parse("list client grants")?;
     for grant in grants {
         let path = format!("/api/v2/client-grants/{}", grant.id);
         let answer = api

@@ -67,6 +67,21 @@ impl<S: CredentialsSource> ManagementApi<S> {
 
     /// Sends a Management API call with a token, renewing the token once if
     /// Auth0 rejects it.
+    /// A read whose one good answer is 200, parsed; any other answer is a
+    /// failure of `what`.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        what: &'static str,
+        deadline: Instant,
+    ) -> Result<T, UpstreamError> {
+        let answer = self.call(call, deadline).await?;
+        if answer.status != reqwest::StatusCode::OK {
+            return Err(answer.failure(what));
+        }
+        answer.parse(what)
+    }
+
     async fn call(&self, call: &Call<'_>, deadline: Instant) -> Result<Answer, UpstreamError> {
         let token = self.tokens.token(&self.http, deadline).await?;
         match self.http.send(call, Some(token.expose()), deadline).await? {

@@ -64,6 +64,12 @@ fn key_of(owner: &Owner, id: &str) -> (String, String) {
 }
 
 impl State {
+    /// The index's entry of `client`, by its owner and id.
+    fn entry_of(&mut self, client: &IndexedClient) -> Option<&mut Entry> {
+        self.clients
+            .get_mut(&key_of(&client.owner, &client.client_id))
+    }
+
     /// Ends `creation`'s record; `false` if it was no longer recorded.
     fn take_creation(&mut self, creation: &Creation) -> bool {
         self.creations
@@ -245,11 +251,7 @@ impl OwnerIndex for MemoryIndex {
     }
 
     async fn cancel_deletion(&self, client: &IndexedClient) -> Result<(), IndexError> {
-        if let Some(entry) = self
-            .state()
-            .clients
-            .get_mut(&key_of(&client.owner, &client.client_id))
-        {
+        if let Some(entry) = self.state().entry_of(client) {
             entry.deleting_since = None;
         }
         Ok(())
@@ -278,10 +280,7 @@ impl OwnerIndex for MemoryIndex {
         stale_before: u64,
     ) -> Result<ChangeBegun, IndexError> {
         let mut state = self.state();
-        let Some(entry) = state
-            .clients
-            .get_mut(&key_of(&client.owner, &client.client_id))
-        else {
+        let Some(entry) = state.entry_of(client) else {
             return Ok(ChangeBegun::NotFound);
         };
         if entry.deleting_since.is_some() {
@@ -312,10 +311,7 @@ impl OwnerIndex for MemoryIndex {
         change_id: &str,
     ) -> Result<bool, IndexError> {
         let mut state = self.state();
-        let Some(entry) = state
-            .clients
-            .get_mut(&key_of(&client.owner, &client.client_id))
-        else {
+        let Some(entry) = state.entry_of(client) else {
             return Ok(false);
         };
         let ours = entry
