@@ -1,4 +1,5 @@
-//! The library's modules depend one way (README, "Layout"): every `crate::`
+//! README's "Layout" is the repository's: its tree names what is there, and
+//! the library's modules depend one way: every `crate::`
 //! path in a module's code names a module of a lower layer. A path that
 //! goes up or sideways, the start of a cycle, fails here.
 
@@ -84,4 +85,108 @@ fn modules_use_only_lower_layers() {
         LAYERS.len(),
         "a layer lists a module that no longer exists"
     );
+}
+
+/// README's "Layout" section: its tree, and its table of layers.
+fn readme_layout() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("## Layout")
+        .expect("README has a Layout section");
+    let end = readme[start..]
+        .find("\n## ")
+        .map_or(readme.len(), |end| start + end);
+    readme[start..end].to_owned()
+}
+
+#[test]
+fn readmes_table_of_layers_is_the_one_checked_here() {
+    let mut documented = BTreeMap::new();
+    for row in readme_layout().lines().filter(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let Ok(layer) = cells[1].parse::<u8>() else {
+            continue;
+        };
+        for module in cells[2].split('`').skip(1).step_by(2) {
+            documented.insert(module.to_owned(), layer);
+        }
+    }
+    let checked: BTreeMap<String, u8> = LAYERS
+        .into_iter()
+        .map(|(module, layer)| (module.to_owned(), layer))
+        .collect();
+    assert_eq!(documented, checked);
+}
+
+/// Every path README's tree names exists, and every module of the library
+/// and every function crate is in it: a newcomer finds where each line
+/// belongs from the README.
+#[test]
+fn readmes_tree_matches_the_repository() {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let layout = readme_layout();
+    let tree = layout
+        .split("```")
+        .nth(1)
+        .expect("the Layout section opens with its tree");
+    let mut named = Vec::new();
+    let mut top = String::new();
+    for line in tree.lines().filter(|l| !l.trim().is_empty()) {
+        let indented = line.starts_with("  ");
+        // Continuation lines of a description are indented past the names.
+        if line.starts_with("    ") {
+            continue;
+        }
+        let first = line.split_whitespace().next().unwrap_or_default();
+        let names: Vec<&str> = if first.ends_with('/') && indented {
+            // A line of sibling folders: `a/ b/ c/`.
+            line.split_whitespace()
+                .take_while(|name| name.ends_with('/'))
+                .collect()
+        } else {
+            vec![first]
+        };
+        for name in names {
+            let path = if indented {
+                format!("{top}{name}")
+            } else {
+                name.to_owned()
+            };
+            if !indented && name.ends_with('/') {
+                top = name.to_owned();
+            }
+            if !path.contains('*') {
+                named.push(path);
+            }
+        }
+    }
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|path| !root.join(path.as_str()).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README names what is not there: {missing:?}"
+    );
+
+    let mut unnamed = Vec::new();
+    for (folder, prefix) in [("functions", "functions/"), ("shared/src", "shared/src/")] {
+        for entry in std::fs::read_dir(root.join(folder)).expect("folder") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "lib.rs" {
+                continue;
+            }
+            let shown = if entry.path().is_dir() {
+                format!("{prefix}{name}/")
+            } else {
+                format!("{prefix}{name}")
+            };
+            if !named.contains(&shown) {
+                unnamed.push(shown);
+            }
+        }
+    }
+    assert!(unnamed.is_empty(), "not in README's Layout: {unnamed:?}");
 }
