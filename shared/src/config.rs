@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use crate::routes::Permission;
 
@@ -51,6 +52,9 @@ pub struct Config {
     pub clients_table: String,
     /// How many clients (and creations under way) an owner may have.
     pub max_clients_per_owner: u32,
+    /// How often the reconciler sweeps Auth0 against the owner index at
+    /// most (`SWEEP_INTERVAL_HOURS`; docs/owner-index.md, "The reconciler").
+    pub sweep_interval: Duration,
     /// Where the Management API token is kept (`MANAGEMENT_TOKEN_CACHE`).
     pub management_token_cache: TokenCache,
 }
@@ -78,6 +82,11 @@ pub const DEFAULT_MAX_CLIENTS_PER_OWNER: u32 = 50;
 /// Quotas above this are refused as a configuration mistake: Auth0 tenants
 /// hold 100,000 applications at most.
 const MAX_QUOTA: u32 = 100_000;
+
+/// `SWEEP_INTERVAL_HOURS` unless set: the reconciler sweeps Auth0 once a day.
+pub const DEFAULT_SWEEP_INTERVAL_HOURS: u32 = 24;
+/// A sweep at least once a month: a client Auth0 lost is not listed longer.
+const MAX_SWEEP_INTERVAL_HOURS: u32 = 720;
 
 /// A setting that is missing or unusable. The message names the variable, never its value
 /// (a misplaced secret in the wrong variable must not end up in the logs).
@@ -113,17 +122,28 @@ impl Config {
         let jwt_issuer = required("JWT_ISSUER")?;
         let jwt_audience = required("JWT_AUDIENCE")?;
         let clients_table = required("CLIENTS_TABLE")?;
-        let max_clients_per_owner = match get("MAX_CLIENTS_PER_OWNER") {
-            None => DEFAULT_MAX_CLIENTS_PER_OWNER,
-            Some(value) => value
-                .parse::<u32>()
-                .ok()
-                .filter(|max| (1..=MAX_QUOTA).contains(max))
-                .ok_or(ConfigError::Invalid {
-                    name: "MAX_CLIENTS_PER_OWNER",
-                    reason: "must be a whole number from 1 to 100000",
-                })?,
+        // A whole number in its range, or the default when unset.
+        let bounded = |name: &'static str, default: u32, max: u32, reason: &'static str| {
+            get(name).map_or(Ok(default), |value| {
+                value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or(ConfigError::Invalid { name, reason })
+            })
         };
+        let max_clients_per_owner = bounded(
+            "MAX_CLIENTS_PER_OWNER",
+            DEFAULT_MAX_CLIENTS_PER_OWNER,
+            MAX_QUOTA,
+            "must be a whole number from 1 to 100000",
+        )?;
+        let sweep_interval_hours = bounded(
+            "SWEEP_INTERVAL_HOURS",
+            DEFAULT_SWEEP_INTERVAL_HOURS,
+            MAX_SWEEP_INTERVAL_HOURS,
+            "must be a whole number of hours from 1 to 720",
+        )?;
         // A default URL that is no good is the issuer's fault: the error
         // names the variable that was set.
         let (jwks_url, jwks_from) = match get("JWKS_URL") {
@@ -190,6 +210,7 @@ impl Config {
             clients_table,
             max_clients_per_owner,
             management_token_cache,
+            sweep_interval: Duration::from_secs(u64::from(sweep_interval_hours) * 60 * 60),
         })
     }
 
@@ -267,7 +288,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} table={} max_clients_per_owner={} management_token_cache={}",
+            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} table={} max_clients_per_owner={} management_token_cache={} sweep_interval_hours={}",
             self.auth0_base_url,
             self.jwt_issuer,
             self.jwt_audience,
@@ -278,7 +299,8 @@ impl fmt::Display for Config {
             self.require_caller_scopes,
             self.clients_table,
             self.max_clients_per_owner,
-            self.management_token_cache.name()
+            self.management_token_cache.name(),
+            self.sweep_interval.as_secs() / 3600
         )
     }
 }
@@ -340,6 +362,7 @@ mod tests {
         assert_eq!(config.clients_table, "m2m-clients");
         assert_eq!(config.max_clients_per_owner, 50);
         assert_eq!(config.management_token_cache, TokenCache::Shared);
+        assert_eq!(config.sweep_interval, Duration::from_secs(24 * 60 * 60));
     }
 
     #[test]
@@ -359,19 +382,29 @@ mod tests {
     }
 
     #[test]
-    fn the_quota_is_a_sensible_number() {
-        assert_eq!(
-            with(&[("MAX_CLIENTS_PER_OWNER", "5")])
-                .unwrap()
-                .max_clients_per_owner,
-            5
-        );
-        for bad in ["0", "-1", "five", "100001", "2.5"] {
-            assert_eq!(
-                invalid(with(&[("MAX_CLIENTS_PER_OWNER", bad)])),
-                Some("MAX_CLIENTS_PER_OWNER"),
-                "{bad}"
-            );
+    fn the_quota_and_the_sweep_interval_are_sensible_numbers() {
+        let quota =
+            |value| with(&[("MAX_CLIENTS_PER_OWNER", value)]).map(|c| c.max_clients_per_owner);
+        let hours = |value| {
+            with(&[("SWEEP_INTERVAL_HOURS", value)]).map(|c| c.sweep_interval.as_secs() / 3600)
+        };
+        assert_eq!(quota("5"), Ok(5));
+        assert_eq!(hours("1"), Ok(1));
+        assert_eq!(hours("720"), Ok(720));
+        for (name, bad) in [
+            (
+                "MAX_CLIENTS_PER_OWNER",
+                ["0", "-1", "five", "100001", "2.5"],
+            ),
+            ("SWEEP_INTERVAL_HOURS", ["0", "-1", "daily", "721", "1.5"]),
+        ] {
+            for value in bad {
+                assert_eq!(
+                    invalid(with(&[(name, value)])),
+                    Some(name),
+                    "{name}={value}"
+                );
+            }
         }
     }
 

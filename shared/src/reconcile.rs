@@ -17,8 +17,6 @@ use crate::domain::{
 use crate::error::{ServiceError, UpstreamError};
 
 pub use crate::domain::STALE_AFTER;
-/// A sweep of Auth0 starts at most this often (unless a backfill asks).
-pub const SWEEP_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 /// Time kept back, before the invocation's deadline, to save where the
 /// sweep stands and answer.
 const FINISH_MARGIN: Duration = Duration::from_secs(5);
@@ -64,6 +62,8 @@ pub struct Reconciler<D, I> {
     /// finished with it.
     grant: GrantPolicy,
     stale_after: Duration,
+    /// A sweep of Auth0 starts at most this often (unless a backfill asks).
+    sweep_interval: Duration,
 }
 
 impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
@@ -84,6 +84,17 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             index,
             grant,
             stale_after,
+            sweep_interval: Duration::from_secs(
+                u64::from(crate::config::DEFAULT_SWEEP_INTERVAL_HOURS) * 60 * 60,
+            ),
+        }
+    }
+
+    /// This reconciler, sweeping Auth0 at most every `interval`.
+    pub fn sweeping_every(self, interval: Duration) -> Self {
+        Reconciler {
+            sweep_interval: interval,
+            ..self
         }
     }
 
@@ -261,7 +272,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         let now = now_micros();
         let due = state
             .finished_at
-            .is_none_or(|at| now.saturating_sub(at) >= micros(SWEEP_INTERVAL));
+            .is_none_or(|at| now.saturating_sub(at) >= micros(self.sweep_interval));
         // A backfill needs a pass that imports from its first page.
         let generation = match state.generation {
             Some(generation) if state.backfill || !backfill => generation,
@@ -383,7 +394,7 @@ pub async fn from_env() -> Result<
         audience: config.grant_audience.clone(),
         scopes: config.grant_scopes.clone(),
     };
-    Ok(Reconciler::new(directory, index, grant))
+    Ok(Reconciler::new(directory, index, grant).sweeping_every(config.sweep_interval))
 }
 
 #[cfg(test)]
@@ -412,6 +423,16 @@ mod tests {
             },
             Duration::ZERO,
         )
+    }
+
+    #[tokio::test]
+    async fn the_sweep_comes_round_again_after_its_interval() {
+        let reconciler = reconciler().sweeping_every(Duration::from_millis(50));
+        let sweeps = async || reconciler.run(false, later()).await.unwrap().sweep;
+        assert_eq!(sweeps().await, "done");
+        assert_eq!(sweeps().await, "skipped");
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(sweeps().await, "done");
     }
 
     fn creation(id: &str, who: &str) -> Creation {
