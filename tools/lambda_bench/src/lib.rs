@@ -143,6 +143,13 @@ impl Args {
             .unwrap_or(default)
     }
 
+    /// `--rtt-ms N`: the round-trip time the relays hold each request
+    /// for; `None` for 0 or none, the upstreams reached directly.
+    pub fn rtt(&self) -> Option<Duration> {
+        let ms = self.count("--rtt-ms", 0) as u64;
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
+
     /// `--markdown FILE`, or `default_name` in the report folder.
     pub fn markdown(&self, default_name: &str) -> PathBuf {
         self.option("--markdown")
@@ -204,6 +211,35 @@ pub fn met_cell(subject: Subject, met: bool) -> &'static str {
     }
 }
 
+/// How a report table's column is aligned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+    Center,
+}
+
+/// A markdown table's header row and the rule under it, written from one
+/// list of columns so that the two always have as many cells.
+pub fn table_head(out: &mut String, columns: &[(&str, Align)]) {
+    let mut header = String::from("|");
+    let mut rule = String::from("|");
+    for (title, align) in columns {
+        header.push(' ');
+        header.push_str(title);
+        header.push_str(" |");
+        rule.push_str(match align {
+            Align::Left => " --- |",
+            Align::Right => " ---: |",
+            Align::Center => " :---: |",
+        });
+    }
+    out.push_str(&header);
+    out.push('\n');
+    out.push_str(&rule);
+    out.push('\n');
+}
+
 /// A report's verdict on its target.
 pub fn verdict(all_met: bool) -> &'static str {
     if all_met { "met" } else { "not met" }
@@ -223,5 +259,24 @@ pub fn exit(driver: &str, outcome: Result<(), String>) -> ExitCode {
             eprintln!("{driver}: {problem}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_head_has_a_rule_cell_for_every_column() {
+        let mut out = String::new();
+        table_head(
+            &mut out,
+            &[
+                ("binary", Align::Left),
+                ("init, ms", Align::Right),
+                ("met", Align::Center),
+            ],
+        );
+        assert_eq!(out, "| binary | init, ms | met |\n| --- | ---: | :---: |\n");
     }
 }
