@@ -55,7 +55,7 @@ use lambda_bench::upstream::{
     token_cache_setting,
 };
 use lambda_bench::{
-    ANSWER_LIMIT, Align, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
+    ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
     publish, table_head, verdict,
 };
 use m2m_shared::Route;
@@ -543,17 +543,9 @@ fn report(
             .unwrap_or_default()
     };
     let echo_cold = median(&column(Subject::Echo, |s| s.cold));
-    let mut out = String::new();
-    table_head(
-        &mut out,
-        &[
-            ("binary", Align::Left),
-            ("init: exec → first `next`, median (p90)", Align::Right),
-            ("cold request: exec → answer, median (p90)", Align::Right),
-            ("first invocation alone, median", Align::Right),
-            ("cold request ÷ bare echo's", Align::Right),
-            ("≤ 2×", Align::Center),
-        ],
+    let mut out = table_head(
+        "binary | init: exec → first `next`, median (p90) | cold request: exec → answer, median (p90) | first invocation alone, median | cold request ÷ bare echo's | ≤ 2×",
+        "lrrrrc",
     );
     let mut all_met = true;
     for subject in Subject::ALL {
@@ -586,16 +578,10 @@ fn report(
         verdict(all_met)
     );
     out.push('\n');
-    table_head(
-        &mut out,
-        &[
-            ("function", Align::Left),
-            (
-                "upstream requests per cold start: Secrets Manager / JWKS / Auth0 token / Management API",
-                Align::Left,
-            ),
-        ],
-    );
+    out.push_str(&table_head(
+        "function | upstream requests per cold start: Secrets Manager / JWKS / Auth0 token / Management API",
+        "ll",
+    ));
     for subject in Subject::FUNCTIONS {
         let mut seen: Vec<[usize; 4]> = samples
             .get(&Entry {
@@ -714,17 +700,10 @@ fn dynamodb_client_cost(out: &mut String, echo_cold: Duration, costs: &[ClientCo
          request's difference also has the first request's table calls (moto's time) instead of the Auth0 \
          calls it no longer makes.\n"
     );
-    table_head(
-        out,
-        &[
-            ("before → with the index", Align::Left),
-            ("init, ms", Align::Right),
-            ("added to init, ms", Align::Right),
-            ("… ÷ bare echo's cold request", Align::Right),
-            ("cold request, ms", Align::Right),
-            ("cold request ÷ bare echo's", Align::Right),
-        ],
-    );
+    out.push_str(&table_head(
+        "before → with the index | init, ms | added to init, ms | … ÷ bare echo's cold request | cold request, ms | cold request ÷ bare echo's",
+        "lrrrrr",
+    ));
     for cost in costs {
         let _ = writeln!(
             out,
@@ -784,24 +763,10 @@ fn critical_path(out: &mut String, paths: &[(Duration, Subject, Vec<Sample>)]) -
          without one, concurrent calls answer so fast that they can look sequential, so the counts \
          are upper bounds and get no verdict. Medians; where starts differ, their range.\n"
     );
-    table_head(
-        out,
-        &[
-            ("function", Align::Left),
-            ("round-trip time", Align::Right),
-            ("cold request: exec → answer, median", Align::Right),
-            ("after init: first `next` → answer, median", Align::Right),
-            ("warm request: queued → answer, median", Align::Right),
-            (
-                "before the Auth0 call, cold: secret reads / token requests / JWKS fetches / table calls",
-                Align::Left,
-            ),
-            ("cold chain (round trips)", Align::Right),
-            ("warm chain (round trips)", Align::Right),
-            ("added by the cold start: cold − warm", Align::Right),
-            ("≤ 1", Align::Center),
-        ],
-    );
+    out.push_str(&table_head(
+        "function | round-trip time | cold request: exec → answer, median | after init: first `next` → answer, median | warm request: queued → answer, median | before the Auth0 call, cold: secret reads / token requests / JWKS fetches / table calls | cold chain (round trips) | warm chain (round trips) | added by the cold start: cold − warm | ≤ 1",
+        "lrrrrlrrrc",
+    ));
     // The summary's round-trip time, each function's figures, whether all met.
     let mut summary: Option<(Duration, Vec<String>, bool)> = None;
     for (rtt, subject, samples) in paths {

@@ -31,9 +31,7 @@ use lambda_bench::runtime_api::{OutcomeKind, RuntimeApi};
 use lambda_bench::upstream::{
     Ask, CALLER, Credentials, Subject, Upstream, event_for, reached, status_of, token_cache_setting,
 };
-use lambda_bench::{
-    ANSWER_LIMIT, Align, Args, binary_dir, exit, launch, logs_dir, publish, table_head,
-};
+use lambda_bench::{ANSWER_LIMIT, Args, binary_dir, exit, launch, logs_dir, publish, table_head};
 use m2m_shared::Route;
 use test_support::stats::{median, ms, percentile};
 
@@ -225,24 +223,9 @@ fn per_start(count: usize, containers: usize) -> f64 {
 }
 
 fn report(options: &Options, upstream: &Upstream, waves: &[Wave]) -> String {
-    let mut out = String::new();
-    table_head(
-        &mut out,
-        &[
-            ("wave", Align::Left),
-            ("containers started at once", Align::Right),
-            ("answers (status × count)", Align::Left),
-            ("Auth0 token requests", Align::Right),
-            ("… per container start", Align::Right),
-            ("Secrets Manager reads", Align::Right),
-            ("… per container start", Align::Right),
-            ("JWKS fetches", Align::Right),
-            (
-                "cold request: exec → first answer, median (p90)",
-                Align::Right,
-            ),
-            ("first exec → last answer", Align::Right),
-        ],
+    let mut out = table_head(
+        "wave | containers started at once | answers (status × count) | Auth0 token requests | … per container start | Secrets Manager reads | … per container start | JWKS fetches | cold request: exec → first answer, median (p90) | first exec → last answer",
+        "lrlrrrrrrr",
     );
     for (i, wave) in waves.iter().enumerate() {
         let answers: Vec<String> = wave

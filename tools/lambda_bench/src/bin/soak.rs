@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use lambda_bench::runtime_api::RuntimeApi;
 use lambda_bench::upstream::{Ask, CALLER, Credentials, Subject, Upstream, event_for};
 use lambda_bench::{
-    ANSWER_LIMIT, Align, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
+    ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
     publish, table_head, verdict,
 };
 use test_support::stats::{median, ms, percentile};
@@ -128,23 +128,9 @@ fn mib(kib: u64) -> String {
 }
 
 fn report(results: &[Soak]) -> String {
-    let mut out = String::new();
-    table_head(
-        &mut out,
-        &[
-            ("binary", Align::Left),
-            ("requests", Align::Right),
-            ("peak RSS (MiB)", Align::Right),
-            ("RSS after 100 (MiB)", Align::Right),
-            ("RSS after all (MiB)", Align::Right),
-            ("growth 100 → all (KiB)", Align::Right),
-            ("warm round trip, median / p99 (ms)", Align::Right),
-            (
-                "secret reads / JWKS fetches / token requests",
-                Align::Center,
-            ),
-            ("≤ 20 MB, flat", Align::Center),
-        ],
+    let mut out = table_head(
+        "binary | requests | peak RSS (MiB) | RSS after 100 (MiB) | RSS after all (MiB) | growth 100 → all (KiB) | warm round trip, median / p99 (ms) | secret reads / JWKS fetches / token requests | ≤ 20 MB, flat",
+        "lrrrrrrcc",
     );
     let mut all_met = true;
     for soak in results {
