@@ -203,7 +203,8 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "request makes its table calls; moto, a Python server, takes longer to answer them than the stubs."
     echo "Round-trip time injected into the timed rounds: $rtt_ms ms (\`BENCH_RTT_MS\`; with it, every upstream is"
     echo "reached through a relay in \`tools/lambda_bench\` that holds each request that long). The critical-path"
-    echo "table counts, from the relays' log, what a first request waits for before the operation's own Auth0 call."
+    echo "table counts, from the relays' log, what a first request waits for before the operation's own Auth0 call,"
+    echo "and what the cold start added: that chain less a warm second request's of the same kind, same container."
     echo
     cat "$out/coldstart.md"
     echo

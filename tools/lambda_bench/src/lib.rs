@@ -143,6 +143,13 @@ impl Args {
             .unwrap_or(default)
     }
 
+    /// `--rtt-ms N`: the round-trip time the relays hold each request
+    /// for; `None` for 0 or none, the upstreams reached directly.
+    pub fn rtt(&self) -> Option<Duration> {
+        let ms = self.count("--rtt-ms", 0) as u64;
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
+
     /// `--markdown FILE`, or `default_name` in the report folder.
     pub fn markdown(&self, default_name: &str) -> PathBuf {
         self.option("--markdown")
@@ -204,6 +211,24 @@ pub fn met_cell(subject: Subject, met: bool) -> &'static str {
     }
 }
 
+/// A markdown table's header row and the rule under it, from the header's
+/// cells (`"binary | requests | met"`) and their alignments, a letter each
+/// (`"lrc"`: left, right, centre; left past the letters' end), so that
+/// the rule always has as many cells as the header.
+pub fn table_head(cells: &str, align: &str) -> String {
+    let cells: Vec<&str> = cells.split(" | ").collect();
+    let mut alignments = align.chars();
+    let rule: Vec<&str> = cells
+        .iter()
+        .map(|_| match alignments.next() {
+            Some('r') => "---:",
+            Some('c') => ":---:",
+            _ => "---",
+        })
+        .collect();
+    format!("| {} |\n| {} |\n", cells.join(" | "), rule.join(" | "))
+}
+
 /// A report's verdict on its target.
 pub fn verdict(all_met: bool) -> &'static str {
     if all_met { "met" } else { "not met" }
@@ -223,5 +248,23 @@ pub fn exit(driver: &str, outcome: Result<(), String>) -> ExitCode {
             eprintln!("{driver}: {problem}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_head_has_a_rule_cell_for_every_column() {
+        assert_eq!(
+            table_head("binary | init, ms | met", "lrc"),
+            "| binary | init, ms | met |\n| --- | ---: | :---: |\n"
+        );
+        // Columns without a letter are left-aligned, not dropped.
+        assert_eq!(
+            table_head("function | chain | met", "l"),
+            "| function | chain | met |\n| --- | --- | --- |\n"
+        );
     }
 }

@@ -12,6 +12,7 @@
 //! functions connect to 127.0.0.1 over plain HTTP at once.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -79,7 +80,7 @@ impl CallLog {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// How many calls were logged so far (a mark for [`CallLog::since`]).
+    /// How many calls were logged so far (a mark for [`CallLog::between`]).
     pub fn len(&self) -> usize {
         self.calls().len()
     }
@@ -88,9 +89,11 @@ impl CallLog {
         self.len() == 0
     }
 
-    /// The calls logged after `mark`, by the time they were received.
-    pub fn since(&self, mark: usize) -> Vec<Call> {
-        let mut calls = self.calls().get(mark..).unwrap_or_default().to_vec();
+    /// The calls logged between two marks, by the time they were
+    /// received. A call is logged once answered, before the caller has the
+    /// answer: what a request waited for is logged by the time it answers.
+    pub fn between(&self, marks: Range<usize>) -> Vec<Call> {
+        let mut calls = self.calls().get(marks).unwrap_or_default().to_vec();
         calls.sort_by_key(|call| call.received);
         calls
     }
@@ -224,9 +227,10 @@ async fn relay(State(target): State<Arc<Target>>, request: Request) -> Response 
     response
 }
 
-/// A cold start's first request, read from the calls it made: what stood
-/// before the operation's own Auth0 call (its first Management API call),
-/// or before the answer for an operation that makes none.
+/// A request's critical path, read from the calls it made (a cold
+/// start's first request, or a later one of the same container): what
+/// stood before the operation's own Auth0 call (its first Management API
+/// call), or before the answer for an operation that makes none.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CriticalPath {
     /// Requests received before it: Secrets Manager reads, token

@@ -8,6 +8,7 @@
 use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
 use m2m_shared::owner_index::DynamoIndex;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -45,6 +46,18 @@ pub fn token_cache_setting() -> String {
     match std::env::var(TOKEN_CACHE_VARIABLE) {
         Ok(value) => format!("`{TOKEN_CACHE_VARIABLE}={value}`"),
         Err(_) => format!("`{TOKEN_CACHE_VARIABLE}` unset (the function's default)"),
+    }
+}
+
+/// How a report says the functions reached their upstreams, as
+/// [`Upstream::start_with`] was given the round-trip time.
+pub fn reached(rtt: Option<Duration>) -> String {
+    match rtt {
+        Some(rtt) => format!(
+            "reached through relays that hold each request {} ms",
+            rtt.as_millis()
+        ),
+        None => "reached directly".to_owned(),
     }
 }
 
@@ -325,12 +338,12 @@ impl Upstream {
         self.relays.as_ref().map_or(0, |relays| relays.log.len())
     }
 
-    /// The calls the relays passed on after `mark`, by the time received
-    /// (none without relays).
-    pub fn calls_since(&self, mark: usize) -> Vec<Call> {
+    /// The calls the relays passed on between two marks, by the time
+    /// received (none without relays).
+    pub fn calls_between(&self, marks: Range<usize>) -> Vec<Call> {
         self.relays
             .as_ref()
-            .map(|relays| relays.log.since(mark))
+            .map(|relays| relays.log.between(marks))
             .unwrap_or_default()
     }
 

@@ -18,10 +18,14 @@
 //! are reached directly and answer at once). Whatever N, the report adds
 //! the first request's critical path, read from the relays' log: the
 //! upstream requests received before the operation's own Auth0 call (its
-//! first Management API call), how many of them in sequence, and how long
-//! the first request took, from `--path-runs` starts of each function
-//! (default 5, after an untimed one) through relays without delay, and
-//! with N from the timed rounds; each start's calls go to
+//! first Management API call), how many of them in sequence (the cold
+//! chain), how long the first request took, and what the cold start added:
+//! each start through relays also serves a second request of the same kind
+//! (another create, a delete of another client), warm, whose chain is the
+//! operation's own; the cold chain less the warm one is the round trips the
+//! cold start put before the Auth0 call. From `--path-runs` starts of each
+//! function (default 5, after an untimed one) through relays without delay,
+//! and with N from the timed rounds; each start's calls go to
 //! `logs/<function>-calls.log`. `MANAGEMENT_TOKEN_CACHE`, if set, is passed to the functions.
 //!
 //! With `--before DIR`, the release binaries in DIR of the design before the
@@ -38,20 +42,21 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use auth0_emulator::Route as Auth0Route;
-use lambda_bench::relay::CriticalPath;
-use lambda_bench::runtime_api::RuntimeApi;
+use lambda_bench::relay::{Call, CriticalPath};
+use lambda_bench::runtime_api::{Outcome, OutcomeKind, RuntimeApi};
 use lambda_bench::upstream::{
-    Ask, CALLER, Credentials, Subject, Upstream, build_command, event_for, status_of,
+    Ask, CALLER, Credentials, Subject, Upstream, build_command, event_for, reached, status_of,
     token_cache_setting,
 };
 use lambda_bench::{
     ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
-    publish, verdict,
+    publish, table_head, verdict,
 };
 use m2m_shared::Route;
 use test_support::stats::{median, ms, percentile};
@@ -65,6 +70,15 @@ const DISCOVERY_SUBJECT: Subject = Subject::Function(Route::CreateClient);
 const LISTED: usize = 5;
 /// Table calls timed from the driver, to tell moto's share.
 const TABLE_SAMPLES: usize = 30;
+/// Requests a start serves at most: the cold one, and through relays a
+/// second of the same kind, warm.
+const REQUESTS_PER_START: usize = 2;
+
+/// The number of start `start`'s `request`-th request (0: the cold one),
+/// which names what it creates or seeds: no two alike in a tenant.
+fn request_number(start: usize, request: usize) -> usize {
+    start * REQUESTS_PER_START + request
+}
 
 /// A binary the driver starts: a subject of this build, or (`before`) of
 /// the design before the owner index.
@@ -82,8 +96,27 @@ struct Sample {
     /// Upstream requests made by this start: Secrets Manager reads, JWKS
     /// fetches, token requests, Management API calls.
     upstream: [usize; 4],
-    /// Through relays: the first request's critical path.
-    path: Option<CriticalPath>,
+    /// Through relays: the first request's critical path, and a warm one's.
+    paths: Option<Paths>,
+}
+
+/// Through relays, in one container: the first request (cold) and a second
+/// of the same kind once it has answered (warm), as [`CriticalPath`]s.
+#[derive(Clone, Debug)]
+struct Paths {
+    cold: CriticalPath,
+    warm: CriticalPath,
+    /// The second request: from queueing it to its answer.
+    warm_request: Duration,
+}
+
+impl Paths {
+    /// The round trips in sequence that the cold start put before the
+    /// operation's Auth0 call: the cold chain less the warm one, which is
+    /// the operation's own (its table calls, made warm as well).
+    fn added_by_cold_start(&self) -> i64 {
+        self.cold.in_sequence as i64 - self.warm.in_sequence as i64
+    }
 }
 
 /// How the benchmark reaches the upstreams.
@@ -117,9 +150,8 @@ async fn main() -> ExitCode {
             // `--summary FILE`: the README summary's row (scripts/bench.sh).
             let summary = args.option("--summary").map(PathBuf::from);
             let markdown = args.markdown("coldstart.md");
-            let rtt_ms = args.count("--rtt-ms", 0) as u64;
             let latency = Latency {
-                rounds: (rtt_ms > 0).then(|| Duration::from_millis(rtt_ms)),
+                rounds: args.rtt(),
                 path_runs: args.count("--path-runs", 5),
             };
             run(
@@ -345,7 +377,8 @@ impl Context<'_> {
         })
     }
 
-    /// One cold start of `subject` with a fresh stub Runtime API.
+    /// One cold start of `subject` with a fresh stub Runtime API; through
+    /// relays, with credentials, its second request too (warm).
     async fn measure(
         &self,
         subject: Subject,
@@ -355,7 +388,7 @@ impl Context<'_> {
         let api = RuntimeApi::start()
             .await
             .map_err(|e| format!("cannot start the Runtime API stub: {e}"))?;
-        api.invoke(event_for(self.upstream, subject, Ask::Success, &self.token, n).await);
+        api.invoke(self.event(subject, request_number(n, 0)).await);
         let env = self
             .upstream
             .environment(subject, &api.address(), credentials);
@@ -367,35 +400,24 @@ impl Context<'_> {
         let outcome = api.outcome(ANSWER_LIMIT).await;
         let started = function.started;
         let init = api.first_next().map(|at| at - started);
+        // The first request's own: counted before a second one adds to them.
+        let after = self.upstream_counts();
+        let cold_calls = mark..self.upstream.calls_mark();
+        let answered = outcome
+            .as_ref()
+            .is_some_and(|o| o.kind == OutcomeKind::Response);
+        // Without credentials the function cannot succeed: no second request.
+        let second = match (self.upstream.rtt(), credentials) {
+            (Some(_), Credentials::InEnvironment) if answered => {
+                Some(self.second_request(&api, subject, n).await)
+            }
+            _ => None,
+        };
         drop(api);
         function.stop().await;
         let what = subject.binary();
         let outcome = answer(outcome, what, &log)?;
-        let after = self.upstream_counts();
         let upstream = std::array::from_fn(|i| after[i] - before[i]);
-        let path = match self.upstream.rtt() {
-            Some(_) => {
-                let calls = self.upstream.calls_since(mark);
-                // Each start's calls, for a look at the path behind the counts.
-                let mut lines = format!("start {n}\n");
-                for call in &calls {
-                    let _ = writeln!(
-                        lines,
-                        "  {} → {} ms {:?} {}",
-                        ms(call.received - started),
-                        ms(call.answered - started),
-                        call.service,
-                        call.what
-                    );
-                }
-                append(
-                    &self.logs.join(format!("{}-calls.log", subject.binary())),
-                    &lines,
-                );
-                Some(CriticalPath::of(&calls))
-            }
-            None => None,
-        };
         let status = match credentials {
             Credentials::InEnvironment => {
                 expect_status(&outcome, subject.success_status(), what, &log)?
@@ -403,13 +425,60 @@ impl Context<'_> {
             // No secret without credentials: the report says what it answered.
             Credentials::Discovered => status_of(&outcome.body),
         };
+        let paths = match second {
+            Some((sent, second, warm_calls)) => {
+                let what = format!("{what}'s second request");
+                let second = answer(second, &what, &log)?;
+                expect_status(&second, subject.success_status(), &what, &log)?;
+                let cold = self.upstream.calls_between(cold_calls);
+                let warm = self.upstream.calls_between(warm_calls);
+                // Each start's calls, for a look at the path behind the counts.
+                append(
+                    &self.logs.join(format!("{}-calls.log", subject.binary())),
+                    &format!(
+                        "start {n}, first request (cold)\n{}  second request (warm)\n{}",
+                        call_lines(&cold, started),
+                        call_lines(&warm, started)
+                    ),
+                );
+                Some(Paths {
+                    cold: CriticalPath::of(&cold),
+                    warm: CriticalPath::of(&warm),
+                    warm_request: second.at - sent,
+                })
+            }
+            None => None,
+        };
         Ok(Sample {
             init: init.unwrap_or_default(),
             cold: outcome.at - started,
             status,
             upstream,
-            path,
+            paths,
         })
+    }
+
+    /// The benchmark's successful request number `number` to `subject`.
+    async fn event(&self, subject: Subject, number: usize) -> String {
+        event_for(self.upstream, subject, Ask::Success, &self.token, number).await
+    }
+
+    /// Start `n`'s second request, once the first has answered: when it
+    /// was queued, its outcome, and the marks of the calls it made.
+    async fn second_request(
+        &self,
+        api: &RuntimeApi,
+        subject: Subject,
+        n: usize,
+    ) -> (Instant, Option<Outcome>, Range<usize>) {
+        // Its target seeded first (straight into the tenant and the table,
+        // not through the relays).
+        let event = self.event(subject, request_number(n, 1)).await;
+        let mark = self.upstream.calls_mark();
+        let sent = Instant::now();
+        api.invoke(event);
+        let outcome = api.outcome(ANSWER_LIMIT).await;
+        (sent, outcome, mark..self.upstream.calls_mark())
     }
 
     fn upstream_counts(&self) -> [usize; 4] {
@@ -426,6 +495,22 @@ impl Context<'_> {
             management,
         ]
     }
+}
+
+/// `calls`, one a line: when each was received and answered, from `started`.
+fn call_lines(calls: &[Call], started: Instant) -> String {
+    let mut lines = String::new();
+    for call in calls {
+        let _ = writeln!(
+            lines,
+            "    {} → {} ms {:?} {}",
+            ms(call.received - started),
+            ms(call.answered - started),
+            call.service,
+            call.what
+        );
+    }
+    lines
 }
 
 /// Appends `text` to `file` (a log: a failure to write it is no failure
@@ -458,12 +543,10 @@ fn report(
             .unwrap_or_default()
     };
     let echo_cold = median(&column(Subject::Echo, |s| s.cold));
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| binary | init: exec → first `next`, median (p90) | cold request: exec → answer, median (p90) | first invocation alone, median | cold request ÷ bare echo's | ≤ 2× |"
+    let mut out = table_head(
+        "binary | init: exec → first `next`, median (p90) | cold request: exec → answer, median (p90) | first invocation alone, median | cold request ÷ bare echo's | ≤ 2×",
+        "lrrrrc",
     );
-    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | :---: |");
     let mut all_met = true;
     for subject in Subject::ALL {
         let init = column(subject, |s| s.init);
@@ -485,25 +568,20 @@ fn report(
             met_cell(subject, met),
         );
     }
-    let reached = match rtt {
-        Some(rtt) => format!(
-            "every upstream (Secrets Manager, Auth0, the table) reached through a relay that holds each request {} ms",
-            rtt.as_millis()
-        ),
-        None => "the upstreams reached directly".to_owned(),
-    };
     let _ = writeln!(
         out,
-        "\n{runs} cold starts of each binary, taking turns, after one untimed start each; {reached}; \
+        "\n{runs} cold starts of each binary, taking turns, after one untimed start each; every \
+         upstream (Secrets Manager, Auth0, the table) {}; \
          the token cache: {}. Target (every function's cold request ≤ 2× the bare echo's): **{}**.",
+        reached(rtt),
         token_cache_setting(),
         verdict(all_met)
     );
-    let _ = writeln!(
-        out,
-        "\n| function | upstream requests per cold start: Secrets Manager / JWKS / Auth0 token / Management API |"
-    );
-    let _ = writeln!(out, "| --- | --- |");
+    out.push('\n');
+    out.push_str(&table_head(
+        "function | upstream requests per cold start: Secrets Manager / JWKS / Auth0 token / Management API",
+        "ll",
+    ));
     for subject in Subject::FUNCTIONS {
         let mut seen: Vec<[usize; 4]> = samples
             .get(&Entry {
@@ -622,11 +700,10 @@ fn dynamodb_client_cost(out: &mut String, echo_cold: Duration, costs: &[ClientCo
          request's difference also has the first request's table calls (moto's time) instead of the Auth0 \
          calls it no longer makes.\n"
     );
-    let _ = writeln!(
-        out,
-        "| before → with the index | init, ms | added to init, ms | … ÷ bare echo's cold request | cold request, ms | cold request ÷ bare echo's |"
-    );
-    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
+    out.push_str(&table_head(
+        "before → with the index | init, ms | added to init, ms | … ÷ bare echo's cold request | cold request, ms | cold request ÷ bare echo's",
+        "lrrrrr",
+    ));
     for cost in costs {
         let _ = writeln!(
             out,
@@ -677,19 +754,23 @@ fn critical_path(out: &mut String, paths: &[(Duration, Subject, Vec<Sample>)]) -
         "\nThe first request's critical path, from the relays' log: the upstream requests received \
          before the operation's own Auth0 call (its first Management API call; for an operation that \
          makes none, before its answer), and the longest chain of them in sequence (each received \
-         after the one before it was answered). With a round-trip time, that chain is the round trips \
-         the request waited for before its Auth0 call; without one, concurrent calls answer so fast \
-         that they can look sequential, so the count is an upper bound. Medians; where runs differ, \
-         their range.\n"
+         after the one before it was answered): the cold chain. The same container then serves a \
+         second request of the same kind (another create; a get, delete or change of another \
+         client), warm: its chain, counted the same way, is the operation's own, made cold or warm. \
+         What the cold start adds is the difference, cold − warm, start by start, and the target \
+         (at most one upstream round trip before the operation's Auth0 call) is on it. With a \
+         round-trip time, a chain is the round trips the request waited for before its Auth0 call; \
+         without one, concurrent calls answer so fast that they can look sequential, so the counts \
+         are upper bounds and get no verdict. Medians; where starts differ, their range.\n"
     );
-    let _ = writeln!(
-        out,
-        "| function | round-trip time | cold request: exec → answer, median | after init: first `next` → answer, median | before the Auth0 call: secret reads / token requests / JWKS fetches / table calls | of them in sequence (round trips) | ≤ 1 |"
-    );
-    let _ = writeln!(out, "| --- | ---: | ---: | ---: | --- | ---: | :---: |");
-    let mut worst: Option<(Duration, usize, Vec<String>, bool)> = None;
+    out.push_str(&table_head(
+        "function | round-trip time | cold request: exec → answer, median | after init: first `next` → answer, median | warm request: queued → answer, median | before the Auth0 call, cold: secret reads / token requests / JWKS fetches / table calls | cold chain (round trips) | warm chain (round trips) | added by the cold start: cold − warm | ≤ 1",
+        "lrrrrlrrrc",
+    ));
+    // The summary's round-trip time, each function's figures, whether all met.
+    let mut summary: Option<(Duration, Vec<String>, bool)> = None;
     for (rtt, subject, samples) in paths {
-        let found: Vec<&CriticalPath> = samples.iter().filter_map(|s| s.path.as_ref()).collect();
+        let found: Vec<&Paths> = samples.iter().filter_map(|s| s.paths.as_ref()).collect();
         if found.is_empty() {
             continue;
         }
@@ -698,55 +779,119 @@ fn critical_path(out: &mut String, paths: &[(Duration, Subject, Vec<Sample>)]) -
             .iter()
             .map(|s| s.cold.saturating_sub(s.init))
             .collect();
-        let range = |pick: &dyn Fn(&CriticalPath) -> usize| {
-            let low = found.iter().map(|p| pick(p)).min().unwrap_or(0);
-            let high = found.iter().map(|p| pick(p)).max().unwrap_or(0);
-            if low == high {
-                low.to_string()
-            } else {
-                format!("{low}-{high}")
-            }
-        };
+        let warm_request: Vec<Duration> = found.iter().map(|p| p.warm_request).collect();
         let before = (0..4)
-            .map(|i| range(&|p: &CriticalPath| p.before[i]))
+            .map(|i| span(found.iter().map(|p| p.cold.before[i] as i64)))
             .collect::<Vec<_>>()
             .join(" / ");
-        let longest = found.iter().map(|p| p.in_sequence).max().unwrap_or(0);
-        let calls_auth0 = found.iter().all(|p| p.calls_management_api);
+        let cold_chain = span(found.iter().map(|p| p.cold.in_sequence as i64));
+        let warm_chain = span(found.iter().map(|p| p.warm.in_sequence as i64));
+        let added = span(found.iter().map(|p| p.added_by_cold_start()));
+        let most_added = found
+            .iter()
+            .map(|p| p.added_by_cold_start())
+            .max()
+            .unwrap_or(0);
+        let calls_auth0 = found.iter().all(|p| p.cold.calls_management_api);
         let met = if !calls_auth0 {
             "— (no Auth0 call)"
         } else if rtt.is_zero() {
             "—"
-        } else if longest <= 1 {
+        } else if most_added <= 1 {
             "yes"
         } else {
             "**no**"
         };
         let _ = writeln!(
             out,
-            "| {} | {} ms | {} ms | {} ms | {} | {} | {} |",
+            "| {} | {} ms | {} ms | {} ms | {} ms | {before} | {cold_chain} | {warm_chain} | {added} | {met} |",
             subject.label(),
             rtt.as_millis(),
             ms(median(&cold)),
             ms(median(&after_init)),
-            before,
-            range(&|p: &CriticalPath| p.in_sequence),
-            met,
+            ms(median(&warm_request)),
         );
         if calls_auth0 && !rtt.is_zero() {
-            let entry = worst.get_or_insert((*rtt, 0, Vec::new(), true));
-            entry.1 = entry.1.max(longest);
-            entry.2.push(format!("{} {longest}", subject.binary()));
-            entry.3 &= longest <= 1;
+            let entry = summary.get_or_insert((*rtt, Vec::new(), true));
+            entry.1.push(format!(
+                "{} {added} ({cold_chain} cold − {warm_chain} warm)",
+                subject.binary()
+            ));
+            entry.2 &= most_added <= 1;
         }
     }
-    match worst {
-        Some((rtt, _, figures, all_met)) => format!(
-            "| first request's critical path: at most 1 upstream round trip before the operation's Auth0 call ({} ms round-trip time injected) | {} | {} |\n",
+    match summary {
+        Some((rtt, figures, all_met)) => format!(
+            "| first request's critical path: at most 1 upstream round trip added by the cold start before the operation's Auth0 call (the first request's chain − a warm request's of the same kind, same container; {} ms round-trip time injected) | {} | {} |\n",
             rtt.as_millis(),
             figures.join("; "),
             if all_met { "met" } else { "**not met**" }
         ),
         None => String::new(),
+    }
+}
+
+/// `values` as one figure if they are all alike, else their range.
+fn span(values: impl Iterator<Item = i64> + Clone) -> String {
+    let low = values.clone().min().unwrap_or(0);
+    let high = values.max().unwrap_or(0);
+    if low == high {
+        low.to_string()
+    } else {
+        format!("{low} to {high}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A start whose first request waited for `cold` round trips in
+    /// sequence before its Auth0 call, and its second for `warm`.
+    fn start(cold: usize, warm: usize) -> Sample {
+        let path = |in_sequence| CriticalPath {
+            before: [0, 0, 1, in_sequence],
+            in_sequence,
+            calls_management_api: true,
+        };
+        Sample {
+            init: Duration::from_millis(3),
+            cold: Duration::from_millis(100),
+            status: Some(201),
+            upstream: [0, 1, 0, 2],
+            paths: Some(Paths {
+                cold: path(cold),
+                warm: path(warm),
+                warm_request: Duration::from_millis(60),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_target_is_on_what_the_cold_start_adds_to_the_operations_own_chain() {
+        let rtt = Duration::from_millis(20);
+        let create = Subject::Function(Route::CreateClient);
+        let delete = Subject::Function(Route::DeleteClient);
+
+        // The JWKS, then the operation's two table calls, which it makes warm too.
+        let mut out = String::new();
+        let summary = critical_path(&mut out, &[(rtt, create, vec![start(3, 2), start(3, 2)])]);
+        assert!(out.contains("| 3 | 2 | 1 | yes |"), "{out}");
+        assert!(
+            summary.contains("| create_client 1 (3 cold − 2 warm) | met |"),
+            "{summary}"
+        );
+
+        // One start's cold chain two round trips longer than its warm one.
+        let mut out = String::new();
+        let summary = critical_path(&mut out, &[(rtt, delete, vec![start(2, 1), start(3, 1)])]);
+        assert!(out.contains("| 2 to 3 | 1 | 1 to 2 | **no** |"), "{out}");
+        assert!(summary.ends_with("| **not met** |\n"), "{summary}");
+
+        // Without a round-trip time the counts are upper bounds: no verdict.
+        let mut out = String::new();
+        let summary = critical_path(&mut out, &[(Duration::ZERO, create, vec![start(4, 1)])]);
+        assert!(out.contains("| 4 | 1 | 3 | — |"), "{out}");
+        assert_eq!(summary, "");
     }
 }

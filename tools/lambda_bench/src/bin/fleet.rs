@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 use auth0_emulator::Route as Auth0Route;
 use lambda_bench::runtime_api::{OutcomeKind, RuntimeApi};
 use lambda_bench::upstream::{
-    Ask, CALLER, Credentials, Subject, Upstream, event_for, status_of, token_cache_setting,
+    Ask, CALLER, Credentials, Subject, Upstream, event_for, reached, status_of, token_cache_setting,
 };
-use lambda_bench::{ANSWER_LIMIT, Args, binary_dir, exit, launch, logs_dir, publish};
+use lambda_bench::{ANSWER_LIMIT, Args, binary_dir, exit, launch, logs_dir, publish, table_head};
 use m2m_shared::Route;
 use test_support::stats::{median, ms, percentile};
 
@@ -73,13 +73,12 @@ async fn main() -> ExitCode {
             Err(format!("--function {function}: no such function")),
         );
     };
-    let rtt_ms = args.count("--rtt-ms", 0) as u64;
     let options = Options {
         subject,
         containers: args.count("--containers", 20).max(1),
         requests: args.count("--requests", 3).max(1),
         waves: args.count("--waves", 2).max(1),
-        rtt: (rtt_ms > 0).then(|| Duration::from_millis(rtt_ms)),
+        rtt: args.rtt(),
     };
     let summary = args.option("--summary").map(PathBuf::from);
     let outcome = run(&options, &args.markdown("fleet.md"), summary.as_deref()).await;
@@ -224,14 +223,9 @@ fn per_start(count: usize, containers: usize) -> f64 {
 }
 
 fn report(options: &Options, upstream: &Upstream, waves: &[Wave]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| wave | containers started at once | answers (status × count) | Auth0 token requests | … per container start | Secrets Manager reads | … per container start | JWKS fetches | cold request: exec → first answer, median (p90) | first exec → last answer |"
-    );
-    let _ = writeln!(
-        out,
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    let mut out = table_head(
+        "wave | containers started at once | answers (status × count) | Auth0 token requests | … per container start | Secrets Manager reads | … per container start | JWKS fetches | cold request: exec → first answer, median (p90) | first exec → last answer",
+        "lrlrrrrrrr",
     );
     for (i, wave) in waves.iter().enumerate() {
         let answers: Vec<String> = wave
@@ -256,13 +250,7 @@ fn report(options: &Options, upstream: &Upstream, waves: &[Wave]) -> String {
         );
     }
     let (tokens, reads, starts) = totals(waves);
-    let reached = match options.rtt {
-        Some(rtt) => format!(
-            "reached through relays that hold each request {} ms",
-            rtt.as_millis()
-        ),
-        None => "reached directly".to_owned(),
-    };
+    let reached = reached(options.rtt);
     let _ = writeln!(
         out,
         "\n{} processes of `{}` per wave, started at once (one exec after another, no waiting), each \

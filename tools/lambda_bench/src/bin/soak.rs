@@ -18,7 +18,7 @@ use lambda_bench::runtime_api::RuntimeApi;
 use lambda_bench::upstream::{Ask, CALLER, Credentials, Subject, Upstream, event_for};
 use lambda_bench::{
     ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
-    publish, verdict,
+    publish, table_head, verdict,
 };
 use test_support::stats::{median, ms, percentile};
 
@@ -128,14 +128,9 @@ fn mib(kib: u64) -> String {
 }
 
 fn report(results: &[Soak]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| binary | requests | peak RSS (MiB) | RSS after 100 (MiB) | RSS after all (MiB) | growth 100 → all (KiB) | warm round trip, median / p99 (ms) | secret reads / JWKS fetches / token requests | ≤ 20 MB, flat |"
-    );
-    let _ = writeln!(
-        out,
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |"
+    let mut out = table_head(
+        "binary | requests | peak RSS (MiB) | RSS after 100 (MiB) | RSS after all (MiB) | growth 100 → all (KiB) | warm round trip, median / p99 (ms) | secret reads / JWKS fetches / token requests | ≤ 20 MB, flat",
+        "lrrrrrrcc",
     );
     let mut all_met = true;
     for soak in results {
