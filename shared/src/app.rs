@@ -113,19 +113,20 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
         }
     }
 
-    /// Fetches what every request needs: the callers' JWKS, and the
-    /// management credentials followed by a Management API token,
-    /// concurrently, so this costs the slower of the two rather than their
-    /// sum. Requests that arrive meanwhile wait for these fetches instead
-    /// of starting their own.
+    /// Fetches what requests need: the callers' JWKS, the management
+    /// credentials followed by a Management API token, and the list
+    /// cursors' key, concurrently, so this costs the slowest of them rather
+    /// than their sum. Requests that arrive meanwhile wait for these
+    /// fetches instead of starting their own.
     pub async fn warm_up(&self) {
-        self.warm_up_for(true).await;
+        self.warm_up_for(true, true).await;
     }
 
     /// [`App::warm_up`] for a function whose route may or may not call
-    /// Auth0 ([`Route::calls_auth0`]): one that never does fetches the
-    /// JWKS alone, spending none of the tenant's tokens.
-    async fn warm_up_for(&self, calls_auth0: bool) {
+    /// Auth0 ([`Route::calls_auth0`]) or use the cursor key
+    /// ([`Route::uses_cursor_key`]): one that never calls Auth0 spends none
+    /// of the tenant's tokens.
+    async fn warm_up_for(&self, calls_auth0: bool, uses_cursor_key: bool) {
         let Ok(service) = &self.service else {
             return;
         };
@@ -136,11 +137,23 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
                 Ok(())
             }
         };
-        let ((), token) = tokio::join!(service.authenticator.jwks().load(), token);
+        let cursor_key = async {
+            if uses_cursor_key {
+                service.clients.load_cursor_key().await
+            } else {
+                Ok(())
+            }
+        };
+        let ((), token, cursor_key) =
+            tokio::join!(service.authenticator.jwks().load(), token, cursor_key);
+        // Neither is fatal: the next request tries again, so fixing the
+        // secret, the Auth0 application or the table heals the function
+        // without a restart.
         if let Err(problem) = token {
-            // Not fatal: the next request tries again, so fixing the secret
-            // or the Auth0 application heals the function without a restart.
             error!(error = %problem, "no Management API token yet; requests will try again");
+        }
+        if let Err(problem) = cursor_key {
+            error!(error = %problem, "the list cursors' key could not be read; requests will try again");
         }
     }
 
@@ -150,7 +163,7 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
     /// and the management token are on their way. With provisioned
     /// concurrency, where no request is waiting, the warm-up finishes first.
     pub async fn serve<R: Future>(&self, route: Route, runtime: R) -> R::Output {
-        let warm_up = self.warm_up_for(route.calls_auth0());
+        let warm_up = self.warm_up_for(route.calls_auth0(), route.uses_cursor_key());
         if initialized_for_a_waiting_request() {
             tokio::join!(warm_up, runtime).1
         } else {

@@ -638,16 +638,34 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         Ok(())
     }
 
+    /// Reads the list cursors' key ahead of the first request that needs
+    /// it (a container's warm-up, beside the JWKS): that request then finds
+    /// it in memory instead of reading it once its token is checked, one
+    /// round trip later. A table without a key yet is left so: the first
+    /// create makes it.
+    pub async fn load_cursor_key(&self) -> Result<(), ServiceError> {
+        self.cursor_key(false).await.map(drop)
+    }
+
     /// The key list cursors are signed with; made by the first writer.
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, ServiceError> {
-        if let Some(key) = self.cursor_key.get() {
-            return Ok(Some(key.clone()));
+        // A request during the warm-up waits for the read under way rather
+        // than making its own; a read that found no key fills nothing.
+        let loaded = self
+            .cursor_key
+            .get_or_try_init(|| async {
+                match self.index.cursor_key(create).await {
+                    Ok(Some(key)) => Ok(key),
+                    Ok(None) => Err(None),
+                    Err(problem) => Err(Some(ServiceError::from(problem))),
+                }
+            })
+            .await;
+        match loaded {
+            Ok(key) => Ok(Some(key.clone())),
+            Err(None) => Ok(None),
+            Err(Some(problem)) => Err(problem),
         }
-        let key = self.index.cursor_key(create).await?;
-        if let Some(key) = &key {
-            let _ = self.cursor_key.set(key.clone());
-        }
-        Ok(key)
     }
 }
 

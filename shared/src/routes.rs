@@ -148,6 +148,13 @@ impl Route {
     }
 
     /// Whether the path names one client (`{id}`).
+    /// Whether its requests need the list cursors' key (list signs and
+    /// reads cursors; create makes the key if it is the first writer), so
+    /// that a container of it reads the key at start-up.
+    pub fn uses_cursor_key(self) -> bool {
+        matches!(self, Route::CreateClient | Route::ListClients)
+    }
+
     pub fn takes_id(self) -> bool {
         self.path().contains("{id}")
     }

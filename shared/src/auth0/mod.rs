@@ -65,8 +65,6 @@ impl<S: CredentialsSource> ManagementApi<S> {
             .await
     }
 
-    /// Sends a Management API call with a token, renewing the token once if
-    /// Auth0 rejects it.
     /// A read whose one good answer is 200, parsed; any other answer is a
     /// failure of `what`.
     async fn read<T: serde::de::DeserializeOwned>(
@@ -82,6 +80,8 @@ impl<S: CredentialsSource> ManagementApi<S> {
         answer.parse(what)
     }
 
+    /// Sends a Management API call with a token, renewing the token once if
+    /// Auth0 rejects it.
     async fn call(&self, call: &Call<'_>, deadline: Instant) -> Result<Answer, UpstreamError> {
         let token = self.tokens.token(&self.http, deadline).await?;
         match self.http.send(call, Some(token.expose()), deadline).await? {

@@ -183,6 +183,8 @@ async fn management_token_cache_container_keeps_a_token_per_container() {
 #[tokio::test]
 async fn a_container_start_with_a_valid_shared_token_reads_no_secret_and_fetches_no_token() {
     let env = TestEnv::new().await;
+    // A deployment's usual state: a create has made the list cursors' key.
+    env.create_ok("owner-a", "First").await;
     assert_eq!(env.emulator.count(Auth0Route::Token), 1);
     // Its Secrets Manager is unreachable: a read would fail its create.
     let app = env.container_reading_the_secret_through(
@@ -191,8 +193,19 @@ async fn a_container_start_with_a_valid_shared_token_reads_no_secret_and_fetches
     );
     let before = env.table_calls.all().len();
     app.warm_up().await;
-    // Its start read the token item, once, and nothing else.
-    assert_eq!(env.table_calls.since(before), ["GetItem".to_owned()]);
+    // Its start read the token item and the list cursors' key, once each,
+    // side by side, and nothing else.
+    assert_eq!(env.table_calls.since(before), ["GetItem", "GetItem"]);
+    let before = env.table_calls.all().len();
     assert_eq!(env.create_through(&app).await.status, 201);
     assert_eq!(env.emulator.count(Auth0Route::Token), 1);
+    // Its first create reads neither again: it only writes.
+    assert!(
+        !env.table_calls
+            .since(before)
+            .iter()
+            .any(|call| call == "GetItem"),
+        "{:?}",
+        env.table_calls.since(before)
+    );
 }
