@@ -7,7 +7,7 @@ use auth0_emulator::Route as Auth0Route;
 use m2m_shared::domain::{Aspects, OwnerIndex, PendingChange};
 use serde_json::{Value, json};
 
-use crate::support::{CREATED_KEYS, Route, TestEnv, UNKNOWN_ID, bearer, keys_of, not_found};
+use crate::support::{CREATED_KEYS, Reply, Route, TestEnv, UNKNOWN_ID, bearer, keys_of, not_found};
 
 /// One of owner-a's clients, as create answered.
 struct Made {
@@ -40,6 +40,30 @@ async fn assert_tokens_carry(env: &TestEnv, client: &Made, scopes: [&str; 2]) {
     assert_eq!(
         (status, token["scope"].as_str()),
         (200, Some(scopes.join(" ").as_str()))
+    );
+}
+
+/// `route` (with `body`) once more, where the client already is as it
+/// asks: `earlier`'s answer again, from the index, without an Auth0 call
+/// (docs/behaviour.md, "Lifecycle routes").
+async fn assert_a_repeat_costs_nothing(
+    env: &TestEnv,
+    (route, body): (Route, Option<Value>),
+    token: &str,
+    id: &str,
+    earlier: &Reply,
+) {
+    let calls = env.emulator.requests().len();
+    let again = env.lifecycle(route, token, id, body).await;
+    assert_eq!(
+        (again.status, &again.json),
+        (200, &earlier.json),
+        "{route:?}"
+    );
+    assert_eq!(
+        env.emulator.requests().len(),
+        calls,
+        "{route:?}: Auth0 asked"
     );
 }
 
@@ -128,11 +152,8 @@ async fn an_update_renames_in_auth0_and_in_what_list_shows() {
         (200, &json!(""))
     );
     assert_eq!(env.get(&token, id).await.json["description"], "");
-    // The same values again: answered from the index, no Auth0 call.
-    let patches = env.emulator.count(Auth0Route::UpdateClient);
-    let again = env.update(&token, id, json!({"name": "After"})).await;
-    assert_eq!(again.status, 200);
-    assert_eq!(env.emulator.count(Auth0Route::UpdateClient), patches);
+    let same = (Route::UpdateClient, Some(json!({"name": "After"})));
+    assert_a_repeat_costs_nothing(&env, same, &token, id, &reply).await;
 }
 
 #[tokio::test]
@@ -226,18 +247,13 @@ async fn disable_stops_new_tokens_and_enable_restores_the_chosen_scopes() {
     assert_eq!(env.client_token(id, secret).await.0, 403);
     assert_eq!(env.get(&token, id).await.json["status"], "disabled");
     assert_eq!(env.list(&token).await.json[0]["status"], "disabled");
-    // Idempotent, and without an Auth0 call.
-    let calls = env.emulator.requests().len();
-    let again = env.lifecycle(Route::DisableClient, &token, id, None).await;
-    assert_eq!((again.status, &again.json), (200, &disabled.json));
-    assert_eq!(env.emulator.requests().len(), calls);
+    assert_a_repeat_costs_nothing(&env, (Route::DisableClient, None), &token, id, &disabled).await;
 
     let enabled = env.lifecycle(Route::EnableClient, &token, id, None).await;
     assert_eq!(enabled.status, 200, "{}", enabled.text);
     assert_eq!(enabled.json["status"], "active");
     assert_tokens_carry(&env, &client, ["read:rooms", "write:rooms"]).await;
-    let again = env.lifecycle(Route::EnableClient, &token, id, None).await;
-    assert_eq!((again.status, &again.json), (200, &enabled.json));
+    assert_a_repeat_costs_nothing(&env, (Route::EnableClient, None), &token, id, &enabled).await;
     env.assert_index_names_the_tenants_clients("owner-a", "after enable")
         .await;
 }

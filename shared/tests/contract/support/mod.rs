@@ -447,6 +447,26 @@ impl TestEnv {
         }
     }
 
+    /// The ids of the clients Auth0 holds, in the order they were made.
+    pub fn client_ids(&self) -> Vec<Value> {
+        self.emulator
+            .clients()
+            .iter()
+            .map(|client| client["client_id"].clone())
+            .collect()
+    }
+
+    /// The Management API calls Auth0 was sent so far, by route (token
+    /// requests and JWKS fetches are counted apart).
+    pub fn management_calls(&self) -> Vec<Auth0Route> {
+        self.emulator
+            .requests()
+            .iter()
+            .map(|request| request.route)
+            .filter(|route| !matches!(route, Auth0Route::Token | Auth0Route::Jwks))
+            .collect()
+    }
+
     /// The clients this service created: the ids it chose (seeded fixtures
     /// have Auth0's).
     pub fn created_clients(&self) -> Vec<Value> {
@@ -891,6 +911,35 @@ pub fn stdout_of(command: &mut std::process::Command, what: &str) -> Vec<u8> {
         String::from_utf8_lossy(&output.stderr)
     );
     output.stdout
+}
+
+/// Awaits every future, all at once in this task; the outputs in the
+/// order the futures finished.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
+    std::future::poll_fn(|context| {
+        let mut done = true;
+        for slot in pending.iter_mut() {
+            if let Some(future) = slot {
+                match future.as_mut().poll(context) {
+                    std::task::Poll::Ready(output) => {
+                        outputs.push(output);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs
 }
 
 /// Unpadded base64url, for hand-made token segments.
