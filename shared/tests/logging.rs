@@ -202,28 +202,37 @@ async fn at_trace_the_logs_name_their_targets_and_hold_no_secret() {
     assert!(text.contains(r#""target":"audit""#));
 }
 
-/// The EMF documents of `lines` that define `metric`: each with its
-/// dimension sets, units and values, as CloudWatch reads them.
-fn emf_documents<'a>(lines: &'a [Value], metric: &str) -> Vec<&'a Value> {
-    lines
+/// The EMF documents of `lines` that declare `metrics` (name, unit; by the
+/// first's name), each asserted to be well-formed with exactly these
+/// metrics under `dimension_sets`: as CloudWatch reads them.
+fn emf_documents<'a>(
+    lines: &'a [Value],
+    dimension_sets: Value,
+    metrics: &[(&str, &str)],
+) -> Vec<&'a Value> {
+    let documents: Vec<&Value> = lines
         .iter()
         .filter(|line| {
             line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
                 .as_array()
-                .is_some_and(|metrics| metrics.iter().any(|m| m["Name"] == metric))
+                .is_some_and(|declared| declared.iter().any(|m| m["Name"] == metrics[0].0))
         })
-        .collect()
+        .collect();
+    for document in &documents {
+        assert_emf(document, &dimension_sets, metrics);
+    }
+    documents
 }
 
 /// Asserts that `document` is a well-formed EMF document of the test's
-/// namespace, declaring `metrics` (name, unit) under `dimension_sets`, and
-/// returns it.
-fn assert_emf(document: &Value, dimension_sets: Value, metrics: &[(&str, &str)]) {
+/// namespace, declaring `metrics` (name, unit) under `dimension_sets`, with
+/// every dimension's and metric's value at the top level.
+fn assert_emf(document: &Value, dimension_sets: &Value, metrics: &[(&str, &str)]) {
     let aws = &document["_aws"];
     assert!(aws["Timestamp"].as_u64().is_some(), "{document}");
     let directive = &aws["CloudWatchMetrics"][0];
     assert_eq!(directive["Namespace"], METRICS_NAMESPACE, "{document}");
-    assert_eq!(directive["Dimensions"], dimension_sets, "{document}");
+    assert_eq!(directive["Dimensions"], *dimension_sets, "{document}");
     let declared: Vec<(String, String)> = directive["Metrics"]
         .as_array()
         .unwrap()
@@ -284,13 +293,12 @@ async fn metrics_are_emf_documents_and_log_lines_carry_the_trace_id() {
     let lines = json_lines(&text);
 
     // Requests: by route and status class, and by class alone.
-    let requests = emf_documents(&lines, "Requests");
+    let requests = emf_documents(
+        &lines,
+        json!([["Route", "StatusClass"], ["StatusClass"]]),
+        &[("Requests", "Count"), ("Latency", "Milliseconds")],
+    );
     for document in &requests {
-        assert_emf(
-            document,
-            json!([["Route", "StatusClass"], ["StatusClass"]]),
-            &[("Requests", "Count"), ("Latency", "Milliseconds")],
-        );
         assert_eq!(document["Requests"], 1.0);
     }
     let wanted = |class: &str| vec!["create_client".to_owned(), class.to_owned()];
@@ -302,14 +310,11 @@ async fn metrics_are_emf_documents_and_log_lines_carry_the_trace_id() {
 
     // Auth0 calls, an attempt each: the token, then each create's client
     // and grant; the rate-limited attempt and the failed grant by outcome.
-    let calls = emf_documents(&lines, "Auth0Calls");
-    for document in &calls {
-        assert_emf(
-            document,
-            json!([["Call", "Outcome"], ["Outcome"]]),
-            &[("Auth0Calls", "Count"), ("Auth0Latency", "Milliseconds")],
-        );
-    }
+    let calls = emf_documents(
+        &lines,
+        json!([["Call", "Outcome"], ["Outcome"]]),
+        &[("Auth0Calls", "Count"), ("Auth0Latency", "Milliseconds")],
+    );
     let call = |name: &str, outcome: &str| vec![name.to_owned(), outcome.to_owned()];
     let counted = values(&calls, &["Call", "Outcome"]);
     for expected in [
@@ -327,14 +332,11 @@ async fn metrics_are_emf_documents_and_log_lines_carry_the_trace_id() {
     assert_eq!(created_clients, 3, "{counted:?}");
 
     // What each create came to, as its audit line says.
-    let operations = emf_documents(&lines, "ClientOperations");
-    for document in &operations {
-        assert_emf(
-            document,
-            json!([["Action", "Outcome"]]),
-            &[("ClientOperations", "Count")],
-        );
-    }
+    let operations = emf_documents(
+        &lines,
+        json!([["Action", "Outcome"]]),
+        &[("ClientOperations", "Count")],
+    );
     let outcomes: Vec<String> = values(&operations, &["Outcome"]).concat();
     assert_eq!(
         outcomes,
@@ -343,14 +345,11 @@ async fn metrics_are_emf_documents_and_log_lines_carry_the_trace_id() {
     );
 
     // One Management API token fetched, then reused.
-    let tokens = emf_documents(&lines, "ManagementTokens");
-    for document in &tokens {
-        assert_emf(
-            document,
-            json!([["Source"]]),
-            &[("ManagementTokens", "Count")],
-        );
-    }
+    let tokens = emf_documents(
+        &lines,
+        json!([["Source"]]),
+        &[("ManagementTokens", "Count")],
+    );
     let sources = values(&tokens, &["Source"]).concat();
     assert_eq!(
         sources.iter().filter(|s| *s == "fetched").count(),

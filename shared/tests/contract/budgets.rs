@@ -115,15 +115,6 @@ async fn timed(env: &TestEnv, route: Route, owner: &str, id: Option<&str>, case:
     reply
 }
 
-/// The ids of the tenant's clients.
-fn client_ids(env: &TestEnv) -> Vec<Value> {
-    env.emulator
-        .clients()
-        .iter()
-        .map(|client| client["client_id"].clone())
-        .collect()
-}
-
 /// `route` on a container whose Auth0 hangs on every call. `warm`: the
 /// container has its management token, so the Management API calls hang;
 /// otherwise the token request does.
@@ -169,7 +160,7 @@ async fn hung_auth0(route: Route, warm: bool) {
         Route::DeleteClient => Vec::new(),
         _ => existing.into_iter().map(Value::from).collect(),
     };
-    assert_eq!(client_ids(&env), expected, "{case}");
+    assert_eq!(env.client_ids(), expected, "{case}");
 }
 
 /// An owner index (DynamoDB) that takes connections and never answers:
@@ -220,7 +211,7 @@ async fn a_slow_creation_and_a_hung_grant() {
     assert!(took >= creation + Duration::from_millis(3500), "{took:?}");
     // Then the client was rolled back: nothing is left.
     assert_eq!(env.emulator.count(Auth0Route::DeleteClient), 1);
-    assert!(client_ids(&env).is_empty());
+    assert!(env.client_ids().is_empty());
     assert!(env.emulator.grants().is_empty());
 }
 
@@ -244,7 +235,7 @@ async fn little_time_left_for_a_create() {
         Fault::Delay(Duration::from_millis(1800)),
     );
     let created = env.create_ok("owner-a", "Just in time").await;
-    assert_eq!(client_ids(&env), [created["client_id"].clone()]);
+    assert_eq!(env.client_ids(), [created["client_id"].clone()]);
     env.assert_no_client_without_grant("a slow creation and grant");
 }
 

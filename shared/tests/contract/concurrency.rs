@@ -5,40 +5,9 @@
 
 use std::collections::BTreeSet;
 
-pub use futures_like::join_all;
 use serde_json::json;
 
-use crate::support::{Options, TestEnv};
-
-/// Awaits every future, all at once.
-mod futures_like {
-    pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-        let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
-        let mut outputs = Vec::with_capacity(handles.len());
-        let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
-        std::future::poll_fn(|context| {
-            let mut done = true;
-            for slot in pending.iter_mut() {
-                if let Some(future) = slot {
-                    match future.as_mut().poll(context) {
-                        std::task::Poll::Ready(output) => {
-                            outputs.push(output);
-                            *slot = None;
-                        }
-                        std::task::Poll::Pending => done = false,
-                    }
-                }
-            }
-            if done {
-                std::task::Poll::Ready(())
-            } else {
-                std::task::Poll::Pending
-            }
-        })
-        .await;
-        outputs
-    }
-}
+use crate::support::{Options, Reply, TestEnv, join_all};
 
 async fn env(max_clients: &str) -> TestEnv {
     TestEnv::with(Options {
@@ -49,29 +18,44 @@ async fn env(max_clients: &str) -> TestEnv {
     .await
 }
 
+/// `n` requests at once, the `i`-th `request(i)`: their replies, in the
+/// order they came.
+async fn race<F: Future>(n: usize, request: impl FnMut(usize) -> F) -> Vec<F::Output> {
+    join_all((0..n).map(request).collect()).await
+}
+
+/// The replies of racing creates that made a client (201s); every other
+/// one must be a 409 of `code`.
+fn created_or_refused<'a>(replies: &'a [Reply], code: &str) -> Vec<&'a Reply> {
+    let (created, refused): (Vec<&Reply>, Vec<&Reply>) =
+        replies.iter().partition(|reply| reply.status == 201);
+    for reply in refused {
+        assert_eq!(reply.status, 409, "{}", reply.text);
+        assert_eq!(reply.json["code"], code);
+    }
+    created
+}
+
+/// Auth0 holds `clients` clients, all owner-a's, and the owner index names
+/// exactly those.
+async fn assert_the_tenant_holds(env: &TestEnv, clients: usize, case: &str) {
+    assert_eq!(env.emulator.clients().len(), clients, "{case}");
+    env.assert_index_names_the_tenants_clients("owner-a", case)
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_simultaneous_creates_with_a_quota_of_5_make_exactly_5() {
     let env = env("5").await;
     let token = env.token("owner-a");
-    let replies = join_all(
-        (0..20)
-            .map(|n| env.create(&token, json!({"name": format!("racer {n}")})))
-            .collect(),
-    )
+    let replies = race(20, |n| {
+        env.create(&token, json!({"name": format!("racer {n}")}))
+    })
     .await;
     let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        5,
-        "{statuses:?}"
-    );
-    for reply in replies.iter().filter(|reply| reply.status != 201) {
-        assert_eq!(reply.status, 409, "{}", reply.text);
-        assert_eq!(reply.json["code"], "CLIENT_LIMIT_REACHED");
-    }
-    assert_eq!(env.emulator.clients().len(), 5);
-    env.assert_index_names_the_tenants_clients("owner-a", "20 racers")
-        .await;
+    let created = created_or_refused(&replies, "CLIENT_LIMIT_REACHED");
+    assert_eq!(created.len(), 5, "{statuses:?}");
+    assert_the_tenant_holds(&env, 5, "20 racers").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,31 +63,19 @@ async fn ten_simultaneous_creates_with_one_key_make_one_client() {
     let env = env("50").await;
     let token = env.token("owner-a");
     let body = json!({"name": "Exactly once"});
-    let replies = join_all(
-        (0..10)
-            .map(|_| env.create_keyed(&token, "one-key", body.clone()))
-            .collect(),
-    )
-    .await;
-    let created: BTreeSet<String> = replies
+    let replies = race(10, |_| env.create_keyed(&token, "one-key", body.clone())).await;
+    let created: BTreeSet<String> = created_or_refused(&replies, "IDEMPOTENCY_KEY_IN_USE")
         .iter()
-        .filter(|reply| reply.status == 201)
         .map(|reply| reply.json["client_id"].to_string())
         .collect();
     assert_eq!(created.len(), 1, "one client for all the 201s");
-    for reply in replies.iter().filter(|reply| reply.status != 201) {
-        assert_eq!(reply.status, 409, "{}", reply.text);
-        assert_eq!(reply.json["code"], "IDEMPOTENCY_KEY_IN_USE");
-    }
-    assert_eq!(env.emulator.clients().len(), 1);
-    // Once the first is answered, the repeat replays it.
+    // Once the first is answered, the repeat replays it: still one client.
     let after = env.create_keyed(&token, "one-key", body).await;
     assert_eq!(
         after.json["client_id"].to_string(),
         *created.first().unwrap()
     );
-    env.assert_index_names_the_tenants_clients("owner-a", "one key")
-        .await;
+    assert_the_tenant_holds(&env, 1, "one key").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,16 +89,11 @@ async fn simultaneous_changes_of_one_client_leave_auth0_agreeing_with_what_is_sh
         Route::EnableClient,
         Route::UpdateClient,
     ];
-    let replies = join_all(
-        (0..12)
-            .map(|n| {
-                let route = routes[n % routes.len()];
-                let body =
-                    (route == Route::UpdateClient).then(|| json!({"name": format!("renamed {n}")}));
-                env.lifecycle(route, &token, &id, body)
-            })
-            .collect(),
-    )
+    let replies = race(12, |n| {
+        let route = routes[n % routes.len()];
+        let body = (route == Route::UpdateClient).then(|| json!({"name": format!("renamed {n}")}));
+        env.lifecycle(route, &token, &id, body)
+    })
     .await;
     for reply in &replies {
         assert!(

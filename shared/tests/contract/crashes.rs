@@ -172,14 +172,7 @@ async fn a_change_stopped_at_any_step_leaves_auth0_matching_what_is_shown() {
                 "{case}: the grant and the status"
             );
             // Nothing is left under way: the client changes again at once.
-            let again = env
-                .lifecycle(
-                    Route::UpdateClient,
-                    &token,
-                    &id,
-                    Some(json!({"name": "Again"})),
-                )
-                .await;
+            let again = env.update(&token, &id, json!({"name": "Again"})).await;
             assert_eq!(again.status, 200, "{case}: {}", again.text);
             assert_eq!(env.name_in_auth0(&id), "Again", "{case}");
             env.assert_index_names_the_tenants_clients(OWNER, &case)

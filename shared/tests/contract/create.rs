@@ -1,24 +1,12 @@
 //! `POST /api/v1/client`
 
-use serde_json::{Value, json};
+use m2m_shared::config::{DEFAULT_GRANT_AUDIENCE, DEFAULT_GRANT_SCOPES};
+use serde_json::json;
 
-use crate::support::{Event, Options, Route, TestEnv, bearer, keys_of};
+use crate::support::{
+    CREATED_KEYS, Event, Options, Route, TestEnv, bearer, keys_of, workspace_yaml,
+};
 use auth0_emulator::Route as Auth0Route;
-
-const SCOPES: [&str; 12] = [
-    "read:spaces",
-    "write:spaces",
-    "delete:spaces",
-    "read:rooms",
-    "write:rooms",
-    "delete:rooms",
-    "read:sensors",
-    "write:sensors",
-    "delete:sensors",
-    "read:hives",
-    "write:hives",
-    "delete:hives",
-];
 
 fn is_ksuid_client_id(id: &str) -> bool {
     id.strip_prefix("client_").is_some_and(|ksuid| {
@@ -44,26 +32,14 @@ async fn creates_a_client_in_the_documented_shape_owned_by_the_caller() {
 
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(reply.header("content-type"), Some("application/json"));
-    assert_eq!(
-        reply.keys(),
-        [
-            "client_id",
-            "client_secret",
-            "description",
-            "name",
-            "scopes"
-        ]
-    );
+    assert_eq!(reply.keys(), CREATED_KEYS);
     assert_eq!(reply.json["name"], "My API Client");
     assert_eq!(
         reply.json["description"],
         "Client for accessing internal APIs"
     );
     // Without a choice, all of GRANT_SCOPES, in their order.
-    assert_eq!(
-        reply.json["scopes"],
-        json!(m2m_shared::config::DEFAULT_GRANT_SCOPES)
-    );
+    assert_eq!(reply.json["scopes"], json!(DEFAULT_GRANT_SCOPES));
     let client_id = reply.json["client_id"].as_str().unwrap();
     assert!(is_ksuid_client_id(client_id), "{client_id}");
 
@@ -84,30 +60,44 @@ async fn creates_a_client_in_the_documented_shape_owned_by_the_caller() {
     let grants = env.emulator.grants();
     assert_eq!(grants.len(), 1);
     assert_eq!(grants[0]["client_id"], client_id);
-    assert_eq!(grants[0]["audience"], "https://butlrauth/");
-    assert_eq!(grants[0]["scope"], json!(SCOPES));
+    assert_eq!(grants[0]["audience"], DEFAULT_GRANT_AUDIENCE);
+    assert_eq!(grants[0]["scope"], json!(DEFAULT_GRANT_SCOPES));
 }
 
 #[tokio::test]
 async fn the_new_credentials_work_for_the_butlr_api() {
     let env = TestEnv::new().await;
     let created = env.create_ok("owner-a", "Worker").await;
-    let response = reqwest::Client::new()
-        .post(format!("{}/oauth/token", env.emulator.base_url()))
-        .json(&json!({
-            "grant_type": "client_credentials",
-            "client_id": created["client_id"],
-            "client_secret": created["client_secret"],
-            "audience": "https://butlrauth/",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let token: Value = response.json().await.unwrap();
+    let (status, token) = env
+        .client_token(
+            created["client_id"].as_str().unwrap(),
+            created["client_secret"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(token["token_type"], "Bearer");
     let scopes: Vec<&str> = token["scope"].as_str().unwrap().split(' ').collect();
-    assert_eq!(scopes, SCOPES);
+    assert_eq!(scopes, DEFAULT_GRANT_SCOPES);
+}
+
+/// What a deployment grants new clients unless told otherwise is what the
+/// service grants without configuration (the tests above).
+#[test]
+fn template_yaml_grants_new_clients_the_services_defaults() {
+    let template = workspace_yaml("template.yaml");
+    let parameter = |name: &str| {
+        template["Parameters"][name]["Default"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has a default"))
+            .to_owned()
+    };
+    assert_eq!(parameter("GrantAudience"), DEFAULT_GRANT_AUDIENCE);
+    assert_eq!(
+        parameter("GrantScopes")
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        DEFAULT_GRANT_SCOPES
+    );
 }
 
 #[tokio::test]
@@ -126,56 +116,8 @@ async fn description_is_optional_and_the_name_is_trimmed() {
 async fn invalid_bodies_get_400_invalid_request_and_never_reach_auth0() {
     let env = TestEnv::new().await;
     let token = env.token("owner-a");
-    let long_name = "n".repeat(256);
-    let long_description = "d".repeat(141);
-    let cases: Vec<(String, &str)> = vec![
-        (
-            r#"{"description": "no name"}"#.into(),
-            "client name is required",
-        ),
-        ("{}".into(), "client name is required"),
-        (r#"{"name": ""}"#.into(), "client name is required"),
-        (r#"{"name": "   "}"#.into(), "client name is required"),
-        (r#"{"name": 7}"#.into(), "client name must be a string"),
-        (r#"{"name": null}"#.into(), "client name must be a string"),
-        (
-            r#"{"name": "a", "description": false}"#.into(),
-            "client description must be a string",
-        ),
-        (
-            format!(r#"{{"name": "{long_name}"}}"#),
-            "client name must be at most 255 characters",
-        ),
-        (
-            format!(r#"{{"name": "a", "description": "{long_description}"}}"#),
-            "client description must be at most 140 characters",
-        ),
-        (
-            r#"{"name": "<b>bold</b>"}"#.into(),
-            "client name must not contain '<', '>' or control characters",
-        ),
-        (
-            r#"{"name": "line\nbreak"}"#.into(),
-            "client name must not contain '<', '>' or control characters",
-        ),
-        (
-            r#"{"name": "a", "client_id": "client_mine"}"#.into(),
-            "unknown field `client_id`: only name, description and scopes are accepted",
-        ),
-        (
-            r#"{"name": "a", "owner_client_id": "someone-else"}"#.into(),
-            "unknown field `owner_client_id`: only name, description and scopes are accepted",
-        ),
-        ("not json".into(), "request body must be valid JSON"),
-        (r#"{"name": "a""#.into(), "request body must be valid JSON"),
-        (r#"["name"]"#.into(), "request body must be a JSON object"),
-        ("42".into(), "request body must be a JSON object"),
-        ("".into(), "request body is required"),
-        (
-            format!(r#"{{"name": "{}"}}"#, "x".repeat(16 * 1024)),
-            "request body must be at most 16384 bytes",
-        ),
-    ];
+    // The validation's unit test checks the same bodies' messages.
+    let cases = test_support::bodies::invalid_create_bodies();
     for (body, message) in cases {
         let reply = env
             .send(
@@ -265,13 +207,7 @@ async fn one_management_token_serves_the_whole_container() {
 async fn upstream_calls_per_create_are_exactly_two() {
     let env = TestEnv::new().await;
     env.create_ok("owner-a", "Counted").await;
-    let management_calls = env
-        .emulator
-        .requests()
-        .iter()
-        .filter(|r| !matches!(r.route, Auth0Route::Token | Auth0Route::Jwks))
-        .count();
-    assert_eq!(management_calls, 2);
+    assert_eq!(env.management_calls().len(), 2);
 }
 
 #[tokio::test]

@@ -15,13 +15,7 @@ async fn deletes_the_callers_client_with_an_empty_204() {
     assert_eq!(reply.text, "");
     assert_eq!(reply.header("content-type"), None);
 
-    let remaining: Vec<_> = env
-        .emulator
-        .clients()
-        .iter()
-        .map(|c| c["client_id"].clone())
-        .collect();
-    assert_eq!(remaining, [kept]);
+    assert_eq!(env.client_ids(), [kept]);
     assert!(env.emulator.grants().iter().all(|g| g["client_id"] != id));
     // Ownership comes from the owner index: one Auth0 call, the deletion.
     assert_eq!(env.emulator.count(Auth0Route::GetClient), 0);

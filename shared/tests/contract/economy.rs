@@ -10,20 +10,34 @@ use serde_json::json;
 
 use crate::support::{Options, Route, TestEnv};
 
-/// Management API calls so far, by route (token requests and JWKS fetches
-/// are counted apart).
-fn management_calls(env: &TestEnv) -> Vec<Auth0Route> {
-    env.emulator
-        .requests()
-        .iter()
-        .map(|r| r.route)
-        .filter(|route| !matches!(route, Auth0Route::Token | Auth0Route::Jwks))
-        .collect()
+/// What a container has fetched from Auth0 so far.
+#[derive(Debug, PartialEq, Eq)]
+struct Fetches {
+    /// Management API tokens requested.
+    tokens: usize,
+    /// JWKS documents fetched.
+    jwks: usize,
+}
+
+fn fetches(env: &TestEnv) -> Fetches {
+    Fetches {
+        tokens: env.emulator.count(Auth0Route::Token),
+        jwks: env.emulator.jwks_fetches(),
+    }
+}
+
+/// owner-a's create, served as a function's main serves its first request:
+/// while the container's warm-up is still on its way.
+async fn create_during_the_warm_up(env: &TestEnv, name: &str) {
+    let token = env.token("owner-a");
+    let create = env.create(&token, json!({"name": name}));
+    let reply = env.app.serve(Route::CreateClient, create).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
 }
 
 /// The calls made since `before` calls had been made.
 fn calls_since(env: &TestEnv, before: usize) -> Vec<Auth0Route> {
-    management_calls(env).split_off(before)
+    env.management_calls().split_off(before)
 }
 
 #[tokio::test]
@@ -31,7 +45,7 @@ async fn create_2_get_0_list_0_delete_1_auth0_calls() {
     let env = TestEnv::new().await;
     let token = env.token("owner-a");
 
-    let before = management_calls(&env).len();
+    let before = env.management_calls().len();
     let created = env.create_ok("owner-a", "Counted").await;
     assert_eq!(
         calls_since(&env, before),
@@ -39,7 +53,7 @@ async fn create_2_get_0_list_0_delete_1_auth0_calls() {
     );
     let id = created["client_id"].as_str().unwrap();
 
-    let before = management_calls(&env).len();
+    let before = env.management_calls().len();
     assert_eq!(env.get(&token, id).await.status, 200);
     assert_eq!(env.list(&token).await.status, 200);
     assert!(
@@ -47,12 +61,12 @@ async fn create_2_get_0_list_0_delete_1_auth0_calls() {
         "the owner index answers"
     );
 
-    let before = management_calls(&env).len();
+    let before = env.management_calls().len();
     assert_eq!(env.delete(&token, id).await.status, 204);
     assert_eq!(calls_since(&env, before), [Auth0Route::DeleteClient]);
 
     // Refusals cost nothing upstream: no token, a bad body, an impossible id.
-    let before = management_calls(&env).len();
+    let before = env.management_calls().len();
     env.send(Route::ListClients, None, None, None).await;
     assert_eq!(
         env.create(&token, json!({"description": "no name"}))
@@ -95,16 +109,14 @@ async fn create_get_list_delete(env: &TestEnv, rounds: usize) {
 async fn a_container_fetches_one_management_token_and_one_jwks() {
     let env = TestEnv::new().await;
     create_get_list_delete(&env, 5).await;
-    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
-    assert_eq!(env.emulator.jwks_fetches(), 1);
+    assert_eq!(fetches(&env), Fetches { tokens: 1, jwks: 1 });
 }
 
 #[tokio::test]
 async fn a_container_has_its_token_and_keys_before_its_first_request() {
     let env = TestEnv::new().await;
-    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
-    assert_eq!(env.emulator.jwks_fetches(), 1);
-    assert!(management_calls(&env).is_empty());
+    assert_eq!(fetches(&env), Fetches { tokens: 1, jwks: 1 });
+    assert!(env.management_calls().is_empty());
 
     // The first request then costs its own Auth0 calls and nothing more.
     let before = env.emulator.requests().len();
@@ -119,20 +131,9 @@ async fn a_container_has_its_token_and_keys_before_its_first_request() {
 #[tokio::test]
 async fn a_request_during_the_warm_up_waits_for_it_instead_of_fetching_again() {
     let env = TestEnv::without_warm_up().await;
-    let token = env.token("owner-a");
-    // As in a function's main: the first request (one that needs the
-    // management token) is served while the warm-up's fetches are still on
-    // their way.
-    let reply = env
-        .app
-        .serve(
-            Route::CreateClient,
-            env.create(&token, json!({"name": "Early"})),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    assert_eq!(env.emulator.count(Auth0Route::Token), 1);
-    assert_eq!(env.emulator.jwks_fetches(), 1);
+    // The first request needs the management token too.
+    create_during_the_warm_up(&env, "Early").await;
+    assert_eq!(fetches(&env), Fetches { tokens: 1, jwks: 1 });
 }
 
 #[tokio::test]
@@ -144,9 +145,8 @@ async fn a_read_functions_start_fetches_no_management_token() {
         let token = env.token("owner-a");
         let reply = env.app.serve(route, env.list(&token)).await;
         assert_eq!(reply.status, 200, "{route:?}: {}", reply.text);
-        assert_eq!(env.emulator.count(Auth0Route::Token), 0, "{route:?}");
-        assert_eq!(env.emulator.jwks_fetches(), 1, "{route:?}");
-        assert!(management_calls(&env).is_empty(), "{route:?}");
+        assert_eq!(fetches(&env), Fetches { tokens: 0, jwks: 1 }, "{route:?}");
+        assert!(env.management_calls().is_empty(), "{route:?}");
     }
 }
 
@@ -158,19 +158,10 @@ async fn a_request_behind_a_failed_warm_up_fetches_for_itself() {
     for _ in 0..3 {
         env.emulator.inject(Auth0Route::Token, Fault::Status(503));
     }
-    let token = env.token("owner-a");
     // The warm-up's JWKS fetch and token request both fail; the request
     // that waited for them is not refused for it: it fetches both itself.
-    let reply = env
-        .app
-        .serve(
-            Route::CreateClient,
-            env.create(&token, json!({"name": "Behind"})),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    assert_eq!(env.emulator.jwks_fetches(), 2);
-    assert_eq!(env.emulator.count(Auth0Route::Token), 4);
+    create_during_the_warm_up(&env, "Behind").await;
+    assert_eq!(fetches(&env), Fetches { tokens: 4, jwks: 2 });
 }
 
 #[tokio::test]
@@ -187,8 +178,7 @@ async fn a_management_token_is_replaced_only_when_it_is_about_to_expire() {
     for n in 0..3 {
         env.create_ok("owner-a", &format!("late {n}")).await;
     }
-    assert_eq!(env.emulator.count(Auth0Route::Token), 2);
-    assert_eq!(env.emulator.jwks_fetches(), 1);
+    assert_eq!(fetches(&env), Fetches { tokens: 2, jwks: 1 });
 }
 
 /// The client-side ports of every TCP connection to `port` on 127.0.0.1
@@ -239,7 +229,7 @@ async fn auth0_calls_reuse_the_pooled_connections_of_the_start_up() {
     let after = connections_to(port);
     // 30 Management API calls, all on the connections the start-up opened.
     assert_eq!(env.emulator.count(Auth0Route::Token), 1);
-    assert_eq!(management_calls(&env).len(), 30);
+    assert_eq!(env.management_calls().len(), 30);
     let opened: Vec<_> = after.difference(&before).collect();
     assert!(
         opened.is_empty(),
@@ -346,7 +336,7 @@ async fn the_lifecycle_routes_cost_one_auth0_call_each_and_disable_two() {
             change.clone(),
         ),
     ] {
-        let (before, before_table) = (management_calls(&env).len(), table.all().len());
+        let (before, before_table) = (env.management_calls().len(), table.all().len());
         let reply = env.lifecycle(route, &token, &id, body).await;
         assert_eq!(reply.status, 200, "{route:?}: {}", reply.text);
         assert_eq!(calls_since(&env, before), auth0, "{route:?}");

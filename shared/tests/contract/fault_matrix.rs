@@ -10,7 +10,7 @@ use auth0_emulator::{Fault, Route as Auth0Route};
 use serde_json::json;
 
 use crate::support::{
-    ANSWER_WITHIN, HANG, LAMBDA_TIMEOUT, Options, RATE_LIMITED, Reply, Route, TestEnv,
+    ANSWER_WITHIN, HANG, LAMBDA_TIMEOUT, Options, RATE_LIMITED, Reply, Route, TestEnv, join_all,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,18 +192,9 @@ async fn run_case(call: Call, failure: Failure) {
         .await;
 }
 
+/// One call × every failure, at once.
 async fn run_row(call: Call) {
-    let [a, b, c, d, e, f, g, h] = FAILURES;
-    tokio::join!(
-        run_case(call, a),
-        run_case(call, b),
-        run_case(call, c),
-        run_case(call, d),
-        run_case(call, e),
-        run_case(call, f),
-        run_case(call, g),
-        run_case(call, h),
-    );
+    join_all(FAILURES.map(|failure| run_case(call, failure)).into()).await;
 }
 
 /// Every row of create and delete at once: a hung attempt costs a case its
@@ -402,15 +393,10 @@ async fn run_lifecycle_case(call: LifecycleCall, failure: Failure) {
 
 /// One lifecycle call × every failure, at once.
 async fn run_lifecycle_row(call: LifecycleCall) {
-    let [a, b, c, d, e, f, g, h] = FAILURES;
-    tokio::join!(
-        run_lifecycle_case(call, a),
-        run_lifecycle_case(call, b),
-        run_lifecycle_case(call, c),
-        run_lifecycle_case(call, d),
-        run_lifecycle_case(call, e),
-        run_lifecycle_case(call, f),
-        run_lifecycle_case(call, g),
-        run_lifecycle_case(call, h),
-    );
+    join_all(
+        FAILURES
+            .map(|failure| run_lifecycle_case(call, failure))
+            .into(),
+    )
+    .await;
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Event, Options, Reply, Route, TestEnv};
+use crate::support::{Event, Reply, Route, TestEnv};
 use auth0_emulator::Route as Auth0Route;
 
 /// A list request with this query string.
@@ -112,11 +112,7 @@ async fn bad_limits_and_cursors_are_400() {
 
 #[tokio::test]
 async fn the_quota_is_409_and_counts_again_after_a_delete() {
-    let env = TestEnv::with(Options {
-        env: vec![("MAX_CLIENTS_PER_OWNER", "2".into())],
-        ..Options::default()
-    })
-    .await;
+    let env = TestEnv::with_env(vec![("MAX_CLIENTS_PER_OWNER", "2".into())]).await;
     let token = env.token("owner-a");
     let first = env.create_id("owner-a", "one").await;
     env.create_id("owner-a", "two").await;
@@ -136,11 +132,7 @@ async fn the_quota_is_409_and_counts_again_after_a_delete() {
 
 #[tokio::test]
 async fn an_idempotency_key_replays_refuses_another_body_and_is_per_owner() {
-    let env = TestEnv::with(Options {
-        env: vec![("MAX_CLIENTS_PER_OWNER", "1".into())],
-        ..Options::default()
-    })
-    .await;
+    let env = TestEnv::with_env(vec![("MAX_CLIENTS_PER_OWNER", "1".into())]).await;
     let token = env.token("owner-a");
     let body = json!({"name": "Once", "description": "d"});
     let first = env.create_keyed(&token, "order-42", body.clone()).await;

@@ -7,102 +7,75 @@ use auth0_emulator::Route as Auth0Route;
 use m2m_shared::domain::{Aspects, OwnerIndex, PendingChange};
 use serde_json::{Value, json};
 
-use crate::support::{Route, TestEnv, UNKNOWN_ID, bearer, keys_of, not_found};
+use crate::support::{CREATED_KEYS, Reply, Route, TestEnv, UNKNOWN_ID, bearer, keys_of, not_found};
 
-/// The audience new clients are granted (the tests' `GRANT_AUDIENCE`).
-const GRANT_AUDIENCE: &str = "https://butlrauth/";
+/// One of owner-a's clients, as create answered.
+struct Made {
+    json: Value,
+    id: String,
+    secret: String,
+}
 
-impl TestEnv {
-    /// Sends one of the lifecycle routes for the client `id`.
-    pub async fn lifecycle(
-        &self,
-        route: Route,
-        token: &str,
-        id: &str,
-        body: Option<Value>,
-    ) -> crate::support::Reply {
-        let body = body.map(|body| body.to_string());
-        self.send(route, Some(&bearer(token)), Some(id), body.as_deref())
-            .await
-    }
-
-    /// What the emulator's `/oauth/token` answers the client `id` with
-    /// `secret`, for the grant's audience: the status, and the token's
-    /// scopes when one is issued.
-    pub async fn client_token(&self, id: &str, secret: &str) -> (u16, Option<String>) {
-        let answer = reqwest::Client::new()
-            .post(format!("{}/oauth/token", self.emulator.base_url()))
-            .json(&json!({
-                "grant_type": "client_credentials",
-                "client_id": id,
-                "client_secret": secret,
-                "audience": GRANT_AUDIENCE,
-            }))
-            .send()
-            .await
-            .expect("the emulator answers");
-        let status = answer.status().as_u16();
-        let body: Value = answer.json().await.unwrap_or_default();
-        (status, body["scope"].as_str().map(str::to_owned))
-    }
-
-    /// The scopes of the client's grant in the emulator, if it has one.
-    pub fn granted(&self, id: &str) -> Option<Value> {
-        self.emulator
-            .grants()
-            .into_iter()
-            .find(|grant| grant["client_id"] == id && grant["audience"] == GRANT_AUDIENCE)
-            .map(|grant| grant["scope"].clone())
-    }
-
-    /// The client's name in the emulator.
-    pub fn name_in_auth0(&self, id: &str) -> Value {
-        self.emulator
-            .clients()
-            .into_iter()
-            .find(|client| client["client_id"] == id)
-            .map(|client| client["name"].clone())
-            .unwrap_or(Value::Null)
+/// Creates one of owner-a's clients with `body`.
+async fn made(env: &TestEnv, body: Value) -> Made {
+    let json = env.create_with("owner-a", body).await;
+    let field = |name: &str| json[name].as_str().unwrap().to_owned();
+    Made {
+        id: field("client_id"),
+        secret: field("client_secret"),
+        json,
     }
 }
 
-/// A client of `owner` made with `body`: its 201 body.
-async fn created(env: &TestEnv, owner: &str, body: Value) -> Value {
-    let reply = env.create(&env.token(owner), body).await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    env.remember_sensitive(reply.json["client_secret"].as_str().unwrap());
-    reply.json
+/// Creates one of owner-a's clients named `name` that chose `scopes`.
+async fn made_with_scopes(env: &TestEnv, name: &str, scopes: [&str; 2]) -> Made {
+    made(env, json!({"name": name, "scopes": scopes})).await
+}
+
+/// The client's grant has exactly `scopes`, in this order, and so do the
+/// tokens its credentials get.
+async fn assert_tokens_carry(env: &TestEnv, client: &Made, scopes: [&str; 2]) {
+    assert_eq!(env.granted(&client.id), Some(json!(scopes)));
+    let (status, token) = env.client_token(&client.id, &client.secret).await;
+    assert_eq!(
+        (status, token["scope"].as_str()),
+        (200, Some(scopes.join(" ").as_str()))
+    );
+}
+
+/// `route` (with `body`) once more, where the client already is as it
+/// asks: `earlier`'s answer again, from the index, without an Auth0 call
+/// (docs/behaviour.md, "Lifecycle routes").
+async fn assert_a_repeat_costs_nothing(
+    env: &TestEnv,
+    (route, body): (Route, Option<Value>),
+    token: &str,
+    id: &str,
+    earlier: &Reply,
+) {
+    let calls = env.emulator.requests().len();
+    let again = env.lifecycle(route, token, id, body).await;
+    assert_eq!(
+        (again.status, &again.json),
+        (200, &earlier.json),
+        "{route:?}"
+    );
+    assert_eq!(
+        env.emulator.requests().len(),
+        calls,
+        "{route:?}: Auth0 asked"
+    );
 }
 
 #[tokio::test]
 async fn a_client_created_with_two_scopes_gets_tokens_with_exactly_those() {
     let env = TestEnv::new().await;
-    let client = created(
-        &env,
-        "owner-a",
-        json!({"name": "Scoped", "scopes": ["read:hives", "read:spaces"]}),
-    )
-    .await;
-    assert_eq!(
-        keys_of(&client),
-        [
-            "client_id",
-            "client_secret",
-            "description",
-            "name",
-            "scopes"
-        ]
-    );
+    let client = made_with_scopes(&env, "Scoped", ["read:hives", "read:spaces"]).await;
+    assert_eq!(keys_of(&client.json), CREATED_KEYS);
     // In GRANT_SCOPES order, whatever the request's.
-    assert_eq!(client["scopes"], json!(["read:spaces", "read:hives"]));
-    let id = client["client_id"].as_str().unwrap();
-    let secret = client["client_secret"].as_str().unwrap();
-    assert_eq!(env.granted(id), Some(json!(["read:spaces", "read:hives"])));
-    let (status, scope) = env.client_token(id, secret).await;
-    assert_eq!(
-        (status, scope.as_deref()),
-        (200, Some("read:spaces read:hives"))
-    );
+    assert_eq!(client.json["scopes"], json!(["read:spaces", "read:hives"]));
+    assert_tokens_carry(&env, &client, ["read:spaces", "read:hives"]).await;
+    let id = client.id.as_str();
 
     let got = env.get(&env.token("owner-a"), id).await;
     assert_eq!(
@@ -113,10 +86,10 @@ async fn a_client_created_with_two_scopes_gets_tokens_with_exactly_those() {
         })
     );
     // Without a choice, all of GRANT_SCOPES; list items say so too.
-    let all = created(&env, "owner-a", json!({"name": "All"})).await;
+    let all = env.create_with("owner-a", json!({"name": "All"})).await;
     assert_eq!(all["scopes"].as_array().unwrap().len(), 12);
     let listed = env.list(&env.token("owner-a")).await;
-    assert_eq!(listed.json[0]["scopes"], client["scopes"]);
+    assert_eq!(listed.json[0]["scopes"], client.json["scopes"]);
     assert_eq!(listed.json[1]["scopes"], all["scopes"]);
     assert_eq!(keys_of(&listed.json[1]), keys_of(&got.json));
 }
@@ -157,27 +130,15 @@ async fn bad_scopes_are_refused_and_nothing_is_made() {
 #[tokio::test]
 async fn an_update_renames_in_auth0_and_in_what_list_shows() {
     let env = TestEnv::new().await;
-    let client = created(
-        &env,
-        "owner-a",
-        json!({"name": "Before", "description": "d"}),
-    )
-    .await;
-    let id = client["client_id"].as_str().unwrap();
+    let client = made(&env, json!({"name": "Before", "description": "d"})).await;
+    let id = client.id.as_str();
     let token = env.token("owner-a");
-    let reply = env
-        .lifecycle(
-            Route::UpdateClient,
-            &token,
-            id,
-            Some(json!({"name": "After"})),
-        )
-        .await;
+    let reply = env.update(&token, id, json!({"name": "After"})).await;
     assert_eq!(
         reply.json,
         json!({
             "id": id, "client_id": id, "name": "After", "description": "d",
-            "scopes": client["scopes"], "status": "active",
+            "scopes": client.json["scopes"], "status": "active",
         }),
         "{}",
         reply.text
@@ -185,31 +146,14 @@ async fn an_update_renames_in_auth0_and_in_what_list_shows() {
     assert_eq!(reply.status, 200);
     assert_eq!(env.name_in_auth0(id), "After");
     assert_eq!(env.list(&token).await.json[0]["name"], "After");
-    let reply = env
-        .lifecycle(
-            Route::UpdateClient,
-            &token,
-            id,
-            Some(json!({"description": ""})),
-        )
-        .await;
+    let reply = env.update(&token, id, json!({"description": ""})).await;
     assert_eq!(
         (reply.status, &reply.json["description"]),
         (200, &json!(""))
     );
     assert_eq!(env.get(&token, id).await.json["description"], "");
-    // The same values again: answered from the index, no Auth0 call.
-    let patches = env.emulator.count(Auth0Route::UpdateClient);
-    let again = env
-        .lifecycle(
-            Route::UpdateClient,
-            &token,
-            id,
-            Some(json!({"name": "After"})),
-        )
-        .await;
-    assert_eq!(again.status, 200);
-    assert_eq!(env.emulator.count(Auth0Route::UpdateClient), patches);
+    let same = (Route::UpdateClient, Some(json!({"name": "After"})));
+    assert_a_repeat_costs_nothing(&env, same, &token, id, &reply).await;
 }
 
 #[tokio::test]
@@ -261,9 +205,8 @@ async fn bad_updates_are_400_and_change_nothing() {
 #[tokio::test]
 async fn a_rotation_retires_the_old_secret_at_once() {
     let env = TestEnv::new().await;
-    let client = created(&env, "owner-a", json!({"name": "Rotated"})).await;
-    let id = client["client_id"].as_str().unwrap();
-    let old = client["client_secret"].as_str().unwrap();
+    let client = made(&env, json!({"name": "Rotated"})).await;
+    let (id, old) = (client.id.as_str(), client.secret.as_str());
     let reply = env
         .lifecycle(Route::RotateClientSecret, &env.token("owner-a"), id, None)
         .await;
@@ -271,7 +214,6 @@ async fn a_rotation_retires_the_old_secret_at_once() {
     assert_eq!(keys_of(&reply.json), ["client_id", "client_secret"]);
     assert_eq!(reply.json["client_id"], id);
     let new = reply.json["client_secret"].as_str().unwrap();
-    env.remember_sensitive(new);
     assert_ne!(new, old);
     assert_eq!(env.client_token(id, old).await.0, 401);
     assert_eq!(env.client_token(id, new).await.0, 200);
@@ -288,14 +230,8 @@ async fn a_rotation_retires_the_old_secret_at_once() {
 #[tokio::test]
 async fn disable_stops_new_tokens_and_enable_restores_the_chosen_scopes() {
     let env = TestEnv::new().await;
-    let client = created(
-        &env,
-        "owner-a",
-        json!({"name": "Switched", "scopes": ["write:rooms", "read:rooms"]}),
-    )
-    .await;
-    let id = client["client_id"].as_str().unwrap();
-    let secret = client["client_secret"].as_str().unwrap();
+    let client = made_with_scopes(&env, "Switched", ["write:rooms", "read:rooms"]).await;
+    let (id, secret) = (client.id.as_str(), client.secret.as_str());
     let token = env.token("owner-a");
 
     let disabled = env.lifecycle(Route::DisableClient, &token, id, None).await;
@@ -311,23 +247,13 @@ async fn disable_stops_new_tokens_and_enable_restores_the_chosen_scopes() {
     assert_eq!(env.client_token(id, secret).await.0, 403);
     assert_eq!(env.get(&token, id).await.json["status"], "disabled");
     assert_eq!(env.list(&token).await.json[0]["status"], "disabled");
-    // Idempotent, and without an Auth0 call.
-    let calls = env.emulator.requests().len();
-    let again = env.lifecycle(Route::DisableClient, &token, id, None).await;
-    assert_eq!((again.status, &again.json), (200, &disabled.json));
-    assert_eq!(env.emulator.requests().len(), calls);
+    assert_a_repeat_costs_nothing(&env, (Route::DisableClient, None), &token, id, &disabled).await;
 
     let enabled = env.lifecycle(Route::EnableClient, &token, id, None).await;
     assert_eq!(enabled.status, 200, "{}", enabled.text);
     assert_eq!(enabled.json["status"], "active");
-    assert_eq!(env.granted(id), Some(json!(["read:rooms", "write:rooms"])));
-    let (status, scope) = env.client_token(id, secret).await;
-    assert_eq!(
-        (status, scope.as_deref()),
-        (200, Some("read:rooms write:rooms"))
-    );
-    let again = env.lifecycle(Route::EnableClient, &token, id, None).await;
-    assert_eq!((again.status, &again.json), (200, &enabled.json));
+    assert_tokens_carry(&env, &client, ["read:rooms", "write:rooms"]).await;
+    assert_a_repeat_costs_nothing(&env, (Route::EnableClient, None), &token, id, &enabled).await;
     env.assert_index_names_the_tenants_clients("owner-a", "after enable")
         .await;
 }
@@ -399,7 +325,6 @@ async fn a_change_under_way_makes_another_wait() {
         .lifecycle(Route::RotateClientSecret, &token, &id, None)
         .await;
     assert_eq!(rotated.status, 200, "{}", rotated.text);
-    env.remember_sensitive(rotated.json["client_secret"].as_str().unwrap());
     // Gets and lists show it as it was.
     assert_eq!(env.get(&token, &id).await.json["name"], "Busy");
 }

@@ -13,9 +13,7 @@ use std::process::Command;
 use serde_json::Value;
 use serde_yaml_ng::Value as Yaml;
 
-use crate::support::{Route, stdout_of};
-
-const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+use crate::support::{Route, WORKSPACE, stdout_of, workspace_yaml};
 
 /// `(function, METHOD, path)` for every route of the table.
 fn table() -> BTreeSet<(String, String, String)> {
@@ -69,11 +67,6 @@ fn cargo_metadata() -> Value {
         "cargo metadata",
     );
     serde_json::from_slice(&stdout).unwrap()
-}
-
-fn yaml(file: &str) -> Yaml {
-    let text = std::fs::read_to_string(format!("{WORKSPACE}/{file}")).unwrap();
-    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 fn text(value: &Yaml) -> String {
@@ -149,7 +142,7 @@ fn binary_of(logical_id: &str) -> String {
 
 #[test]
 fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
-    let template = yaml("template.yaml");
+    let template = workspace_yaml("template.yaml");
     let mut deployed = BTreeSet::new();
     let mut binaries = BTreeSet::new();
     let mut scheduled = BTreeSet::new();
@@ -199,7 +192,7 @@ fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
 /// alone.
 #[test]
 fn template_yaml_gives_the_management_secret_and_token_only_to_functions_that_call_auth0() {
-    let template = yaml("template.yaml");
+    let template = workspace_yaml("template.yaml");
     for (name, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
@@ -218,7 +211,7 @@ fn template_yaml_gives_the_management_secret_and_token_only_to_functions_that_ca
 
 #[test]
 fn openapi_yaml_documents_each_route() {
-    let document = yaml("openapi.yaml");
+    let document = workspace_yaml("openapi.yaml");
     let mut documented = BTreeSet::new();
     for (path, operations) in document["paths"].as_mapping().unwrap() {
         for (method, _) in operations.as_mapping().unwrap() {

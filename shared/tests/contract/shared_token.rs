@@ -17,8 +17,7 @@ use m2m_shared::secrets_manager::SecretsManagerSource;
 use test_support::setup::{config_from, service_env};
 use tokio::time::Instant;
 
-use crate::concurrency::join_all;
-use crate::support::{Options, TestEnv, aws_config_at, closed_url, logs, moto};
+use crate::support::{Options, TestEnv, aws_config_at, closed_url, join_all, logs, moto};
 
 /// Containers started at once in the tests below.
 const CONTAINERS: usize = 12;

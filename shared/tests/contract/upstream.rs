@@ -206,13 +206,7 @@ async fn kept_rate_limited(call: Auth0Route, route: Route, body: Value) {
         "{call:?}: Retry-After {retry_after:?}"
     );
     assert_eq!(env.emulator.count(call), 3, "{call:?}");
-    let ids: Vec<Value> = env
-        .emulator
-        .clients()
-        .iter()
-        .map(|c| c["client_id"].clone())
-        .collect();
-    assert_eq!(ids, [Value::from(existing)], "{call:?}");
+    assert_eq!(env.client_ids(), [Value::from(existing)], "{call:?}");
     env.assert_index_names_the_tenants_clients("owner-a", &format!("{call:?}"))
         .await;
 }

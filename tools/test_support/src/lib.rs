@@ -3,6 +3,7 @@
 //! a dev-dependency of the library and a dependency of the tools, never of
 //! a function, and it may panic (a failed setup is a failed test).
 //!
+//! - [`bodies`]: the create bodies the service refuses, with their messages;
 //! - [`event`]: API Gateway HTTP API (payload 2.0) events for the route table;
 //! - [`setup`]: the Auth0 emulator configured as the service expects it, the
 //!   service's environment, caller tokens, Management API tokens, seeded clients;
@@ -12,6 +13,7 @@
 //! - [`stats`]: percentiles and how figures are printed, and [`report`]:
 //!   where benchmark reports are written.
 
+pub mod bodies;
 pub mod dynamodb;
 pub mod event;
 pub mod moto;

@@ -19,7 +19,7 @@ use lambda_http::{Body, Request, Response};
 use m2m_shared::App;
 pub use m2m_shared::Route;
 use m2m_shared::auth0::ManagementApi;
-use m2m_shared::config::Config;
+use m2m_shared::config::{Config, DEFAULT_GRANT_AUDIENCE};
 use m2m_shared::domain::{GrantPolicy, IndexedClient, OwnerIndex};
 use m2m_shared::owner_index::{DynamoIndex, TOKEN_PK};
 use m2m_shared::reconcile::{Reconciler, Summary};
@@ -32,6 +32,16 @@ use test_support::setup::{
     base_claims, caller_claims, config_from, emulator_config, lookup_in, management_secret_json,
     service_env, with_claims,
 };
+
+/// The workspace's root, where template.yaml, openapi.yaml and the
+/// functions' crates are.
+pub const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// A YAML file of the workspace (template.yaml, openapi.yaml), parsed.
+pub fn workspace_yaml(file: &str) -> serde_yaml_ng::Value {
+    let text = std::fs::read_to_string(format!("{WORKSPACE}/{file}")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
 
 /// An id that could exist but belongs to nobody.
 pub const UNKNOWN_ID: &str = "client_2Vq1XRrT5Fpml4JCeT0f6QfB9Xh";
@@ -50,6 +60,15 @@ pub const ANSWER_WITHIN: Duration = Duration::from_secs(12);
 
 /// How long a hung upstream takes to answer: longer than any budget.
 pub const HANG: Duration = Duration::from_secs(20);
+
+/// The keys of create's 201 body, sorted (as [`Reply::keys`] gives them).
+pub const CREATED_KEYS: [&str; 5] = [
+    "client_id",
+    "client_secret",
+    "description",
+    "name",
+    "scopes",
+];
 
 /// The body of every 404.
 pub fn not_found() -> Value {
@@ -428,6 +447,26 @@ impl TestEnv {
         }
     }
 
+    /// The ids of the clients Auth0 holds, in the order they were made.
+    pub fn client_ids(&self) -> Vec<Value> {
+        self.emulator
+            .clients()
+            .iter()
+            .map(|client| client["client_id"].clone())
+            .collect()
+    }
+
+    /// The Management API calls Auth0 was sent so far, by route (token
+    /// requests and JWKS fetches are counted apart).
+    pub fn management_calls(&self) -> Vec<Auth0Route> {
+        self.emulator
+            .requests()
+            .iter()
+            .map(|request| request.route)
+            .filter(|route| !matches!(route, Auth0Route::Token | Auth0Route::Jwks))
+            .collect()
+    }
+
     /// The clients this service created: the ids it chose (seeded fixtures
     /// have Auth0's).
     pub fn created_clients(&self) -> Vec<Value> {
@@ -440,6 +479,44 @@ impl TestEnv {
                     .is_some_and(|id| id.starts_with("client_"))
             })
             .collect()
+    }
+
+    /// What the emulator's `/oauth/token` answers the client `id` with
+    /// `secret`, for the audience new clients are granted: the status and
+    /// the body (the token, its type and scopes, when one is issued).
+    pub async fn client_token(&self, id: &str, secret: &str) -> (u16, Value) {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/oauth/token", self.emulator.base_url()))
+            .json(&json!({
+                "grant_type": "client_credentials",
+                "client_id": id,
+                "client_secret": secret,
+                "audience": DEFAULT_GRANT_AUDIENCE,
+            }))
+            .send()
+            .await
+            .expect("the emulator answers");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or_default())
+    }
+
+    /// The scopes of the client's grant in the emulator, if it has one.
+    pub fn granted(&self, id: &str) -> Option<Value> {
+        self.emulator
+            .grants()
+            .into_iter()
+            .find(|grant| grant["client_id"] == id && grant["audience"] == DEFAULT_GRANT_AUDIENCE)
+            .map(|grant| grant["scope"].clone())
+    }
+
+    /// The client's name in the emulator.
+    pub fn name_in_auth0(&self, id: &str) -> Value {
+        self.emulator
+            .clients()
+            .into_iter()
+            .find(|client| client["client_id"] == id)
+            .map(|client| client["name"].clone())
+            .unwrap_or(Value::Null)
     }
 
     /// Asserts that every client this service created has its grant
@@ -499,6 +576,25 @@ impl TestEnv {
             .await
     }
 
+    /// Sends one of the lifecycle routes for the client `id`.
+    pub async fn lifecycle(
+        &self,
+        route: Route,
+        token: &str,
+        id: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let body = body.map(|body| body.to_string());
+        self.send(route, Some(&bearer(token)), Some(id), body.as_deref())
+            .await
+    }
+
+    /// An update of the client `id` with `body`.
+    pub async fn update(&self, token: &str, id: &str, body: Value) -> Reply {
+        self.lifecycle(Route::UpdateClient, token, id, Some(body))
+            .await
+    }
+
     /// A create with an `Idempotency-Key`.
     pub async fn create_keyed(&self, token: &str, key: &str, body: Value) -> Reply {
         let event = Event::new(Route::CreateClient)
@@ -508,16 +604,18 @@ impl TestEnv {
         self.dispatch(Route::CreateClient, &event.text()).await
     }
 
-    /// Creates a client for `owner` and returns its 201 body.
-    pub async fn create_ok(&self, owner: &str, name: &str) -> Value {
-        let reply = self
-            .create(
-                &self.token(owner),
-                json!({"name": name, "description": format!("{name} description")}),
-            )
-            .await;
+    /// Creates a client for `owner` with `body` and returns its 201 body.
+    pub async fn create_with(&self, owner: &str, body: Value) -> Value {
+        let reply = self.create(&self.token(owner), body).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         reply.json
+    }
+
+    /// Creates a client for `owner` named `name` and returns its 201 body.
+    pub async fn create_ok(&self, owner: &str, name: &str) -> Value {
+        let description = format!("{name} description");
+        self.create_with(owner, json!({"name": name, "description": description}))
+            .await
     }
 
     /// Creates a client for `owner` and returns its id.
@@ -813,6 +911,35 @@ pub fn stdout_of(command: &mut std::process::Command, what: &str) -> Vec<u8> {
         String::from_utf8_lossy(&output.stderr)
     );
     output.stdout
+}
+
+/// Awaits every future, all at once in this task; the outputs in the
+/// order the futures finished.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
+    std::future::poll_fn(|context| {
+        let mut done = true;
+        for slot in pending.iter_mut() {
+            if let Some(future) = slot {
+                match future.as_mut().poll(context) {
+                    std::task::Poll::Ready(output) => {
+                        outputs.push(output);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs
 }
 
 /// Unpadded base64url, for hand-made token segments.
