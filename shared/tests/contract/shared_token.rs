@@ -259,9 +259,14 @@ async fn run_fleet(cache: &str) -> Fleet {
     // process would rightly fall back to a token of its own (the failure
     // then lists SharedTokenFallbacks Reason=table_error).
     let dynamodb = moto::start_single_threaded_server_ahead();
+    // A name of its own, whatever else this moto holds (a free port is
+    // picked, then released, before moto binds it: two servers started at
+    // once by parallel tests can end up one). `Upstream`'s table, in the
+    // test process's moto, goes unused.
+    let table = format!("m2m-clients-fleet-{cache}-{}", std::process::id());
     test_support::dynamodb::create_clients_table(
         &test_support::dynamodb::client_at(&dynamodb),
-        &upstream.table,
+        &table,
     )
     .await;
     let subject = Subject::Function(m2m_shared::Route::CreateClient);
@@ -285,6 +290,7 @@ async fn run_fleet(cache: &str) -> Fleet {
     for (p, api) in apis.iter().enumerate() {
         let mut env = upstream.environment(subject, &api.address(), Credentials::InEnvironment);
         set(&mut env, "AWS_ENDPOINT_URL_DYNAMODB", &dynamodb);
+        set(&mut env, "CLIENTS_TABLE", &table);
         set(&mut env, TOKEN_CACHE_VARIABLE, cache);
         set(&mut env, FUNCTION_PROCESS, "1");
         let log = logs.join(format!("{cache}-{p:02}.log"));
