@@ -263,7 +263,9 @@ impl TestEnv {
             SECRET_COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let secret_id = format!("m2m/management-{instance}");
-        let table = format!("m2m-clients-{instance}");
+        // Not lambda_bench's `Upstream` pattern (`m2m-clients-PID-N`), whose
+        // tables shared_token.rs's fleet makes in the same moto.
+        let table = format!("m2m-clients-contract-{instance}");
         let endpoint = options
             .dynamodb_endpoint
             .clone()
