@@ -66,6 +66,12 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// Whether it changes nothing in Auth0: a read, or the token request
+    /// (the one POST retried as safe: it mints a token, nothing else).
+    fn changes_nothing(&self) -> bool {
+        self.method == Method::GET || (self.method == Method::POST && self.retry == Retry::Safe)
+    }
+
     /// A deletion: repeating it changes nothing.
     pub fn delete(name: &'static str, path: &'a str) -> Self {
         Call {
@@ -217,6 +223,7 @@ impl Auth0Http {
             // time left: a share would cut a slow but healthy attempt short.
             // The deadline bounds the retries instead: the last attempt gets
             // what is left.
+            let cut_by_deadline = remaining < ATTEMPT_TIMEOUT;
             let mut request = self
                 .http
                 .request(call.method.clone(), &url)
@@ -279,6 +286,19 @@ impl Auth0Http {
                         CallOutcome::ConnectionError
                     };
                     metrics::auth0_call(call.name, outcome, sent.elapsed());
+                    // An attempt the deadline cut short, after waiting out
+                    // the rate limit had used up the time: as above, the
+                    // caller must hear of the rate limit. Only for a call
+                    // that changes nothing: a change whose answer was lost
+                    // may have been made, which the rate limit's "nothing
+                    // was processed" would hide.
+                    let cut_after_waiting =
+                        error.is_timeout() && cut_by_deadline && call.changes_nothing();
+                    if let Some(wait) = rate_limited.filter(|_| cut_after_waiting) {
+                        return Err(UpstreamError::RateLimited {
+                            retry_after: wait.max(Duration::from_secs(1)),
+                        });
+                    }
                     let reason = describe(&error);
                     if error.is_connect() && retries < MAX_RETRIES && fits(ERROR_BACKOFF, deadline)
                     {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use auth0_emulator::{Fault, Route as Auth0Route};
 use serde_json::{Value, json};
 
-use crate::support::{RATE_LIMITED, Route, TestEnv, sample_event};
+use crate::support::{HANG, LAMBDA_TIMEOUT, Options, RATE_LIMITED, Route, TestEnv, sample_event};
 
 /// The body of a 502 from create.
 fn create_failed() -> Value {
@@ -251,4 +251,30 @@ async fn long_rate_limits_are_not_waited_for() {
     assert!(started.elapsed() < Duration::from_secs(5));
     let retry_after: u64 = reply.header("retry-after").unwrap().parse().unwrap();
     assert!((55..=60).contains(&retry_after), "{retry_after}");
+}
+
+/// A token request that waited out Auth0's rate limit, then had its next
+/// attempt cut short by the request's deadline: the caller hears of the
+/// rate limit (503 and `Retry-After`), as when the waiting used the time
+/// up, not of a failure. The token request changes nothing in Auth0, so
+/// nothing was made that the answer would hide.
+#[tokio::test]
+async fn a_token_request_cut_short_after_a_rate_limit_is_answered_503() {
+    let env = TestEnv::with(Options {
+        time_budget: Some(LAMBDA_TIMEOUT),
+        warm_up: false,
+        env: vec![("MANAGEMENT_TOKEN_CACHE", "container".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    env.emulator.inject(Auth0Route::Token, RATE_LIMITED);
+    env.emulator.inject(Auth0Route::Token, Fault::Delay(HANG));
+    let reply = env
+        .create(&env.token("owner-a"), json!({"name": "Late"}))
+        .await;
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert_eq!(reply.json["code"], "CLIENT_CREATE_FAILED", "{}", reply.text);
+    assert!(reply.header("retry-after").is_some());
+    assert_eq!(env.emulator.count(Auth0Route::Token), 2);
+    assert!(env.emulator.clients().is_empty());
 }
