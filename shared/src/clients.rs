@@ -766,6 +766,18 @@ mod tests {
         service.create(&owner(who), client, claim, later()).await
     }
 
+    /// `who`'s create of a client named `name` under the idempotency key
+    /// `key`, its request's body `{"name": name}`.
+    async fn create_keyed(
+        service: &Service,
+        who: &str,
+        name: &str,
+        key: &str,
+    ) -> Result<CreatedClient, ServiceError> {
+        let body = format!(r#"{{"name": "{name}"}}"#);
+        create_as(service, who, named(name), claim(key, &body)).await
+    }
+
     /// A client named `name` that asks for `scopes`.
     fn choosing(name: &str, scopes: &[&str]) -> NewClient {
         NewClient {
@@ -859,13 +871,7 @@ mod tests {
         assert_eq!(again.client_secret, first.client_secret);
         assert_eq!(service.directory().ids().len(), 1);
         // Another body: refused, nothing made.
-        let reused = create_as(
-            &service,
-            "owner-a",
-            named("Other"),
-            claim("k-1", r#"{"name": "Other"}"#),
-        )
-        .await;
+        let reused = create_keyed(&service, "owner-a", "Other", "k-1").await;
         assert!(matches!(reused, Err(ServiceError::IdempotencyKeyReused)));
         // Keys are per owner.
         let theirs = create_as(&service, "owner-b", named("Once"), claim("k-1", body))
@@ -897,13 +903,7 @@ mod tests {
             scopes: vec!["read:spaces".into()],
         };
         service.index().begin_creation(&running, 50).await.unwrap();
-        let second = create_as(
-            &service,
-            "owner-a",
-            named("Running"),
-            claim("k-2", r#"{"name": "Running"}"#),
-        )
-        .await;
+        let second = create_keyed(&service, "owner-a", "Running", "k-2").await;
         assert!(matches!(second, Err(ServiceError::IdempotencyKeyInUse)));
         assert!(service.directory().ids().is_empty());
     }
