@@ -7,7 +7,7 @@
 #   - timed, in interleaved rounds (every build's every binary, then the
 #     next round, the order rotated), beside the bare lambda_runtime echo.
 # Writes target/levers/levers.md (LEVERS_DIR) and prints it; the builds,
-# logs and raw samples stay in LEVERS_DIR. docs/performance.md, "Cold-start
+# logs and raw samples stay in LEVERS_DIR. docs/performance-studies.md, "Cold-start
 # levers (issue 13)", is what it printed.
 #
 #   scripts/bench-levers.sh                        # the builds of that section

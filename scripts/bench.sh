@@ -2,15 +2,18 @@
 # Performance, measured, in one command: release builds; the size of each
 # arm64 bootstrap as deployed (cargo lambda build --release --arm64); cold
 # starts of the release binaries against a stub Runtime API and stub
-# upstreams, side by side with a bare lambda_runtime echo; warm per-request
+# upstreams, side by side with a bare lambda_runtime echo, and the first
+# request's critical path (the upstream round trips a cold start adds before
+# the operation's Auth0 call, through relays 20 ms away); warm per-request
 # cost (criterion); upstream calls per operation and per container (the
 # economy tests); resident memory over 1,000 mixed requests; a fleet of
 # containers started at once (Auth0 token requests and secret reads per
 # container start); list, get and delete as the tenant grows (100 to 20,000
 # clients), beside the release binaries of the design before the owner
-# index. Writes the figures to
-# docs/performance.md and README.md's summary (details and logs in
-# target/lambda-bench/).
+# index. Writes the figures, all of one run at one commit, to
+# docs/performance.md (rewritten whole: one-off studies belong in
+# docs/performance-studies.md, which it links to and leaves alone) and
+# README.md's summary (details and logs in target/lambda-bench/).
 #
 #   scripts/bench.sh                 # everything (release LTO builds take a while)
 #   BENCH_RUNS=10 BENCH_REQUESTS=1000 scripts/bench.sh
@@ -19,9 +22,13 @@
 #       # only these sections (sizes, coldstart, soak, fleet, warm, economy,
 #       # profile, scale): their tables in target/lambda-bench/, docs and README untouched
 #   BENCH_RTT_MS=20 scripts/bench.sh
-#       # every upstream of the cold starts and the fleet answers through a relay
-#       # that holds each request 20 ms (0, the default: reached directly); the
-#       # cold-start report's critical path is then that of a real region
+#       # every upstream of the timed cold starts and the fleet answers through a
+#       # relay that holds each request 20 ms (0, the default: reached directly,
+#       # so that the cold requests compare with the bare echo's)
+#   BENCH_PATH_RTT_MS=50 BENCH_PATH_RUNS=10 scripts/bench.sh
+#       # the first request's critical path (and its verdict): starts of each
+#       # function through relays without delay and holding each request this
+#       # long (default 20 ms, apart from BENCH_RTT_MS), BENCH_PATH_RUNS each (5)
 #   BENCH_FLEET_CONTAINERS=20 BENCH_FLEET_REQUESTS=3 BENCH_FLEET_WAVES=2 scripts/bench.sh
 #   MANAGEMENT_TOKEN_CACHE=shared scripts/bench.sh   # passed to the functions (unset: their default)
 #   BENCH_SCALE_SIZES=100,1000,20000 BENCH_SCALE_REQUESTS=20 scripts/bench.sh
@@ -37,6 +44,7 @@ scale_requests=${BENCH_SCALE_REQUESTS:-20}
 before_commit=${BENCH_BEFORE_COMMIT:-9874484}
 rtt_ms=${BENCH_RTT_MS:-0}
 path_runs=${BENCH_PATH_RUNS:-5}
+path_rtt_ms=${BENCH_PATH_RTT_MS:-20}
 fleet_containers=${BENCH_FLEET_CONTAINERS:-20}
 fleet_requests=${BENCH_FLEET_REQUESTS:-3}
 fleet_waves=${BENCH_FLEET_WAVES:-2}
@@ -121,9 +129,10 @@ else
 fi
 
 if want coldstart; then
-    echo "== cold start ($runs runs each, round-trip time $rtt_ms ms)"
+    echo "== cold start ($runs runs each, round-trip time $rtt_ms ms; critical path: $path_runs starts each, 0 and $path_rtt_ms ms)"
     rm -f "$out/coldstart-summary.md"
-    target/release/coldstart --runs "$runs" --rtt-ms "$rtt_ms" --path-runs "$path_runs" \
+    target/release/coldstart --runs "$runs" --rtt-ms "$rtt_ms" \
+        --path-runs "$path_runs" --path-rtt-ms "$path_rtt_ms" \
         "${before_args[@]}" --markdown "$out/coldstart.md" --summary "$out/coldstart-summary.md"
 fi
 
@@ -181,7 +190,7 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
 {
     echo "# Performance"
     echo
-    echo "Measured by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- . ':!docs/performance.md' || echo ' (with local changes)'):"
+    echo "Measured by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- . ':!*.md' || echo ' (with local changes)'):"
     echo "$(nproc) cores ($cpu, $(uname -m)), $memory GiB of memory, Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2)."
     echo "Timings are of native release builds (same profile as deployed); sizes are of the arm64 builds."
     echo "Other work on the machine during the run shows up in the timings: compare ratios and medians, not single numbers."
@@ -204,9 +213,16 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "Round-trip time injected into the timed rounds: $rtt_ms ms (\`BENCH_RTT_MS\`; with it, every upstream is"
     echo "reached through a relay in \`tools/lambda_bench\` that holds each request that long). The critical-path"
     echo "table counts, from the relays' log, what a first request waits for before the operation's own Auth0 call,"
-    echo "and what the cold start added: that chain less a warm second request's of the same kind, same container."
+    echo "and what the cold start added: that chain less a warm second request's of the same kind, same container;"
+    echo "from $path_runs starts of each function of its own, through relays without delay and holding each request"
+    echo "$path_rtt_ms ms (\`BENCH_PATH_RTT_MS\`), the round-trip time its verdict is on."
     echo
     cat "$out/coldstart.md"
+    echo
+    echo "One-off studies, each of its own commit, in [performance-studies.md](performance-studies.md): the cold start"
+    echo "with every upstream 20 ms away and what the critical-path target counts"
+    echo "([Cold start with a round-trip time](performance-studies.md#cold-start-with-a-round-trip-time)), the critical"
+    echo "path with \`MANAGEMENT_TOKEN_CACHE=container\`, and the cold start of 2026-11-23, before the owner index."
     echo
     echo "### Where a cold start's work goes"
     echo
@@ -215,6 +231,9 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "instructions, inclusive, so the \"of which\" rows are parts of the row above them."
     echo
     cat "$profile"
+    echo
+    echo "Issue 13's levers on the AWS SDK's share of a cold start, each measured alone (\`scripts/bench-levers.sh\`):"
+    echo "[Cold-start levers (issue 13)](performance-studies.md#cold-start-levers-issue-13)."
     echo
     echo "## Warm path"
     echo
@@ -270,6 +289,9 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "(\`target/release/fleet\`); the emulator's request log counts the \`/oauth/token\` requests."
     echo
     if [ -f "$out/fleet.md" ]; then cat "$out/fleet.md"; else echo "(not measured)"; fi
+    echo
+    echo "The same fleet with \`MANAGEMENT_TOKEN_CACHE=container\`, and before the shared token (one-off runs):"
+    echo "[performance-studies.md](performance-studies.md#the-fleet-with-the-shared-management-token-and-without)."
 } > "$report"
 echo "== wrote $report"
 

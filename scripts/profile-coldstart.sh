@@ -45,7 +45,10 @@ kilo() { awk "BEGIN { printf \"%.0f k\", $1 / 1000 }"; }
 
 # Where the compiler inlined a function into its caller, its cost is found
 # by the file its code came from (e.g. app.rs's warm-up inside
-# m2m_shared::run): the second alternative of those patterns.
+# m2m_shared::run): the second alternative of those patterns. Such a
+# frame may be named after the caller or after the future it polls, as
+# rustc 1.95's builds name the warm-up's and the runtime loop's.
+inlined="(m2m_shared::run::|<core::pin::Pin<P> as core::future::future::Future>::poll)"
 rows=(
     "everything, exec to exit|TOTAL"
     "dynamic loader: mapping and relocating the binary, libc|rtld.c:_dl_start"
@@ -54,12 +57,12 @@ rows=(
     "  of which its built-in partitions JSON, parsed|aws_sdk_secretsmanager::endpoint_lib::partition::PartitionResolver::new_from_json"
     "DynamoDB client construction (the owner index)|aws_sdk_dynamodb::client::Client::from_conf"
     "  of which its own copy of the partitions JSON, parsed|aws_sdk_dynamodb::endpoint_lib::partition::PartitionResolver::new_from_json"
-    "warm-up: secret, then management token; JWKS beside them|(App<S[^>]*>::warm_up::|shared/src/app\.rs:m2m_shared::run::)"
+    "warm-up: secret, then management token; JWKS beside them|(App<S[^>]*>::warm_up::|shared/src/app\.rs:$inlined)"
     "  of which GetSecretValue in the SDK|aws-sdk-secretsmanager-[0-9.]+/src/operation/get_secret_value\.rs:m2m_shared::"
     "  of which JWKS fetch and key parsing|JwksCache::fetch_and_store::"
-    "first invocation: event, handler, upstream calls, response|(runtime::process_invocation::|lambda_runtime-[0-9.]+/src/runtime\.rs:m2m_shared::run::)"
+    "first invocation: event, handler, upstream calls, response|(runtime::process_invocation::|lambda_runtime-[0-9.]+/src/runtime\.rs:$inlined)"
     "  of which the caller's RS256 signature check|(jsonwebtoken::decoding::verify_signature|jsonwebtoken::crypto::aws_lc::rsa::verify_rsa)"
-    "  of which the owner index's table calls in the SDK|sum:aws-sdk-dynamodb-[0-9.]+/src/operation/[a-z_]+\.rs:(m2m_shared::|aws_sdk_dynamodb::operation::[a-z_]+::builders::)"
+    "the owner index's table calls in the SDK, warm-up's and first invocation's|sum:aws-sdk-dynamodb-[0-9.]+/src/operation/[a-z_]+\.rs:(m2m_shared::|aws_sdk_dynamodb::operation::[a-z_]+::builders::)"
     "SigV4 signing of every AWS request: the secret's, the table's|SigV4Signer as .*sign_http_request"
 )
 declare -A counts

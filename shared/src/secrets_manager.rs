@@ -23,7 +23,7 @@ pub struct SecretsManagerSource {
     /// the secret (list and get; any container while the shared token is
     /// good) never builds it. Building an SDK client costs 0.5 M
     /// instructions, most of them the SDK parsing its partition table
-    /// (docs/performance.md, "Cold-start levers").
+    /// (docs/performance-studies.md, "Cold-start levers").
     client: OnceLock<aws_sdk_secretsmanager::Client>,
     config: aws_sdk_secretsmanager::Config,
     secret_id: String,

@@ -642,14 +642,28 @@ pub async fn event_for(
     token: &str,
     n: usize,
 ) -> String {
+    request_for(upstream, subject, ask, token, n).await.0
+}
+
+/// [`event_for`], and the client seeded for it, if any.
+pub async fn request_for(
+    upstream: &Upstream,
+    subject: Subject,
+    ask: Ask,
+    token: &str,
+    n: usize,
+) -> (String, Option<String>) {
     let route = subject.route();
     let refusal = ask.refusal(subject);
     let mut event = Event::new(route);
+    let mut seeded = None;
     if route.takes_id() {
         let id = if refusal == Some(Refusal::UnknownId) {
             UNKNOWN_ID.to_owned()
         } else {
-            upstream.seed_client(&format!("bench target {n}")).await
+            seeded
+                .insert(upstream.seed_client(&format!("bench target {n}")).await)
+                .clone()
         };
         event = event.id(&id);
     }
@@ -670,13 +684,21 @@ pub async fn event_for(
         }
         _ => event.bearer(token),
     };
-    event.text()
+    (event.text(), seeded)
 }
 
 /// The `statusCode` of an API Gateway response document.
 pub fn status_of(response: &[u8]) -> Option<u16> {
     let value: Value = serde_json::from_slice(response).ok()?;
     value.get("statusCode")?.as_u64().map(|s| s as u16)
+}
+
+/// The `client_id` in the body of an API Gateway response document (a
+/// created client's).
+pub fn client_id_of(response: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(response).ok()?;
+    let body: Value = serde_json::from_str(value.get("body")?.as_str()?).ok()?;
+    body.get("client_id")?.as_str().map(str::to_owned)
 }
 
 #[cfg(test)]

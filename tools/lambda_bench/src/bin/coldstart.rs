@@ -14,8 +14,9 @@
 //!
 //! With `--rtt-ms N`, every upstream (Secrets Manager, the Auth0
 //! emulator, the table) answers through a relay that holds each request N
-//! ms, a round-trip time as in a real region (0, the default: the stubs
-//! are reached directly and answer at once). Whatever N, the report adds
+//! ms in the timed rounds, a round-trip time as in a real region (0, the
+//! default: the stubs are reached directly and answer at once, so that the
+//! cold requests compare with the bare echo's). Whatever N, the report adds
 //! the first request's critical path, read from the relays' log: the
 //! upstream requests received before the operation's own Auth0 call (its
 //! first Management API call), how many of them in sequence (the cold
@@ -24,8 +25,10 @@
 //! (another create, a delete of another client), warm, whose chain is the
 //! operation's own; the cold chain less the warm one is the round trips the
 //! cold start put before the Auth0 call. From `--path-runs` starts of each
-//! function (default 5, after an untimed one) through relays without delay,
-//! and with N from the timed rounds; each start's calls go to
+//! function (default 5, after an untimed one) through relays without delay
+//! and through relays holding each request `--path-rtt-ms` (default 20; the
+//! round-trip time the verdict needs, apart from the timed rounds'), and,
+//! if N is another, from the timed rounds; each start's calls go to
 //! `logs/<function>-calls.log`. `MANAGEMENT_TOKEN_CACHE`, if set, is passed to the functions.
 //!
 //! With `--before DIR`, the release binaries in DIR of the design before the
@@ -37,7 +40,7 @@
 //! ```text
 //! cargo build --release $(scripts/functions.sh | sed 's/^/-p /') -p bare_echo
 //! cargo build --release -p lambda_bench
-//! target/release/coldstart [--runs 30] [--rtt-ms 0] [--path-runs 5] [--before DIR] [--markdown FILE] [--summary FILE]
+//! target/release/coldstart [--runs 30] [--rtt-ms 0] [--path-runs 5] [--path-rtt-ms 20] [--before DIR] [--markdown FILE] [--summary FILE]
 //! ```
 
 use std::collections::HashMap;
@@ -125,9 +128,10 @@ struct Latency {
     /// The timed rounds' round-trip time (`--rtt-ms`): `None` for 0, the
     /// stubs reached directly.
     rounds: Option<Duration>,
-    /// Starts of each function through relays without delay, for the
-    /// critical path.
+    /// Starts of each function through relays, for the critical path:
+    /// without delay, and holding each request `path_rtt` (`--path-rtt-ms`).
     path_runs: usize,
+    path_rtt: Duration,
 }
 
 #[tokio::main]
@@ -153,6 +157,7 @@ async fn main() -> ExitCode {
             let latency = Latency {
                 rounds: args.rtt(),
                 path_runs: args.count("--path-runs", 5),
+                path_rtt: Duration::from_millis(args.count("--path-rtt-ms", 20) as u64),
             };
             run(
                 runs,
@@ -308,10 +313,16 @@ async fn run(
             .await?,
     );
 
-    // The critical path without delay: each function through relays.
+    // The critical path: each function through relays, without delay and
+    // with the critical path's own round-trip time.
+    let mut path_rtts = vec![Duration::ZERO, latency.path_rtt];
+    path_rtts.dedup();
     let mut paths: Vec<(Duration, Subject, Vec<Sample>)> = Vec::new();
-    for subject in Subject::FUNCTIONS {
-        let upstream = Upstream::with_rtt(Duration::ZERO).await?;
+    for (rtt, subject) in path_rtts
+        .iter()
+        .flat_map(|&rtt| Subject::FUNCTIONS.map(|subject| (rtt, subject)))
+    {
+        let upstream = Upstream::with_rtt(rtt).await?;
         upstream.seed_listed(LISTED).await;
         let context = Context::new(&upstream, binary_dir())?;
         // One untimed start, as in the rounds: a deployment's very first
@@ -327,9 +338,9 @@ async fn run(
                     .await?,
             );
         }
-        paths.push((Duration::ZERO, subject, starts));
+        paths.push((rtt, subject, starts));
     }
-    if let Some(rtt) = latency.rounds {
+    if let Some(rtt) = latency.rounds.filter(|rtt| !path_rtts.contains(rtt)) {
         for subject in Subject::FUNCTIONS {
             let entry = Entry {
                 subject,
@@ -436,7 +447,8 @@ impl Context<'_> {
                 append(
                     &self.logs.join(format!("{}-calls.log", subject.binary())),
                     &format!(
-                        "start {n}, first request (cold)\n{}  second request (warm)\n{}",
+                        "start {n} ({} ms round-trip time), first request (cold)\n{}  second request (warm)\n{}",
+                        self.upstream.rtt().unwrap_or_default().as_millis(),
                         call_lines(&cold, started),
                         call_lines(&warm, started)
                     ),
@@ -747,7 +759,7 @@ fn summary(echo_cold: Duration, costs: &[ClientCost]) -> String {
 
 /// The first request's critical path, by function and round-trip time,
 /// after the tables of `out`; the README summary's row for it (from the
-/// largest round-trip time measured).
+/// first round-trip time other than 0 in `paths`).
 fn critical_path(out: &mut String, paths: &[(Duration, Subject, Vec<Sample>)]) -> String {
     let _ = writeln!(
         out,
@@ -813,11 +825,13 @@ fn critical_path(out: &mut String, paths: &[(Duration, Subject, Vec<Sample>)]) -
         );
         if calls_auth0 && !rtt.is_zero() {
             let entry = summary.get_or_insert((*rtt, Vec::new(), true));
-            entry.1.push(format!(
-                "{} {added} ({cold_chain} cold − {warm_chain} warm)",
-                subject.binary()
-            ));
-            entry.2 &= most_added <= 1;
+            if entry.0 == *rtt {
+                entry.1.push(format!(
+                    "{} {added} ({cold_chain} cold − {warm_chain} warm)",
+                    subject.binary()
+                ));
+                entry.2 &= most_added <= 1;
+            }
         }
     }
     match summary {
@@ -893,5 +907,23 @@ mod tests {
         let summary = critical_path(&mut out, &[(Duration::ZERO, create, vec![start(4, 1)])]);
         assert!(out.contains("| 4 | 1 | 3 | — |"), "{out}");
         assert_eq!(summary, "");
+
+        // The summary is the critical path's own round-trip time's, not also
+        // the timed rounds' that come after it.
+        let mut out = String::new();
+        let rounds = Duration::from_millis(50);
+        let summary = critical_path(
+            &mut out,
+            &[
+                (rtt, create, vec![start(3, 2)]),
+                (rounds, create, vec![start(4, 1)]),
+            ],
+        );
+        assert!(out.contains("| 4 | 1 | 3 | **no** |"), "{out}");
+        assert!(summary.contains("20 ms round-trip time"), "{summary}");
+        assert!(
+            summary.ends_with("| create_client 1 (3 cold − 2 warm) | met |\n"),
+            "{summary}"
+        );
     }
 }
