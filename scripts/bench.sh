@@ -239,13 +239,14 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo
     echo "Criterion (\`cargo bench -p m2m_shared --bench warm\`), one container, stubs in process, the owner index"
     echo "in memory (\`MemoryIndex\`: the table's round trips are an upstream's, not the service's overhead;"
-    echo "with DynamoDB they are in the scale section's round trips), per request:"
+    echo "with DynamoDB they are in the scale section's round trips), per request; the four routes of the first"
+    echo "design (\`BENCHED\` in \`shared/benches/warm.rs\`): the lifecycle routes are not benched yet:"
     echo
     cat "$out/warm.md"
     echo
     echo "## The owner index at scale"
     echo
-    echo "List, get and delete, warm, in emulated tenants of $scale_sizes machine-to-machine clients, the"
+    echo "List, get and delete, warm, in emulated tenants of ${scale_sizes//,/, } machine-to-machine clients, the"
     echo "caller owning 50 of them at every size (\`target/release/scale\`): each release binary as in the"
     echo "cold-start table (stub Runtime API, the Auth0 emulator, the table in moto), one process per"
     echo "operation and design, the round trip from queueing the event to the answer. \"Before the index\" is"
@@ -306,8 +307,8 @@ verdict() { # FILE: its target's verdict, "met" or "**not met**"
 }
 summary="$out/readme-summary.md"
 {
-    echo "Measured by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), on this project's CI machine type: $(nproc) cores"
-    echo "($cpu), $memory GiB, Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2). Details, the profile and the"
+    echo "Measured by one run of \`scripts/bench.sh\` on $(date -u +%Y-%m-%d) at commit \`$(git rev-parse --short HEAD)\`, on this"
+    echo "project's CI machine type: $(nproc) cores ($cpu), $memory GiB, Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2). Details, the profile and the"
     echo "method: [docs/performance.md](docs/performance.md); the opt-level choice: [docs/opt-level.md](docs/opt-level.md)."
     echo
     echo "| target | measured (worst of the functions) | met |"
