@@ -84,9 +84,15 @@ pub const DEFAULT_MAX_CLIENTS_PER_OWNER: u32 = 50;
 const MAX_QUOTA: u32 = 100_000;
 
 /// `SWEEP_INTERVAL_HOURS` unless set: the reconciler sweeps Auth0 once a day.
-pub const DEFAULT_SWEEP_INTERVAL_HOURS: u32 = 24;
+const DEFAULT_SWEEP_INTERVAL_HOURS: u32 = 24;
+/// The reconciler's sweep interval unless set.
+pub const DEFAULT_SWEEP_INTERVAL: Duration = hours(DEFAULT_SWEEP_INTERVAL_HOURS);
 /// A sweep at least once a month: a client Auth0 lost is not listed longer.
 const MAX_SWEEP_INTERVAL_HOURS: u32 = 720;
+
+const fn hours(n: u32) -> Duration {
+    Duration::from_secs(n as u64 * 60 * 60)
+}
 
 /// A setting that is missing or unusable. The message names the variable, never its value
 /// (a misplaced secret in the wrong variable must not end up in the logs).
@@ -210,7 +216,7 @@ impl Config {
             clients_table,
             max_clients_per_owner,
             management_token_cache,
-            sweep_interval: Duration::from_secs(u64::from(sweep_interval_hours) * 60 * 60),
+            sweep_interval: hours(sweep_interval_hours),
         })
     }
 

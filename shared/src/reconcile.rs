@@ -84,9 +84,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             index,
             grant,
             stale_after,
-            sweep_interval: Duration::from_secs(
-                u64::from(crate::config::DEFAULT_SWEEP_INTERVAL_HOURS) * 60 * 60,
-            ),
+            sweep_interval: crate::config::DEFAULT_SWEEP_INTERVAL,
         }
     }
 
