@@ -57,6 +57,20 @@ impl MemoryIndex {
     pub fn creations(&self) -> Vec<Creation> {
         self.state().creations.values().cloned().collect()
     }
+
+    /// Makes the record of `key` expire, as if its 24 h had passed, and
+    /// keeps it, as DynamoDB keeps an expired item until its TTL deletes it
+    /// (eventually): for tests that it is treated as gone all the same.
+    /// `false` if there is no such record.
+    pub fn expire_idempotency_key(&self, owner: &Owner, key: &str) -> bool {
+        match self.state().keys.get_mut(&key_of(owner, key)) {
+            Some((_, expires)) => {
+                *expires = now_micros().saturating_sub(60_000_000);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 fn key_of(owner: &Owner, id: &str) -> (String, String) {
