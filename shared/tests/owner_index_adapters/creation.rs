@@ -2,7 +2,7 @@
 //! creation ends (finished, abandoned) and what each gives back.
 
 use m2m_shared::domain::{
-    Begun, Creation, IdempotencyRecord, KeyState, OwnerIndex, StaleOperation,
+    Begun, Creation, IdempotencyRecord, IndexedClient, KeyState, OwnerIndex, StaleOperation,
 };
 
 use crate::harness::{
@@ -21,6 +21,7 @@ each_adapter!(
     begin_creation_of_a_chosen_id_under_way_writes_nothing,
     finish_creation_lists_the_client_and_settles_its_key,
     finish_creation_of_an_abandoned_creation_fails_and_lists_nothing,
+    finish_creation_of_a_client_imported_meanwhile_fails_and_writes_nothing,
     abandon_creation_gives_back_quota_and_key_once,
     record_client_id_names_auth0s_client_and_keeps_the_key_releasable,
     record_client_id_of_a_creation_no_longer_recorded_fails,
@@ -272,6 +273,41 @@ async fn finish_creation_of_an_abandoned_creation_fails_and_lists_nothing<F: Fix
     );
     assert_eq!(observe(&fx, &a, &["key-1"]).await, before);
     assert_eq!(index.get(&a, &begun.chosen_id).await.unwrap(), None);
+}
+
+async fn finish_creation_of_a_client_imported_meanwhile_fails_and_writes_nothing<F: Fixture>(
+    fx: F,
+) {
+    // On a tenant without custom client ids, a backfill can find the client
+    // in Auth0 (it carries its owner) before its creation is finished.
+    let index = fx.index();
+    let a = owner("owner-a");
+    let mut begun = creation(&a, "auth0 named");
+    assert_eq!(
+        index.begin_creation(&begun, ROOMY).await.unwrap(),
+        Begun::Started
+    );
+    begun.client_id = Some("AUTH0ASSIGNEDID0123456789abcdef".into());
+    index.record_client_id(&begun).await.unwrap();
+    let imported = IndexedClient::imported(
+        "AUTH0ASSIGNEDID0123456789abcdef".into(),
+        a.clone(),
+        "as Auth0 has it".into(),
+        String::new(),
+    );
+    index.import(&imported, 1).await.unwrap();
+    let before = observe(&fx, &a, &[]).await;
+    assert!(
+        index
+            .finish_creation(&begun, &client_of(&begun))
+            .await
+            .is_err()
+    );
+    assert_eq!(observe(&fx, &a, &[]).await, before);
+    assert_eq!(
+        index.get(&a, &imported.client_id).await.unwrap(),
+        Some(imported)
+    );
 }
 
 async fn abandon_creation_gives_back_quota_and_key_once<F: Fixture>(fx: F) {

@@ -17,6 +17,7 @@ each_adapter!(
     stale_operations_are_deletions_begun_before_the_bound,
     stale_operations_are_changes_begun_before_the_bound,
     stale_operations_answer_what_was_recorded,
+    stale_operations_come_oldest_first,
     unswept_are_the_clients_created_before_the_bound_that_the_sweep_did_not_mark,
     mark_swept_of_a_missing_client_answers_false_and_writes_nothing,
     import_lists_and_counts_a_client_past_the_quota,
@@ -137,6 +138,55 @@ async fn stale_operations_answer_what_was_recorded<F: Fixture>(fx: F) {
         vec![
             StaleOperation::Creation(begun),
             StaleOperation::Deletion(marked)
+        ]
+    );
+}
+
+async fn stale_operations_come_oldest_first<F: Fixture>(fx: F) {
+    // As the `repairs` index sorts them: a run that runs out of time has
+    // repaired the oldest.
+    let index = fx.index();
+    let a = owner("owner-a");
+    let start = now_micros();
+    let changed = create(index, &a, "changed").await;
+    let deleted = create(index, &a, "deleted").await;
+    index
+        .begin_deletion(&a, &deleted.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let creation_begun = Creation {
+        started_at: start - 2_000_000,
+        ..creation(&a, "older")
+    };
+    assert_eq!(
+        index.begin_creation(&creation_begun, ROOMY).await.unwrap(),
+        Begun::Started
+    );
+    let change = PendingChange {
+        started_at: start - 4_000_000,
+        ..PendingChange::begin(Aspects::PROFILE)
+    };
+    assert!(matches!(
+        index.begin_change(&changed, &change, 0).await.unwrap(),
+        ChangeBegun::Started { .. }
+    ));
+    let order: Vec<String> = index
+        .stale_operations(u64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|operation| match operation {
+            StaleOperation::Creation(creation) => creation.chosen_id,
+            StaleOperation::Deletion(client) | StaleOperation::Change(client) => client.client_id,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            changed.client_id,
+            creation_begun.chosen_id,
+            deleted.client_id
         ]
     );
 }
