@@ -6,7 +6,7 @@ use m2m_shared::domain::{
     Aspects, ChangeBegun, ClientStatus, IndexedClient, OwnerIndex, PendingChange, now_micros,
 };
 
-use crate::harness::{Fixture, create, observe, owner, stale};
+use crate::harness::{Fixture, create, mark_deleting, owner, stale, writes_nothing};
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -46,6 +46,37 @@ async fn begun<I: OwnerIndex>(
         ChangeBegun::Started { client, .. } => client,
         other => panic!("the change did not start: {other:?}"),
     }
+}
+
+/// Begins `change` on `client` as read, which must be refused as busy,
+/// writing nothing.
+async fn busy<F: Fixture>(
+    fx: &F,
+    client: &IndexedClient,
+    change: &PendingChange,
+    stale_before: u64,
+) {
+    let answer = writes_nothing(fx, &client.owner, &[], async |index| {
+        index
+            .begin_change(client, change, stale_before)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(answer, ChangeBegun::Busy);
+}
+
+/// Ends the change `change_id` with `client`'s values, which must be
+/// refused (it is no longer the client's), writing nothing.
+async fn not_ended<F: Fixture>(fx: &F, client: &IndexedClient, change_id: &str) {
+    let ended = writes_nothing(fx, &client.owner, &[], async |index| {
+        index.end_change(client, change_id).await.unwrap()
+    })
+    .await;
+    assert!(
+        !ended,
+        "the change {change_id} ended, but it was not the client's"
+    );
 }
 
 async fn begin_change_records_the_change_on_the_client<F: Fixture>(fx: F) {
@@ -88,19 +119,11 @@ async fn a_change_begun_while_a_fresh_one_is_under_way_is_busy<F: Fixture>(fx: F
     let client = create(index, &a, "busy").await;
     let first = PendingChange::begin(Aspects::PROFILE);
     let read = begun(index, &client, &first).await;
-    let before = observe(&fx, &a, &[]).await;
     // Fresh: begun at or after the bound.
     for stale_before in [0, first.started_at] {
         let second = PendingChange::begin(Aspects::ACCESS);
-        assert_eq!(
-            index
-                .begin_change(&read, &second, stale_before)
-                .await
-                .unwrap(),
-            ChangeBegun::Busy
-        );
+        busy(&fx, &read, &second, stale_before).await;
     }
-    assert_eq!(observe(&fx, &a, &[]).await, before);
     assert_eq!(
         index
             .get(&a, &client.client_id)
@@ -120,16 +143,8 @@ async fn a_change_of_a_client_read_before_another_began_is_busy<F: Fixture>(fx: 
     // stale, a change the reader did not see is not taken over.
     let other = change_begun(Aspects::PROFILE, LONG_AGO);
     begun(index, &read_first, &other).await;
-    let before = observe(&fx, &a, &[]).await;
     let mine = PendingChange::begin(Aspects::ACCESS);
-    assert_eq!(
-        index
-            .begin_change(&read_first, &mine, now_micros())
-            .await
-            .unwrap(),
-        ChangeBegun::Busy
-    );
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    busy(&fx, &read_first, &mine, now_micros()).await;
 }
 
 async fn a_stale_change_is_taken_over_with_its_aspects<F: Fixture>(fx: F) {
@@ -175,18 +190,8 @@ async fn begin_change_of_a_client_being_deleted_is_busy_and_writes_nothing<F: Fi
     let index = fx.index();
     let a = owner("owner-a");
     let client = create(index, &a, "deleted").await;
-    index
-        .begin_deletion(&a, &client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    let before = observe(&fx, &a, &[]).await;
-    let change = PendingChange::begin(Aspects::PROFILE);
-    assert_eq!(
-        index.begin_change(&client, &change, 0).await.unwrap(),
-        ChangeBegun::Busy
-    );
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    mark_deleting(index, &client).await;
+    busy(&fx, &client, &PendingChange::begin(Aspects::PROFILE), 0).await;
 }
 
 async fn begin_change_of_a_missing_client_is_busy_and_writes_nothing<F: Fixture>(fx: F) {
@@ -194,13 +199,7 @@ async fn begin_change_of_a_missing_client_is_busy_and_writes_nothing<F: Fixture>
     let a = owner("owner-a");
     let client = create(index, &a, "removed").await;
     index.remove(&client).await.unwrap();
-    let before = observe(&fx, &a, &[]).await;
-    let change = PendingChange::begin(Aspects::PROFILE);
-    assert_eq!(
-        index.begin_change(&client, &change, 0).await.unwrap(),
-        ChangeBegun::Busy
-    );
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    busy(&fx, &client, &PendingChange::begin(Aspects::PROFILE), 0).await;
     assert_eq!(index.get(&a, &client.client_id).await.unwrap(), None);
 }
 
@@ -232,16 +231,7 @@ async fn end_change_writes_the_values_and_ends_the_change<F: Fixture>(fx: F) {
         name: "again".into(),
         ..client.clone()
     };
-    assert!(!index.end_change(&again, &change.id).await.unwrap());
-    assert_eq!(
-        index
-            .get(&a, &client.client_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .name,
-        "after"
-    );
+    not_ended(&fx, &again, &change.id).await;
 }
 
 async fn end_change_with_a_change_no_longer_the_clients_writes_nothing<F: Fixture>(fx: F) {
@@ -259,14 +249,12 @@ async fn end_change_with_a_change_no_longer_the_clients_writes_nothing<F: Fixtur
             .unwrap(),
         ChangeBegun::Started { .. }
     ));
-    let before = observe(&fx, &a, &[]).await;
     let late = IndexedClient {
         name: "the stopped change's".into(),
         change: None,
         ..read
     };
-    assert!(!index.end_change(&late, &stopped.id).await.unwrap());
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    not_ended(&fx, &late, &stopped.id).await;
 }
 
 async fn end_change_of_a_client_being_deleted_writes_nothing<F: Fixture>(fx: F) {
@@ -275,19 +263,13 @@ async fn end_change_of_a_client_being_deleted_writes_nothing<F: Fixture>(fx: F) 
     let client = create(index, &a, "before").await;
     let change = PendingChange::begin(Aspects::PROFILE);
     let current = begun(index, &client, &change).await;
-    let marked = index
-        .begin_deletion(&a, &client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    let before = observe(&fx, &a, &[]).await;
+    let marked = mark_deleting(index, &client).await;
     let done = IndexedClient {
         name: "after".into(),
         change: None,
         ..current.clone()
     };
-    assert!(!index.end_change(&done, &change.id).await.unwrap());
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    not_ended(&fx, &done, &change.id).await;
     // The deletion taken back, the client is as the change found it.
     index.cancel_deletion(&marked).await.unwrap();
     assert_eq!(
@@ -303,14 +285,12 @@ async fn end_change_of_a_removed_client_writes_nothing<F: Fixture>(fx: F) {
     let change = PendingChange::begin(Aspects::PROFILE);
     let current = begun(index, &client, &change).await;
     index.remove(&current).await.unwrap();
-    let before = observe(&fx, &a, &[]).await;
     let done = IndexedClient {
         name: "after".into(),
         change: None,
         ..current
     };
-    assert!(!index.end_change(&done, &change.id).await.unwrap());
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    not_ended(&fx, &done, &change.id).await;
     assert_eq!(index.get(&a, &client.client_id).await.unwrap(), None);
 }
 
@@ -377,11 +357,7 @@ async fn cancel_deletion_keeps_a_change_stale_from_when_it_began<F: Fixture>(fx:
     let client = create(index, &a, "changed, then deleted").await;
     let stopped = change_begun(Aspects::ACCESS, LONG_AGO);
     begun(index, &client, &stopped).await;
-    let marked = index
-        .begin_deletion(&a, &client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let marked = mark_deleting(index, &client).await;
     assert_eq!(marked.change, Some(stopped.clone()));
     // Being deleted, it is a deletion, not a change, to the reconciler.
     let found = stale(index, u64::MAX).await;

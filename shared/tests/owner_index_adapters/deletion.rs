@@ -1,10 +1,11 @@
 //! Deletions: the mark that hides a client, taking it back, and removal
 //! with what it gives back.
 
-use m2m_shared::domain::{Begun, OwnerIndex};
+use m2m_shared::domain::{Begun, IndexedClient, OwnerIndex};
 
 use crate::harness::{
-    Fixture, ROOMY, create, creation, finish, keyed, listed, observe, owner, stale,
+    Fixture, begin, client_of, create, creation, finish, keyed, listed, mark_deleting, owner,
+    stale, writes_nothing,
 };
 
 each_adapter!(
@@ -41,19 +42,12 @@ async fn begin_deletion_of_a_client_being_deleted_answers_none<F: Fixture>(fx: F
     let index = fx.index();
     let a = owner("owner-a");
     let client = create(index, &a, "twice").await;
-    assert!(
-        index
-            .begin_deletion(&a, &client.client_id)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    let before = observe(&fx, &a, &[]).await;
-    assert_eq!(
-        index.begin_deletion(&a, &client.client_id).await.unwrap(),
-        None
-    );
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    mark_deleting(index, &client).await;
+    let again = writes_nothing(&fx, &a, &[], async |index| {
+        index.begin_deletion(&a, &client.client_id).await.unwrap()
+    })
+    .await;
+    assert_eq!(again, None);
 }
 
 async fn begin_deletion_of_a_missing_or_anothers_client_answers_none_and_writes_nothing<
@@ -65,22 +59,19 @@ async fn begin_deletion_of_a_missing_or_anothers_client_answers_none_and_writes_
     let (a, b) = (owner("owner-a"), owner("owner-b"));
     let theirs = create(index, &b, "theirs").await;
     let under_way = creation(&a, "under way");
-    assert_eq!(
-        index.begin_creation(&under_way, ROOMY).await.unwrap(),
-        Begun::Started
-    );
-    let before = (observe(&fx, &a, &[]).await, observe(&fx, &b, &[]).await);
+    begin(index, &under_way).await;
+    // Nothing of either owner: `observe` sees every owner's clients.
     for id in [
         "client_nosuchclient",
         &theirs.client_id,
         &under_way.chosen_id,
     ] {
-        assert_eq!(index.begin_deletion(&a, id).await.unwrap(), None, "{id}");
+        let marked = writes_nothing(&fx, &a, &[], async |index| {
+            index.begin_deletion(&a, id).await.unwrap()
+        })
+        .await;
+        assert_eq!(marked, None, "{id}");
     }
-    assert_eq!(
-        (observe(&fx, &a, &[]).await, observe(&fx, &b, &[]).await),
-        before
-    );
 }
 
 async fn cancel_deletion_lists_the_client_again_in_its_place<F: Fixture>(fx: F) {
@@ -89,11 +80,7 @@ async fn cancel_deletion_lists_the_client_again_in_its_place<F: Fixture>(fx: F) 
     let first = create(index, &a, "first").await;
     let second = create(index, &a, "second").await;
     let third = create(index, &a, "third").await;
-    let marked = index
-        .begin_deletion(&a, &second.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let marked = mark_deleting(index, &second).await;
     index.cancel_deletion(&marked).await.unwrap();
     assert_eq!(
         listed(index, &a).await,
@@ -115,20 +102,18 @@ async fn cancel_deletion_of_a_client_not_being_deleted_writes_nothing<F: Fixture
     let index = fx.index();
     let a = owner("owner-a");
     let client = create(index, &a, "as it was").await;
-    let before = observe(&fx, &a, &[]).await;
-    index.cancel_deletion(&client).await.unwrap();
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    let cancel = async |client: &IndexedClient| {
+        writes_nothing(&fx, &a, &[], async |index| {
+            index.cancel_deletion(client).await.unwrap()
+        })
+        .await
+    };
+    cancel(&client).await;
     // Nor does it bring back a client removed meanwhile (the reconciler
     // finished the deletion).
-    let marked = index
-        .begin_deletion(&a, &client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let marked = mark_deleting(index, &client).await;
     index.remove(&marked).await.unwrap();
-    let before = observe(&fx, &a, &[]).await;
-    index.cancel_deletion(&marked).await.unwrap();
-    assert_eq!(observe(&fx, &a, &[]).await, before);
+    cancel(&marked).await;
     assert_eq!(index.get(&a, &client.client_id).await.unwrap(), None);
 }
 
@@ -153,11 +138,12 @@ async fn remove_of_a_missing_client_succeeds_and_writes_nothing<F: Fixture>(fx: 
     let index = fx.index();
     let a = owner("owner-a");
     let kept = finish(index, &keyed(creation(&a, "kept"), "key-1", "hash-1")).await;
-    let before = observe(&fx, &a, &["key-1"]).await;
     // Never created, under the same key as the client that is there.
-    let never = crate::harness::client_of(&keyed(creation(&a, "never"), "key-1", "hash-1"));
-    index.remove(&never).await.unwrap();
-    assert_eq!(observe(&fx, &a, &["key-1"]).await, before);
+    let never = client_of(&keyed(creation(&a, "never"), "key-1", "hash-1"));
+    writes_nothing(&fx, &a, &["key-1"], async |index| {
+        index.remove(&never).await.unwrap()
+    })
+    .await;
     assert_eq!(index.get(&a, &kept.client_id).await.unwrap(), Some(kept));
 }
 
@@ -167,7 +153,10 @@ async fn remove_twice_gives_back_once<F: Fixture>(fx: F) {
     create(index, &a, "kept").await;
     let removed = create(index, &a, "removed").await;
     index.remove(&removed).await.unwrap();
-    index.remove(&removed).await.unwrap();
+    writes_nothing(&fx, &a, &[], async |index| {
+        index.remove(&removed).await.unwrap()
+    })
+    .await;
     assert_eq!(fx.quota(&a).await, 1);
 }
 
@@ -175,11 +164,7 @@ async fn remove_ends_a_deletion<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
     let client = finish(index, &keyed(creation(&a, "deleted"), "key-1", "hash-1")).await;
-    let marked = index
-        .begin_deletion(&a, &client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let marked = mark_deleting(index, &client).await;
     index.remove(&marked).await.unwrap();
     assert_eq!(stale(index, u64::MAX).await, Default::default());
     assert_eq!(fx.quota(&a).await, 0);

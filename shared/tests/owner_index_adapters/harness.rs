@@ -22,7 +22,7 @@ pub trait Fixture {
     fn index(&self) -> &Self::Index;
 
     /// The owner's quota count as stored (0 when there is none).
-    async fn quota(&self, owner: &Owner) -> u32;
+    async fn quota(&self, owner: &Owner) -> u64;
 
     /// Makes the record of `key` expire, as if its 24 h had passed, and
     /// leaves it stored: DynamoDB's TTL deletes expired items only
@@ -44,8 +44,8 @@ impl Fixture for Memory {
         &self.0
     }
 
-    async fn quota(&self, owner: &Owner) -> u32 {
-        self.0.quota(owner)
+    async fn quota(&self, owner: &Owner) -> u64 {
+        u64::from(self.0.quota(owner))
     }
 
     async fn expire_key(&self, owner: &Owner, key: &str) {
@@ -100,26 +100,8 @@ impl Fixture for Dynamo {
         &self.index
     }
 
-    async fn quota(&self, owner: &Owner) -> u32 {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("OWNER#{owner}")))
-            .key("sk", AttributeValue::S("QUOTA".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("read the quota item")
-            .item;
-        item.and_then(|item| item.get("count").cloned())
-            .map_or(0, |count| {
-                count
-                    .as_n()
-                    .expect("a numeric count")
-                    .parse()
-                    .expect("a count")
-            })
+    async fn quota(&self, owner: &Owner) -> u64 {
+        test_support::dynamodb::quota_count(&self.client, &self.table, owner.as_str()).await
     }
 
     async fn expire_key(&self, owner: &Owner, key: &str) {
@@ -200,12 +182,27 @@ pub fn client_of(creation: &Creation) -> IndexedClient {
     }
 }
 
-/// Begins `creation` (which must start) and finishes it.
-pub async fn finish<I: OwnerIndex>(index: &I, creation: &Creation) -> IndexedClient {
+/// The client `id` of `owner` as a backfill finds it in Auth0.
+pub fn from_auth0(owner: &Owner, id: &str) -> IndexedClient {
+    IndexedClient::imported(
+        id.to_owned(),
+        owner.clone(),
+        "as Auth0 has it".into(),
+        "found by a backfill".into(),
+    )
+}
+
+/// Begins `creation` within a quota no case reaches: it must start.
+pub async fn begin<I: OwnerIndex>(index: &I, creation: &Creation) {
     assert_eq!(
         index.begin_creation(creation, ROOMY).await.expect("begin"),
         Begun::Started
     );
+}
+
+/// Begins `creation` and finishes it.
+pub async fn finish<I: OwnerIndex>(index: &I, creation: &Creation) -> IndexedClient {
+    begin(index, creation).await;
     let client = client_of(creation);
     index
         .finish_creation(creation, &client)
@@ -219,6 +216,34 @@ pub async fn create<I: OwnerIndex>(index: &I, owner: &Owner, name: &str) -> Inde
     finish(index, &creation(owner, name)).await
 }
 
+/// Marks `client` as being deleted, which it must not be yet; the client
+/// as `begin_deletion` answers it.
+pub async fn mark_deleting<I: OwnerIndex>(index: &I, client: &IndexedClient) -> IndexedClient {
+    index
+        .begin_deletion(&client.owner, &client.client_id)
+        .await
+        .expect("begin deletion")
+        .expect("a client to mark")
+}
+
+/// What `call` answers, once it is seen to have left all that [`observe`]
+/// shows of `owner` and its `keys` as it was.
+pub async fn writes_nothing<F: Fixture, T>(
+    fixture: &F,
+    owner: &Owner,
+    keys: &[&str],
+    call: impl AsyncFnOnce(&F::Index) -> T,
+) -> T {
+    let before = observe(fixture, owner, keys).await;
+    let answer = call(fixture.index()).await;
+    assert_eq!(
+        observe(fixture, owner, keys).await,
+        before,
+        "the call wrote something"
+    );
+    answer
+}
+
 /// Everything the port shows of `owner` and its `keys`, and of every owner's
 /// operations and clients: what a call that must write nothing leaves equal.
 #[derive(Debug, PartialEq)]
@@ -228,7 +253,7 @@ pub struct Observed {
     clients: Vec<IndexedClient>,
     /// Every operation under way (as text, sorted: the port promises no order).
     operations: Vec<String>,
-    quota: u32,
+    quota: u64,
     keys: Vec<Option<IdempotencyRecord>>,
 }
 

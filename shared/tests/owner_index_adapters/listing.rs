@@ -1,9 +1,9 @@
 //! List and get: the owner's clients, oldest first (ties by id), in pages
 //! whose `next` says exactly whether there is more; only listed clients.
 
-use m2m_shared::domain::{Begun, Creation, IndexedClient, Owner, OwnerIndex, Page};
+use m2m_shared::domain::{Creation, IndexedClient, Owner, OwnerIndex, Page};
 
-use crate::harness::{Fixture, ROOMY, create, creation, finish, ids, listed, owner};
+use crate::harness::{Fixture, begin, create, creation, finish, ids, listed, mark_deleting, owner};
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -139,15 +139,8 @@ async fn creations_and_clients_being_deleted_are_never_listed_nor_got<F: Fixture
     let deleted = create(index, &a, "being deleted").await;
     let shown = create(index, &a, "shown").await;
     let under_way = creation(&a, "under way");
-    assert_eq!(
-        index.begin_creation(&under_way, ROOMY).await.unwrap(),
-        Begun::Started
-    );
-    index
-        .begin_deletion(&a, &deleted.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    begin(index, &under_way).await;
+    mark_deleting(index, &deleted).await;
     assert_eq!(listed(index, &a).await, vec![shown.client_id.clone()]);
     // A page of one: it is all there is, so no next.
     let page = index.list(&a, None, Some(1)).await.unwrap();

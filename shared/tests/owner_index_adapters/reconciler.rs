@@ -8,7 +8,8 @@ use m2m_shared::domain::{
 };
 
 use crate::harness::{
-    Fixture, ROOMY, create, creation, fresh_id, ids, keyed, listed, observe, owner, stale,
+    Fixture, begin, create, creation, fresh_id, from_auth0, ids, keyed, listed, mark_deleting,
+    owner, stale, writes_nothing,
 };
 
 each_adapter!(
@@ -39,10 +40,7 @@ async fn stale_operations_are_creations_begun_before_the_bound<F: Fixture>(fx: F
         ..creation(&a, "newer")
     };
     for begun in [&older, &newer] {
-        assert_eq!(
-            index.begin_creation(begun, ROOMY).await.unwrap(),
-            Begun::Started
-        );
+        begin(index, begun).await;
     }
     // Finished creations are over.
     create(index, &a, "finished").await;
@@ -67,16 +65,8 @@ async fn stale_operations_are_deletions_begun_before_the_bound<F: Fixture>(fx: F
     let deleted = create(index, &a, "deleted").await;
     let taken_back = create(index, &a, "taken back").await;
     let before = now_micros();
-    index
-        .begin_deletion(&a, &deleted.client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    let marked = index
-        .begin_deletion(&a, &taken_back.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    mark_deleting(index, &deleted).await;
+    let marked = mark_deleting(index, &taken_back).await;
     index.cancel_deletion(&marked).await.unwrap();
     let after = now_micros();
     // Begun after the bound (the clients were created before it): not yet.
@@ -119,18 +109,11 @@ async fn stale_operations_answer_what_was_recorded<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
     let mut begun = keyed(creation(&a, "stopped"), "key-1", "hash-1");
-    assert_eq!(
-        index.begin_creation(&begun, ROOMY).await.unwrap(),
-        Begun::Started
-    );
+    begin(index, &begun).await;
     begun.client_id = Some("AUTH0ASSIGNEDID0123456789abcdef".into());
     index.record_client_id(&begun).await.unwrap();
     let client = create(index, &a, "being deleted").await;
-    let marked = index
-        .begin_deletion(&a, &client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let marked = mark_deleting(index, &client).await;
     let mut found = index.stale_operations(u64::MAX).await.unwrap();
     found.sort_by_key(|operation| matches!(operation, StaleOperation::Deletion(_)));
     assert_eq!(
@@ -150,19 +133,12 @@ async fn stale_operations_come_oldest_first<F: Fixture>(fx: F) {
     let start = now_micros();
     let changed = create(index, &a, "changed").await;
     let deleted = create(index, &a, "deleted").await;
-    index
-        .begin_deletion(&a, &deleted.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    mark_deleting(index, &deleted).await;
     let creation_begun = Creation {
         started_at: start - 2_000_000,
         ..creation(&a, "older")
     };
-    assert_eq!(
-        index.begin_creation(&creation_begun, ROOMY).await.unwrap(),
-        Begun::Started
-    );
+    begin(index, &creation_begun).await;
     let change = PendingChange {
         started_at: start - 4_000_000,
         ..PendingChange::begin(Aspects::PROFILE)
@@ -205,15 +181,8 @@ async fn unswept_are_the_clients_created_before_the_bound_that_the_sweep_did_not
     let deleted = create(index, &a, "being deleted").await;
     let young = create(index, &a, "created during the sweep").await;
     let under_way = creation(&a, "under way");
-    assert_eq!(
-        index.begin_creation(&under_way, ROOMY).await.unwrap(),
-        Begun::Started
-    );
-    index
-        .begin_deletion(&a, &deleted.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    begin(index, &under_way).await;
+    mark_deleting(index, &deleted).await;
     assert!(
         index
             .mark_swept(&b, &seen_before.client_id, 1)
@@ -243,28 +212,22 @@ async fn mark_swept_of_a_missing_client_answers_false_and_writes_nothing<F: Fixt
     let index = fx.index();
     let a = owner("owner-a");
     let under_way = creation(&a, "under way");
-    assert_eq!(
-        index.begin_creation(&under_way, ROOMY).await.unwrap(),
-        Begun::Started
-    );
-    let before = observe(&fx, &a, &[]).await;
+    begin(index, &under_way).await;
     for id in [fresh_id(), under_way.chosen_id.clone()] {
-        assert!(!index.mark_swept(&a, &id, 1).await.unwrap(), "{id}");
+        let marked = writes_nothing(&fx, &a, &[], async |index| {
+            index.mark_swept(&a, &id, 1).await.unwrap()
+        })
+        .await;
+        assert!(!marked, "{id}");
         assert_eq!(index.get(&a, &id).await.unwrap(), None);
     }
-    assert_eq!(observe(&fx, &a, &[]).await, before);
 }
 
 async fn import_lists_and_counts_a_client_past_the_quota<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
     let created = create(index, &a, "created").await;
-    let imported = IndexedClient::imported(
-        "AUTH0ONLYCLIENT0123456789abcdef".into(),
-        a.clone(),
-        "from Auth0".into(),
-        "found by a backfill".into(),
-    );
+    let imported = from_auth0(&a, "AUTH0ONLYCLIENT0123456789abcdef");
     // The owner is at its quota of 1: the client exists anyway.
     index.import(&imported, 7).await.unwrap();
     assert_eq!(fx.quota(&a).await, 2);
@@ -292,27 +255,15 @@ async fn import_of_a_client_indexed_or_being_created_writes_nothing<F: Fixture>(
     let a = owner("owner-a");
     let indexed = create(index, &a, "indexed").await;
     let deleted = create(index, &a, "being deleted").await;
-    index
-        .begin_deletion(&a, &deleted.client_id)
-        .await
-        .unwrap()
-        .unwrap();
+    mark_deleting(index, &deleted).await;
     let under_way = creation(&a, "under way");
-    assert_eq!(
-        index.begin_creation(&under_way, ROOMY).await.unwrap(),
-        Begun::Started
-    );
-    let before = observe(&fx, &a, &[]).await;
+    begin(index, &under_way).await;
     for id in [&indexed.client_id, &deleted.client_id, &under_way.chosen_id] {
-        let from_auth0 = IndexedClient::imported(
-            id.clone(),
-            a.clone(),
-            "as Auth0 has it".into(),
-            String::new(),
-        );
-        index.import(&from_auth0, 7).await.unwrap();
+        writes_nothing(&fx, &a, &[], async |index| {
+            index.import(&from_auth0(&a, id), 7).await.unwrap()
+        })
+        .await;
     }
-    assert_eq!(observe(&fx, &a, &[]).await, before);
 }
 
 async fn sweep_state_is_empty_until_saved_and_saved_whole<F: Fixture>(fx: F) {
