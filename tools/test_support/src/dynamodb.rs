@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, TableDescription,
-    TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
+    TableDescription, TableStatus, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 use serde_yaml_ng::Value;
@@ -272,6 +272,29 @@ pub async fn describe_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Ta
         .unwrap_or_else(|error| panic!("cannot describe table {name}: {error:?}"))
         .table
         .unwrap_or_else(|| panic!("DescribeTable answered no description of table {name}"))
+}
+
+/// `owner`'s quota count as the table `name` holds it (0 before its first
+/// creation): what the owner index shows of it to no caller.
+pub async fn quota_count(client: &aws_sdk_dynamodb::Client, name: &str, owner: &str) -> u64 {
+    let item = client
+        .get_item()
+        .table_name(name)
+        .key("pk", AttributeValue::S(format!("OWNER#{owner}")))
+        .key("sk", AttributeValue::S("QUOTA".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("cannot read {owner}'s quota in table {name}: {error:?}"))
+        .item;
+    item.and_then(|item| item.get("count").cloned())
+        .map_or(0, |count| {
+            count
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("table {name}: {owner}'s quota count is {count:?}"))
+        })
 }
 
 /// moto creates tables active; DynamoDB takes a few seconds.

@@ -385,20 +385,7 @@ impl TestEnv {
 
     /// The owner's quota count, as the table holds it.
     pub async fn quota_count(&self, owner: &str) -> u64 {
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("OWNER#{owner}")))
-            .key("sk", AttributeValue::S("QUOTA".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item;
-        item.and_then(|item| item.get("count").and_then(|v| v.as_n().ok()).cloned())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
+        test_support::dynamodb::quota_count(&self.dynamodb, &self.table, owner).await
     }
 
     /// A client of `owner` made in Auth0 before the owner index existed,
