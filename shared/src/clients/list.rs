@@ -3,7 +3,7 @@
 //! key, which the first writer makes (create, or the reconciler) and this
 //! container keeps in memory once read.
 
-use super::{ClientPage, ClientService, possible};
+use super::{ClientPage, ClientService};
 use crate::domain::{ClientDirectory, IndexedClient, Owner, OwnerIndex};
 use crate::error::ServiceError;
 use crate::secret_string::SecretString;
@@ -48,16 +48,10 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         })
     }
 
-    /// One of the owner's clients. Missing, someone else's, being deleted
-    /// and impossible ids all answer the same not-found, so nobody learns
-    /// what exists.
+    /// One of the owner's clients, as shown (not found: see `indexed`).
     pub async fn get(&self, owner: &Owner, client_id: &str) -> Result<IndexedClient, ServiceError> {
-        possible(client_id)?;
-        self.index
-            .get(owner, client_id)
-            .await?
-            .map(|client| self.shown(client))
-            .ok_or(ServiceError::ClientNotFound)
+        let client = self.indexed(owner, client_id).await?;
+        Ok(self.shown(client))
     }
 
     /// Reads the list cursors' key ahead of the first request that needs

@@ -5,9 +5,9 @@
 //!
 //! One file per operation, each read top to bottom like its section of
 //! docs/owner-index.md: `create.rs` ("Create", with its undo), `list.rs`
-//! ("List and get", with the cursors' key), `change.rs` ("Changes": the
-//! protocol update, disable and enable share) with `update.rs` and
-//! `status.rs` (disable, enable), `rotate.rs` and `delete.rs` ("Delete").
+//! ("List and get", with the cursors' key), `change.rs` ("Changes": update,
+//! disable and enable, and the protocol they share), `rotate.rs` and
+//! `delete.rs` ("Delete").
 //! Each adds its methods to [`ClientService`], which holds what they share:
 //! this file.
 
@@ -16,10 +16,8 @@ mod create;
 mod delete;
 mod list;
 mod rotate;
-mod status;
 #[cfg(test)]
 mod test_fixtures;
-mod update;
 
 use tokio::sync::OnceCell;
 use tracing::info;
@@ -66,6 +64,17 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
 
     pub fn index(&self) -> &I {
         &self.index
+    }
+
+    /// The owner's client as the index has it. Missing, someone else's,
+    /// being deleted and impossible ids all answer the same not-found, so
+    /// nobody learns what exists.
+    async fn indexed(&self, owner: &Owner, client_id: &str) -> Result<IndexedClient, ServiceError> {
+        possible(client_id)?;
+        self.index
+            .get(owner, client_id)
+            .await?
+            .ok_or(ServiceError::ClientNotFound)
     }
 
     /// A client as answered: with its scopes, in `GRANT_SCOPES` order.
