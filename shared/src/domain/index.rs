@@ -110,6 +110,9 @@ pub enum KeyState {
     Done { client_id: String },
 }
 
+/// How long an idempotency key is remembered: its record's TTL, in seconds.
+pub const IDEMPOTENCY_TTL_SECONDS: u64 = 24 * 60 * 60;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub request_hash: String,

@@ -14,8 +14,8 @@ use std::fmt;
 
 pub use directory::ClientDirectory;
 pub use index::{
-    Begun, ChangeBegun, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, KeyState,
-    OwnerIndex, Page, Position, StaleOperation, SweepState,
+    Begun, ChangeBegun, Creation, IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, IdempotencyRecord,
+    IndexedClient, KeyState, OwnerIndex, Page, Position, StaleOperation, SweepState,
 };
 pub use token_store::{StoreFuture, StoredToken, TokenItem, TokenStore};
 
