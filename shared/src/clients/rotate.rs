@@ -51,20 +51,21 @@ mod tests {
     #[tokio::test]
     async fn a_rotation_replaces_the_secret_and_a_lost_one_is_reported_failed() {
         let (service, created) = scoped_with_client("Rotated").await;
-        let id = created.client_id.as_str();
-        let rotated = service
-            .rotate_secret(&owner("owner-a"), id, later())
-            .await
-            .unwrap();
-        assert_eq!(rotated.client_id, id);
+        let rotate = async || {
+            service
+                .rotate_secret(&owner("owner-a"), &created.client_id, later())
+                .await
+        };
+        let rotated = rotate().await.unwrap();
+        assert_eq!(rotated.client_id, created.client_id);
         assert_ne!(rotated.client_secret, created.client_secret);
         assert_eq!(
-            service.directory().secret(id).unwrap(),
+            service.directory().secret(&created.client_id).unwrap(),
             rotated.client_secret.expose()
         );
         service.directory().fail_next(Failing::Rotate);
         assert_eq!(
-            failed_upstream(&service.rotate_secret(&owner("owner-a"), id, later()).await),
+            failed_upstream(&rotate().await),
             Some(Operation::RotateSecret)
         );
     }
