@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::IDEMPOTENCY_TTL_SECONDS;
+use crate::domain::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex,
     Page, PendingChange, Position, StaleOperation, SweepState, now_micros,
