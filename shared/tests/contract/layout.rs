@@ -36,16 +36,6 @@ const LAYERS: [(&str, u8); 20] = [
 /// The most lines a source file may have before its unit tests.
 const MAX_LINES: usize = 500;
 
-/// Files longer than [`MAX_LINES`] for now: tools/lambda_bench's, which
-/// another branch splits (issue 18). TEMPORARY: the coordinator empties
-/// this list when that branch is merged (the check below fails on an entry
-/// that is no longer too long).
-const TEMPORARILY_LONG: [&str; 3] = [
-    "tools/lambda_bench/src/upstream.rs",
-    "tools/lambda_bench/src/bin/scale.rs",
-    "tools/lambda_bench/src/bin/coldstart.rs",
-];
-
 fn root() -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).to_path_buf()
 }
@@ -471,7 +461,7 @@ fn no_source_file_is_over_500_lines_before_its_tests() {
             rust_files(&src, &below, &mut files);
         }
     }
-    let long: BTreeMap<String, usize> = files
+    let too_long: BTreeMap<String, usize> = files
         .iter()
         .map(|(path, text)| {
             let path = path.to_string_lossy().replace('\\', "/");
@@ -479,21 +469,9 @@ fn no_source_file_is_over_500_lines_before_its_tests() {
         })
         .filter(|(_, lines)| *lines > MAX_LINES)
         .collect();
-    let too_long: Vec<_> = long
-        .iter()
-        .filter(|(path, _)| !TEMPORARILY_LONG.contains(&path.as_str()))
-        .collect();
     assert!(
         too_long.is_empty(),
         "over {MAX_LINES} lines before the unit tests: {too_long:?}"
-    );
-    let mended: Vec<&str> = TEMPORARILY_LONG
-        .into_iter()
-        .filter(|path| !long.contains_key(*path))
-        .collect();
-    assert!(
-        mended.is_empty(),
-        "no longer too long: take these out of TEMPORARILY_LONG: {mended:?}"
     );
 }
 
