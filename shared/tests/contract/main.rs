@@ -28,4 +28,5 @@ mod reconcile;
 mod routes;
 mod secrets;
 mod shared_token;
+mod unknown_outcomes;
 mod upstream;
