@@ -2,6 +2,7 @@
 //! talking to a fresh Auth0 emulator per test and to Secrets Manager served
 //! by `moto_server` through the real AWS SDK.
 
+pub mod documented;
 pub mod logs;
 pub mod openapi;
 pub mod stopping;
@@ -749,6 +750,7 @@ impl TestEnv {
         let reply = Reply::from_response(response);
         self.check_secrets_in(route, &reply);
         openapi::check(route, &reply);
+        documented::check(&reply);
         reply
     }
 
