@@ -29,4 +29,5 @@ mod request_ids;
 mod routes;
 mod secrets;
 mod shared_token;
+mod unknown_outcomes;
 mod upstream;

@@ -221,6 +221,24 @@ pub fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+/// The AWS configuration a deployed function's clients are built from
+/// (`m2m_shared::aws::sdk_config`): standard retries and its attempt
+/// timeout, through the service's HTTP client; here with the test
+/// credentials and region, pointed at `endpoint`. The owner index made
+/// from it by `DynamoIndex::from_config` is the deployed one, timeouts and
+/// retries included: what the tests of late and lost answers need.
+pub fn deployed_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    crate::moto::aws_config_at(endpoint)
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(m2m_shared::aws::ATTEMPT_TIMEOUT)
+                .build(),
+        )
+        .build()
+}
+
 /// Creates the table `name` as template.yaml defines `ClientsTable`: its key
 /// schema, attribute definitions, indexes and billing mode, then its TTL
 /// attribute. Returns once the table is active.
