@@ -25,6 +25,7 @@ mod local_http;
 mod outbound;
 mod read;
 mod reconcile;
+mod request_ids;
 mod routes;
 mod secrets;
 mod shared_token;

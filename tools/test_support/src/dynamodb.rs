@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
@@ -228,16 +228,8 @@ pub fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
 /// from it by `DynamoIndex::from_config` is the deployed one, timeouts and
 /// retries included: what the tests of late and lost answers need.
 pub fn deployed_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "tests",
-        )))
-        .http_client(m2m_shared::http::AwsHttpClient::new(
-            m2m_shared::http::client().expect("the HTTP client"),
-        ))
+    crate::moto::aws_config_at(endpoint)
+        .into_builder()
         .retry_config(aws_config::retry::RetryConfig::standard())
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()

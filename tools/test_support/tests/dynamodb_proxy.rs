@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_json::Value;
 use test_support::dynamodb::{create_clients_table, deployed_sdk_config};
@@ -46,6 +47,15 @@ fn without_retries(proxy: &DynamoProxy) -> Client {
         .retry_config(RetryConfig::disabled())
         .build();
     Client::from_conf(config)
+}
+
+/// A put of the owner's item `sk` into `table`, to finish and send.
+fn put(client: &Client, table: &str, sk: &str) -> PutItemFluentBuilder {
+    client
+        .put_item()
+        .table_name(table)
+        .item("pk", s("OWNER#a"))
+        .item("sk", s(sk))
 }
 
 fn key(table: &str, pk: &str, sk: &str) -> ItemKey {
@@ -100,10 +110,9 @@ async fn item(
         .item
 }
 
-async fn count(table: &str) -> Option<String> {
-    item(table, "OWNER#a", "QUOTA")
-        .await
-        .and_then(|item| item.get("count").and_then(|n| n.as_n().ok()).cloned())
+/// The owner's quota count, read straight from moto.
+async fn count(table: &str) -> u64 {
+    test_support::dynamodb::quota_count(&test_support::dynamodb::client(), table, "a").await
 }
 
 fn error_answer(error: DynamoError) -> Answer {
@@ -121,11 +130,7 @@ const OK: Answer = Answer::Sent {
 #[tokio::test]
 async fn requests_reach_moto_and_are_recorded_with_the_items_they_touch() {
     let (proxy, client, table) = start().await;
-    client
-        .put_item()
-        .table_name(&table)
-        .item("pk", s("OWNER#a"))
-        .item("sk", s("CLIENT#one"))
+    put(&client, &table, "CLIENT#one")
         .item("name", s("One"))
         .send()
         .await
@@ -204,7 +209,7 @@ async fn a_transaction_answered_late_is_in_progress_to_its_retries_and_applied_o
     );
     // Applied all the same, once.
     assert!(item(&table, "OWNER#a", "CLIENT#late").await.is_some());
-    assert_eq!(count(&table).await.as_deref(), Some("1"));
+    assert_eq!(count(&table).await, 1);
 
     proxy.settled().await;
     let attempts = proxy.requests_of(&Operation::TransactWriteItems);
@@ -234,7 +239,7 @@ async fn a_transaction_answered_late_is_in_progress_to_its_retries_and_applied_o
         .send()
         .await
         .expect("the first attempt's success");
-    assert_eq!(count(&table).await.as_deref(), Some("1"));
+    assert_eq!(count(&table).await, 1);
 }
 
 #[tokio::test]
@@ -247,7 +252,7 @@ async fn a_transaction_whose_answer_is_lost_is_answered_to_its_retry_with_the_fi
         .send()
         .await
         .expect("the retry gets the first attempt's success");
-    assert_eq!(count(&table).await.as_deref(), Some("1"));
+    assert_eq!(count(&table).await, 1);
     let attempts = proxy.requests_of(&Operation::TransactWriteItems);
     let answers: Vec<&Answer> = attempts.iter().map(|a| &a.answer).collect();
     assert_eq!(answers, [&Answer::Lost, &OK]);
@@ -274,14 +279,7 @@ async fn a_token_is_bound_to_its_request_and_a_failed_one_runs_anew() {
 
     // A transaction whose condition fails leaves nothing to replay: once
     // its condition holds, its repeat with the same token is applied.
-    client
-        .put_item()
-        .table_name(&table)
-        .item("pk", s("OWNER#a"))
-        .item("sk", s("CLIENT#taken"))
-        .send()
-        .await
-        .unwrap();
+    put(&client, &table, "CLIENT#taken").send().await.unwrap();
     let canceled = send("CLIENT#taken", "token-2").await.unwrap_err();
     assert_eq!(canceled.code(), Some("TransactionCanceledException"));
     client
@@ -293,7 +291,7 @@ async fn a_token_is_bound_to_its_request_and_a_failed_one_runs_anew() {
         .await
         .unwrap();
     send("CLIENT#taken", "token-2").await.unwrap();
-    assert_eq!(count(&table).await.as_deref(), Some("2"));
+    assert_eq!(count(&table).await, 2);
     let answers: Vec<Answer> = proxy
         .requests_of(&Operation::TransactWriteItems)
         .into_iter()
@@ -308,11 +306,7 @@ async fn a_token_is_bound_to_its_request_and_a_failed_one_runs_anew() {
 #[tokio::test]
 async fn a_conditional_write_retried_after_a_late_answer_fails_its_own_condition() {
     let (proxy, client, table) = start().await;
-    client
-        .put_item()
-        .table_name(&table)
-        .item("pk", s("OWNER#a"))
-        .item("sk", s("CLIENT#x"))
+    put(&client, &table, "CLIENT#x")
         .item("status", s("active"))
         .send()
         .await
@@ -349,14 +343,7 @@ async fn a_conditional_write_retried_after_a_late_answer_fails_its_own_condition
 #[tokio::test]
 async fn errors_come_in_dynamodbs_shape_and_apply_nothing() {
     let (proxy, client, table) = start().await;
-    let put = |sk: &'static str| {
-        client
-            .put_item()
-            .table_name(&table)
-            .item("pk", s("OWNER#a"))
-            .item("sk", s(sk))
-            .send()
-    };
+    let put = |sk: &'static str| put(&client, &table, sk).send();
     // A persistent 500: the SDK's three attempts, nothing written.
     for _ in 0..3 {
         proxy.inject(
@@ -422,11 +409,7 @@ async fn a_stalled_write_is_applied_after_its_caller_gave_up() {
     let (proxy, _, table) = start().await;
     let client = without_retries(&proxy);
     proxy.inject(Operation::PutItem, Fault::Stall(Duration::from_secs(3)));
-    let timed_out = client
-        .put_item()
-        .table_name(&table)
-        .item("pk", s("OWNER#a"))
-        .item("sk", s("CLIENT#stalled"))
+    let timed_out = put(&client, &table, "CLIENT#stalled")
         .send()
         .await
         .unwrap_err();
@@ -476,12 +459,7 @@ async fn conditional_writes_are_atomic_through_the_proxy() {
     let (proxy, client, table) = start().await;
     // 16 creations of one item at once: one is made, the rest refused.
     let creations = (0..16).map(|n| {
-        client
-            .clone()
-            .put_item()
-            .table_name(&table)
-            .item("pk", s("OWNER#a"))
-            .item("sk", s("CLIENT#contested"))
+        put(&client, &table, "CLIENT#contested")
             .item("by", s(&n.to_string()))
             .condition_expression("attribute_not_exists(pk)")
             .send()
@@ -517,7 +495,7 @@ async fn conditional_writes_are_atomic_through_the_proxy() {
     let outcomes = all_at_once(counted).await;
     let committed = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
     assert_eq!(committed, 5, "{outcomes:?}");
-    assert_eq!(count(&table).await.as_deref(), Some("5"));
+    assert_eq!(count(&table).await, 5);
     drop(proxy);
 }
 

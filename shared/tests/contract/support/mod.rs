@@ -2,6 +2,7 @@
 //! talking to a fresh Auth0 emulator per test and to Secrets Manager served
 //! by `moto_server` through the real AWS SDK.
 
+pub mod documented;
 pub mod logs;
 pub mod openapi;
 pub mod stopping;
@@ -26,7 +27,7 @@ use m2m_shared::reconcile::{Reconciler, Summary};
 use m2m_shared::secrets_manager::SecretsManagerSource;
 use serde_json::{Value, json};
 pub use test_support::event::Event;
-pub use test_support::moto;
+pub use test_support::moto::{self, aws_config_at};
 pub use test_support::setup::{CALLER_AUDIENCE, MANAGEMENT_CLIENT_SECRET, unix_now};
 use test_support::setup::{
     base_claims, caller_claims, config_from, emulator_config, lookup_in, management_secret_json,
@@ -435,6 +436,20 @@ impl TestEnv {
         id
     }
 
+    /// Deletes the client `id` in Auth0, past the service (as someone does
+    /// in Auth0's dashboard).
+    pub async fn delete_in_auth0(&self, id: &str) {
+        let http = reqwest::Client::new();
+        let management = test_support::setup::management_token(&http, &self.emulator).await;
+        let deleted = http
+            .delete(format!("{}/api/v2/clients/{id}", self.emulator.base_url()))
+            .bearer_auth(management)
+            .send()
+            .await
+            .expect("the emulator answers");
+        assert_eq!(deleted.status(), 204, "deleting {id} in Auth0");
+    }
+
     /// A valid client-credentials token of `owner` (`client_id` and `sub`).
     pub fn token(&self, owner: &str) -> String {
         let token = test_support::setup::caller_token(&self.emulator, owner);
@@ -779,6 +794,7 @@ impl TestEnv {
         let reply = Reply::from_response(response);
         self.check_secrets_in(route, &reply);
         openapi::check(route, &reply);
+        documented::check(&reply);
         reply
     }
 
@@ -867,24 +883,6 @@ fn index_of(
 
 pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
-}
-
-/// The AWS configuration of a client of `endpoint` (moto, or a stand-in
-/// that misbehaves), sending through the service's HTTP client.
-pub fn aws_config_at(endpoint: &str) -> aws_config::SdkConfig {
-    use aws_config::{BehaviorVersion, Region};
-    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "tests",
-        )))
-        .http_client(m2m_shared::http::AwsHttpClient::new(
-            m2m_shared::http::client().expect("the HTTP client"),
-        ))
-        .build()
 }
 
 /// A request to `route` any caller could make: an id for the routes that

@@ -185,8 +185,72 @@ pub async fn assert_create_answer_holds(env: &TestEnv, reply: &Reply, before: &S
         .await;
 }
 
+/// A client Auth0 and the index no longer have.
+fn gone() -> Client {
+    Client {
+        shown: None,
+        listed: false,
+        in_auth0: None,
+        granted: false,
+    }
+}
+
+/// What an operation on an existing client must leave, by its answer.
+struct Rule<'a> {
+    /// The client before the operation.
+    before: &'a Client,
+    /// Its success status, and the client it leaves.
+    done: (u16, &'a Client),
+    /// What a 502 leaves: shown at once, and everywhere after the reconciler.
+    unknown: &'a Client,
+}
+
+/// Asserts that `reply` to an operation on the client `id` says what
+/// happened, by `rule`.
+async fn assert_answer_holds(env: &TestEnv, reply: &Reply, id: &str, rule: Rule<'_>, case: &str) {
+    let Rule {
+        before,
+        done: (success, done),
+        unknown,
+    } = rule;
+    let now = Client::of(env, id).await;
+    let context = format!(
+        "{case}: answered {}; before {before:?}; asked {done:?}; now {now:?}",
+        said(reply)
+    );
+    let stays = match reply.status {
+        status if status == success => {
+            assert_eq!(&now, done, "{success}, yet not done. {context}");
+            done
+        }
+        502 => {
+            let shown = (&now.shown, now.listed);
+            assert_eq!(
+                shown,
+                (&unknown.shown, unknown.listed),
+                "502 shows {context}"
+            );
+            unknown
+        }
+        _ => {
+            let status = reply.status;
+            assert_eq!(&now, before, "{status} says nothing changed. {context}");
+            before
+        }
+    };
+    env.reconcile(false).await;
+    let reconciled = Client::of(env, id).await;
+    let context = format!("{context}; after the reconciler {reconciled:?}");
+    assert_eq!(
+        &reconciled, stays,
+        "the answer did not stay true. {context}"
+    );
+    env.assert_index_names_the_tenants_clients(OWNER, &context)
+        .await;
+}
+
 /// Asserts that a delete's `reply` for the client `id` says what
-/// happened; `before` is the client before it.
+/// happened (a 502 ends deleted); `before` is the client before it.
 pub async fn assert_delete_answer_holds(
     env: &TestEnv,
     reply: &Reply,
@@ -194,45 +258,18 @@ pub async fn assert_delete_answer_holds(
     before: &Client,
     case: &str,
 ) {
-    let now = Client::of(env, id).await;
-    let gone = Client {
-        shown: None,
-        listed: false,
-        in_auth0: None,
-        granted: false,
+    let gone = gone();
+    let rule = Rule {
+        before,
+        done: (204, &gone),
+        unknown: &gone,
     };
-    let context = format!(
-        "{case}: answered {}; before {before:?}; now {now:?}",
-        said(reply)
-    );
-    match reply.status {
-        204 => assert_eq!(now, gone, "204, yet not deleted. {context}"),
-        502 => assert!(
-            now.shown.is_none() && !now.listed,
-            "502: still shown. {context}"
-        ),
-        _ => assert_eq!(
-            &now, before,
-            "{} says nothing changed. {context}",
-            reply.status
-        ),
-    }
-    env.reconcile(false).await;
-    let reconciled = Client::of(env, id).await;
-    let context = format!("{context}; after the reconciler {reconciled:?}");
-    match reply.status {
-        204 | 502 => assert_eq!(
-            reconciled, gone,
-            "a delete that did not end deleted. {context}"
-        ),
-        _ => assert_eq!(&reconciled, before, "a failed delete deleted. {context}"),
-    }
-    env.assert_index_names_the_tenants_clients(OWNER, &context)
-        .await;
+    assert_answer_holds(env, reply, id, rule, case).await;
 }
 
-/// Asserts that a change's `reply` for the client `id` says what
-/// happened: `before` is the client before it, `after` what it becomes.
+/// Asserts that a change's `reply` for the client `id` says what happened
+/// (a 502 leaves it as it was): `before` is the client before it, `after`
+/// what it becomes.
 pub async fn assert_change_answer_holds(
     env: &TestEnv,
     reply: &Reply,
@@ -240,28 +277,10 @@ pub async fn assert_change_answer_holds(
     (before, after): (&Client, &Client),
     case: &str,
 ) {
-    let now = Client::of(env, id).await;
-    let context = format!(
-        "{case}: answered {}; before {before:?}; asked {after:?}; now {now:?}",
-        said(reply)
-    );
-    match reply.status {
-        200 => assert_eq!(&now, after, "200, yet not so. {context}"),
-        502 => assert_eq!(now.shown, before.shown, "502: shown changed. {context}"),
-        _ => assert_eq!(
-            &now, before,
-            "{} says nothing changed. {context}",
-            reply.status
-        ),
-    }
-    env.reconcile(false).await;
-    let reconciled = Client::of(env, id).await;
-    let context = format!("{context}; after the reconciler {reconciled:?}");
-    let stays = if reply.status == 200 { after } else { before };
-    assert_eq!(
-        &reconciled, stays,
-        "the answer did not stay true. {context}"
-    );
-    env.assert_index_names_the_tenants_clients(OWNER, &context)
-        .await;
+    let rule = Rule {
+        before,
+        done: (200, after),
+        unknown: before,
+    };
+    assert_answer_holds(env, reply, id, rule, case).await;
 }
