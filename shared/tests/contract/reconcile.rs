@@ -166,13 +166,7 @@ async fn the_audit_answers_the_differences_and_changes_nothing() {
         json!({"name": "Renamed in the dashboard"}),
     )
     .await;
-    in_auth0(
-        &env,
-        reqwest::Method::DELETE,
-        &format!("/api/v2/clients/{gone}"),
-        json!({}),
-    )
-    .await;
+    env.delete_in_auth0(&gone).await;
     // Someone edits the table by hand: owner-a's count is off by one.
     env.dynamodb
         .update_item()
