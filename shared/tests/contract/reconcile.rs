@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use auth0_emulator::{Fault, Route as Auth0Route};
 use aws_sdk_dynamodb::types::AttributeValue;
 use m2m_shared::config::DEFAULT_GRANT_AUDIENCE;
 use m2m_shared::domain::{Begun, Creation, OwnerIndex, now_micros};
@@ -225,4 +226,41 @@ async fn the_audit_answers_the_differences_and_changes_nothing() {
     assert!(!answer.to_string().contains("secret"), "{answer}");
     assert_eq!((env.emulator.clients(), env.emulator.grants()), before);
     assert_eq!(scan().await, table_before, "the audit wrote to the table");
+}
+
+/// The reconciler's sweep metrics logged so far: `(SweepFaults, SweepAge)`.
+fn sweep_metrics() -> Vec<(f64, Option<f64>)> {
+    crate::support::logs::lines()
+        .iter()
+        .filter_map(|line| {
+            let faults = line.get("SweepFaults")?.as_f64()?;
+            Some((faults, line.get("SweepAge").and_then(Value::as_f64)))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_run_reports_its_sweeps_age_and_whether_a_fault_stopped_it() {
+    let env = TestEnv::new().await;
+    let done = env.reconcile_event(&json!({"backfill": true})).await;
+    assert_eq!(done["sweep"], "done", "{done}");
+    // Just finished: its age is under a minute, and nothing stopped it.
+    assert!(
+        sweep_metrics()
+            .iter()
+            .any(|(faults, age)| *faults == 0.0 && age.is_some_and(|age| age < 60.0)),
+        "{:?}",
+        sweep_metrics()
+    );
+    // Auth0 cannot be listed: the sweep stops, and says so.
+    env.inject_times(Auth0Route::ListClients, Fault::Status(500), 10);
+    let failed = env.reconcile_event(&json!({"backfill": true})).await;
+    assert_eq!(failed["sweep"], "failed", "{failed}");
+    assert!(
+        sweep_metrics()
+            .iter()
+            .any(|(faults, age)| *faults == 1.0 && age.is_some()),
+        "{:?}",
+        sweep_metrics()
+    );
 }
