@@ -63,12 +63,13 @@ pub struct Differences {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Audit {
     pub audit: Differences,
-    /// Whether every page of Auth0 was read by the deadline. If not, only
-    /// `quota_mismatches` is whole; the rest holds what the pages read
-    /// showed (`only_in_table` stays empty: it cannot be told).
+    /// Whether all of Auth0 (every client, every grant) was read by the
+    /// deadline. If not, only `quota_mismatches` is told, and the other
+    /// lists are empty.
     pub complete: bool,
-    /// The M2M clients Auth0 has, and the listed items the table has.
-    pub auth0_clients: usize,
+    /// The M2M clients Auth0 has (`None` if not all were read), and the
+    /// listed items the table has.
+    pub auth0_clients: Option<usize>,
     pub table_clients: usize,
 }
 
@@ -84,28 +85,51 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             Some(_) => self.every_grant(deadline).await.map_err(failed)?,
             None => None,
         };
-        let complete = clients.is_some() && grants.is_some();
-        let clients = clients.unwrap_or_default();
+        let quota_mismatches = quota_mismatches(&census);
+        let table_clients = census.clients.len();
+        let (Some(clients), Some(grants)) = (clients, grants) else {
+            return Ok(Audit {
+                audit: Differences {
+                    quota_mismatches,
+                    ..Differences::default()
+                },
+                complete: false,
+                auth0_clients: None,
+                table_clients,
+            });
+        };
         let grants: BTreeMap<String, Vec<String>> = grants
-            .unwrap_or_default()
             .into_iter()
             .map(|grant| (grant.client_id, grant.scopes))
             .collect();
-        let mut audit = Differences {
-            quota_mismatches: quota_mismatches(&census),
-            ..Differences::default()
+        let audit = Differences {
+            quota_mismatches,
+            ..self.compare(&census, &clients, &grants)
         };
-        let in_auth0: BTreeMap<&str, &DirectoryClient> = clients
-            .iter()
-            .map(|client| (client.client_id.as_str(), client))
-            .collect();
+        Ok(Audit {
+            audit,
+            complete: true,
+            auth0_clients: Some(clients.len()),
+            table_clients,
+        })
+    }
+
+    /// The clients only one side has, and those both have differently
+    /// (`grants`: each client's scopes, for those that have the grant).
+    fn compare(
+        &self,
+        census: &TableCensus,
+        clients: &[DirectoryClient],
+        grants: &BTreeMap<String, Vec<String>>,
+    ) -> Differences {
+        let mut audit = Differences::default();
         let in_table = census.clients.iter().chain(&census.deleting);
         let mut named: BTreeSet<&str> = in_table.map(|c| c.client_id.as_str()).collect();
         for creation in &census.creations {
             named.insert(creation.client_id());
             named.insert(&creation.chosen_id);
         }
-        for client in &clients {
+        for client in clients {
             let made_by_creation = client
                 .creation_id
                 .as_deref()
@@ -120,25 +144,27 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                 });
             }
         }
+        let in_auth0: BTreeMap<&str, &DirectoryClient> = clients
+            .iter()
+            .map(|client| (client.client_id.as_str(), client))
+            .collect();
         for item in &census.clients {
-            match in_auth0.get(item.client_id.as_str()) {
-                Some(client) => {
-                    let granted = grants.get(&item.client_id).map(Vec::as_slice);
-                    let fields = self.differences(item, client, granted);
-                    if !fields.is_empty() {
-                        audit.differing.push(Differing {
-                            client_id: item.client_id.clone(),
-                            owner: item.owner.as_str().to_owned(),
-                            fields,
-                            change_under_way: item.change.is_some(),
-                        });
-                    }
-                }
-                None if complete => audit.only_in_table.push(Named {
+            let Some(client) = in_auth0.get(item.client_id.as_str()) else {
+                audit.only_in_table.push(Named {
                     client_id: item.client_id.clone(),
                     owner: item.owner.as_str().to_owned(),
-                }),
-                None => {}
+                });
+                continue;
+            };
+            let granted = grants.get(&item.client_id).map(Vec::as_slice);
+            let fields = self.differences(item, client, granted);
+            if !fields.is_empty() {
+                audit.differing.push(Differing {
+                    client_id: item.client_id.clone(),
+                    owner: item.owner.as_str().to_owned(),
+                    fields,
+                    change_under_way: item.change.is_some(),
+                });
             }
         }
         audit.only_in_auth0.sort();
@@ -146,12 +172,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         audit
             .differing
             .sort_by(|a, b| a.client_id.cmp(&b.client_id));
-        Ok(Audit {
-            audit,
-            complete,
-            auth0_clients: clients.len(),
-            table_clients: census.clients.len(),
-        })
+        audit
     }
 
     /// What Auth0 holds differently of `item`'s client (`granted`: the
@@ -336,7 +357,7 @@ mod tests {
             }
         );
         assert!(audit.complete);
-        assert_eq!((audit.auth0_clients, audit.table_clients), (7, 5));
+        assert_eq!((audit.auth0_clients, audit.table_clients), (Some(7), 5));
         assert_eq!((index.census().await.unwrap(), directory.ids()), before);
         // Auth0 read, never written.
         let calls = directory.calls().split_off(calls_before);
@@ -345,6 +366,26 @@ mod tests {
                 .iter()
                 .all(|call| ["list_page", "list_grants"].contains(call)),
             "{calls:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_audit_out_of_time_tells_only_the_quotas() {
+        let reconciler = reconciler();
+        let index = reconciler.index();
+        index
+            .import(&indexed("client_lost", "owner-b"), 0)
+            .await
+            .unwrap();
+        let audit = reconciler.audit(Instant::now()).await.unwrap();
+        assert_eq!(
+            audit,
+            Audit {
+                audit: Differences::default(),
+                complete: false,
+                auth0_clients: None,
+                table_clients: 1,
+            }
         );
     }
 
