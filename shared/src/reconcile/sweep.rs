@@ -146,17 +146,11 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             finished_at: Some(finished_at),
             ..SweepState::default()
         };
-        held.lease.until = 0;
-        if !self
-            .index
-            .save_sweep_state(&held.state, &held.lease)
-            .await?
-        {
-            warn!("sweep: finished, but the lease was lost before it could say so");
-            return Ok(Ended::Failed);
+        let ended = self.pause(&mut held, Ended::Done).await?;
+        if ended == Ended::Done {
+            summary.sweep_age_from = Some(finished_at);
         }
-        summary.sweep_age_from = Some(finished_at);
-        Ok(Ended::Done)
+        Ok(ended)
     }
 
     /// Pages through Auth0 from where the sweep stands, marking each

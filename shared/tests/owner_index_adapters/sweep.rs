@@ -234,24 +234,22 @@ async fn a_sweep_removal_needs_the_lease<F: Fixture>(fx: F) {
     let a = owner("owner-a");
     let unseen = create(index, &a, "unseen").await;
     let generation = now_micros();
-    // Nobody holds it; another run does; this run's lapsed.
-    let removal = writes_nothing(&fx, &a, &[], async |index| {
-        index
-            .begin_sweep_removal(&unseen, generation, &lease("run-1"))
-            .await
-            .unwrap()
-    })
-    .await;
-    assert_eq!(removal, SweepRemoval::LeaseLost);
+    let refused = async |lease: &SweepLease| {
+        let removal = writes_nothing(&fx, &a, &[], async |index| {
+            index
+                .begin_sweep_removal(&unseen, generation, lease)
+                .await
+                .unwrap()
+        })
+        .await;
+        assert_eq!(removal, SweepRemoval::LeaseLost, "{lease:?}");
+    };
+    // Nobody holds it.
+    refused(&lease("run-1")).await;
+    // Another run does.
     hold(index, "run-2").await;
-    let removal = writes_nothing(&fx, &a, &[], async |index| {
-        index
-            .begin_sweep_removal(&unseen, generation, &lease("run-1"))
-            .await
-            .unwrap()
-    })
-    .await;
-    assert_eq!(removal, SweepRemoval::LeaseLost);
+    refused(&lease("run-1")).await;
+    // This run gave it up.
     let given_up = SweepLease {
         until: 0,
         ..lease("run-2")
@@ -262,14 +260,7 @@ async fn a_sweep_removal_needs_the_lease<F: Fixture>(fx: F) {
             .await
             .unwrap()
     );
-    let removal = writes_nothing(&fx, &a, &[], async |index| {
-        index
-            .begin_sweep_removal(&unseen, generation, &given_up)
-            .await
-            .unwrap()
-    })
-    .await;
-    assert_eq!(removal, SweepRemoval::LeaseLost);
+    refused(&given_up).await;
 }
 
 async fn the_census_holds_every_owners_clients_creations_and_quotas<F: Fixture>(fx: F) {
