@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need
-# (moto's Secrets Manager and cargo-lambda, into ./.venv), then runs every
+# (moto's Secrets Manager and cargo-lambda, into ./.venv; Auth0's Deploy CLI,
+# into deploy/auth0/node_modules), then runs every
 # Rust test of the workspace. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,17 @@ fi
 if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt; then
     echo "could not install requirements-test.txt into .venv" >&2
     exit 1
+fi
+
+# Auth0's Deploy CLI, pinned by deploy/auth0/package-lock.json, for the test
+# that imports deploy/auth0 into the emulator (shared/tests/contract/deploy_cli.rs);
+# installed again only when the lockfile changed.
+if [ ! -x deploy/auth0/node_modules/.bin/a0deploy ] \
+    || [ deploy/auth0/package-lock.json -nt deploy/auth0/node_modules/.package-lock.json ]; then
+    if ! npm ci --prefix deploy/auth0 --silent --no-audit --no-fund; then
+        echo "could not install deploy/auth0's Deploy CLI (npm ci)" >&2
+        exit 1
+    fi
 fi
 
 # The tests start their own moto_server and cargo-lambda from here.

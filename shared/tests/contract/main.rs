@@ -13,6 +13,7 @@ mod configuration;
 mod crashes;
 mod create;
 mod delete;
+mod deploy_cli;
 mod economy;
 mod events;
 mod fault_matrix;

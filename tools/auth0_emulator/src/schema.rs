@@ -11,7 +11,8 @@ const MANAGEMENT_API: &str = include_str!("../schemas/management-api-clients.ope
 const AUTHENTICATION_API: &str = include_str!("../schemas/authentication-api-token.openapi.json");
 /// The resource servers' (APIs') schemas, from the same Management API
 /// document (schemas/README.md says which version).
-const RESOURCE_SERVERS: &str = include_str!("../schemas/management-api-resource-servers.openapi.json");
+const RESOURCE_SERVERS: &str =
+    include_str!("../schemas/management-api-resource-servers.openapi.json");
 
 /// A component schema of one of the vendored documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

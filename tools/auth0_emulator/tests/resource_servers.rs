@@ -84,9 +84,7 @@ async fn a_tenant_lists_its_configured_apis_and_the_management_api() {
     assert_eq!(page["start"], 1);
     assert_eq!(page["resource_servers"][0]["identifier"], management);
 
-    let (status, filtered) = tenant
-        .list_apis(&[("identifiers", CONFIGURED_API)])
-        .await;
+    let (status, filtered) = tenant.list_apis(&[("identifiers", CONFIGURED_API)]).await;
     assert_eq!(status, 200);
     assert_eq!(filtered.as_array().unwrap().len(), 1, "{filtered}");
     tenant
@@ -111,9 +109,7 @@ async fn a_created_api_can_be_granted_and_its_tokens_carry_the_granted_scopes() 
     let client = tenant
         .client_with_grant("caller", NEW_API, &["read:things"])
         .await;
-    let (status, token) = tenant
-        .token_request(credentials_of(&client, NEW_API))
-        .await;
+    let (status, token) = tenant.token_request(credentials_of(&client, NEW_API)).await;
     assert_eq!(status, 200, "{token}");
     assert_eq!(token["scope"], "read:things");
 
@@ -229,11 +225,31 @@ async fn the_management_api_can_be_granted_like_any_api() {
 async fn each_route_needs_its_management_scope() {
     let tenant = Tenant::start().await;
     let refusals = [
-        (Method::GET, "/api/v2/resource-servers", "read:resource_servers"),
-        (Method::POST, "/api/v2/resource-servers", "create:resource_servers"),
-        (Method::PATCH, "/api/v2/resource-servers/x", "update:resource_servers"),
-        (Method::DELETE, "/api/v2/resource-servers/x", "delete:resource_servers"),
-        (Method::PATCH, "/api/v2/client-grants/x", "update:client_grants"),
+        (
+            Method::GET,
+            "/api/v2/resource-servers",
+            "read:resource_servers",
+        ),
+        (
+            Method::POST,
+            "/api/v2/resource-servers",
+            "create:resource_servers",
+        ),
+        (
+            Method::PATCH,
+            "/api/v2/resource-servers/x",
+            "update:resource_servers",
+        ),
+        (
+            Method::DELETE,
+            "/api/v2/resource-servers/x",
+            "delete:resource_servers",
+        ),
+        (
+            Method::PATCH,
+            "/api/v2/client-grants/x",
+            "update:client_grants",
+        ),
     ];
     for (method, path, scope) in refusals {
         assert_auth0_error(

@@ -11,7 +11,8 @@
 //! - [`dynamodb`]: the owner index's table in moto, created from template.yaml's
 //!   `ClientsTable` (also by the `create-clients-table` binary, for scripts/local.sh);
 //! - [`stats`]: percentiles and how figures are printed, and [`report`]:
-//!   where benchmark reports are written.
+//!   where benchmark reports are written;
+//! - [`tls_proxy`]: an https front (self-signed) for a local plain-http server.
 
 pub mod bodies;
 pub mod dynamodb;
@@ -20,3 +21,4 @@ pub mod moto;
 pub mod report;
 pub mod setup;
 pub mod stats;
+pub mod tls_proxy;

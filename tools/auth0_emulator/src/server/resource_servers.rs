@@ -159,9 +159,16 @@ pub async fn create(
     if let Err(problem) = Schema::CreateResourceServerRequest.check(&request) {
         return Err(violation(&shared, CREATE, &problem));
     }
-    let identifier = request["identifier"].as_str().unwrap_or_default().to_owned();
+    let identifier = request["identifier"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let mut tenant = shared.tenant();
-    if tenant.apis.iter().any(|api| api["identifier"] == identifier) {
+    if tenant
+        .apis
+        .iter()
+        .any(|api| api["identifier"] == identifier)
+    {
         return Err(auth0_error(
             StatusCode::CONFLICT,
             "A resource server with the same identifier already exists",
