@@ -120,6 +120,44 @@ async fn import(env: &TestEnv, proxy: &TlsProxy, certificate: &str) {
     );
 }
 
+/// deploy/auth0/store-management-secret.sh, as README's Deploy section runs
+/// it after the import (curl to the tenant behind `proxy`, the AWS CLI to
+/// moto): the ARN it prints.
+async fn store_management_secret(env: &TestEnv, proxy: &TlsProxy, certificate: &str) -> String {
+    let mut command = tokio::process::Command::new(format!(
+        "{WORKSPACE}/deploy/auth0/store-management-secret.sh"
+    ));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CURL_CA_BUNDLE", certificate)
+        .env("AUTH0_DOMAIN", &proxy.domain)
+        .env("AUTH0_CLIENT_ID", MANAGEMENT_CLIENT_ID)
+        .env("AUTH0_CLIENT_SECRET", MANAGEMENT_CLIENT_SECRET)
+        .env("AUTH0_AUDIENCE", management_api(env))
+        .env("STACK_NAME", STACK_NAME)
+        .env(
+            "SECRET_NAME",
+            format!("{STACK_NAME}/auth0-management-{}", env.table),
+        )
+        .env("AWS_ENDPOINT_URL", crate::support::moto::url())
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("store-management-secret.sh finishes within 2 minutes")
+        .expect("store-management-secret.sh runs (it needs curl, python3 and the AWS CLI)");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "store-management-secret.sh failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout.trim().to_owned()
+}
+
 fn management_api(env: &TestEnv) -> String {
     format!("{}/api/v2/", env.emulator.base_url())
 }
@@ -264,6 +302,28 @@ async fn the_deploy_cli_sets_up_the_tenant_and_its_example_caller_uses_the_servi
     assert_eq!(
         strings(&caller_grant["scope"]),
         Permission::ALL.map(Permission::as_str)
+    );
+
+    // The management application's credentials into Secrets Manager, as
+    // the JSON the service reads, under the ARN the script prints; run
+    // again (after a rotation of that secret, say), the same secret.
+    let arn = store_management_secret(&env, &proxy, &certificate).await;
+    assert!(arn.starts_with("arn:aws:secretsmanager:"), "{arn}");
+    assert_eq!(
+        store_management_secret(&env, &proxy, &certificate).await,
+        arn
+    );
+    let stored = env
+        .secrets
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .unwrap();
+    let stored: Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    assert_eq!(
+        stored,
+        json!({"client_id": management["client_id"], "client_secret": management["client_secret"]})
     );
 
     // The first deployed call: the example caller's token from Auth0, then
