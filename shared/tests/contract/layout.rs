@@ -1,4 +1,4 @@
-//! README's "Layout" is the repository's: its tree names what is there, and
+//! docs/layout.md is the repository's: its tree names what is there, and
 //! the library's modules depend one way: every `crate::`
 //! path in a module's code names a module of a lower layer. A path that
 //! goes up or sideways, the start of a cycle, fails here.
@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// README's table of layers.
+/// docs/layout.md's table of layers.
 const LAYERS: [(&str, u8); 20] = [
     ("error", 0),
     ("secret_string", 0),
@@ -56,9 +56,9 @@ fn modules_use_only_lower_layers() {
     );
     let mut violations = Vec::new();
     for (module, text) in &files {
-        let own = *layer
-            .get(module.as_str())
-            .unwrap_or_else(|| panic!("module {module} is not in README's layers (and LAYERS)"));
+        let own = *layer.get(module.as_str()).unwrap_or_else(|| {
+            panic!("module {module} is not in docs/layout.md's layers (and LAYERS)")
+        });
         // Unit tests may use anything.
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         for (at, _) in code.match_indices("crate::") {
@@ -87,23 +87,26 @@ fn modules_use_only_lower_layers() {
     );
 }
 
-/// README's "Layout" section: its tree, and its table of layers.
-fn readme_layout() -> String {
+/// docs/layout.md: its tree, and its table of layers (README's "Layout"
+/// links to it).
+fn layout_doc() -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README.md");
     let start = readme
         .find("## Layout")
         .expect("README has a Layout section");
-    let end = readme[start..]
-        .find("\n## ")
-        .map_or(readme.len(), |end| start + end);
-    readme[start..end].to_owned()
+    assert!(
+        readme[start..].contains("docs/layout.md"),
+        "README's Layout section links to docs/layout.md"
+    );
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/layout.md"))
+        .expect("docs/layout.md")
 }
 
 #[test]
-fn readmes_table_of_layers_is_the_one_checked_here() {
+fn the_documented_table_of_layers_is_the_one_checked_here() {
     let mut documented = BTreeMap::new();
-    for row in readme_layout().lines().filter(|l| l.starts_with("| ")) {
+    for row in layout_doc().lines().filter(|l| l.starts_with("| ")) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         let Ok(layer) = cells[1].parse::<u8>() else {
             continue;
@@ -119,17 +122,17 @@ fn readmes_table_of_layers_is_the_one_checked_here() {
     assert_eq!(documented, checked);
 }
 
-/// Every path README's tree names exists, and every module of the library
-/// and every function crate is in it: a newcomer finds where each line
-/// belongs from the README.
+/// Every path docs/layout.md's tree names exists, and every module of the
+/// library and every function crate is in it: a newcomer finds where each
+/// line belongs from it.
 #[test]
-fn readmes_tree_matches_the_repository() {
+fn the_documented_tree_matches_the_repository() {
     let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let layout = readme_layout();
+    let layout = layout_doc();
     let tree = layout
         .split("```")
         .nth(1)
-        .expect("the Layout section opens with its tree");
+        .expect("docs/layout.md opens with its tree");
     let mut named = Vec::new();
     let mut top = String::new();
     for line in tree.lines().filter(|l| !l.trim().is_empty()) {
@@ -167,7 +170,7 @@ fn readmes_tree_matches_the_repository() {
         .collect();
     assert!(
         missing.is_empty(),
-        "README names what is not there: {missing:?}"
+        "docs/layout.md names what is not there: {missing:?}"
     );
 
     let mut unnamed = Vec::new();
@@ -188,5 +191,5 @@ fn readmes_tree_matches_the_repository() {
             }
         }
     }
-    assert!(unnamed.is_empty(), "not in README's Layout: {unnamed:?}");
+    assert!(unnamed.is_empty(), "not in docs/layout.md: {unnamed:?}");
 }

@@ -25,6 +25,7 @@ mod lifecycle;
 mod local_http;
 mod outbound;
 mod read;
+mod readme;
 mod reconcile;
 mod routes;
 mod secrets;
