@@ -95,7 +95,7 @@ fn programs(command: &str) -> Vec<Vec<String>> {
         .split(';')
         .map(|part| {
             part.split_whitespace()
-                .filter(|word| !(word.contains('=') && !word.starts_with('-')))
+                .filter(|word| !word.contains('=') || word.starts_with('-'))
                 .map(|word| word.replace('\u{1}', " "))
                 .collect::<Vec<_>>()
         })
