@@ -12,7 +12,9 @@
 #     named schema the document gives it, with the document's properties.
 # The sample bodies are made from the schemas (each property's const, first
 # enum value, or a string), once with the required properties only and once
-# with all of them.
+# with all of them, and are the response's documented examples too (both
+# bodies of a 429: API Gateway's and the service's). A sample's message is
+# never the documented text, so a client that pinned message texts fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,6 +89,10 @@ def schema_name(schema):
     return match and match.group(1)
 
 
+def snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).replace("-", "_").lower()
+
+
 def sample(prop):
     prop = deref(prop)
     if "const" in prop:
@@ -98,13 +104,17 @@ def sample(prop):
     raise ValueError(f"no sample for {prop}")
 
 
-def bodies(schema):
-    schema = deref(schema)
+def bodies(media):
+    schema = deref(media["schema"])
     properties = schema.get("properties", {})
     required = schema.get("required", [])
+    examples = [example["value"] for example in media.get("examples", {}).values()]
+    if "example" in media:
+        examples.append(media["example"])
     return [
         {name: sample(prop) for name, prop in properties.items() if name in required},
         {name: sample(prop) for name, prop in properties.items()},
+        *examples,
     ]
 
 
@@ -118,15 +128,18 @@ for item in document["paths"].values():
         if method == "parameters":
             continue
         op = operation["operationId"]
+        # openapi-python-client puts each operation in a package named after
+        # its first tag.
         module = importlib.import_module(
-            "m2m_client.api.default." + re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower()
+            f"m2m_client.api.{snake(operation['tags'][0])}.{snake(op)}"
         )
         statuses = []
         for status, response in operation["responses"].items():
             if status[0] not in "45":
                 continue
             response = deref(response)
-            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            media = response.get("content", {}).get("application/json", {})
+            schema = media.get("schema")
             where = f"{op} {status}"
             if schema is None:
                 failures.append(f"{where}: no application/json body")
@@ -142,7 +155,7 @@ for item in document["paths"].values():
                 failures.append(f"{where}: {name} declares no properties")
                 continue
             statuses.append(f"{status} {name}")
-            for body in bodies(schema):
+            for body in bodies(media):
                 reply = httpx.Response(int(status), json=body)
                 try:
                     parsed = module._parse_response(client=client, response=reply)

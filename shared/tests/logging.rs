@@ -62,6 +62,11 @@ impl Function {
     /// Starts it at `level`, its standard output in `log_name` of the
     /// test's temporary directory.
     async fn start(level: &str, log_name: &str) -> Function {
+        Function::start_with(level, log_name, &[]).await
+    }
+
+    /// As [`Function::start`], with these variables added (or overriding).
+    async fn start_with(level: &str, log_name: &str, extra: &[(&str, &str)]) -> Function {
         let upstream = Upstream::start().await.expect("the emulator");
         let secret_id = format!("m2m/{log_name}-{}", std::process::id());
         moto::create_secret(&secret_id, &setup::management_secret_json()).await;
@@ -81,6 +86,11 @@ impl Function {
                 ("METRICS_NAMESPACE", METRICS_NAMESPACE),
             ]
             .map(|(name, value)| (name.to_owned(), value.to_owned())),
+        );
+        env.extend(
+            extra
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
         );
         let log: PathBuf = [env!("CARGO_TARGET_TMPDIR"), log_name].iter().collect();
         let process = tokio::process::Command::new(std::env::current_exe().unwrap())
@@ -110,6 +120,15 @@ impl Function {
                 .text(),
         );
         response(&self.runtime_api, name).await
+    }
+
+    /// Sends `event` as API Gateway would with `api_request_id` as its id
+    /// (`requestContext.requestId`), and waits for its answer.
+    async fn send(&self, event: Event, api_request_id: &str) -> Outcome {
+        let mut event = event.json();
+        event["requestContext"]["requestId"] = json!(api_request_id);
+        self.runtime_api.invoke(event.to_string());
+        response(&self.runtime_api, api_request_id).await
     }
 
     /// Stops it and returns everything it wrote.
@@ -378,4 +397,96 @@ async fn metrics_are_emf_documents_and_log_lines_carry_the_trace_id() {
         assert!(!shown.contains(CALLER), "{shown}");
         assert!(!shown.contains("client_"), "{shown}");
     }
+}
+
+/// The id an answer names (`x-request-id`), from the API Gateway response
+/// document the function returned, with its status.
+fn named_request(outcome: &Outcome) -> (Option<u16>, String) {
+    let response: Value = serde_json::from_slice(&outcome.body).unwrap();
+    let id = response["headers"]["x-request-id"]
+        .as_str()
+        .unwrap_or_default();
+    (status_of(&outcome.body), id.to_owned())
+}
+
+/// Asserts that the answer `outcome` (to the event sent with
+/// `api_request_id`) names its invocation's request id, that every line of
+/// `text` mentioning that id or `api_request_id` belongs to that invocation,
+/// and that among them is a line whose message is `concluding` (how the
+/// request ended), carrying both ids in the service's span.
+fn assert_found_by_its_ids(
+    text: &str,
+    outcome: &Outcome,
+    status: u16,
+    api_request_id: &str,
+    concluding: &str,
+) {
+    let (answered, id) = named_request(outcome);
+    assert_eq!(answered, Some(status), "{api_request_id}");
+    // Lambda's id of the invocation, as the Runtime API handed it out.
+    assert_eq!(id, outcome.request_id, "x-request-id of the {status}");
+    let mentioning: Vec<Value> = text
+        .lines()
+        .filter(|line| line.contains(&id) || line.contains(api_request_id))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    for line in &mentioning {
+        // The runtime's span: the invocation's own.
+        let invocation = line["spans"][0]["requestId"].as_str();
+        assert_eq!(
+            invocation,
+            Some(id.as_str()),
+            "a line of another invocation: {line}"
+        );
+    }
+    let concluded = mentioning
+        .iter()
+        .find(|line| line["fields"]["message"] == concluding);
+    let Some(concluded) = concluded else {
+        panic!("the {status}: no line {concluding:?} carries {id}: {mentioning:#?}");
+    };
+    assert_eq!(concluded["span"]["name"], "request", "{concluded}");
+    assert_eq!(concluded["span"]["request_id"], id, "{concluded}");
+    assert_eq!(
+        concluded["span"]["api_request_id"], api_request_id,
+        "{concluded}"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_names_the_request_id_its_log_lines_carry() {
+    let function = Function::start("INFO", "request-ids-function.log").await;
+    let token = function.upstream.caller_token(CALLER);
+    let create = || Event::new(Route::CreateClient).body(r#"{"name": "Named"}"#);
+    // A container's first answer is a 401, before anything else; then a
+    // 400, a 201 and a 502 (Auth0 fails the grant: the client is undone).
+    let unauthorized = function.send(create(), "apigw-401").await;
+    let invalid = function
+        .send(create().bearer(&token).body("{}"), "apigw-400")
+        .await;
+    let created = function.send(create().bearer(&token), "apigw-201").await;
+    function
+        .upstream
+        .emulator
+        .inject(auth0_emulator::Route::CreateGrant, Fault::Status(500));
+    let failed = function.send(create().bearer(&token), "apigw-502").await;
+    let (_upstream, text) = function.stop().await;
+
+    assert_found_by_its_ids(&text, &unauthorized, 401, "apigw-401", "request refused");
+    assert_found_by_its_ids(&text, &invalid, 400, "apigw-400", "request refused");
+    assert_found_by_its_ids(&text, &created, 201, "apigw-201", "audit");
+    assert_found_by_its_ids(&text, &failed, 502, "apigw-502", "upstream failure");
+
+    // A container whose configuration is unusable answers 500 from its
+    // first request on, and names it too.
+    let broken = Function::start_with(
+        "INFO",
+        "request-ids-broken-function.log",
+        &[("MAX_CLIENTS_PER_OWNER", "many")],
+    )
+    .await;
+    let token = broken.upstream.caller_token(CALLER);
+    let internal = broken.send(create().bearer(&token), "apigw-500").await;
+    let (_upstream, text) = broken.stop().await;
+    assert_found_by_its_ids(&text, &internal, 500, "apigw-500", "internal error");
 }

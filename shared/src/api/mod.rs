@@ -46,7 +46,17 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
 ) -> Response<Body> {
     let started = Instant::now();
     let deadline = deadline(&request);
-    let span = info_span!("request", route = route.function(), request_id = %request_id(&request));
+    let api_request_id = api_request_id(&request);
+    let request_id = lambda_request_id(&request)
+        .or(api_request_id.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    let span = info_span!(
+        "request",
+        route = route.function(),
+        request_id = %request_id,
+        api_request_id,
+    );
     let outcome = async {
         let service = app.service()?;
         let owner = service
@@ -59,13 +69,20 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
     }
     .instrument(span.clone())
     .await;
-    let response = match outcome {
+    let mut response = match outcome {
         Ok(response) => response,
         Err(problem) => {
             span.in_scope(|| response::log_failure(&problem));
             error_response(&problem)
         }
     };
+    // Every answer, a cold container's 500 and a 401 included, so that a
+    // caller can name the request whatever is in front of the function.
+    if !request_id.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&request_id)
+    {
+        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
     metrics::request(
         route.function(),
         response.status().as_u16(),
@@ -149,6 +166,9 @@ async fn operate<S: CredentialsSource, I: OwnerIndex>(
 
 /// `Idempotency-Key` (lower case: `HeaderName`s are).
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// The answer's request id: the `request_id` of every log line the request
+/// wrote (docs/behaviour.md, "Logs").
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A header the request may carry once, as text.
 fn single_header<'a>(
@@ -220,15 +240,28 @@ fn deadline(request: &Request) -> Instant {
     Instant::now() + budget.saturating_sub(RESPONSE_MARGIN)
 }
 
-/// The invocation's request id: Lambda's, or else API Gateway's.
-fn request_id(request: &Request) -> String {
-    if let Some(context) = request.lambda_context_ref() {
-        return context.request_id.clone();
-    }
+/// Lambda's request id of the invocation: every line the runtime and the
+/// service write for it carries it (the runtime's span has it as
+/// `requestId`), and so do the platform's `START`/`REPORT` lines and the
+/// access log (`integrationRequestId`). It is there however the function is
+/// invoked (API Gateway, a function URL, `cargo lambda watch`), so it is the
+/// one id every answer names. Absent only when the handler is called
+/// without the runtime (tests).
+fn lambda_request_id(request: &Request) -> Option<&str> {
+    request
+        .lambda_context_ref()
+        .map(|context| context.request_id.as_str())
+        .filter(|id| !id.is_empty())
+}
+
+/// API Gateway's id of the request (`requestContext.requestId`): what a
+/// caller behind it gets as `apigw-requestid`. Logged beside Lambda's, so
+/// that either id finds the request's lines.
+fn api_request_id(request: &Request) -> Option<String> {
     match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {
-            context.request_id.clone().unwrap_or_default()
+            context.request_id.clone().filter(|id| !id.is_empty())
         }
-        _ => String::new(),
+        _ => None,
     }
 }

@@ -8,12 +8,13 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use tracing::{error, warn};
 
+use super::management_api::ManagementApi;
+use super::token::CredentialsSource;
 use super::transport::{Answer, Call};
 use super::wire::{
     Auth0CreatedClient, ClientPage, ClientSecret, M2M_APP_TYPE, READ_FIELDS, client_update_body,
     new_client_body,
 };
-use super::{CredentialsSource, ManagementApi};
 use crate::domain::{ClientUpdate, CreatedClient, DirectoryClient, NewClient, Owner};
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -40,7 +41,7 @@ pub(super) async fn create<S: CredentialsSource>(
     // Without a token nothing is sent, so there is nothing to discard: the
     // token comes first (from the cache, as a rule), and its failure is
     // answered at once instead of spending the discard's time.
-    api.tokens.token(&api.http, deadline).await?;
+    api.token(deadline).await?;
     let mut chosen_id = api
         .custom_client_ids
         .load(Ordering::Relaxed)

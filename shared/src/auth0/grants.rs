@@ -4,9 +4,10 @@
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
+use super::management_api::ManagementApi;
+use super::token::CredentialsSource;
 use super::transport::Call;
 use super::wire::{Auth0Grant, grant_body};
-use super::{CredentialsSource, ManagementApi};
 use crate::domain::GrantPolicy;
 use crate::error::UpstreamError;
 

@@ -1,103 +1,63 @@
 //! The Auth0 Management API adapter: the [`ClientDirectory`] the service
-//! runs on in production. One file per concern: [`wire`] holds the JSON
-//! shapes of Auth0's published schema, `clients` and `grants` the calls on
-//! each resource, [`token`] the Management API token, [`transport`] one
-//! call's retries; this file holds the adapter itself and its authenticated
-//! call, which renews a token Auth0 rejects.
+//! runs on in production. One file per concern: `wire.rs` holds the JSON
+//! shapes of Auth0's published schema, `clients.rs` and `grants.rs` the
+//! calls on each resource, `management_api.rs` the adapter and its
+//! authenticated call, `token.rs` and `shared_token.rs` the Management API
+//! token, `transport.rs` one call's retries; this file implements the port,
+//! each of its operations one resource's call.
+//!
+//! The Management API token, from who asks for it to what a 401 does:
+//!
+//! 1. **Who asks.** Every call of `clients.rs` and `grants.rs` goes through
+//!    [`ManagementApi`]'s `call` (`management_api.rs`), which asks the
+//!    container's [`ManagementTokens`] (`token.rs`) for a token first. A
+//!    container's warm-up asks once ahead of its first request
+//!    ([`ManagementApi::warm_up`]).
+//! 2. **Memory.** A token this container holds is used until
+//!    [`TOKEN_EXPIRY_MARGIN`] before it expires: warm requests ask nothing
+//!    of anyone.
+//! 3. **The shared item.** Past that, with `MANAGEMENT_TOKEN_CACHE=shared`
+//!    (the default), `shared_token.rs` reads the deployment's token item
+//!    (a [`TokenStore`](crate::domain::TokenStore): the owner index's
+//!    table). A good token there is used and kept in memory. Without one,
+//!    one container takes the item's lease, mints the next token and
+//!    writes it back; the others wait for it. A table that fails, or a wait
+//!    that would make the request late, falls back to a token of this
+//!    container's own (as with `MANAGEMENT_TOKEN_CACHE=container`).
+//! 4. **A mint from the secret.** Minting reads the management credentials
+//!    from the [`CredentialsSource`] (Secrets Manager), once per container,
+//!    and asks Auth0's `/oauth/token` for a token (`token.rs`, through
+//!    `transport.rs`). Auth0 refusing the credentials (401, 403) has them
+//!    forgotten, so that a rotated secret is read again, and is a
+//!    credentials error for the caller.
+//! 5. **A 401 on a call.** Auth0 no longer takes the token: `call` drops it
+//!    from memory and from the shared item if the item still holds it
+//!    ([`ManagementTokens::invalidate`]), asks for a token again (step 2
+//!    on) and sends the call once more. A fresh token rejected too is a
+//!    failure.
+//!
+//! docs/owner-index.md, "The shared management token", says why the token
+//! is shared and how the item's conditions keep it minted once.
 
 mod clients;
 mod grants;
+mod management_api;
 mod shared_token;
 mod token;
 mod transport;
 pub mod wire;
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
-
 use tokio::time::Instant;
 
+pub use management_api::ManagementApi;
 pub use token::{CredentialsSource, ManagementCredentials, ManagementTokens, TOKEN_EXPIRY_MARGIN};
 pub use transport::{ATTEMPT_TIMEOUT, MAX_RETRIES};
-use transport::{Answer, Auth0Http, Call, Outcome};
 
 use crate::domain::{
     ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
-    TokenStore,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
-
-/// Auth0's Management API, for one tenant.
-pub struct ManagementApi<S> {
-    http: Auth0Http,
-    tokens: ManagementTokens<S>,
-    /// `client_{ksuid}` ids are asked for until the tenant says it cannot do
-    /// them; then never again in this container.
-    custom_client_ids: AtomicBool,
-}
-
-impl<S: CredentialsSource> ManagementApi<S> {
-    pub fn new(
-        http: reqwest::Client,
-        base_url: String,
-        management_audience: String,
-        credentials: S,
-        custom_client_ids: bool,
-        shared_tokens: Option<Arc<dyn TokenStore>>,
-    ) -> Self {
-        ManagementApi {
-            http: Auth0Http::new(http, base_url),
-            tokens: ManagementTokens::new(credentials, management_audience, shared_tokens),
-            custom_client_ids: AtomicBool::new(custom_client_ids),
-        }
-    }
-
-    /// Obtains a Management API token ahead of the first request, which
-    /// every route but a refused one needs: the shared one if it is good
-    /// (no secret read, no Auth0 call), else one minted here (the secret
-    /// read first). A container's first answer then waits on one Auth0
-    /// call, not three.
-    pub async fn warm_up(&self, budget: Duration) -> Result<(), UpstreamError> {
-        self.tokens
-            .warm_up(&self.http, Instant::now() + budget)
-            .await
-    }
-
-    /// A read whose one good answer is 200, parsed; any other answer is a
-    /// failure of `what`.
-    async fn read<T: serde::de::DeserializeOwned>(
-        &self,
-        call: &Call<'_>,
-        what: &'static str,
-        deadline: Instant,
-    ) -> Result<T, UpstreamError> {
-        let answer = self.call(call, deadline).await?;
-        if answer.status != reqwest::StatusCode::OK {
-            return Err(answer.failure(what));
-        }
-        answer.parse(what)
-    }
-
-    /// Sends a Management API call with a token, renewing the token once if
-    /// Auth0 rejects it.
-    async fn call(&self, call: &Call<'_>, deadline: Instant) -> Result<Answer, UpstreamError> {
-        let token = self.tokens.token(&self.http, deadline).await?;
-        match self.http.send(call, Some(token.expose()), deadline).await? {
-            Outcome::Answered(answer) => return Ok(answer),
-            Outcome::Unauthorized => self.tokens.invalidate(&token).await,
-        }
-        let token = self.tokens.token(&self.http, deadline).await?;
-        match self.http.send(call, Some(token.expose()), deadline).await? {
-            Outcome::Answered(answer) => Ok(answer),
-            Outcome::Unauthorized => Err(UpstreamError::Failed(format!(
-                "{} {}: a fresh management token was rejected too",
-                call.method, call.path
-            ))),
-        }
-    }
-}
 
 /// Each operation of the port is one resource's call.
 impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {

@@ -1,7 +1,10 @@
 //! The deployment's shared Management API token (docs/owner-index.md, "The
-//! shared management token"): read from the token item; when it must be
-//! replaced, one container at a time mints the next one, under a short
-//! lease taken by a conditional write, and the others wait for it.
+//! shared management token"), step 3 of the chain in `mod.rs`: read from
+//! the token item; when it must be replaced, one container at a time mints
+//! the next one (with `token.rs`'s mint), under a short lease taken by a
+//! conditional write, and the others wait for it. Whatever goes wrong with
+//! the item is a fallback to a token of the container's own, never a
+//! failed request.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,7 +21,7 @@ use crate::metrics::FallbackReason;
 pub const LEASE: Duration = Duration::from_secs(5);
 /// Each call on the token item gives up after this long: the shared cache
 /// must never be what makes a request late.
-pub const TABLE_CALL_TIMEOUT: Duration = Duration::from_secs(1);
+pub const ITEM_CALL_TIMEOUT: Duration = Duration::from_secs(1);
 /// The first pause between two reads of a leased item; each pause doubles,
 /// up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(25);
@@ -71,12 +74,12 @@ impl From<IndexError> for Stop {
     }
 }
 
-/// One call on the item, within [`TABLE_CALL_TIMEOUT`] and `deadline`.
+/// One call on the item, within [`ITEM_CALL_TIMEOUT`] and `deadline`.
 async fn timed<T>(
     call: impl Future<Output = Result<T, IndexError>>,
     deadline: Instant,
 ) -> Result<T, IndexError> {
-    let until = deadline.min(Instant::now() + TABLE_CALL_TIMEOUT);
+    let until = deadline.min(Instant::now() + ITEM_CALL_TIMEOUT);
     tokio::time::timeout_at(until, call)
         .await
         .map_err(|_| IndexError("the token item did not answer in time".into()))?

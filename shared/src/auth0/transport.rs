@@ -2,7 +2,9 @@
 //! ("Upstream failures"): 429 waits for the rate-limit reset and retries (at
 //! most twice, never past the deadline); 5xx, timeouts and dropped
 //! connections are retried only for calls that are safe to repeat; POSTs are
-//! never blindly retried.
+//! never blindly retried. A 401 is not retried here: it goes back to the
+//! caller ([`Outcome::Unauthorized`]), which renews its token (step 5 of
+//! the chain in `mod.rs`) or, for a token request, its credentials.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -5,7 +5,8 @@ use std::future::Future;
 
 use tokio::time::Instant;
 
-use super::{ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner};
+use super::client::{ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient};
+use super::owner::Owner;
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
 

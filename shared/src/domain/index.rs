@@ -7,7 +7,10 @@
 
 use std::future::Future;
 
-use super::{ClientStatus, Owner, PendingChange};
+use super::client::{ClientStatus, PendingChange};
+use super::clock::now_micros;
+use super::owner::Owner;
+use super::token_store::TokenStore;
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
 
@@ -41,7 +44,7 @@ impl IndexedClient {
             owner,
             name,
             description,
-            created_at: super::now_micros(),
+            created_at: now_micros(),
             idempotency_key: None,
             scopes: None,
             status: ClientStatus::Active,
@@ -109,6 +112,9 @@ pub enum KeyState {
     /// Its first request created this client.
     Done { client_id: String },
 }
+
+/// How long an idempotency key is remembered: its record's TTL, in seconds.
+pub const IDEMPOTENCY_TTL_SECONDS: u64 = 24 * 60 * 60;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyRecord {
@@ -319,7 +325,7 @@ pub trait OwnerIndex: Send + Sync {
     /// Where the deployment's shared Management API token is kept, if this
     /// index keeps one (docs/owner-index.md, "The shared management
     /// token"). `None`: each container keeps its own.
-    fn token_store(&self) -> Option<std::sync::Arc<dyn super::TokenStore>> {
+    fn token_store(&self) -> Option<std::sync::Arc<dyn TokenStore>> {
         None
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::IDEMPOTENCY_TTL_SECONDS;
+use crate::domain::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex,
     Page, PendingChange, Position, StaleOperation, SweepState, now_micros,
@@ -20,13 +20,24 @@ struct Entry {
     swept: Option<u64>,
 }
 
+/// An idempotency key's record, as DynamoDB's item holds it.
+#[derive(Clone, Debug)]
+struct KeyRecord {
+    record: IdempotencyRecord,
+    /// Whose it is: the chosen id of the creation that took it, then the
+    /// client it made. Only that one releases it.
+    client_id: String,
+    /// When it expires (µs); an expired record stays until it is replaced
+    /// or released, as DynamoDB keeps it until its TTL deletes it.
+    expires: u64,
+}
+
 #[derive(Default)]
 struct State {
     clients: BTreeMap<(String, String), Entry>,
     creations: BTreeMap<(String, String), Creation>,
     quota: BTreeMap<String, u32>,
-    /// Records and when they expire (µs).
-    keys: BTreeMap<(String, String), (IdempotencyRecord, u64)>,
+    keys: BTreeMap<(String, String), KeyRecord>,
     cursor_key: Option<SecretString>,
     sweep: SweepState,
 }
@@ -57,6 +68,20 @@ impl MemoryIndex {
     pub fn creations(&self) -> Vec<Creation> {
         self.state().creations.values().cloned().collect()
     }
+
+    /// Makes the record of `key` expire, as if its 24 h had passed, and
+    /// keeps it, as DynamoDB keeps an expired item until its TTL deletes it
+    /// (eventually): for tests that it is treated as gone all the same.
+    /// `false` if there is no such record.
+    pub fn expire_idempotency_key(&self, owner: &Owner, key: &str) -> bool {
+        match self.state().keys.get_mut(&key_of(owner, key)) {
+            Some(record) => {
+                record.expires = now_micros().saturating_sub(60_000_000);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 fn key_of(owner: &Owner, id: &str) -> (String, String) {
@@ -80,10 +105,12 @@ impl State {
     fn live_key(&self, owner: &Owner, key: &str) -> Option<&IdempotencyRecord> {
         self.keys
             .get(&key_of(owner, key))
-            .filter(|(_, expires)| *expires > now_micros())
-            .map(|(record, _)| record)
+            .filter(|record| record.expires > now_micros())
+            .map(|record| &record.record)
     }
 
+    /// Gives the quota back and releases `key` if it is still `client_id`'s
+    /// (a record taken over since by a later request is not).
     fn give_back(&mut self, owner: &Owner, key: Option<&str>, client_id: &str) {
         if let Some(count) = self.quota.get_mut(owner.as_str()) {
             *count = count.saturating_sub(1);
@@ -92,10 +119,7 @@ impl State {
             let names_it = self
                 .keys
                 .get(&key_of(owner, key))
-                .is_some_and(|(record, _)| match &record.state {
-                    KeyState::Done { client_id: id } => id == client_id,
-                    KeyState::Running => true,
-                });
+                .is_some_and(|record| record.client_id == client_id);
             if names_it {
                 self.keys.remove(&key_of(owner, key));
             }
@@ -128,16 +152,25 @@ impl OwnerIndex for MemoryIndex {
         if count >= max_clients {
             return Ok(Begun::LimitReached);
         }
+        // DynamoDB's transaction puts the creation's item only if there is
+        // none: all or nothing.
+        if state
+            .creations
+            .contains_key(&key_of(owner, &creation.chosen_id))
+        {
+            return Err(IndexError("a creation of this id is under way".into()));
+        }
         state.quota.insert(owner.as_str().to_owned(), count + 1);
         if let Some(claim) = &creation.idempotency {
-            let record = IdempotencyRecord {
-                request_hash: claim.request_hash.clone(),
-                state: KeyState::Running,
+            let record = KeyRecord {
+                record: IdempotencyRecord {
+                    request_hash: claim.request_hash.clone(),
+                    state: KeyState::Running,
+                },
+                client_id: creation.chosen_id.clone(),
+                expires: now_micros() + IDEMPOTENCY_TTL_SECONDS * 1_000_000,
             };
-            let expires = now_micros() + IDEMPOTENCY_TTL_SECONDS * 1_000_000;
-            state
-                .keys
-                .insert(key_of(owner, &claim.key), (record, expires));
+            state.keys.insert(key_of(owner, &claim.key), record);
         }
         state
             .creations
@@ -146,13 +179,17 @@ impl OwnerIndex for MemoryIndex {
     }
 
     async fn record_client_id(&self, creation: &Creation) -> Result<(), IndexError> {
+        let Some(client_id) = &creation.client_id else {
+            return Ok(());
+        };
         let mut state = self.state();
-        if let Some(recorded) = state
+        // Undone meanwhile (the reconciler): its creator must hear it, to
+        // delete the client Auth0 made, which nothing else names.
+        let recorded = state
             .creations
             .get_mut(&key_of(&creation.owner, &creation.chosen_id))
-        {
-            recorded.client_id = creation.client_id.clone();
-        }
+            .ok_or_else(|| IndexError("the creation is no longer recorded".into()))?;
+        recorded.client_id = Some(client_id.clone());
         Ok(())
     }
 
@@ -163,6 +200,14 @@ impl OwnerIndex for MemoryIndex {
     ) -> Result<(), IndexError> {
         let mut state = self.state();
         let owner = &creation.owner;
+        // One transaction in DynamoDB, which puts the client's item only if
+        // there is none (a backfill may have imported it meanwhile).
+        if state
+            .clients
+            .contains_key(&key_of(owner, &client.client_id))
+        {
+            return Err(IndexError("a client of this id is recorded".into()));
+        }
         if !state.take_creation(creation) {
             return Err(IndexError("the creation is no longer recorded".into()));
         }
@@ -175,11 +220,12 @@ impl OwnerIndex for MemoryIndex {
             },
         );
         if let Some(claim) = &creation.idempotency
-            && let Some((record, _)) = state.keys.get_mut(&key_of(owner, &claim.key))
+            && let Some(record) = state.keys.get_mut(&key_of(owner, &claim.key))
         {
-            record.state = KeyState::Done {
+            record.record.state = KeyState::Done {
                 client_id: client.client_id.clone(),
             };
+            record.client_id.clone_from(&client.client_id);
         }
         Ok(())
     }
@@ -192,7 +238,7 @@ impl OwnerIndex for MemoryIndex {
                 .idempotency
                 .as_ref()
                 .map(|claim| claim.key.as_str());
-            state.give_back(owner, key, creation.client_id());
+            state.give_back(owner, key, &creation.chosen_id);
         }
         Ok(())
     }
@@ -280,18 +326,21 @@ impl OwnerIndex for MemoryIndex {
         stale_before: u64,
     ) -> Result<ChangeBegun, IndexError> {
         let mut state = self.state();
+        // As DynamoDB's condition (the item active, its change the one
+        // read): a client gone or being deleted since it was read is as
+        // busy as one another change began on.
         let Some(entry) = state.entry_of(client) else {
-            return Ok(ChangeBegun::NotFound);
+            return Ok(ChangeBegun::Busy);
         };
         if entry.deleting_since.is_some() {
-            return Ok(ChangeBegun::NotFound);
+            return Ok(ChangeBegun::Busy);
         }
         let read = client.change.as_ref().map(|c| &c.id);
         if entry.client.change.as_ref().map(|c| &c.id) != read {
             return Ok(ChangeBegun::Busy);
         }
         let mut begun = change.clone();
-        let taken_over = entry.client.change.clone();
+        let taken_over = client.change.clone();
         if let Some(under_way) = &taken_over {
             if under_way.started_at >= stale_before {
                 return Ok(ChangeBegun::Busy);
@@ -345,34 +394,31 @@ impl OwnerIndex for MemoryIndex {
         started_before: u64,
     ) -> Result<Vec<StaleOperation>, IndexError> {
         let state = self.state();
-        let creations = state
-            .creations
-            .values()
-            .filter(|creation| creation.started_at < started_before)
-            .cloned()
-            .map(StaleOperation::Creation);
-        let deletions = state
-            .clients
-            .values()
-            .filter(|entry| {
-                entry
-                    .deleting_since
-                    .is_some_and(|since| since < started_before)
-            })
-            .map(|entry| StaleOperation::Deletion(entry.client.clone()));
-        let changes = state
-            .clients
-            .values()
-            .filter(|entry| {
-                entry.deleting_since.is_none()
-                    && entry
-                        .client
-                        .change
-                        .as_ref()
-                        .is_some_and(|change| change.started_at < started_before)
-            })
-            .map(|entry| StaleOperation::Change(entry.client.clone()));
-        Ok(creations.chain(deletions).chain(changes).collect())
+        let creations = state.creations.values().map(|creation| {
+            (
+                creation.started_at,
+                StaleOperation::Creation(creation.clone()),
+            )
+        });
+        // A client being deleted is a deletion, whatever change it had.
+        let clients = state.clients.values().filter_map(|entry| {
+            match (entry.deleting_since, &entry.client.change) {
+                (Some(since), _) => Some((since, StaleOperation::Deletion(entry.client.clone()))),
+                (None, Some(change)) => Some((
+                    change.started_at,
+                    StaleOperation::Change(entry.client.clone()),
+                )),
+                (None, None) => None,
+            }
+        });
+        let mut stale: Vec<(u64, StaleOperation)> = creations
+            .chain(clients)
+            .filter(|(began, _)| *began < started_before)
+            .collect();
+        // In the order DynamoDB's `repairs` index answers them: by when
+        // they began.
+        stale.sort_by_key(|(began, _)| *began);
+        Ok(stale.into_iter().map(|(_, operation)| operation).collect())
     }
 
     async fn mark_swept(

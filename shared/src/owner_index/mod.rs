@@ -1,15 +1,14 @@
 //! The owner index's adapters (docs/owner-index.md): [`DynamoIndex`], the
 //! production one, and [`MemoryIndex`], which keeps the same rules in
 //! memory so that the operations and the reconciler can be tested without
-//! any server.
+//! any server. Beside each, the store of the shared management token:
+//! [`DynamoTokenStore`], an item of the same table, and
+//! [`MemoryTokenStore`].
 
 mod dynamodb;
 mod memory;
-mod token_item;
+mod memory_token;
 
-pub use dynamodb::{DynamoIndex, TABLE_CALL_TIMEOUT};
+pub use dynamodb::{DynamoIndex, DynamoTokenStore, TABLE_CALL_TIMEOUT, TOKEN_PK};
 pub use memory::MemoryIndex;
-pub use token_item::{DynamoTokenStore, MemoryTokenStore, TOKEN_PK};
-
-/// How long an idempotency key is remembered.
-pub const IDEMPOTENCY_TTL_SECONDS: u64 = 24 * 60 * 60;
+pub use memory_token::MemoryTokenStore;

@@ -4,6 +4,7 @@
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use auth0_emulator::Emulator;
@@ -37,6 +38,8 @@ struct Caller {
     http: reqwest::Client,
     base: String,
     bearer: Option<String>,
+    /// The `x-request-id` of every answer so far.
+    request_ids: Mutex<Vec<String>>,
 }
 
 impl Caller {
@@ -67,6 +70,11 @@ impl Caller {
         }
         let response = request.send().await?;
         let status = response.status().as_u16();
+        let request_id = response.headers().get("x-request-id");
+        let request_id = request_id
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or_default();
+        self.request_ids.lock().unwrap().push(request_id.to_owned());
         let text = response.text().await?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
@@ -111,6 +119,7 @@ async fn cargo_lambda_watch_serves_every_route() {
         http: reqwest::Client::new(),
         base: format!("http://127.0.0.1:{port}"),
         bearer: Some(format!("Bearer {token}")),
+        request_ids: Mutex::default(),
     };
 
     // Until cargo lambda watch listens, connections are refused.
@@ -188,6 +197,13 @@ async fn cargo_lambda_watch_serves_every_route() {
     assert_eq!(deleted, (204, Value::Null));
     assert!(emulator.clients().is_empty());
 
+    // Without API Gateway in front, every answer still names its request:
+    // one id each (Lambda's request id of the invocation).
+    let ids = caller.request_ids.lock().unwrap().clone();
+    assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+
     let anonymous = Caller {
         bearer: None,
         ..caller
@@ -199,6 +215,7 @@ async fn cargo_lambda_watch_serves_every_route() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
+    assert!(response.headers().contains_key("x-request-id"));
     assert_eq!(
         response.headers().get("www-authenticate").unwrap(),
         "Bearer"

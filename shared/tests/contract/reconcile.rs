@@ -65,15 +65,7 @@ async fn a_sweep_removes_what_auth0_no_longer_has() {
     let kept = env.create_id("owner-a", "Kept").await;
     let lost = env.create_id("owner-a", "Deleted in the dashboard").await;
     // Someone deletes a client in Auth0's dashboard, past the service.
-    let http = reqwest::Client::new();
-    let management = test_support::setup::management_token(&http, &env.emulator).await;
-    let deleted = http
-        .delete(format!("{}/api/v2/clients/{lost}", env.emulator.base_url()))
-        .bearer_auth(management)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204);
+    env.delete_in_auth0(&lost).await;
     // Clients created by then are old enough for the sweep to judge.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let summary = env.reconcile(false).await;

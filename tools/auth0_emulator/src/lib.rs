@@ -129,9 +129,11 @@ pub struct RecordedRequest {
 /// fault is used up by one request on its route, first in, first out.
 ///
 /// `Status` and `RateLimited` answer instead of the tenant (nothing
-/// changes). `Delay`, `DropConnection` and `MalformedJson` spoil the answer
-/// of a request the tenant has carried out: a create behind a dropped
-/// connection has created the client.
+/// changes). `Delay`, `DropConnection`, `MalformedJson` and
+/// `HandledThenStatus` spoil the answer of a request the tenant has carried
+/// out: a create behind a dropped connection has created the client.
+/// Faults queued with [`Emulator::inject_for`] wait for a request about
+/// their client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Answer this status with Auth0's error body for it (the Management
@@ -158,6 +160,10 @@ pub enum Fault {
     /// Expire every Management API token issued so far, then answer normally
     /// (a request bearing one of them gets 401).
     ExpireManagementTokens,
+    /// Handle the request, then answer this status with Auth0's error body
+    /// for it instead of the tenant's answer: Auth0 (or a gateway in front
+    /// of it) failing after the work was done.
+    HandledThenStatus(u16),
 }
 
 pub(crate) struct Shared {
@@ -265,12 +271,26 @@ impl Emulator {
 
     /// Queues `fault` for the next request on `route` (FIFO, one per request).
     pub fn inject(&self, route: Route, fault: Fault) {
+        self.shared.tenant().queue_fault(route, fault, None);
+    }
+
+    /// Queues `fault` for the next request on `route` about the client
+    /// `client_id`: the client in its path (`/api/v2/clients/{id}`), the
+    /// client of the grant in its path, its `client_id` query parameter or
+    /// body property. Requests about other clients pass it by.
+    pub fn inject_for(&self, route: Route, client_id: &str, fault: Fault) {
+        self.shared
+            .tenant()
+            .queue_fault(route, fault, Some(client_id.to_owned()));
+    }
+
+    /// How many faults queued on `route` no request has met yet.
+    pub fn queued_faults(&self, route: Route) -> usize {
         self.shared
             .tenant()
             .faults
-            .entry(route)
-            .or_default()
-            .push_back(fault);
+            .get(&route)
+            .map_or(0, std::collections::VecDeque::len)
     }
 
     pub fn set_custom_client_ids(&self, enabled: bool) {

@@ -19,11 +19,18 @@ pub struct Tenant {
     pub management_tokens: HashMap<String, Instant>,
     pub published_keys: Vec<TestKey>,
     pub signing_key: TestKey,
-    pub faults: HashMap<Route, VecDeque<Fault>>,
+    pub faults: HashMap<Route, VecDeque<QueuedFault>>,
     pub requests: Vec<RecordedRequest>,
     pub violations: Vec<String>,
     pub jwks_fetches: usize,
     rng: u64,
+}
+
+/// A fault waiting for its request: the next on its route, or the next
+/// about one client.
+pub struct QueuedFault {
+    pub fault: Fault,
+    pub client_id: Option<String>,
 }
 
 pub const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -88,8 +95,41 @@ impl Tenant {
         self.random_string(SECRET_ALPHABET, 64)
     }
 
-    pub fn take_fault(&mut self, route: Route) -> Option<Fault> {
-        self.faults.get_mut(&route).and_then(VecDeque::pop_front)
+    pub fn queue_fault(&mut self, route: Route, fault: Fault, client_id: Option<String>) {
+        self.faults
+            .entry(route)
+            .or_default()
+            .push_back(QueuedFault { fault, client_id });
+    }
+
+    /// Whether a fault on `route` waits for a request about one client
+    /// (then the request's client must be found out).
+    pub fn faults_for_clients(&self, route: Route) -> bool {
+        self.faults
+            .get(&route)
+            .is_some_and(|queue| queue.iter().any(|queued| queued.client_id.is_some()))
+    }
+
+    /// The first fault on `route` for a request about `client_id` (if it is
+    /// known): one queued for any request, or for that client.
+    pub fn take_fault(&mut self, route: Route, client_id: Option<&str>) -> Option<Fault> {
+        let queue = self.faults.get_mut(&route)?;
+        let at = queue.iter().position(|queued| {
+            queued
+                .client_id
+                .as_deref()
+                .is_none_or(|wanted| Some(wanted) == client_id)
+        })?;
+        queue.remove(at).map(|queued| queued.fault)
+    }
+
+    /// The client a grant belongs to.
+    pub fn grant_client(&self, grant_id: &str) -> Option<String> {
+        self.grants
+            .iter()
+            .find(|grant| grant["id"] == grant_id)
+            .and_then(|grant| grant["client_id"].as_str())
+            .map(str::to_owned)
     }
 
     pub fn issue_management_token(&mut self) -> String {

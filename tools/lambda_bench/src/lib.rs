@@ -156,6 +156,12 @@ impl Args {
             .map(PathBuf::from)
             .unwrap_or_else(|| report::output_dir().join(default_name))
     }
+
+    /// `--summary FILE`: where the README summary's rows go
+    /// (scripts/bench.sh), if anywhere.
+    pub fn summary(&self) -> Option<PathBuf> {
+        self.option("--summary").map(PathBuf::from)
+    }
 }
 
 /// How long a function may take to answer an invocation.
@@ -237,7 +243,12 @@ pub fn verdict(all_met: bool) -> &'static str {
 /// Prints the report and writes it to `markdown`.
 pub fn publish(report: &str, markdown: &Path) -> Result<(), String> {
     print!("{report}");
-    std::fs::write(markdown, report).map_err(|e| format!("{}: {e}", markdown.display()))
+    write(markdown, report)
+}
+
+/// Writes `text` to `file`, replacing what was there.
+pub fn write(file: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(file, text).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// A driver's exit: its problem, if any, on stderr.

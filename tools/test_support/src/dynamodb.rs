@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, TableDescription,
-    TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
+    TableDescription, TableStatus, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 use serde_yaml_ng::Value;
@@ -221,6 +221,24 @@ pub fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+/// The AWS configuration a deployed function's clients are built from
+/// (`m2m_shared::aws::sdk_config`): standard retries and its attempt
+/// timeout, through the service's HTTP client; here with the test
+/// credentials and region, pointed at `endpoint`. The owner index made
+/// from it by `DynamoIndex::from_config` is the deployed one, timeouts and
+/// retries included: what the tests of late and lost answers need.
+pub fn deployed_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    crate::moto::aws_config_at(endpoint)
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(m2m_shared::aws::ATTEMPT_TIMEOUT)
+                .build(),
+        )
+        .build()
+}
+
 /// Creates the table `name` as template.yaml defines `ClientsTable`: its key
 /// schema, attribute definitions, indexes and billing mode, then its TTL
 /// attribute. Returns once the table is active.
@@ -272,6 +290,29 @@ pub async fn describe_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Ta
         .unwrap_or_else(|error| panic!("cannot describe table {name}: {error:?}"))
         .table
         .unwrap_or_else(|| panic!("DescribeTable answered no description of table {name}"))
+}
+
+/// `owner`'s quota count as the table `name` holds it (0 before its first
+/// creation): what the owner index shows of it to no caller.
+pub async fn quota_count(client: &aws_sdk_dynamodb::Client, name: &str, owner: &str) -> u64 {
+    let item = client
+        .get_item()
+        .table_name(name)
+        .key("pk", AttributeValue::S(format!("OWNER#{owner}")))
+        .key("sk", AttributeValue::S("QUOTA".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("cannot read {owner}'s quota in table {name}: {error:?}"))
+        .item;
+    item.and_then(|item| item.get("count").cloned())
+        .map_or(0, |count| {
+            count
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("table {name}: {owner}'s quota count is {count:?}"))
+        })
 }
 
 /// moto creates tables active; DynamoDB takes a few seconds.

@@ -10,12 +10,16 @@
 //! - [`moto`]: AWS (Secrets Manager) on a local moto server, through the real SDK;
 //! - [`dynamodb`]: the owner index's table in moto, created from template.yaml's
 //!   `ClientsTable` (also by the `create-clients-table` binary, for scripts/local.sh);
+//! - [`dynamodb_proxy`]: a DynamoDB (moto behind a proxy) that can apply a
+//!   write and then answer late or not at all, honours transactions'
+//!   idempotency tokens as DynamoDB does, and records every request;
 //! - [`stats`]: percentiles and how figures are printed, and [`report`]:
 //!   where benchmark reports are written;
 //! - [`tls_proxy`]: an https front (self-signed) for a local plain-http server.
 
 pub mod bodies;
 pub mod dynamodb;
+pub mod dynamodb_proxy;
 pub mod event;
 pub mod moto;
 pub mod report;

@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_secretsmanager::config::{
+    BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+};
 
 static MOTO_URL: OnceLock<String> = OnceLock::new();
 
@@ -45,6 +47,23 @@ pub fn client_at(endpoint: &str, key_id: &str, secret_key: &str) -> aws_sdk_secr
         ))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// The AWS configuration of a client of `endpoint` (moto, or a stand-in
+/// that misbehaves): the test credentials and region, sending through the
+/// service's HTTP client.
+pub fn aws_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "tests",
+        )))
+        .http_client(m2m_shared::http::AwsHttpClient::new(
+            m2m_shared::http::client().expect("the HTTP client"),
+        ))
+        .build()
 }
 
 fn moto_server_binary() -> PathBuf {

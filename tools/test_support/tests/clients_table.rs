@@ -1,6 +1,6 @@
 //! The owner index's table, created in moto from template.yaml's
 //! `ClientsTable`: the definition is the one the DynamoDB adapter
-//! (shared/src/owner_index/dynamodb.rs) needs, and the table moto creates
+//! (shared/src/owner_index/dynamodb/) needs, and the table moto creates
 //! from it is that definition, indexes included.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

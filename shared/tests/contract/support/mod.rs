@@ -2,6 +2,7 @@
 //! talking to a fresh Auth0 emulator per test and to Secrets Manager served
 //! by `moto_server` through the real AWS SDK.
 
+pub mod documented;
 pub mod logs;
 pub mod openapi;
 pub mod stopping;
@@ -26,7 +27,7 @@ use m2m_shared::reconcile::{Reconciler, Summary};
 use m2m_shared::secrets_manager::SecretsManagerSource;
 use serde_json::{Value, json};
 pub use test_support::event::Event;
-pub use test_support::moto;
+pub use test_support::moto::{self, aws_config_at};
 pub use test_support::setup::{CALLER_AUDIENCE, MANAGEMENT_CLIENT_SECRET, unix_now};
 use test_support::setup::{
     base_claims, caller_claims, config_from, emulator_config, lookup_in, management_secret_json,
@@ -95,8 +96,14 @@ pub struct Options {
     /// `None` leaves the service's default for invocations without one.
     pub time_budget: Option<Duration>,
     /// Where the owner index's DynamoDB is (the test process's moto unless
-    /// set: a single-threaded one for concurrency tests).
+    /// set: a single-threaded one for concurrency tests, or a
+    /// `test_support::dynamodb_proxy` for late and lost answers).
     pub dynamodb_endpoint: Option<String>,
+    /// Whether the owner index's client is a deployed function's
+    /// (`DynamoIndex::from_config`: the SDK's standard retries, its attempt
+    /// and call timeouts) rather than a plain SDK client without either:
+    /// for tests of what those retries and timeouts make of a late answer.
+    pub deployed_table_client: bool,
     /// Whether the container warms up (JWKS, secret, management token)
     /// before the first request, as a deployed one does. `false` leaves the
     /// token to the first request that needs one, as after a start-up that
@@ -112,6 +119,7 @@ impl Default for Options {
             env: Vec::new(),
             time_budget: None,
             dynamodb_endpoint: None,
+            deployed_table_client: false,
             warm_up: true,
         }
     }
@@ -126,8 +134,12 @@ pub struct TestEnv {
     pub secret_id: String,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub table: String,
-    /// Every call the owner index makes to DynamoDB.
+    /// Every call the owner index makes to DynamoDB (through a plain client:
+    /// see [`Options::deployed_table_client`]).
     pub table_calls: table_calls::TableCalls,
+    /// The AWS configuration of a deployed function's owner index, if the
+    /// options asked for one.
+    deployed_index: Option<aws_config::SdkConfig>,
     /// Values that must never appear in a log line: caller tokens and client
     /// secrets this environment handed out (plus the management secret and
     /// tokens, checked on drop).
@@ -287,11 +299,15 @@ impl TestEnv {
         let mut vars = service_env(&emulator, &secret_id, &table);
         vars.extend(options.env);
         let lookup = lookup_in(&vars);
+        let deployed_index = options
+            .deployed_table_client
+            .then(|| test_support::dynamodb::deployed_sdk_config(&endpoint));
+        let index = index_of(&dynamodb, deployed_index.as_ref(), &table);
         let app = match Config::from_lookup(&lookup) {
             Ok(config) => App::new(
                 &config,
                 SecretsManagerSource::new(secrets.clone(), &secret_id),
-                DynamoIndex::new(dynamodb.clone(), &table),
+                index,
                 m2m_shared::http::client().expect("the HTTP client"),
             ),
             // A configuration the service refuses: the container as Lambda
@@ -309,14 +325,16 @@ impl TestEnv {
             dynamodb,
             table,
             table_calls,
+            deployed_index,
             sensitive: Mutex::new(Vec::new()),
             time_budget: options.time_budget,
         }
     }
 
-    /// This environment's owner index (another handle on the same table).
+    /// This environment's owner index (another handle on the same table,
+    /// with the same client configuration).
     pub fn index(&self) -> DynamoIndex {
-        DynamoIndex::new(self.dynamodb.clone(), &self.table)
+        index_of(&self.dynamodb, self.deployed_index.as_ref(), &self.table)
     }
 
     /// One run of the reconciler on this environment's tenant and index,
@@ -385,20 +403,7 @@ impl TestEnv {
 
     /// The owner's quota count, as the table holds it.
     pub async fn quota_count(&self, owner: &str) -> u64 {
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("OWNER#{owner}")))
-            .key("sk", AttributeValue::S("QUOTA".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item;
-        item.and_then(|item| item.get("count").and_then(|v| v.as_n().ok()).cloned())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
+        test_support::dynamodb::quota_count(&self.dynamodb, &self.table, owner).await
     }
 
     /// A client of `owner` made in Auth0 before the owner index existed,
@@ -416,6 +421,20 @@ impl TestEnv {
             .await
             .expect("import into the owner index");
         id
+    }
+
+    /// Deletes the client `id` in Auth0, past the service (as someone does
+    /// in Auth0's dashboard).
+    pub async fn delete_in_auth0(&self, id: &str) {
+        let http = reqwest::Client::new();
+        let management = test_support::setup::management_token(&http, &self.emulator).await;
+        let deleted = http
+            .delete(format!("{}/api/v2/clients/{id}", self.emulator.base_url()))
+            .bearer_auth(management)
+            .send()
+            .await
+            .expect("the emulator answers");
+        assert_eq!(deleted.status(), 204, "deleting {id} in Auth0");
     }
 
     /// A valid client-credentials token of `owner` (`client_id` and `sub`).
@@ -762,6 +781,7 @@ impl TestEnv {
         let reply = Reply::from_response(response);
         self.check_secrets_in(route, &reply);
         openapi::check(route, &reply);
+        documented::check(&reply);
         reply
     }
 
@@ -835,26 +855,21 @@ impl Drop for TestEnv {
     }
 }
 
-pub fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
+/// The owner index of `table`: a deployed function's, from `deployed`, or
+/// through the plain `client`.
+fn index_of(
+    client: &aws_sdk_dynamodb::Client,
+    deployed: Option<&aws_config::SdkConfig>,
+    table: &str,
+) -> DynamoIndex {
+    match deployed {
+        Some(config) => DynamoIndex::from_config(table, config),
+        None => DynamoIndex::new(client.clone(), table),
+    }
 }
 
-/// The AWS configuration of a client of `endpoint` (moto, or a stand-in
-/// that misbehaves), sending through the service's HTTP client.
-pub fn aws_config_at(endpoint: &str) -> aws_config::SdkConfig {
-    use aws_config::{BehaviorVersion, Region};
-    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "tests",
-        )))
-        .http_client(m2m_shared::http::AwsHttpClient::new(
-            m2m_shared::http::client().expect("the HTTP client"),
-        ))
-        .build()
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
 }
 
 /// A request to `route` any caller could make: an id for the routes that

@@ -15,19 +15,28 @@ use super::{
     INVALID_QUERY_STRING, INVALID_TOKEN, NOT_FOUND, classify, error_answer, insufficient_scope,
     oauth_error, unix_now,
 };
-use crate::{Fault, RecordedRequest, Route};
+use crate::{Fault, RecordedRequest, Route, Shared};
 
 /// Records every request, then applies the route's next fault.
 ///
 /// `Status` and `RateLimited` answer instead of the tenant: nothing happens,
 /// as when Auth0 refuses a request. `Stall` waits before the tenant sees
 /// the request at all (a caller that gives up first changed nothing).
-/// `Delay`, `DropConnection` and
-/// `MalformedJson` let the tenant do the work and spoil only the answer:
-/// the worst case for a client, which cannot know whether its change was
-/// made (a timed-out create may have created the client).
+/// `Delay`, `DropConnection`,
+/// `MalformedJson` and `HandledThenStatus` let the tenant do the work and
+/// spoil only the answer: the worst case for a client, which cannot know
+/// whether its change was made (a timed-out create may have created the
+/// client). A fault queued for one client is met only by a request about it.
 pub async fn record_and_fault(State(shared): AppState, request: Request, next: Next) -> Response {
     let route = classify(request.method(), request.uri().path());
+    // Which client the request is about matters only to a fault queued for
+    // one client (finding it out may mean reading the body).
+    let for_clients = shared.tenant().faults_for_clients(route);
+    let (request, client_id) = if for_clients {
+        subject(&shared, route, request).await
+    } else {
+        (request, None)
+    };
     let fault = {
         let mut tenant = shared.tenant();
         tenant.requests.push(RecordedRequest {
@@ -40,7 +49,7 @@ pub async fn record_and_fault(State(shared): AppState, request: Request, next: N
         if route == Route::Jwks {
             tenant.jwks_fetches += 1;
         }
-        let fault = tenant.take_fault(route);
+        let fault = tenant.take_fault(route, client_id.as_deref());
         if fault == Some(Fault::ExpireManagementTokens) {
             // Then on to the normal handling, whose token check now fails
             // for every token issued so far.
@@ -64,8 +73,47 @@ pub async fn record_and_fault(State(shared): AppState, request: Request, next: N
         }
         Some(Fault::DropConnection) => drop_connection(response),
         Some(Fault::MalformedJson) => malformed(response).await,
+        Some(Fault::HandledThenStatus(code)) => status_fault(route, code),
         _ => response,
     }
+}
+
+/// The client `request` is about: the one in its path, the client of the
+/// grant in its path, or its `client_id` query parameter or body property;
+/// and the request, whole again.
+async fn subject(shared: &Shared, route: Route, request: Request) -> (Request, Option<String>) {
+    let path = request.uri().path();
+    let segment = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.split('/').next())
+            .map(str::to_owned)
+    };
+    let named = match route {
+        Route::GetClient | Route::UpdateClient | Route::DeleteClient | Route::RotateSecret => {
+            segment("/api/v2/clients/")
+        }
+        Route::DeleteGrant => {
+            segment("/api/v2/client-grants/").and_then(|grant| shared.tenant().grant_client(&grant))
+        }
+        Route::ListGrants => request.uri().query().and_then(|query| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+                .ok()?
+                .into_iter()
+                .find_map(|(name, value)| (name == "client_id").then_some(value))
+        }),
+        _ => None,
+    };
+    if named.is_some() {
+        return (request, named);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let in_body = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|body| body.get("client_id")?.as_str().map(str::to_owned));
+    (Request::from_parts(parts, Body::from(bytes)), in_body)
 }
 
 /// The token endpoint and the JWKS are the Authentication API's, which

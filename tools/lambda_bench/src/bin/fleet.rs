@@ -22,16 +22,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use auth0_emulator::Route as Auth0Route;
 use lambda_bench::runtime_api::{OutcomeKind, RuntimeApi};
 use lambda_bench::upstream::{
     Ask, CALLER, Credentials, Subject, Upstream, event_for, reached, status_of, token_cache_setting,
 };
-use lambda_bench::{ANSWER_LIMIT, Args, binary_dir, exit, launch, logs_dir, publish, table_head};
+use lambda_bench::{
+    ANSWER_LIMIT, Args, binary_dir, exit, launch, logs_dir, publish, table_head, write,
+};
 use m2m_shared::Route;
 use test_support::stats::{median, ms, percentile};
 
@@ -80,7 +81,7 @@ async fn main() -> ExitCode {
         waves: args.count("--waves", 2).max(1),
         rtt: args.rtt(),
     };
-    let summary = args.option("--summary").map(PathBuf::from);
+    let summary = args.summary();
     let outcome = run(&options, &args.markdown("fleet.md"), summary.as_deref()).await;
     exit("fleet", outcome)
 }
@@ -105,19 +106,9 @@ async fn run(options: &Options, markdown: &Path, summary: Option<&Path>) -> Resu
     let report = report(options, &upstream, &waves);
     publish(&report, markdown)?;
     if let Some(file) = summary {
-        std::fs::write(file, summary_row(options, &waves))
-            .map_err(|e| format!("{}: {e}", file.display()))?;
+        write(file, &summary_row(options, &waves))?;
     }
     Ok(())
-}
-
-/// Counts on the stubs: token requests, secret reads, JWKS fetches.
-fn counts(upstream: &Upstream) -> [usize; 3] {
-    [
-        upstream.emulator.count(Auth0Route::Token),
-        upstream.secret_reads(),
-        upstream.emulator.jwks_fetches(),
-    ]
 }
 
 async fn run_wave(
@@ -140,7 +131,7 @@ async fn run_wave(
         }
         apis.push(api);
     }
-    let before = counts(upstream);
+    let before = upstream.counts();
     let mut functions = Vec::with_capacity(options.containers);
     for (c, api) in apis.iter().enumerate() {
         let env = upstream.environment(options.subject, &api.address(), Credentials::InEnvironment);
@@ -194,7 +185,7 @@ async fn run_wave(
     for function in functions {
         function.stop().await;
     }
-    let after = counts(upstream);
+    let made = upstream.counts().since(before);
     let mut tally = BTreeMap::new();
     let mut cold = Vec::new();
     let mut last_answer = first_exec;
@@ -212,9 +203,9 @@ async fn run_wave(
         answers: tally,
         cold,
         wall: last_answer - first_exec,
-        token_requests: after[0] - before[0],
-        secret_reads: after[1] - before[1],
-        jwks_fetches: after[2] - before[2],
+        token_requests: made.token_requests,
+        secret_reads: made.secret_reads,
+        jwks_fetches: made.jwks_fetches,
     })
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use lambda_bench::runtime_api::RuntimeApi;
 use lambda_bench::upstream::{
-    Ask, CALLER, Credentials, Subject, Upstream, client_id_of, request_for,
+    Ask, CALLER, Counts, Credentials, Subject, Upstream, client_id_of, request_for,
 };
 use lambda_bench::{
     ANSWER_LIMIT, Args, answer, binary_dir, exit, expect_status, launch, logs_dir, met_cell,
@@ -39,7 +39,7 @@ struct Soak {
     peak: u64,
     round_trips: Vec<Duration>,
     /// Secrets Manager reads, JWKS fetches and token requests over the soak.
-    fetches: [usize; 3],
+    fetches: Counts,
 }
 
 #[tokio::main]
@@ -122,11 +122,7 @@ async fn soak(
     }
     let (rss_at_end, peak) = function.memory_kib().unwrap_or_default();
     function.stop().await;
-    let fetches = [
-        upstream.secret_reads(),
-        upstream.emulator.jwks_fetches(),
-        upstream.emulator.count(auth0_emulator::Route::Token),
-    ];
+    let fetches = upstream.counts();
     Ok(Soak {
         subject,
         requests,
@@ -165,9 +161,9 @@ fn report(results: &[Soak]) -> String {
             growth,
             ms(median(&soak.round_trips)),
             ms(percentile(&soak.round_trips, 0.99)),
-            soak.fetches[0],
-            soak.fetches[1],
-            soak.fetches[2],
+            soak.fetches.secret_reads,
+            soak.fetches.jwks_fetches,
+            soak.fetches.token_requests,
             met_cell(soak.subject, met),
         );
     }

@@ -1,0 +1,405 @@
+//! Changes (docs/owner-index.md, "Changes"): update (a client's name and
+//! description), disable and enable (its grant taken away or given back),
+//! in Auth0 and in the index. All three follow one protocol (`change`):
+//! the change recorded on the client's item first, then made in Auth0,
+//! then the item's new values written and the record removed; a change
+//! that stops half-way is found and repaired.
+
+use tokio::time::Instant;
+use tracing::{error, warn};
+
+use super::{ClientService, audit_outcome};
+use crate::domain::{
+    Aspects, ChangeBegun, ClientDirectory, ClientStatus, ClientUpdate, GrantPolicy, IndexedClient,
+    Owner, OwnerIndex, PendingChange, STALE_AFTER, micros,
+};
+use crate::error::{Operation, ServiceError, UpstreamError};
+
+impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
+    /// Sets the name and description `update` names, in Auth0 and in the
+    /// index.
+    pub async fn update(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        update: ClientUpdate,
+        deadline: Instant,
+    ) -> Result<IndexedClient, ServiceError> {
+        let outcome = self
+            .change(
+                owner,
+                client_id,
+                Aspects::PROFILE,
+                |client| IndexedClient {
+                    name: update.name.clone().unwrap_or_else(|| client.name.clone()),
+                    description: update
+                        .description
+                        .clone()
+                        .unwrap_or_else(|| client.description.clone()),
+                    ..client.clone()
+                },
+                async |_| {
+                    self.directory
+                        .update_client(client_id, &update, deadline)
+                        .await
+                        .map_err(ServiceError::upstream(Operation::UpdateClient))
+                },
+            )
+            .await;
+        audit_outcome("update_client", owner, client_id, &outcome, "updated");
+        outcome
+    }
+
+    /// Disables the client (its grant taken away: it can get no new token,
+    /// and those it has live until they expire) or enables it (its scopes
+    /// granted again). A client already so is answered as it is.
+    pub async fn set_status(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        status: ClientStatus,
+        deadline: Instant,
+    ) -> Result<IndexedClient, ServiceError> {
+        let (action, done) = match status {
+            ClientStatus::Disabled => ("disable_client", "disabled"),
+            ClientStatus::Active => ("enable_client", "enabled"),
+        };
+        let outcome = self
+            .change(
+                owner,
+                client_id,
+                Aspects::ACCESS,
+                |client| IndexedClient {
+                    status,
+                    ..client.clone()
+                },
+                async |client| {
+                    let audience = &self.grant.audience;
+                    let done = match status {
+                        ClientStatus::Disabled => self
+                            .directory
+                            .delete_grant(client_id, audience, deadline)
+                            .await
+                            .map_err(ServiceError::upstream(Operation::DeleteGrant)),
+                        ClientStatus::Active => {
+                            let grant = GrantPolicy {
+                                audience: audience.clone(),
+                                scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                            };
+                            self.directory
+                                .create_grant(client_id, &grant, deadline)
+                                .await
+                                .map_err(ServiceError::upstream(Operation::CreateGrant))
+                        }
+                    };
+                    done.map(|()| true)
+                },
+            )
+            .await;
+        audit_outcome(action, owner, client_id, &outcome, done);
+        outcome
+    }
+
+    /// A change of one of the owner's clients (docs/owner-index.md,
+    /// "Changes"): `wanted` says what the client becomes, `in_auth0` makes
+    /// Auth0 so (`false`: Auth0 has no such client). Recorded on the client
+    /// first, so that a change that stops half-way is found and repaired;
+    /// a client that already is as wanted is answered as it is.
+    pub(super) async fn change(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        aspects: Aspects,
+        wanted: impl Fn(&IndexedClient) -> IndexedClient,
+        in_auth0: impl AsyncFnOnce(&IndexedClient) -> Result<bool, ServiceError>,
+    ) -> Result<IndexedClient, ServiceError> {
+        let current = self.indexed(owner, client_id).await?;
+        if current.change.is_none() && same_values(&wanted(&current), &current) {
+            return Ok(self.shown(current));
+        }
+        let change = PendingChange::begin(aspects);
+        let stale_before = change.started_at.saturating_sub(micros(STALE_AFTER));
+        let (current, taken_over) = match self
+            .index
+            .begin_change(&current, &change, stale_before)
+            .await?
+        {
+            ChangeBegun::Started { client, taken_over } => (client, taken_over),
+            ChangeBegun::NotFound => return Err(ServiceError::ClientNotFound),
+            ChangeBegun::Busy => return Err(ServiceError::ClientChangeInProgress),
+        };
+        let target = wanted(&current);
+        // What a change that stopped half-way, taken over, may still have
+        // left different in Auth0 besides what this one sets.
+        let left_over = |aspects: Aspects| {
+            taken_over
+                .as_ref()
+                .map(|stale| PendingChange {
+                    id: change.id.clone(),
+                    started_at: stale.started_at,
+                    aspects,
+                })
+                .filter(|left| !left.aspects.is_empty())
+        };
+        match in_auth0(&target).await {
+            Ok(true) => {
+                let left = taken_over
+                    .as_ref()
+                    .map_or(Aspects::default(), |stale| stale.aspects.without(aspects));
+                let done = IndexedClient {
+                    change: left_over(left),
+                    ..target
+                };
+                if self.index.end_change(&done, &change.id).await? {
+                    Ok(self.shown(done))
+                } else {
+                    // Deleted meanwhile.
+                    Err(ServiceError::ClientNotFound)
+                }
+            }
+            // Gone from Auth0 behind our back: the reconciler removes it.
+            Ok(false) => {
+                warn!(client_id, "in the index but not in Auth0");
+                Err(ServiceError::ClientNotFound)
+            }
+            // Auth0 processed nothing: the client stays as it was.
+            Err(
+                problem @ ServiceError::Upstream {
+                    cause: UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_),
+                    ..
+                },
+            ) => {
+                let unchanged = IndexedClient {
+                    change: left_over(
+                        taken_over
+                            .as_ref()
+                            .map_or(Aspects::default(), |stale| stale.aspects),
+                    ),
+                    ..current
+                };
+                if let Err(index) = self.index.end_change(&unchanged, &change.id).await {
+                    error!(client_id, error = %index, "could not end a change that did nothing; the reconciler will");
+                }
+                Err(problem)
+            }
+            // Auth0 may have made the change: the index still says what
+            // the client was, and the reconciler makes Auth0 say it again.
+            Err(problem) => Err(problem),
+        }
+    }
+}
+
+/// Whether the client already has `wanted`'s name, description and status.
+fn same_values(wanted: &IndexedClient, current: &IndexedClient) -> bool {
+    wanted.name == current.name
+        && wanted.description == current.description
+        && wanted.status == current.status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::test_fixtures::*;
+    use crate::domain::now_micros;
+
+    #[tokio::test]
+    async fn an_update_renames_in_auth0_and_the_index_and_only_for_the_owner() {
+        let (service, created) = scoped_with_client("Before").await;
+        let id = created.client_id.as_str();
+        let rename = ClientUpdate {
+            name: Some("After".into()),
+            description: None,
+        };
+        let updated = service
+            .update(&owner("owner-a"), id, rename.clone(), later())
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.name.as_str(), updated.description.as_str()),
+            ("After", "Before description")
+        );
+        assert_eq!(
+            service.directory().profile(id).unwrap(),
+            ("After".to_owned(), "Before description".to_owned())
+        );
+        assert_eq!(listed(&service, "owner-a").await, ["After"]);
+        // The same again: answered without asking Auth0.
+        let calls = service.directory().calls().len();
+        service
+            .update(&owner("owner-a"), id, rename.clone(), later())
+            .await
+            .unwrap();
+        assert_eq!(service.directory().calls().len(), calls);
+        // Nobody else's, and no impossible id, reaches anything.
+        for (who, id) in [("owner-b", id), ("owner-a", "../x")] {
+            assert!(matches!(
+                service
+                    .update(&owner(who), id, rename.clone(), later())
+                    .await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service.rotate_secret(&owner(who), id, later()).await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service
+                    .set_status(&owner(who), id, ClientStatus::Disabled, later())
+                    .await,
+                Err(ServiceError::ClientNotFound)
+            ));
+            assert!(matches!(
+                service
+                    .set_status(&owner(who), id, ClientStatus::Active, later())
+                    .await,
+                Err(ServiceError::ClientNotFound)
+            ));
+        }
+        assert_eq!(service.directory().calls().len(), calls);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_update_changes_nothing_and_leaves_no_change_behind() {
+        let (service, created) = scoped_with_client("Same").await;
+        let id = created.client_id.as_str();
+        service.directory().fail_next(Failing::UpdateRateLimited);
+        let rename = ClientUpdate {
+            name: Some("Other".into()),
+            description: None,
+        };
+        let failed = service
+            .update(&owner("owner-a"), id, rename.clone(), later())
+            .await;
+        assert!(matches!(
+            failed,
+            Err(ServiceError::Upstream {
+                cause: UpstreamError::RateLimited { .. },
+                ..
+            })
+        ));
+        assert_eq!(listed(&service, "owner-a").await, ["Same"]);
+        // Not busy: the next change runs at once.
+        service
+            .update(&owner("owner-a"), id, rename, later())
+            .await
+            .unwrap();
+        assert_eq!(listed(&service, "owner-a").await, ["Other"]);
+    }
+
+    #[tokio::test]
+    async fn disable_takes_the_grant_and_enable_gives_back_the_chosen_scopes() {
+        let service = scoped_service();
+        let chosen = choosing("Switch", &["read:rooms"]);
+        let created = create_as(&service, "owner-a", chosen, None).await.unwrap();
+        let id = created.client_id.as_str();
+        let disabled = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        assert_eq!(disabled.status, ClientStatus::Disabled);
+        assert!(!service.directory().has_grant(id));
+        // Idempotent, and without an Auth0 call.
+        let calls = service.directory().calls().len();
+        let again = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        assert_eq!(again.status, ClientStatus::Disabled);
+        assert_eq!(service.directory().calls().len(), calls);
+        let got = service.get(&owner("owner-a"), id).await.unwrap();
+        assert_eq!(got.status, ClientStatus::Disabled);
+
+        let enabled = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+        assert_eq!(enabled.status, ClientStatus::Active);
+        assert_eq!(service.directory().granted(id).unwrap(), ["read:rooms"]);
+        assert!(
+            service
+                .index()
+                .stale_operations(u64::MAX)
+                .await
+                .unwrap()
+                .is_empty(),
+            "no change left recorded"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_disable_leaves_the_client_shown_as_it_was_for_the_reconciler() {
+        let (service, created) = scoped_with_client("Kept").await;
+        let id = created.client_id.as_str();
+        service.directory().fail_next(Failing::DeleteGrant);
+        let failed = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await;
+        assert_eq!(failed_upstream(&failed), Some(Operation::DeleteGrant));
+        let got = service.get(&owner("owner-a"), id).await.unwrap();
+        assert_eq!(got.status, ClientStatus::Active);
+        // Auth0 may have done it: the change stays recorded, and another
+        // change waits until it is repaired (or stale).
+        let stale = service.index().stale_operations(u64::MAX).await.unwrap();
+        assert!(
+            matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::ACCESS)
+        );
+        for who in ["enable", "disable"] {
+            let again = match who {
+                "enable" => {
+                    service
+                        .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+                        .await
+                }
+                _ => {
+                    service
+                        .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+                        .await
+                }
+            };
+            assert!(
+                matches!(again, Err(ServiceError::ClientChangeInProgress)),
+                "{who}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_that_stopped_is_taken_over_with_what_it_left_undone() {
+        let (service, created) = scoped_with_client("Stopped").await;
+        let id = created.client_id.as_str();
+        // An update that stopped half-way, long ago.
+        let stopped = PendingChange {
+            started_at: now_micros() - micros(STALE_AFTER) - 1,
+            ..PendingChange::begin(Aspects::PROFILE)
+        };
+        let read = service
+            .index()
+            .get(&owner("owner-a"), id)
+            .await
+            .unwrap()
+            .unwrap();
+        let begun = service
+            .index()
+            .begin_change(&read, &stopped, 0)
+            .await
+            .unwrap();
+        assert!(matches!(begun, ChangeBegun::Started { .. }));
+        // A disable takes it over; the profile stays to be repaired, and
+        // is stale at once (another change is not kept waiting).
+        service
+            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        let fresh = now_micros() - micros(STALE_AFTER);
+        let stale = service.index().stale_operations(fresh).await.unwrap();
+        let [crate::domain::StaleOperation::Change(left)] = stale.as_slice() else {
+            panic!("{stale:?}");
+        };
+        assert_eq!(left.change.as_ref().unwrap().aspects, Aspects::PROFILE);
+        assert_eq!(left.status, ClientStatus::Disabled);
+        service
+            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+    }
+}

@@ -1,0 +1,132 @@
+//! The client operations: what it means to create, list, read, change and
+//! delete an M2M client for an owner. Nothing here knows about HTTP,
+//! Lambda, Auth0's wire format or DynamoDB: Auth0 sits behind
+//! [`ClientDirectory`], the owner index behind [`OwnerIndex`].
+//!
+//! One file per operation, each read top to bottom like its section of
+//! docs/owner-index.md: `create.rs` ("Create", with its undo), `list.rs`
+//! ("List and get", with the cursors' key), `change.rs` ("Changes": update,
+//! disable and enable, and the protocol they share), `rotate.rs` and
+//! `delete.rs` ("Delete").
+//! Each adds its methods to [`ClientService`], which holds what they share:
+//! this file.
+
+mod change;
+mod create;
+mod delete;
+mod list;
+mod rotate;
+#[cfg(test)]
+mod test_fixtures;
+
+use tokio::sync::OnceCell;
+use tracing::info;
+
+use crate::domain::{
+    ClientDirectory, GrantPolicy, IndexedClient, Owner, OwnerIndex, is_possible_client_id,
+};
+use crate::error::ServiceError;
+use crate::metrics;
+use crate::secret_string::SecretString;
+
+/// The operations on an owner's clients: Auth0 (the [`ClientDirectory`])
+/// for what only it can do, the owner index for who owns what. Each is
+/// confined to the owner's own clients.
+pub struct ClientService<D, I> {
+    directory: D,
+    index: I,
+    grant: GrantPolicy,
+    max_clients: u32,
+    /// The list cursors' key, once the index has one.
+    cursor_key: OnceCell<SecretString>,
+}
+
+/// A page of an owner's clients, and the cursor of the next one.
+pub struct ClientPage {
+    pub clients: Vec<IndexedClient>,
+    pub next: Option<String>,
+}
+
+impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
+    pub fn new(directory: D, index: I, grant: GrantPolicy, max_clients: u32) -> Self {
+        ClientService {
+            directory,
+            index,
+            grant,
+            max_clients,
+            cursor_key: OnceCell::new(),
+        }
+    }
+
+    pub fn directory(&self) -> &D {
+        &self.directory
+    }
+
+    pub fn index(&self) -> &I {
+        &self.index
+    }
+
+    /// The owner's client as the index has it. Missing, someone else's,
+    /// being deleted and impossible ids all answer the same not-found, so
+    /// nobody learns what exists.
+    async fn indexed(&self, owner: &Owner, client_id: &str) -> Result<IndexedClient, ServiceError> {
+        possible(client_id)?;
+        self.index
+            .get(owner, client_id)
+            .await?
+            .ok_or(ServiceError::ClientNotFound)
+    }
+
+    /// A client as answered: with its scopes, in `GRANT_SCOPES` order.
+    fn shown(&self, client: IndexedClient) -> IndexedClient {
+        IndexedClient {
+            scopes: Some(self.grant.scopes_of(client.scopes.as_deref())),
+            ..client
+        }
+    }
+}
+
+/// An id that cannot be a client's is not found, without asking anyone.
+fn possible(client_id: &str) -> Result<(), ServiceError> {
+    if is_possible_client_id(client_id) {
+        Ok(())
+    } else {
+        Err(ServiceError::ClientNotFound)
+    }
+}
+
+/// The audit line of an operation on an existing client: `done` when it
+/// succeeded, else what stopped it.
+fn audit_outcome<T>(
+    action: &'static str,
+    owner: &Owner,
+    client_id: &str,
+    outcome: &Result<T, ServiceError>,
+    done: &'static str,
+) {
+    let result = match outcome {
+        Ok(_) => done,
+        Err(ServiceError::ClientNotFound) => "not_found",
+        Err(ServiceError::ClientChangeInProgress) => "busy",
+        Err(ServiceError::Upstream { .. }) => "upstream_failed",
+        Err(_) => "failed",
+    };
+    // Impossible ids are not echoed: they are caller-controlled text.
+    let shown = is_possible_client_id(client_id).then_some(client_id);
+    audit(action, owner, shown, result);
+}
+
+/// One structured line per change of a client, for the audit trail: who,
+/// which client, what happened. The request id comes from the span the HTTP
+/// layer opens. Nothing secret is ever passed here.
+fn audit(action: &'static str, owner: &Owner, client_id: Option<&str>, outcome: &'static str) {
+    metrics::client_operation(action, outcome);
+    info!(
+        target: "audit",
+        action,
+        owner = owner.as_str(),
+        client_id = client_id.unwrap_or(""),
+        outcome,
+        "audit"
+    );
+}

@@ -1,0 +1,103 @@
+//! A change recorded on a client's item while Auth0 is being changed
+//! (`change`, `change_at`, `change_aspects`, and the item in the `repairs`
+//! index), docs/owner-index.md, "Changes": begun on condition that no
+//! other change is under way, ended on condition that it is still the
+//! item's.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use super::clients::{ACTIVE, indexed_client};
+use super::codec::{Table, condition_failed, failed, n, s};
+use super::keys::{PENDING, client_key};
+use crate::domain::{ChangeBegun, IndexedClient, PendingChange};
+use crate::error::IndexError;
+
+/// Changes' step 2: `change` recorded on the client, as it was read.
+pub(super) async fn begin(
+    table: &Table,
+    client: &IndexedClient,
+    change: &PendingChange,
+    stale_before: u64,
+) -> Result<ChangeBegun, IndexError> {
+    let taken_over = client.change.clone();
+    let mut aspects = change.aspects;
+    let mut update = table
+        .update_item(client_key(&client.owner, &client.client_id))
+        .update_expression(
+            "SET change = :id, change_at = :at, change_aspects = :aspects, \
+             repair = :pending, repair_at = :at",
+        )
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":active", s(ACTIVE))
+        .expression_attribute_values(":id", s(&change.id))
+        .expression_attribute_values(":at", n(change.started_at))
+        .expression_attribute_values(":pending", s(PENDING))
+        .return_values(ReturnValue::AllNew);
+    // On condition that the item is as it was read: a concurrent change
+    // (or deletion) that won the race leaves this one busy.
+    update = match &taken_over {
+        Some(under_way) if under_way.started_at >= stale_before => {
+            return Ok(ChangeBegun::Busy);
+        }
+        // It stopped half-way: taken over, with what it may have left
+        // different in Auth0.
+        Some(stale) => {
+            aspects = aspects.union(stale.aspects);
+            update
+                .condition_expression("#status = :active AND change = :stale")
+                .expression_attribute_values(":stale", s(&stale.id))
+        }
+        None => update.condition_expression("#status = :active AND attribute_not_exists(change)"),
+    };
+    let updated = update
+        .expression_attribute_values(":aspects", s(aspects.to_words()))
+        .send()
+        .await;
+    match updated {
+        Ok(output) => Ok(output.attributes.as_ref().and_then(indexed_client).map_or(
+            ChangeBegun::NotFound,
+            |client| ChangeBegun::Started { client, taken_over },
+        )),
+        Err(error) if condition_failed(&error) => Ok(ChangeBegun::Busy),
+        Err(error) => Err(failed("begin change")(error)),
+    }
+}
+
+/// Changes' step 4: the client's new values written and the change
+/// removed (or narrowed to what is left), if it is still the item's.
+pub(super) async fn end(
+    table: &Table,
+    client: &IndexedClient,
+    change_id: &str,
+) -> Result<bool, IndexError> {
+    let update = table
+        .update_item(client_key(&client.owner, &client.client_id))
+        // Only the change itself ends it, and not once the client is
+        // being deleted.
+        .condition_expression("#status = :active AND change = :id")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_values(":active", s(ACTIVE))
+        .expression_attribute_values(":id", s(change_id))
+        .expression_attribute_values(":name", s(&client.name))
+        .expression_attribute_values(":description", s(&client.description))
+        .expression_attribute_values(":access", s(client.status.as_str()));
+    const VALUES: &str = "SET #name = :name, description = :description, access = :access";
+    let update = match &client.change {
+        // What is left stays for the reconciler to repair.
+        Some(left) => update
+            .update_expression(format!(
+                "{VALUES}, change_aspects = :aspects, change_at = :at, repair_at = :at"
+            ))
+            .expression_attribute_values(":aspects", s(left.aspects.to_words()))
+            .expression_attribute_values(":at", n(left.started_at)),
+        None => update.update_expression(format!(
+            "{VALUES} REMOVE change, change_at, change_aspects, repair, repair_at"
+        )),
+    };
+    match update.send().await {
+        Ok(_) => Ok(true),
+        Err(error) if condition_failed(&error) => Ok(false),
+        Err(error) => Err(failed("end change")(error)),
+    }
+}

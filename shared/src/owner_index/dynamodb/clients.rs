@@ -1,0 +1,219 @@
+//! Client items (`CLIENT#<client_id>`): how a client is written and read,
+//! and what list, get and delete do with them (docs/owner-index.md, "List
+//! and get", "Delete"). An item's `status` says whether it is listed
+//! (`active`) or being deleted; whether the client may get tokens is its
+//! `access`.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use super::codec::{Item, Table, condition_failed, failed, n, number, s, text};
+use super::keys::{BY_CREATION, PENDING, client_key, owner_pk};
+use super::quota::give_back;
+use crate::domain::{
+    Aspects, ClientStatus, IndexedClient, Owner, Page, PendingChange, Position, now_micros,
+};
+use crate::error::IndexError;
+
+// An item's `status`: listed, or being deleted. (Whether the client may get
+// tokens is its `access`: `active` or `disabled`.)
+pub(super) const ACTIVE: &str = "active";
+pub(super) const DELETING: &str = "deleting";
+
+/// Scopes as the index writes them: space-separated, in order (scopes
+/// hold no spaces: `GRANT_SCOPES` is itself a space-separated list).
+pub(super) fn words(scopes: &[String]) -> String {
+    scopes.join(" ")
+}
+
+pub(super) fn scopes(item: &Item) -> Option<Vec<String>> {
+    text(item, "scopes").map(|words| words.split_whitespace().map(str::to_owned).collect())
+}
+
+/// The client item's attributes.
+pub(super) fn client_item(client: &IndexedClient) -> Item {
+    let mut item = client_key(&client.owner, &client.client_id);
+    item.insert("client_id".into(), s(&client.client_id));
+    item.insert("owner".into(), s(client.owner.as_str()));
+    item.insert("name".into(), s(&client.name));
+    item.insert("description".into(), s(&client.description));
+    item.insert("created_at".into(), n(client.created_at));
+    item.insert("status".into(), s(ACTIVE));
+    item.insert("access".into(), s(client.status.as_str()));
+    item.insert("listed".into(), s(client.position().0));
+    if let Some(key) = &client.idempotency_key {
+        item.insert("idempotency_key".into(), s(key));
+    }
+    if let Some(scopes) = &client.scopes {
+        item.insert("scopes".into(), s(words(scopes)));
+    }
+    if let Some(change) = &client.change {
+        item.insert("change".into(), s(&change.id));
+        item.insert("change_at".into(), n(change.started_at));
+        item.insert("change_aspects".into(), s(change.aspects.to_words()));
+        item.insert("repair".into(), s(PENDING));
+        item.insert("repair_at".into(), n(change.started_at));
+    }
+    item
+}
+
+fn pending_change(item: &Item) -> Option<PendingChange> {
+    Some(PendingChange {
+        id: text(item, "change")?,
+        started_at: number(item, "change_at").unwrap_or_default(),
+        aspects: Aspects::from_words(&text(item, "change_aspects").unwrap_or_default()),
+    })
+}
+
+pub(super) fn indexed_client(item: &Item) -> Option<IndexedClient> {
+    Some(IndexedClient {
+        client_id: text(item, "client_id")?,
+        owner: Owner::parse(&text(item, "owner")?)?,
+        name: text(item, "name").unwrap_or_default(),
+        description: text(item, "description").unwrap_or_default(),
+        created_at: number(item, "created_at").unwrap_or_default(),
+        idempotency_key: text(item, "idempotency_key"),
+        scopes: scopes(item),
+        // Items from before clients could be disabled are active.
+        status: text(item, "access")
+            .and_then(|access| ClientStatus::parse(&access))
+            .unwrap_or(ClientStatus::Active),
+        change: pending_change(item),
+    })
+}
+
+/// Up to `limit` of the owner's listed clients after `after`, oldest
+/// first: a query of [`BY_CREATION`].
+pub(super) async fn list(
+    table: &Table,
+    owner: &Owner,
+    after: Option<&Position>,
+    limit: Option<usize>,
+) -> Result<Page, IndexError> {
+    let mut clients = Vec::new();
+    let mut start: Option<Item> = None;
+    // One more than the page, to know whether there is a next one.
+    let wanted = limit.map(|limit| limit + 1);
+    loop {
+        let mut query = table
+            .query()
+            .index_name(BY_CREATION)
+            .consistent_read(true)
+            .expression_attribute_values(":pk", s(owner_pk(owner)))
+            .set_exclusive_start_key(start.take());
+        query = match after {
+            Some(after) => query
+                .key_condition_expression("pk = :pk AND listed > :after")
+                .expression_attribute_values(":after", s(&after.0)),
+            None => query.key_condition_expression("pk = :pk"),
+        };
+        if let Some(wanted) = wanted {
+            let left = wanted.saturating_sub(clients.len());
+            query = query.limit(i32::try_from(left).unwrap_or(i32::MAX));
+        }
+        let output = query.send().await.map_err(failed("list clients"))?;
+        clients.extend(output.items().iter().filter_map(indexed_client));
+        start = output.last_evaluated_key;
+        let full = wanted.is_some_and(|wanted| clients.len() >= wanted);
+        if start.is_none() || full {
+            break;
+        }
+    }
+    let next = match limit {
+        Some(limit) if clients.len() > limit => {
+            clients.truncate(limit);
+            clients.last().map(IndexedClient::position)
+        }
+        _ => None,
+    };
+    Ok(Page { clients, next })
+}
+
+/// One read of the client's item; one being deleted is not found.
+pub(super) async fn get(
+    table: &Table,
+    owner: &Owner,
+    client_id: &str,
+) -> Result<Option<IndexedClient>, IndexError> {
+    let item = table
+        .get_item(client_key(owner, client_id), "get client")
+        .await?;
+    Ok(item
+        .filter(|item| text(item, "status").as_deref() == Some(ACTIVE))
+        .as_ref()
+        .and_then(indexed_client))
+}
+
+/// Delete's step 1: the item marked `deleting`, unless it is missing or
+/// marked already.
+pub(super) async fn begin_deletion(
+    table: &Table,
+    owner: &Owner,
+    client_id: &str,
+) -> Result<Option<IndexedClient>, IndexError> {
+    let now = now_micros();
+    let updated = table
+        .update_item(client_key(owner, client_id))
+        // No longer listed nor got, and found by the reconciler if this
+        // deletion stops half-way.
+        .update_expression(
+            "SET #status = :deleting, repair = :pending, repair_at = :now REMOVE listed",
+        )
+        .condition_expression("attribute_exists(pk) AND #status = :active")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":deleting", s(DELETING))
+        .expression_attribute_values(":active", s(ACTIVE))
+        .expression_attribute_values(":pending", s(PENDING))
+        .expression_attribute_values(":now", n(now))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match updated {
+        Ok(output) => Ok(output.attributes.as_ref().and_then(indexed_client)),
+        Err(error) if condition_failed(&error) => Ok(None),
+        Err(error) => Err(failed("begin deletion")(error)),
+    }
+}
+
+/// The mark taken back: Auth0 refused before doing anything.
+pub(super) async fn cancel_deletion(
+    table: &Table,
+    client: &IndexedClient,
+) -> Result<(), IndexError> {
+    let update = table
+        .update_item(client_key(&client.owner, &client.client_id))
+        .condition_expression("#status = :deleting")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":active", s(ACTIVE))
+        .expression_attribute_values(":deleting", s(DELETING))
+        .expression_attribute_values(":listed", s(client.position().0));
+    // No change can begin or end while the client is being deleted: a
+    // change that stopped half-way before is still the reconciler's to
+    // repair, from when it began.
+    let update = match &client.change {
+        None => update
+            .update_expression("SET #status = :active, listed = :listed REMOVE repair, repair_at"),
+        Some(change) => update
+            .update_expression("SET #status = :active, listed = :listed, repair_at = :change_at")
+            .expression_attribute_values(":change_at", n(change.started_at)),
+    };
+    match update.send().await {
+        Ok(_) => Ok(()),
+        // Someone finished it meanwhile (the reconciler): nothing to take back.
+        Err(error) if condition_failed(&error) => Ok(()),
+        Err(error) => Err(failed("cancel deletion")(error)),
+    }
+}
+
+/// Delete's step 3: the item gone, with its quota and its key.
+pub(super) async fn remove(table: &Table, client: &IndexedClient) -> Result<(), IndexError> {
+    give_back(
+        table,
+        client_key(&client.owner, &client.client_id),
+        &client.owner,
+        client.idempotency_key.as_deref(),
+        &client.client_id,
+        "remove client",
+    )
+    .await
+    .map(drop)
+}
