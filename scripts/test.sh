@@ -34,8 +34,13 @@ export PATH="$PWD/.venv/bin:$PATH"
 # the table calls it counts (each has a 1 s limit, past which a container
 # rightly falls back to a token of its own).
 fleet_test=shared_token::twenty_function_processes_started_at_once_fetch_one_token_between_them
-cargo test --workspace --locked "$@" -- --skip "$fleet_test"
+# Auth0's Deploy CLI spends half a minute of one core per import compiling its
+# schema (ajv): it runs after the rest too, so that the tests timed against
+# the 12 s answer bound (fault_matrix) do not share the two cores with it.
+deploy_cli_test=deploy_cli::the_deploy_cli_sets_up_the_tenant_and_its_example_caller_uses_the_service
+cargo test --workspace --locked "$@" -- --skip "$fleet_test" --skip "$deploy_cli_test"
 cargo test --locked -p m2m_shared --test contract -- --exact "$fleet_test"
+cargo test --locked -p m2m_shared --test contract -- --exact "$deploy_cli_test"
 
 # The local stack, end to end, as a user runs it (scripts/local.sh + curl).
 scripts/e2e-local.sh

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use auth0_emulator::{EmulatorConfig, MANAGEMENT_SCOPES};
+use auth0_emulator::EmulatorConfig;
 use m2m_shared::config::DEFAULT_GRANT_AUDIENCE;
 use m2m_shared::routes::Permission;
 use serde_json::{Value, json};
@@ -24,10 +24,19 @@ use crate::support::{MANAGEMENT_CLIENT_SECRET, Options, TestEnv, WORKSPACE, work
 const STACK_NAME: &str = "m2m-test";
 const CALLER_API: &str = "https://m2m-client-service.test/";
 
-/// What the Deploy CLI's own application needs (README, Deploy), besides
-/// what the emulator's management application has for the service.
-const DEPLOY_CLI_SCOPES: &str = "read:resource_servers create:resource_servers \
-update:resource_servers update:client_grants";
+/// The scopes README's prerequisites give the Deploy CLI's own application:
+/// the emulator's management application has exactly these (the service's
+/// own calls in this test are ones the emulator does not scope-check).
+fn deploy_cli_scopes() -> String {
+    let readme = std::fs::read_to_string(format!("{WORKSPACE}/README.md")).unwrap();
+    let listed = readme
+        .split("application for the Deploy CLI itself")
+        .nth(1)
+        .and_then(|rest| rest.split("with the scopes `").nth(1))
+        .and_then(|rest| rest.split('`').next())
+        .expect("README lists the Deploy CLI application's scopes");
+    listed.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 fn a0deploy() -> String {
     let path = format!("{WORKSPACE}/deploy/auth0/node_modules/.bin/a0deploy");
@@ -214,7 +223,7 @@ async fn the_deploy_cli_sets_up_the_tenant_and_its_example_caller_uses_the_servi
         emulator: EmulatorConfig {
             resource_servers: Vec::new(),
             caller_audience: "https://no-such-api.invalid/".into(),
-            management_scopes: format!("{MANAGEMENT_SCOPES} {DEPLOY_CLI_SCOPES}"),
+            management_scopes: deploy_cli_scopes(),
             ..emulator_config()
         },
         env: vec![("JWT_AUDIENCE", CALLER_API.to_owned())],
