@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need
-# (moto's Secrets Manager and cargo-lambda, into ./.venv; Auth0's Deploy CLI,
-# into deploy/auth0/node_modules), then runs every
+# (moto's Secrets Manager and cargo-lambda, into ./.venv; the AWS CLI, into
+# ./.venv-awscli; Auth0's Deploy CLI, into deploy/auth0/node_modules), then runs every
 # Rust test of the workspace. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,9 +25,19 @@ if [ ! -x deploy/auth0/node_modules/.bin/a0deploy ] \
     fi
 fi
 
+# The AWS CLI, for the test of deploy/auth0/store-management-secret.sh: on
+# PATH after everything else, so that a machine's own `aws` is used if it has one.
+if [ ! -x .venv-awscli/bin/aws ]; then
+    python3 -m venv .venv-awscli
+fi
+if ! .venv-awscli/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-awscli.txt; then
+    echo "could not install requirements-awscli.txt into .venv-awscli" >&2
+    exit 1
+fi
+
 # The tests start their own moto_server and cargo-lambda from here.
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
-export PATH="$PWD/.venv/bin:$PATH"
+export PATH="$PWD/.venv/bin:$PATH:$PWD/.venv-awscli/bin"
 
 # The fleet test starts 20 function processes at once against one table:
 # it runs alone, after the rest, so that the other tests' load cannot starve

@@ -308,7 +308,7 @@ fn slug(heading: &str) -> String {
 }
 
 /// Paths a clean clone lacks until a script makes them.
-const MADE_BY_SCRIPTS: [&str; 2] = ["./.venv", "deploy/auth0/node_modules"];
+const MADE_BY_SCRIPTS: [&str; 3] = ["./.venv", "./.venv-awscli", "deploy/auth0/node_modules"];
 
 #[test]
 fn every_path_readme_names_exists() {
