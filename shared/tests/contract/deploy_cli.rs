@@ -84,8 +84,49 @@ pub fn documented_management_scopes() -> Vec<String> {
         .collect()
 }
 
-/// One `a0deploy import` of deploy/auth0 into the emulator behind `proxy`;
-/// panics with the CLI's output if it fails.
+/// `program` in the environment a deployer runs it in, for the tenant
+/// behind `proxy` (whose certificate is the file `certificate`): the Deploy
+/// CLI's credentials and domain, nothing else of this process's.
+fn deployer_command(
+    program: &str,
+    env: &TestEnv,
+    proxy: &TlsProxy,
+    certificate: &str,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(program);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Node (the Deploy CLI) and curl (the secret script) trust it.
+        .env("NODE_EXTRA_CA_CERTS", certificate)
+        .env("CURL_CA_BUNDLE", certificate)
+        .env("AUTH0_DOMAIN", &proxy.domain)
+        .env("AUTH0_CLIENT_ID", MANAGEMENT_CLIENT_ID)
+        .env("AUTH0_CLIENT_SECRET", MANAGEMENT_CLIENT_SECRET)
+        // The emulator names its Management API after its own plain-http
+        // address, not the proxy's https one a tenant would have.
+        .env("AUTH0_AUDIENCE", management_api(env))
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs `command` to its end, within `limit`; its standard output, or a
+/// panic with everything it printed.
+async fn run(mut command: tokio::process::Command, what: &str, limit: Duration) -> String {
+    let output = tokio::time::timeout(limit, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {limit:?}"))
+        .unwrap_or_else(|error| panic!("{what} does not run: {error}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// One `a0deploy import` of deploy/auth0 into the emulator behind `proxy`.
 async fn import(env: &TestEnv, proxy: &TlsProxy, certificate: &str) {
     let mappings = json!({
         "STACK_NAME": STACK_NAME,
@@ -93,7 +134,7 @@ async fn import(env: &TestEnv, proxy: &TlsProxy, certificate: &str) {
         "GRANT_AUDIENCE": DEFAULT_GRANT_AUDIENCE,
         "MANAGEMENT_API_AUDIENCE": management_api(env),
     });
-    let mut command = tokio::process::Command::new(a0deploy());
+    let mut command = deployer_command(&a0deploy(), env, proxy, certificate);
     command
         .current_dir(format!("{WORKSPACE}/deploy/auth0"))
         .args([
@@ -103,47 +144,17 @@ async fn import(env: &TestEnv, proxy: &TlsProxy, certificate: &str) {
             "--input_file",
             "tenant.yaml",
         ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("NODE_EXTRA_CA_CERTS", certificate)
-        .env("AUTH0_DOMAIN", &proxy.domain)
-        .env("AUTH0_CLIENT_ID", MANAGEMENT_CLIENT_ID)
-        .env("AUTH0_CLIENT_SECRET", MANAGEMENT_CLIENT_SECRET)
-        // The emulator names its Management API after its own plain-http
-        // address, not the proxy's https one a tenant would have.
-        .env("AUTH0_AUDIENCE", management_api(env))
-        .env("AUTH0_KEYWORD_REPLACE_MAPPINGS", mappings.to_string())
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(180), command.output())
-        .await
-        .expect("a0deploy import finishes within 3 minutes")
-        .expect("a0deploy runs");
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "a0deploy import failed:\n{printed}"
-    );
+        .env("AUTH0_KEYWORD_REPLACE_MAPPINGS", mappings.to_string());
+    run(command, "a0deploy import", Duration::from_secs(180)).await;
 }
 
 /// deploy/auth0/store-management-secret.sh, as README's Deploy section runs
 /// it after the import (curl to the tenant behind `proxy`, the AWS CLI to
 /// moto): the ARN it prints.
 async fn store_management_secret(env: &TestEnv, proxy: &TlsProxy, certificate: &str) -> String {
-    let mut command = tokio::process::Command::new(format!(
-        "{WORKSPACE}/deploy/auth0/store-management-secret.sh"
-    ));
+    let script = format!("{WORKSPACE}/deploy/auth0/store-management-secret.sh");
+    let mut command = deployer_command(&script, env, proxy, certificate);
     command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CURL_CA_BUNDLE", certificate)
-        .env("AUTH0_DOMAIN", &proxy.domain)
-        .env("AUTH0_CLIENT_ID", MANAGEMENT_CLIENT_ID)
-        .env("AUTH0_CLIENT_SECRET", MANAGEMENT_CLIENT_SECRET)
-        .env("AUTH0_AUDIENCE", management_api(env))
         .env("STACK_NAME", STACK_NAME)
         .env(
             "SECRET_NAME",
@@ -152,19 +163,14 @@ async fn store_management_secret(env: &TestEnv, proxy: &TlsProxy, certificate: &
         .env("AWS_ENDPOINT_URL", crate::support::moto::url())
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
-        .await
-        .expect("store-management-secret.sh finishes within 2 minutes")
-        .expect("store-management-secret.sh runs (it needs curl, python3 and the AWS CLI)");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "store-management-secret.sh failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout.trim().to_owned()
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    let printed = run(
+        command,
+        "store-management-secret.sh (curl, python3, the AWS CLI)",
+        Duration::from_secs(120),
+    )
+    .await;
+    printed.trim().to_owned()
 }
 
 fn management_api(env: &TestEnv) -> String {
