@@ -208,7 +208,7 @@ memory=$(free -g | awk '/^Mem:/ { print $2 }')
     echo "API Gateway v2 request for the function (\`tools/lambda_bench\`, \`target/release/coldstart\`)."
     echo "Init ends when the function first asks for work; an on-demand container's start-up fetches"
     echo "(secret, token, JWKS) are then still under way, and the first invocation waits for what it needs"
-    echo "of them (README, Deploying). Every function builds its DynamoDB client at init, and its first"
+    echo "of them (docs/deploy.md). Every function builds its DynamoDB client at init, and its first"
     echo "request makes its table calls; moto, a Python server, takes longer to answer them than the stubs."
     echo "Round-trip time injected into the timed rounds: $rtt_ms ms (\`BENCH_RTT_MS\`; with it, every upstream is"
     echo "reached through a relay in \`tools/lambda_bench\` that holds each request that long). The critical-path"

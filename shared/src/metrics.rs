@@ -226,7 +226,7 @@ pub fn reconciler_run(repairs: u32, failures: u32, imported: u32) {
 /// began, before any has; left out when the run failed before it could
 /// tell), and `SweepFaults`, 1 when a fault stopped the sweep (Auth0
 /// failing, the sweep's lease lost, the run failing), else 0
-/// (docs/metrics.md, "The sweep's alarms").
+/// (docs/operating.md: the metrics, and the alarms on them).
 pub fn reconciler_sweep(age: Option<Duration>, faulted: bool) {
     let faults = ("SweepFaults", Unit::Count, if faulted { 1.0 } else { 0.0 });
     match age {

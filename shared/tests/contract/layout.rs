@@ -1,4 +1,4 @@
-//! README's "Layout" is the repository's: its tree names what is there, and
+//! docs/layout.md is the repository's: its tree names what is there, and
 //! the library's modules depend one way: every `crate::` path in a module's
 //! code names a module of a lower layer, and no two files of the library
 //! import each other (a cycle through sibling files, or through a parent's
@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// README's table of layers.
+/// docs/layout.md's table of layers.
 const LAYERS: [(&str, u8); 20] = [
     ("error", 0),
     ("secret_string", 0),
@@ -201,9 +201,9 @@ fn modules_use_only_lower_layers() {
     let mut violations = Vec::new();
     for file in files.iter().filter(|file| !file.module.is_empty()) {
         let module = file.module[0].as_str();
-        let own = *layer
-            .get(module)
-            .unwrap_or_else(|| panic!("module {module} is not in README's layers (and LAYERS)"));
+        let own = *layer.get(module).unwrap_or_else(|| {
+            panic!("module {module} is not in docs/layout.md's layers (and LAYERS)")
+        });
         for (at, _) in file.code.match_indices("crate::") {
             let used: String = file.code[at + "crate::".len()..]
                 .chars()
@@ -475,23 +475,26 @@ fn no_source_file_is_over_500_lines_before_its_tests() {
     );
 }
 
-/// README's "Layout" section: its tree, and its table of layers.
-fn readme_layout() -> String {
+/// docs/layout.md: its tree, and its table of layers (README's "Layout"
+/// links to it).
+fn layout_doc() -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README.md");
     let start = readme
         .find("## Layout")
         .expect("README has a Layout section");
-    let end = readme[start..]
-        .find("\n## ")
-        .map_or(readme.len(), |end| start + end);
-    readme[start..end].to_owned()
+    assert!(
+        readme[start..].contains("docs/layout.md"),
+        "README's Layout section links to docs/layout.md"
+    );
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/layout.md"))
+        .expect("docs/layout.md")
 }
 
 #[test]
-fn readmes_table_of_layers_is_the_one_checked_here() {
+fn the_documented_table_of_layers_is_the_one_checked_here() {
     let mut documented = BTreeMap::new();
-    for row in readme_layout().lines().filter(|l| l.starts_with("| ")) {
+    for row in layout_doc().lines().filter(|l| l.starts_with("| ")) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         let Ok(layer) = cells[1].parse::<u8>() else {
             continue;
@@ -507,17 +510,17 @@ fn readmes_table_of_layers_is_the_one_checked_here() {
     assert_eq!(documented, checked);
 }
 
-/// Every path README's tree names exists, and every module of the library
-/// and every function crate is in it: a newcomer finds where each line
-/// belongs from the README.
+/// Every path docs/layout.md's tree names exists, and every module of the
+/// library and every function crate is in it: a newcomer finds where each
+/// line belongs from it.
 #[test]
-fn readmes_tree_matches_the_repository() {
+fn the_documented_tree_matches_the_repository() {
     let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let layout = readme_layout();
+    let layout = layout_doc();
     let tree = layout
         .split("```")
         .nth(1)
-        .expect("the Layout section opens with its tree");
+        .expect("docs/layout.md opens with its tree");
     let mut named = Vec::new();
     let mut top = String::new();
     for line in tree.lines().filter(|l| !l.trim().is_empty()) {
@@ -555,7 +558,7 @@ fn readmes_tree_matches_the_repository() {
         .collect();
     assert!(
         missing.is_empty(),
-        "README names what is not there: {missing:?}"
+        "docs/layout.md names what is not there: {missing:?}"
     );
 
     let mut unnamed = Vec::new();
@@ -576,5 +579,5 @@ fn readmes_tree_matches_the_repository() {
             }
         }
     }
-    assert!(unnamed.is_empty(), "not in README's Layout: {unnamed:?}");
+    assert!(unnamed.is_empty(), "not in docs/layout.md: {unnamed:?}");
 }

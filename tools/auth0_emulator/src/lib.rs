@@ -101,6 +101,16 @@ pub enum Route {
     ListGrants,
     /// `DELETE /api/v2/client-grants/{id}`
     DeleteGrant,
+    /// `PATCH /api/v2/client-grants/{id}`
+    UpdateGrant,
+    /// `GET /api/v2/resource-servers`
+    ListResourceServers,
+    /// `POST /api/v2/resource-servers`
+    CreateResourceServer,
+    /// `PATCH /api/v2/resource-servers/{id}`
+    UpdateResourceServer,
+    /// `DELETE /api/v2/resource-servers/{id}`
+    DeleteResourceServer,
     /// Anything else, answered with Auth0's 404 body.
     Other,
 }
@@ -312,6 +322,12 @@ impl Emulator {
 
     pub fn grants(&self) -> Vec<Value> {
         self.shared.tenant().grants.clone()
+    }
+
+    /// The tenant's APIs (resource servers), the system Management API
+    /// among them, in creation order.
+    pub fn resource_servers(&self) -> Vec<Value> {
+        self.shared.tenant().apis.clone()
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

@@ -9,8 +9,12 @@ use serde_json::Value;
 
 const MANAGEMENT_API: &str = include_str!("../schemas/management-api-clients.openapi.json");
 const AUTHENTICATION_API: &str = include_str!("../schemas/authentication-api-token.openapi.json");
+/// The resource servers' (APIs') schemas, from the same Management API
+/// document (schemas/README.md says which version).
+const RESOURCE_SERVERS: &str =
+    include_str!("../schemas/management-api-resource-servers.openapi.json");
 
-/// A component schema of one of the two documents.
+/// A component schema of one of the vendored documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Schema {
     CreateClientRequest,
@@ -33,13 +37,24 @@ pub enum Schema {
     ListClientGrants,
     ListClientGrantsOffsetPaginated,
     ListClientGrantsCheckpointPaginated,
+    /// `PATCH /api/v2/client-grants/{id}`'s body and answer.
+    UpdateClientGrantRequest,
+    UpdateClientGrantResponse,
+    CreateResourceServerRequest,
+    CreateResourceServerResponse,
+    /// `PATCH /api/v2/resource-servers/{id}`'s body and answer.
+    UpdateResourceServerRequest,
+    UpdateResourceServerResponse,
+    /// Either shape of `GET /api/v2/resource-servers` (array, or with totals).
+    ListResourceServers,
+    ResourceServer,
     ClientCredentialsGrant,
     TokenResponse,
     /// The Authentication API's OAuth 2.0 error body.
     TokenError,
 }
 
-const ALL: [Schema; 17] = [
+const ALL: [Schema; 25] = [
     Schema::CreateClientRequest,
     Schema::CreateClientResponse,
     Schema::GetClientResponse,
@@ -54,6 +69,14 @@ const ALL: [Schema; 17] = [
     Schema::ListClientGrants,
     Schema::ListClientGrantsOffsetPaginated,
     Schema::ListClientGrantsCheckpointPaginated,
+    Schema::UpdateClientGrantRequest,
+    Schema::UpdateClientGrantResponse,
+    Schema::CreateResourceServerRequest,
+    Schema::CreateResourceServerResponse,
+    Schema::UpdateResourceServerRequest,
+    Schema::UpdateResourceServerResponse,
+    Schema::ListResourceServers,
+    Schema::ResourceServer,
     Schema::ClientCredentialsGrant,
     Schema::TokenResponse,
     Schema::TokenError,
@@ -89,6 +112,24 @@ impl Schema {
             Schema::ListClientGrantsCheckpointPaginated => {
                 (MANAGEMENT_API, "ListClientGrantPaginatedResponseContent")
             }
+            Schema::UpdateClientGrantRequest => (MANAGEMENT_API, "UpdateClientGrantRequestContent"),
+            Schema::UpdateClientGrantResponse => {
+                (MANAGEMENT_API, "UpdateClientGrantResponseContent")
+            }
+            Schema::CreateResourceServerRequest => {
+                (RESOURCE_SERVERS, "CreateResourceServerRequestContent")
+            }
+            Schema::CreateResourceServerResponse => {
+                (RESOURCE_SERVERS, "CreateResourceServerResponseContent")
+            }
+            Schema::UpdateResourceServerRequest => {
+                (RESOURCE_SERVERS, "UpdateResourceServerRequestContent")
+            }
+            Schema::UpdateResourceServerResponse => {
+                (RESOURCE_SERVERS, "UpdateResourceServerResponseContent")
+            }
+            Schema::ListResourceServers => (RESOURCE_SERVERS, "ListResourceServerResponseContent"),
+            Schema::ResourceServer => (RESOURCE_SERVERS, "ResourceServer"),
             Schema::ClientCredentialsGrant => (AUTHENTICATION_API, "ClientCredentialsGrant"),
             Schema::TokenResponse => (AUTHENTICATION_API, "TokenResponse"),
             Schema::TokenError => (AUTHENTICATION_API, "ErrorResponse"),

@@ -13,6 +13,8 @@ pub struct Tenant {
     pub config: EmulatorConfig,
     pub clients: Vec<Value>,
     pub grants: Vec<Value>,
+    /// The APIs (resource servers), as `/api/v2/resource-servers` shows them.
+    pub apis: Vec<Value>,
     /// Management API tokens and when they stop being accepted.
     pub management_tokens: HashMap<String, Instant>,
     pub published_keys: Vec<TestKey>,
@@ -58,6 +60,7 @@ impl Tenant {
             config,
             clients: Vec::new(),
             grants: Vec::new(),
+            apis: Vec::new(),
             management_tokens: HashMap::new(),
             published_keys: vec![TestKey::Dev],
             signing_key: TestKey::Dev,

@@ -14,7 +14,8 @@
 //!   write and then answer late or not at all, honours transactions'
 //!   idempotency tokens as DynamoDB does, and records every request;
 //! - [`stats`]: percentiles and how figures are printed, and [`report`]:
-//!   where benchmark reports are written.
+//!   where benchmark reports are written;
+//! - [`tls_proxy`]: an https front (self-signed) for a local plain-http server.
 
 pub mod bodies;
 pub mod dynamodb;
@@ -24,3 +25,4 @@ pub mod moto;
 pub mod report;
 pub mod setup;
 pub mod stats;
+pub mod tls_proxy;

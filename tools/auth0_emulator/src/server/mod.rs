@@ -7,8 +7,10 @@
 
 mod clients;
 mod faults;
+mod grant_update;
 mod grants;
 mod query;
+mod resource_servers;
 mod token;
 
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
@@ -29,6 +31,7 @@ use crate::{Route, Shared};
 type AppState = State<Arc<Shared>>;
 
 pub fn router(shared: Arc<Shared>) -> Router {
+    resource_servers::seed(&shared);
     Router::new()
         .route("/oauth/token", post(token::token))
         .route("/.well-known/jwks.json", get(token::jwks))
@@ -50,7 +53,18 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/client-grants",
             get(grants::list_grants).post(grants::create_grant),
         )
-        .route("/api/v2/client-grants/{id}", delete(grants::delete_grant))
+        .route(
+            "/api/v2/client-grants/{id}",
+            delete(grants::delete_grant).patch(grant_update::update_grant),
+        )
+        .route(
+            "/api/v2/resource-servers",
+            get(resource_servers::list).post(resource_servers::create),
+        )
+        .route(
+            "/api/v2/resource-servers/{id}",
+            patch(resource_servers::update).delete(resource_servers::delete),
+        )
         .fallback(not_found)
         // A method the emulator does not serve on a known path gets the same
         // JSON 404 rather than axum's empty 405.
@@ -69,6 +83,7 @@ pub(crate) fn classify(method: &Method, path: &str) -> Route {
     let client_path = one_segment(path, "/api/v2/clients/", "");
     let rotate_path = one_segment(path, "/api/v2/clients/", "/rotate-secret");
     let grant_path = one_segment(path, "/api/v2/client-grants/", "");
+    let resource_server_path = one_segment(path, "/api/v2/resource-servers/", "");
     match (method.as_str(), path) {
         ("POST", "/oauth/token") => Route::Token,
         ("GET", "/.well-known/jwks.json") => Route::Jwks,
@@ -81,6 +96,11 @@ pub(crate) fn classify(method: &Method, path: &str) -> Route {
         ("DELETE", _) if client_path => Route::DeleteClient,
         ("POST", _) if rotate_path => Route::RotateSecret,
         ("DELETE", _) if grant_path => Route::DeleteGrant,
+        ("PATCH", _) if grant_path => Route::UpdateGrant,
+        ("GET", "/api/v2/resource-servers") => Route::ListResourceServers,
+        ("POST", "/api/v2/resource-servers") => Route::CreateResourceServer,
+        ("PATCH", _) if resource_server_path => Route::UpdateResourceServer,
+        ("DELETE", _) if resource_server_path => Route::DeleteResourceServer,
         _ => Route::Other,
     }
 }
@@ -96,7 +116,7 @@ fn one_segment(path: &str, prefix: &str, suffix: &str) -> bool {
 /// The Management API scopes that let a token use `route`, any one of them,
 /// as the published schema's 403 answer for the route lists them (empty
 /// for the Authentication API's routes).
-fn scopes(route: Route) -> &'static [&'static str] {
+pub(crate) fn scopes(route: Route) -> &'static [&'static str] {
     match route {
         Route::CreateClient => &["create:clients"],
         Route::ListClients => &["read:clients", "read:client_keys", "read:client_summary"],
@@ -112,6 +132,11 @@ fn scopes(route: Route) -> &'static [&'static str] {
         Route::CreateGrant => &["create:client_grants"],
         Route::ListGrants => &["read:client_grants"],
         Route::DeleteGrant => &["delete:client_grants"],
+        Route::UpdateGrant => &["update:client_grants"],
+        Route::ListResourceServers => &["read:resource_servers"],
+        Route::CreateResourceServer => &["create:resource_servers"],
+        Route::UpdateResourceServer => &["update:resource_servers"],
+        Route::DeleteResourceServer => &["delete:resource_servers"],
         Route::Token | Route::Jwks | Route::Other => &[],
     }
 }

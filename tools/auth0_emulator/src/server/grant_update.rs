@@ -1,0 +1,46 @@
+//! `PATCH /api/v2/client-grants/{id}`: a grant's scopes (and its other
+//! changeable settings), as the Deploy CLI sets them on a second import.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::{AppState, ScopedId, auth0_error, json_body, json_response, violation};
+use crate::schema::Schema;
+
+const UPDATE: &str = "PATCH /api/v2/client-grants/{id}";
+
+/// Sets the fields the body names, each replaced whole; `null` clears one
+/// (the schema allows it for `scope`, `organization_usage`,
+/// `allow_any_organization` and `allow_all_scopes`). The client and the
+/// audience cannot change: the schema has neither.
+pub async fn update_grant(
+    State(shared): AppState,
+    ScopedId(id): ScopedId,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let request = json_body(&shared, UPDATE, &body)?;
+    if let Err(problem) = Schema::UpdateClientGrantRequest.check(&request) {
+        return Err(violation(&shared, UPDATE, &problem));
+    }
+    let mut tenant = shared.tenant();
+    let Some(grant) = tenant.grants.iter_mut().find(|g| g["id"] == id.as_str()) else {
+        return Err(auth0_error(
+            StatusCode::NOT_FOUND,
+            "The client grant does not exist.",
+            "inexistent_client_grant",
+        ));
+    };
+    if let (Some(stored), Value::Object(fields)) = (grant.as_object_mut(), request) {
+        for (key, value) in fields {
+            if value.is_null() {
+                stored.remove(&key);
+            } else {
+                stored.insert(key, value);
+            }
+        }
+    }
+    Ok(json_response(StatusCode::OK, grant))
+}
