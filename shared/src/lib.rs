@@ -68,9 +68,9 @@ pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
 }
 
 /// The reconciler's whole `main` (`reconcile_clients`, on a schedule): each
-/// invocation is one [`reconcile::Reconciler::run`], answered with its
-/// summary. A run that fails answers an error, which Lambda counts (and an
-/// alarm can watch); the next run starts over.
+/// invocation is one [`reconcile::Reconciler::answer`]: a run, answered
+/// with its summary, or an audit. A run that fails answers an error, which
+/// Lambda counts (and an alarm can watch); the next run starts over.
 pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
     use lambda_http::{LambdaEvent, lambda_runtime};
     use serde_json::Value;
@@ -89,16 +89,10 @@ pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
             .as_ref()
             .ok_or("the reconciler is not configured (see the log)")?;
         let deadline = reconcile::deadline(event.context.deadline);
-        let summary = reconciler
-            .run(reconcile::wants_backfill(&event.payload), deadline)
+        reconciler
+            .answer(&event.payload, deadline)
             .await
-            .map_err(|problem| {
-                metrics::reconciler_run(0, 1, 0);
-                tracing::error!(error = %problem, "reconcile run failed");
-                format!("reconcile run failed: {problem}")
-            })?;
-        metrics::reconciler_run(summary.repairs(), summary.failed, summary.imported);
-        serde_json::to_value(summary).map_err(|problem| problem.to_string())
+            .map_err(|problem| format!("reconcile run failed: {problem}"))
     });
     lambda_runtime::run(handler).await
 }

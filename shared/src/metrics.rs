@@ -23,6 +23,7 @@ pub const DEFAULT_NAMESPACE: &str = "m2m-client-service";
 pub enum Unit {
     Count,
     Milliseconds,
+    Seconds,
 }
 
 impl Unit {
@@ -30,6 +31,7 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
+            Unit::Seconds => "Seconds",
         }
     }
 }
@@ -217,6 +219,27 @@ pub fn reconciler_run(repairs: u32, failures: u32, imported: u32) {
             ("ReconcilerImports", Unit::Count, f64::from(imported)),
         ],
     );
+}
+
+/// Where the reconciler's sweep stands after a run, emitted by every run:
+/// `SweepAge`, the seconds since the last sweep finished (since the first
+/// began, before any has; left out when the run failed before it could
+/// tell), and `SweepFaults`, 1 when a fault stopped the sweep (Auth0
+/// failing, the sweep's lease lost, the run failing), else 0
+/// (docs/operating.md: the metrics, and the alarms on them).
+pub fn reconciler_sweep(age: Option<Duration>, faulted: bool) {
+    let faults = ("SweepFaults", Unit::Count, if faulted { 1.0 } else { 0.0 });
+    match age {
+        Some(age) => emit(
+            &[&[]],
+            &[],
+            &[
+                faults,
+                ("SweepAge", Unit::Seconds, age.as_secs_f64().floor()),
+            ],
+        ),
+        None => emit(&[&[]], &[], &[faults]),
+    }
 }
 
 fn millis(took: Duration) -> f64 {

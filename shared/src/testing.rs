@@ -8,7 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use crate::domain::{
-    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
+    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, DirectoryGrant, GrantPolicy,
+    NewClient, Owner,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -23,6 +24,8 @@ pub enum Failing {
     DeleteRateLimited,
     Secret,
     List,
+    /// A read of one client (whether it exists).
+    Read,
     Update,
     /// Auth0 keeps answering 429 to an update: nothing is processed.
     UpdateRateLimited,
@@ -115,6 +118,12 @@ impl MemoryDirectory {
 
     /// A client made outside the service's index (before it existed).
     pub fn seed(&self, id: &str, owner: Option<&str>) {
+        self.seed_made_by(id, owner, None);
+    }
+
+    /// A client as a creation made it (`creation_id` in its metadata),
+    /// with an id of the directory's own choosing.
+    pub fn seed_made_by(&self, id: &str, owner: Option<&str>, creation_id: Option<&str>) {
         self.state().clients.insert(
             id.to_owned(),
             (
@@ -124,6 +133,7 @@ impl MemoryDirectory {
                     description: String::new(),
                     machine_to_machine: true,
                     owner: owner.map(str::to_owned),
+                    creation_id: creation_id.map(str::to_owned),
                 },
                 format!("secret-of-{id}"),
             ),
@@ -151,6 +161,7 @@ impl ClientDirectory for MemoryDirectory {
                     description: client.description.clone(),
                     machine_to_machine: true,
                     owner: Some(owner.as_str().to_owned()),
+                    creation_id: Some(requested_id.to_owned()),
                 },
                 secret.clone(),
             ),
@@ -255,6 +266,36 @@ impl ClientDirectory for MemoryDirectory {
             .collect();
         let next = (start + 2 < all.len()).then(|| (start + 2).to_string());
         Ok((page, next))
+    }
+
+    async fn client_exists(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        self.call("client_exists", Failing::Read)?;
+        Ok(self.state().clients.contains_key(client_id))
+    }
+
+    async fn list_grants(
+        &self,
+        _audience: &str,
+        from: Option<&str>,
+        _deadline: Instant,
+    ) -> Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError> {
+        self.call("list_grants", Failing::List)?;
+        // Every grant at once: the audit's paging is the clients' own.
+        let grants = self
+            .state()
+            .grants
+            .iter()
+            .filter(|_| from.is_none())
+            .map(|(client_id, scopes)| DirectoryGrant {
+                client_id: client_id.clone(),
+                scopes: scopes.clone(),
+            })
+            .collect();
+        Ok((grants, None))
     }
 
     async fn delete_client(

@@ -196,6 +196,28 @@ pub(super) async fn secret<S: CredentialsSource>(
     secret_in(&answer, &[StatusCode::OK], "read client secret")
 }
 
+/// Whether Auth0 has the client (`GET /api/v2/clients/{id}` with its id
+/// alone): `false` only for Auth0's 404.
+pub(super) async fn exists<S: CredentialsSource>(
+    api: &ManagementApi<S>,
+    client_id: &str,
+    deadline: Instant,
+) -> Result<bool, UpstreamError> {
+    let path = client_path(client_id);
+    let query = [
+        ("fields", "client_id".to_owned()),
+        ("include_fields", "true".to_owned()),
+    ];
+    let answer = api
+        .call(&Call::get("get_client", &path, &query), deadline)
+        .await?;
+    match answer.status {
+        StatusCode::OK => Ok(true),
+        StatusCode::NOT_FOUND => Ok(false),
+        _ => Err(answer.failure("read client")),
+    }
+}
+
 /// `PATCH /api/v2/clients/{id}` with what changes; `false` when Auth0 has
 /// no such client.
 pub(super) async fn update<S: CredentialsSource>(

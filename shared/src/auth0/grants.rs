@@ -1,14 +1,15 @@
-//! `/api/v2/client-grants`: authorizing a client for an API, and taking
-//! the authorization away.
+//! `/api/v2/client-grants`: authorizing a client for an API, taking the
+//! authorization away, and listing an API's grants (for the audit).
 
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
+use super::clients::PAGE_SIZE;
 use super::management_api::ManagementApi;
 use super::token::CredentialsSource;
 use super::transport::Call;
-use super::wire::{Auth0Grant, grant_body};
-use crate::domain::GrantPolicy;
+use super::wire::{Auth0Grant, GrantPage, grant_body};
+use crate::domain::{DirectoryGrant, GrantPolicy};
 use crate::error::UpstreamError;
 
 /// `POST /api/v2/client-grants` for `client_id` and the policy's API and scopes.
@@ -67,4 +68,30 @@ pub(super) async fn delete<S: CredentialsSource>(
         }
     }
     Ok(())
+}
+
+/// One page of the grants for `audience` from the checkpoint `from` (the
+/// start without one), [`PAGE_SIZE`] at most, and the next checkpoint.
+pub(super) async fn list<S: CredentialsSource>(
+    api: &ManagementApi<S>,
+    audience: &str,
+    from: Option<&str>,
+    deadline: Instant,
+) -> Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError> {
+    let mut query = vec![
+        ("audience", audience.to_owned()),
+        ("take", PAGE_SIZE.to_string()),
+    ];
+    if let Some(from) = from {
+        query.push(("from", from.to_owned()));
+    }
+    let page: GrantPage = api
+        .read(
+            &Call::get("list_grants", "/api/v2/client-grants", &query),
+            "list client grants",
+            deadline,
+        )
+        .await?;
+    let (grants, next) = page.into_parts();
+    Ok((grants.into_iter().map(DirectoryGrant::from).collect(), next))
 }

@@ -54,7 +54,8 @@ pub use token::{CredentialsSource, ManagementCredentials, ManagementTokens, TOKE
 pub use transport::{ATTEMPT_TIMEOUT, MAX_RETRIES};
 
 use crate::domain::{
-    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient, Owner,
+    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, DirectoryGrant, GrantPolicy,
+    NewClient, Owner,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -112,6 +113,23 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         deadline: Instant,
     ) -> Result<(), UpstreamError> {
         grants::delete(self, client_id, audience, deadline).await
+    }
+
+    async fn client_exists(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        clients::exists(self, client_id, deadline).await
+    }
+
+    async fn list_grants(
+        &self,
+        audience: &str,
+        from: Option<&str>,
+        deadline: Instant,
+    ) -> Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError> {
+        grants::list(self, audience, from, deadline).await
     }
 
     async fn update_client(

@@ -7,11 +7,15 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::{ClientUpdate, DirectoryClient, GrantPolicy, NewClient, Owner};
+use crate::domain::{ClientUpdate, DirectoryClient, DirectoryGrant, GrantPolicy, NewClient, Owner};
 use crate::secret_string::SecretString;
 
 /// `client_metadata` key recording who created a client through this service.
 pub const OWNER_METADATA_KEY: &str = "owner_client_id";
+/// `client_metadata` key recording the creation that made a client (its
+/// chosen id), by which the reconciler finds a client whose Auth0 id it
+/// never heard.
+pub const CREATION_METADATA_KEY: &str = "creation_id";
 /// Auth0's `app_type` of machine-to-machine applications.
 pub const M2M_APP_TYPE: &str = "non_interactive";
 /// The fields we read; asking for no more keeps secrets out of our memory.
@@ -79,19 +83,59 @@ pub struct Auth0Client {
 
 impl From<Auth0Client> for DirectoryClient {
     fn from(client: Auth0Client) -> Self {
-        let owner = client
-            .client_metadata
-            .as_ref()
-            .and_then(|metadata| metadata.get(OWNER_METADATA_KEY))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let metadata = |key: &str| {
+            client
+                .client_metadata
+                .as_ref()
+                .and_then(|metadata| metadata.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let owner = metadata(OWNER_METADATA_KEY);
+        let creation_id = metadata(CREATION_METADATA_KEY);
         DirectoryClient {
             machine_to_machine: client.app_type.as_deref() == Some(M2M_APP_TYPE),
             client_id: client.client_id,
             name: client.name.unwrap_or_default(),
             description: client.description.unwrap_or_default(),
             owner,
+            creation_id,
         }
+    }
+}
+
+/// A grant as `GET /api/v2/client-grants?audience=…` lists it for the
+/// audit: whose it is, and its scopes.
+#[derive(Deserialize)]
+pub struct ListedGrant {
+    pub client_id: String,
+    #[serde(default)]
+    pub scope: Vec<String>,
+}
+
+impl From<ListedGrant> for DirectoryGrant {
+    fn from(grant: ListedGrant) -> Self {
+        DirectoryGrant {
+            client_id: grant.client_id,
+            scopes: grant.scope,
+        }
+    }
+}
+
+/// `GET /api/v2/client-grants` with checkpoint paging (`from`, `take`).
+#[derive(Deserialize)]
+pub struct GrantPage {
+    client_grants: Vec<ListedGrant>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+impl GrantPage {
+    pub fn into_parts(self) -> (Vec<ListedGrant>, Option<String>) {
+        (
+            self.client_grants,
+            self.next.filter(|next| !next.is_empty()),
+        )
     }
 }
 

@@ -170,6 +170,9 @@ pub struct DirectoryClient {
     pub machine_to_machine: bool,
     /// Who created it through this service, if anyone did.
     pub owner: Option<String>,
+    /// The creation that made it (`client_metadata.creation_id`: the
+    /// creation's chosen id), if the service made it and recorded one.
+    pub creation_id: Option<String>,
 }
 
 impl DirectoryClient {
@@ -181,6 +184,13 @@ impl DirectoryClient {
             .filter(|_| self.machine_to_machine)
             .and_then(Owner::parse)
     }
+}
+
+/// A client's grant for the service's API, as the directory holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryGrant {
+    pub client_id: String,
+    pub scopes: Vec<String>,
 }
 
 /// What clients are authorized for: the API (`GRANT_AUDIENCE`) and the

@@ -5,7 +5,9 @@ use std::future::Future;
 
 use tokio::time::Instant;
 
-use super::client::{ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy, NewClient};
+use super::client::{
+    ClientUpdate, CreatedClient, DirectoryClient, DirectoryGrant, GrantPolicy, NewClient,
+};
 use super::owner::Owner;
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -51,6 +53,24 @@ pub trait ClientDirectory: Send + Sync {
         from: Option<&str>,
         deadline: Instant,
     ) -> impl Future<Output = Result<(Vec<DirectoryClient>, Option<String>), UpstreamError>> + Send;
+
+    /// Whether the client exists (`GET /api/v2/clients/{id}`): `false`
+    /// only when the directory says there is no such client. The sweep
+    /// removes an item only then.
+    fn client_exists(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<bool, UpstreamError>> + Send;
+
+    /// One page of the grants for `audience`, from the checkpoint `from`
+    /// (the start without one); the checkpoint of the next page, if any.
+    fn list_grants(
+        &self,
+        audience: &str,
+        from: Option<&str>,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError>> + Send;
 
     /// Takes the client's authorization for `audience` away, if it has one.
     fn delete_grant(

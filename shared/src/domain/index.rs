@@ -172,8 +172,48 @@ pub struct SweepState {
     pub from: Option<String>,
     /// Whether this sweep imports clients the index lacks.
     pub backfill: bool,
+    /// Whether this sweep has seen every page of Auth0, and is removing
+    /// the items it did not see there.
+    pub listed: bool,
     /// When the last sweep finished.
     pub finished_at: Option<u64>,
+}
+
+/// The lease that makes the sweep one at a time per deployment: the run
+/// that holds it, until when. A holder that stops renewing it (it crashed,
+/// or ran out of time) loses it then, and the next run resumes the sweep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepLease {
+    /// The run's own id.
+    pub holder: String,
+    /// When it lapses (µs); 0 gives it up.
+    pub until: u64,
+}
+
+/// What became of an item the sweep found gone from Auth0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SweepRemoval {
+    /// Marked as being deleted (as by a delete): the client as it stood,
+    /// to be removed now, or by the repairs if the run stops first.
+    Marked(IndexedClient),
+    /// Written since the sweep began, being deleted or changed, or gone:
+    /// left as it is.
+    Kept,
+    /// The sweep's lease is no longer this run's: it must stop.
+    LeaseLost,
+}
+
+/// Everything the index holds of every owner, read at once: what the
+/// audit compares with Auth0.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableCensus {
+    /// Listed clients.
+    pub clients: Vec<IndexedClient>,
+    /// Clients being deleted.
+    pub deleting: Vec<IndexedClient>,
+    pub creations: Vec<Creation>,
+    /// Each owner's quota count, where it has a quota item.
+    pub quotas: Vec<(Owner, u64)>,
 }
 
 /// Who owns what. Calls that fail answer an [`IndexError`]: a 500 for the
@@ -317,10 +357,39 @@ pub trait OwnerIndex: Send + Sync {
 
     fn sweep_state(&self) -> impl Future<Output = Result<SweepState, IndexError>> + Send;
 
+    /// Takes the sweep's lease for `lease.holder` until `lease.until`,
+    /// unless another holder's lease runs beyond now: the sweep's state,
+    /// or `None` while another run holds it.
+    fn take_sweep_lease(
+        &self,
+        lease: &SweepLease,
+    ) -> impl Future<Output = Result<Option<SweepState>, IndexError>> + Send;
+
+    /// Saves `state` and renews the lease to `lease.until` (0: gives it
+    /// up), on condition that `lease.holder` still holds it; `false` if it
+    /// no longer does (nothing is written then).
     fn save_sweep_state(
         &self,
         state: &SweepState,
-    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+        lease: &SweepLease,
+    ) -> impl Future<Output = Result<bool, IndexError>> + Send;
+
+    /// Marks `client`, which the sweep `generation` found gone from Auth0,
+    /// as being deleted, on two conditions: the sweep's lease is still
+    /// `lease.holder`'s and runs beyond now, and the item was not written
+    /// since the sweep began: the item it read (its `created_at`), listed,
+    /// created before `generation`, not marked by this sweep or a later
+    /// one, no change under way.
+    fn begin_sweep_removal(
+        &self,
+        client: &IndexedClient,
+        generation: u64,
+        lease: &SweepLease,
+    ) -> impl Future<Output = Result<SweepRemoval, IndexError>> + Send;
+
+    /// Every owner's clients, creations and quota counts (a scan): what
+    /// the audit compares with Auth0.
+    fn census(&self) -> impl Future<Output = Result<TableCensus, IndexError>> + Send;
 
     /// Where the deployment's shared Management API token is kept, if this
     /// index keeps one (docs/owner-index.md, "The shared management

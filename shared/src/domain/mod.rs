@@ -18,14 +18,16 @@ mod owner;
 mod token_store;
 
 pub use client::{
-    Aspects, ClientStatus, ClientUpdate, CreatedClient, DirectoryClient, GrantPolicy,
-    MAX_CLIENT_ID_CHARS, NewClient, PendingChange, RotatedSecret, is_possible_client_id,
+    Aspects, ClientStatus, ClientUpdate, CreatedClient, DirectoryClient, DirectoryGrant,
+    GrantPolicy, MAX_CLIENT_ID_CHARS, NewClient, PendingChange, RotatedSecret,
+    is_possible_client_id,
 };
 pub use clock::{STALE_AFTER, micros, now_micros};
 pub use directory::ClientDirectory;
 pub use index::{
     Begun, ChangeBegun, Creation, IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, IdempotencyRecord,
-    IndexedClient, KeyState, OwnerIndex, Page, Position, StaleOperation, SweepState,
+    IndexedClient, KeyState, OwnerIndex, Page, Position, StaleOperation, SweepLease, SweepRemoval,
+    SweepState, TableCensus,
 };
 pub use owner::{MAX_OWNER_CHARS, Owner};
 pub use token_store::{StoreFuture, StoredToken, TokenItem, TokenStore};

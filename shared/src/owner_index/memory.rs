@@ -1,5 +1,8 @@
 //! The owner index in memory: the same rules as the DynamoDB adapter, for
-//! tests of the operations and the reconciler that need no server.
+//! tests of the operations and the reconciler that need no server. The
+//! reconciler's calls are in `memory/reconciler.rs`.
+
+mod reconciler;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -7,7 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use crate::domain::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex,
-    Page, PendingChange, Position, StaleOperation, SweepState, now_micros,
+    Page, PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState,
+    TableCensus, now_micros,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -40,6 +44,7 @@ struct State {
     keys: BTreeMap<(String, String), KeyRecord>,
     cursor_key: Option<SecretString>,
     sweep: SweepState,
+    sweep_lease: Option<SweepLease>,
 }
 
 /// An owner index held in memory.
@@ -427,36 +432,11 @@ impl OwnerIndex for MemoryIndex {
         client_id: &str,
         generation: u64,
     ) -> Result<bool, IndexError> {
-        Ok(
-            match self.state().clients.get_mut(&key_of(owner, client_id)) {
-                Some(entry) => {
-                    entry.swept = Some(generation);
-                    true
-                }
-                None => false,
-            },
-        )
+        Ok(self.mark_seen(owner, client_id, generation))
     }
 
     async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {
-        let mut state = self.state();
-        let key = key_of(&client.owner, &client.client_id);
-        // Not a client being created right now: its creation records it.
-        if state.clients.contains_key(&key) || state.creations.contains_key(&key) {
-            return Ok(());
-        }
-        *state
-            .quota
-            .entry(client.owner.as_str().to_owned())
-            .or_default() += 1;
-        state.clients.insert(
-            key,
-            Entry {
-                client: client.clone(),
-                deleting_since: None,
-                swept: Some(generation),
-            },
-        );
+        self.import_client(client, generation);
         Ok(())
     }
 
@@ -465,25 +445,35 @@ impl OwnerIndex for MemoryIndex {
         generation: u64,
         created_before: u64,
     ) -> Result<Vec<IndexedClient>, IndexError> {
-        Ok(self
-            .state()
-            .clients
-            .values()
-            .filter(|entry| {
-                entry.swept != Some(generation)
-                    && entry.deleting_since.is_none()
-                    && entry.client.created_at < created_before
-            })
-            .map(|entry| entry.client.clone())
-            .collect())
+        Ok(self.unseen(generation, created_before))
     }
 
     async fn sweep_state(&self) -> Result<SweepState, IndexError> {
-        Ok(self.state().sweep.clone())
+        Ok(self.read_sweep())
     }
 
-    async fn save_sweep_state(&self, state: &SweepState) -> Result<(), IndexError> {
-        self.state().sweep = state.clone();
-        Ok(())
+    async fn take_sweep_lease(&self, lease: &SweepLease) -> Result<Option<SweepState>, IndexError> {
+        Ok(self.lease_sweep(lease))
+    }
+
+    async fn save_sweep_state(
+        &self,
+        state: &SweepState,
+        lease: &SweepLease,
+    ) -> Result<bool, IndexError> {
+        Ok(self.write_sweep(state, lease))
+    }
+
+    async fn begin_sweep_removal(
+        &self,
+        client: &IndexedClient,
+        generation: u64,
+        lease: &SweepLease,
+    ) -> Result<SweepRemoval, IndexError> {
+        Ok(self.mark_gone(client, generation, lease))
+    }
+
+    async fn census(&self) -> Result<TableCensus, IndexError> {
+        Ok(self.take_census())
     }
 }

@@ -285,19 +285,16 @@ async fn two_sweeps_at_once(backfills: (bool, bool)) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 3: two backfills at once remove live clients from the table (each removes what the other marked)"]
 async fn finding_3_two_backfills_at_once_remove_no_live_client() {
     two_sweeps_at_once((true, true)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 3: a backfill while the scheduled run sweeps removes live clients from the table"]
 async fn finding_3_a_backfill_while_the_scheduled_sweep_runs_removes_no_live_client() {
     two_sweeps_at_once((false, true)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 3: a sweep removes the item of a live client its listing did not show, without asking Auth0 for it"]
 async fn finding_3_a_sweep_removes_an_item_only_after_auth0_answers_404_for_it() {
     let env = deployed().await;
     let gone = env.create_id(OWNER, "Deleted in the dashboard").await;

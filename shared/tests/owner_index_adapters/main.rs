@@ -42,4 +42,5 @@ mod creation;
 mod deletion;
 mod listing;
 mod reconciler;
+mod sweep;
 mod token_store;

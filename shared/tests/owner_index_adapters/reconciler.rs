@@ -1,10 +1,10 @@
-//! The reconciler's calls: the operations that went stale, the sweep
-//! (marks, imports, what it did not see, where it stands), and the key
-//! that signs list cursors.
+//! The reconciler's calls: the operations that went stale, the sweep's
+//! marks, imports and what it did not see (where it stands, its lease and
+//! its removals are in `sweep.rs`), and the key that signs list cursors.
 
 use m2m_shared::domain::{
     Aspects, Begun, ChangeBegun, Creation, IndexedClient, OwnerIndex, PendingChange,
-    StaleOperation, SweepState, now_micros,
+    StaleOperation, now_micros,
 };
 
 use crate::harness::{
@@ -23,7 +23,6 @@ each_adapter!(
     mark_swept_of_a_missing_client_answers_false_and_writes_nothing,
     import_lists_and_counts_a_client_past_the_quota,
     import_of_a_client_indexed_or_being_created_writes_nothing,
-    sweep_state_is_empty_until_saved_and_saved_whole,
     the_cursor_key_is_made_once_by_a_writer,
 );
 
@@ -264,26 +263,6 @@ async fn import_of_a_client_indexed_or_being_created_writes_nothing<F: Fixture>(
         })
         .await;
     }
-}
-
-async fn sweep_state_is_empty_until_saved_and_saved_whole<F: Fixture>(fx: F) {
-    let index = fx.index();
-    assert_eq!(index.sweep_state().await.unwrap(), SweepState::default());
-    let under_way = SweepState {
-        generation: Some(now_micros()),
-        from: Some("checkpoint-after-page-3".into()),
-        backfill: true,
-        finished_at: Some(1_000),
-    };
-    index.save_sweep_state(&under_way).await.unwrap();
-    assert_eq!(index.sweep_state().await.unwrap(), under_way);
-    // Saved whole: what the new state lacks is gone, not kept.
-    let finished = SweepState {
-        finished_at: Some(2_000),
-        ..SweepState::default()
-    };
-    index.save_sweep_state(&finished).await.unwrap();
-    assert_eq!(index.sweep_state().await.unwrap(), finished);
 }
 
 async fn the_cursor_key_is_made_once_by_a_writer<F: Fixture>(fx: F) {

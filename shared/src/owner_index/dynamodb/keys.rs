@@ -18,6 +18,10 @@ pub(super) const PENDING: &str = "PENDING";
 pub(super) const CLIENT_PREFIX: &str = "CLIENT#";
 /// How a creation's `sk` begins.
 pub(super) const CREATING_PREFIX: &str = "CREATING#";
+/// How an owner's partition key begins.
+pub(super) const OWNER_PREFIX: &str = "OWNER#";
+/// The `sk` of an owner's quota count.
+pub(super) const QUOTA: &str = "QUOTA";
 const SERVICE: &str = "SERVICE";
 /// The shared management token item's partition (and sort) key: never an
 /// owner's (`OWNER#<owner>`) nor `SERVICE`.
@@ -25,7 +29,7 @@ pub const TOKEN_PK: &str = "MANAGEMENT_TOKEN";
 
 /// The owner's partition.
 pub(super) fn owner_pk(owner: &Owner) -> String {
-    format!("OWNER#{owner}")
+    format!("{OWNER_PREFIX}{owner}")
 }
 
 /// A client's item.
@@ -40,7 +44,7 @@ pub(super) fn creation_key(owner: &Owner, chosen_id: &str) -> Item {
 
 /// The owner's quota count.
 pub(super) fn quota_key(owner: &Owner) -> Item {
-    key(owner_pk(owner), "QUOTA".into())
+    key(owner_pk(owner), QUOTA.into())
 }
 
 /// An idempotency key's record.

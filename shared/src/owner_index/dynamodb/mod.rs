@@ -6,12 +6,14 @@
 //! `clients.rs` (client items: list, get, delete), `creations.rs` (create),
 //! `quota.rs` (the quota and the idempotency keys), `changes.rs` (update,
 //! disable, enable), `repairs.rs` (the reconciler's query of operations
-//! that stopped half-way), `sweep.rs` (its sweep of Auth0), `cursor_key.rs`
+//! that stopped half-way), `sweep.rs` (its sweep of Auth0, and the sweep's
+//! lease), `census.rs` (the audit's reading of every owner), `cursor_key.rs`
 //! and `management_token.rs`. Below them, `keys.rs` says where each item
 //! lives, and `codec.rs` holds what every item shares: attribute values,
 //! errors, the table's requests and transactions. This file is the port
 //! ([`OwnerIndex`]), each of its calls one of theirs.
 
+mod census;
 mod changes;
 mod clients;
 mod codec;
@@ -34,7 +36,8 @@ pub use management_token::DynamoTokenStore;
 
 use crate::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page,
-    PendingChange, Position, StaleOperation, SweepState, TokenStore,
+    PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
+    TokenStore,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -194,7 +197,28 @@ impl OwnerIndex for DynamoIndex {
         sweep::state(&self.table).await
     }
 
-    async fn save_sweep_state(&self, state: &SweepState) -> Result<(), IndexError> {
-        sweep::save_state(&self.table, state).await
+    async fn take_sweep_lease(&self, lease: &SweepLease) -> Result<Option<SweepState>, IndexError> {
+        sweep::take_lease(&self.table, lease).await
+    }
+
+    async fn save_sweep_state(
+        &self,
+        state: &SweepState,
+        lease: &SweepLease,
+    ) -> Result<bool, IndexError> {
+        sweep::save_state(&self.table, state, lease).await
+    }
+
+    async fn begin_sweep_removal(
+        &self,
+        client: &IndexedClient,
+        generation: u64,
+        lease: &SweepLease,
+    ) -> Result<SweepRemoval, IndexError> {
+        sweep::begin_removal(&self.table, client, generation, lease).await
+    }
+
+    async fn census(&self) -> Result<TableCensus, IndexError> {
+        census::census(&self.table).await
     }
 }

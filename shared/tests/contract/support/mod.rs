@@ -340,6 +340,27 @@ impl TestEnv {
     /// One run of the reconciler on this environment's tenant and index,
     /// for which anything begun is already stale (as after a crash).
     pub async fn reconcile(&self, backfill: bool) -> Summary {
+        self.reconciler()
+            .run(
+                backfill,
+                tokio::time::Instant::now() + Duration::from_secs(60),
+            )
+            .await
+            .expect("a reconcile run")
+    }
+
+    /// The reconciler's answer to the invocation `event` (a run, a
+    /// backfill, an audit), as [`reconcile`](Self::reconcile) runs it.
+    pub async fn reconcile_event(&self, event: &Value) -> Value {
+        self.reconciler()
+            .answer(event, tokio::time::Instant::now() + Duration::from_secs(60))
+            .await
+            .expect("a reconciler's answer")
+    }
+
+    /// The reconciler of this environment's tenant and index, for which
+    /// anything begun is already stale.
+    pub fn reconciler(&self) -> Reconciler<ManagementApi<SecretsManagerSource>, DynamoIndex> {
         let config = config_from(&service_env(&self.emulator, &self.secret_id, &self.table));
         let directory = ManagementApi::new(
             m2m_shared::http::client().expect("the HTTP client"),
@@ -354,15 +375,7 @@ impl TestEnv {
             audience: config.grant_audience.clone(),
             scopes: config.grant_scopes.clone(),
         };
-        let reconciler =
-            Reconciler::with_stale_after(directory, self.index(), grant, Duration::ZERO);
-        reconciler
-            .run(
-                backfill,
-                tokio::time::Instant::now() + Duration::from_secs(60),
-            )
-            .await
-            .expect("a reconcile run")
+        Reconciler::with_stale_after(directory, self.index(), grant, Duration::ZERO)
     }
 
     /// The owner index agrees with the tenant: nothing is half-done, and

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use m2m_shared::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page,
-    PendingChange, Position, StaleOperation, SweepState,
+    PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
 };
 use m2m_shared::error::IndexError;
 use m2m_shared::owner_index::DynamoIndex;
@@ -94,5 +94,8 @@ gated! {
     import(client: &IndexedClient, generation: u64) -> ();
     unswept(generation: u64, created_before: u64) -> Vec<IndexedClient>;
     sweep_state() -> SweepState;
-    save_sweep_state(state: &SweepState) -> ();
+    take_sweep_lease(lease: &SweepLease) -> Option<SweepState>;
+    save_sweep_state(state: &SweepState, lease: &SweepLease) -> bool;
+    begin_sweep_removal(client: &IndexedClient, generation: u64, lease: &SweepLease) -> SweepRemoval;
+    census() -> TableCensus;
 }
