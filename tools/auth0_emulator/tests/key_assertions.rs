@@ -10,12 +10,8 @@ use auth0_emulator::{
 use jsonwebtoken::{Algorithm, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::keys::{API, enabled_ids};
+use support::keys::{API, enabled_ids, id_of};
 use support::{Tenant, credentials_of, m2m, verify};
-
-fn id_of(client: &Value) -> String {
-    client["client_id"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn a_client_rotates_its_key_without_downtime() {
@@ -180,7 +176,10 @@ async fn every_rule_of_the_assertion_is_checked() {
         ),
         (
             "an exp more than 5 minutes after iat",
-            signed(claims_with(&tenant, &id, |c| c["exp"] = json!(now + 301))),
+            signed(claims_with(&tenant, &id, |c| {
+                c["iat"] = json!(now);
+                c["exp"] = json!(now + 301);
+            })),
             "'exp' claim must specify a time that is no more than 5 minutes after 'iat'",
         ),
         (

@@ -12,12 +12,8 @@ use auth0_emulator::{
 };
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::keys::{credential_body, enabled_ids, enabling, key_client_body};
+use support::keys::{credential_body, enabled_ids, enabling, id_of, key_client_body};
 use support::{Tenant, assert_auth0_error};
-
-fn id_of(client: &Value) -> String {
-    client["client_id"].as_str().unwrap().to_owned()
-}
 
 /// The credential with `kid`, answered as Auth0 answers one.
 fn assert_credential(credential: &Value, kid: &str, alg: &str) {

@@ -10,6 +10,10 @@ use super::{Tenant, m2m};
 /// The API the key clients are granted `read:spaces` on.
 pub const API: &str = "https://butlrauth/";
 
+pub fn id_of(client: &Value) -> String {
+    client["client_id"].as_str().unwrap().to_owned()
+}
+
 /// The credential as a create gives it whole.
 pub fn credential_body(key: ClientKey) -> Value {
     json!({"credential_type": "public_key", "name": "a key", "pem": key.public_pem(), "alg": "RS256"})
