@@ -1,6 +1,7 @@
-//! A stateful stand-in for one Auth0 tenant: `/oauth/token`, the JWKS, and
-//! the Management API's `/api/v2/clients` and `/api/v2/client-grants`, with
-//! Auth0's status codes and error bodies. Every request body it receives is
+//! A stateful stand-in for one Auth0 tenant: `/oauth/token` (with client
+//! secrets and with Private Key JWT client assertions), the JWKS, and the
+//! Management API's `/api/v2/clients` (their key credentials included) and
+//! `/api/v2/client-grants`, with Auth0's status codes and error bodies. Every request body it receives is
 //! checked against Auth0's published schemas (vendored in `schemas/`); a
 //! violation is answered as Auth0 would and recorded, and an emulator dropped
 //! with unread violations fails the test that used it.
@@ -8,7 +9,10 @@
 //! Faults can be queued per route (429s, 5xx, delays, dropped connections,
 //! malformed JSON, expired tokens) so error paths are tested for real.
 
+mod client_keys;
+mod clock;
 mod keys;
+mod public_key;
 mod schema;
 mod server;
 mod state;
@@ -21,7 +25,13 @@ use jsonwebtoken::{Algorithm, Header};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+pub use client_keys::{
+    ASSERTION_LIFETIME_SECS, AUTH0_RECORDED_CERTIFICATE_KID, AUTH0_RECORDED_CERTIFICATE_PEM,
+    CLIENT_ASSERTION_TYPE, ClientKey, EC_PUBLIC_PEM, HUGE_RSA_PUBLIC_PEM, SMALL_RSA_PUBLIC_PEM,
+    assertion_claims, assertion_grant, client_assertion, sign_assertion,
+};
 pub use keys::{TestKey, encoding_key, public_jwk, public_key_pem};
+pub use public_key::jwk_thumbprint;
 pub use schema::Schema;
 use state::Tenant;
 
@@ -38,6 +48,10 @@ pub struct EmulatorConfig {
     pub resource_servers: Vec<String>,
     /// Whether the tenant has Auth0's custom client ids feature.
     pub custom_client_ids: bool,
+    /// Whether the tenant's plan has Private Key JWT (Enterprise). Without
+    /// it, creating or patching a client with `client_authentication_methods`
+    /// and creating a credential answer 403 `insufficient_entitlement`.
+    pub private_key_jwt: bool,
     /// `expires_in` of Management API tokens.
     pub management_token_lifetime: Duration,
     /// The Management API scopes the management application was granted,
@@ -46,6 +60,9 @@ pub struct EmulatorConfig {
     /// lifecycle operations (`UpdateClient`, `RotateSecret`, `DeleteGrant`)
     /// refuse a token without one of the scopes Auth0 documents for them
     /// (403 `insufficient_scope`); the older routes do not check scopes.
+    /// The credentials routes check theirs, and so do a create and a
+    /// PATCH of a client's `client_authentication_methods`
+    /// (`create:client_credentials`, `update:client_credentials`).
     pub management_scopes: String,
     /// 0 for an ephemeral port.
     pub port: u16,
@@ -58,7 +75,8 @@ pub struct EmulatorConfig {
 /// What the service's management application is granted
 /// (docs/behaviour.md, "Auth0 calls").
 pub const MANAGEMENT_SCOPES: &str = "read:clients create:clients update:clients delete:clients \
-read:client_keys update:client_keys read:client_grants create:client_grants delete:client_grants";
+read:client_keys update:client_keys read:client_grants create:client_grants delete:client_grants \
+create:client_credentials read:client_credentials update:client_credentials delete:client_credentials";
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -68,6 +86,7 @@ impl Default for EmulatorConfig {
             caller_audience: "https://m2m-client-service/".into(),
             resource_servers: vec!["https://butlrauth/".into()],
             custom_client_ids: true,
+            private_key_jwt: true,
             management_token_lifetime: Duration::from_secs(86400),
             management_scopes: MANAGEMENT_SCOPES.into(),
             port: 0,
@@ -95,6 +114,16 @@ pub enum Route {
     RotateSecret,
     /// `DELETE /api/v2/clients/{id}`
     DeleteClient,
+    /// `GET /api/v2/clients/{id}/credentials`
+    ListCredentials,
+    /// `POST /api/v2/clients/{id}/credentials`
+    CreateCredential,
+    /// `GET /api/v2/clients/{id}/credentials/{credential_id}`
+    GetCredential,
+    /// `PATCH /api/v2/clients/{id}/credentials/{credential_id}`
+    UpdateCredential,
+    /// `DELETE /api/v2/clients/{id}/credentials/{credential_id}`
+    DeleteCredential,
     /// `POST /api/v2/client-grants`
     CreateGrant,
     /// `GET /api/v2/client-grants`
@@ -295,6 +324,37 @@ impl Emulator {
 
     pub fn set_custom_client_ids(&self, enabled: bool) {
         self.shared.tenant().config.custom_client_ids = enabled;
+    }
+
+    /// Gives the tenant Private Key JWT, or takes it away (see
+    /// [`EmulatorConfig::private_key_jwt`]).
+    pub fn set_private_key_jwt(&self, enabled: bool) {
+        self.shared.tenant().config.private_key_jwt = enabled;
+    }
+
+    /// `client_id`'s key credentials as `GET
+    /// /api/v2/clients/{client_id}/credentials` shows them, oldest first.
+    pub fn credentials(&self, client_id: &str) -> Vec<Value> {
+        self.shared
+            .tenant()
+            .credentials_of(client_id)
+            .map(state::Credential::show)
+            .collect()
+    }
+
+    /// Makes the credential `credential_id` expire now, as if its
+    /// `expires_at` had come: its assertions are refused from now on.
+    /// Returns whether there is such a credential.
+    pub fn expire_credential(&self, credential_id: &str) -> bool {
+        let now = clock::now_millis();
+        let mut tenant = self.shared.tenant();
+        let found = tenant
+            .credentials
+            .iter_mut()
+            .find(|credential| credential.id == credential_id);
+        found
+            .map(|credential| credential.expires_at = Some(now))
+            .is_some()
     }
 
     /// Stores a client directly (someone else's, or not an M2M app), with

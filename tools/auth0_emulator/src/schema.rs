@@ -29,6 +29,15 @@ pub enum Schema {
     Client,
     ListClientsOffsetPaginated,
     ListClientsCheckpointPaginated,
+    /// `POST /api/v2/clients/{id}/credentials`'s body and answer.
+    PostClientCredentialRequest,
+    PostClientCredentialResponse,
+    /// An item of `GET /api/v2/clients/{id}/credentials`.
+    ClientCredential,
+    GetClientCredentialResponse,
+    /// `PATCH /api/v2/clients/{id}/credentials/{credential_id}`'s body and answer.
+    PatchClientCredentialRequest,
+    PatchClientCredentialResponse,
     CreateClientGrantRequest,
     CreateClientGrantResponse,
     /// Any of the three shapes of `GET /api/v2/client-grants`. A last
@@ -54,7 +63,7 @@ pub enum Schema {
     TokenError,
 }
 
-const ALL: [Schema; 25] = [
+const ALL: [Schema; 31] = [
     Schema::CreateClientRequest,
     Schema::CreateClientResponse,
     Schema::GetClientResponse,
@@ -64,6 +73,12 @@ const ALL: [Schema; 25] = [
     Schema::Client,
     Schema::ListClientsOffsetPaginated,
     Schema::ListClientsCheckpointPaginated,
+    Schema::PostClientCredentialRequest,
+    Schema::PostClientCredentialResponse,
+    Schema::ClientCredential,
+    Schema::GetClientCredentialResponse,
+    Schema::PatchClientCredentialRequest,
+    Schema::PatchClientCredentialResponse,
     Schema::CreateClientGrantRequest,
     Schema::CreateClientGrantResponse,
     Schema::ListClientGrants,
@@ -99,6 +114,22 @@ impl Schema {
             }
             Schema::ListClientsCheckpointPaginated => {
                 (MANAGEMENT_API, "ListClientsPaginatedResponseContent")
+            }
+            Schema::PostClientCredentialRequest => {
+                (MANAGEMENT_API, "PostClientCredentialRequestContent")
+            }
+            Schema::PostClientCredentialResponse => {
+                (MANAGEMENT_API, "PostClientCredentialResponseContent")
+            }
+            Schema::ClientCredential => (MANAGEMENT_API, "ClientCredential"),
+            Schema::GetClientCredentialResponse => {
+                (MANAGEMENT_API, "GetClientCredentialResponseContent")
+            }
+            Schema::PatchClientCredentialRequest => {
+                (MANAGEMENT_API, "PatchClientCredentialRequestContent")
+            }
+            Schema::PatchClientCredentialResponse => {
+                (MANAGEMENT_API, "PatchClientCredentialResponseContent")
             }
             Schema::CreateClientGrantRequest => (MANAGEMENT_API, "CreateClientGrantRequestContent"),
             Schema::CreateClientGrantResponse => {

@@ -1,17 +1,26 @@
-//! The tenant's state: clients, grants, issued tokens, keys, queued faults
-//! and the log of requests. Behind one mutex, never held across an await.
+//! The tenant's state: clients, their key credentials, grants, issued
+//! tokens, keys, queued faults and the log of requests. Behind one mutex,
+//! never held across an await.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+use crate::clock::format_millis;
 use crate::keys::TestKey;
+use crate::public_key::PublicKey;
 use crate::{EmulatorConfig, Fault, RecordedRequest, Route};
 
 pub struct Tenant {
     pub config: EmulatorConfig,
     pub clients: Vec<Value>,
+    /// Every client's key credentials, oldest first.
+    pub credentials: Vec<Credential>,
+    /// The `jti` of each client assertion accepted, by client, with its
+    /// `exp`: each is accepted once (kept until it expires, after which
+    /// the assertion is refused for its `exp` anyway).
+    pub used_assertions: HashMap<(String, String), u64>,
     pub grants: Vec<Value>,
     /// The APIs (resource servers), as `/api/v2/resource-servers` shows them.
     pub apis: Vec<Value>,
@@ -59,6 +68,8 @@ impl Tenant {
         Tenant {
             config,
             clients: Vec::new(),
+            credentials: Vec::new(),
+            used_assertions: HashMap::new(),
             grants: Vec::new(),
             apis: Vec::new(),
             management_tokens: HashMap::new(),
@@ -93,6 +104,22 @@ impl Tenant {
 
     pub fn new_client_secret(&mut self) -> String {
         self.random_string(SECRET_ALPHABET, 64)
+    }
+
+    /// A credential id in the form Auth0's have (`cred_` and 22 letters
+    /// and digits).
+    pub fn new_credential_id(&mut self) -> String {
+        format!("cred_{}", self.random_string(ALPHANUMERIC, 22))
+    }
+
+    /// `client_id`'s credentials, oldest first.
+    pub fn credentials_of<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> impl DoubleEndedIterator<Item = &'a Credential> {
+        self.credentials
+            .iter()
+            .filter(move |credential| credential.client_id == client_id)
     }
 
     pub fn queue_fault(&mut self, route: Route, fault: Fault, client_id: Option<String>) {
@@ -180,7 +207,9 @@ impl Tenant {
             "callbacks": [],
             "allowed_origins": [],
             "web_origins": [],
-            "jwt_configuration": {"alg": "RS256", "lifetime_in_seconds": 36000, "secret_encoded": false},
+            // No `alg`: HS256, the schema's default, as Auth0 answers a
+            // create that names none (recorded by terraform-provider-auth0).
+            "jwt_configuration": {"lifetime_in_seconds": 36000, "secret_encoded": false},
             "sso_disabled": false,
             "custom_login_page_on": true
         });
@@ -192,4 +221,62 @@ impl Tenant {
         }
         record
     }
+}
+
+/// A client's key credential (`/api/v2/clients/{id}/credentials`): a
+/// `public_key` one, the only type the emulator keeps.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub client_id: String,
+    pub id: String,
+    pub name: String,
+    pub kid: String,
+    /// `RS256`, `RS384` or `PS256`: the `alg` its assertions must have.
+    pub alg: String,
+    pub key: PublicKey,
+    /// UNIX milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+impl Credential {
+    /// As the credentials routes answer it: never its PEM, and no
+    /// `expires_at` when it has none (the schema's `expires_at` is a
+    /// string, never `null`).
+    pub fn show(&self) -> Value {
+        let mut shown = json!({
+            "id": self.id,
+            "credential_type": "public_key",
+            "kid": self.kid,
+            "alg": self.alg,
+            "name": self.name,
+            "created_at": format_millis(self.created_at),
+            "updated_at": format_millis(self.updated_at),
+        });
+        if let Some(expires_at) = self.expires_at {
+            shown["expires_at"] = Value::from(format_millis(expires_at));
+        }
+        shown
+    }
+
+    pub fn expired(&self, now_millis: i64) -> bool {
+        self.expires_at.is_some_and(|expiry| expiry <= now_millis)
+    }
+}
+
+/// The ids of the credentials `client` has enabled for Private Key JWT,
+/// `None` for a client that does not use it.
+pub fn private_key_jwt(client: &Value) -> Option<Vec<String>> {
+    let credentials = client
+        .get("client_authentication_methods")?
+        .get("private_key_jwt")?
+        .get("credentials")?
+        .as_array()?;
+    Some(
+        credentials
+            .iter()
+            .filter_map(|credential| credential["id"].as_str().map(str::to_owned))
+            .collect(),
+    )
 }

@@ -31,9 +31,11 @@ async fn a_minimal_create_gets_auth0s_defaults() {
     );
     assert_eq!(created["token_endpoint_auth_method"], "client_secret_post");
     assert_eq!(created["client_metadata"], json!({}));
+    // No `alg`: HS256 (the schema's default), as a real tenant answers a
+    // create without one; Private Key JWT needs RS256 asked for.
     assert_eq!(
         created["jwt_configuration"],
-        json!({"alg": "RS256", "lifetime_in_seconds": 36000, "secret_encoded": false})
+        json!({"lifetime_in_seconds": 36000, "secret_encoded": false})
     );
     let secret = created["client_secret"].as_str().unwrap();
     assert_eq!(secret.len(), 64);

@@ -3,13 +3,15 @@
 //! ```text
 //! auth0-emulator [serve] [--port 8081] [--management-client-id ID]
 //!                [--management-client-secret SECRET] [--caller-audience AUD]
-//!                [--resource-server AUD]... [--no-custom-client-ids] [--demo-owner ID]
+//!                [--resource-server AUD]... [--no-custom-client-ids]
+//!                [--no-private-key-jwt] [--demo-owner ID]
 //! auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS] [--scope SCOPES]
 //! ```
 //!
 //! `serve` prints `auth0-emulator listening on http://127.0.0.1:PORT` once
 //! ready and stops on Ctrl-C. The port may also come from `EMULATOR_PORT`;
 //! `--resource-server` (repeatable) replaces the default `https://butlrauth/`.
+//! `--no-private-key-jwt` makes a tenant whose plan lacks Private Key JWT.
 //! `token` prints a caller token signed with the emulator's development key
 //! (no server needed), granting `--scope` (space-separated; by default all
 //! four permissions of the service, `read:m2m_clients create:m2m_clients
@@ -27,7 +29,7 @@ use serde_json::json;
 
 const USAGE: &str = "usage: auth0-emulator [serve] [--port N] [--management-client-id ID] \
 [--management-client-secret SECRET] [--caller-audience AUD] [--resource-server AUD]... \
-[--no-custom-client-ids] [--demo-owner ID]\n       \
+[--no-custom-client-ids] [--no-private-key-jwt] [--demo-owner ID]\n       \
 auth0-emulator token --owner ID --issuer URL [--audience AUD] [--ttl SECONDS] [--scope SCOPES]";
 
 /// What a caller token grants unless `--scope` says otherwise: every
@@ -138,7 +140,7 @@ fn serve(args: &[String]) -> Result<(), String> {
             "--resource-server",
             "--demo-owner",
         ],
-        &["--no-custom-client-ids"],
+        &["--no-custom-client-ids", "--no-private-key-jwt"],
     )?;
     let defaults = EmulatorConfig::default();
     let resource_servers = options(args, "--resource-server");
@@ -156,6 +158,7 @@ fn serve(args: &[String]) -> Result<(), String> {
         caller_audience: option(args, "--caller-audience")
             .map_or(defaults.caller_audience.clone(), str::to_owned),
         custom_client_ids: !args.iter().any(|a| a == "--no-custom-client-ids"),
+        private_key_jwt: !args.iter().any(|a| a == "--no-private-key-jwt"),
         resource_servers: if resource_servers.is_empty() {
             defaults.resource_servers.clone()
         } else {

@@ -1,4 +1,5 @@
 //! `/api/v2/clients`: create, list, get, update, rotate the secret, and delete.
+//! Their Private Key JWT settings are `auth_methods`'.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -6,12 +7,14 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::auth_methods;
 use super::query::{FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param};
 use super::{
     AppState, CLIENT_CONFLICT, ScopedId, auth0_error, authorize, authorized_body, authorized_query,
     client_not_found, error_answer, json_body, json_response, list_page, violation,
 };
 use crate::schema::Schema;
+use crate::state::private_key_jwt;
 
 const CREATE: &str = "POST /api/v2/clients";
 const UPDATE: &str = "PATCH /api/v2/clients/{id}";
@@ -131,19 +134,39 @@ pub async fn create_client(
         }
         request["client_id"] = Value::from(id);
     }
-    let record = tenant.client_record(request);
+    let client_id = match request["client_id"].as_str() {
+        Some(id) => id.to_owned(),
+        None => tenant.new_client_id(),
+    };
+    request["client_id"] = Value::from(client_id.as_str());
+    let uses_keys = match auth_methods::on_create(&mut tenant, &client_id, &mut request) {
+        Ok(uses_keys) => uses_keys,
+        Err(refusal) => {
+            drop(tenant);
+            return Err(refusal.answer(&shared, CREATE));
+        }
+    };
+    let mut record = tenant.client_record(request);
+    if uses_keys && let Some(map) = record.as_object_mut() {
+        map.remove("token_endpoint_auth_method");
+    }
     tenant.clients.push(record.clone());
-    // The secret is in this answer and in no read.
-    Ok(json_response(StatusCode::CREATED, &record))
+    // The secret is in this answer and in no read; a client on Private Key
+    // JWT has it hidden from the start.
+    Ok(json_response(
+        StatusCode::CREATED,
+        &project(&record, None, true, true),
+    ))
 }
 
 /// What a read shows of a client: its secret only to a management
-/// application granted `read:client_keys`, then `fields` kept
-/// (`include_fields=true`) or dropped.
+/// application granted `read:client_keys`, and never while the client uses
+/// Private Key JWT, then `fields` kept (`include_fields=true`) or dropped.
 fn project(client: &Value, fields: Option<&[String]>, include: bool, keys: bool) -> Value {
+    let uses_keys = private_key_jwt(client).is_some();
     let mut client = client.clone();
     if let Some(map) = client.as_object_mut() {
-        if !keys {
+        if !keys || uses_keys {
             map.remove("client_secret");
         }
         if let Some(fields) = fields {
@@ -220,11 +243,11 @@ pub async fn get_client(
     ))
 }
 
-/// Sets the fields the body names (each replaced whole, as sent) and
-/// answers the client as a read shows it: its secret only to a management
-/// application granted `read:client_keys`. The body is checked against
-/// `UpdateClientRequestContent`, which has no `client_id`: an id cannot be
-/// changed.
+/// Sets the fields the body names (each replaced whole, as sent, but for
+/// `auth_methods::on_update`'s) and answers the client as a read shows it:
+/// its secret only to a management application granted `read:client_keys`.
+/// The body is checked against `UpdateClientRequestContent`, which has no
+/// `client_id`: an id cannot be changed.
 pub async fn update_client(
     State(shared): AppState,
     ScopedId(id): ScopedId,
@@ -234,12 +257,20 @@ pub async fn update_client(
     if let Err(problem) = Schema::UpdateClientRequest.check(&request) {
         return Err(violation(&shared, UPDATE, &problem));
     }
+    let Value::Object(fields) = request else {
+        return Err(violation(&shared, UPDATE, "'Expected an object'."));
+    };
     let mut tenant = shared.tenant();
+    let updated = match auth_methods::on_update(&tenant, &id, fields) {
+        Ok(updated) => updated,
+        Err(refusal) => {
+            drop(tenant);
+            return Err(refusal.answer(&shared, UPDATE));
+        }
+    };
     let keys = tenant.reads_client_keys();
     let client = tenant.client_mut(&id).ok_or_else(client_not_found)?;
-    if let (Some(stored), Value::Object(fields)) = (client.as_object_mut(), request) {
-        stored.extend(fields);
-    }
+    *client = updated;
     Ok(json_response(
         StatusCode::OK,
         &project(client, None, true, keys),
@@ -258,6 +289,9 @@ pub async fn update_client(
 ///
 /// The route has no request body in the schema; whatever is sent is
 /// ignored, as Auth0 ignores the `null` some SDKs send.
+///
+/// Auth0 documents that a client on Private Key JWT cannot have its secret
+/// rotated, not with which answer: here 400 `operation_not_supported`.
 pub async fn rotate_secret(
     State(shared): AppState,
     ScopedId(id): ScopedId,
@@ -265,6 +299,13 @@ pub async fn rotate_secret(
     let mut tenant = shared.tenant();
     let secret = tenant.new_client_secret();
     let client = tenant.client_mut(&id).ok_or_else(client_not_found)?;
+    if private_key_jwt(client).is_some() {
+        return Err(auth0_error(
+            StatusCode::BAD_REQUEST,
+            "The secret of a client that uses private_key_jwt cannot be rotated",
+            "operation_not_supported",
+        ));
+    }
     client["client_secret"] = Value::from(secret);
     Ok(json_response(StatusCode::OK, client))
 }
@@ -277,8 +318,9 @@ pub async fn delete_client(
     authorize(&shared, &headers)?;
     let mut tenant = shared.tenant();
     // Auth0 answers 204 whether or not the client existed, and its grants
-    // go with it.
+    // and credentials go with it.
     tenant.clients.retain(|c| c["client_id"] != id.as_str());
     tenant.grants.retain(|g| g["client_id"] != id.as_str());
+    tenant.credentials.retain(|c| c.client_id != id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
 
+use super::credentials::{CREDENTIAL_LIMIT, CREDENTIAL_NOT_FOUND};
 use super::{
     AppState, CLIENT_CONFLICT, CLIENT_NOT_FOUND, GRANT_CLIENT_NOT_FOUND, GRANT_CONFLICT,
     INVALID_QUERY_STRING, INVALID_TOKEN, NOT_FOUND, classify, error_answer, insufficient_scope,
@@ -89,9 +90,15 @@ async fn subject(shared: &Shared, route: Route, request: Request) -> (Request, O
             .map(str::to_owned)
     };
     let named = match route {
-        Route::GetClient | Route::UpdateClient | Route::DeleteClient | Route::RotateSecret => {
-            segment("/api/v2/clients/")
-        }
+        Route::GetClient
+        | Route::UpdateClient
+        | Route::DeleteClient
+        | Route::RotateSecret
+        | Route::ListCredentials
+        | Route::CreateCredential
+        | Route::GetCredential
+        | Route::UpdateCredential
+        | Route::DeleteCredential => segment("/api/v2/clients/"),
         Route::DeleteGrant => {
             segment("/api/v2/client-grants/").and_then(|grant| shared.tenant().grant_client(&grant))
         }
@@ -155,11 +162,20 @@ fn status_fault(route: Route, code: u16) -> Response {
         (401, _) => INVALID_TOKEN,
         (
             404,
-            Route::GetClient | Route::UpdateClient | Route::RotateSecret | Route::DeleteClient,
+            Route::GetClient
+            | Route::UpdateClient
+            | Route::RotateSecret
+            | Route::DeleteClient
+            | Route::ListCredentials
+            | Route::CreateCredential,
         ) => CLIENT_NOT_FOUND,
+        (404, Route::GetCredential | Route::UpdateCredential | Route::DeleteCredential) => {
+            CREDENTIAL_NOT_FOUND
+        }
         (404, Route::CreateGrant) => GRANT_CLIENT_NOT_FOUND,
         (404, _) => NOT_FOUND,
         (409, Route::CreateGrant) => GRANT_CONFLICT,
+        (409, Route::CreateCredential) => CREDENTIAL_LIMIT,
         (409, _) => CLIENT_CONFLICT,
         (429, _) => ("Global limit has been reached", "too_many_requests"),
         (502..=504, _) => (

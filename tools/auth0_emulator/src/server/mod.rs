@@ -5,7 +5,10 @@
 // only add noise to a test server.
 #![allow(clippy::result_large_err)]
 
+mod assertion;
+mod auth_methods;
 mod clients;
+mod credentials;
 mod faults;
 mod grant_update;
 mod grants;
@@ -50,6 +53,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(clients::rotate_secret),
         )
         .route(
+            "/api/v2/clients/{id}/credentials",
+            get(credentials::list).post(credentials::create),
+        )
+        .route(
+            "/api/v2/clients/{id}/credentials/{credential_id}",
+            get(credentials::get)
+                .patch(credentials::update)
+                .delete(credentials::delete),
+        )
+        .route(
             "/api/v2/client-grants",
             get(grants::list_grants).post(grants::create_grant),
         )
@@ -82,6 +95,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
 pub(crate) fn classify(method: &Method, path: &str) -> Route {
     let client_path = one_segment(path, "/api/v2/clients/", "");
     let rotate_path = one_segment(path, "/api/v2/clients/", "/rotate-secret");
+    let credentials_path = one_segment(path, "/api/v2/clients/", "/credentials");
+    let credential_path = path
+        .strip_prefix("/api/v2/clients/")
+        .and_then(|rest| rest.split_once("/credentials/"))
+        .is_some_and(|(client, credential)| {
+            [client, credential]
+                .iter()
+                .all(|id| !id.is_empty() && !id.contains('/'))
+        });
     let grant_path = one_segment(path, "/api/v2/client-grants/", "");
     let resource_server_path = one_segment(path, "/api/v2/resource-servers/", "");
     match (method.as_str(), path) {
@@ -95,6 +117,11 @@ pub(crate) fn classify(method: &Method, path: &str) -> Route {
         ("PATCH", _) if client_path => Route::UpdateClient,
         ("DELETE", _) if client_path => Route::DeleteClient,
         ("POST", _) if rotate_path => Route::RotateSecret,
+        ("GET", _) if credentials_path => Route::ListCredentials,
+        ("POST", _) if credentials_path => Route::CreateCredential,
+        ("GET", _) if credential_path => Route::GetCredential,
+        ("PATCH", _) if credential_path => Route::UpdateCredential,
+        ("DELETE", _) if credential_path => Route::DeleteCredential,
         ("DELETE", _) if grant_path => Route::DeleteGrant,
         ("PATCH", _) if grant_path => Route::UpdateGrant,
         ("GET", "/api/v2/resource-servers") => Route::ListResourceServers,
@@ -129,6 +156,10 @@ pub(crate) fn scopes(route: Route) -> &'static [&'static str] {
         Route::UpdateClient => &["update:clients", "update:client_keys"],
         Route::RotateSecret => &["update:client_keys"],
         Route::DeleteClient => &["delete:clients"],
+        Route::ListCredentials | Route::GetCredential => &["read:client_credentials"],
+        Route::CreateCredential => &["create:client_credentials"],
+        Route::UpdateCredential => &["update:client_credentials"],
+        Route::DeleteCredential => &["delete:client_credentials"],
         Route::CreateGrant => &["create:client_grants"],
         Route::ListGrants => &["read:client_grants"],
         Route::DeleteGrant => &["delete:client_grants"],
@@ -233,7 +264,12 @@ pub(crate) fn client_not_found() -> Response {
 /// joins them with a bare comma (`Insufficient scope, expected any of:
 /// read:users,read:current_user`), unlike the schema's prose.
 pub(crate) fn insufficient_scope(route: Route) -> Response {
-    let message = match scopes(route) {
+    insufficient_scopes(scopes(route))
+}
+
+/// Auth0's 403 for a token without any of `any_of`.
+pub(crate) fn insufficient_scopes(any_of: &[&str]) -> Response {
+    let message = match any_of {
         [] => "Insufficient scope".to_owned(),
         any_of => format!("Insufficient scope, expected any of: {}", any_of.join(",")),
     };
@@ -273,6 +309,27 @@ fn violation(shared: &Shared, route: &str, problem: &str) -> Response {
     auth0_error(StatusCode::BAD_REQUEST, &message, "invalid_body")
 }
 
+/// Why a request about key credentials is refused.
+pub(crate) enum Refusal {
+    /// A body Auth0 refuses whatever the tenant holds (the service must
+    /// never send one): recorded, and answered as [`violation`] does.
+    Violation(String),
+    /// An answer that depends on the tenant (a limit reached, a plan
+    /// without the feature): the service must handle it.
+    Answer(Response),
+}
+
+impl Refusal {
+    /// The answer; a violation is recorded. Call it without the tenant's
+    /// lock held.
+    fn answer(self, shared: &Shared, route: &str) -> Response {
+        match self {
+            Refusal::Violation(problem) => violation(shared, route, &problem),
+            Refusal::Answer(response) => response,
+        }
+    }
+}
+
 /// A JSON object body, or the recorded violation's answer.
 fn json_body(shared: &Shared, route: &str, body: &Bytes) -> Result<Value, Response> {
     match serde_json::from_slice::<Value>(body) {
@@ -286,12 +343,28 @@ fn json_body(shared: &Shared, route: &str, body: &Bytes) -> Result<Value, Respon
     }
 }
 
-/// The `{id}` of a request that passed the bearer check, then Auth0's scope
-/// check for its route (told from the request as `classify` tells it): the
-/// token must carry one of the scopes the route accepts. Only the routes
-/// added for the service's lifecycle operations take it (see
+/// A request that passed the bearer check, then Auth0's scope check for its
+/// route (told from the request as `classify` tells it): the token must
+/// carry one of the scopes the route accepts. Only the routes added for the
+/// service's lifecycle operations and key credentials take it (see
 /// `EmulatorConfig::management_scopes`). As an extractor it runs before the
 /// body is read, so a refused request records no violation.
+pub(crate) struct Scoped;
+
+impl FromRequestParts<Arc<Shared>> for Scoped {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Response> {
+        let route = classify(&parts.method, parts.uri.path());
+        authorize(shared, &parts.headers)?;
+        if !shared.tenant().granted_any(scopes(route)) {
+            return Err(insufficient_scope(route));
+        }
+        Ok(Scoped)
+    }
+}
+
+/// The `{id}` of a request [`Scoped`] let through.
 pub(crate) struct ScopedId(pub String);
 
 impl FromRequestParts<Arc<Shared>> for ScopedId {
@@ -301,11 +374,7 @@ impl FromRequestParts<Arc<Shared>> for ScopedId {
         parts: &mut Parts,
         shared: &Arc<Shared>,
     ) -> Result<Self, Self::Rejection> {
-        let route = classify(&parts.method, parts.uri.path());
-        authorize(shared, &parts.headers)?;
-        if !shared.tenant().granted_any(scopes(route)) {
-            return Err(insufficient_scope(route));
-        }
+        Scoped::from_request_parts(parts, shared).await?;
         let Path(id) = Path::<String>::from_request_parts(parts, shared)
             .await
             .map_err(IntoResponse::into_response)?;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
+pub mod keys;
+
 use auth0_emulator::{Emulator, EmulatorConfig, Fault, Route, Schema};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
