@@ -33,3 +33,4 @@ mod secrets;
 mod shared_token;
 mod unknown_outcomes;
 mod upstream;
+mod write_limit;
