@@ -20,6 +20,12 @@ struct InAuth0 {
     secret: String,
 }
 
+/// A request and its answer, as a violation names them.
+fn told(last: &Last) -> String {
+    let status = last.status.map_or("stopped".into(), |s| s.to_string());
+    format!("op {} {} ({status})", last.label, last.kind.name())
+}
+
 /// The invariant an unexpected state of a client breaks, after the request
 /// that last promised something about it.
 fn broken_by(last: &Last) -> &'static str {
@@ -136,16 +142,16 @@ pub async fn check(world: &World) -> Vec<Violation> {
         for (place, shape) in [("Auth0", &in_auth0), ("the table", &in_table)] {
             if !known.allowed.contains(shape) {
                 violation(
-                    broken_by(&known.last),
+                    broken_by(known.refused_since.as_ref().unwrap_or(&known.last)),
                     format!(
-                        "{} after op {} {} ({}): {place} has {shape:?}, the answers allow {:?}",
+                        "{} after {}{}: {place} has {shape:?}, the answers allow {:?}",
                         known.client_id,
-                        known.last.label,
-                        known.last.kind.name(),
+                        told(&known.last),
                         known
-                            .last
-                            .status
-                            .map_or("stopped".into(), |s| s.to_string()),
+                            .refused_since
+                            .as_ref()
+                            .map(|refused| format!(" and {}", told(refused)))
+                            .unwrap_or_default(),
                         known.allowed
                     ),
                 );

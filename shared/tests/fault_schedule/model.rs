@@ -85,6 +85,9 @@ pub struct Known {
     /// replaced it.
     pub secret: Option<String>,
     pub last: Last,
+    /// The first error answer since `last` (a 4xx, 500 or 503: nothing
+    /// may have changed).
+    pub refused_since: Option<Last>,
     /// A request about it stopped without answering: its record may block
     /// changes until its deadline passes.
     pub stopped_on: bool,
@@ -252,6 +255,10 @@ impl Model {
                     || matches!(heard, Heard::Refused { status: 502, .. })
                 {
                     known.last = last;
+                    known.refused_since = None;
+                } else if known.refused_since.is_none() {
+                    // The first since: the likeliest to have changed it.
+                    known.refused_since = Some(last);
                 }
                 match heard {
                     Heard::Refused { status: 404, .. } if was_live && !contested => self.violation(
@@ -259,7 +266,10 @@ impl Model {
                         format!("op {label} {}: 404 for {client_id}, which a 2xx left live", kind.name()),
                     ),
                     Heard::Refused { code, .. }
-                        if code == "CLIENT_CHANGE_IN_PROGRESS" && !contested && !stopped_on =>
+                        if code == "CLIENT_CHANGE_IN_PROGRESS"
+                            && !contested
+                            && !stopped_on
+                            && (crate::faults::CHECK_NO_ANSWER_LOCKS || crate::faults::all_on()) =>
                     {
                         self.violation(
                             "no answer locks a client",
@@ -353,6 +363,7 @@ impl Model {
                     allowed: [shape].into(),
                     secret: Some(secret.clone()),
                     last,
+                    refused_since: None,
                     stopped_on: false,
                 });
             }

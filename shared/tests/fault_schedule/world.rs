@@ -154,8 +154,9 @@ pub struct World {
     pub grant: GrantPolicy,
     pub model: Model,
     pub tally: Tally,
-    /// Sweep leases of runs that stopped: they lapse when time passes.
-    stopped_leases: Vec<SweepLease>,
+    /// Sweep leases runs took: those still held (the run stopped, or
+    /// failed before giving its lease up) lapse when time passes.
+    leases: Vec<SweepLease>,
     /// Each operation and its answer, for a replay's trace.
     pub trace: Vec<String>,
     /// The client a paused request is changing, while its partner runs.
@@ -189,7 +190,7 @@ impl World {
             },
             model: Model::default(),
             tally: Tally::default(),
-            stopped_leases: Vec::new(),
+            leases: Vec::new(),
             trace: Vec::new(),
             in_flight: None,
             beside_running: false,
@@ -249,9 +250,7 @@ impl World {
         drop(answering);
         let left = self.emulator.take_faults();
         self.count(plan, &control, &left);
-        if matches!(heard, Heard::Crashed) {
-            self.stopped_leases.extend(control.leases());
-        }
+        self.leases.extend(control.leases());
         let contested = self.in_flight.clone().or(contested_by);
         self.model
             .heard(plan, &target, &request, &heard, contested.as_deref());
@@ -324,9 +323,10 @@ impl World {
         }
     }
 
-    /// Gives up the leases of runs that stopped, as their lapse would.
+    /// Gives up the leases runs took and still hold, as their lapse would
+    /// (a lease no longer held is left as it is).
     pub async fn lapse_leases(&mut self) {
-        for lease in std::mem::take(&mut self.stopped_leases) {
+        for lease in std::mem::take(&mut self.leases) {
             let state = self.index.sweep_state().await.expect("the sweep's state");
             let lapsed = SweepLease { until: 0, ..lease };
             self.index
