@@ -144,8 +144,9 @@ pub async fn check(world: &World) -> Vec<Violation> {
                 violation(
                     broken_by(known.refused_since.as_ref().unwrap_or(&known.last)),
                     format!(
-                        "{} after {}{}: {place} has {shape:?}, the answers allow {:?}",
+                        "{} (op {}'s) after {}{}: {place} has {shape:?}, the answers allow {:?}",
                         known.client_id,
+                        known.made_by,
                         told(&known.last),
                         known
                             .refused_since

@@ -1,8 +1,9 @@
 //! The faults a schedule injects, and which of them are on. Each kind is
-//! what one system can do to one write (docs/owner-index.md, "Writes and
-//! their faults"); `ENABLED` is the one switch: a kind the service cannot
-//! survive yet is commented out there with the finding that awaits it
-//! (../../../docs/owner-index.md and /work/wt/notes/simulation-findings.md).
+//! what one system can do to one write (docs/owner-index.md, "Each write,
+//! each fault"); `ENABLED` and the two checks below it are the switches: a
+//! kind the service cannot survive yet is commented out there with the
+//! issue 19 finding that awaits it ("fault schedules" in that table's
+//! rows: found by this test).
 
 use auth0_emulator::{Fault as Auth0Fault, Route as Auth0Route};
 
@@ -45,10 +46,9 @@ pub enum FaultKind {
 use FaultKind::*;
 
 /// The fault kinds a schedule draws from. A kind commented out here is one
-/// the service cannot survive yet: the comment names the finding
-/// (/work/wt/notes/simulation-findings.md, issue 19's numbers where it has
-/// one) whose fix turns it back on. `FAULT_SCHEDULE_ALL=1` turns every
-/// switch here on, to see what still fails.
+/// the service cannot survive yet: the comment names the finding whose fix
+/// turns it back on. `FAULT_SCHEDULE_ALL=1` turns every switch here on, to
+/// see what still fails.
 pub const ENABLED: &[FaultKind] = &[
     IndexRefused,
     CrashBeforeIndexCall,
@@ -57,27 +57,28 @@ pub const ENABLED: &[FaultKind] = &[
     Auth0Processed5xx,
     Auth0LostAnswer,
     Auth0RateLimited,
-    // Finding 1 (S1): a write applied but answered with an error is taken
-    // for not written (a 500 that deleted, disabled or created).
+    // Finding 1: a write applied but answered with an error is taken for
+    // not written (a 500 that deleted, disabled or created).
     // IndexCommittedThenError,
-    // Finding S5: a create whose grant and rollback are both rate-limited
-    // answers 503 and keeps its key and its client until the reconciler.
+    // Found here: a create whose grant and rollback are both rate-limited
+    // answers 503 and keeps its key and its client until the reconciler;
+    // a delete answered 503 whose mark cannot be taken back is finished
+    // by the reconciler.
     // Auth0RateLimitPersists,
-    // Finding 2 (S2): a processed change whose retries meet 429 answers
-    // 503, and Auth0 and the table disagree for good.
+    // Finding 2: a processed change (or delete) whose retries meet 429
+    // answers 503, and Auth0 and the table disagree.
     // Auth0ProcessedThen429,
 ];
 
 /// Whether schedules run on tenants without custom client ids too (three
-/// in ten). Off awaiting finding 4's create side (S4): a create whose
+/// in ten). Off awaiting finding 4's create side: a create whose
 /// client Auth0 made but whose id the index never learned leaves that
 /// client behind (no `creation_id` to page for).
 pub const TENANTS_WITHOUT_CUSTOM_IDS: bool = false;
 
 /// Whether a 409 `CLIENT_CHANGE_IN_PROGRESS` while every request about the
 /// client has answered breaks "no answer locks a client". Off awaiting
-/// finding 5 (S3): after a 502 the client's changes answer 409 for two
-/// minutes.
+/// finding 5: after a 502 the client's changes answer 409 for two minutes.
 pub const CHECK_NO_ANSWER_LOCKS: bool = false;
 
 /// Whether `FAULT_SCHEDULE_ALL=1` asks for every switch above on.

@@ -79,6 +79,9 @@ pub struct Last {
 #[derive(Clone, Debug)]
 pub struct Known {
     pub client_id: String,
+    /// The create that made it (its op's label): how a trace names it,
+    /// the same in every replay (ids are new each time).
+    pub made_by: String,
     pub owner: usize,
     pub allowed: BTreeSet<Shape>,
     /// The secret the last answer showed, while no later request may have
@@ -251,7 +254,11 @@ impl Model {
                     }
                     Heard::Refused { .. } | Heard::Created { .. } | Heard::Reconciled(_) => {}
                 }
-                if !matches!(heard, Heard::Refused { .. })
+                if matches!(heard, Heard::Crashed) {
+                    // A request that stopped promised nothing: an earlier
+                    // refusal stays the likelier cause.
+                    known.last = last;
+                } else if !matches!(heard, Heard::Refused { .. })
                     || matches!(heard, Heard::Refused { status: 502, .. })
                 {
                     known.last = last;
@@ -359,6 +366,7 @@ impl Model {
                 }
                 self.known.push(Known {
                     client_id: client_id.clone(),
+                    made_by: label.clone(),
                     owner: plan.owner,
                     allowed: [shape].into(),
                     secret: Some(secret.clone()),

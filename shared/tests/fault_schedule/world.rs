@@ -264,7 +264,10 @@ impl World {
             ))
             .or_default() += 1;
         let about = match &target {
-            Target::Client(id) => id.clone(),
+            Target::Client(id) => match self.model.known(id) {
+                Some(known) => format!("the client of op {}", known.made_by),
+                None => "an unknown id".into(),
+            },
             Target::Create(at) => format!("replay of op {}", self.model.creates[*at].label),
             Target::None => String::new(),
         };
