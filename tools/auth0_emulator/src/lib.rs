@@ -325,6 +325,23 @@ impl Emulator {
             .queue_fault(route, fault, Some(client_id.to_owned()));
     }
 
+    /// Takes every queued fault no request has met yet: each route's in
+    /// the order queued, with the client it waits for, if any. A test that
+    /// sets one request's faults aside while another runs queues them
+    /// again afterwards.
+    pub fn take_faults(&self) -> Vec<(Route, Fault, Option<String>)> {
+        let mut tenant = self.shared.tenant();
+        let mut taken = Vec::new();
+        for (route, queue) in tenant.faults.drain() {
+            taken.extend(
+                queue
+                    .into_iter()
+                    .map(|queued| (route, queued.fault, queued.client_id)),
+            );
+        }
+        taken
+    }
+
     /// How many faults queued on `route` no request has met yet.
     pub fn queued_faults(&self, route: Route) -> usize {
         self.shared
