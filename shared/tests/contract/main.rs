@@ -24,6 +24,7 @@ mod layout;
 mod lifecycle;
 mod local_http;
 mod outbound;
+mod python_client;
 mod read;
 mod readme;
 mod reconcile;
