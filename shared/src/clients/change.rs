@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tracing::{error, warn};
 
 use super::{ClientService, audit_outcome};
+use crate::domain::deadline::epoch_micros;
 use crate::domain::{
     Aspects, ChangeBegun, ClientDirectory, ClientStatus, ClientUpdate, GrantPolicy, IndexedClient,
     Owner, OwnerIndex, PendingChange, STALE_AFTER, micros,
@@ -29,7 +30,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .change(
                 owner,
                 client_id,
-                Aspects::PROFILE,
+                (Aspects::PROFILE, Operation::UpdateClient, deadline),
                 |client| IndexedClient {
                     name: update.name.clone().unwrap_or_else(|| client.name.clone()),
                     description: update
@@ -60,15 +61,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         status: ClientStatus,
         deadline: Instant,
     ) -> Result<IndexedClient, ServiceError> {
-        let (action, done) = match status {
-            ClientStatus::Disabled => ("disable_client", "disabled"),
-            ClientStatus::Active => ("enable_client", "enabled"),
+        let (action, done, operation) = match status {
+            ClientStatus::Disabled => ("disable_client", "disabled", Operation::DeleteGrant),
+            ClientStatus::Active => ("enable_client", "enabled", Operation::CreateGrant),
         };
         let outcome = self
             .change(
                 owner,
                 client_id,
-                Aspects::ACCESS,
+                (Aspects::ACCESS, operation, deadline),
                 |client| IndexedClient {
                     status,
                     ..client.clone()
@@ -102,14 +103,16 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
 
     /// A change of one of the owner's clients (docs/owner-index.md,
     /// "Changes"): `wanted` says what the client becomes, `in_auth0` makes
-    /// Auth0 so (`false`: Auth0 has no such client). Recorded on the client
-    /// first, so that a change that stops half-way is found and repaired;
-    /// a client that already is as wanted is answered as it is.
+    /// Auth0 so (`false`: Auth0 has no such client); `operation` names its
+    /// failures, and the change is recorded as running until `deadline`.
+    /// Recorded on the client first, so that a change that stops half-way
+    /// is found and repaired; a client that already is as wanted is
+    /// answered as it is.
     pub(super) async fn change(
         &self,
         owner: &Owner,
         client_id: &str,
-        aspects: Aspects,
+        (aspects, operation, deadline): (Aspects, Operation, Instant),
         wanted: impl Fn(&IndexedClient) -> IndexedClient,
         in_auth0: impl AsyncFnOnce(&IndexedClient) -> Result<bool, ServiceError>,
     ) -> Result<IndexedClient, ServiceError> {
@@ -117,12 +120,13 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if current.change.is_none() && same_values(&wanted(&current), &current) {
             return Ok(self.shown(current));
         }
-        let change = PendingChange::begin(aspects);
+        let change = PendingChange::begin(aspects).running_until(epoch_micros(deadline));
         let stale_before = change.started_at.saturating_sub(micros(STALE_AFTER));
         let (current, taken_over) = match self
             .index
             .begin_change(&current, &change, stale_before)
-            .await?
+            .await
+            .map_err(ServiceError::index_write(operation))?
         {
             ChangeBegun::Started { client, taken_over } => (client, taken_over),
             ChangeBegun::NotFound => return Err(ServiceError::ClientNotFound),
@@ -130,7 +134,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         };
         let target = wanted(&current);
         // What a change that stopped half-way, taken over, may still have
-        // left different in Auth0 besides what this one sets.
+        // left different in Auth0 besides what this one sets: stale at
+        // once, run by no request.
         let left_over = |aspects: Aspects| {
             taken_over
                 .as_ref()
@@ -138,6 +143,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     id: change.id.clone(),
                     started_at: stale.started_at,
                     aspects,
+                    until: 0,
                 })
                 .filter(|left| !left.aspects.is_empty())
         };
@@ -150,7 +156,12 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     change: left_over(left),
                     ..target
                 };
-                if self.index.end_change(&done, &change.id).await? {
+                if self
+                    .index
+                    .end_change(&done, &change.id)
+                    .await
+                    .map_err(ServiceError::index_write(operation))?
+                {
                     Ok(self.shown(done))
                 } else {
                     // Deleted meanwhile.
@@ -183,8 +194,23 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 Err(problem)
             }
             // Auth0 may have made the change: the index still says what
-            // the client was, and the reconciler makes Auth0 say it again.
-            Err(problem) => Err(problem),
+            // the client was, and keeps the change, for the reconciler (or
+            // the next change of the client) to make Auth0 say it again.
+            // This request is over: its record says so, so that the next
+            // change takes it over at once rather than wait for it (409).
+            Err(problem) => {
+                let released = IndexedClient {
+                    change: current.change.clone().map(|recorded| PendingChange {
+                        until: 0,
+                        ..recorded
+                    }),
+                    ..current
+                };
+                if let Err(index) = self.index.end_change(&released, &change.id).await {
+                    warn!(client_id, error = %index, "could not release a change whose outcome is unknown; it counts as running until its deadline");
+                }
+                Err(problem)
+            }
         }
     }
 }
@@ -315,15 +341,17 @@ mod tests {
             .unwrap();
         assert_eq!(enabled.status, ClientStatus::Active);
         assert_eq!(service.directory().granted(id).unwrap(), ["read:rooms"]);
-        assert!(
-            service
-                .index()
-                .stale_operations(u64::MAX)
-                .await
-                .unwrap()
-                .is_empty(),
-            "no change left recorded"
-        );
+        assert!(nothing_under_way(&service).await, "no change left recorded");
+    }
+
+    /// Whether the index records no operation under way.
+    async fn nothing_under_way(service: &Service) -> bool {
+        service
+            .index()
+            .stale_operations(u64::MAX)
+            .await
+            .unwrap()
+            .is_empty()
     }
 
     #[tokio::test]
@@ -337,30 +365,20 @@ mod tests {
         assert_eq!(failed_upstream(&failed), Some(Operation::DeleteGrant));
         let got = service.get(&owner("owner-a"), id).await.unwrap();
         assert_eq!(got.status, ClientStatus::Active);
-        // Auth0 may have done it: the change stays recorded, and another
-        // change waits until it is repaired (or stale).
+        // Auth0 may have done it: the change stays recorded, for the
+        // reconciler; its request is over, so the next change takes it
+        // over at once (finding 5 of issue 19), as an enable here.
         let stale = service.index().stale_operations(u64::MAX).await.unwrap();
         assert!(
             matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::ACCESS)
         );
-        for who in ["enable", "disable"] {
-            let again = match who {
-                "enable" => {
-                    service
-                        .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
-                        .await
-                }
-                _ => {
-                    service
-                        .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
-                        .await
-                }
-            };
-            assert!(
-                matches!(again, Err(ServiceError::ClientChangeInProgress)),
-                "{who}"
-            );
-        }
+        let enabled = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+        assert_eq!(enabled.status, ClientStatus::Active);
+        assert!(service.directory().has_grant(id), "the grant set back");
+        assert!(nothing_under_way(&service).await);
     }
 
     #[tokio::test]

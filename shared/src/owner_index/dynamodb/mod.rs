@@ -9,9 +9,10 @@
 //! that stopped half-way), `sweep.rs` (its sweep of Auth0, and the sweep's
 //! lease), `census.rs` (the audit's reading of every owner), `cursor_key.rs`
 //! and `management_token.rs`. Below them, `keys.rs` says where each item
-//! lives, and `codec.rs` holds what every item shares: attribute values,
-//! errors, the table's requests and transactions. This file is the port
-//! ([`OwnerIndex`]), each of its calls one of theirs.
+//! lives, `codec.rs` holds what every item shares: attribute values,
+//! errors, the deadline, the table's requests and transactions; and
+//! `settle.rs` the single-item writes settled by reading. This file is the
+//! port ([`OwnerIndex`]), each of its calls one of theirs.
 
 mod census;
 mod changes;
@@ -23,6 +24,7 @@ mod keys;
 mod management_token;
 mod quota;
 mod repairs;
+mod settle;
 mod sweep;
 
 use std::sync::Arc;
