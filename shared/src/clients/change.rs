@@ -126,11 +126,27 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .index
             .begin_change(&current, &change, stale_before)
             .await
-            .map_err(ServiceError::index_write(operation))?
         {
-            ChangeBegun::Started { client, taken_over } => (client, taken_over),
-            ChangeBegun::NotFound => return Err(ServiceError::ClientNotFound),
-            ChangeBegun::Busy => return Err(ServiceError::ClientChangeInProgress),
+            Ok(ChangeBegun::Started { client, taken_over }) => (client, taken_over),
+            Ok(ChangeBegun::NotFound) => return Err(ServiceError::ClientNotFound),
+            Ok(ChangeBegun::Busy) => return Err(ServiceError::ClientChangeInProgress),
+            // Perhaps recorded, with nothing asked of Auth0: if it was,
+            // this request is over with it (a 502), and says so.
+            Err(problem) => {
+                let aspects = current
+                    .change
+                    .as_ref()
+                    .map_or(aspects, |stale| aspects.union(stale.aspects));
+                let recorded = IndexedClient {
+                    change: Some(PendingChange {
+                        aspects,
+                        ..change.clone()
+                    }),
+                    ..current
+                };
+                self.release(recorded, &change.id).await;
+                return Err(ServiceError::index_write(operation)(problem));
+            }
         };
         let target = wanted(&current);
         // What a change that stopped half-way, taken over, may still have
@@ -156,16 +172,25 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     change: left_over(left),
                     ..target
                 };
-                if self
-                    .index
-                    .end_change(&done, &change.id)
-                    .await
-                    .map_err(ServiceError::index_write(operation))?
-                {
-                    Ok(self.shown(done))
-                } else {
+                match self.index.end_change(&done, &change.id).await {
+                    Ok(true) => Ok(self.shown(done)),
                     // Deleted meanwhile.
-                    Err(ServiceError::ClientNotFound)
+                    Ok(false) => Err(ServiceError::ClientNotFound),
+                    // Releasing the record with the old values settles it:
+                    // refused, the end was applied (the record is no longer
+                    // this change's), and the client is as it made it;
+                    // applied, the old values stand, and the reconciler
+                    // sets Auth0 back to them.
+                    Err(problem) => {
+                        let ended = match self.release(current, &change.id).await {
+                            Some(false) => self.index.get(owner, client_id).await.ok().flatten(),
+                            _ => None,
+                        };
+                        match ended {
+                            Some(ended) if ended == done => Ok(self.shown(done)),
+                            _ => Err(ServiceError::index_write(operation)(problem)),
+                        }
+                    }
                 }
             }
             // Gone from Auth0 behind our back: the reconciler removes it.
@@ -199,19 +224,34 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             // This request is over: its record says so, so that the next
             // change takes it over at once rather than wait for it (409).
             Err(problem) => {
-                let released = IndexedClient {
-                    change: current.change.clone().map(|recorded| PendingChange {
-                        until: 0,
-                        ..recorded
-                    }),
-                    ..current
-                };
-                if let Err(index) = self.index.end_change(&released, &change.id).await {
-                    warn!(client_id, error = %index, "could not release a change whose outcome is unknown; it counts as running until its deadline");
-                }
+                self.release(current, &change.id).await;
                 Err(problem)
             }
         }
+    }
+
+    /// Ends the request's part in the change `change_id` recorded on
+    /// `recorded` (as its item held it before the change): the old values
+    /// kept, the record kept for the reconciler, but run by no request
+    /// (`until` 0), so that the next change takes it over at once. Whether
+    /// it was released (`false`: the record was no longer this change's);
+    /// `None` if the index failed, and the record counts as running until
+    /// its deadline.
+    async fn release(&self, recorded: IndexedClient, change_id: &str) -> Option<bool> {
+        let released = IndexedClient {
+            change: recorded
+                .change
+                .clone()
+                .map(|change| PendingChange { until: 0, ..change }),
+            ..recorded
+        };
+        self.index
+            .end_change(&released, change_id)
+            .await
+            .inspect_err(|problem| {
+                warn!(client_id = %released.client_id, error = %problem, "could not release a change whose outcome is unknown; it counts as running until its deadline");
+            })
+            .ok()
     }
 }
 

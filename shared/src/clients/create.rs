@@ -202,6 +202,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             self.index.finish_creation(&creation, &indexed),
         )
         .await;
+        if let Err(problem) = &finished
+            && matches!(problem, IndexError::OutcomeUnknown(_))
+            && let Ok(Some(_listed)) = self.index.get(owner, &indexed.client_id).await
+        {
+            // Settled by reading: the finish was applied, the client is
+            // whole and listed.
+            audit("create_client", owner, Some(&created.client_id), "created");
+            return Ok(CreatedClient { scopes, ..created });
+        }
         if let Err(problem) = finished {
             // Nobody will ever see this client's secret: better none. A
             // finish whose outcome is unknown may have listed it: that
