@@ -14,10 +14,12 @@ use crate::domain::{
     Owner, OwnerIndex, PendingChange, STALE_AFTER, micros,
 };
 use crate::error::{Operation, ServiceError, UpstreamError};
+use crate::validation::choose_scopes;
 
 impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
-    /// Sets the name and description `update` names, in Auth0 and in the
-    /// index.
+    /// Sets the name, description and scopes `update` names, in Auth0 and
+    /// in the index. New scopes go to the client's grant while it is
+    /// active (a disabled client has none: enable grants them).
     pub async fn update(
         &self,
         owner: &Owner,
@@ -25,24 +27,67 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         update: ClientUpdate,
         deadline: Instant,
     ) -> Result<IndexedClient, ServiceError> {
+        let scopes = update
+            .scopes
+            .as_deref()
+            .map(|asked| choose_scopes(Some(asked), &self.grant.scopes))
+            .transpose()?;
+        let mut aspects = Aspects::default();
+        if update.changes_profile() {
+            aspects = aspects.union(Aspects::PROFILE);
+        }
+        if scopes.is_some() {
+            aspects = aspects.union(Aspects::SCOPES);
+        }
         let outcome = self
             .change(
                 owner,
                 client_id,
-                Aspects::PROFILE,
+                aspects,
                 |client| IndexedClient {
                     name: update.name.clone().unwrap_or_else(|| client.name.clone()),
                     description: update
                         .description
                         .clone()
                         .unwrap_or_else(|| client.description.clone()),
+                    scopes: scopes.clone().or_else(|| client.scopes.clone()),
                     ..client.clone()
                 },
-                async |_| {
-                    self.directory
-                        .update_client(client_id, &update, deadline)
-                        .await
-                        .map_err(ServiceError::upstream(Operation::UpdateClient))
+                async |target| {
+                    if update.changes_profile()
+                        && !self
+                            .directory
+                            .update_client(client_id, &update, deadline)
+                            .await
+                            .map_err(ServiceError::upstream(Operation::UpdateClient))?
+                    {
+                        return Ok(false);
+                    }
+                    if scopes.is_some() && target.status == ClientStatus::Active {
+                        let grant = GrantPolicy {
+                            audience: self.grant.audience.clone(),
+                            scopes: self.grant.scopes_of(target.scopes.as_deref()),
+                        };
+                        let profile_sent = update.changes_profile();
+                        self.directory
+                            .set_grant_scopes(client_id, &grant, deadline)
+                            .await
+                            .map_err(|cause| match cause {
+                                // The profile may have changed already: the
+                                // outcome is unknown, not "nothing done".
+                                UpstreamError::RateLimited { .. }
+                                | UpstreamError::Credentials(_)
+                                    if profile_sent =>
+                                {
+                                    UpstreamError::Failed(format!(
+                                        "the scopes, after the profile: {cause}"
+                                    ))
+                                }
+                                cause => cause,
+                            })
+                            .map_err(ServiceError::upstream(Operation::UpdateClient))?;
+                    }
+                    Ok(true)
                 },
             )
             .await;
@@ -189,11 +234,13 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     }
 }
 
-/// Whether the client already has `wanted`'s name, description and status.
+/// Whether the client already has `wanted`'s name, description, status
+/// and scopes.
 fn same_values(wanted: &IndexedClient, current: &IndexedClient) -> bool {
     wanted.name == current.name
         && wanted.description == current.description
         && wanted.status == current.status
+        && wanted.scopes == current.scopes
 }
 
 #[cfg(test)]
@@ -209,6 +256,7 @@ mod tests {
         let rename = ClientUpdate {
             name: Some("After".into()),
             description: None,
+            scopes: None,
         };
         let updated = service
             .update(&owner("owner-a"), id, rename.clone(), later())
@@ -266,6 +314,7 @@ mod tests {
         let rename = ClientUpdate {
             name: Some("Other".into()),
             description: None,
+            scopes: None,
         };
         let failed = service
             .update(&owner("owner-a"), id, rename.clone(), later())

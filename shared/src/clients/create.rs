@@ -181,6 +181,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             scopes: Some(scopes.clone()),
             status: ClientStatus::Active,
             change: None,
+            last_used_at: None,
         };
         if let Err(problem) = self.index.finish_creation(&creation, &indexed).await {
             // Nobody will ever see this client's secret: better none.

@@ -1,8 +1,10 @@
 //! The owner index in memory: the same rules as the DynamoDB adapter, for
 //! tests of the operations and the reconciler that need no server. The
-//! reconciler's calls are in `memory/reconciler.rs`.
+//! reconciler's calls are in `memory/reconciler.rs`, the log stream's in
+//! `memory/usage.rs`.
 
 mod reconciler;
+mod usage;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -379,6 +381,9 @@ impl OwnerIndex for MemoryIndex {
         entry.client.name.clone_from(&client.name);
         entry.client.description.clone_from(&client.description);
         entry.client.status = client.status;
+        if client.scopes.is_some() {
+            entry.client.scopes.clone_from(&client.scopes);
+        }
         entry.client.change.clone_from(&client.change);
         Ok(true)
     }
@@ -471,6 +476,19 @@ impl OwnerIndex for MemoryIndex {
         lease: &SweepLease,
     ) -> Result<SweepRemoval, IndexError> {
         Ok(self.mark_gone(client, generation, lease))
+    }
+
+    async fn owner_of(&self, client_id: &str) -> Result<Option<Owner>, IndexError> {
+        Ok(self.owner_by_id(client_id))
+    }
+
+    async fn record_use(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        at: u64,
+    ) -> Result<bool, IndexError> {
+        Ok(self.used_at(owner, client_id, at))
     }
 
     async fn census(&self) -> Result<TableCensus, IndexError> {

@@ -250,6 +250,7 @@ mod tests {
         let named = ClientUpdate {
             name: Some(id.into()),
             description: Some(String::new()),
+            scopes: None,
         };
         directory.update_client(id, &named, later()).await.unwrap();
         directory
@@ -280,6 +281,7 @@ mod tests {
         let renamed = ClientUpdate {
             name: Some("renamed in the dashboard".into()),
             description: None,
+            scopes: None,
         };
         directory
             .update_client("client_renamed", &renamed, later())
