@@ -194,3 +194,89 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A sample event of `events/`, about `client_x`.
+    fn sample(text: &str) -> Value {
+        serde_json::from_str(&text.replace("{{CLIENT_ID}}", "client_x")).unwrap()
+    }
+
+    fn seccft() -> Value {
+        sample(include_str!("../../../events/auth0_log_events-seccft.json"))
+    }
+
+    fn deleted() -> Value {
+        sample(include_str!(
+            "../../../events/auth0_log_events-client-deleted.json"
+        ))
+    }
+
+    #[test]
+    fn the_sample_events_are_a_token_exchange_and_a_deletion() {
+        assert_eq!(
+            LogEvent::of(&seccft()),
+            LogEvent::TokenExchanged {
+                client_id: "client_x".into(),
+                at: parse_rfc3339("2026-12-06T23:12:45.123Z").unwrap(),
+            }
+        );
+        // The deleted client is the path's, not the caller's `client_id`.
+        assert_eq!(
+            LogEvent::of(&deleted()),
+            LogEvent::ClientDeleted {
+                client_id: "client_x".into()
+            }
+        );
+    }
+
+    #[test]
+    fn only_a_delete_of_the_client_itself_is_a_deletion() {
+        let with_request = |method: &str, path: &str| {
+            let mut event = deleted();
+            event["detail"]["data"]["details"]["request"] = json!({"method": method, "path": path});
+            LogEvent::of(&event)
+        };
+        assert_eq!(
+            with_request("DELETE", "/api/v2/clients/client_x"),
+            LogEvent::ClientDeleted {
+                client_id: "client_x".into()
+            }
+        );
+        for (method, path) in [
+            ("get", "/api/v2/clients/client_x"),
+            ("patch", "/api/v2/clients/client_x"),
+            ("delete", "/api/v2/clients/client_x/credentials/cred_1"),
+            ("delete", "/api/v2/client-grants/cgr_1"),
+            ("delete", "/api/v2/clients/"),
+            ("delete", "/api/v2/clients/client_x?x=1"),
+        ] {
+            assert_eq!(
+                with_request(method, path),
+                LogEvent::Other,
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_exchange_without_a_usable_client_or_date_is_nothing() {
+        for (field, value) in [
+            ("date", json!("not a date")),
+            ("date", json!(null)),
+            ("client_id", json!(null)),
+            ("client_id", json!("../x")),
+            ("type", json!("feccft")),
+        ] {
+            let mut event = seccft();
+            event["detail"]["data"][field] = value.clone();
+            assert_eq!(LogEvent::of(&event), LogEvent::Other, "{field}: {value}");
+        }
+        assert_eq!(LogEvent::of(&json!({"detail": "x"})), LogEvent::Other);
+        assert_eq!(LogEvent::of(&json!(null)), LogEvent::Other);
+    }
+}
