@@ -306,6 +306,78 @@ mod tests {
         assert_eq!(service.directory().calls().len(), calls);
     }
 
+    /// An update of the scopes alone.
+    fn rescope(scopes: &[&str]) -> ClientUpdate {
+        ClientUpdate {
+            name: None,
+            description: None,
+            scopes: Some(scopes.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+
+    #[tokio::test]
+    async fn new_scopes_go_to_the_grant_while_active_and_wait_for_enable_while_disabled() {
+        let (service, created) = scoped_with_client("Rescoped").await;
+        let id = created.client_id.as_str();
+        let a = owner("owner-a");
+        let updated = service
+            .update(&a, id, rescope(&["read:hives", "read:spaces"]), later())
+            .await
+            .unwrap();
+        // In GRANT_SCOPES order; the profile untouched, in Auth0 too.
+        assert_eq!(
+            updated.scopes.as_deref().unwrap(),
+            ["read:spaces", "read:hives"]
+        );
+        assert_eq!(
+            service.directory().granted(id).unwrap(),
+            ["read:spaces", "read:hives"]
+        );
+        assert!(!service.directory().calls().contains(&"update_client"));
+        // One this service does not grant: 400, nothing asked.
+        let calls = service.directory().calls().len();
+        let refused = service.update(&a, id, rescope(&["admin"]), later()).await;
+        assert!(matches!(refused, Err(ServiceError::InvalidRequest(_))));
+        assert_eq!(service.directory().calls().len(), calls);
+
+        service
+            .set_status(&a, id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        service
+            .update(&a, id, rescope(&["read:rooms"]), later())
+            .await
+            .unwrap();
+        assert!(
+            !service.directory().has_grant(id),
+            "no grant while disabled"
+        );
+        service
+            .set_status(&a, id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+        assert_eq!(service.directory().granted(id).unwrap(), ["read:rooms"]);
+    }
+
+    #[tokio::test]
+    async fn a_scopes_update_auth0_failed_shows_the_old_scopes_and_is_left_for_the_reconciler() {
+        let (service, created) = scoped_with_client("Unsure").await;
+        let id = created.client_id.as_str();
+        let a = owner("owner-a");
+        let before = service.get(&a, id).await.unwrap().scopes;
+        service.directory().fail_next(Failing::GrantScopes);
+        let failed = service
+            .update(&a, id, rescope(&["read:rooms"]), later())
+            .await;
+        assert_eq!(failed_upstream(&failed), Some(Operation::UpdateClient));
+        assert_eq!(service.get(&a, id).await.unwrap().scopes, before);
+        let stale = service.index().stale_operations(u64::MAX).await.unwrap();
+        assert!(
+            matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::SCOPES),
+            "{stale:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_rate_limited_update_changes_nothing_and_leaves_no_change_behind() {
         let (service, created) = scoped_with_client("Same").await;

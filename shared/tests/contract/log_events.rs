@@ -69,8 +69,13 @@ async fn get_and_list_show_the_newest_token_exchange_whatever_the_order_and_repe
 #[tokio::test]
 async fn a_dashboard_deletion_removes_the_client_after_auth0s_404_and_frees_its_quota() {
     let env = TestEnv::with_env(vec![("MAX_CLIENTS_PER_OWNER", "1".into())]).await;
-    let id = env.create_id("owner-a", "Deleted in the dashboard").await;
     let token = env.token("owner-a");
+    let body = json!({"name": "Deleted in the dashboard"});
+    let created = env
+        .create_keyed(&token, "dashboard-key", body.clone())
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json["client_id"].as_str().unwrap().to_owned();
     env.delete_in_auth0(&id).await;
     // Until the event, the index still counts it.
     let refused = env.create(&token, json!({"name": "Second"})).await;
@@ -87,8 +92,10 @@ async fn a_dashboard_deletion_removes_the_client_after_auth0s_404_and_frees_its_
     env.get(&token, &id).await.assert_not_found();
     assert_eq!(env.list(&token).await.json, json!([]));
     assert_eq!(env.quota_count("owner-a").await, 0);
-    let second = env.create(&token, json!({"name": "Second"})).await;
-    assert_eq!(second.status, 201, "{}", second.text);
+    // Its Idempotency-Key is released with it: a repeat runs anew.
+    let repeat = env.create_keyed(&token, "dashboard-key", body).await;
+    assert_eq!(repeat.status, 201, "{}", repeat.text);
+    assert_ne!(repeat.json["client_id"], json!(id));
     // Delivered again: nothing left to remove, nothing else touched.
     assert_eq!(followed(&env, &event).await, "unknown_client");
     assert_eq!(env.quota_count("owner-a").await, 1);
