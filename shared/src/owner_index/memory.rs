@@ -5,6 +5,7 @@
 
 mod reconciler;
 mod usage;
+mod write_limit;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -13,7 +14,7 @@ use crate::domain::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex,
     Page, PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState,
-    TableCensus, now_micros,
+    TableCensus, WriteCount, now_micros,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -47,6 +48,9 @@ struct State {
     cursor_key: Option<SecretString>,
     sweep: SweepState,
     sweep_lease: Option<SweepLease>,
+    /// Each owner's window of counted writes: when it opened, how many
+    /// (`write_limit.rs`).
+    writes: BTreeMap<String, (u64, u32)>,
 }
 
 /// An owner index held in memory.
@@ -388,6 +392,15 @@ impl OwnerIndex for MemoryIndex {
         Ok(true)
     }
 
+    async fn count_owner_write(
+        &self,
+        owner: &Owner,
+        now: u64,
+        limit: u32,
+    ) -> Result<WriteCount, IndexError> {
+        Ok(self.count_write(owner, now, limit))
+    }
+
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {
         let mut state = self.state();
         if state.cursor_key.is_none() && create {
@@ -403,32 +416,7 @@ impl OwnerIndex for MemoryIndex {
         &self,
         started_before: u64,
     ) -> Result<Vec<StaleOperation>, IndexError> {
-        let state = self.state();
-        let creations = state.creations.values().map(|creation| {
-            (
-                creation.started_at,
-                StaleOperation::Creation(creation.clone()),
-            )
-        });
-        // A client being deleted is a deletion, whatever change it had.
-        let clients = state.clients.values().filter_map(|entry| {
-            match (entry.deleting_since, &entry.client.change) {
-                (Some(since), _) => Some((since, StaleOperation::Deletion(entry.client.clone()))),
-                (None, Some(change)) => Some((
-                    change.started_at,
-                    StaleOperation::Change(entry.client.clone()),
-                )),
-                (None, None) => None,
-            }
-        });
-        let mut stale: Vec<(u64, StaleOperation)> = creations
-            .chain(clients)
-            .filter(|(began, _)| *began < started_before)
-            .collect();
-        // In the order DynamoDB's `repairs` index answers them: by when
-        // they began.
-        stale.sort_by_key(|(began, _)| *began);
-        Ok(stale.into_iter().map(|(_, operation)| operation).collect())
+        Ok(self.stale(started_before))
     }
 
     async fn mark_swept(

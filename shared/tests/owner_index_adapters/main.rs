@@ -45,3 +45,4 @@ mod reconciler;
 mod sweep;
 mod token_store;
 mod usage;
+mod write_limit;
