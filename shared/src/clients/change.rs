@@ -15,10 +15,12 @@ use crate::domain::{
     Owner, OwnerIndex, PendingChange, STALE_AFTER, micros,
 };
 use crate::error::{Operation, ServiceError, UpstreamError};
+use crate::validation::choose_scopes;
 
 impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
-    /// Sets the name and description `update` names, in Auth0 and in the
-    /// index.
+    /// Sets the name, description and scopes `update` names, in Auth0 and
+    /// in the index. New scopes go to the client's grant while it is
+    /// active (a disabled client has none: enable grants them).
     pub async fn update(
         &self,
         owner: &Owner,
@@ -26,33 +28,77 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         update: ClientUpdate,
         deadline: Instant,
     ) -> Result<IndexedClient, ServiceError> {
+        let scopes = update
+            .scopes
+            .as_deref()
+            .map(|asked| choose_scopes(Some(asked), &self.grant.scopes))
+            .transpose()?;
+        let mut aspects = Aspects::default();
+        if update.changes_profile() {
+            aspects = aspects.union(Aspects::PROFILE);
+        }
+        if scopes.is_some() {
+            aspects = aspects.union(Aspects::SCOPES);
+        }
         let outcome = self
             .change(
                 owner,
                 client_id,
-                (Aspects::PROFILE, Operation::UpdateClient, deadline),
+                (aspects, Operation::UpdateClient, deadline),
                 |client| IndexedClient {
                     name: update.name.clone().unwrap_or_else(|| client.name.clone()),
                     description: update
                         .description
                         .clone()
                         .unwrap_or_else(|| client.description.clone()),
+                    scopes: scopes.clone().or_else(|| client.scopes.clone()),
                     ..client.clone()
                 },
                 async |target, taken_over: Aspects| {
-                    // A change taken over may have left either field
-                    // different in Auth0: then both are set.
+                    // A change of the profile taken over may have left
+                    // either field different in Auth0: then both are set.
                     let sent = match taken_over.profile {
                         true => ClientUpdate {
                             name: Some(target.name.clone()),
                             description: Some(target.description.clone()),
+                            scopes: update.scopes.clone(),
                         },
                         false => update.clone(),
                     };
-                    self.directory
-                        .update_client(client_id, &sent, deadline)
-                        .await
-                        .map_err(ServiceError::upstream(Operation::UpdateClient))
+                    if sent.changes_profile()
+                        && !self
+                            .directory
+                            .update_client(client_id, &sent, deadline)
+                            .await
+                            .map_err(ServiceError::upstream(Operation::UpdateClient))?
+                    {
+                        return Ok(false);
+                    }
+                    if scopes.is_some() && target.status == ClientStatus::Active {
+                        let grant = GrantPolicy {
+                            audience: self.grant.audience.clone(),
+                            scopes: self.grant.scopes_of(target.scopes.as_deref()),
+                        };
+                        let profile_sent = sent.changes_profile();
+                        self.directory
+                            .set_grant_scopes(client_id, &grant, deadline)
+                            .await
+                            .map_err(|cause| match cause {
+                                // The profile may have changed already: the
+                                // outcome is unknown, not "nothing done".
+                                UpstreamError::RateLimited { .. }
+                                | UpstreamError::Credentials(_)
+                                    if profile_sent =>
+                                {
+                                    UpstreamError::Failed(format!(
+                                        "the scopes, after the profile: {cause}"
+                                    ))
+                                }
+                                cause => cause,
+                            })
+                            .map_err(ServiceError::upstream(Operation::UpdateClient))?;
+                    }
+                    Ok(true)
                 },
             )
             .await;
@@ -274,11 +320,13 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     }
 }
 
-/// Whether the client already has `wanted`'s name, description and status.
+/// Whether the client already has `wanted`'s name, description, status
+/// and scopes.
 fn same_values(wanted: &IndexedClient, current: &IndexedClient) -> bool {
     wanted.name == current.name
         && wanted.description == current.description
         && wanted.status == current.status
+        && wanted.scopes == current.scopes
 }
 
 #[cfg(test)]
@@ -294,6 +342,7 @@ mod tests {
         let rename = ClientUpdate {
             name: Some("After".into()),
             description: None,
+            scopes: None,
         };
         let updated = service
             .update(&owner("owner-a"), id, rename.clone(), later())
@@ -343,6 +392,78 @@ mod tests {
         assert_eq!(service.directory().calls().len(), calls);
     }
 
+    /// An update of the scopes alone.
+    fn rescope(scopes: &[&str]) -> ClientUpdate {
+        ClientUpdate {
+            name: None,
+            description: None,
+            scopes: Some(scopes.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+
+    #[tokio::test]
+    async fn new_scopes_go_to_the_grant_while_active_and_wait_for_enable_while_disabled() {
+        let (service, created) = scoped_with_client("Rescoped").await;
+        let id = created.client_id.as_str();
+        let a = owner("owner-a");
+        let updated = service
+            .update(&a, id, rescope(&["read:hives", "read:spaces"]), later())
+            .await
+            .unwrap();
+        // In GRANT_SCOPES order; the profile untouched, in Auth0 too.
+        assert_eq!(
+            updated.scopes.as_deref().unwrap(),
+            ["read:spaces", "read:hives"]
+        );
+        assert_eq!(
+            service.directory().granted(id).unwrap(),
+            ["read:spaces", "read:hives"]
+        );
+        assert!(!service.directory().calls().contains(&"update_client"));
+        // One this service does not grant: 400, nothing asked.
+        let calls = service.directory().calls().len();
+        let refused = service.update(&a, id, rescope(&["admin"]), later()).await;
+        assert!(matches!(refused, Err(ServiceError::InvalidRequest(_))));
+        assert_eq!(service.directory().calls().len(), calls);
+
+        service
+            .set_status(&a, id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        service
+            .update(&a, id, rescope(&["read:rooms"]), later())
+            .await
+            .unwrap();
+        assert!(
+            !service.directory().has_grant(id),
+            "no grant while disabled"
+        );
+        service
+            .set_status(&a, id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+        assert_eq!(service.directory().granted(id).unwrap(), ["read:rooms"]);
+    }
+
+    #[tokio::test]
+    async fn a_scopes_update_auth0_failed_shows_the_old_scopes_and_is_left_for_the_reconciler() {
+        let (service, created) = scoped_with_client("Unsure").await;
+        let id = created.client_id.as_str();
+        let a = owner("owner-a");
+        let before = service.get(&a, id).await.unwrap().scopes;
+        service.directory().fail_next(Failing::GrantScopes);
+        let failed = service
+            .update(&a, id, rescope(&["read:rooms"]), later())
+            .await;
+        assert_eq!(failed_upstream(&failed), Some(Operation::UpdateClient));
+        assert_eq!(service.get(&a, id).await.unwrap().scopes, before);
+        let stale = service.index().stale_operations(u64::MAX).await.unwrap();
+        assert!(
+            matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::SCOPES),
+            "{stale:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_rate_limited_update_changes_nothing_and_leaves_no_change_behind() {
         let (service, created) = scoped_with_client("Same").await;
@@ -351,6 +472,7 @@ mod tests {
         let rename = ClientUpdate {
             name: Some("Other".into()),
             description: None,
+            scopes: None,
         };
         let failed = service
             .update(&owner("owner-a"), id, rename.clone(), later())

@@ -207,6 +207,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             scopes: Some(scopes.clone()),
             status: ClientStatus::Active,
             change: None,
+            last_used_at: None,
         };
         // By when the undo still has its time, should the finish fail.
         let finish_by = steps

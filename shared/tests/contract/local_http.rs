@@ -81,7 +81,7 @@ async fn cargo_lambda_watch_serves_every_route() {
         listed,
         (
             200,
-            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id, "scopes": scopes, "status": "active"}])
+            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id, "scopes": scopes, "status": "active", "last_used_at": null}])
         )
     );
     let (status, got) = caller

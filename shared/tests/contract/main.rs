@@ -23,6 +23,7 @@ mod index;
 mod layout;
 mod lifecycle;
 mod local_http;
+mod log_events;
 mod outbound;
 mod python_client;
 mod read;

@@ -188,6 +188,8 @@ scripted! {
     sweep_state() -> SweepState;
     save_sweep_state(state: &SweepState, lease: &SweepLease) -> bool;
     begin_sweep_removal(client: &IndexedClient, generation: u64, lease: &SweepLease) -> SweepRemoval;
+    owner_of(client_id: &str) -> Option<Owner>;
+    record_use(owner: &Owner, client_id: &str, at: u64) -> bool;
     census() -> TableCensus;
     @more
     // The lease a run takes is noted: if the run stops, the harness lets

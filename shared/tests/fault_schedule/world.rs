@@ -101,6 +101,14 @@ impl ClientDirectory for Directory {
     ) -> Result<(), UpstreamError> {
         self.0.delete_grant(client_id, audience, deadline).await
     }
+    async fn set_grant_scopes(
+        &self,
+        client_id: &str,
+        grant: &GrantPolicy,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.0.set_grant_scopes(client_id, grant, deadline).await
+    }
     async fn update_client(
         &self,
         client_id: &str,
@@ -454,6 +462,7 @@ impl World {
                     let update = ClientUpdate {
                         name: request.new_name.clone(),
                         description: request.new_description.clone(),
+                        scopes: None,
                     };
                     service
                         .update(&owner, &client_id, update, deadline)

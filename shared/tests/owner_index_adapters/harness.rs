@@ -179,6 +179,7 @@ pub fn client_of(creation: &Creation) -> IndexedClient {
         scopes: Some(creation.scopes.clone()),
         status: ClientStatus::Active,
         change: None,
+        last_used_at: None,
     }
 }
 

@@ -8,7 +8,7 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::clients::{ACTIVE, indexed_client};
+use super::clients::{ACTIVE, indexed_client, words};
 use super::codec::{Table, n, s, text};
 use super::keys::{PENDING, client_key};
 use super::settle::Written;
@@ -93,20 +93,31 @@ pub(super) async fn end(
         .expression_attribute_values(":name", s(&client.name))
         .expression_attribute_values(":description", s(&client.description))
         .expression_attribute_values(":access", s(client.status.as_str()));
-    const VALUES: &str =
-        "SET #name = :name, description = :description, access = :access, last_change = :id";
+    // Items from before scopes could be chosen keep having none recorded
+    // (all of GRANT_SCOPES) until a change sets some.
+    let (update, values) = match &client.scopes {
+        Some(scopes) => (
+            update.expression_attribute_values(":scopes", s(words(scopes))),
+            "SET #name = :name, description = :description, access = :access, \
+             last_change = :id, scopes = :scopes",
+        ),
+        None => (
+            update,
+            "SET #name = :name, description = :description, access = :access, last_change = :id",
+        ),
+    };
     let update = match &client.change {
         // What is left stays for the reconciler to repair.
         Some(left) => update
             .update_expression(format!(
-                "{VALUES}, change_aspects = :aspects, change_at = :at, repair_at = :at, \
+                "{values}, change_aspects = :aspects, change_at = :at, repair_at = :at, \
                  change_until = :until"
             ))
             .expression_attribute_values(":aspects", s(left.aspects.to_words()))
             .expression_attribute_values(":at", n(left.started_at))
             .expression_attribute_values(":until", n(left.until)),
         None => update.update_expression(format!(
-            "{VALUES} REMOVE change, change_at, change_aspects, change_until, repair, repair_at"
+            "{values} REMOVE change, change_at, change_aspects, change_until, repair, repair_at"
         )),
     };
     let written = table
@@ -122,6 +133,9 @@ pub(super) async fn end(
                     && text(item, "name").as_deref() == Some(client.name.as_str())
                     && text(item, "description").as_deref() == Some(client.description.as_str())
                     && text(item, "access").as_deref() == Some(client.status.as_str())
+                    && client.scopes.as_deref().is_none_or(|scopes| {
+                        text(item, "scopes").as_deref() == Some(words(scopes).as_str())
+                    })
             },
         )
         .await?;

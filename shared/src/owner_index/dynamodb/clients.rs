@@ -49,6 +49,9 @@ pub(super) fn client_item(client: &IndexedClient) -> Item {
     if let Some(scopes) = &client.scopes {
         item.insert("scopes".into(), s(words(scopes)));
     }
+    if let Some(at) = client.last_used_at {
+        item.insert("last_used_at".into(), n(at));
+    }
     if let Some(change) = &client.change {
         item.insert("change".into(), s(&change.id));
         item.insert("change_at".into(), n(change.started_at));
@@ -87,6 +90,7 @@ pub(super) fn indexed_client(item: &Item) -> Option<IndexedClient> {
             .and_then(|access| ClientStatus::parse(&access))
             .unwrap_or(ClientStatus::Active),
         change: pending_change(item),
+        last_used_at: number(item, "last_used_at"),
     })
 }
 

@@ -99,5 +99,7 @@ gated! {
     take_sweep_lease(lease: &SweepLease) -> Option<SweepState>;
     save_sweep_state(state: &SweepState, lease: &SweepLease) -> bool;
     begin_sweep_removal(client: &IndexedClient, generation: u64, lease: &SweepLease) -> SweepRemoval;
+    owner_of(client_id: &str) -> Option<Owner>;
+    record_use(owner: &Owner, client_id: &str, at: u64) -> bool;
     census() -> TableCensus;
 }
