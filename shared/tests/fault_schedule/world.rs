@@ -15,13 +15,12 @@ use m2m_shared::api::response::error_response;
 use m2m_shared::auth0::ManagementApi;
 use m2m_shared::clients::ClientService;
 use m2m_shared::domain::{
-    ClientDirectory, ClientStatus, ClientUpdate, CreatedClient, DirectoryClient, DirectoryGrant,
-    GrantPolicy, IndexedClient, NewClient, Owner, OwnerIndex, STALE_AFTER, SweepLease,
+    ClientStatus, ClientUpdate, GrantPolicy, IndexedClient, NewClient, Owner, OwnerIndex,
+    STALE_AFTER, SweepLease,
 };
-use m2m_shared::error::{ServiceError, UpstreamError};
-use m2m_shared::owner_index::MemoryIndex;
+use m2m_shared::error::ServiceError;
+use m2m_shared::owner_index::{MemoryIndex, MemoryTokenStore};
 use m2m_shared::reconcile::Reconciler;
-use m2m_shared::secret_string::SecretString;
 use test_support::setup::{StaticCredentials, emulator_config};
 use tokio::time::Instant;
 
@@ -37,89 +36,6 @@ pub const SCOPES: &[&str] = &["read:spaces", "read:rooms", "read:hives"];
 /// A request's time, as the API gives it (12 s less its margin).
 const REQUEST_BUDGET: Duration = Duration::from_secs(11);
 const RECONCILE_BUDGET: Duration = Duration::from_secs(60);
-
-/// Auth0, shared by every operation's service and reconciler.
-#[derive(Clone)]
-pub struct Directory(Arc<ManagementApi<StaticCredentials>>);
-
-/// The directory's calls, passed on: one line each.
-impl ClientDirectory for Directory {
-    async fn create_client(
-        &self,
-        client: &NewClient,
-        owner: &Owner,
-        requested_id: &str,
-        deadline: Instant,
-        discard_deadline: Instant,
-    ) -> Result<CreatedClient, UpstreamError> {
-        self.0
-            .create_client(client, owner, requested_id, deadline, discard_deadline)
-            .await
-    }
-    async fn create_grant(
-        &self,
-        client_id: &str,
-        grant: &GrantPolicy,
-        deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.0.create_grant(client_id, grant, deadline).await
-    }
-    async fn client_secret(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<Option<SecretString>, UpstreamError> {
-        self.0.client_secret(client_id, deadline).await
-    }
-    async fn list_page(
-        &self,
-        from: Option<&str>,
-        deadline: Instant,
-    ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
-        self.0.list_page(from, deadline).await
-    }
-    async fn client_exists(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<bool, UpstreamError> {
-        self.0.client_exists(client_id, deadline).await
-    }
-    async fn list_grants(
-        &self,
-        audience: &str,
-        from: Option<&str>,
-        deadline: Instant,
-    ) -> Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError> {
-        self.0.list_grants(audience, from, deadline).await
-    }
-    async fn delete_grant(
-        &self,
-        client_id: &str,
-        audience: &str,
-        deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.0.delete_grant(client_id, audience, deadline).await
-    }
-    async fn update_client(
-        &self,
-        client_id: &str,
-        update: &ClientUpdate,
-        deadline: Instant,
-    ) -> Result<bool, UpstreamError> {
-        self.0.update_client(client_id, update, deadline).await
-    }
-    async fn rotate_secret(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<Option<SecretString>, UpstreamError> {
-        self.0.rotate_secret(client_id, deadline).await
-    }
-    async fn delete_client(&self, client_id: &str, deadline: Instant) -> Result<(), UpstreamError> {
-        self.0.delete_client(client_id, deadline).await
-    }
-}
 
 /// Counts of what a schedule did.
 #[derive(Clone, Debug, Default)]
@@ -150,7 +66,11 @@ impl Tally {
 pub struct World {
     pub emulator: Emulator,
     pub index: Arc<MemoryIndex>,
-    directory: Directory,
+    /// What every operation's Auth0 adapter is made of: one HTTP client,
+    /// and the deployment's management token, shared as by containers.
+    http: reqwest::Client,
+    tokens: Arc<MemoryTokenStore>,
+    custom_client_ids: bool,
     pub grant: GrantPolicy,
     pub model: Model,
     pub tally: Tally,
@@ -172,18 +92,12 @@ impl World {
         let mut config = emulator_config();
         config.custom_client_ids = custom_client_ids;
         let emulator = Emulator::start(config).await.expect("the emulator starts");
-        let api = ManagementApi::new(
-            m2m_shared::http::client().expect("the HTTP client"),
-            emulator.base_url(),
-            format!("{}/api/v2/", emulator.base_url()),
-            StaticCredentials,
-            custom_client_ids,
-            None,
-        );
         World {
             emulator,
             index: Arc::new(MemoryIndex::new()),
-            directory: Directory(Arc::new(api)),
+            http: m2m_shared::http::client().expect("the HTTP client"),
+            tokens: Arc::new(MemoryTokenStore::new()),
+            custom_client_ids,
             grant: GrantPolicy {
                 audience: AUDIENCE.into(),
                 scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
@@ -383,7 +297,15 @@ impl World {
             inner: self.index.clone(),
             control,
         };
-        let directory = self.directory.clone();
+        // Each operation is a container of its own, as in production.
+        let directory = ManagementApi::new(
+            self.http.clone(),
+            self.emulator.base_url(),
+            format!("{}/api/v2/", self.emulator.base_url()),
+            StaticCredentials,
+            self.custom_client_ids,
+            Some(self.tokens.clone()),
+        );
         let grant = self.grant.clone();
         let owner = Owner::parse(OWNERS[plan.owner]).expect("an owner");
         let client_id = match target {
