@@ -9,6 +9,18 @@
 //! Faults can be queued per route (429s, 5xx, delays, dropped connections,
 //! malformed JSON, expired tokens) so error paths are tested for real.
 
+/// The committed key pair `keys/<name>-key.pem` and `keys/<name>-public.pem`
+/// (see `keys/README.md`), as (private, public) PEMs. A macro because
+/// `include_str!` takes only a literal path.
+macro_rules! committed_key_pair {
+    ($name:literal) => {
+        (
+            include_str!(concat!("../keys/", $name, "-key.pem")),
+            include_str!(concat!("../keys/", $name, "-public.pem")),
+        )
+    };
+}
+
 mod client_keys;
 mod clock;
 mod keys;
