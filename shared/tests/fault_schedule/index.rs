@@ -13,7 +13,7 @@ use m2m_shared::domain::{
     PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
 };
 use m2m_shared::error::IndexError;
-use m2m_shared::owner_index::MemoryIndex;
+use m2m_shared::owner_index::{DynamoIndex, MemoryIndex};
 use m2m_shared::secret_string::SecretString;
 use tokio::sync::{Notify, mpsc};
 
@@ -109,9 +109,16 @@ fn refused(call: &str) -> IndexError {
     IndexError(format!("{call}: injected: refused"))
 }
 
+/// The table a schedule runs on: the index in memory, or the DynamoDB
+/// adapter (on moto), as a check of the real adapter.
+pub enum Table {
+    Memory(MemoryIndex),
+    Dynamo(DynamoIndex),
+}
+
 #[derive(Clone)]
 pub struct OpIndex {
-    pub inner: Arc<MemoryIndex>,
+    pub inner: Arc<Table>,
     pub control: Arc<Control>,
 }
 
@@ -177,3 +184,28 @@ macro_rules! scripted {
 }
 
 owner_index_calls!(scripted);
+
+/// Every call of the port passed to the table's adapter.
+macro_rules! dispatched {
+    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty;)*
+     @lease $lease:ident($lease_arg:ident: $lease_type:ty) -> $lease_answer:ty;) => {
+        impl OwnerIndex for Table {
+            $(
+                async fn $call(&self, $($arg: $type),*) -> Result<$answer, IndexError> {
+                    match self {
+                        Table::Memory(index) => index.$call($($arg),*).await,
+                        Table::Dynamo(index) => index.$call($($arg),*).await,
+                    }
+                }
+            )*
+            async fn $lease(&self, $lease_arg: $lease_type) -> Result<$lease_answer, IndexError> {
+                match self {
+                    Table::Memory(index) => index.$lease($lease_arg).await,
+                    Table::Dynamo(index) => index.$lease($lease_arg).await,
+                }
+            }
+        }
+    };
+}
+
+owner_index_calls!(dispatched);

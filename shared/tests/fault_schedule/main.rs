@@ -27,7 +27,10 @@ mod world;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use m2m_shared::owner_index::{DynamoIndex, MemoryIndex};
+
 use crate::faults::FaultKind;
+use crate::index::Table;
 use crate::model::Violation;
 use crate::schedule::{OpKind, Plan};
 use crate::world::{Tally, World};
@@ -40,6 +43,10 @@ const CI_FIRST_SEED: u64 = 0x5EED_0000;
 /// The long run: 400 schedules of 30 operations, seeds of their own.
 const LONG_SCHEDULES: u64 = 400;
 const LONG_FIRST_SEED: u64 = 0x10_0000_0000;
+/// The schedules on the DynamoDB adapter: a few, as a check of it (moto
+/// answers each call in milliseconds, not microseconds).
+const DYNAMODB_SCHEDULES: u64 = 8;
+const DYNAMODB_FIRST_SEED: u64 = 0xD1A0_0000;
 /// Schedules run at once (each is sequential in itself: concurrency
 /// between schedules changes nothing within one).
 const AT_ONCE: usize = 12;
@@ -51,6 +58,8 @@ struct Run {
     slow: bool,
     /// One seed, traced.
     only: Option<u64>,
+    /// On the DynamoDB adapter (moto).
+    dynamodb: bool,
 }
 
 fn env_number(name: &str) -> Option<u64> {
@@ -71,6 +80,7 @@ impl Run {
             ops: env_number("FAULT_SCHEDULE_OPS").map_or(CI_OPS, |n| n as usize),
             slow: std::env::var("FAULT_SCHEDULE_SLOW").is_ok_and(|v| v == "1"),
             only: env_number("FAULT_SCHEDULE_SEED"),
+            dynamodb: false,
         }
     }
 }
@@ -85,11 +95,20 @@ struct Outcome {
 }
 
 /// Runs the schedule `seed`: `ops` operations, then the reconciler without
-/// faults, then the checker.
-async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>) -> Outcome {
+/// faults, then the checker; on the DynamoDB adapter (a fresh table in
+/// moto) if `dynamodb`, else in memory.
+async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>, dynamodb: bool) -> Outcome {
     let custom_client_ids =
         !(faults::TENANTS_WITHOUT_CUSTOM_IDS || faults::all_on()) || rng::Rng::new(seed).chance(70);
-    let mut world = World::new(custom_client_ids).await;
+    let table = if dynamodb {
+        let client = test_support::dynamodb::client();
+        let name = format!("fault-schedule-{seed:x}");
+        test_support::dynamodb::create_clients_table(&client, &name).await;
+        Table::Dynamo(DynamoIndex::new(client, name))
+    } else {
+        Table::Memory(MemoryIndex::new())
+    };
+    let mut world = World::new(custom_client_ids, table).await;
     for n in 0..ops {
         world.run(&Plan::draw(seed, n, &kinds)).await;
     }
@@ -107,9 +126,14 @@ async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>) -> Outcome {
     }
 }
 
-fn replay_command(seed: u64) -> String {
+fn replay_command(seed: u64, dynamodb: bool) -> String {
+    let test = if dynamodb {
+        "fault_schedules_on_the_dynamodb_adapter"
+    } else {
+        "fault_schedules_keep_every_answer_true"
+    };
     format!(
-        "FAULT_SCHEDULE_SEED={seed:#x} cargo test -p m2m_shared --test fault_schedule -- --nocapture"
+        "FAULT_SCHEDULE_SEED={seed:#x} cargo test -p m2m_shared --test fault_schedule -- --nocapture {test}"
     )
 }
 
@@ -140,7 +164,7 @@ fn run_schedules(run: Run) {
                         .expect("a schedule's task"),
                 );
             }
-            running.spawn(schedule(seed, run.ops, kinds.clone()));
+            running.spawn(schedule(seed, run.ops, kinds.clone(), run.dynamodb));
         }
         while let Some(done) = running.join_next().await {
             outcomes.push(done.expect("a schedule's task"));
@@ -172,7 +196,7 @@ fn run_schedules(run: Run) {
                 outcome.tally.operations,
                 outcome.tally.fault_count(),
                 outcome.violations.len(),
-                replay_command(outcome.seed)
+                replay_command(outcome.seed, run.dynamodb)
             );
             for violation in &outcome.violations {
                 println!("  {}: {}", violation.invariant, violation.detail);
@@ -212,7 +236,7 @@ fn run_schedules(run: Run) {
         "{} of {} schedules broke an invariant (above); replay one with {}",
         failing.len(),
         outcomes.len(),
-        replay_command(failing[0])
+        replay_command(failing[0], run.dynamodb)
     );
 }
 
@@ -220,6 +244,19 @@ fn run_schedules(run: Run) {
 #[test]
 fn fault_schedules_keep_every_answer_true() {
     run_schedules(Run::from_env(CI_FIRST_SEED, CI_SCHEDULES));
+}
+
+/// A few schedules on the DynamoDB adapter (moto): the real adapter under
+/// the same schedules and checker (a seed replays as in memory, with this
+/// test's name as the filter).
+#[test]
+fn fault_schedules_on_the_dynamodb_adapter() {
+    let run = Run::from_env(DYNAMODB_FIRST_SEED, DYNAMODB_SCHEDULES);
+    run_schedules(Run {
+        schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(DYNAMODB_SCHEDULES),
+        dynamodb: true,
+        ..run
+    });
 }
 
 /// The long run: at least 10,000 operations.

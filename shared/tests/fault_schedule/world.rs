@@ -19,13 +19,13 @@ use m2m_shared::domain::{
     STALE_AFTER, SweepLease,
 };
 use m2m_shared::error::ServiceError;
-use m2m_shared::owner_index::{MemoryIndex, MemoryTokenStore};
+use m2m_shared::owner_index::MemoryTokenStore;
 use m2m_shared::reconcile::Reconciler;
 use test_support::setup::{StaticCredentials, emulator_config};
 use tokio::time::Instant;
 
 use crate::faults::FaultKind;
-use crate::index::{Control, Event, OpIndex};
+use crate::index::{Control, Event, OpIndex, Table};
 use crate::model::{Heard, Model, Request, Shape, Target};
 use crate::schedule::{MAX_CLIENTS, OWNERS, OpKind, Plan};
 
@@ -65,7 +65,7 @@ impl Tally {
 
 pub struct World {
     pub emulator: Emulator,
-    pub index: Arc<MemoryIndex>,
+    pub index: Arc<Table>,
     /// What every operation's Auth0 adapter is made of: one HTTP client,
     /// and the deployment's management token, shared as by containers.
     http: reqwest::Client,
@@ -88,13 +88,13 @@ pub struct World {
 type Answering = Pin<Box<dyn Future<Output = Heard> + Send>>;
 
 impl World {
-    pub async fn new(custom_client_ids: bool) -> World {
+    pub async fn new(custom_client_ids: bool, table: Table) -> World {
         let mut config = emulator_config();
         config.custom_client_ids = custom_client_ids;
         let emulator = Emulator::start(config).await.expect("the emulator starts");
         World {
             emulator,
-            index: Arc::new(MemoryIndex::new()),
+            index: Arc::new(table),
             http: m2m_shared::http::client().expect("the HTTP client"),
             tokens: Arc::new(MemoryTokenStore::new()),
             custom_client_ids,
