@@ -27,6 +27,7 @@ mod world;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use m2m_shared::domain::OwnerIndex;
 use m2m_shared::owner_index::{DynamoIndex, MemoryIndex};
 
 use crate::faults::FaultKind;
@@ -264,4 +265,49 @@ fn fault_schedules_on_the_dynamodb_adapter() {
 #[ignore = "the long run (12,000 operations): cargo test -p m2m_shared --test fault_schedule -- --ignored"]
 fn long_run() {
     run_schedules(Run::from_env(LONG_FIRST_SEED, LONG_SCHEDULES));
+}
+
+/// The checker notices a promise broken behind the service's back: an
+/// Auth0 client with an owner's metadata that no create made, and a
+/// created client whose item is gone from the table.
+#[test]
+fn the_checker_notices_a_broken_promise() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        m2m_shared::metrics::install_sink(|_| {});
+        let mut world = World::new(true, Table::Memory(MemoryIndex::new())).await;
+        world.run(&Plan::quiet(OpKind::Create, 0)).await;
+        assert!(check::check(&world).await.is_empty(), "{:?}", world.trace);
+
+        let created = world.model.known[0].client_id.clone();
+        let census = world.index.census().await.expect("the census");
+        let item = census
+            .clients
+            .iter()
+            .find(|c| c.client_id == created)
+            .expect("the created client's item");
+        world.index.remove(item).await.expect("the item removed");
+        world.emulator.seed_client(serde_json::json!({
+            "name": "made elsewhere",
+            "app_type": "non_interactive",
+            "client_metadata": {"owner_client_id": "owner-a"},
+        }));
+        let found: Vec<&str> = check::check(&world)
+            .await
+            .iter()
+            .map(|violation| violation.invariant)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "every Auth0 client has its item",
+                "every Auth0 client has its item",
+                "every 2xx still holds",
+            ],
+            "{found:?}"
+        );
+    });
 }
