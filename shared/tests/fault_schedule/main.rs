@@ -15,6 +15,19 @@
 //!   only those kinds (faults.rs names them); `FAULT_SCHEDULE_ALL=1` turns
 //!   on every fault kind and check that awaits a fix (faults.rs).
 //! - `long_run` (ignored): at least 10,000 operations, one command.
+//!
+//! What makes a seed replay: every choice comes from the seed (rng.rs);
+//! operations run one at a time, and the only concurrency is scripted (a
+//! request paused at a chosen index call while its partner runs to its
+//! answer); faults are queued per operation and taken back when it ends,
+//! so none leaks into the next. Time is real, not paused: the service
+//! talks to the emulator over loopback HTTP, and tokio's paused clock
+//! jumps to the next timer whenever the runtime waits on a socket, which
+//! would time out requests that were never late. No fault here waits on
+//! the clock but `Auth0ProcessedThenTimeout` (hence `FAULT_SCHEDULE_SLOW`),
+//! and the deadlines (11 s a request) are far from anything a schedule
+//! does, so a loaded machine changes no answer. Schedules run 12 at a time
+//! on two threads; each is sequential in itself.
 
 mod check;
 mod faults;
