@@ -280,9 +280,10 @@ fn long_run() {
     run_schedules(Run::from_env(LONG_FIRST_SEED, LONG_SCHEDULES));
 }
 
-/// The checker notices a promise broken behind the service's back: an
-/// Auth0 client with an owner's metadata that no create made, and a
-/// created client whose item is gone from the table.
+/// The checker (and the reconciler's audit it consults) notices a promise
+/// broken behind the service's back: an Auth0 client with an owner's
+/// metadata that no create made, and a created client whose item is gone
+/// from the table.
 #[test]
 fn the_checker_notices_a_broken_promise() {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -319,6 +320,9 @@ fn the_checker_notices_a_broken_promise() {
                 "every Auth0 client has its item",
                 "every Auth0 client has its item",
                 "every 2xx still holds",
+                // The reconciler's audit sees both clients only in Auth0.
+                "the audit finds no difference",
+                "the audit finds no difference",
             ],
             "{found:?}"
         );

@@ -20,7 +20,7 @@ use m2m_shared::domain::{
 };
 use m2m_shared::error::ServiceError;
 use m2m_shared::owner_index::MemoryTokenStore;
-use m2m_shared::reconcile::Reconciler;
+use m2m_shared::reconcile::{Audit, Reconciler};
 use test_support::setup::{StaticCredentials, emulator_config};
 use tokio::time::Instant;
 
@@ -253,6 +253,32 @@ impl World {
         }
     }
 
+    /// A container's Auth0 adapter: each operation is a container of its
+    /// own, as in production, sharing the deployment's token.
+    fn container(&self) -> ManagementApi<StaticCredentials> {
+        ManagementApi::new(
+            self.http.clone(),
+            self.emulator.base_url(),
+            format!("{}/api/v2/", self.emulator.base_url()),
+            StaticCredentials,
+            self.custom_client_ids,
+            Some(self.tokens.clone()),
+        )
+    }
+
+    /// The reconciler's audit (`{"audit": true}`), without faults: the
+    /// differences it finds between Auth0 and the table.
+    pub async fn audit(&self) -> Result<Audit, ServiceError> {
+        let (control, _events) = Control::new(std::collections::BTreeMap::new());
+        let index = OpIndex {
+            inner: self.index.clone(),
+            control,
+        };
+        Reconciler::new(self.container(), index, self.grant.clone())
+            .audit(Instant::now() + RECONCILE_BUDGET)
+            .await
+    }
+
     /// What `plan` asks, about `target`.
     fn request(&self, plan: &Plan, target: &Target) -> Request {
         let label = &plan.label;
@@ -297,15 +323,7 @@ impl World {
             inner: self.index.clone(),
             control,
         };
-        // Each operation is a container of its own, as in production.
-        let directory = ManagementApi::new(
-            self.http.clone(),
-            self.emulator.base_url(),
-            format!("{}/api/v2/", self.emulator.base_url()),
-            StaticCredentials,
-            self.custom_client_ids,
-            Some(self.tokens.clone()),
-        );
+        let directory = self.container();
         let grant = self.grant.clone();
         let owner = Owner::parse(OWNERS[plan.owner]).expect("an owner");
         let client_id = match target {
