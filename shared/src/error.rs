@@ -93,6 +93,11 @@ pub enum ServiceError {
     /// 409 `IDEMPOTENCY_KEY_IN_USE`: the key's first request is still running.
     #[error("idempotency key in use")]
     IdempotencyKeyInUse,
+    /// 429 `TOO_MANY_REQUESTS`: the owner has started `limit` Auth0-calling
+    /// operations this minute (`OWNER_WRITES_PER_MINUTE`); the minute ends
+    /// in `retry_after`.
+    #[error("{limit} writes this minute: retry after {}s", retry_after.as_secs())]
+    TooManyRequests { limit: u32, retry_after: Duration },
     /// 422 `IDEMPOTENCY_KEY_REUSED`: the key came with another request body.
     #[error("idempotency key reused with another request")]
     IdempotencyKeyReused,

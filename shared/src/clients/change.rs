@@ -117,6 +117,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if current.change.is_none() && same_values(&wanted(&current), &current) {
             return Ok(self.shown(current));
         }
+        self.admit_write(owner).await?;
         let change = PendingChange::begin(aspects);
         let stale_before = change.started_at.saturating_sub(micros(STALE_AFTER));
         let (current, taken_over) = match self

@@ -88,6 +88,11 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             );
             return Ok(replayed);
         }
+        // A replay (above) is no new write: it is not counted.
+        if let Err(refused) = self.admit_write(owner).await {
+            audit("create_client", owner, None, "throttled");
+            return Err(refused);
+        }
         // Whoever writes first makes the key list cursors are signed with.
         self.cursor_key(true).await?;
         let mut creation = Creation {

@@ -5,7 +5,7 @@
 use tokio::time::Instant;
 use tracing::{error, warn};
 
-use super::{ClientService, audit_outcome, possible};
+use super::{ClientService, audit_outcome};
 use crate::domain::{ClientDirectory, Owner, OwnerIndex};
 use crate::error::{Operation, ServiceError, UpstreamError};
 
@@ -29,7 +29,12 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         client_id: &str,
         deadline: Instant,
     ) -> Result<(), ServiceError> {
-        possible(client_id)?;
+        // Only a delete that will call Auth0 counts against the owner's
+        // writes: one of a client that is not there is 404, uncounted. The
+        // count comes before the mark, so that a refusal leaves nothing to
+        // take back.
+        self.indexed(owner, client_id).await?;
+        self.admit_write(owner).await?;
         let client = self
             .index
             .begin_deletion(owner, client_id)

@@ -19,6 +19,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     ) -> Result<RotatedSecret, ServiceError> {
         let outcome = async {
             self.get(owner, client_id).await?;
+            self.admit_write(owner).await?;
             match self.directory.rotate_secret(client_id, deadline).await {
                 Ok(Some(client_secret)) => Ok(RotatedSecret {
                     client_id: client_id.to_owned(),

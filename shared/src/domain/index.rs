@@ -153,6 +153,21 @@ pub enum ChangeBegun {
     Busy,
 }
 
+/// How long an owner's window of counted writes lasts, in seconds: the
+/// minute of `OWNER_WRITES_PER_MINUTE`.
+pub const WRITE_WINDOW_SECONDS: u64 = 60;
+
+/// Whether an owner's write was counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteCount {
+    Counted,
+    /// The owner's window already counts the limit; it closes at `until`
+    /// (seconds since the epoch).
+    Refused {
+        until: u64,
+    },
+}
+
 /// An operation that stopped half-way and is older than any request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StaleOperation {
@@ -313,6 +328,19 @@ pub trait OwnerIndex: Send + Sync {
         client: &IndexedClient,
         change_id: &str,
     ) -> impl Future<Output = Result<bool, IndexError>> + Send;
+
+    /// Counts one of the owner's Auth0-calling operations at `now`
+    /// (seconds since the epoch) in the owner's current window of
+    /// [`WRITE_WINDOW_SECONDS`], which opens with the first write after the
+    /// last one closed; refused, and nothing written, when the window
+    /// already counts `limit` of them (docs/owner-index.md, "Writes per
+    /// minute").
+    fn count_owner_write(
+        &self,
+        owner: &Owner,
+        now: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<WriteCount, IndexError>> + Send;
 
     /// The key that signs list cursors; made once by a writer (`create`),
     /// `None` until then.

@@ -27,7 +27,7 @@ pub use directory::ClientDirectory;
 pub use index::{
     Begun, ChangeBegun, Creation, IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, IdempotencyRecord,
     IndexedClient, KeyState, OwnerIndex, Page, Position, StaleOperation, SweepLease, SweepRemoval,
-    SweepState, TableCensus,
+    SweepState, TableCensus, WRITE_WINDOW_SECONDS, WriteCount,
 };
 pub use owner::{MAX_OWNER_CHARS, Owner};
 pub use token_store::{StoreFuture, StoredToken, TokenItem, TokenStore};

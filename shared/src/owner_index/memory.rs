@@ -3,6 +3,7 @@
 //! reconciler's calls are in `memory/reconciler.rs`.
 
 mod reconciler;
+mod write_limit;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -11,7 +12,7 @@ use crate::domain::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex,
     Page, PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState,
-    TableCensus, now_micros,
+    TableCensus, WriteCount, now_micros,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -45,6 +46,9 @@ struct State {
     cursor_key: Option<SecretString>,
     sweep: SweepState,
     sweep_lease: Option<SweepLease>,
+    /// Each owner's window of counted writes: when it opened, how many
+    /// (`write_limit.rs`).
+    writes: BTreeMap<String, (u64, u32)>,
 }
 
 /// An owner index held in memory.
@@ -381,6 +385,15 @@ impl OwnerIndex for MemoryIndex {
         entry.client.status = client.status;
         entry.client.change.clone_from(&client.change);
         Ok(true)
+    }
+
+    async fn count_owner_write(
+        &self,
+        owner: &Owner,
+        now: u64,
+        limit: u32,
+    ) -> Result<WriteCount, IndexError> {
+        Ok(self.count_write(owner, now, limit))
     }
 
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {

@@ -20,6 +20,7 @@ macro_rules! owner_index_calls {
             remove(client: &IndexedClient) -> ();
             begin_change(client: &IndexedClient, change: &PendingChange, stale_before: u64) -> ChangeBegun;
             end_change(client: &IndexedClient, change_id: &str) -> bool;
+            count_owner_write(owner: &Owner, now: u64, limit: u32) -> WriteCount;
             cursor_key(create: bool) -> Option<SecretString>;
             stale_operations(before: u64) -> Vec<StaleOperation>;
             mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool;

@@ -1,37 +1,13 @@
 //! The functions served by `cargo lambda watch` through the workspace
 //! router, driven over HTTP like the documentation's curl examples.
 
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use auth0_emulator::Emulator;
 use serde_json::{Value, json};
-use test_support::setup::{
-    base_claims, emulator_config, management_secret_json, service_env, with_claims,
-};
 
-use crate::support::{Route, moto};
-
-/// Stops `cargo lambda watch` and the functions it started (its process group).
-struct Watch(Child);
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+use crate::support::Route;
+use crate::support::local_stack::LocalStack;
 
 /// A caller of the API over HTTP, as curl would be.
 struct Caller {
@@ -82,67 +58,18 @@ impl Caller {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cargo_lambda_watch_serves_every_route() {
-    let emulator = Emulator::start(emulator_config()).await.unwrap();
-    let secret_id = format!("m2m/watch-{}", std::process::id());
-    moto::create_secret(&secret_id, &management_secret_json()).await;
-    let table = format!("m2m-clients-watch-{}", std::process::id());
-    test_support::dynamodb::create_clients_table(&test_support::dynamodb::client(), &table).await;
-
-    let port = free_port();
-    let log_path = std::env::temp_dir().join(format!("cargo-lambda-watch-{port}.log"));
-    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let child = Command::new("cargo")
-        .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "-P"])
-        .arg(port.to_string())
-        .current_dir(workspace)
-        .envs(service_env(&emulator, &secret_id, &table))
-        .env("AWS_ENDPOINT_URL", moto::url())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(&log_path).expect("a log file for cargo lambda watch"),
-        ))
-        .process_group(0)
-        .spawn()
-        .expect("cargo lambda (pip install cargo-lambda, or run scripts/test.sh)");
-    let mut watch = Watch(child);
-
-    // Auth0's default token dialect: `azp` and `gty`, no `client_id`.
-    let token = emulator.sign_caller_token(&with_claims(
-        base_claims(&emulator),
-        &json!({"sub": "curl-owner@clients", "azp": "curl-owner", "gty": "client-credentials"}),
-    ));
+    let mut stack = LocalStack::start("watch", &[]).await;
     let caller = Caller {
         http: reqwest::Client::new(),
-        base: format!("http://127.0.0.1:{port}"),
-        bearer: Some(format!("Bearer {token}")),
+        base: stack.base.clone(),
+        bearer: Some(format!("Bearer {}", stack.token("curl-owner"))),
         request_ids: Mutex::default(),
     };
 
-    // Until cargo lambda watch listens, connections are refused.
-    let started = Instant::now();
     let body = r#"{"name": "My API Client", "description": "Client for accessing internal APIs"}"#;
-    let (status, created) = loop {
-        match caller.send(Route::CreateClient, None, Some(body)).await {
-            Ok(answer) => break answer,
-            Err(error) => {
-                if let Ok(Some(status)) = watch.0.try_wait() {
-                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                    panic!(
-                        "cargo lambda watch exited ({status}); is cargo-lambda installed (scripts/test.sh does)?\n{log}"
-                    );
-                }
-                assert!(
-                    started.elapsed() < Duration::from_secs(300),
-                    "cargo lambda watch did not come up: {error}"
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    };
+    let (status, created) = stack
+        .first_answer(async || caller.send(Route::CreateClient, None, Some(body)).await)
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["name"], "My API Client");
     let id = created["client_id"].as_str().unwrap().to_owned();
@@ -195,7 +122,7 @@ async fn cargo_lambda_watch_serves_every_route() {
         .await
         .unwrap();
     assert_eq!(deleted, (204, Value::Null));
-    assert!(emulator.clients().is_empty());
+    assert!(stack.emulator.clients().is_empty());
 
     // Without API Gateway in front, every answer still names its request:
     // one id each (Lambda's request id of the invocation).

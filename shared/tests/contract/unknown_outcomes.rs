@@ -514,7 +514,6 @@ async fn finding_6_a_replay_of_a_create_whose_client_was_deleted_in_auth0_runs_a
 // ---- Finding 7: bounds on a list and on an owner's writes --------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 7: MAX_CLIENTS_PER_OWNER=100000 (a list far over Lambda's 6 MB) is accepted"]
 async fn finding_7_a_quota_whose_list_cannot_be_answered_is_refused_at_configuration() {
     let env = TestEnv::with_env(vec![("MAX_CLIENTS_PER_OWNER", "100000".into())]).await;
     let listed = env.list(&env.token(OWNER)).await;
@@ -532,7 +531,6 @@ async fn finding_7_a_quota_whose_list_cannot_be_answered_is_refused_at_configura
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 7: OWNER_WRITES_PER_MINUTE does not exist: an owner's writes past it are all carried out"]
 async fn finding_7_an_owners_writes_past_owner_writes_per_minute_get_429() {
     let env = TestEnv::with_env(vec![("OWNER_WRITES_PER_MINUTE", "3".into())]).await;
     let token = env.token(OWNER);

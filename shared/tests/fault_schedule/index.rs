@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use m2m_shared::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page,
     PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
+    WriteCount,
 };
 use m2m_shared::error::IndexError;
 use m2m_shared::owner_index::{DynamoIndex, MemoryIndex};
@@ -90,6 +91,7 @@ const WRITES: &[&str] = &[
     "remove",
     "begin_change",
     "end_change",
+    "count_owner_write",
     "cursor_key",
     "mark_swept",
     "import",

@@ -3,6 +3,7 @@
 //! by `moto_server` through the real AWS SDK.
 
 pub mod documented;
+pub mod local_stack;
 pub mod logs;
 pub mod openapi;
 pub mod stopping;

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use m2m_shared::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page,
     PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
+    WriteCount,
 };
 use m2m_shared::error::IndexError;
 use m2m_shared::owner_index::DynamoIndex;
