@@ -150,7 +150,10 @@ impl ClientDirectory for MemoryDirectory {
         _deadline: Instant,
         _discard_deadline: Instant,
     ) -> Result<CreatedClient, UpstreamError> {
-        self.call("create_client", Failing::Create)?;
+        // As the adapter answers a creation it could not confirm and then
+        // discarded by the id it chose: nothing is left.
+        self.call("create_client", Failing::Create)
+            .map_err(|failed| UpstreamError::NotDone(failed.to_string()))?;
         let secret = format!("secret-of-{requested_id}");
         self.state().clients.insert(
             requested_id.to_owned(),

@@ -97,24 +97,18 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
             "IDEMPOTENCY_KEY_REUSED",
             "this Idempotency-Key was used with another request body",
         ),
+        ServiceError::OutcomeUnknown { operation, .. } => {
+            let (code, message) = operation_failure(*operation);
+            json_response(
+                StatusCode::BAD_GATEWAY,
+                &ErrorBody {
+                    code: Some(code),
+                    message,
+                },
+            )
+        }
         ServiceError::Upstream { operation, cause } => {
-            let (code, message) = match operation {
-                Operation::CreateClient => ("CLIENT_CREATE_FAILED", "failed to create the client"),
-                Operation::CreateGrant => (
-                    "CLIENT_GRANT_CREATE_FAILED",
-                    "failed to authorize the client for API access",
-                ),
-                Operation::DeleteClient => ("CLIENT_DELETE_FAILED", "failed to delete the client"),
-                Operation::UpdateClient => ("CLIENT_UPDATE_FAILED", "failed to update the client"),
-                Operation::RotateSecret => (
-                    "CLIENT_SECRET_ROTATE_FAILED",
-                    "failed to rotate the client secret",
-                ),
-                Operation::DeleteGrant => (
-                    "CLIENT_GRANT_DELETE_FAILED",
-                    "failed to revoke the client's API access",
-                ),
-            };
+            let (code, message) = operation_failure(*operation);
             let code = Some(code);
             match cause {
                 UpstreamError::RateLimited { retry_after } => {
@@ -147,6 +141,27 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
     }
 }
 
+/// The documented code of a failed `operation`, and its fixed message.
+fn operation_failure(operation: Operation) -> (&'static str, &'static str) {
+    match operation {
+        Operation::CreateClient => ("CLIENT_CREATE_FAILED", "failed to create the client"),
+        Operation::CreateGrant => (
+            "CLIENT_GRANT_CREATE_FAILED",
+            "failed to authorize the client for API access",
+        ),
+        Operation::DeleteClient => ("CLIENT_DELETE_FAILED", "failed to delete the client"),
+        Operation::UpdateClient => ("CLIENT_UPDATE_FAILED", "failed to update the client"),
+        Operation::RotateSecret => (
+            "CLIENT_SECRET_ROTATE_FAILED",
+            "failed to rotate the client secret",
+        ),
+        Operation::DeleteGrant => (
+            "CLIENT_GRANT_DELETE_FAILED",
+            "failed to revoke the client's API access",
+        ),
+    }
+}
+
 /// Logs a failure at the level it deserves: the caller's mistakes are
 /// information, Auth0's failures a warning, our own an error.
 pub fn log_failure(problem: &ServiceError) {
@@ -164,6 +179,7 @@ pub fn log_failure(problem: &ServiceError) {
         }
         ServiceError::Internal(_)
         | ServiceError::Index(_)
+        | ServiceError::OutcomeUnknown { .. }
         | ServiceError::Upstream {
             cause: UpstreamError::Credentials(_),
             ..

@@ -38,12 +38,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         let client = self
             .index
             .begin_deletion(owner, client_id)
-            .await?
+            .await
+            .map_err(ServiceError::index_write(Operation::DeleteClient))?
             .ok_or(ServiceError::ClientNotFound)?;
         if let Err(cause) = self.directory.delete_client(client_id, deadline).await {
             match &cause {
                 // Auth0 processed nothing: the client stays as it was.
-                UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_) => {
+                UpstreamError::RateLimited { .. }
+                | UpstreamError::Credentials(_)
+                | UpstreamError::NotDone(_) => {
                     if let Err(problem) = self.index.cancel_deletion(&client).await {
                         // Left marked: the reconciler finishes the deletion.
                         error!(client_id, error = %problem, "could not take the deletion mark back");

@@ -207,6 +207,10 @@ pub struct SweepLease {
 
 /// What became of an item the sweep found gone from Auth0.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one answer per removal, moved once: boxing would only add an allocation"
+)]
 pub enum SweepRemoval {
     /// Marked as being deleted (as by a delete): the client as it stood,
     /// to be removed now, or by the repairs if the run stops first.
@@ -232,7 +236,11 @@ pub struct TableCensus {
 }
 
 /// Who owns what. Calls that fail answer an [`IndexError`]: a 500 for the
-/// caller, never a half-written state the reconciler cannot repair.
+/// caller, never a half-written state the reconciler cannot repair. A
+/// write is applied or refused: one whose outcome the adapter could not
+/// settle by the invocation's deadline ([`super::deadline`]) is
+/// [`IndexError::OutcomeUnknown`], which the operation answers 502, its
+/// record left to be taken over.
 pub trait OwnerIndex: Send + Sync {
     /// The record of `key`, unless there is none or it expired.
     fn idempotency(
@@ -308,9 +316,12 @@ pub trait OwnerIndex: Send + Sync {
 
     /// Records `change` on `client`, as it was read, unless it changed
     /// since (`Busy`: another change began, or a deletion) or another
-    /// change is under way: one that began at or after `stale_before` (µs).
-    /// An older one stopped half-way; the new change takes it over,
-    /// aspects and all.
+    /// change is under way: one that began at or after `stale_before` (µs)
+    /// and whose request's deadline has not passed
+    /// ([`PendingChange::under_way`]). Any other stopped half-way or was
+    /// answered: the new change takes it over, aspects and all. The write
+    /// is settled by reading when its answer does not tell; not settled by
+    /// the deadline: [`IndexError::OutcomeUnknown`].
     fn begin_change(
         &self,
         client: &IndexedClient,

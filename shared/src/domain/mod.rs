@@ -7,11 +7,13 @@
 //! leaf modules.
 //!
 //! The nouns are in `owner.rs`, `client.rs` (with the client-id rule) and
-//! `clock.rs` (time as the index counts it); the ports in `directory.rs`,
+//! `clock.rs` (time as the index counts it), `deadline.rs` (the invocation's
+//! deadline, for the index's calls); the ports in `directory.rs`,
 //! `index.rs` and `token_store.rs`. This file only gathers them.
 
 mod client;
 mod clock;
+pub mod deadline;
 mod directory;
 mod index;
 mod owner;

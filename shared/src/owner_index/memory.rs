@@ -167,7 +167,9 @@ impl OwnerIndex for MemoryIndex {
             .creations
             .contains_key(&key_of(owner, &creation.chosen_id))
         {
-            return Err(IndexError("a creation of this id is under way".into()));
+            return Err(IndexError::Failed(
+                "a creation of this id is under way".into(),
+            ));
         }
         state.quota.insert(owner.as_str().to_owned(), count + 1);
         if let Some(claim) = &creation.idempotency {
@@ -197,7 +199,7 @@ impl OwnerIndex for MemoryIndex {
         let recorded = state
             .creations
             .get_mut(&key_of(&creation.owner, &creation.chosen_id))
-            .ok_or_else(|| IndexError("the creation is no longer recorded".into()))?;
+            .ok_or_else(|| IndexError::Failed("the creation is no longer recorded".into()))?;
         recorded.client_id = Some(client_id.clone());
         Ok(())
     }
@@ -215,10 +217,12 @@ impl OwnerIndex for MemoryIndex {
             .clients
             .contains_key(&key_of(owner, &client.client_id))
         {
-            return Err(IndexError("a client of this id is recorded".into()));
+            return Err(IndexError::Failed("a client of this id is recorded".into()));
         }
         if !state.take_creation(creation) {
-            return Err(IndexError("the creation is no longer recorded".into()));
+            return Err(IndexError::Failed(
+                "the creation is no longer recorded".into(),
+            ));
         }
         state.clients.insert(
             key_of(owner, &client.client_id),
@@ -351,7 +355,7 @@ impl OwnerIndex for MemoryIndex {
         let mut begun = change.clone();
         let taken_over = client.change.clone();
         if let Some(under_way) = &taken_over {
-            if under_way.started_at >= stale_before {
+            if under_way.under_way(change.started_at, stale_before) {
                 return Ok(ChangeBegun::Busy);
             }
             begun.aspects = begun.aspects.union(under_way.aspects);

@@ -101,14 +101,13 @@ const WRITES: &[&str] = &[
 ];
 
 /// The error the adapter answers for a write it applied but could not
-/// settle. One place, so that the error kind the fixes add (an unknown
-/// outcome) is used here when it exists.
+/// settle by the deadline (issue 19, decision 1).
 fn applied_then_lost(call: &str) -> IndexError {
-    IndexError(format!("{call}: injected: applied, answer lost"))
+    IndexError::OutcomeUnknown(format!("{call}: injected: applied, answer lost"))
 }
 
 fn refused(call: &str) -> IndexError {
-    IndexError(format!("{call}: injected: refused"))
+    IndexError::Failed(format!("{call}: injected: refused"))
 }
 
 /// The table a schedule runs on: the index in memory, or the DynamoDB

@@ -8,10 +8,12 @@
 //! disable, enable), `repairs.rs` (the reconciler's query of operations
 //! that stopped half-way), `sweep.rs` (its sweep of Auth0, and the sweep's
 //! lease), `census.rs` (the audit's reading of every owner), `write_limit.rs`
-//! (an owner's writes per minute), `cursor_key.rs` and `management_token.rs`. Below them, `keys.rs` says where each item
-//! lives, and `codec.rs` holds what every item shares: attribute values,
-//! errors, the table's requests and transactions. This file is the port
-//! ([`OwnerIndex`]), each of its calls one of theirs.
+//! (an owner's writes per minute), `cursor_key.rs` and `management_token.rs`.
+//! Below them, `keys.rs` says where each item lives, `codec.rs` holds what
+//! every item shares: attribute values, errors, the deadline, the table's
+//! requests and transactions; and `settle.rs` the single-item writes settled
+//! by reading. This file is the port ([`OwnerIndex`]), each of its calls one
+//! of theirs.
 
 mod census;
 mod changes;
@@ -23,6 +25,7 @@ mod keys;
 mod management_token;
 mod quota;
 mod repairs;
+mod settle;
 mod sweep;
 mod write_limit;
 
@@ -168,7 +171,14 @@ impl OwnerIndex for DynamoIndex {
         now: u64,
         limit: u32,
     ) -> Result<WriteCount, IndexError> {
-        write_limit::count(&self.table, owner, now, limit).await
+        // Bounded as every call of the index is: a count that does not
+        // answer in time is a failure, which the service lets through.
+        codec::by_deadline(
+            "count an owner's write",
+            codec::call_deadline(),
+            write_limit::count(&self.table, owner, now, limit),
+        )
+        .await
     }
 
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {

@@ -77,7 +77,7 @@ pub(super) async fn count(
             return Ok(WriteCount::Refused { until });
         }
     }
-    Err(IndexError(format!(
+    Err(IndexError::Failed(format!(
         "an owner's writes: windows kept changing, {ROUNDS} rounds"
     )))
 }
