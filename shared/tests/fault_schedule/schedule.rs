@@ -128,6 +128,7 @@ impl Plan {
             }
         }
         let sets = match rng.below(3) {
+            _ if !crate::faults::partial_updates() => (true, true),
             0 => (true, false),
             1 => (false, true),
             _ => (true, true),
