@@ -113,7 +113,7 @@ fn refused(call: &str) -> IndexError {
 /// The table a schedule runs on: the index in memory, or the DynamoDB
 /// adapter (on moto), as a check of the real adapter.
 pub enum Table {
-    Memory(MemoryIndex),
+    Memory(Box<MemoryIndex>),
     Dynamo(DynamoIndex),
 }
 

@@ -120,7 +120,7 @@ async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>, dynamodb: bool) 
         test_support::dynamodb::create_clients_table(&client, &name).await;
         Table::Dynamo(DynamoIndex::new(client, name))
     } else {
-        Table::Memory(MemoryIndex::new())
+        Table::Memory(Box::new(MemoryIndex::new()))
     };
     let mut world = World::new(custom_client_ids, table).await;
     for n in 0..ops {
@@ -292,7 +292,7 @@ fn the_checker_notices_a_broken_promise() {
         .expect("a runtime");
     runtime.block_on(async {
         m2m_shared::metrics::install_sink(|_| {});
-        let mut world = World::new(true, Table::Memory(MemoryIndex::new())).await;
+        let mut world = World::new(true, Table::Memory(Box::new(MemoryIndex::new()))).await;
         world.run(&Plan::quiet(OpKind::Create, 0)).await;
         assert!(check::check(&world).await.is_empty(), "{:?}", world.trace);
 
