@@ -53,6 +53,14 @@ fault_kinds! {
     /// (4 s of real time per fault: the transport treats it as a lost
     /// answer, so only `FAULT_SCHEDULE_SLOW=1` turns it on).
     Auth0ProcessedThenTimeout,
+
+    // DynamoDB's wire, behind `test_support::dynamodb_proxy` (only the
+    // schedules on a proxied table draw them): the adapter must settle
+    // these itself.
+    /// A write applied, its answer held past the SDK's attempt timeout.
+    DynamoAnswerLate,
+    /// A write applied, its connection closed without an answer.
+    DynamoLostAnswer,
 }
 
 use FaultKind::*;
@@ -106,11 +114,28 @@ pub fn all_on() -> bool {
 }
 
 impl FaultKind {
+    /// Whether it is met on DynamoDB's wire (a proxied table only).
+    pub fn is_wire(self) -> bool {
+        matches!(self, DynamoAnswerLate | DynamoLostAnswer)
+    }
+
     pub fn is_index(self) -> bool {
         matches!(
             self,
             IndexRefused | IndexCommittedThenError | CrashBeforeIndexCall | CrashAfterIndexCall
         )
+    }
+
+    /// What DynamoDB's proxy does to the request (wire kinds only).
+    pub fn wire_fault(self) -> Option<test_support::dynamodb_proxy::Fault> {
+        use test_support::dynamodb_proxy::Fault;
+        match self {
+            // Past the SDK's 2 s attempt timeout: its retry meets the write
+            // applied (or, for a transaction, in progress).
+            DynamoAnswerLate => Some(Fault::AnswerLate(std::time::Duration::from_secs(3))),
+            DynamoLostAnswer => Some(Fault::LoseAnswer),
+            _ => None,
+        }
     }
 
     /// What the emulator answers, attempt after attempt, on the route.
@@ -128,9 +153,12 @@ impl FaultKind {
             Auth0ProcessedThenTimeout => {
                 vec![Auth0Fault::Delay(std::time::Duration::from_secs(5))]
             }
-            IndexRefused | IndexCommittedThenError | CrashBeforeIndexCall | CrashAfterIndexCall => {
-                Vec::new()
-            }
+            IndexRefused
+            | IndexCommittedThenError
+            | CrashBeforeIndexCall
+            | CrashAfterIndexCall
+            | DynamoAnswerLate
+            | DynamoLostAnswer => Vec::new(),
         }
     }
 }

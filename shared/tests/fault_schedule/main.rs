@@ -42,6 +42,7 @@ use std::time::Instant;
 
 use m2m_shared::domain::OwnerIndex;
 use m2m_shared::owner_index::{DynamoIndex, MemoryIndex};
+use test_support::dynamodb_proxy::DynamoProxy;
 
 use crate::faults::FaultKind;
 use crate::index::Table;
@@ -61,6 +62,8 @@ const LONG_FIRST_SEED: u64 = 0x10_0000_0000;
 /// answers each call in milliseconds, not microseconds).
 const DYNAMODB_SCHEDULES: u64 = 8;
 const DYNAMODB_FIRST_SEED: u64 = 0xD1A0_0000;
+const PROXIED_SCHEDULES: u64 = 12;
+const PROXIED_FIRST_SEED: u64 = 0x9A0C_0000;
 /// Schedules run at once (each is sequential in itself: concurrency
 /// between schedules changes nothing within one).
 const AT_ONCE: usize = 12;
@@ -72,8 +75,18 @@ struct Run {
     slow: bool,
     /// One seed, traced.
     only: Option<u64>,
-    /// On the DynamoDB adapter (moto).
-    dynamodb: bool,
+    table: TableKind,
+}
+
+/// Where a run's schedules keep their table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TableKind {
+    Memory,
+    /// The DynamoDB adapter on moto.
+    Dynamo,
+    /// The same behind `test_support::dynamodb_proxy`, with faults on
+    /// DynamoDB's wire too.
+    Proxied,
 }
 
 fn env_number(name: &str) -> Option<u64> {
@@ -94,7 +107,7 @@ impl Run {
             ops: env_number("FAULT_SCHEDULE_OPS").map_or(CI_OPS, |n| n as usize),
             slow: std::env::var("FAULT_SCHEDULE_SLOW").is_ok_and(|v| v == "1"),
             only: env_number("FAULT_SCHEDULE_SEED"),
-            dynamodb: false,
+            table: TableKind::Memory,
         }
     }
 }
@@ -111,18 +124,31 @@ struct Outcome {
 /// Runs the schedule `seed`: `ops` operations, then the reconciler without
 /// faults, then the checker; on the DynamoDB adapter (a fresh table in
 /// moto) if `dynamodb`, else in memory.
-async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>, dynamodb: bool) -> Outcome {
+async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>, table: TableKind) -> Outcome {
     let custom_client_ids =
         !(faults::TENANTS_WITHOUT_CUSTOM_IDS || faults::all_on()) || rng::Rng::new(seed).chance(70);
-    let table = if dynamodb {
-        let client = test_support::dynamodb::client();
-        let name = format!("fault-schedule-{seed:x}");
-        test_support::dynamodb::create_clients_table(&client, &name).await;
-        Table::Dynamo(DynamoIndex::new(client, name))
-    } else {
-        Table::Memory(Box::new(MemoryIndex::new()))
+    let name = format!("fault-schedule-{seed:x}");
+    let mut proxy = None;
+    let table = match table {
+        TableKind::Memory => Table::Memory(Box::new(MemoryIndex::new())),
+        TableKind::Dynamo => {
+            let client = test_support::dynamodb::client();
+            test_support::dynamodb::create_clients_table(&client, &name).await;
+            Table::Dynamo(DynamoIndex::new(client, name))
+        }
+        TableKind::Proxied => {
+            let client = test_support::dynamodb::client();
+            test_support::dynamodb::create_clients_table(&client, &name).await;
+            let before = DynamoProxy::start(test_support::moto::url()).await;
+            // A deployed function's client: its retries and timeouts meet
+            // the late and lost answers.
+            let config = test_support::dynamodb::deployed_sdk_config(before.url());
+            proxy = Some(before);
+            Table::Dynamo(DynamoIndex::from_config(name, &config))
+        }
     };
     let mut world = World::new(custom_client_ids, table).await;
+    world.proxy = proxy;
     for n in 0..ops {
         world.run(&Plan::draw(seed, n, &kinds)).await;
     }
@@ -140,11 +166,11 @@ async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>, dynamodb: bool) 
     }
 }
 
-fn replay_command(seed: u64, dynamodb: bool) -> String {
-    let test = if dynamodb {
-        "fault_schedules_on_the_dynamodb_adapter"
-    } else {
-        "fault_schedules_keep_every_answer_true"
+fn replay_command(seed: u64, table: TableKind) -> String {
+    let test = match table {
+        TableKind::Memory => "fault_schedules_keep_every_answer_true",
+        TableKind::Dynamo => "fault_schedules_on_the_dynamodb_adapter",
+        TableKind::Proxied => "fault_schedules_behind_a_dynamodb_proxy --ignored",
     };
     format!(
         "FAULT_SCHEDULE_SEED={seed:#x} cargo test -p m2m_shared --test fault_schedule -- --nocapture {test}"
@@ -178,7 +204,7 @@ fn run_schedules(run: Run) {
                         .expect("a schedule's task"),
                 );
             }
-            running.spawn(schedule(seed, run.ops, kinds.clone(), run.dynamodb));
+            running.spawn(schedule(seed, run.ops, kinds.clone(), run.table));
         }
         while let Some(done) = running.join_next().await {
             outcomes.push(done.expect("a schedule's task"));
@@ -210,7 +236,7 @@ fn run_schedules(run: Run) {
                 outcome.tally.operations,
                 outcome.tally.fault_count(),
                 outcome.violations.len(),
-                replay_command(outcome.seed, run.dynamodb)
+                replay_command(outcome.seed, run.table)
             );
             for violation in &outcome.violations {
                 println!("  {}: {}", violation.invariant, violation.detail);
@@ -250,7 +276,7 @@ fn run_schedules(run: Run) {
         "{} of {} schedules broke an invariant (above); replay one with {}",
         failing.len(),
         outcomes.len(),
-        replay_command(failing[0], run.dynamodb)
+        replay_command(failing[0], run.table)
     );
 }
 
@@ -268,7 +294,21 @@ fn fault_schedules_on_the_dynamodb_adapter() {
     let run = Run::from_env(DYNAMODB_FIRST_SEED, DYNAMODB_SCHEDULES);
     run_schedules(Run {
         schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(DYNAMODB_SCHEDULES),
-        dynamodb: true,
+        table: TableKind::Dynamo,
+        ..run
+    });
+}
+
+/// A few schedules on the DynamoDB adapter behind a proxy that also answers
+/// late or not at all (`test_support::dynamodb_proxy`): what the adapter
+/// must settle itself. Each late answer costs the SDK's 2 s attempt.
+#[test]
+#[ignore = "seconds of real time per fault: cargo test -p m2m_shared --test fault_schedule -- --ignored fault_schedules_behind_a_dynamodb_proxy"]
+fn fault_schedules_behind_a_dynamodb_proxy() {
+    let run = Run::from_env(PROXIED_FIRST_SEED, PROXIED_SCHEDULES);
+    run_schedules(Run {
+        schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(PROXIED_SCHEDULES),
+        table: TableKind::Proxied,
         ..run
     });
 }

@@ -21,6 +21,7 @@ use m2m_shared::domain::{
 use m2m_shared::error::ServiceError;
 use m2m_shared::owner_index::MemoryTokenStore;
 use m2m_shared::reconcile::{Audit, Reconciler};
+use test_support::dynamodb_proxy::DynamoProxy;
 use test_support::setup::{StaticCredentials, emulator_config};
 use tokio::time::Instant;
 
@@ -83,6 +84,8 @@ pub struct World {
     in_flight: Option<String>,
     /// Whether a request is paused while this one runs.
     beside_running: bool,
+    /// The proxy before DynamoDB, for a proxied table.
+    pub proxy: Option<DynamoProxy>,
 }
 
 type Answering = Pin<Box<dyn Future<Output = Heard> + Send>>;
@@ -108,6 +111,7 @@ impl World {
             trace: Vec::new(),
             in_flight: None,
             beside_running: false,
+            proxy: None,
         }
     }
 
@@ -126,6 +130,14 @@ impl World {
                 self.emulator.inject(*route, fault);
             }
         }
+        let wire_before = self.wire_faults_met();
+        if let Some(proxy) = &self.proxy {
+            for (operation, kind) in &plan.wire {
+                if let Some(fault) = kind.wire_fault() {
+                    proxy.inject(operation.clone(), fault);
+                }
+            }
+        }
         let (control, mut events) = Control::new(plan.script.clone());
         let mut answering = self.perform(plan, &target, &request, control.clone());
         let mut contested_by: Option<String> = None;
@@ -136,6 +148,10 @@ impl World {
                 event = events.recv() => match event {
                     Some(Event::Paused) => {
                         let set_aside = self.emulator.take_faults();
+                        // A wire fault not met yet is not the partner's.
+                        if let Some(proxy) = &self.proxy {
+                            proxy.take_faults();
+                        }
                         if let Some(partner) = &plan.partner {
                             self.in_flight = match &target {
                                 Target::Client(id) => Some(id.clone()),
@@ -162,6 +178,16 @@ impl World {
             }
         };
         drop(answering);
+        if let Some(proxy) = &self.proxy {
+            proxy.take_faults();
+            // Held answers sent, stalled writes applied: the next
+            // operation starts from a table at rest.
+            proxy.settled().await;
+        }
+        let met = self.wire_faults_met() - wire_before;
+        for (_, kind) in plan.wire.iter().take(met) {
+            *self.tally.faults.entry(*kind).or_default() += 1;
+        }
         let left = self.emulator.take_faults();
         self.count(plan, &control, &left);
         self.leases.extend(control.leases());
@@ -193,6 +219,14 @@ impl World {
                 plan.auth0
                     .iter()
                     .map(|(route, kind)| format!("{kind:?}@{route:?}")),
+            )
+            .chain(
+                self.proxy
+                    .is_some()
+                    .then_some(&plan.wire)
+                    .into_iter()
+                    .flatten()
+                    .map(|(operation, kind)| format!("{kind:?}@{operation:?}")),
             )
             .collect();
         self.trace.push(format!(
@@ -238,6 +272,17 @@ impl World {
                 start += kind.auth0_faults().len();
             }
         }
+    }
+
+    /// How many requests met a wire fault so far (a proxied table's).
+    fn wire_faults_met(&self) -> usize {
+        self.proxy.as_ref().map_or(0, |proxy| {
+            proxy
+                .requests()
+                .iter()
+                .filter(|request| request.fault.is_some())
+                .count()
+        })
     }
 
     /// Gives up the leases runs took and still hold, as their lapse would
