@@ -39,9 +39,18 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                         .unwrap_or_else(|| client.description.clone()),
                     ..client.clone()
                 },
-                async |_| {
+                async |target, taken_over: Aspects| {
+                    // A change taken over may have left either field
+                    // different in Auth0: then both are set.
+                    let sent = match taken_over.profile {
+                        true => ClientUpdate {
+                            name: Some(target.name.clone()),
+                            description: Some(target.description.clone()),
+                        },
+                        false => update.clone(),
+                    };
                     self.directory
-                        .update_client(client_id, &update, deadline)
+                        .update_client(client_id, &sent, deadline)
                         .await
                         .map_err(ServiceError::upstream(Operation::UpdateClient))
                 },
@@ -74,7 +83,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     status,
                     ..client.clone()
                 },
-                async |client| {
+                async |client, _| {
                     let audience = &self.grant.audience;
                     let done = match status {
                         ClientStatus::Disabled => self
@@ -103,7 +112,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
 
     /// A change of one of the owner's clients (docs/owner-index.md,
     /// "Changes"): `wanted` says what the client becomes, `in_auth0` makes
-    /// Auth0 so (`false`: Auth0 has no such client); `operation` names its
+    /// Auth0 so, given the aspects of a change it took over (`false`:
+    /// Auth0 has no such client); `operation` names its
     /// failures, and the change is recorded as running until `deadline`.
     /// Recorded on the client first, so that a change that stops half-way
     /// is found and repaired; a client that already is as wanted is
@@ -114,7 +124,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         client_id: &str,
         (aspects, operation, deadline): (Aspects, Operation, Instant),
         wanted: impl Fn(&IndexedClient) -> IndexedClient,
-        in_auth0: impl AsyncFnOnce(&IndexedClient) -> Result<bool, ServiceError>,
+        in_auth0: impl AsyncFnOnce(&IndexedClient, Aspects) -> Result<bool, ServiceError>,
     ) -> Result<IndexedClient, ServiceError> {
         let current = self.indexed(owner, client_id).await?;
         if current.change.is_none() && same_values(&wanted(&current), &current) {
@@ -164,7 +174,10 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 })
                 .filter(|left| !left.aspects.is_empty())
         };
-        match in_auth0(&target).await {
+        let taken_aspects = taken_over
+            .as_ref()
+            .map_or(Aspects::default(), |stale| stale.aspects);
+        match in_auth0(&target, taken_aspects).await {
             Ok(true) => {
                 let left = taken_over
                     .as_ref()
@@ -187,9 +200,14 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                             Some(false) => self.index.get(owner, client_id).await.ok().flatten(),
                             _ => None,
                         };
+                        // Auth0 has acted: not "nothing changed" (500)
+                        // however the index failed.
                         match ended {
                             Some(ended) if ended == done => Ok(self.shown(done)),
-                            _ => Err(ServiceError::index_write(operation)(problem)),
+                            _ => Err(ServiceError::OutcomeUnknown {
+                                operation,
+                                cause: problem,
+                            }),
                         }
                     }
                 }
