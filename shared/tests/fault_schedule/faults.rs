@@ -69,24 +69,19 @@ use FaultKind::*;
 /// fix takes it off this list: a schedule draws from every other kind
 /// (less `SLOW`). `FAULT_SCHEDULE_ALL=1` draws from these too, and turns
 /// on the switches below, to see what still fails. (Issue 19's fixes took
-/// `IndexCommittedThenError` and `Auth0ProcessedThen429` off it.)
+/// `IndexCommittedThenError`, `Auth0ProcessedThen429` and
+/// `Auth0RateLimitPersists` off it.)
 pub const AWAITING: &[FaultKind] = &[
-    // Found here (S7): a delete that Auth0 rate-limits throughout and
-    // whose deletion mark the index then refuses to take back answers 503
-    // `CLIENT_DELETE_FAILED`, and the reconciler finishes the deletion: a
-    // 503 that deleted (FAULT_SCHEDULE_ALL=1, seed 0x5eed0006, op 18).
-    Auth0RateLimitPersists,
+    // Empty since main d15fcb8: `Auth0RateLimitPersists` waited for S7 (a
+    // 503 delete the reconciler finished), fixed there.
 ];
 
 /// Whether an update may set the name alone or the description alone (else
-/// it sets both). Off awaiting S8, found here: after an update answered 502
-/// (Auth0 may have its new values), an update setting one field takes the
-/// record over, sends Auth0 that field only and removes the record, so
-/// Auth0 keeps the unfinished update's other field for good ("every 2xx
-/// still holds", "Auth0 and the item agree"; with FAULT_SCHEDULE_ALL=1:
-/// seeds 0x1000000063 ops 14-17, 0x1000000121 ops 14p-17, 0x5eed006b
-/// ops 27-28, there after an `end_change` the index refused).
-pub const PARTIAL_UPDATES: bool = false;
+/// it sets both). On since main d15fcb8, which fixed S8: after an update
+/// answered 502, an update setting one field took the record over, sent
+/// Auth0 that field only and removed the record, so Auth0 kept the
+/// unfinished update's other field.
+pub const PARTIAL_UPDATES: bool = true;
 
 pub fn partial_updates() -> bool {
     PARTIAL_UPDATES || all_on()
