@@ -240,11 +240,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     // refused, the end was applied (the record is no longer
                     // this change's), and the client is as it made it;
                     // applied, the old values stand, and the reconciler
-                    // sets Auth0 back to them.
+                    // sets Auth0 back to them. A release that failed too
+                    // settles nothing: the item, read, still may (the end
+                    // applied after all, or not).
                     Err(problem) => {
                         let ended = match self.release(current, &change.id).await {
-                            Some(false) => self.index.get(owner, client_id).await.ok().flatten(),
-                            _ => None,
+                            Some(false) | None => {
+                                self.index.get(owner, client_id).await.ok().flatten()
+                            }
+                            Some(true) => None,
                         };
                         // Auth0 has acted: not "nothing changed" (500)
                         // however the index failed.
