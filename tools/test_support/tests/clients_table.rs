@@ -36,11 +36,20 @@ fn keys(pairs: &[(&str, &str)]) -> Vec<KeyElement> {
 
 /// An index of `name` on `key_pairs` that projects every attribute.
 fn all_projected(name: &str, key_pairs: &[(&str, &str)]) -> Index {
+    projected(name, key_pairs, "ALL")
+}
+
+/// An index named `name` on `key_pairs` that holds only the keys.
+fn keys_only(name: &str, key_pairs: &[(&str, &str)]) -> Index {
+    projected(name, key_pairs, "KEYS_ONLY")
+}
+
+fn projected(name: &str, key_pairs: &[(&str, &str)], projection_type: &str) -> Index {
     Index {
         index_name: name.to_owned(),
         key_schema: keys(key_pairs),
         projection: IndexProjection {
-            projection_type: "ALL".to_owned(),
+            projection_type: projection_type.to_owned(),
             non_key_attributes: None,
         },
     }
@@ -92,8 +101,9 @@ fn by_name(mut indexes: Vec<Index>) -> Vec<Index> {
     indexes
 }
 
-/// What docs/owner-index.md and the adapter (the `BY_CREATION` and
-/// `REPAIRS` indexes, their key conditions) need of the table.
+/// What docs/owner-index.md and the adapter (the `BY_CREATION`,
+/// `REPAIRS` and `BY_CLIENT_ID` indexes, their key conditions) need of the
+/// table.
 #[test]
 fn the_template_defines_the_table_the_adapter_uses() {
     let table = table_definition();
@@ -107,6 +117,7 @@ fn the_template_defines_the_table_the_adapter_uses() {
     assert_eq!(
         attributes,
         BTreeMap::from([
+            ("client_id", "S"),
             ("listed", "S"),
             ("pk", "S"),
             ("repair", "S"),
@@ -123,10 +134,10 @@ fn the_template_defines_the_table_the_adapter_uses() {
     );
     assert_eq!(
         table.global_secondary_indexes,
-        [all_projected(
-            "repairs",
-            &[("repair", "HASH"), ("repair_at", "RANGE")]
-        )]
+        [
+            all_projected("repairs", &[("repair", "HASH"), ("repair_at", "RANGE")]),
+            keys_only("by_client_id", &[("client_id", "HASH"), ("sk", "RANGE")]),
+        ]
     );
     let ttl = table.time_to_live_specification.expect("a TTL attribute");
     assert_eq!(
@@ -227,7 +238,7 @@ async fn the_table_created_in_moto_is_the_templates() {
             .chain(&global)
             .map(|index| index.index_name.as_str())
             .collect::<Vec<_>>(),
-        ["by_creation", "repairs"]
+        ["by_creation", "by_client_id", "repairs"]
     );
 
     let ttl = client
