@@ -106,7 +106,8 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
                     scopes: config.grant_scopes.clone(),
                 },
                 config.max_clients_per_owner,
-            ),
+            )
+            .with_key_credentials(config.key_credentials),
         };
         App {
             service: Ok(service),

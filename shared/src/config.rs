@@ -48,6 +48,8 @@ pub struct Config {
     pub custom_client_ids: bool,
     /// Whether callers need the route's permission (`REQUIRE_CALLER_SCOPES`).
     pub require_caller_scopes: bool,
+    /// Whether clients may use key credentials (`KEY_CREDENTIALS`).
+    pub key_credentials: bool,
     /// The owner index's DynamoDB table (`CLIENTS_TABLE`).
     pub clients_table: String,
     /// How many clients (and creations under way) an owner may have.
@@ -189,6 +191,7 @@ impl Config {
             }
         };
         let require_caller_scopes = flag("REQUIRE_CALLER_SCOPES")?;
+        let key_credentials = flag("KEY_CREDENTIALS")?;
         // A client minted for this very API, with one of its permissions,
         // could mint clients of its own that its owner can neither see nor
         // delete: refuse to start rather than hand out that escalation.
@@ -213,6 +216,7 @@ impl Config {
             grant_scopes,
             custom_client_ids,
             require_caller_scopes,
+            key_credentials,
             clients_table,
             max_clients_per_owner,
             management_token_cache,
@@ -294,7 +298,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} table={} max_clients_per_owner={} management_token_cache={} sweep_interval_hours={}",
+            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} key_credentials={} table={} max_clients_per_owner={} management_token_cache={} sweep_interval_hours={}",
             self.auth0_base_url,
             self.jwt_issuer,
             self.jwt_audience,
@@ -303,6 +307,7 @@ impl fmt::Display for Config {
             self.grant_scopes.len(),
             self.custom_client_ids,
             self.require_caller_scopes,
+            self.key_credentials,
             self.clients_table,
             self.max_clients_per_owner,
             self.management_token_cache.name(),
@@ -436,6 +441,13 @@ mod tests {
     fn caller_scopes_can_be_turned_off() {
         let off = with(&[("REQUIRE_CALLER_SCOPES", "false")]).unwrap();
         assert!(!off.require_caller_scopes);
+        assert!(off.key_credentials);
+        let no_keys = with(&[("KEY_CREDENTIALS", "false")]).unwrap();
+        assert!(!no_keys.key_credentials);
+        assert_eq!(
+            invalid(with(&[("KEY_CREDENTIALS", "off")])),
+            Some("KEY_CREDENTIALS")
+        );
         assert_eq!(
             invalid(with(&[("REQUIRE_CALLER_SCOPES", "no")])),
             Some("REQUIRE_CALLER_SCOPES")

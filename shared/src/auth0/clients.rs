@@ -3,11 +3,16 @@
 //! deleting applications.
 
 use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 
 use reqwest::StatusCode;
 use tokio::time::Instant;
 use tracing::{error, warn};
 
+use super::credentials::refusal;
 use super::management_api::ManagementApi;
 use super::token::CredentialsSource;
 use super::transport::{Answer, Call};
@@ -15,7 +20,7 @@ use super::wire::{
     Auth0CreatedClient, ClientPage, ClientSecret, M2M_APP_TYPE, READ_FIELDS, client_update_body,
     new_client_body,
 };
-use crate::domain::{ClientUpdate, CreatedClient, DirectoryClient, NewClient, Owner};
+use crate::domain::{ClientUpdate, CreatedClient, Credential, DirectoryClient, NewClient, Owner};
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
 
@@ -66,7 +71,7 @@ pub(super) async fn create<S: CredentialsSource>(
         }
         // Auth0 said no: nothing was created.
         Ok(answer) if answer.status.is_client_error() => {
-            return Err(answer.failure("create client"));
+            return Err(refusal(&answer, "create client"));
         }
         Ok(answer) => Err(answer.failure("create client")),
         // Persistent 429s were never processed; without credentials
@@ -76,17 +81,8 @@ pub(super) async fn create<S: CredentialsSource>(
         }
         Err(other) => Err(other),
     };
-    match confirmed {
-        Ok(created) => Ok(CreatedClient {
-            name: created.name.unwrap_or_else(|| client.name.clone()),
-            description: created
-                .description
-                .unwrap_or_else(|| client.description.clone()),
-            client_id: created.client_id,
-            client_secret: created.client_secret,
-            // The grant is the operation's next step.
-            scopes: Vec::new(),
-        }),
+    match confirmed.and_then(|created| made(client, created)) {
+        Ok(created) => Ok(created),
         Err(cause) => {
             match &chosen_id {
                 Some(id) => discard_unconfirmed(api, id, discard_deadline).await,
@@ -97,6 +93,56 @@ pub(super) async fn create<S: CredentialsSource>(
             Err(cause)
         }
     }
+}
+
+/// The client Auth0 made: with its secret, or, for a key client, its one
+/// credential (Auth0's id of it, and the key it was made from). A key
+/// client answered without its credential, or a secret client without
+/// its secret, is a failure (and undone like one).
+fn made(client: &NewClient, created: Auth0CreatedClient) -> Result<CreatedClient, UpstreamError> {
+    let missing =
+        |what: &str| UpstreamError::Failed(format!("create client: no {what} in Auth0's answer"));
+    let (client_secret, credentials) = match &client.public_key {
+        None => (
+            Some(
+                created
+                    .client_secret
+                    .ok_or_else(|| missing("client_secret"))?,
+            ),
+            None,
+        ),
+        Some(key) => {
+            let ids = created
+                .client_authentication_methods
+                .unwrap_or_default()
+                .private_key_jwt_ids();
+            let [credential_id] = ids.as_slice() else {
+                return Err(missing("credential"));
+            };
+            let created_at = DateTime::from(SystemTime::now())
+                .fmt(Format::DateTime)
+                .map_err(|_| missing("time"))?;
+            let credential = Credential {
+                credential_id: credential_id.clone(),
+                alg: key.alg.clone(),
+                thumbprint_sha256: key.thumbprint_sha256.clone(),
+                created_at,
+                expires_at: key.expires_at.clone(),
+            };
+            (None, Some(vec![credential]))
+        }
+    };
+    Ok(CreatedClient {
+        name: created.name.unwrap_or_else(|| client.name.clone()),
+        description: created
+            .description
+            .unwrap_or_else(|| client.description.clone()),
+        client_id: created.client_id,
+        client_secret,
+        // The grant is the operation's next step.
+        scopes: Vec::new(),
+        credentials,
+    })
 }
 
 async fn post<S: CredentialsSource>(

@@ -111,7 +111,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         client_id: &str,
         aspects: Aspects,
         wanted: impl Fn(&IndexedClient) -> IndexedClient,
-        in_auth0: impl AsyncFnOnce(&IndexedClient) -> Result<bool, ServiceError>,
+        // It may fill in what Auth0 decides (a new credential's id).
+        in_auth0: impl AsyncFnOnce(&mut IndexedClient) -> Result<bool, ServiceError>,
     ) -> Result<IndexedClient, ServiceError> {
         let current = self.indexed(owner, client_id).await?;
         if current.change.is_none() && same_values(&wanted(&current), &current) {
@@ -128,7 +129,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             ChangeBegun::NotFound => return Err(ServiceError::ClientNotFound),
             ChangeBegun::Busy => return Err(ServiceError::ClientChangeInProgress),
         };
-        let target = wanted(&current);
+        let mut target = wanted(&current);
         // What a change that stopped half-way, taken over, may still have
         // left different in Auth0 besides what this one sets.
         let left_over = |aspects: Aspects| {
@@ -141,7 +142,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 })
                 .filter(|left| !left.aspects.is_empty())
         };
-        match in_auth0(&target).await {
+        match in_auth0(&mut target).await {
             Ok(true) => {
                 let left = taken_over
                     .as_ref()
@@ -162,13 +163,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 warn!(client_id, "in the index but not in Auth0");
                 Err(ServiceError::ClientNotFound)
             }
-            // Auth0 processed nothing: the client stays as it was.
-            Err(
-                problem @ ServiceError::Upstream {
-                    cause: UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_),
-                    ..
-                },
-            ) => {
+            // Auth0 processed nothing (or refused it, or the change was
+            // refused before Auth0 was asked): the client stays as it was.
+            Err(problem) if nothing_done(&problem) => {
                 let unchanged = IndexedClient {
                     change: left_over(
                         taken_over
@@ -189,11 +186,29 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     }
 }
 
-/// Whether the client already has `wanted`'s name, description and status.
+/// Whether a change that failed so left Auth0 as it was.
+fn nothing_done(problem: &ServiceError) -> bool {
+    match problem {
+        ServiceError::Upstream { cause, .. } => matches!(
+            cause,
+            UpstreamError::RateLimited { .. }
+                | UpstreamError::Credentials(_)
+                | UpstreamError::NotEntitled(_)
+                | UpstreamError::Conflict(_)
+        ),
+        ServiceError::Internal(_) | ServiceError::Index(_) => false,
+        // The operation's own refusals, before Auth0 was asked.
+        _ => true,
+    }
+}
+
+/// Whether the client already has `wanted`'s name, description, status
+/// and credentials.
 fn same_values(wanted: &IndexedClient, current: &IndexedClient) -> bool {
     wanted.name == current.name
         && wanted.description == current.description
         && wanted.status == current.status
+        && wanted.credentials == current.credentials
 }
 
 #[cfg(test)]

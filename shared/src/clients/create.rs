@@ -14,7 +14,7 @@ use crate::domain::{
     Begun, ClientDirectory, ClientStatus, CreatedClient, Creation, GrantPolicy, IdempotencyClaim,
     IndexedClient, KeyState, NewClient, Owner, OwnerIndex, now_micros,
 };
-use crate::error::{Operation, ServiceError};
+use crate::error::{Operation, ServiceError, UpstreamError};
 use crate::validation::choose_scopes;
 
 // How create shares its time among its steps (docs/behaviour.md, "Upstream
@@ -77,6 +77,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         deadline: Instant,
     ) -> Result<CreatedClient, ServiceError> {
         let scopes = choose_scopes(client.scopes.as_deref(), &self.grant.scopes)?;
+        if client.public_key.is_some() && !self.key_credentials {
+            return Err(ServiceError::KeyCredentialsUnavailable);
+        }
         if let Some(claim) = &idempotency
             && let Some(replayed) = self.replay(owner, claim, deadline).await?
         {
@@ -144,7 +147,11 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 // have made: only the index is left to undo.
                 self.abandon(&creation).await;
                 audit("create_client", owner, None, "client_create_failed");
-                return Err(ServiceError::upstream(Operation::CreateClient)(cause));
+                return Err(match cause {
+                    // The tenant lacks Private Key JWT: nothing was made.
+                    UpstreamError::NotEntitled(_) => ServiceError::KeyCredentialsUnavailable,
+                    cause => ServiceError::upstream(Operation::CreateClient)(cause),
+                });
             }
         };
         if created.client_id != creation.chosen_id {
@@ -180,6 +187,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             idempotency_key: creation.idempotency.as_ref().map(|claim| claim.key.clone()),
             scopes: Some(scopes.clone()),
             status: ClientStatus::Active,
+            credentials: created.credentials.clone(),
             change: None,
         };
         if let Err(problem) = self.index.finish_creation(&creation, &indexed).await {
@@ -216,6 +224,17 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .get(owner, &client_id)
             .await?
             .ok_or(ServiceError::IdempotencyKeyInUse)?;
+        // A key client has no secret to read back: its credentials instead.
+        if client.credentials.is_some() {
+            return Ok(Some(CreatedClient {
+                client_id,
+                scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                name: client.name,
+                description: client.description,
+                client_secret: None,
+                credentials: client.credentials,
+            }));
+        }
         let secret = self
             .directory
             .client_secret(&client_id, deadline)
@@ -231,7 +250,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             scopes: self.grant.scopes_of(client.scopes.as_deref()),
             name: client.name,
             description: client.description,
-            client_secret: secret,
+            client_secret: Some(secret),
+            credentials: None,
         }))
     }
 

@@ -3,6 +3,7 @@
 //! get.
 
 use super::clock::now_micros;
+use super::credential::{Credential, NewKey};
 use super::owner::Owner;
 use crate::secret_string::SecretString;
 
@@ -28,6 +29,9 @@ pub struct NewClient {
     /// The scopes asked for (distinct, at least one), if the caller chose;
     /// whether each may be granted is the operation's to check.
     pub scopes: Option<Vec<String>>,
+    /// The key it authenticates with instead of a secret, if the caller
+    /// sent one.
+    pub public_key: Option<NewKey>,
 }
 
 /// A client just created, with the only copy of its secret we will ever hand out.
@@ -36,9 +40,12 @@ pub struct CreatedClient {
     pub client_id: String,
     pub name: String,
     pub description: String,
-    pub client_secret: SecretString,
+    /// `None` for a key client, which has no secret anyone may see.
+    pub client_secret: Option<SecretString>,
     /// What its grant holds.
     pub scopes: Vec<String>,
+    /// A key client's credentials (`None`: it uses a secret).
+    pub credentials: Option<Vec<Credential>>,
 }
 
 /// A client's new secret, which only its rotation's answer shows.
@@ -87,26 +94,36 @@ impl ClientStatus {
 pub struct Aspects {
     pub profile: bool,
     pub access: bool,
+    /// Its key credentials: which Auth0 holds, and which it has enabled.
+    pub credentials: bool,
 }
 
 impl Aspects {
     pub const PROFILE: Aspects = Aspects {
         profile: true,
         access: false,
+        credentials: false,
     };
     pub const ACCESS: Aspects = Aspects {
         profile: false,
         access: true,
+        credentials: false,
+    };
+    pub const CREDENTIALS: Aspects = Aspects {
+        profile: false,
+        access: false,
+        credentials: true,
     };
 
     pub fn is_empty(self) -> bool {
-        !self.profile && !self.access
+        !self.profile && !self.access && !self.credentials
     }
 
     pub fn union(self, other: Aspects) -> Aspects {
         Aspects {
             profile: self.profile || other.profile,
             access: self.access || other.access,
+            credentials: self.credentials || other.credentials,
         }
     }
 
@@ -114,10 +131,12 @@ impl Aspects {
         Aspects {
             profile: self.profile && !other.profile,
             access: self.access && !other.access,
+            credentials: self.credentials && !other.credentials,
         }
     }
 
-    /// As the index writes them: `profile`, `access`, space-separated.
+    /// As the index writes them: `profile`, `access`, `credentials`,
+    /// space-separated.
     pub fn to_words(self) -> String {
         let mut words = Vec::new();
         if self.profile {
@@ -126,6 +145,9 @@ impl Aspects {
         if self.access {
             words.push("access");
         }
+        if self.credentials {
+            words.push("credentials");
+        }
         words.join(" ")
     }
 
@@ -133,6 +155,7 @@ impl Aspects {
         Aspects {
             profile: words.split_whitespace().any(|w| w == "profile"),
             access: words.split_whitespace().any(|w| w == "access"),
+            credentials: words.split_whitespace().any(|w| w == "credentials"),
         }
     }
 }

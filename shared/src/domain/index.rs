@@ -9,6 +9,7 @@ use std::future::Future;
 
 use super::client::{ClientStatus, PendingChange};
 use super::clock::now_micros;
+use super::credential::Credential;
 use super::owner::Owner;
 use super::token_store::TokenStore;
 use crate::error::IndexError;
@@ -30,6 +31,9 @@ pub struct IndexedClient {
     /// could be chosen, which have all of `GRANT_SCOPES`.
     pub scopes: Option<Vec<String>>,
     pub status: ClientStatus,
+    /// A key client's credentials, enabled in Auth0 (`None`: a client that
+    /// uses a secret).
+    pub credentials: Option<Vec<Credential>>,
     /// A change under way, or one that stopped half-way.
     pub change: Option<PendingChange>,
 }
@@ -48,6 +52,7 @@ impl IndexedClient {
             idempotency_key: None,
             scopes: None,
             status: ClientStatus::Active,
+            credentials: None,
             change: None,
         }
     }
@@ -192,6 +197,10 @@ pub struct SweepLease {
 
 /// What became of an item the sweep found gone from Auth0.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one answer per removal, moved once: boxing would only add an allocation"
+)]
 pub enum SweepRemoval {
     /// Marked as being deleted (as by a delete): the client as it stood,
     /// to be removed now, or by the repairs if the run stops first.

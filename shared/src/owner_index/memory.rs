@@ -379,6 +379,9 @@ impl OwnerIndex for MemoryIndex {
         entry.client.name.clone_from(&client.name);
         entry.client.description.clone_from(&client.description);
         entry.client.status = client.status;
+        if client.credentials.is_some() {
+            entry.client.credentials.clone_from(&client.credentials);
+        }
         entry.client.change.clone_from(&client.change);
         Ok(true)
     }

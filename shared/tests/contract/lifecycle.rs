@@ -83,6 +83,7 @@ async fn a_client_created_with_two_scopes_gets_tokens_with_exactly_those() {
         json!({
             "id": id, "client_id": id, "name": "Scoped", "description": "",
             "scopes": ["read:spaces", "read:hives"], "status": "active",
+            "auth_method": "client_secret_post",
         })
     );
     // Without a choice, all of GRANT_SCOPES; list items say so too.
@@ -139,6 +140,7 @@ async fn an_update_renames_in_auth0_and_in_what_list_shows() {
         json!({
             "id": id, "client_id": id, "name": "After", "description": "d",
             "scopes": client.json["scopes"], "status": "active",
+            "auth_method": "client_secret_post",
         }),
         "{}",
         reply.text
@@ -241,6 +243,7 @@ async fn disable_stops_new_tokens_and_enable_restores_the_chosen_scopes() {
         json!({
             "id": id, "client_id": id, "name": "Switched", "description": "",
             "scopes": ["read:rooms", "write:rooms"], "status": "disabled",
+            "auth_method": "client_secret_post",
         })
     );
     assert_eq!(env.granted(id), None, "a disabled client's grant is gone");

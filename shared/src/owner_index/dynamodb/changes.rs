@@ -6,7 +6,7 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::clients::{ACTIVE, indexed_client};
+use super::clients::{ACTIVE, credentials_text, indexed_client};
 use super::codec::{Table, condition_failed, failed, n, s};
 use super::keys::{PENDING, client_key};
 use crate::domain::{ChangeBegun, IndexedClient, PendingChange};
@@ -82,17 +82,25 @@ pub(super) async fn end(
         .expression_attribute_values(":name", s(&client.name))
         .expression_attribute_values(":description", s(&client.description))
         .expression_attribute_values(":access", s(client.status.as_str()));
-    const VALUES: &str = "SET #name = :name, description = :description, access = :access";
+    let mut values = "SET #name = :name, description = :description, access = :access".to_owned();
+    // A key client's credentials, as the change leaves them.
+    let update = match credentials_text(client) {
+        Some(credentials) => {
+            values.push_str(", credentials = :credentials");
+            update.expression_attribute_values(":credentials", s(credentials))
+        }
+        None => update,
+    };
     let update = match &client.change {
         // What is left stays for the reconciler to repair.
         Some(left) => update
             .update_expression(format!(
-                "{VALUES}, change_aspects = :aspects, change_at = :at, repair_at = :at"
+                "{values}, change_aspects = :aspects, change_at = :at, repair_at = :at"
             ))
             .expression_attribute_values(":aspects", s(left.aspects.to_words()))
             .expression_attribute_values(":at", n(left.started_at)),
         None => update.update_expression(format!(
-            "{VALUES} REMOVE change, change_at, change_aspects, repair, repair_at"
+            "{values} REMOVE change, change_at, change_aspects, repair, repair_at"
         )),
     };
     match update.send().await {

@@ -3,10 +3,12 @@
 //! by `moto_server` through the real AWS SDK.
 
 pub mod documented;
+pub mod keys;
 pub mod logs;
 pub mod openapi;
 pub mod stopping;
 pub mod table_calls;
+pub mod watch;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -897,7 +899,12 @@ pub fn sample_event(route: Route) -> Event {
         | Route::DeleteClient
         | Route::RotateClientSecret
         | Route::DisableClient
-        | Route::EnableClient => event.id(UNKNOWN_ID),
+        | Route::EnableClient
+        | Route::ListCredentials => event.id(UNKNOWN_ID),
+        Route::CreateCredential => event
+            .id(UNKNOWN_ID)
+            .body(&keys::public_key(auth0_emulator::ClientKey::B).to_string()),
+        Route::DeleteCredential => event.id(UNKNOWN_ID).credential("cred_unknown"),
     }
 }
 

@@ -49,7 +49,10 @@ impl Refusal {
             | Route::UpdateClient
             | Route::RotateClientSecret
             | Route::DisableClient
-            | Route::EnableClient => Refusal::UnknownId,
+            | Route::EnableClient
+            | Route::ListCredentials
+            | Route::CreateCredential
+            | Route::DeleteCredential => Refusal::UnknownId,
         }
     }
 
