@@ -3,10 +3,6 @@
 //! deleting applications.
 
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
-
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
 
 use reqwest::StatusCode;
 use tokio::time::Instant;
@@ -18,7 +14,7 @@ use super::token::CredentialsSource;
 use super::transport::{Answer, Call};
 use super::wire::{
     Auth0CreatedClient, ClientPage, ClientSecret, M2M_APP_TYPE, READ_FIELDS, client_update_body,
-    new_client_body,
+    new_client_body, now_rfc3339,
 };
 use crate::domain::{ClientUpdate, CreatedClient, Credential, DirectoryClient, NewClient, Owner};
 use crate::error::UpstreamError;
@@ -31,6 +27,17 @@ fn client_path(client_id: &str) -> String {
 
 /// Auth0's maximum page size.
 pub const PAGE_SIZE: usize = 100;
+
+/// `filters` with checkpoint paging: [`PAGE_SIZE`] items from the
+/// checkpoint `from` (the start without one).
+pub(super) fn page_query<'a>(
+    mut filters: Vec<(&'a str, String)>,
+    from: Option<&str>,
+) -> Vec<(&'a str, String)> {
+    filters.push(("take", PAGE_SIZE.to_string()));
+    filters.extend(from.map(|from| ("from", from.to_owned())));
+    filters
+}
 
 /// `POST /api/v2/clients` by `deadline`, with the `requested_id` while the
 /// tenant takes custom ids. A creation whose outcome is unknown is undone
@@ -119,14 +126,11 @@ fn made(client: &NewClient, created: Auth0CreatedClient) -> Result<CreatedClient
             let [credential_id] = ids.as_slice() else {
                 return Err(missing("credential"));
             };
-            let created_at = DateTime::from(SystemTime::now())
-                .fmt(Format::DateTime)
-                .map_err(|_| missing("time"))?;
             let credential = Credential {
                 credential_id: credential_id.clone(),
                 alg: key.alg.clone(),
                 thumbprint_sha256: key.thumbprint_sha256.clone(),
-                created_at,
+                created_at: now_rfc3339(),
                 expires_at: key.expires_at.clone(),
             };
             (None, Some(vec![credential]))
@@ -200,15 +204,12 @@ pub(super) async fn list_page<S: CredentialsSource>(
     from: Option<&str>,
     deadline: Instant,
 ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
-    let mut query = vec![
+    let filters = vec![
         ("fields", READ_FIELDS.to_owned()),
         ("include_fields", "true".to_owned()),
         ("app_type", M2M_APP_TYPE.to_owned()),
-        ("take", PAGE_SIZE.to_string()),
     ];
-    if let Some(from) = from {
-        query.push(("from", from.to_owned()));
-    }
+    let query = page_query(filters, from);
     let page: ClientPage = api
         .read(
             &Call::get("list_clients", "/api/v2/clients", &query),
@@ -257,11 +258,7 @@ pub(super) async fn exists<S: CredentialsSource>(
     let answer = api
         .call(&Call::get("get_client", &path, &query), deadline)
         .await?;
-    match answer.status {
-        StatusCode::OK => Ok(true),
-        StatusCode::NOT_FOUND => Ok(false),
-        _ => Err(answer.failure("read client")),
-    }
+    found(&answer, "read client")
 }
 
 /// `PATCH /api/v2/clients/{id}` with what changes; `false` when Auth0 has
@@ -277,10 +274,16 @@ pub(super) async fn update<S: CredentialsSource>(
     let answer = api
         .call(&Call::patch("update_client", &path, &body), deadline)
         .await?;
+    found(&answer, "update client")
+}
+
+/// Whether Auth0 had the client `answer` is about: `true` for 200, `false`
+/// for 404; any other answer is a failure of `what`.
+fn found(answer: &Answer, what: &str) -> Result<bool, UpstreamError> {
     match answer.status {
         StatusCode::OK => Ok(true),
         StatusCode::NOT_FOUND => Ok(false),
-        _ => Err(answer.failure("update client")),
+        _ => Err(answer.failure(what)),
     }
 }
 

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
-use super::clients::PAGE_SIZE;
+use super::clients::page_query;
 use super::management_api::ManagementApi;
 use super::token::CredentialsSource;
 use super::transport::Call;
@@ -71,20 +71,14 @@ pub(super) async fn delete<S: CredentialsSource>(
 }
 
 /// One page of the grants for `audience` from the checkpoint `from` (the
-/// start without one), [`PAGE_SIZE`] at most, and the next checkpoint.
+/// start without one), [`PAGE_SIZE`](super::clients::PAGE_SIZE) at most, and the next checkpoint.
 pub(super) async fn list<S: CredentialsSource>(
     api: &ManagementApi<S>,
     audience: &str,
     from: Option<&str>,
     deadline: Instant,
 ) -> Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError> {
-    let mut query = vec![
-        ("audience", audience.to_owned()),
-        ("take", PAGE_SIZE.to_string()),
-    ];
-    if let Some(from) = from {
-        query.push(("from", from.to_owned()));
-    }
+    let query = page_query(vec![("audience", audience.to_owned())], from);
     let page: GrantPage = api
         .read(
             &Call::get("list_grants", "/api/v2/client-grants", &query),

@@ -3,6 +3,10 @@
 //! the domain's nouns. Nothing here sends anything.
 
 use std::collections::HashMap;
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -104,12 +108,24 @@ impl From<Auth0Credential> for DirectoryCredential {
                 credential_id: credential.id,
                 alg: credential.alg.unwrap_or_else(|| "RS256".into()),
                 thumbprint_sha256: kid.clone(),
-                created_at: credential.created_at.unwrap_or_default(),
+                // Auth0 documents it; should an answer lack it, the time
+                // it was read is the nearest one known.
+                created_at: credential
+                    .created_at
+                    .filter(|at| !at.is_empty())
+                    .unwrap_or_else(now_rfc3339),
                 expires_at: credential.expires_at,
             },
             kid,
         }
     }
+}
+
+/// Now, in RFC 3339 (UTC), as the credentials' times are shown.
+pub fn now_rfc3339() -> String {
+    DateTime::from(SystemTime::now())
+        .fmt(Format::DateTime)
+        .unwrap_or_default()
 }
 
 /// The ids of the credentials a create enabled

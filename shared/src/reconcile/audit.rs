@@ -235,9 +235,12 @@ fn quota_mismatches(census: &TableCensus) -> Vec<QuotaMismatch> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_fixtures::{creation, indexed, later, owner, policy, reconciler};
+    use super::super::test_fixtures::{
+        begin_change, begun, creation, grant_in_auth0, imported, indexed, later, owner, policy,
+        reconciler, rename_in_auth0,
+    };
     use super::*;
-    use crate::domain::{ClientStatus, ClientUpdate, GrantPolicy, PendingChange};
+    use crate::domain::{Aspects, ClientStatus, ClientUpdate, GrantPolicy};
     use crate::owner_index::MemoryIndex;
     use crate::testing::MemoryDirectory;
 
@@ -245,17 +248,14 @@ mod tests {
     /// Auth0 to match).
     async fn alike(reconciler: &Reconciler<MemoryDirectory, MemoryIndex>, id: &str) {
         let (directory, index) = (reconciler.directory(), reconciler.index());
-        index.import(&indexed(id, "owner-a"), 0).await.unwrap();
+        imported(index, id, "owner-a").await;
         directory.seed(id, Some("owner-a"));
         let named = ClientUpdate {
             name: Some(id.into()),
             description: Some(String::new()),
         };
         directory.update_client(id, &named, later()).await.unwrap();
-        directory
-            .create_grant(id, &policy(), later())
-            .await
-            .unwrap();
+        grant_in_auth0(directory, id, &policy()).await;
     }
 
     fn named(id: &str, who: &str) -> Named {
@@ -277,23 +277,11 @@ mod tests {
         ] {
             alike(&reconciler, id).await;
         }
-        let renamed = ClientUpdate {
-            name: Some("renamed in the dashboard".into()),
-            description: None,
-        };
-        directory
-            .update_client("client_renamed", &renamed, later())
-            .await
-            .unwrap();
+        rename_in_auth0(directory, "client_renamed", "renamed in the dashboard").await;
         // Disabled in the table, with its grant still in Auth0 (a change
         // under way).
-        let read = index
-            .get(&owner("owner-a"), "client_disabled")
-            .await
-            .unwrap()
-            .unwrap();
-        let change = PendingChange::begin(crate::domain::Aspects::ACCESS);
-        index.begin_change(&read, &change, 0).await.unwrap();
+        let (read, change) =
+            begin_change(index, "owner-a", "client_disabled", Aspects::ACCESS).await;
         let disabled = IndexedClient {
             status: ClientStatus::Disabled,
             ..read
@@ -307,22 +295,13 @@ mod tests {
             .delete_grant("client_narrowed", &policy().audience, later())
             .await
             .unwrap();
-        directory
-            .create_grant("client_narrowed", &narrowed, later())
-            .await
-            .unwrap();
+        grant_in_auth0(directory, "client_narrowed", &narrowed).await;
         // Only in the table; only in Auth0; not the service's; a creation's
         // client, not yet named by an item.
-        index
-            .import(&indexed("client_lost", "owner-b"), 0)
-            .await
-            .unwrap();
+        imported(index, "client_lost", "owner-b").await;
         directory.seed("legacy", Some("owner-b"));
         directory.seed("foreign", None);
-        index
-            .begin_creation(&creation("client_making", "owner-a"), 50)
-            .await
-            .unwrap();
+        begun(index, "client_making", "owner-a").await;
         directory.seed_made_by("AUTH0MADE", Some("owner-a"), Some("client_making"));
         let before = (index.census().await.unwrap(), directory.ids());
         let calls_before = directory.calls().len();
@@ -373,10 +352,7 @@ mod tests {
     async fn an_audit_out_of_time_tells_only_the_quotas() {
         let reconciler = reconciler();
         let index = reconciler.index();
-        index
-            .import(&indexed("client_lost", "owner-b"), 0)
-            .await
-            .unwrap();
+        imported(index, "client_lost", "owner-b").await;
         let audit = reconciler.audit(Instant::now()).await.unwrap();
         assert_eq!(
             audit,

@@ -47,21 +47,13 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                     // The client goes from Auth0 first: an item naming a
                     // client is never lost before the client is.
                     let id = creation.client_id();
-                    if self
-                        .repaired(summary, id, self.directory.delete_client(id, deadline))
-                        .await
-                    {
-                        self.index.abandon_creation(&creation).await?;
-                        summary.repaired_creations += 1;
-                        audited(&creation.owner, id, "undone");
+                    if self.deleted_in_auth0(summary, id, deadline).await {
+                        self.undone(&creation, summary).await?;
                     }
                 }
                 StaleOperation::Deletion(client) => {
                     let id = client.client_id.as_str();
-                    if self
-                        .repaired(summary, id, self.directory.delete_client(id, deadline))
-                        .await
-                    {
+                    if self.deleted_in_auth0(summary, id, deadline).await {
                         self.index.remove(&client).await?;
                         summary.finished_deletions += 1;
                         audited(&client.owner, id, "finished");
@@ -98,6 +90,18 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         }
     }
 
+    /// Whether Auth0 no longer has the client `client_id` (deleted now, or
+    /// gone already), as [`Self::repaired`] tells it.
+    async fn deleted_in_auth0(
+        &self,
+        summary: &mut Summary,
+        client_id: &str,
+        deadline: Instant,
+    ) -> bool {
+        let deletion = self.directory.delete_client(client_id, deadline);
+        self.repaired(summary, client_id, deletion).await
+    }
+
     /// Undoes stale creations that never heard their client's Auth0 id:
     /// the client deleted by the id the creation chose (a tenant with
     /// custom ids gave it that one), then every client whose
@@ -114,10 +118,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         let mut pending = Vec::new();
         for creation in creations {
             let id = creation.chosen_id.as_str();
-            if self
-                .repaired(summary, id, self.directory.delete_client(id, deadline))
-                .await
-            {
+            if self.deleted_in_auth0(summary, id, deadline).await {
                 pending.push(creation);
             }
         }
@@ -144,8 +145,10 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             else {
                 continue;
             };
-            let deleted = self.directory.delete_client(&client.client_id, deadline);
-            if !self.repaired(summary, &client.client_id, deleted).await {
+            if !self
+                .deleted_in_auth0(summary, &client.client_id, deadline)
+                .await
+            {
                 not_undone.insert(creation_id);
             }
         }
@@ -153,10 +156,17 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             if not_undone.contains(&creation.chosen_id) {
                 continue;
             }
-            self.index.abandon_creation(&creation).await?;
-            summary.repaired_creations += 1;
-            audited(&creation.owner, &creation.chosen_id, "undone");
+            self.undone(&creation, summary).await?;
         }
+        Ok(())
+    }
+
+    /// Forgets a creation whose client Auth0 no longer has: its record,
+    /// and the quota and key it held, released.
+    async fn undone(&self, creation: &Creation, summary: &mut Summary) -> Result<(), ServiceError> {
+        self.index.abandon_creation(creation).await?;
+        summary.repaired_creations += 1;
+        audited(&creation.owner, creation.client_id(), "undone");
         Ok(())
     }
 
@@ -266,10 +276,11 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_fixtures::{creation, indexed, later, owner, reconciler};
-    use crate::domain::{
-        Aspects, ClientDirectory, ClientUpdate, GrantPolicy, NewClient, OwnerIndex, PendingChange,
+    use super::super::test_fixtures::{
+        begin_change, begun, grant_in_auth0, imported, indexed, later, owner, policy, reconciler,
+        rename_in_auth0,
     };
+    use crate::domain::{Aspects, ClientDirectory, GrantPolicy, NewClient, OwnerIndex};
     use crate::testing::Failing;
 
     #[tokio::test]
@@ -277,8 +288,7 @@ mod tests {
         let reconciler = reconciler();
         let (directory, index) = (reconciler.directory(), reconciler.index());
         // A creation stopped after Auth0 made the client...
-        let stopped = creation("client_stopped", "owner-a");
-        index.begin_creation(&stopped, 50).await.unwrap();
+        begun(index, "client_stopped", "owner-a").await;
         let grant = GrantPolicy {
             audience: "a".into(),
             scopes: vec![],
@@ -293,14 +303,10 @@ mod tests {
             .create_client(&new, &owner("owner-a"), "client_stopped", later(), later())
             .await
             .unwrap();
-        directory
-            .create_grant("client_stopped", &grant, later())
-            .await
-            .unwrap();
+        grant_in_auth0(directory, "client_stopped", &grant).await;
         // ... and a deletion stopped before Auth0 deleted it.
-        let kept = indexed("client_kept", "owner-a");
         directory.seed("client_kept", Some("owner-a"));
-        index.import(&kept, 0).await.unwrap();
+        imported(index, "client_kept", "owner-a").await;
         index
             .begin_deletion(&owner("owner-a"), "client_kept")
             .await
@@ -325,14 +331,10 @@ mod tests {
         let (directory, index) = (reconciler.directory(), reconciler.index());
         // Auth0 made the client under an id of its own (twice: the POST
         // was retried), and its answers were lost.
-        let lost = creation("client_lost", "owner-a");
-        index.begin_creation(&lost, 50).await.unwrap();
+        begun(index, "client_lost", "owner-a").await;
         for id in ["AUTH0MADE1", "AUTH0MADE2"] {
             directory.seed_made_by(id, Some("owner-a"), Some("client_lost"));
-            directory
-                .create_grant(id, &super::super::test_fixtures::policy(), later())
-                .await
-                .unwrap();
+            grant_in_auth0(directory, id, &policy()).await;
         }
         // Another creation's client, and one from before creation ids.
         directory.seed_made_by("OTHERS", Some("owner-a"), Some("client_other"));
@@ -350,8 +352,7 @@ mod tests {
     async fn a_creation_whose_client_cannot_be_looked_for_is_left_for_the_next_run() {
         let reconciler = reconciler();
         let (directory, index) = (reconciler.directory(), reconciler.index());
-        let lost = creation("client_lost", "owner-a");
-        index.begin_creation(&lost, 50).await.unwrap();
+        let lost = begun(index, "client_lost", "owner-a").await;
         directory.seed_made_by("AUTH0MADE", Some("owner-a"), Some("client_lost"));
         directory.fail_next(Failing::List);
         let summary = reconciler.run(false, later()).await.unwrap();
@@ -376,7 +377,7 @@ mod tests {
         // after Auth0 renamed the client. The index says neither happened.
         for id in ["client_disabled", "client_renamed"] {
             directory.seed(id, Some("owner-a"));
-            directory.create_grant(id, &grant, later()).await.unwrap();
+            grant_in_auth0(directory, id, &grant).await;
             let mut client = indexed(id, "owner-a");
             client.scopes = Some(vec!["read:rooms".into()]);
             index.import(&client, 0).await.unwrap();
@@ -385,22 +386,13 @@ mod tests {
             ("client_disabled", Aspects::ACCESS),
             ("client_renamed", Aspects::PROFILE),
         ] {
-            let change = PendingChange::begin(aspects);
-            let read = index.get(&owner("owner-a"), id).await.unwrap().unwrap();
-            index.begin_change(&read, &change, 0).await.unwrap();
+            begin_change(index, "owner-a", id, aspects).await;
         }
         directory
             .delete_grant("client_disabled", "https://butlrauth/", later())
             .await
             .unwrap();
-        let renamed = ClientUpdate {
-            name: Some("renamed in Auth0".into()),
-            description: None,
-        };
-        directory
-            .update_client("client_renamed", &renamed, later())
-            .await
-            .unwrap();
+        rename_in_auth0(directory, "client_renamed", "renamed in Auth0").await;
 
         let summary = reconciler.run(false, later()).await.unwrap();
         assert_eq!((summary.repaired_changes, summary.failed), (2, 0));
@@ -422,17 +414,8 @@ mod tests {
         let reconciler = reconciler();
         let (directory, index) = (reconciler.directory(), reconciler.index());
         directory.seed("client_x", Some("owner-a"));
-        index
-            .import(&indexed("client_x", "owner-a"), 0)
-            .await
-            .unwrap();
-        let change = PendingChange::begin(Aspects::PROFILE);
-        let read = index
-            .get(&owner("owner-a"), "client_x")
-            .await
-            .unwrap()
-            .unwrap();
-        index.begin_change(&read, &change, 0).await.unwrap();
+        imported(index, "client_x", "owner-a").await;
+        let (_, change) = begin_change(index, "owner-a", "client_x", Aspects::PROFILE).await;
         directory.fail_next(Failing::Update);
         let summary = reconciler.run(false, later()).await.unwrap();
         assert_eq!((summary.repaired_changes, summary.failed), (0, 1));

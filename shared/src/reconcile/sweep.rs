@@ -59,6 +59,16 @@ struct Held {
     lease: SweepLease,
 }
 
+/// A held sweep's pass through Auth0 and the index: what its two steps
+/// (listing Auth0, removing what it lacks) work with.
+struct Pass<'a> {
+    held: Held,
+    /// The sweep's generation (the one in `held.state`).
+    generation: u64,
+    summary: &'a mut Summary,
+    deadline: Instant,
+}
+
 fn lease_end() -> u64 {
     now_micros() + micros(SWEEP_LEASE)
 }
@@ -128,27 +138,28 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             }
         };
         summary.sweep_age_from = held.state.finished_at.or(Some(generation));
-        if !held.state.listed
-            && let Some(ended) = self
-                .list_auth0(&mut held, generation, summary, deadline)
-                .await?
+        let mut pass = Pass {
+            held,
+            generation,
+            summary,
+            deadline,
+        };
+        if !pass.held.state.listed
+            && let Some(ended) = self.list_auth0(&mut pass).await?
         {
             return Ok(ended);
         }
-        if let Some(ended) = self
-            .remove_unseen(&mut held, generation, summary, deadline)
-            .await?
-        {
+        if let Some(ended) = self.remove_unseen(&mut pass).await? {
             return Ok(ended);
         }
         let finished_at = now_micros();
-        held.state = SweepState {
+        pass.held.state = SweepState {
             finished_at: Some(finished_at),
             ..SweepState::default()
         };
-        let ended = self.pause(&mut held, Ended::Done).await?;
+        let ended = self.pause(&mut pass.held, Ended::Done).await?;
         if ended == Ended::Done {
-            summary.sweep_age_from = Some(finished_at);
+            pass.summary.sweep_age_from = Some(finished_at);
         }
         Ok(ended)
     }
@@ -156,13 +167,9 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
     /// Pages through Auth0 from where the sweep stands, marking each
     /// client the index has (importing, with `backfill`, those it lacks);
     /// `Some` if the sweep stops here.
-    async fn list_auth0(
-        &self,
-        held: &mut Held,
-        generation: u64,
-        summary: &mut Summary,
-        deadline: Instant,
-    ) -> Result<Option<Ended>, ServiceError> {
+    async fn list_auth0(&self, pass: &mut Pass<'_>) -> Result<Option<Ended>, ServiceError> {
+        let (generation, deadline) = (pass.generation, pass.deadline);
+        let held = &mut pass.held;
         loop {
             if Instant::now() >= deadline {
                 return self.pause(held, Ended::Resumable).await.map(Some);
@@ -195,7 +202,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                     );
                     self.index.import(&imported, generation).await?;
                     info!(target: "audit", action = "import", owner = owner.as_str(), client_id = %client.client_id, outcome = "imported", "audit");
-                    summary.imported += 1;
+                    pass.summary.imported += 1;
                 }
             }
             held.state.listed = next.is_none();
@@ -212,13 +219,9 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
     /// Every item the sweep did not see in Auth0 (begun before it, and not
     /// being created now) is checked with Auth0, and removed if Auth0 says
     /// it has no such client; `Some` if the sweep stops here.
-    async fn remove_unseen(
-        &self,
-        held: &mut Held,
-        generation: u64,
-        summary: &mut Summary,
-        deadline: Instant,
-    ) -> Result<Option<Ended>, ServiceError> {
+    async fn remove_unseen(&self, pass: &mut Pass<'_>) -> Result<Option<Ended>, ServiceError> {
+        let (generation, deadline) = (pass.generation, pass.deadline);
+        let held = &mut pass.held;
         let created_before = generation.saturating_sub(micros(self.stale_after));
         for client in self.index.unswept(generation, created_before).await? {
             if Instant::now() >= deadline {
@@ -249,7 +252,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                         SweepRemoval::Marked(marked) => {
                             self.index.remove(&marked).await?;
                             info!(target: "audit", action = "remove", owner = marked.owner.as_str(), client_id = id, outcome = "gone_from_auth0", "audit");
-                            summary.removed += 1;
+                            pass.summary.removed += 1;
                         }
                         SweepRemoval::Kept => {}
                         SweepRemoval::LeaseLost => {
@@ -271,29 +274,29 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
     /// warning) if the lease is no longer this run's.
     async fn renew(&self, held: &mut Held) -> Result<bool, ServiceError> {
         held.lease.until = lease_end();
-        let renewed = self
-            .index
-            .save_sweep_state(&held.state, &held.lease)
-            .await?;
-        if !renewed {
-            warn!("sweep: the lease was lost; another run goes on");
-        }
-        Ok(renewed)
+        self.save(held).await
     }
 
     /// Saves where the sweep stands and gives the lease up, for the next
-    /// run to go on at once; answers `ended`.
+    /// run to go on at once; answers `ended` (`Failed` if the lease was
+    /// lost).
     async fn pause(&self, held: &mut Held, ended: Ended) -> Result<Ended, ServiceError> {
         held.lease.until = 0;
-        if !self
+        let saved = self.save(held).await?;
+        Ok(if saved { ended } else { Ended::Failed })
+    }
+
+    /// Saves where the sweep stands under `held.lease` as it now reads;
+    /// `false` (and a warning) if the lease is no longer this run's.
+    async fn save(&self, held: &Held) -> Result<bool, ServiceError> {
+        let saved = self
             .index
             .save_sweep_state(&held.state, &held.lease)
-            .await?
-        {
+            .await?;
+        if !saved {
             warn!("sweep: the lease was lost; another run goes on");
-            return Ok(Ended::Failed);
         }
-        Ok(ended)
+        Ok(saved)
     }
 }
 
@@ -303,7 +306,7 @@ mod tests {
 
     use tokio::time::Instant;
 
-    use super::super::test_fixtures::{indexed, later, owner, reconciler};
+    use super::super::test_fixtures::{imported, indexed, later, owner, reconciler};
     use crate::domain::{OwnerIndex, SweepLease, SweepRemoval, now_micros};
     use crate::testing::Failing;
 
@@ -324,7 +327,7 @@ mod tests {
         // Known to both; known to the index only; known to Auth0 only
         // (owned, and not made by this service).
         for id in ["client_both", "client_gone"] {
-            index.import(&indexed(id, "owner-a"), 0).await.unwrap();
+            imported(index, id, "owner-a").await;
         }
         directory.seed("client_both", Some("owner-a"));
         for (id, who) in [
@@ -376,15 +379,9 @@ mod tests {
         let (directory, index) = (reconciler.directory(), reconciler.index());
         // Its listing does not show it as the service's (the metadata was
         // edited in the dashboard), yet Auth0 has it.
-        index
-            .import(&indexed("client_edited", "owner-a"), 0)
-            .await
-            .unwrap();
+        imported(index, "client_edited", "owner-a").await;
         directory.seed("client_edited", None);
-        index
-            .import(&indexed("client_gone", "owner-a"), 0)
-            .await
-            .unwrap();
+        imported(index, "client_gone", "owner-a").await;
         tokio::time::sleep(Duration::from_millis(2)).await;
         // Auth0 cannot say, this time.
         directory.fail_next(Failing::Read);
@@ -407,10 +404,7 @@ mod tests {
     async fn a_second_run_while_the_lease_is_held_skips_the_sweep_until_it_lapses() {
         let reconciler = reconciler();
         let index = reconciler.index();
-        index
-            .import(&indexed("client_gone", "owner-a"), 0)
-            .await
-            .unwrap();
+        imported(index, "client_gone", "owner-a").await;
         // A run that took the lease and stopped (crashed) without giving
         // it up.
         let crashed = SweepLease {

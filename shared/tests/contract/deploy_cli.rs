@@ -15,7 +15,7 @@ use auth0_emulator::EmulatorConfig;
 use m2m_shared::config::DEFAULT_GRANT_AUDIENCE;
 use m2m_shared::routes::Permission;
 use serde_json::{Value, json};
-use test_support::setup::{MANAGEMENT_CLIENT_ID, emulator_config};
+use test_support::setup::{MANAGEMENT_CLIENT_ID, emulator_config, token_answer};
 use test_support::tls_proxy::TlsProxy;
 
 use crate::support::{MANAGEMENT_CLIENT_SECRET, Options, TestEnv, WORKSPACE, workspace_yaml};
@@ -343,20 +343,13 @@ async fn the_deploy_cli_sets_up_the_tenant_and_its_example_caller_uses_the_servi
 
     // The first deployed call: the example caller's token from Auth0, then
     // create and list.
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}/oauth/token", env.emulator.base_url()))
-        .json(&json!({
-            "grant_type": "client_credentials",
-            "client_id": caller["client_id"],
-            "client_secret": caller["client_secret"],
-            "audience": CALLER_API,
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let credentials = (
+        caller["client_id"].as_str().unwrap(),
+        caller["client_secret"].as_str().unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let (status, answer) = token_answer(&http, &env.emulator, credentials, CALLER_API).await;
+    assert_eq!(status, 200, "{answer}");
     let token = answer["access_token"].as_str().expect("a token").to_owned();
     assert_eq!(
         answer["scope"],

@@ -33,22 +33,22 @@ pub enum ClientKey {
 }
 
 impl ClientKey {
-    pub fn private_pem(self) -> &'static str {
+    /// The private key, then the public key.
+    fn pems(self) -> (&'static str, &'static str) {
         match self {
-            ClientKey::A => include_str!("../keys/client-a-key.pem"),
-            ClientKey::B => include_str!("../keys/client-b-key.pem"),
-            ClientKey::C => include_str!("../keys/client-c-key.pem"),
-            ClientKey::Max => include_str!("../keys/client-max-key.pem"),
+            ClientKey::A => committed_key_pair!("client-a"),
+            ClientKey::B => committed_key_pair!("client-b"),
+            ClientKey::C => committed_key_pair!("client-c"),
+            ClientKey::Max => committed_key_pair!("client-max"),
         }
     }
 
+    pub fn private_pem(self) -> &'static str {
+        self.pems().0
+    }
+
     pub fn public_pem(self) -> &'static str {
-        match self {
-            ClientKey::A => include_str!("../keys/client-a-public.pem"),
-            ClientKey::B => include_str!("../keys/client-b-public.pem"),
-            ClientKey::C => include_str!("../keys/client-c-public.pem"),
-            ClientKey::Max => include_str!("../keys/client-max-public.pem"),
-        }
+        self.pems().1
     }
 
     /// The key's RFC 7638 thumbprint: the `kid` Auth0 gives a credential

@@ -25,22 +25,23 @@ impl TestKey {
         }
     }
 
-    fn private_pem(self) -> &'static str {
+    /// The private key, then the public key.
+    fn pems(self) -> (&'static str, &'static str) {
         match self {
-            TestKey::Dev => include_str!("../keys/dev-signing-key.pem"),
-            TestKey::Rotated => include_str!("../keys/rotated-signing-key.pem"),
-            TestKey::Foreign => include_str!("../keys/foreign-signing-key.pem"),
+            TestKey::Dev => committed_key_pair!("dev-signing"),
+            TestKey::Rotated => committed_key_pair!("rotated-signing"),
+            TestKey::Foreign => committed_key_pair!("foreign-signing"),
         }
+    }
+
+    fn private_pem(self) -> &'static str {
+        self.pems().0
     }
 
     /// The public key in PEM form (what a confused verifier might use as an
     /// HMAC secret).
     pub fn public_key_pem(self) -> &'static str {
-        match self {
-            TestKey::Dev => include_str!("../keys/dev-signing-public.pem"),
-            TestKey::Rotated => include_str!("../keys/rotated-signing-public.pem"),
-            TestKey::Foreign => include_str!("../keys/foreign-signing-public.pem"),
-        }
+        self.pems().1
     }
 }
 

@@ -9,6 +9,18 @@
 //! Faults can be queued per route (429s, 5xx, delays, dropped connections,
 //! malformed JSON, expired tokens) so error paths are tested for real.
 
+/// The committed key pair `keys/<name>-key.pem` and `keys/<name>-public.pem`
+/// (see `keys/README.md`), as (private, public) PEMs. A macro because
+/// `include_str!` takes only a literal path.
+macro_rules! committed_key_pair {
+    ($name:literal) => {
+        (
+            include_str!(concat!("../keys/", $name, "-key.pem")),
+            include_str!(concat!("../keys/", $name, "-public.pem")),
+        )
+    };
+}
+
 mod client_keys;
 mod clock;
 mod keys;
@@ -311,6 +323,23 @@ impl Emulator {
         self.shared
             .tenant()
             .queue_fault(route, fault, Some(client_id.to_owned()));
+    }
+
+    /// Takes every queued fault no request has met yet: each route's in
+    /// the order queued, with the client it waits for, if any. A test that
+    /// sets one request's faults aside while another runs queues them
+    /// again afterwards.
+    pub fn take_faults(&self) -> Vec<(Route, Fault, Option<String>)> {
+        let mut tenant = self.shared.tenant();
+        let mut taken = Vec::new();
+        for (route, queue) in tenant.faults.drain() {
+            taken.extend(
+                queue
+                    .into_iter()
+                    .map(|queued| (route, queued.fault, queued.client_id)),
+            );
+        }
+        taken
     }
 
     /// How many faults queued on `route` no request has met yet.

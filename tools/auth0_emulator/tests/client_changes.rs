@@ -6,21 +6,17 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use auth0_emulator::{EmulatorConfig, Fault, MANAGEMENT_SCOPES, Route, Schema};
+use auth0_emulator::{Fault, MANAGEMENT_SCOPES, Route, Schema};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Tenant, credentials_of, m2m, send, send_text};
+use support::{Tenant, answer_lost, credentials_of, m2m, send, send_text};
 
 const API: &str = "https://butlrauth/";
 const OTHER_API: &str = "https://other/";
 
 /// A tenant with two APIs to grant.
 async fn two_apis() -> Tenant {
-    Tenant::with(EmulatorConfig {
-        resource_servers: vec![API.into(), OTHER_API.into()],
-        ..EmulatorConfig::default()
-    })
-    .await
+    Tenant::configured(|config| config.resource_servers = vec![API.into(), OTHER_API.into()]).await
 }
 
 /// A tenant whose management application lacks `removed` of the usual scopes.
@@ -493,11 +489,8 @@ async fn faults_apply_to_the_new_routes() {
         },
     );
     let response = tenant
-        .request(Method::PATCH, &update_path)
-        .json(&json!({"name": "limited"}))
-        .send()
-        .await
-        .unwrap();
+        .response(Method::PATCH, &update_path, json!({"name": "limited"}))
+        .await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
     assert_eq!(
@@ -560,11 +553,7 @@ async fn faults_apply_to_the_new_routes() {
     tenant
         .emulator
         .inject(Route::DeleteGrant, Fault::DropConnection);
-    let dropped = tenant.request(Method::DELETE, &grant_path).send().await;
-    assert!(match dropped {
-        Err(_) => true,
-        Ok(response) => response.bytes().await.is_err(),
-    });
+    assert!(answer_lost(tenant.request(Method::DELETE, &grant_path)).await);
     assert!(tenant.emulator.grants().is_empty());
 
     // A spoiled 204 stays an empty 204.

@@ -3,7 +3,7 @@
 
 mod support;
 
-use auth0_emulator::{EmulatorConfig, Schema};
+use auth0_emulator::Schema;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Tenant, assert_auth0_error, m2m};
@@ -305,9 +305,8 @@ async fn seeded_clients_get_defaults_and_show_in_reads() {
 
 #[tokio::test]
 async fn grants_check_client_audience_and_duplicates() {
-    let tenant = Tenant::with(EmulatorConfig {
-        resource_servers: vec!["https://butlrauth/".into(), "https://other/".into()],
-        ..EmulatorConfig::default()
+    let tenant = Tenant::configured(|config| {
+        config.resource_servers = vec!["https://butlrauth/".into(), "https://other/".into()];
     })
     .await;
     let (_, client) = tenant.create(m2m("granted")).await;

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use auth0_emulator::{Emulator, EmulatorConfig, Fault, RecordedRequest, Route, Schema};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
-use support::{Tenant, assert_auth0_error, m2m, management_credentials, send, send_text};
+use support::{
+    Tenant, answer_lost, assert_auth0_error, m2m, management_credentials, send, send_text,
+};
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -258,11 +260,7 @@ async fn dropped_connections_leave_no_usable_answer() {
         ),
     ] {
         tenant.emulator.inject(route, Fault::DropConnection);
-        let result = tenant.request(method, &path).json(&json!({})).send().await;
-        let failed = match result {
-            Err(_) => true,
-            Ok(response) => response.bytes().await.is_err(),
-        };
+        let failed = answer_lost(tenant.request(method, &path).json(&json!({}))).await;
         assert!(failed, "{route:?}: a usable answer came through");
     }
     // The delete was done all the same.

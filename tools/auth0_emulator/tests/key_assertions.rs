@@ -10,16 +10,14 @@ use auth0_emulator::{
 use jsonwebtoken::{Algorithm, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::keys::{API, enabled_ids, id_of};
-use support::{Tenant, credentials_of, m2m, verify};
+use support::keys::{API, id_of};
+use support::{Tenant, credentials_of, verify};
 
 #[tokio::test]
 async fn a_client_rotates_its_key_without_downtime() {
     let tenant = Tenant::start().await;
     // Created with key A, which is enabled at once.
-    let client = tenant.key_client("rotating", ClientKey::A).await;
-    let id = id_of(&client);
-    let key_a = enabled_ids(&client).remove(0);
+    let (client, id, key_a) = tenant.key_client_ids("rotating", ClientKey::A).await;
     assert!(client.get("client_secret").is_none(), "{client}");
     assert!(client.get("token_endpoint_auth_method").is_none());
 
@@ -101,9 +99,7 @@ async fn a_replayed_assertion_is_refused() {
 #[tokio::test]
 async fn an_expired_credential_no_longer_mints() {
     let tenant = Tenant::start().await;
-    let client = tenant.key_client("expiring", ClientKey::A).await;
-    let id = id_of(&client);
-    let credential = enabled_ids(&client).remove(0);
+    let (_, id, credential) = tenant.key_client_ids("expiring", ClientKey::A).await;
     assert!(tenant.mints(&id, ClientKey::A).await);
 
     assert!(tenant.emulator.expire_credential(&credential));
@@ -344,12 +340,10 @@ async fn a_key_client_takes_no_secret_and_a_secret_client_no_assertion() {
 async fn a_client_goes_back_to_its_hidden_secret() {
     let tenant = Tenant::start().await;
     // A client made with a secret, then moved to a key as Auth0 documents.
-    let (_, client) = tenant.create(m2m("moved")).await;
-    let id = id_of(&client);
-    let (status, grant) = tenant
-        .grant(json!({"client_id": id, "audience": API, "scope": ["read:spaces"]}))
+    let client = tenant
+        .client_with_grant("moved", API, &["read:spaces"])
         .await;
-    assert_eq!(status, 201, "{grant}");
+    let id = id_of(&client);
     let (_, credential) = tenant.add_credential(&id, ClientKey::A).await;
     let (status, refused) = tenant
         .update(

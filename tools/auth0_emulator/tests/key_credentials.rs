@@ -7,13 +7,13 @@ mod support;
 
 use auth0_emulator::{
     AUTH0_RECORDED_CERTIFICATE_KID, AUTH0_RECORDED_CERTIFICATE_PEM, ClientKey, EC_PUBLIC_PEM,
-    EmulatorConfig, Fault, HUGE_RSA_PUBLIC_PEM, MANAGEMENT_SCOPES, Route, SMALL_RSA_PUBLIC_PEM,
-    Schema, jwk_thumbprint,
+    Fault, HUGE_RSA_PUBLIC_PEM, MANAGEMENT_SCOPES, Route, SMALL_RSA_PUBLIC_PEM, Schema,
+    jwk_thumbprint,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::keys::{credential_body, enabled_ids, enabling, id_of, key_client_body};
-use support::{Tenant, assert_auth0_error};
+use support::{Tenant, answer_lost, assert_auth0_error};
 
 /// The credential with `kid`, answered as Auth0 answers one.
 fn assert_credential(credential: &Value, kid: &str, alg: &str) {
@@ -164,9 +164,7 @@ async fn a_client_holds_at_most_two_keys() {
 #[tokio::test]
 async fn an_enabled_key_cannot_be_deleted_and_the_same_key_not_added_twice() {
     let tenant = Tenant::start().await;
-    let client = tenant.key_client("in use", ClientKey::A).await;
-    let id = id_of(&client);
-    let enabled = enabled_ids(&client).remove(0);
+    let (_, id, enabled) = tenant.key_client_ids("in use", ClientKey::A).await;
     let refused = tenant
         .on_credential(Method::DELETE, &id, &enabled, None)
         .await;
@@ -235,11 +233,7 @@ async fn unknown_clients_and_credentials() {
 
 #[tokio::test]
 async fn a_tenant_without_private_key_jwt_refuses_it() {
-    let tenant = Tenant::with(EmulatorConfig {
-        private_key_jwt: false,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let tenant = Tenant::configured(|config| config.private_key_jwt = false).await;
     let upgrade = "Please upgrade your subscription to use Private Key JWT authentication";
     assert_auth0_error(
         tenant
@@ -401,14 +395,8 @@ async fn a_credential_whose_answer_is_lost_was_created() {
         .inject_for(Route::CreateCredential, &id, Fault::DropConnection);
     let sent = tenant
         .request(Method::POST, &format!("/api/v2/clients/{id}/credentials"))
-        .json(&credential_body(ClientKey::B))
-        .send()
-        .await;
-    let lost = match sent {
-        Err(_) => true,
-        Ok(response) => response.text().await.is_err(),
-    };
-    assert!(lost, "the answer was meant to be lost");
+        .json(&credential_body(ClientKey::B));
+    assert!(answer_lost(sent).await, "the answer was meant to be lost");
     // It took the second slot: reading shows it, a third is refused.
     let (_, listed) = tenant.list_credentials(&id).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);

@@ -5,7 +5,7 @@
 
 mod support;
 
-use auth0_emulator::{EmulatorConfig, MANAGEMENT_SCOPES, Route, Schema};
+use auth0_emulator::{MANAGEMENT_SCOPES, Route, Schema};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Tenant, assert_auth0_error, credentials_of};
@@ -18,10 +18,9 @@ const DEPLOY_SCOPES: &str = "read:resource_servers create:resource_servers \
 update:resource_servers delete:resource_servers update:client_grants";
 
 async fn deployer() -> Tenant {
-    Tenant::with(EmulatorConfig {
-        resource_servers: vec![CONFIGURED_API.into()],
-        management_scopes: format!("{MANAGEMENT_SCOPES} {DEPLOY_SCOPES}"),
-        ..EmulatorConfig::default()
+    Tenant::configured(|config| {
+        config.resource_servers = vec![CONFIGURED_API.into()];
+        config.management_scopes = format!("{MANAGEMENT_SCOPES} {DEPLOY_SCOPES}");
     })
     .await
 }

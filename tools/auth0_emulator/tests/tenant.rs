@@ -5,10 +5,12 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use auth0_emulator::{EmulatorConfig, Fault, Route, Schema, TestKey};
+use auth0_emulator::{Fault, Route, Schema, TestKey};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
-use support::{Tenant, assert_auth0_error, m2m, management_credentials, send, send_text};
+use support::{
+    Tenant, answer_lost, assert_auth0_error, m2m, management_credentials, send, send_text,
+};
 
 #[tokio::test]
 async fn token_endpoint_checks_credentials_and_audience() {
@@ -59,11 +61,7 @@ async fn creates_clients_in_auth0s_shapes() {
 
 #[tokio::test]
 async fn tenants_without_custom_ids_refuse_them() {
-    let tenant = Tenant::with(EmulatorConfig {
-        custom_client_ids: false,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let tenant = Tenant::configured(|config| config.custom_client_ids = false).await;
     let mut custom = m2m("custom");
     custom["client_id"] = json!("client_custom1");
     let (status, body) = tenant.create(custom).await;
@@ -227,14 +225,7 @@ async fn faults_are_observable() {
     tenant
         .emulator
         .inject(Route::ListClients, Fault::DropConnection);
-    let dropped = tenant
-        .request(reqwest::Method::GET, "/api/v2/clients")
-        .send()
-        .await;
-    assert!(match dropped {
-        Err(_) => true,
-        Ok(response) => response.bytes().await.is_err(),
-    });
+    assert!(answer_lost(tenant.request(reqwest::Method::GET, "/api/v2/clients")).await);
 
     tenant
         .emulator

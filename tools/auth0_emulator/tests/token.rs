@@ -200,11 +200,8 @@ async fn applications_get_jwts_for_granted_apis_and_for_the_service() {
 
 #[tokio::test]
 async fn management_tokens_expire_after_their_lifetime() {
-    let tenant = Tenant::with(EmulatorConfig {
-        management_token_lifetime: Duration::ZERO,
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let tenant =
+        Tenant::configured(|config| config.management_token_lifetime = Duration::ZERO).await;
     assert_auth0_error(
         tenant.get("/api/v2/clients").await,
         401,

@@ -140,23 +140,36 @@ pub fn caller_token(emulator: &Emulator, owner: &str) -> String {
     emulator.sign_caller_token(&caller_claims(emulator, owner))
 }
 
-/// A Management API token from the emulator's `/oauth/token`, as the
-/// management application gets one.
-pub async fn management_token(http: &reqwest::Client, emulator: &Emulator) -> String {
-    let answer: Value = http
+/// What the emulator's `/oauth/token` answers the client credentials of
+/// `client_id` and `client_secret` for `audience`: the status and the JSON
+/// body (`Null` for one that is not JSON).
+pub async fn token_answer(
+    http: &reqwest::Client,
+    emulator: &Emulator,
+    (client_id, client_secret): (&str, &str),
+    audience: &str,
+) -> (u16, Value) {
+    let answer = http
         .post(format!("{}/oauth/token", emulator.base_url()))
         .json(&json!({
             "grant_type": "client_credentials",
-            "client_id": MANAGEMENT_CLIENT_ID,
-            "client_secret": MANAGEMENT_CLIENT_SECRET,
-            "audience": format!("{}/api/v2/", emulator.base_url()),
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "audience": audience,
         }))
         .send()
         .await
-        .expect("the emulator's token endpoint answers")
-        .json()
-        .await
-        .expect("a JSON token answer");
+        .expect("the emulator's token endpoint answers");
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or_default())
+}
+
+/// A Management API token from the emulator's `/oauth/token`, as the
+/// management application gets one.
+pub async fn management_token(http: &reqwest::Client, emulator: &Emulator) -> String {
+    let credentials = (MANAGEMENT_CLIENT_ID, MANAGEMENT_CLIENT_SECRET);
+    let audience = format!("{}/api/v2/", emulator.base_url());
+    let (_, answer) = token_answer(http, emulator, credentials, &audience).await;
     answer["access_token"]
         .as_str()
         .expect("an access token")

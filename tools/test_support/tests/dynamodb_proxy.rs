@@ -5,6 +5,7 @@
 //! transactions' idempotency tokens behave as DynamoDB documents them;
 //! errors come in DynamoDB's shape; conditional writes are atomic.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,11 @@ const HOLD: Duration = Duration::from_secs(8);
 
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
+}
+
+/// The key of the owner's item `sk`, as the SDK's requests take it.
+fn owner_key(sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s("OWNER#a")), ("sk".to_owned(), s(sk))])
 }
 
 /// A proxy in front of the process's moto, with a table of its own made
@@ -47,6 +53,16 @@ fn without_retries(proxy: &DynamoProxy) -> Client {
         .retry_config(RetryConfig::disabled())
         .build();
     Client::from_conf(config)
+}
+
+/// The owner's item `sk` stored in `table` with one attribute more, as a
+/// test starts from it.
+async fn seed(client: &Client, table: &str, sk: &str, (name, value): (&str, &str)) {
+    put(client, table, sk)
+        .item(name, s(value))
+        .send()
+        .await
+        .unwrap();
 }
 
 /// A put of the owner's item `sk` into `table`, to finish and send.
@@ -78,8 +94,7 @@ fn transaction(table: &str, sk: &str) -> Vec<TransactWriteItem> {
         .unwrap();
     let count = Update::builder()
         .table_name(table)
-        .key("pk", s("OWNER#a"))
-        .key("sk", s("QUOTA"))
+        .set_key(Some(owner_key("QUOTA")))
         .update_expression("SET #count = if_not_exists(#count, :zero) + :one")
         .expression_attribute_names("#count", "count")
         .expression_attribute_values(":zero", AttributeValue::N("0".into()))
@@ -93,16 +108,11 @@ fn transaction(table: &str, sk: &str) -> Vec<TransactWriteItem> {
 }
 
 /// The item's attributes, read consistently straight from moto.
-async fn item(
-    table: &str,
-    pk: &str,
-    sk: &str,
-) -> Option<std::collections::HashMap<String, AttributeValue>> {
+async fn item(table: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
     test_support::dynamodb::client()
         .get_item()
         .table_name(table)
-        .key("pk", s(pk))
-        .key("sk", s(sk))
+        .set_key(Some(owner_key(sk)))
         .consistent_read(true)
         .send()
         .await
@@ -130,11 +140,7 @@ const OK: Answer = Answer::Sent {
 #[tokio::test]
 async fn requests_reach_moto_and_are_recorded_with_the_items_they_touch() {
     let (proxy, client, table) = start().await;
-    put(&client, &table, "CLIENT#one")
-        .item("name", s("One"))
-        .send()
-        .await
-        .unwrap();
+    seed(&client, &table, "CLIENT#one", ("name", "One")).await;
     client
         .transact_write_items()
         .set_transact_items(Some(transaction(&table, "CREATING#two")))
@@ -144,8 +150,7 @@ async fn requests_reach_moto_and_are_recorded_with_the_items_they_touch() {
     let got = client
         .get_item()
         .table_name(&table)
-        .key("pk", s("OWNER#a"))
-        .key("sk", s("CLIENT#one"))
+        .set_key(Some(owner_key("CLIENT#one")))
         .send()
         .await
         .unwrap();
@@ -208,7 +213,7 @@ async fn a_transaction_answered_late_is_in_progress_to_its_retries_and_applied_o
         "the SDK gave up while it was held"
     );
     // Applied all the same, once.
-    assert!(item(&table, "OWNER#a", "CLIENT#late").await.is_some());
+    assert!(item(&table, "CLIENT#late").await.is_some());
     assert_eq!(count(&table).await, 1);
 
     proxy.settled().await;
@@ -275,7 +280,7 @@ async fn a_token_is_bound_to_its_request_and_a_failed_one_runs_anew() {
         mismatch.code(),
         Some("IdempotentParameterMismatchException")
     );
-    assert!(item(&table, "OWNER#a", "CLIENT#other").await.is_none());
+    assert!(item(&table, "CLIENT#other").await.is_none());
 
     // A transaction whose condition fails leaves nothing to replay: once
     // its condition holds, its repeat with the same token is applied.
@@ -285,8 +290,7 @@ async fn a_token_is_bound_to_its_request_and_a_failed_one_runs_anew() {
     client
         .delete_item()
         .table_name(&table)
-        .key("pk", s("OWNER#a"))
-        .key("sk", s("CLIENT#taken"))
+        .set_key(Some(owner_key("CLIENT#taken")))
         .send()
         .await
         .unwrap();
@@ -306,11 +310,7 @@ async fn a_token_is_bound_to_its_request_and_a_failed_one_runs_anew() {
 #[tokio::test]
 async fn a_conditional_write_retried_after_a_late_answer_fails_its_own_condition() {
     let (proxy, client, table) = start().await;
-    put(&client, &table, "CLIENT#x")
-        .item("status", s("active"))
-        .send()
-        .await
-        .unwrap();
+    seed(&client, &table, "CLIENT#x", ("status", "active")).await;
     proxy.inject_when(
         Operation::UpdateItem,
         |request| request.touches("CLIENT#"),
@@ -320,8 +320,7 @@ async fn a_conditional_write_retried_after_a_late_answer_fails_its_own_condition
     let failed = client
         .update_item()
         .table_name(&table)
-        .key("pk", s("OWNER#a"))
-        .key("sk", s("CLIENT#x"))
+        .set_key(Some(owner_key("CLIENT#x")))
         .update_expression("SET #status = :deleting")
         .condition_expression("#status = :active")
         .expression_attribute_names("#status", "status")
@@ -332,7 +331,7 @@ async fn a_conditional_write_retried_after_a_late_answer_fails_its_own_condition
         .unwrap_err();
     assert_eq!(failed.code(), Some("ConditionalCheckFailedException"));
     // ... although the write was made, by its first attempt.
-    let written = item(&table, "OWNER#a", "CLIENT#x").await.unwrap();
+    let written = item(&table, "CLIENT#x").await.unwrap();
     assert_eq!(written["status"], s("deleting"));
     proxy.settled().await;
     let attempts = proxy.requests_of(&Operation::UpdateItem);
@@ -353,7 +352,7 @@ async fn errors_come_in_dynamodbs_shape_and_apply_nothing() {
     }
     let failed = put("CLIENT#never").await.unwrap_err();
     assert_eq!(failed.code(), Some("InternalServerError"));
-    assert!(item(&table, "OWNER#a", "CLIENT#never").await.is_none());
+    assert!(item(&table, "CLIENT#never").await.is_none());
     // Throttles are retried, and the retry goes through.
     for throttle in [
         DynamoError::ProvisionedThroughputExceeded,
@@ -362,7 +361,7 @@ async fn errors_come_in_dynamodbs_shape_and_apply_nothing() {
         proxy.inject(Operation::PutItem, Fault::Fail(throttle));
     }
     put("CLIENT#later").await.unwrap();
-    assert!(item(&table, "OWNER#a", "CLIENT#later").await.is_some());
+    assert!(item(&table, "CLIENT#later").await.is_some());
     let answers: Vec<Answer> = proxy
         .requests_of(&Operation::PutItem)
         .into_iter()
@@ -420,9 +419,9 @@ async fn a_stalled_write_is_applied_after_its_caller_gave_up() {
         ),
         "{timed_out:?}"
     );
-    assert!(item(&table, "OWNER#a", "CLIENT#stalled").await.is_none());
+    assert!(item(&table, "CLIENT#stalled").await.is_none());
     proxy.settled().await;
-    assert!(item(&table, "OWNER#a", "CLIENT#stalled").await.is_some());
+    assert!(item(&table, "CLIENT#stalled").await.is_some());
 }
 
 #[tokio::test]
@@ -438,8 +437,7 @@ async fn a_fault_waits_for_the_request_it_matches() {
         client
             .update_item()
             .table_name(&table)
-            .key("pk", s("OWNER#a"))
-            .key("sk", s(sk))
+            .set_key(Some(owner_key(sk)))
             .update_expression("SET #name = :name")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", s(name))
@@ -513,8 +511,7 @@ async fn requests_reach_the_upstream_one_at_a_time() {
             .clone()
             .get_item()
             .table_name("any")
-            .key("pk", s("OWNER#a"))
-            .key("sk", s("QUOTA"))
+            .set_key(Some(owner_key("QUOTA")))
             .send()
     });
     for read in all_at_once(reads).await {

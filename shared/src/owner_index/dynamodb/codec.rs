@@ -41,6 +41,17 @@ pub(super) fn number(item: &Item, name: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Expression attribute names or values as the SDK's builders take them
+/// whole: `None` for none (DynamoDB refuses an empty map).
+fn named<V: Clone + Into<T>, T>(pairs: &[(&str, V)]) -> Option<HashMap<String, T>> {
+    (!pairs.is_empty()).then(|| {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone().into()))
+            .collect()
+    })
+}
+
 pub(super) fn key(pk: String, sk: String) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
@@ -217,13 +228,11 @@ impl Table {
         condition: &str,
         values: &[(&str, AttributeValue)],
     ) -> Result<TransactWriteItem, IndexError> {
-        let mut put = Put::builder()
+        let put = Put::builder()
             .table_name(&self.name)
             .set_item(Some(item))
-            .condition_expression(condition);
-        for (name, value) in values {
-            put = put.expression_attribute_values(*name, value.clone());
-        }
+            .condition_expression(condition)
+            .set_expression_attribute_values(named(values));
         Ok(TransactWriteItem::builder()
             .put(built("put", put.build())?)
             .build())
@@ -238,19 +247,13 @@ impl Table {
         names: &[(&str, &str)],
         values: &[(&str, AttributeValue)],
     ) -> Result<TransactWriteItem, IndexError> {
-        let mut update = Update::builder()
+        let update = Update::builder()
             .table_name(&self.name)
             .set_key(Some(key))
-            .update_expression(expression);
-        if let Some(condition) = condition {
-            update = update.condition_expression(condition);
-        }
-        for (name, value) in names {
-            update = update.expression_attribute_names(*name, *value);
-        }
-        for (name, value) in values {
-            update = update.expression_attribute_values(*name, value.clone());
-        }
+            .update_expression(expression)
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_names(named(names))
+            .set_expression_attribute_values(named(values));
         Ok(TransactWriteItem::builder()
             .update(built("update", update.build())?)
             .build())
@@ -263,13 +266,11 @@ impl Table {
         condition: &str,
         values: &[(&str, AttributeValue)],
     ) -> Result<TransactWriteItem, IndexError> {
-        let mut delete = Delete::builder()
+        let delete = Delete::builder()
             .table_name(&self.name)
             .set_key(Some(key))
-            .condition_expression(condition);
-        for (name, value) in values {
-            delete = delete.expression_attribute_values(*name, value.clone());
-        }
+            .condition_expression(condition)
+            .set_expression_attribute_values(named(values));
         Ok(TransactWriteItem::builder()
             .delete(built("delete", delete.build())?)
             .build())

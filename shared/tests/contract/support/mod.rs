@@ -33,7 +33,7 @@ pub use test_support::moto::{self, aws_config_at};
 pub use test_support::setup::{CALLER_AUDIENCE, MANAGEMENT_CLIENT_SECRET, unix_now};
 use test_support::setup::{
     base_claims, caller_claims, config_from, emulator_config, lookup_in, management_secret_json,
-    service_env, with_claims,
+    service_env, token_answer, with_claims,
 };
 
 /// The workspace's root, where template.yaml, openapi.yaml and the
@@ -521,19 +521,8 @@ impl TestEnv {
     /// `secret`, for the audience new clients are granted: the status and
     /// the body (the token, its type and scopes, when one is issued).
     pub async fn client_token(&self, id: &str, secret: &str) -> (u16, Value) {
-        let answer = reqwest::Client::new()
-            .post(format!("{}/oauth/token", self.emulator.base_url()))
-            .json(&json!({
-                "grant_type": "client_credentials",
-                "client_id": id,
-                "client_secret": secret,
-                "audience": DEFAULT_GRANT_AUDIENCE,
-            }))
-            .send()
-            .await
-            .expect("the emulator answers");
-        let status = answer.status().as_u16();
-        (status, answer.json().await.unwrap_or_default())
+        let http = reqwest::Client::new();
+        token_answer(&http, &self.emulator, (id, secret), DEFAULT_GRANT_AUDIENCE).await
     }
 
     /// The scopes of the client's grant in the emulator, if it has one.

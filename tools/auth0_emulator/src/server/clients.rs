@@ -8,10 +8,13 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::auth_methods;
-use super::query::{FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param};
+use super::paging::list_page;
+use super::query::{
+    ANY_STRING, FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param,
+};
 use super::{
     AppState, CLIENT_CONFLICT, ScopedId, auth0_error, authorize, authorized_body, authorized_query,
-    client_not_found, error_answer, json_body, json_response, list_page, violation,
+    check, checked_body, client_not_found, error_answer, json_response, violation,
 };
 use crate::schema::Schema;
 use crate::state::private_key_jwt;
@@ -48,10 +51,7 @@ const LIST_PARAMS: &[Param] = &[
     ),
     param(
         "app_type",
-        Kind::Str {
-            min_len: 0,
-            max_len: usize::MAX,
-        },
+        ANY_STRING,
         "Optional filter by a comma-separated list of application types.",
     ),
     param(
@@ -62,14 +62,7 @@ const LIST_PARAMS: &[Param] = &[
         },
         "Optional filter by the Client ID Metadata Document URI for CIMD-registered clients.",
     ),
-    param(
-        "q",
-        Kind::Str {
-            min_len: 0,
-            max_len: usize::MAX,
-        },
-        "Advanced Query in Lucene syntax.",
-    ),
+    param("q", ANY_STRING, "Advanced Query in Lucene syntax."),
 ];
 
 const GET_PARAMS: &[Param] = &[FIELDS, INCLUDE_FIELDS];
@@ -93,9 +86,7 @@ pub async fn create_client(
     // tenants with custom client ids accept it (docs/behaviour.md, "Auth0
     // calls"). It is checked here, the rest by the schema.
     let custom_id = request.as_object_mut().and_then(|o| o.remove("client_id"));
-    if let Err(problem) = Schema::CreateClientRequest.check(&request) {
-        return Err(violation(&shared, CREATE, &problem));
-    }
+    check(&shared, CREATE, Schema::CreateClientRequest, &request)?;
     let custom_id = match custom_id {
         None => None,
         Some(Value::String(id)) if !id.is_empty() => Some(id),
@@ -253,10 +244,7 @@ pub async fn update_client(
     ScopedId(id): ScopedId,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let request = json_body(&shared, UPDATE, &body)?;
-    if let Err(problem) = Schema::UpdateClientRequest.check(&request) {
-        return Err(violation(&shared, UPDATE, &problem));
-    }
+    let request = checked_body(&shared, UPDATE, Schema::UpdateClientRequest, &body)?;
     let Value::Object(fields) = request else {
         return Err(violation(&shared, UPDATE, "'Expected an object'."));
     };

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::{
-    AppState, ErrorMessage, Refusal, Scoped, auth0_error, client_not_found, error_answer,
-    json_body, json_response, violation,
+    AppState, ErrorMessage, Refusal, Scoped, auth0_error, checked_body, client_not_found,
+    error_answer, json_response, violation,
 };
 use crate::clock::{now_millis, parse_millis};
 use crate::public_key;
@@ -182,10 +182,7 @@ pub async fn create(
     Path(client_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let request = json_body(&shared, CREATE, &body)?;
-    if let Err(problem) = Schema::PostClientCredentialRequest.check(&request) {
-        return Err(violation(&shared, CREATE, &problem));
-    }
+    let request = checked_body(&shared, CREATE, Schema::PostClientCredentialRequest, &body)?;
     let mut tenant = shared.tenant();
     if !tenant.config.private_key_jwt {
         return Err(no_entitlement());
@@ -227,10 +224,7 @@ pub async fn update(
     Path((client_id, credential_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let request = json_body(&shared, UPDATE, &body)?;
-    if let Err(problem) = Schema::PatchClientCredentialRequest.check(&request) {
-        return Err(violation(&shared, UPDATE, &problem));
-    }
+    let request = checked_body(&shared, UPDATE, Schema::PatchClientCredentialRequest, &body)?;
     let now = now_millis();
     let expires_at = match &request["expires_at"] {
         Value::String(expiry) => match parse_millis(expiry) {

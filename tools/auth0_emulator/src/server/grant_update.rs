@@ -7,10 +7,15 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::{AppState, ScopedId, auth0_error, json_body, json_response, violation};
+use super::{AppState, ErrorMessage, ScopedId, by_id, checked_body, json_response};
 use crate::schema::Schema;
 
 const UPDATE: &str = "PATCH /api/v2/client-grants/{id}";
+
+const GRANT_NOT_FOUND: ErrorMessage = (
+    "The client grant does not exist.",
+    "inexistent_client_grant",
+);
 
 /// Sets the fields the body names, each replaced whole; `null` clears one
 /// (the schema allows it for `scope`, `organization_usage`,
@@ -21,18 +26,9 @@ pub async fn update_grant(
     ScopedId(id): ScopedId,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let request = json_body(&shared, UPDATE, &body)?;
-    if let Err(problem) = Schema::UpdateClientGrantRequest.check(&request) {
-        return Err(violation(&shared, UPDATE, &problem));
-    }
+    let request = checked_body(&shared, UPDATE, Schema::UpdateClientGrantRequest, &body)?;
     let mut tenant = shared.tenant();
-    let Some(grant) = tenant.grants.iter_mut().find(|g| g["id"] == id.as_str()) else {
-        return Err(auth0_error(
-            StatusCode::NOT_FOUND,
-            "The client grant does not exist.",
-            "inexistent_client_grant",
-        ));
-    };
+    let grant = by_id(&mut tenant.grants, &id, GRANT_NOT_FOUND)?;
     if let (Some(stored), Value::Object(fields)) = (grant.as_object_mut(), request) {
         for (key, value) in fields {
             if value.is_null() {

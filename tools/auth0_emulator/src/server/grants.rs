@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::query::{FROM, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param};
+use super::paging::list_page;
+use super::query::{ANY_STRING, FROM, INCLUDE_TOTALS, Kind, PAGE, PER_PAGE, Param, TAKE, param};
 use super::{
     AppState, GRANT_CLIENT_NOT_FOUND, GRANT_CONFLICT, ScopedId, auth0_error, authorized_body,
-    authorized_query, error_answer, json_response, list_page, violation,
+    authorized_query, check, error_answer, json_response,
 };
 use crate::schema::Schema;
 use crate::state::ALPHANUMERIC;
@@ -18,34 +19,13 @@ const CREATE: &str = "POST /api/v2/client-grants";
 
 /// `GET /api/v2/client-grants`'s parameters, as published.
 const LIST_PARAMS: &[Param] = &[
-    param(
-        "per_page",
-        Kind::Int {
-            min: 1,
-            max: Some(100),
-        },
-        "Number of results per page.",
-    ),
+    PER_PAGE,
     PAGE,
     INCLUDE_TOTALS,
     FROM,
     TAKE,
-    param(
-        "audience",
-        Kind::Str {
-            min_len: 0,
-            max_len: usize::MAX,
-        },
-        "Optional filter on audience.",
-    ),
-    param(
-        "client_id",
-        Kind::Str {
-            min_len: 0,
-            max_len: usize::MAX,
-        },
-        "Optional filter on client_id.",
-    ),
+    param("audience", ANY_STRING, "Optional filter on audience."),
+    param("client_id", ANY_STRING, "Optional filter on client_id."),
     param(
         "allow_any_organization",
         Kind::True,
@@ -77,9 +57,7 @@ pub async fn create_grant(
     body: Bytes,
 ) -> Result<Response, Response> {
     let request = authorized_body(&shared, &headers, CREATE, &body)?;
-    if let Err(problem) = Schema::CreateClientGrantRequest.check(&request) {
-        return Err(violation(&shared, CREATE, &problem));
-    }
+    check(&shared, CREATE, Schema::CreateClientGrantRequest, &request)?;
     let client_id = request["client_id"].as_str().unwrap_or_default().to_owned();
     let audience = request["audience"].as_str().unwrap_or_default().to_owned();
 

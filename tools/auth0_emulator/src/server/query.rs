@@ -46,7 +46,7 @@ pub const fn param(name: &'static str, kind: Kind, description: &'static str) ->
 }
 
 /// A string of any length, as Auth0 documents `fields` and `from`.
-const ANY_STRING: Kind = Kind::Str {
+pub const ANY_STRING: Kind = Kind::Str {
     min_len: 0,
     max_len: usize::MAX,
 };
@@ -65,6 +65,15 @@ pub const PAGE: Param = param(
     "page",
     Kind::Int { min: 0, max: None },
     "Page index of the results to return. First page is 0.",
+);
+/// `per_page` of the grants and APIs lists (the clients list's differs).
+pub const PER_PAGE: Param = param(
+    "per_page",
+    Kind::Int {
+        min: 1,
+        max: Some(100),
+    },
+    "Number of results per page.",
 );
 pub const INCLUDE_TOTALS: Param = param(
     "include_totals",

@@ -18,10 +18,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::query::{INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, Query, param};
+use super::paging::list_page;
+use super::query::{INCLUDE_FIELDS, INCLUDE_TOTALS, PAGE, PER_PAGE, Param, Query};
 use super::{
-    AppState, auth0_error, authorize, insufficient_scope, json_body, json_response, list_page,
-    violation,
+    AppState, ErrorMessage, auth0_error, authorize, by_id, checked_body, insufficient_scope,
+    json_response,
 };
 use crate::schema::Schema;
 use crate::state::Tenant;
@@ -29,6 +30,11 @@ use crate::{Route, Shared};
 
 const CREATE: &str = "POST /api/v2/resource-servers";
 const UPDATE: &str = "PATCH /api/v2/resource-servers/{id}";
+
+const RESOURCE_SERVER_NOT_FOUND: ErrorMessage = (
+    "The resource server does not exist",
+    "inexistent_resource_server",
+);
 
 /// The Management API's name in every tenant (the Deploy CLI leaves the API
 /// of this name alone, and refuses to configure it).
@@ -38,19 +44,7 @@ pub const MANAGEMENT_API_NAME: &str = "Auth0 Management API";
 /// publishes (node-auth0 6.4.0, `ListResourceServerRequestParameters`,
 /// generated from the published document). `identifiers` may be repeated
 /// (at most 10) and is read apart from these.
-const LIST_PARAMS: &[Param] = &[
-    PAGE,
-    param(
-        "per_page",
-        Kind::Int {
-            min: 1,
-            max: Some(100),
-        },
-        "Number of results per page.",
-    ),
-    INCLUDE_TOTALS,
-    INCLUDE_FIELDS,
-];
+const LIST_PARAMS: &[Param] = &[PAGE, PER_PAGE, INCLUDE_TOTALS, INCLUDE_FIELDS];
 
 const IDENTIFIERS: &str = "identifiers";
 const MAX_IDENTIFIERS: usize = 10;
@@ -155,10 +149,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, Response> {
     authorized(&shared, &headers, Route::CreateResourceServer)?;
-    let request = json_body(&shared, CREATE, &body)?;
-    if let Err(problem) = Schema::CreateResourceServerRequest.check(&request) {
-        return Err(violation(&shared, CREATE, &problem));
-    }
+    let request = checked_body(&shared, CREATE, Schema::CreateResourceServerRequest, &body)?;
     let identifier = request["identifier"]
         .as_str()
         .unwrap_or_default()
@@ -190,18 +181,9 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Response, Response> {
     authorized(&shared, &headers, Route::UpdateResourceServer)?;
-    let request = json_body(&shared, UPDATE, &body)?;
-    if let Err(problem) = Schema::UpdateResourceServerRequest.check(&request) {
-        return Err(violation(&shared, UPDATE, &problem));
-    }
+    let request = checked_body(&shared, UPDATE, Schema::UpdateResourceServerRequest, &body)?;
     let mut tenant = shared.tenant();
-    let Some(api) = tenant.apis.iter_mut().find(|api| api["id"] == id.as_str()) else {
-        return Err(auth0_error(
-            StatusCode::NOT_FOUND,
-            "The resource server does not exist",
-            "inexistent_resource_server",
-        ));
-    };
+    let api = by_id(&mut tenant.apis, &id, RESOURCE_SERVER_NOT_FOUND)?;
     if let (Some(stored), Value::Object(fields)) = (api.as_object_mut(), request) {
         stored.extend(fields);
     }

@@ -56,11 +56,16 @@ impl Tenant {
         let (status, client) = self.create(key_client_body(name, &[key])).await;
         assert_eq!(status, 201, "{client}");
         Schema::CreateClientResponse.check(&client).unwrap();
-        let (status, grant) = self
-            .grant(json!({"client_id": client["client_id"], "audience": API, "scope": ["read:spaces"]}))
-            .await;
-        assert_eq!(status, 201, "{grant}");
-        client
+        self.granted(client, API, &["read:spaces"]).await
+    }
+
+    /// [`Tenant::key_client`], with its client id and the id of its one
+    /// credential (enabled at creation).
+    pub async fn key_client_ids(&self, name: &str, key: ClientKey) -> (Value, String, String) {
+        let client = self.key_client(name, key).await;
+        let id = id_of(&client);
+        let credential = enabled_ids(&client).remove(0);
+        (client, id, credential)
     }
 
     /// A fresh assertion of `client_id` signed with `key`.

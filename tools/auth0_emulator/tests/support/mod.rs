@@ -50,6 +50,15 @@ pub async fn send_text(request: RequestBuilder) -> (StatusCode, String) {
     (status, response.text().await.unwrap())
 }
 
+/// Whether the answer to `request` was lost: no answer at all, or a status
+/// line whose body never came (an outcome the caller cannot know).
+pub async fn answer_lost(request: RequestBuilder) -> bool {
+    match request.send().await {
+        Err(_) => true,
+        Ok(response) => response.bytes().await.is_err(),
+    }
+}
+
 /// Sends `request`: the status and the JSON body, `Null` for a body that is
 /// not JSON (a 204's, or one spoiled on purpose).
 pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
@@ -62,13 +71,16 @@ impl Tenant {
         Self::with(EmulatorConfig::default()).await
     }
 
+    /// A tenant set up as the default one but for what `change` sets.
+    pub async fn configured(change: impl FnOnce(&mut EmulatorConfig)) -> Tenant {
+        let mut config = EmulatorConfig::default();
+        change(&mut config);
+        Self::with(config).await
+    }
+
     /// A tenant whose management application was granted only `scopes`.
     pub async fn with_scopes(scopes: &str) -> Tenant {
-        Self::with(EmulatorConfig {
-            management_scopes: scopes.into(),
-            ..EmulatorConfig::default()
-        })
-        .await
+        Self::configured(|config| config.management_scopes = scopes.into()).await
     }
 
     pub async fn with(config: EmulatorConfig) -> Tenant {
@@ -121,14 +133,15 @@ impl Tenant {
         self.call(Method::POST, "/api/v2/clients", Some(body)).await
     }
 
-    /// `POST /api/v2/clients` with `body`: the answer as it came, for its
-    /// headers or a body that is not JSON.
+    /// `method path` with `body`: the answer as it came, for its headers or
+    /// a body that is not JSON.
+    pub async fn response(&self, method: Method, path: &str, body: Value) -> Response {
+        self.request(method, path).json(&body).send().await.unwrap()
+    }
+
+    /// `POST /api/v2/clients` with `body`, as [`Tenant::response`].
     pub async fn create_response(&self, body: Value) -> Response {
-        self.request(Method::POST, "/api/v2/clients")
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        self.response(Method::POST, "/api/v2/clients", body).await
     }
 
     pub async fn grant(&self, body: Value) -> (StatusCode, Value) {
@@ -255,6 +268,11 @@ impl Tenant {
     pub async fn client_with_grant(&self, name: &str, audience: &str, scopes: &[&str]) -> Value {
         let (status, client) = self.create(m2m(name)).await;
         assert_eq!(status, 201, "{client}");
+        self.granted(client, audience, scopes).await
+    }
+
+    /// Grants `client` `scopes` on `audience`; returns the client.
+    pub async fn granted(&self, client: Value, audience: &str, scopes: &[&str]) -> Value {
         let (status, grant) = self
             .grant(json!({"client_id": client["client_id"], "audience": audience, "scope": scopes}))
             .await;
