@@ -481,3 +481,36 @@ async fn the_credential_id_is_read_from_the_path() {
     assert_eq!(reply.status, 204, "{}", reply.text);
     assert_eq!(held(&env, &id), enabled(&[ClientKey::B]));
 }
+
+/// Auth0's calls, in the contract's order: a key create is one client
+/// creation (the key in it) and the grant; an add is the credential's POST,
+/// then the client's PATCH enabling both; a removal that PATCH without the
+/// key, then the key's DELETE. Listing asks Auth0 nothing.
+#[tokio::test]
+async fn auth0_is_called_in_the_contracts_order() {
+    let env = TestEnv::new().await;
+    let (id, created) = key_client(&env).await;
+    assert_eq!(
+        env.management_calls(),
+        [Auth0Route::CreateClient, Auth0Route::CreateGrant]
+    );
+    let token = env.token("owner-a");
+    let added = env
+        .add_credential(&token, &id, &public_key(ClientKey::B))
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    listed(&env, &id).await;
+    let first = created["credentials"][0]["credential_id"].as_str().unwrap();
+    let removed = env.remove_credential(&token, &id, first).await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    assert_eq!(
+        env.management_calls()[2..],
+        [
+            Auth0Route::CreateCredential,
+            Auth0Route::UpdateClient,
+            Auth0Route::UpdateClient,
+            Auth0Route::DeleteCredential,
+        ]
+    );
+    assert_eq!(held(&env, &id), enabled(&[ClientKey::B]));
+}
