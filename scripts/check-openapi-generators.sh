@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # openapi.yaml is what callers feed to their code generators. This generates
-# a Python client with openapi-python-client (pinned in requirements-ci.txt)
+# a Python client with openapi-python-client (pinned in requirements-openapi.txt,
+# which requirements-ci.txt includes)
 # and TypeScript types with openapi-typescript (pinned, with its lockfile, in
 # scripts/openapi-generators/), and fails
 #   - on any warning either of them prints (openapi-python-client, for one,

@@ -106,6 +106,7 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
                     scopes: config.grant_scopes.clone(),
                 },
                 config.max_clients_per_owner,
+                config.owner_writes_per_minute,
             )
             .with_key_credentials(config.key_credentials),
         };

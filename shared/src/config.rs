@@ -54,6 +54,9 @@ pub struct Config {
     pub clients_table: String,
     /// How many clients (and creations under way) an owner may have.
     pub max_clients_per_owner: u32,
+    /// How many Auth0-calling operations an owner may start in a minute
+    /// (`OWNER_WRITES_PER_MINUTE`).
+    pub owner_writes_per_minute: u32,
     /// How often the reconciler sweeps Auth0 against the owner index at
     /// most (`SWEEP_INTERVAL_HOURS`; docs/owner-index.md, "The reconciler").
     pub sweep_interval: Duration,
@@ -81,9 +84,62 @@ impl TokenCache {
 
 /// `MAX_CLIENTS_PER_OWNER` unless set.
 pub const DEFAULT_MAX_CLIENTS_PER_OWNER: u32 = 50;
-/// Quotas above this are refused as a configuration mistake: Auth0 tenants
-/// hold 100,000 applications at most.
-const MAX_QUOTA: u32 = 100_000;
+
+/// `OWNER_WRITES_PER_MINUTE` unless set: one change a second, sustained,
+/// per owner (a paid tenant's Management API takes 16 a second in all).
+pub const DEFAULT_OWNER_WRITES_PER_MINUTE: u32 = 60;
+/// More than this is no limit at all: one owner's counter item takes at
+/// most 1,000 writes a second (a DynamoDB partition's limit).
+const MAX_OWNER_WRITES_PER_MINUTE: u32 = 60_000;
+
+/// Lambda's limit on a function's response (a synchronous invocation's
+/// payload): 6 MB, 6,291,456 bytes.
+pub const RESPONSE_LIMIT_BYTES: usize = 6 * 1024 * 1024;
+/// What a list's response holds besides the list: the envelope lambda_http
+/// wraps the body in (status, headers, `isBase64Encoded`, `cookies`), with
+/// room to spare. The headers are `content-type` and `x-request-id` (a
+/// list without `limit` has no `Link`), under 200 bytes in all.
+const RESPONSE_ENVELOPE_BYTES: usize = 4 * 1024;
+
+/// The most bytes one client can take in a list's response, with
+/// `grant_scopes` the deployment's `GRANT_SCOPES`: its JSON (`id`, `name`,
+/// `description`, `client_id`, `scopes`, `status`) at the longest each
+/// field can be, in the characters that take the most room, escaped once
+/// as the body's JSON and once more as the body string of the envelope
+/// Lambda returns, and the comma after it. The longest: ids of 64
+/// characters (`MAX_CLIENT_ID_CHARS`); a name of 255 characters
+/// (`MAX_NAME_CHARS`), each `"` (no control characters in a name), which is
+/// `\"` in the body and `\\\"` in the envelope, 4 bytes (as much as a
+/// 4-byte UTF-8 character); a description of 140 (`MAX_DESCRIPTION_CHARS`),
+/// each a control character such as U+0001, `\u0001` then `\\u0001`, 7
+/// bytes; every scope of `GRANT_SCOPES`; `status` `disabled`.
+/// `api::response`'s unit test checks this against the list item it
+/// serializes and those limits.
+pub fn largest_list_item_bytes(grant_scopes: &[String]) -> usize {
+    let item = serde_json::json!({
+        "id": "x".repeat(64),
+        "name": "\"".repeat(255),
+        "description": "\u{1}".repeat(140),
+        "client_id": "x".repeat(64),
+        "scopes": grant_scopes,
+        "status": "disabled",
+        // The longer of the two methods.
+        "auth_method": "client_secret_post",
+    });
+    let body = item.to_string();
+    // The body as the envelope's string: its JSON less the two quotes.
+    let escaped = serde_json::to_string(&body).map_or(usize::MAX, |text| text.len() - 2);
+    escaped.saturating_add(1)
+}
+
+/// The most clients whose whole list (without `limit`) fits in Lambda's
+/// response, however long their fields: the most `MAX_CLIENTS_PER_OWNER`
+/// may be with these `GRANT_SCOPES`.
+pub fn max_listable_clients(grant_scopes: &[String]) -> u32 {
+    // The list's brackets, then one item and its comma at a time.
+    let room = RESPONSE_LIMIT_BYTES - RESPONSE_ENVELOPE_BYTES - 2;
+    u32::try_from(room / largest_list_item_bytes(grant_scopes)).unwrap_or(u32::MAX)
+}
 
 /// `SWEEP_INTERVAL_HOURS` unless set: the reconciler sweeps Auth0 once a day.
 const DEFAULT_SWEEP_INTERVAL_HOURS: u32 = 24;
@@ -105,6 +161,16 @@ pub enum ConfigError {
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid {
         name: &'static str,
+        reason: &'static str,
+    },
+    /// A number above what the deployment can take, which depends on other
+    /// settings: `max` says what it is.
+    #[error(
+        "environment variable {name} is invalid: must be a whole number from 1 to {max}: {reason}"
+    )]
+    OutOfRange {
+        name: &'static str,
+        max: u32,
         reason: &'static str,
     },
 }
@@ -140,11 +206,11 @@ impl Config {
                     .ok_or(ConfigError::Invalid { name, reason })
             })
         };
-        let max_clients_per_owner = bounded(
-            "MAX_CLIENTS_PER_OWNER",
-            DEFAULT_MAX_CLIENTS_PER_OWNER,
-            MAX_QUOTA,
-            "must be a whole number from 1 to 100000",
+        let owner_writes_per_minute = bounded(
+            "OWNER_WRITES_PER_MINUTE",
+            DEFAULT_OWNER_WRITES_PER_MINUTE,
+            MAX_OWNER_WRITES_PER_MINUTE,
+            "must be a whole number from 1 to 60000",
         )?;
         let sweep_interval_hours = bounded(
             "SWEEP_INTERVAL_HOURS",
@@ -169,6 +235,23 @@ impl Config {
                 .map(|s| (*s).to_owned())
                 .collect(),
         };
+        // A list without `limit` answers all of an owner's clients in one
+        // response: a quota whose list could pass Lambda's 6 MB is refused
+        // here rather than answered 500 by Lambda once an owner has them.
+        let most_listable = max_listable_clients(&grant_scopes);
+        let max_clients_per_owner = bounded(
+            "MAX_CLIENTS_PER_OWNER",
+            DEFAULT_MAX_CLIENTS_PER_OWNER,
+            u32::MAX,
+            "must be a whole number from 1",
+        )?;
+        if max_clients_per_owner > most_listable {
+            return Err(ConfigError::OutOfRange {
+                name: "MAX_CLIENTS_PER_OWNER",
+                max: most_listable,
+                reason: "a list without limit holds every client, and more could pass Lambda's 6 MB response limit with these GRANT_SCOPES (docs/configuration.md)",
+            });
+        }
         let flag = |name: &'static str| match get(name).as_deref() {
             None => Ok(true),
             Some(value) if value.eq_ignore_ascii_case("true") => Ok(true),
@@ -219,6 +302,7 @@ impl Config {
             key_credentials,
             clients_table,
             max_clients_per_owner,
+            owner_writes_per_minute,
             management_token_cache,
             sweep_interval: hours(sweep_interval_hours),
         })
@@ -298,7 +382,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} key_credentials={} table={} max_clients_per_owner={} management_token_cache={} sweep_interval_hours={}",
+            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} key_credentials={} table={} max_clients_per_owner={} owner_writes_per_minute={} management_token_cache={} sweep_interval_hours={}",
             self.auth0_base_url,
             self.jwt_issuer,
             self.jwt_audience,
@@ -310,6 +394,7 @@ impl fmt::Display for Config {
             self.key_credentials,
             self.clients_table,
             self.max_clients_per_owner,
+            self.owner_writes_per_minute,
             self.management_token_cache.name(),
             self.sweep_interval.as_secs() / 3600
         )
@@ -340,7 +425,9 @@ mod tests {
     /// The variable an invalid configuration names, if it is invalid.
     fn invalid(result: Result<Config, ConfigError>) -> Option<&'static str> {
         match result {
-            Err(ConfigError::Invalid { name, .. }) => Some(name),
+            Err(ConfigError::Invalid { name, .. } | ConfigError::OutOfRange { name, .. }) => {
+                Some(name)
+            }
             _ => None,
         }
     }
@@ -372,6 +459,7 @@ mod tests {
         assert!(config.require_caller_scopes);
         assert_eq!(config.clients_table, "m2m-clients");
         assert_eq!(config.max_clients_per_owner, 50);
+        assert_eq!(config.owner_writes_per_minute, 60);
         assert_eq!(config.management_token_cache, TokenCache::Shared);
         assert_eq!(config.sweep_interval, Duration::from_secs(24 * 60 * 60));
     }
@@ -399,15 +487,23 @@ mod tests {
         let hours = |value| {
             with(&[("SWEEP_INTERVAL_HOURS", value)]).map(|c| c.sweep_interval.as_secs() / 3600)
         };
+        let writes =
+            |value| with(&[("OWNER_WRITES_PER_MINUTE", value)]).map(|c| c.owner_writes_per_minute);
         assert_eq!(quota("5"), Ok(5));
         assert_eq!(hours("1"), Ok(1));
         assert_eq!(hours("720"), Ok(720));
+        assert_eq!(writes("1"), Ok(1));
+        assert_eq!(writes("60000"), Ok(60_000));
         for (name, bad) in [
             (
                 "MAX_CLIENTS_PER_OWNER",
-                ["0", "-1", "five", "100001", "2.5"],
+                ["0", "-1", "five", "100000", "2.5"],
             ),
             ("SWEEP_INTERVAL_HOURS", ["0", "-1", "daily", "721", "1.5"]),
+            (
+                "OWNER_WRITES_PER_MINUTE",
+                ["0", "-1", "many", "60001", "0.5"],
+            ),
         ] {
             for value in bad {
                 assert_eq!(
@@ -417,6 +513,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_quota_is_at_most_what_one_list_can_answer() {
+        let scopes = |scopes: &[&str]| scopes.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let most = max_listable_clients(&scopes(&DEFAULT_GRANT_SCOPES));
+        // Each client up to 2,473 bytes in the response with the 12
+        // default scopes (docs/configuration.md gives the sum).
+        assert_eq!(
+            largest_list_item_bytes(&scopes(&DEFAULT_GRANT_SCOPES)),
+            2_473
+        );
+        assert_eq!(most, 2_542);
+        assert!(
+            most as usize * largest_list_item_bytes(&scopes(&DEFAULT_GRANT_SCOPES))
+                <= RESPONSE_LIMIT_BYTES - RESPONSE_ENVELOPE_BYTES
+        );
+        let quota = |value: String| {
+            let vars = [("MAX_CLIENTS_PER_OWNER", value.as_str())];
+            let mut all = REQUIRED.to_vec();
+            all.extend_from_slice(&vars);
+            config(&all).map(|c| c.max_clients_per_owner)
+        };
+        assert_eq!(quota(most.to_string()), Ok(most));
+        let refused = quota((most + 1).to_string()).unwrap_err();
+        assert_eq!(
+            refused,
+            ConfigError::OutOfRange {
+                name: "MAX_CLIENTS_PER_OWNER",
+                max: most,
+                reason: "a list without limit holds every client, and more could pass Lambda's 6 MB response limit with these GRANT_SCOPES (docs/configuration.md)",
+            }
+        );
+        assert!(refused.to_string().contains("from 1 to 2542"), "{refused}");
+        // Fewer scopes leave room for more clients; a quota the default
+        // scopes allow can be too many with many long ones.
+        let few = max_listable_clients(&scopes(&["read:a"]));
+        assert!(few > most, "{few}");
+        let long: Vec<String> = (0..100)
+            .map(|n| format!("read:{n}:{}", "x".repeat(60)))
+            .collect();
+        let many = max_listable_clients(&long);
+        assert!(many < 1_000, "{many}");
+        let mut all = REQUIRED.to_vec();
+        let joined = long.join(" ");
+        all.extend_from_slice(&[
+            ("GRANT_SCOPES", joined.as_str()),
+            ("MAX_CLIENTS_PER_OWNER", "1000"),
+        ]);
+        assert_eq!(invalid(config(&all)), Some("MAX_CLIENTS_PER_OWNER"));
     }
 
     #[test]

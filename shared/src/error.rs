@@ -56,9 +56,14 @@ pub enum UpstreamError {
     #[error("rate limited by Auth0 (retry after {}s)", retry_after.as_secs())]
     RateLimited { retry_after: Duration },
     /// Auth0 answered with an error, timed out, dropped the connection or sent
-    /// something unreadable.
+    /// something unreadable: it may have processed the call.
     #[error("Auth0 failed: {0}")]
     Failed(String),
+    /// Auth0 failed the call (answered as [`Self::Failed`]), and nothing
+    /// it may have done is left: it refused (a 4xx), or what it may have
+    /// made was deleted again. There is nothing to repair.
+    #[error("Auth0 failed, nothing done: {0}")]
+    NotDone(String),
     /// The service cannot authenticate to Auth0 at all: the management
     /// credentials are missing, unreadable or rejected. Not Auth0's fault,
     /// and so not a 502: the response map answers it as our own failure.
@@ -74,11 +79,21 @@ pub enum UpstreamError {
     Conflict(String),
 }
 
-/// The owner index (DynamoDB) failed: unreachable, throttled, refused. The
-/// `String` is for the log only.
+/// The owner index (DynamoDB) failed. The `String`s are for the log only.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("owner index: {0}")]
-pub struct IndexError(pub String);
+pub enum IndexError {
+    /// Unreachable, throttled, refused: nothing was written (or, for a
+    /// read, nothing was read).
+    #[error("owner index: {0}")]
+    Failed(String),
+    /// A write that may or may not have been applied, and that could not
+    /// be settled by reading the table before the deadline: what the write
+    /// records is left for the next request or the reconciler to take
+    /// over (CONTRACT.md, "Writes whose outcome is unknown"). The
+    /// operation answers it 502 with its code.
+    #[error("owner index: outcome unknown: {0}")]
+    OutcomeUnknown(String),
+}
 
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -125,12 +140,24 @@ pub enum ServiceError {
     /// 409 `CLIENT_USES_KEYS`: a secret rotation of a key client.
     #[error("the client uses keys, not a secret")]
     ClientUsesKeys,
+    /// 429 `TOO_MANY_REQUESTS`: the owner has started `limit` Auth0-calling
+    /// operations this minute (`OWNER_WRITES_PER_MINUTE`); the minute ends
+    /// in `retry_after`.
+    #[error("{limit} writes this minute: retry after {}s", retry_after.as_secs())]
+    TooManyRequests { limit: u32, retry_after: Duration },
     /// 422 `IDEMPOTENCY_KEY_REUSED`: the key came with another request body.
     #[error("idempotency key reused with another request")]
     IdempotencyKeyReused,
     /// 500: the owner index failed.
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// 502 with the operation's code: a write to the owner index whose
+    /// outcome is unknown, its record left to be taken over.
+    #[error("{operation}: {cause}")]
+    OutcomeUnknown {
+        operation: Operation,
+        cause: IndexError,
+    },
     #[error("{operation} failed: {cause}")]
     Upstream {
         operation: Operation,
@@ -149,5 +176,14 @@ impl ServiceError {
     /// For `map_err`: `cause` failed `operation`.
     pub fn upstream(operation: Operation) -> impl FnOnce(UpstreamError) -> Self {
         move |cause| ServiceError::Upstream { operation, cause }
+    }
+
+    /// For `map_err` on an owner index write of `operation`: a failure is
+    /// a 500, an unknown outcome the operation's 502.
+    pub fn index_write(operation: Operation) -> impl FnOnce(IndexError) -> Self {
+        move |cause| match cause {
+            IndexError::OutcomeUnknown(_) => ServiceError::OutcomeUnknown { operation, cause },
+            IndexError::Failed(_) => ServiceError::Index(cause),
+        }
     }
 }

@@ -196,6 +196,13 @@ pub fn shared_token_fallback(reason: FallbackReason) {
     );
 }
 
+/// An owner's write that went ahead uncounted, because the owner index
+/// could not count it (`OWNER_WRITES_PER_MINUTE` fails open):
+/// `WriteLimitUnchecked`.
+pub fn write_limit_unchecked() {
+    emit(&[&[]], &[], &[("WriteLimitUnchecked", Unit::Count, 1.0)]);
+}
+
 /// A fetch of the callers' signing keys: `JwksFetches` by outcome
 /// (`ok`, `failed`).
 pub fn jwks_fetch(ok: bool) {

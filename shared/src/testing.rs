@@ -174,7 +174,10 @@ impl ClientDirectory for MemoryDirectory {
         _deadline: Instant,
         _discard_deadline: Instant,
     ) -> Result<CreatedClient, UpstreamError> {
-        self.call("create_client", Failing::Create)?;
+        // As the adapter answers a creation it could not confirm and then
+        // discarded by the id it chose: nothing is left.
+        self.call("create_client", Failing::Create)
+            .map_err(|failed| UpstreamError::NotDone(failed.to_string()))?;
         if client.public_key.is_some()
             && self
                 .call("create_client", Failing::CreateCredentialNotEntitled)

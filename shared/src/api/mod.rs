@@ -17,7 +17,7 @@ use tracing::{Instrument, info_span};
 
 use crate::app::{App, Service};
 use crate::auth0::CredentialsSource;
-use crate::domain::{ClientStatus, Owner, OwnerIndex};
+use crate::domain::{ClientStatus, Owner, OwnerIndex, deadline};
 use crate::error::{AuthError, ServiceError};
 use crate::metrics;
 use crate::routes::{CLIENTS_PATH, Route};
@@ -66,8 +66,10 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
             .authorize(authorization(&request)?, route.permission())
             .await?;
         // On the heap: the routes' operations together make a large
-        // future, which the runtime's stack need not hold.
-        Box::pin(operate(service, route, owner, &request, deadline)).await
+        // future, which the runtime's stack need not hold. The owner
+        // index's calls find the deadline there too.
+        let operated = operate(service, route, owner, &request, deadline);
+        Box::pin(deadline::within(deadline, operated)).await
     }
     .instrument(span.clone())
     .await;

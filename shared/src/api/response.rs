@@ -114,36 +114,37 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
             "IDEMPOTENCY_KEY_IN_USE",
             "a request with this Idempotency-Key is still being processed",
         ),
+        ServiceError::TooManyRequests { limit, retry_after } => {
+            let seconds = retry_after.as_secs().max(1);
+            let mut response = coded(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS",
+                &format!(
+                    "too many changes: at most {limit} a minute for each caller; retry after {seconds} seconds"
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+            response
+        }
         ServiceError::IdempotencyKeyReused => coded(
             StatusCode::UNPROCESSABLE_ENTITY,
             "IDEMPOTENCY_KEY_REUSED",
             "this Idempotency-Key was used with another request body",
         ),
+        ServiceError::OutcomeUnknown { operation, .. } => {
+            let (code, message) = operation_failure(*operation);
+            json_response(
+                StatusCode::BAD_GATEWAY,
+                &ErrorBody {
+                    code: Some(code),
+                    message,
+                },
+            )
+        }
         ServiceError::Upstream { operation, cause } => {
-            let (code, message) = match operation {
-                Operation::CreateClient => ("CLIENT_CREATE_FAILED", "failed to create the client"),
-                Operation::CreateGrant => (
-                    "CLIENT_GRANT_CREATE_FAILED",
-                    "failed to authorize the client for API access",
-                ),
-                Operation::DeleteClient => ("CLIENT_DELETE_FAILED", "failed to delete the client"),
-                Operation::UpdateClient => ("CLIENT_UPDATE_FAILED", "failed to update the client"),
-                Operation::RotateSecret => (
-                    "CLIENT_SECRET_ROTATE_FAILED",
-                    "failed to rotate the client secret",
-                ),
-                Operation::DeleteGrant => (
-                    "CLIENT_GRANT_DELETE_FAILED",
-                    "failed to revoke the client's API access",
-                ),
-                Operation::CreateCredential => {
-                    ("CREDENTIAL_CREATE_FAILED", "failed to add the credential")
-                }
-                Operation::DeleteCredential => (
-                    "CREDENTIAL_DELETE_FAILED",
-                    "failed to remove the credential",
-                ),
-            };
+            let (code, message) = operation_failure(*operation);
             let code = Some(code);
             match cause {
                 UpstreamError::RateLimited { retry_after } => {
@@ -176,6 +177,32 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
     }
 }
 
+/// The documented code of a failed `operation`, and its fixed message.
+fn operation_failure(operation: Operation) -> (&'static str, &'static str) {
+    match operation {
+        Operation::CreateClient => ("CLIENT_CREATE_FAILED", "failed to create the client"),
+        Operation::CreateGrant => (
+            "CLIENT_GRANT_CREATE_FAILED",
+            "failed to authorize the client for API access",
+        ),
+        Operation::DeleteClient => ("CLIENT_DELETE_FAILED", "failed to delete the client"),
+        Operation::UpdateClient => ("CLIENT_UPDATE_FAILED", "failed to update the client"),
+        Operation::RotateSecret => (
+            "CLIENT_SECRET_ROTATE_FAILED",
+            "failed to rotate the client secret",
+        ),
+        Operation::DeleteGrant => (
+            "CLIENT_GRANT_DELETE_FAILED",
+            "failed to revoke the client's API access",
+        ),
+        Operation::CreateCredential => ("CREDENTIAL_CREATE_FAILED", "failed to add the credential"),
+        Operation::DeleteCredential => (
+            "CREDENTIAL_DELETE_FAILED",
+            "failed to remove the credential",
+        ),
+    }
+}
+
 /// Logs a failure at the level it deserves: the caller's mistakes are
 /// information, Auth0's failures a warning, our own an error.
 pub fn log_failure(problem: &ServiceError) {
@@ -188,6 +215,7 @@ pub fn log_failure(problem: &ServiceError) {
         | ServiceError::ClientChangeInProgress
         | ServiceError::IdempotencyKeyInUse
         | ServiceError::IdempotencyKeyReused
+        | ServiceError::TooManyRequests { .. }
         | ServiceError::KeyCredentialsUnavailable
         | ServiceError::CredentialLimitReached { .. }
         | ServiceError::CredentialNotFound
@@ -202,6 +230,7 @@ pub fn log_failure(problem: &ServiceError) {
         }
         ServiceError::Internal(_)
         | ServiceError::Index(_)
+        | ServiceError::OutcomeUnknown { .. }
         | ServiceError::Upstream {
             cause: UpstreamError::Credentials(_),
             ..
@@ -335,5 +364,116 @@ impl<'a> From<&'a IndexedClient> for ClientBody<'a> {
             status: client.status.as_str(),
             auth_method: AuthMethod::of(client.credentials.as_deref()).as_str(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+    use lambda_http::http::HeaderName;
+
+    use super::*;
+    use crate::config::{
+        DEFAULT_GRANT_SCOPES, RESPONSE_LIMIT_BYTES, largest_list_item_bytes, max_listable_clients,
+    };
+    use crate::domain::{ClientStatus, MAX_CLIENT_ID_CHARS, Owner, is_possible_client_id};
+    use crate::validation::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, parse_new_client};
+
+    /// What `text` takes in the envelope Lambda returns, as (part of) its
+    /// body string.
+    fn in_envelope(text: &str) -> usize {
+        serde_json::to_string(text).unwrap().len() - 2
+    }
+
+    /// Of the characters a create accepts in `field` (every ASCII one and
+    /// some beyond: 2-, 3- and 4-byte UTF-8, line separators, C1
+    /// controls), the one that takes the most room in a list's response.
+    fn roomiest(field: &str) -> char {
+        let candidates = (0u8..0x80).map(char::from).chain([
+            '\u{85}',
+            '\u{e9}',
+            '\u{2028}',
+            '\u{20ac}',
+            '\u{1f600}',
+        ]);
+        candidates
+            .filter(|c| {
+                let body = serde_json::json!({"name": "n", field: c.to_string()});
+                parse_new_client(body.to_string().as_bytes()).is_ok_and(|new| {
+                    let kept = if field == "name" {
+                        new.name
+                    } else {
+                        new.description
+                    };
+                    kept == c.to_string()
+                })
+            })
+            .max_by_key(|c| in_envelope(&serde_json::to_string(&c.to_string()).unwrap()))
+            .unwrap()
+    }
+
+    fn default_scopes() -> Vec<String> {
+        DEFAULT_GRANT_SCOPES.map(str::to_owned).to_vec()
+    }
+
+    /// A client whose every field is as long as it can be, in the
+    /// characters that take the most room.
+    fn largest_client(scopes: &[String]) -> IndexedClient {
+        let id = "x".repeat(MAX_CLIENT_ID_CHARS);
+        assert!(is_possible_client_id(&id));
+        IndexedClient {
+            client_id: id,
+            owner: Owner::parse("owner").unwrap(),
+            name: roomiest("name").to_string().repeat(MAX_NAME_CHARS),
+            description: roomiest("description")
+                .to_string()
+                .repeat(MAX_DESCRIPTION_CHARS),
+            created_at: 0,
+            idempotency_key: None,
+            scopes: Some(scopes.to_vec()),
+            status: ClientStatus::Disabled,
+            credentials: None,
+            change: None,
+        }
+    }
+
+    #[test]
+    fn the_configuration_knows_the_largest_list_item() {
+        let scopes = default_scopes();
+        let client = largest_client(&scopes);
+        let item = serde_json::to_string(&ClientBody::from(&client)).unwrap();
+        // Its comma in the list counted too.
+        assert_eq!(in_envelope(&item) + 1, largest_list_item_bytes(&scopes));
+    }
+
+    #[test]
+    fn the_longest_list_a_quota_allows_fits_in_lambdas_response() {
+        let scopes = default_scopes();
+        let client = largest_client(&scopes);
+        let most = max_listable_clients(&scopes) as usize;
+        let body: Vec<ClientBody<'_>> = (0..most).map(|_| ClientBody::from(&client)).collect();
+        let mut response = json_response(StatusCode::OK, &body);
+        response.headers_mut().insert(
+            HeaderName::from_static("x-request-id"),
+            HeaderValue::from_static("0b6f2a56-3d7e-4a8c-9c1e-5f0a2b7c4d91"),
+        );
+        // As lambda_http returns it to API Gateway (an HTTP API's payload).
+        let (parts, body) = response.into_parts();
+        let mut envelope = ApiGatewayV2httpResponse::default();
+        envelope.status_code = i64::from(parts.status.as_u16());
+        envelope.headers = parts.headers;
+        envelope.body = Some(body);
+        let sent = serde_json::to_vec(&envelope).unwrap();
+        assert!(
+            sent.len() <= RESPONSE_LIMIT_BYTES,
+            "{most} clients: {} bytes",
+            sent.len()
+        );
+        // One more client's worth would not have been safe to allow.
+        assert!(
+            sent.len() + largest_list_item_bytes(&scopes) > RESPONSE_LIMIT_BYTES - 4 * 1024,
+            "{most} clients: {} bytes, room for more",
+            sent.len()
+        );
     }
 }

@@ -53,13 +53,16 @@ pub(super) async fn create<S: CredentialsSource>(
     // Without a token nothing is sent, so there is nothing to discard: the
     // token comes first (from the cache, as a rule), and its failure is
     // answered at once instead of spending the discard's time.
-    api.token(deadline).await?;
+    api.token(deadline).await.map_err(|unsent| match unsent {
+        UpstreamError::Failed(cause) => UpstreamError::NotDone(cause),
+        other => other,
+    })?;
     let mut chosen_id = api
         .custom_client_ids
         .load(Ordering::Relaxed)
         .then_some(requested_id);
 
-    let mut result = post(api, client, owner, chosen_id, deadline).await;
+    let mut result = post(api, client, owner, (requested_id, chosen_id), deadline).await;
     if let Ok(answer) = &result
         && chosen_id.is_some()
         && custom_ids_unsupported(answer)
@@ -69,7 +72,7 @@ pub(super) async fn create<S: CredentialsSource>(
         );
         api.custom_client_ids.store(false, Ordering::Relaxed);
         chosen_id = None;
-        result = post(api, client, owner, None, deadline).await;
+        result = post(api, client, owner, (requested_id, None), deadline).await;
     }
 
     let confirmed = match result {
@@ -78,7 +81,10 @@ pub(super) async fn create<S: CredentialsSource>(
         }
         // Auth0 said no: nothing was created.
         Ok(answer) if answer.status.is_client_error() => {
-            return Err(refusal(&answer, "create client"));
+            return Err(match refusal(&answer, "create client") {
+                entitled @ UpstreamError::NotEntitled(_) => entitled,
+                other => UpstreamError::NotDone(other.to_string()),
+            });
         }
         Ok(answer) => Err(answer.failure("create client")),
         // Persistent 429s were never processed; without credentials
@@ -91,13 +97,20 @@ pub(super) async fn create<S: CredentialsSource>(
     match confirmed.and_then(|created| made(client, created)) {
         Ok(created) => Ok(created),
         Err(cause) => {
-            match &chosen_id {
+            let discarded = match &chosen_id {
                 Some(id) => discard_unconfirmed(api, id, discard_deadline).await,
                 None => {
-                    error!(error = %cause, "a client may have been created without confirmation (no custom id to find it by)")
+                    warn!(error = %cause, "a client may have been created without confirmation; its creation's record names it by creation_id");
+                    false
                 }
+            };
+            // Not discarded: left for the creation's record, by which the
+            // reconciler finds the client (its id, or its `creation_id`).
+            if discarded {
+                Err(UpstreamError::NotDone(cause.to_string()))
+            } else {
+                Err(cause)
             }
-            Err(cause)
         }
     }
 }
@@ -149,14 +162,16 @@ fn made(client: &NewClient, created: Auth0CreatedClient) -> Result<CreatedClient
     })
 }
 
+/// One `POST /api/v2/clients` of the creation `creation_id`, asking for
+/// the id `client_id` if given.
 async fn post<S: CredentialsSource>(
     api: &ManagementApi<S>,
     client: &NewClient,
     owner: &Owner,
-    client_id: Option<&str>,
+    (creation_id, client_id): (&str, Option<&str>),
     deadline: Instant,
 ) -> Result<Answer, UpstreamError> {
-    let body = new_client_body(client, owner, client_id);
+    let body = new_client_body(client, owner, creation_id, client_id);
     api.call(
         &Call::post("create_client", "/api/v2/clients", &body),
         deadline,
@@ -167,18 +182,24 @@ async fn post<S: CredentialsSource>(
 /// After a create whose outcome we could not see, deletes the client by
 /// the id we chose, in case Auth0 made it: better no client than one
 /// nobody knows the secret of. Deleting a missing client is a no-op.
+/// Whether it is gone for sure.
 async fn discard_unconfirmed<S: CredentialsSource>(
     api: &ManagementApi<S>,
     client_id: &str,
     deadline: Instant,
-) {
-    if let Err(cause) = delete(api, client_id, deadline).await {
-        error!(client_id, error = %cause, "ORPHANED CLIENT: could not discard a client whose creation was not confirmed; delete it by hand");
-    } else {
-        warn!(
-            client_id,
-            "discarded a client whose creation was not confirmed"
-        );
+) -> bool {
+    match delete(api, client_id, deadline).await {
+        Err(cause) => {
+            error!(client_id, error = %cause, "could not discard a client whose creation was not confirmed; the reconciler will, by the creation's record");
+            false
+        }
+        Ok(()) => {
+            warn!(
+                client_id,
+                "discarded a client whose creation was not confirmed"
+            );
+            true
+        }
     }
 }
 

@@ -82,7 +82,7 @@ async fn timed<T>(
     let until = deadline.min(Instant::now() + ITEM_CALL_TIMEOUT);
     tokio::time::timeout_at(until, call)
         .await
-        .map_err(|_| IndexError("the token item did not answer in time".into()))?
+        .map_err(|_| IndexError::Failed("the token item did not answer in time".into()))?
 }
 
 /// A token from the shared item: a good one if it holds one; else minted by

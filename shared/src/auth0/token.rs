@@ -162,7 +162,9 @@ impl<S: CredentialsSource> ManagementTokens<S> {
                 Ok(Err(error)) => self.fell_back(FallbackReason::TableError, Some(&error)),
                 Err(_) => self.fell_back(
                     FallbackReason::TableError,
-                    Some(&IndexError("the token item did not answer in time".into())),
+                    Some(&IndexError::Failed(
+                        "the token item did not answer in time".into(),
+                    )),
                 ),
             }
         }

@@ -206,12 +206,18 @@ impl Auth0Http {
         let mut retries = 0;
         // The last rate-limit wait, if Auth0 asked for one.
         let mut rate_limited: Option<Duration> = None;
+        // Whether an attempt of a change may have been processed (it timed
+        // out, its connection broke after sending, Auth0 answered 5xx): the
+        // call's outcome is the least certain of its attempts, so from then
+        // on a 429 cannot say "nothing was done" (CONTRACT.md, "Writes
+        // whose outcome is unknown").
+        let mut maybe_processed = false;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 // Nothing was sent this time: if waiting out Auth0's rate
                 // limit used up the time, that is what the caller must hear.
-                if let Some(wait) = rate_limited {
+                if let Some(wait) = rate_limited.filter(|_| !maybe_processed) {
                     return Err(UpstreamError::RateLimited {
                         retry_after: wait.max(Duration::from_secs(1)),
                     });
@@ -241,7 +247,7 @@ impl Auth0Http {
             }
 
             let sent = Instant::now();
-            let failure = match request.send().await {
+            let (failure, reached_auth0) = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     metrics::auth0_call(
@@ -266,6 +272,12 @@ impl Auth0Http {
                             continue;
                         }
                         warn!(path = call.path, retries, "Auth0 rate limit persists");
+                        if maybe_processed {
+                            return Err(UpstreamError::Failed(format!(
+                                "{} {}: rate limited after an attempt that may have been processed",
+                                call.method, call.path
+                            )));
+                        }
                         return Err(UpstreamError::RateLimited {
                             retry_after: wait.max(Duration::from_secs(1)),
                         });
@@ -274,11 +286,12 @@ impl Auth0Http {
                         return Ok(Outcome::Unauthorized);
                     }
                     match read_body(response).await {
-                        Ok(body) if status.is_server_error() => {
-                            format!("HTTP {} ({} bytes)", status.as_u16(), body.len())
-                        }
+                        Ok(body) if status.is_server_error() => (
+                            format!("HTTP {} ({} bytes)", status.as_u16(), body.len()),
+                            true,
+                        ),
                         Ok(body) => return Ok(Outcome::Answered(Answer { status, body })),
-                        Err(reason) => reason,
+                        Err(reason) => (reason, true),
                     }
                 }
                 Err(error) => {
@@ -309,9 +322,13 @@ impl Auth0Http {
                         sleep(ERROR_BACKOFF).await;
                         continue;
                     }
-                    reason
+                    (reason, !error.is_connect())
                 }
             };
+            // A connection that failed to connect sent nothing; anything
+            // else (5xx, a timeout, a connection lost after sending, an
+            // unreadable answer) may have been processed.
+            maybe_processed |= reached_auth0 && !call.changes_nothing();
 
             if call.retry == Retry::Safe && retries < MAX_RETRIES && fits(ERROR_BACKOFF, deadline) {
                 warn!(path = call.path, reason = %failure, "Auth0 call failed; retrying");

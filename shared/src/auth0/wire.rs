@@ -28,18 +28,28 @@ pub const M2M_APP_TYPE: &str = "non_interactive";
 /// The fields we read; asking for no more keeps secrets out of our memory.
 pub const READ_FIELDS: &str = "client_id,name,description,app_type,client_metadata";
 
-/// `POST /api/v2/clients`: an M2M application recording its owner, with
-/// the id we chose for it when the tenant takes custom ids. A key client
-/// gets its key as its one enabled credential, with `jwt_configuration.alg`
-/// RS256 (which Auth0 requires to set authentication methods) and no
+/// `POST /api/v2/clients`: an M2M application recording its owner and
+/// the creation that makes it (`creation_id`: the id the creation chose,
+/// which names its record), with that id as the client's when the tenant
+/// takes custom ids (`client_id`). A key client gets its key as its one
+/// enabled credential, with `jwt_configuration.alg` RS256 (which Auth0
+/// requires to set authentication methods) and no
 /// `token_endpoint_auth_method` (the two are exclusive).
-pub fn new_client_body(client: &NewClient, owner: &Owner, client_id: Option<&str>) -> Value {
+pub fn new_client_body(
+    client: &NewClient,
+    owner: &Owner,
+    creation_id: &str,
+    client_id: Option<&str>,
+) -> Value {
     let mut body = json!({
         "name": client.name,
         "description": client.description,
         "app_type": M2M_APP_TYPE,
         "grant_types": ["client_credentials"],
-        "client_metadata": { OWNER_METADATA_KEY: owner.as_str() },
+        "client_metadata": {
+            OWNER_METADATA_KEY: owner.as_str(),
+            CREATION_METADATA_KEY: creation_id,
+        },
     });
     if let Some(map) = body.as_object_mut() {
         match &client.public_key {

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tracing::{error, warn};
 
 use super::{ClientService, audit_outcome};
+use crate::domain::deadline::epoch_micros;
 use crate::domain::{
     Aspects, ChangeBegun, ClientDirectory, ClientStatus, ClientUpdate, GrantPolicy, IndexedClient,
     Owner, OwnerIndex, PendingChange, STALE_AFTER, micros,
@@ -29,7 +30,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .change(
                 owner,
                 client_id,
-                Aspects::PROFILE,
+                (Aspects::PROFILE, Operation::UpdateClient, deadline),
                 |client| IndexedClient {
                     name: update.name.clone().unwrap_or_else(|| client.name.clone()),
                     description: update
@@ -60,15 +61,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         status: ClientStatus,
         deadline: Instant,
     ) -> Result<IndexedClient, ServiceError> {
-        let (action, done) = match status {
-            ClientStatus::Disabled => ("disable_client", "disabled"),
-            ClientStatus::Active => ("enable_client", "enabled"),
+        let (action, done, operation) = match status {
+            ClientStatus::Disabled => ("disable_client", "disabled", Operation::DeleteGrant),
+            ClientStatus::Active => ("enable_client", "enabled", Operation::CreateGrant),
         };
         let outcome = self
             .change(
                 owner,
                 client_id,
-                Aspects::ACCESS,
+                (Aspects::ACCESS, operation, deadline),
                 |client| IndexedClient {
                     status,
                     ..client.clone()
@@ -102,14 +103,16 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
 
     /// A change of one of the owner's clients (docs/owner-index.md,
     /// "Changes"): `wanted` says what the client becomes, `in_auth0` makes
-    /// Auth0 so (`false`: Auth0 has no such client). Recorded on the client
-    /// first, so that a change that stops half-way is found and repaired;
-    /// a client that already is as wanted is answered as it is.
+    /// Auth0 so (`false`: Auth0 has no such client); `operation` names its
+    /// failures, and the change is recorded as running until `deadline`.
+    /// Recorded on the client first, so that a change that stops half-way
+    /// is found and repaired; a client that already is as wanted is
+    /// answered as it is.
     pub(super) async fn change(
         &self,
         owner: &Owner,
         client_id: &str,
-        aspects: Aspects,
+        (aspects, operation, deadline): (Aspects, Operation, Instant),
         wanted: impl Fn(&IndexedClient) -> IndexedClient,
         // It may fill in what Auth0 decides (a new credential's id).
         in_auth0: impl AsyncFnOnce(&mut IndexedClient) -> Result<bool, ServiceError>,
@@ -118,20 +121,39 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if current.change.is_none() && same_values(&wanted(&current), &current) {
             return Ok(self.shown(current));
         }
-        let change = PendingChange::begin(aspects);
+        self.admit_write(owner).await?;
+        let change = PendingChange::begin(aspects).running_until(epoch_micros(deadline));
         let stale_before = change.started_at.saturating_sub(micros(STALE_AFTER));
         let (current, taken_over) = match self
             .index
             .begin_change(&current, &change, stale_before)
-            .await?
+            .await
         {
-            ChangeBegun::Started { client, taken_over } => (client, taken_over),
-            ChangeBegun::NotFound => return Err(ServiceError::ClientNotFound),
-            ChangeBegun::Busy => return Err(ServiceError::ClientChangeInProgress),
+            Ok(ChangeBegun::Started { client, taken_over }) => (client, taken_over),
+            Ok(ChangeBegun::NotFound) => return Err(ServiceError::ClientNotFound),
+            Ok(ChangeBegun::Busy) => return Err(ServiceError::ClientChangeInProgress),
+            // Perhaps recorded, with nothing asked of Auth0: if it was,
+            // this request is over with it (a 502), and says so.
+            Err(problem) => {
+                let aspects = current
+                    .change
+                    .as_ref()
+                    .map_or(aspects, |stale| aspects.union(stale.aspects));
+                let recorded = IndexedClient {
+                    change: Some(PendingChange {
+                        aspects,
+                        ..change.clone()
+                    }),
+                    ..current
+                };
+                self.release(recorded, &change.id).await;
+                return Err(ServiceError::index_write(operation)(problem));
+            }
         };
         let mut target = wanted(&current);
         // What a change that stopped half-way, taken over, may still have
-        // left different in Auth0 besides what this one sets.
+        // left different in Auth0 besides what this one sets: stale at
+        // once, run by no request.
         let left_over = |aspects: Aspects| {
             taken_over
                 .as_ref()
@@ -139,6 +161,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     id: change.id.clone(),
                     started_at: stale.started_at,
                     aspects,
+                    until: 0,
                 })
                 .filter(|left| !left.aspects.is_empty())
         };
@@ -151,11 +174,25 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     change: left_over(left),
                     ..target
                 };
-                if self.index.end_change(&done, &change.id).await? {
-                    Ok(self.shown(done))
-                } else {
+                match self.index.end_change(&done, &change.id).await {
+                    Ok(true) => Ok(self.shown(done)),
                     // Deleted meanwhile.
-                    Err(ServiceError::ClientNotFound)
+                    Ok(false) => Err(ServiceError::ClientNotFound),
+                    // Releasing the record with the old values settles it:
+                    // refused, the end was applied (the record is no longer
+                    // this change's), and the client is as it made it;
+                    // applied, the old values stand, and the reconciler
+                    // sets Auth0 back to them.
+                    Err(problem) => {
+                        let ended = match self.release(current, &change.id).await {
+                            Some(false) => self.index.get(owner, client_id).await.ok().flatten(),
+                            _ => None,
+                        };
+                        match ended {
+                            Some(ended) if ended == done => Ok(self.shown(done)),
+                            _ => Err(ServiceError::index_write(operation)(problem)),
+                        }
+                    }
                 }
             }
             // Gone from Auth0 behind our back: the reconciler removes it.
@@ -180,9 +217,39 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 Err(problem)
             }
             // Auth0 may have made the change: the index still says what
-            // the client was, and the reconciler makes Auth0 say it again.
-            Err(problem) => Err(problem),
+            // the client was, and keeps the change, for the reconciler (or
+            // the next change of the client) to make Auth0 say it again.
+            // This request is over: its record says so, so that the next
+            // change takes it over at once rather than wait for it (409).
+            Err(problem) => {
+                self.release(current, &change.id).await;
+                Err(problem)
+            }
         }
+    }
+
+    /// Ends the request's part in the change `change_id` recorded on
+    /// `recorded` (as its item held it before the change): the old values
+    /// kept, the record kept for the reconciler, but run by no request
+    /// (`until` 0), so that the next change takes it over at once. Whether
+    /// it was released (`false`: the record was no longer this change's);
+    /// `None` if the index failed, and the record counts as running until
+    /// its deadline.
+    async fn release(&self, recorded: IndexedClient, change_id: &str) -> Option<bool> {
+        let released = IndexedClient {
+            change: recorded
+                .change
+                .clone()
+                .map(|change| PendingChange { until: 0, ..change }),
+            ..recorded
+        };
+        self.index
+            .end_change(&released, change_id)
+            .await
+            .inspect_err(|problem| {
+                warn!(client_id = %released.client_id, error = %problem, "could not release a change whose outcome is unknown; it counts as running until its deadline");
+            })
+            .ok()
     }
 }
 
@@ -196,9 +263,14 @@ fn nothing_done(problem: &ServiceError) -> bool {
                 | UpstreamError::NotEntitled(_)
                 | UpstreamError::Conflict(_)
         ),
-        ServiceError::Internal(_) | ServiceError::Index(_) => false,
         // The operation's own refusals, before Auth0 was asked.
-        _ => true,
+        ServiceError::InvalidRequest(_)
+        | ServiceError::KeyCredentialsUnavailable
+        | ServiceError::CredentialLimitReached { .. }
+        | ServiceError::CredentialNotFound
+        | ServiceError::LastCredential
+        | ServiceError::ClientUsesSecret => true,
+        _ => false,
     }
 }
 
@@ -330,15 +402,17 @@ mod tests {
             .unwrap();
         assert_eq!(enabled.status, ClientStatus::Active);
         assert_eq!(service.directory().granted(id).unwrap(), ["read:rooms"]);
-        assert!(
-            service
-                .index()
-                .stale_operations(u64::MAX)
-                .await
-                .unwrap()
-                .is_empty(),
-            "no change left recorded"
-        );
+        assert!(nothing_under_way(&service).await, "no change left recorded");
+    }
+
+    /// Whether the index records no operation under way.
+    async fn nothing_under_way(service: &Service) -> bool {
+        service
+            .index()
+            .stale_operations(u64::MAX)
+            .await
+            .unwrap()
+            .is_empty()
     }
 
     #[tokio::test]
@@ -352,30 +426,20 @@ mod tests {
         assert_eq!(failed_upstream(&failed), Some(Operation::DeleteGrant));
         let got = service.get(&owner("owner-a"), id).await.unwrap();
         assert_eq!(got.status, ClientStatus::Active);
-        // Auth0 may have done it: the change stays recorded, and another
-        // change waits until it is repaired (or stale).
+        // Auth0 may have done it: the change stays recorded, for the
+        // reconciler; its request is over, so the next change takes it
+        // over at once (finding 5 of issue 19), as an enable here.
         let stale = service.index().stale_operations(u64::MAX).await.unwrap();
         assert!(
             matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::ACCESS)
         );
-        for who in ["enable", "disable"] {
-            let again = match who {
-                "enable" => {
-                    service
-                        .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
-                        .await
-                }
-                _ => {
-                    service
-                        .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
-                        .await
-                }
-            };
-            assert!(
-                matches!(again, Err(ServiceError::ClientChangeInProgress)),
-                "{who}"
-            );
-        }
+        let enabled = service
+            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+        assert_eq!(enabled.status, ClientStatus::Active);
+        assert!(service.directory().has_grant(id), "the grant set back");
+        assert!(nothing_under_way(&service).await);
     }
 
     #[tokio::test]

@@ -12,9 +12,9 @@ use tracing::{error, info, warn};
 use super::{ClientService, audit};
 use crate::domain::{
     Begun, ClientDirectory, ClientStatus, CreatedClient, Creation, GrantPolicy, IdempotencyClaim,
-    IndexedClient, KeyState, NewClient, Owner, OwnerIndex, now_micros,
+    IndexedClient, KeyState, NewClient, Owner, OwnerIndex, deadline, now_micros,
 };
-use crate::error::{Operation, ServiceError, UpstreamError};
+use crate::error::{IndexError, Operation, ServiceError, UpstreamError};
 use crate::validation::choose_scopes;
 
 // How create shares its time among its steps (docs/behaviour.md, "Upstream
@@ -91,6 +91,11 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             );
             return Ok(replayed);
         }
+        // A replay (above) is no new write: it is not counted.
+        if let Err(refused) = self.admit_write(owner).await {
+            audit("create_client", owner, None, "throttled");
+            return Err(refused);
+        }
         // Whoever writes first makes the key list cursors are signed with.
         self.cursor_key(true).await?;
         let mut creation = Creation {
@@ -106,7 +111,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         match self
             .index
             .begin_creation(&creation, self.max_clients)
-            .await?
+            .await
+            .map_err(ServiceError::index_write(Operation::CreateClient))?
         {
             Begun::Started => {}
             Begun::LimitReached => {
@@ -143,9 +149,18 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         {
             Ok(created) => created,
             Err(cause) => {
-                // Auth0 made nothing, or the adapter discarded what it may
-                // have made: only the index is left to undo.
-                self.abandon(&creation).await;
+                match &cause {
+                    // Auth0 may have made the client, and nothing undid it:
+                    // the creation stays recorded, and the reconciler finds
+                    // the client (by its id, or by the `creation_id` in its
+                    // metadata) and deletes it, then the record.
+                    UpstreamError::Failed(_) => {
+                        warn!(creation = %creation.chosen_id, "creation outcome unknown; the reconciler will undo it");
+                    }
+                    // Auth0 made nothing, or the adapter discarded what it
+                    // may have made: only the index is left to undo.
+                    _ => self.abandon(&creation).await,
+                }
                 audit("create_client", owner, None, "client_create_failed");
                 return Err(match cause {
                     // The tenant lacks Private Key JWT: nothing was made.
@@ -159,7 +174,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             if let Err(problem) = self.index.record_client_id(&creation).await {
                 self.roll_back(&creation, steps.undo_by, "index_failed")
                     .await;
-                return Err(problem.into());
+                return Err(ServiceError::index_write(Operation::CreateClient)(problem));
             }
         }
 
@@ -190,11 +205,37 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             credentials: created.credentials.clone(),
             change: None,
         };
-        if let Err(problem) = self.index.finish_creation(&creation, &indexed).await {
-            // Nobody will ever see this client's secret: better none.
+        // By when the undo still has its time, should the finish fail.
+        let finish_by = steps
+            .undo_by
+            .checked_sub(UNDO_RESERVE)
+            .unwrap_or(steps.undo_by);
+        let finished = deadline::within(
+            finish_by.max(steps.grant_by),
+            self.index.finish_creation(&creation, &indexed),
+        )
+        .await;
+        if let Err(problem) = &finished
+            && matches!(problem, IndexError::OutcomeUnknown(_))
+            && let Ok(Some(_listed)) = self.index.get(owner, &indexed.client_id).await
+        {
+            // Settled by reading: the finish was applied, the client is
+            // whole and listed.
+            audit("create_client", owner, Some(&created.client_id), "created");
+            return Ok(CreatedClient { scopes, ..created });
+        }
+        if let Err(problem) = finished {
+            // Nobody will ever see this client's secret: better none. A
+            // finish whose outcome is unknown may have listed it: that
+            // item goes too.
             self.roll_back(&creation, steps.undo_by, "index_failed")
                 .await;
-            return Err(problem.into());
+            if matches!(problem, IndexError::OutcomeUnknown(_))
+                && let Err(left) = self.index.remove(&indexed).await
+            {
+                error!(client_id = %indexed.client_id, error = %left, "could not remove a client item whose creation was undone; the sweep will");
+            }
+            return Err(ServiceError::index_write(Operation::CreateClient)(problem));
         }
         audit("create_client", owner, Some(&created.client_id), "created");
         Ok(CreatedClient { scopes, ..created })
@@ -239,12 +280,18 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .directory
             .client_secret(&client_id, deadline)
             .await
-            .map_err(ServiceError::upstream(Operation::CreateClient))?
-            .ok_or_else(|| {
-                ServiceError::Internal(format!(
-                    "client {client_id} is in the index but not in Auth0"
-                ))
-            })?;
+            .map_err(ServiceError::upstream(Operation::CreateClient))?;
+        let Some(secret) = secret else {
+            // Deleted outside the service (the dashboard): Auth0 said so
+            // (404), so its item goes, with its quota and its key, and the
+            // repeat runs anew, as after a delete.
+            warn!(
+                client_id,
+                "a replayed client is gone from Auth0; removing its item"
+            );
+            self.index.remove(&client).await?;
+            return Ok(None);
+        };
         Ok(Some(CreatedClient {
             client_id,
             scopes: self.grant.scopes_of(client.scopes.as_deref()),

@@ -74,7 +74,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 .change(
                     owner,
                     client_id,
-                    Aspects::CREDENTIALS,
+                    (Aspects::CREDENTIALS, Operation::CreateCredential, deadline),
                     |client| with_credentials(client, |held| held.push(new.clone())),
                     async |target| self.add_in_auth0(target, &key, deadline).await,
                 )
@@ -112,7 +112,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             self.change(
                 owner,
                 client_id,
-                Aspects::CREDENTIALS,
+                (Aspects::CREDENTIALS, Operation::DeleteCredential, deadline),
                 |client| {
                     with_credentials(client, |held| {
                         held.retain(|c| c.credential_id != credential_id)

@@ -5,7 +5,7 @@
 use tokio::time::Instant;
 use tracing::{error, warn};
 
-use super::{ClientService, audit_outcome, possible};
+use super::{ClientService, audit_outcome};
 use crate::domain::{ClientDirectory, Owner, OwnerIndex};
 use crate::error::{Operation, ServiceError, UpstreamError};
 
@@ -29,16 +29,24 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         client_id: &str,
         deadline: Instant,
     ) -> Result<(), ServiceError> {
-        possible(client_id)?;
+        // Only a delete that will call Auth0 counts against the owner's
+        // writes: one of a client that is not there is 404, uncounted. The
+        // count comes before the mark, so that a refusal leaves nothing to
+        // take back.
+        self.indexed(owner, client_id).await?;
+        self.admit_write(owner).await?;
         let client = self
             .index
             .begin_deletion(owner, client_id)
-            .await?
+            .await
+            .map_err(ServiceError::index_write(Operation::DeleteClient))?
             .ok_or(ServiceError::ClientNotFound)?;
         if let Err(cause) = self.directory.delete_client(client_id, deadline).await {
             match &cause {
                 // Auth0 processed nothing: the client stays as it was.
-                UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_) => {
+                UpstreamError::RateLimited { .. }
+                | UpstreamError::Credentials(_)
+                | UpstreamError::NotDone(_) => {
                     if let Err(problem) = self.index.cancel_deletion(&client).await {
                         // Left marked: the reconciler finishes the deletion.
                         error!(client_id, error = %problem, "could not take the deletion mark back");

@@ -21,11 +21,14 @@ mod rotate;
 #[cfg(test)]
 mod test_fixtures;
 
+use std::time::Duration;
+
 use tokio::sync::OnceCell;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::domain::{
-    ClientDirectory, GrantPolicy, IndexedClient, Owner, OwnerIndex, is_possible_client_id,
+    ClientDirectory, GrantPolicy, IndexedClient, Owner, OwnerIndex, WriteCount,
+    is_possible_client_id, now_micros,
 };
 use crate::error::ServiceError;
 use crate::metrics;
@@ -41,6 +44,8 @@ pub struct ClientService<D, I> {
     max_clients: u32,
     /// Whether clients may use key credentials (`KEY_CREDENTIALS`).
     key_credentials: bool,
+    /// How many Auth0-calling operations an owner may begin in a minute.
+    writes_per_minute: u32,
     /// The list cursors' key, once the index has one.
     cursor_key: OnceCell<SecretString>,
 }
@@ -52,13 +57,22 @@ pub struct ClientPage {
 }
 
 impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
-    pub fn new(directory: D, index: I, grant: GrantPolicy, max_clients: u32) -> Self {
+    /// The operations, with an owner's quota of `max_clients` and at most
+    /// `writes_per_minute` Auth0-calling operations a minute per owner.
+    pub fn new(
+        directory: D,
+        index: I,
+        grant: GrantPolicy,
+        max_clients: u32,
+        writes_per_minute: u32,
+    ) -> Self {
         ClientService {
             directory,
             index,
             grant,
             max_clients,
             key_credentials: true,
+            writes_per_minute,
             cursor_key: OnceCell::new(),
         }
     }
@@ -88,6 +102,37 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .get(owner, client_id)
             .await?
             .ok_or(ServiceError::ClientNotFound)
+    }
+
+    /// Counts an operation of the owner's that is about to call Auth0
+    /// against `OWNER_WRITES_PER_MINUTE` (docs/owner-index.md, "Writes per
+    /// minute"): past it, 429 until the minute is over. One owner cannot
+    /// spend the tenant's Management API rate limit, which every other
+    /// owner and the tenant's own applications share. Called once an
+    /// operation knows it will call Auth0, before it writes anything, so
+    /// that a refusal leaves nothing behind.
+    async fn admit_write(&self, owner: &Owner) -> Result<(), ServiceError> {
+        let now = now_micros() / 1_000_000;
+        match self
+            .index
+            .count_owner_write(owner, now, self.writes_per_minute)
+            .await
+        {
+            Ok(WriteCount::Counted) => Ok(()),
+            Ok(WriteCount::Refused { until }) => Err(ServiceError::TooManyRequests {
+                limit: self.writes_per_minute,
+                retry_after: Duration::from_secs(until.saturating_sub(now).max(1)),
+            }),
+            // Open: the limit guards Auth0's rate limit, not correctness,
+            // and a table that cannot count fails the operation's own
+            // writes anyway if it is down. Refusing here would turn a
+            // blip of the counter into the owner's failed changes.
+            Err(problem) => {
+                warn!(error = %problem, "owner's writes not counted; the operation goes ahead");
+                metrics::write_limit_unchecked();
+                Ok(())
+            }
+        }
     }
 
     /// A client as answered: with its scopes, in `GRANT_SCOPES` order.
@@ -128,6 +173,7 @@ fn audit_outcome<T>(
             | ServiceError::ClientUsesSecret
             | ServiceError::ClientUsesKeys,
         ) => "refused",
+        Err(ServiceError::TooManyRequests { .. }) => "throttled",
         Err(ServiceError::Upstream { .. }) => "upstream_failed",
         Err(_) => "failed",
     };

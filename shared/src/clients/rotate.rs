@@ -21,6 +21,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             if self.get(owner, client_id).await?.credentials.is_some() {
                 return Err(ServiceError::ClientUsesKeys);
             }
+            self.admit_write(owner).await?;
             match self.directory.rotate_secret(client_id, deadline).await {
                 Ok(Some(client_secret)) => Ok(RotatedSecret {
                     client_id: client_id.to_owned(),

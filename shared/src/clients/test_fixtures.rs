@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::ClientService;
+use crate::config::DEFAULT_OWNER_WRITES_PER_MINUTE;
 use crate::domain::{CreatedClient, GrantPolicy, IdempotencyClaim, NewClient, Owner};
 use crate::error::{Operation, ServiceError};
 use crate::owner_index::MemoryIndex;
@@ -23,6 +24,7 @@ pub fn service(max_clients: u32) -> Service {
             scopes: vec!["read:spaces".into()],
         },
         max_clients,
+        DEFAULT_OWNER_WRITES_PER_MINUTE,
     )
 }
 
@@ -119,6 +121,7 @@ pub fn scoped_service() -> Service {
                 .to_vec(),
         },
         50,
+        DEFAULT_OWNER_WRITES_PER_MINUTE,
     )
 }
 

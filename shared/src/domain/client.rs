@@ -2,7 +2,7 @@
 //! stores it), the rule of what a client id can be, and the grant clients
 //! get.
 
-use super::clock::now_micros;
+use super::clock::{STALE_AFTER, micros, now_micros};
 use super::credential::{Credential, NewKey};
 use super::owner::Owner;
 use crate::secret_string::SecretString;
@@ -171,15 +171,36 @@ pub struct PendingChange {
     /// When it began (µs).
     pub started_at: u64,
     pub aspects: Aspects,
+    /// The deadline (µs) of the request that runs it: past it, no request
+    /// runs it any more (it answered, or stopped), and the next change
+    /// takes it over at once. 0: no request runs it.
+    pub until: u64,
 }
 
 impl PendingChange {
+    /// A change beginning now, run by a request that may take as long as
+    /// any (until it is stale: [`STALE_AFTER`]); see [`Self::running_until`].
     pub fn begin(aspects: Aspects) -> Self {
+        let started_at = now_micros();
         PendingChange {
             id: ksuid::Ksuid::generate().to_base62(),
-            started_at: now_micros(),
+            started_at,
             aspects,
+            until: started_at.saturating_add(micros(STALE_AFTER)),
         }
+    }
+
+    /// This change, run by a request whose deadline is `until` (µs).
+    pub fn running_until(self, until: u64) -> Self {
+        PendingChange { until, ..self }
+    }
+
+    /// Whether a request may still be running it at `now` (µs): it began at
+    /// or after `stale_before` (before that, it stopped half-way whatever
+    /// its deadline said) and its request's deadline has not passed. Only
+    /// then is another change of the client refused (409).
+    pub fn under_way(&self, now: u64, stale_before: u64) -> bool {
+        self.started_at >= stale_before && self.until > now
     }
 }
 

@@ -158,6 +158,21 @@ pub enum ChangeBegun {
     Busy,
 }
 
+/// How long an owner's window of counted writes lasts, in seconds: the
+/// minute of `OWNER_WRITES_PER_MINUTE`.
+pub const WRITE_WINDOW_SECONDS: u64 = 60;
+
+/// Whether an owner's write was counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteCount {
+    Counted,
+    /// The owner's window already counts the limit; it closes at `until`
+    /// (seconds since the epoch).
+    Refused {
+        until: u64,
+    },
+}
+
 /// An operation that stopped half-way and is older than any request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StaleOperation {
@@ -226,7 +241,11 @@ pub struct TableCensus {
 }
 
 /// Who owns what. Calls that fail answer an [`IndexError`]: a 500 for the
-/// caller, never a half-written state the reconciler cannot repair.
+/// caller, never a half-written state the reconciler cannot repair. A
+/// write is applied or refused: one whose outcome the adapter could not
+/// settle by the invocation's deadline ([`super::deadline`]) is
+/// [`IndexError::OutcomeUnknown`], which the operation answers 502, its
+/// record left to be taken over.
 pub trait OwnerIndex: Send + Sync {
     /// The record of `key`, unless there is none or it expired.
     fn idempotency(
@@ -302,9 +321,12 @@ pub trait OwnerIndex: Send + Sync {
 
     /// Records `change` on `client`, as it was read, unless it changed
     /// since (`Busy`: another change began, or a deletion) or another
-    /// change is under way: one that began at or after `stale_before` (µs).
-    /// An older one stopped half-way; the new change takes it over,
-    /// aspects and all.
+    /// change is under way: one that began at or after `stale_before` (µs)
+    /// and whose request's deadline has not passed
+    /// ([`PendingChange::under_way`]). Any other stopped half-way or was
+    /// answered: the new change takes it over, aspects and all. The write
+    /// is settled by reading when its answer does not tell; not settled by
+    /// the deadline: [`IndexError::OutcomeUnknown`].
     fn begin_change(
         &self,
         client: &IndexedClient,
@@ -322,6 +344,19 @@ pub trait OwnerIndex: Send + Sync {
         client: &IndexedClient,
         change_id: &str,
     ) -> impl Future<Output = Result<bool, IndexError>> + Send;
+
+    /// Counts one of the owner's Auth0-calling operations at `now`
+    /// (seconds since the epoch) in the owner's current window of
+    /// [`WRITE_WINDOW_SECONDS`], which opens with the first write after the
+    /// last one closed; refused, and nothing written, when the window
+    /// already counts `limit` of them (docs/owner-index.md, "Writes per
+    /// minute").
+    fn count_owner_write(
+        &self,
+        owner: &Owner,
+        now: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<WriteCount, IndexError>> + Send;
 
     /// The key that signs list cursors; made once by a writer (`create`),
     /// `None` until then.

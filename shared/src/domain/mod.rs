@@ -7,12 +7,15 @@
 //! leaf modules.
 //!
 //! The nouns are in `owner.rs`, `client.rs` (with the client-id rule),
-//! `credential.rs` (key credentials) and `clock.rs` (time as the index counts it); the ports in `directory.rs`,
+//! `credential.rs` (key credentials) and `clock.rs` (time as the index
+//! counts it), `deadline.rs` (the invocation's deadline, for the index's
+//! calls); the ports in `directory.rs`,
 //! `index.rs` and `token_store.rs`. This file only gathers them.
 
 mod client;
 mod clock;
 mod credential;
+pub mod deadline;
 mod directory;
 mod index;
 mod owner;
@@ -31,7 +34,7 @@ pub use directory::ClientDirectory;
 pub use index::{
     Begun, ChangeBegun, Creation, IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, IdempotencyRecord,
     IndexedClient, KeyState, OwnerIndex, Page, Position, StaleOperation, SweepLease, SweepRemoval,
-    SweepState, TableCensus,
+    SweepState, TableCensus, WRITE_WINDOW_SECONDS, WriteCount,
 };
 pub use owner::{MAX_OWNER_CHARS, Owner};
 pub use token_store::{StoreFuture, StoredToken, TokenItem, TokenStore};

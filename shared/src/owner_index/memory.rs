@@ -3,6 +3,7 @@
 //! reconciler's calls are in `memory/reconciler.rs`.
 
 mod reconciler;
+mod write_limit;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -11,7 +12,7 @@ use crate::domain::IDEMPOTENCY_TTL_SECONDS;
 use crate::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, KeyState, Owner, OwnerIndex,
     Page, PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState,
-    TableCensus, now_micros,
+    TableCensus, WriteCount, now_micros,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -45,6 +46,9 @@ struct State {
     cursor_key: Option<SecretString>,
     sweep: SweepState,
     sweep_lease: Option<SweepLease>,
+    /// Each owner's window of counted writes: when it opened, how many
+    /// (`write_limit.rs`).
+    writes: BTreeMap<String, (u64, u32)>,
 }
 
 /// An owner index held in memory.
@@ -163,7 +167,9 @@ impl OwnerIndex for MemoryIndex {
             .creations
             .contains_key(&key_of(owner, &creation.chosen_id))
         {
-            return Err(IndexError("a creation of this id is under way".into()));
+            return Err(IndexError::Failed(
+                "a creation of this id is under way".into(),
+            ));
         }
         state.quota.insert(owner.as_str().to_owned(), count + 1);
         if let Some(claim) = &creation.idempotency {
@@ -193,7 +199,7 @@ impl OwnerIndex for MemoryIndex {
         let recorded = state
             .creations
             .get_mut(&key_of(&creation.owner, &creation.chosen_id))
-            .ok_or_else(|| IndexError("the creation is no longer recorded".into()))?;
+            .ok_or_else(|| IndexError::Failed("the creation is no longer recorded".into()))?;
         recorded.client_id = Some(client_id.clone());
         Ok(())
     }
@@ -211,10 +217,12 @@ impl OwnerIndex for MemoryIndex {
             .clients
             .contains_key(&key_of(owner, &client.client_id))
         {
-            return Err(IndexError("a client of this id is recorded".into()));
+            return Err(IndexError::Failed("a client of this id is recorded".into()));
         }
         if !state.take_creation(creation) {
-            return Err(IndexError("the creation is no longer recorded".into()));
+            return Err(IndexError::Failed(
+                "the creation is no longer recorded".into(),
+            ));
         }
         state.clients.insert(
             key_of(owner, &client.client_id),
@@ -347,7 +355,7 @@ impl OwnerIndex for MemoryIndex {
         let mut begun = change.clone();
         let taken_over = client.change.clone();
         if let Some(under_way) = &taken_over {
-            if under_way.started_at >= stale_before {
+            if under_way.under_way(change.started_at, stale_before) {
                 return Ok(ChangeBegun::Busy);
             }
             begun.aspects = begun.aspects.union(under_way.aspects);
@@ -384,6 +392,15 @@ impl OwnerIndex for MemoryIndex {
         }
         entry.client.change.clone_from(&client.change);
         Ok(true)
+    }
+
+    async fn count_owner_write(
+        &self,
+        owner: &Owner,
+        now: u64,
+        limit: u32,
+    ) -> Result<WriteCount, IndexError> {
+        Ok(self.count_write(owner, now, limit))
     }
 
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {

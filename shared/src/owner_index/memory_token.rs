@@ -40,7 +40,7 @@ impl MemoryTokenStore {
 
     fn reach(&self) -> Result<std::sync::MutexGuard<'_, TokenItem>, IndexError> {
         if self.unreachable.load(Ordering::SeqCst) {
-            return Err(IndexError("the table is unreachable".into()));
+            return Err(IndexError::Failed("the table is unreachable".into()));
         }
         Ok(self.locked())
     }

@@ -149,7 +149,9 @@ impl Grant {
 
 #[tokio::test]
 async fn every_route_needs_its_permission_in_scope_or_permissions() {
-    let env = TestEnv::new().await;
+    // Every route four times for one owner, and the clients and keys they
+    // need: more changes than a caller may make in a minute by default.
+    let env = TestEnv::with_env(vec![("OWNER_WRITES_PER_MINUTE", "1000".into())]).await;
     for route in Route::ALL {
         for grant in [
             Grant::Nothing,

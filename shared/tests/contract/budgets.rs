@@ -192,7 +192,9 @@ async fn hung_auth0(route: Route, warm: bool) {
 
 /// An owner index (DynamoDB) that takes connections and never answers:
 /// every route gets the documented 500 in time, and nothing is asked of
-/// Auth0 that the index could not record.
+/// Auth0 that the index could not record. (Every route's first table call
+/// is a read, delete's too: it reads the client before counting the
+/// owner's write, so no write whose outcome is unknown is made.)
 async fn a_hung_owner_index() {
     let env = deployed(true).await;
     let app = env.container_with_index(DynamoIndex::from_config(

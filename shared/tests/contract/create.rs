@@ -52,9 +52,11 @@ async fn creates_a_client_in_the_documented_shape_owned_by_the_caller() {
     assert_eq!(stored["app_type"], "non_interactive");
     assert_eq!(stored["grant_types"], json!(["client_credentials"]));
     assert_eq!(stored["token_endpoint_auth_method"], "client_secret_post");
+    // The owner, and the creation that made it (its chosen id: issue 19,
+    // finding 4).
     assert_eq!(
         stored["client_metadata"],
-        json!({"owner_client_id": "owner-a"})
+        json!({"owner_client_id": "owner-a", "creation_id": client_id})
     );
 
     let grants = env.emulator.grants();

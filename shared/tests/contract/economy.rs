@@ -249,13 +249,17 @@ async fn table_calls_per_operation() {
     let calls = &env.table_calls;
     let tables = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
 
-    // A container's first create reads the cursor key (and the very first
-    // one of a deployment makes it); then: the creation begun and finished.
+    // Every write is first counted against OWNER_WRITES_PER_MINUTE (the
+    // owner's first one opens its window: two updates). A container's
+    // first create reads the cursor key (and the very first one of a
+    // deployment makes it); then: the creation begun and finished.
     let before = calls.all().len();
     let id = env.create_id("owner-a", "First").await;
     assert_eq!(
         calls.since(before),
         tables(&[
+            "UpdateItem",
+            "UpdateItem",
             "GetItem",
             "PutItem",
             "TransactWriteItems",
@@ -266,7 +270,7 @@ async fn table_calls_per_operation() {
     env.create_id("owner-a", "Second").await;
     assert_eq!(
         calls.since(before),
-        tables(&["TransactWriteItems", "TransactWriteItems"])
+        tables(&["UpdateItem", "TransactWriteItems", "TransactWriteItems"])
     );
     // With an idempotency key, its record is read first.
     let before = calls.all().len();
@@ -276,7 +280,12 @@ async fn table_calls_per_operation() {
     assert_eq!(keyed.status, 201);
     assert_eq!(
         calls.since(before),
-        tables(&["GetItem", "TransactWriteItems", "TransactWriteItems"])
+        tables(&[
+            "GetItem",
+            "UpdateItem",
+            "TransactWriteItems",
+            "TransactWriteItems"
+        ])
     );
 
     let before = calls.all().len();
@@ -289,7 +298,7 @@ async fn table_calls_per_operation() {
     assert_eq!(env.delete(&token, &id).await.status, 204);
     assert_eq!(
         calls.since(before),
-        tables(&["UpdateItem", "TransactWriteItems"])
+        tables(&["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems"])
     );
     // Refusals cost nothing: no token, a bad body, an impossible id.
     let before = calls.all().len();
@@ -306,8 +315,9 @@ async fn the_lifecycle_routes_cost_one_auth0_call_each_and_disable_two() {
     let id = env.create_id("owner-a", "Counted").await;
     let table = &env.table_calls;
     let tables = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
-    // A change: the item read, the change begun, then ended.
-    let change = tables(&["GetItem", "UpdateItem", "UpdateItem"]);
+    // A change: the item read, the owner's write counted, the change
+    // begun, then ended.
+    let change = tables(&["GetItem", "UpdateItem", "UpdateItem", "UpdateItem"]);
     for (route, body, auth0, items) in [
         (
             Route::UpdateClient,
@@ -319,7 +329,7 @@ async fn the_lifecycle_routes_cost_one_auth0_call_each_and_disable_two() {
             Route::RotateClientSecret,
             None,
             vec![Auth0Route::RotateSecret],
-            tables(&["GetItem"]),
+            tables(&["GetItem", "UpdateItem"]),
         ),
         (
             Route::DisableClient,

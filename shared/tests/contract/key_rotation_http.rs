@@ -6,22 +6,20 @@
 
 use auth0_emulator::ClientKey;
 use serde_json::json;
-use test_support::setup::{base_claims, with_claims};
 
 use crate::support::Route;
 use crate::support::keys::{mint_with_key, public_key};
-use crate::support::watch::{self, Caller};
+use crate::support::local_stack::{Caller, LocalStack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_is_rotated_without_downtime_through_cargo_lambda_watch() {
-    let (emulator, mut watch) = watch::start("keys").await;
-    let token = emulator.sign_caller_token(&with_claims(
-        base_claims(&emulator),
-        &json!({"sub": "key-owner@clients", "azp": "key-owner", "gty": "client-credentials"}),
-    ));
-    let caller = Caller::of(&watch, &token);
+    let mut stack = LocalStack::start("keys", &[]).await;
+    let caller = Caller::of(&stack, "key-owner");
     let body = json!({"name": "Keyed", "public_key": public_key(ClientKey::A)}).to_string();
-    let (status, created) = caller.first(&mut watch, Route::CreateClient, &body).await;
+    let (status, created) = stack
+        .first_answer(async || caller.send(Route::CreateClient, None, Some(&body)).await)
+        .await;
+    let emulator = &stack.emulator;
     assert_eq!(status, 201, "{created}");
     assert!(created.get("client_secret").is_none(), "{created}");
     let id = created["client_id"].as_str().unwrap().to_owned();
@@ -29,8 +27,8 @@ async fn a_key_is_rotated_without_downtime_through_cargo_lambda_watch() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(mint_with_key(&emulator, &id, ClientKey::A).await, 200);
-    assert_eq!(mint_with_key(&emulator, &id, ClientKey::B).await, 401);
+    assert_eq!(mint_with_key(emulator, &id, ClientKey::A).await, 200);
+    assert_eq!(mint_with_key(emulator, &id, ClientKey::B).await, 401);
 
     // The next key: both mint while the callers move over.
     let next = public_key(ClientKey::B).to_string();
@@ -40,8 +38,8 @@ async fn a_key_is_rotated_without_downtime_through_cargo_lambda_watch() {
         .unwrap();
     assert_eq!(status, 201, "{added}");
     assert_eq!(added["thumbprint_sha256"], ClientKey::B.thumbprint());
-    assert_eq!(mint_with_key(&emulator, &id, ClientKey::A).await, 200);
-    assert_eq!(mint_with_key(&emulator, &id, ClientKey::B).await, 200);
+    assert_eq!(mint_with_key(emulator, &id, ClientKey::A).await, 200);
+    assert_eq!(mint_with_key(emulator, &id, ClientKey::B).await, 200);
 
     // A third is refused.
     let third = public_key(ClientKey::C).to_string();
@@ -64,8 +62,8 @@ async fn a_key_is_rotated_without_downtime_through_cargo_lambda_watch() {
         .await
         .unwrap();
     assert_eq!(status, 204);
-    assert_eq!(mint_with_key(&emulator, &id, ClientKey::A).await, 401);
-    assert_eq!(mint_with_key(&emulator, &id, ClientKey::B).await, 200);
+    assert_eq!(mint_with_key(emulator, &id, ClientKey::A).await, 401);
+    assert_eq!(mint_with_key(emulator, &id, ClientKey::B).await, 200);
     let (status, listed) = caller
         .send(Route::ListCredentials, Some(&id), None)
         .await
@@ -84,6 +82,6 @@ async fn a_key_is_rotated_without_downtime_through_cargo_lambda_watch() {
         .await
         .unwrap();
     assert_eq!((status, &refused["code"]), (409, &json!("LAST_CREDENTIAL")));
-    assert_eq!(mint_with_key(&emulator, &id, ClientKey::B).await, 200);
+    assert_eq!(mint_with_key(emulator, &id, ClientKey::B).await, 200);
     assert!(emulator.schema_violations().is_empty());
 }

@@ -2,23 +2,19 @@
 //! router, driven over HTTP like the documentation's curl examples.
 
 use serde_json::{Value, json};
-use test_support::setup::{base_claims, with_claims};
 
 use crate::support::Route;
-use crate::support::watch::{self, Caller};
+use crate::support::local_stack::{Caller, LocalStack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cargo_lambda_watch_serves_every_route() {
-    let (emulator, mut watch) = watch::start("watch").await;
+    let mut stack = LocalStack::start("watch", &[]).await;
+    let caller = Caller::of(&stack, "curl-owner");
 
-    // Auth0's default token dialect: `azp` and `gty`, no `client_id`.
-    let token = emulator.sign_caller_token(&with_claims(
-        base_claims(&emulator),
-        &json!({"sub": "curl-owner@clients", "azp": "curl-owner", "gty": "client-credentials"}),
-    ));
-    let caller = Caller::of(&watch, &token);
     let body = r#"{"name": "My API Client", "description": "Client for accessing internal APIs"}"#;
-    let (status, created) = caller.first(&mut watch, Route::CreateClient, body).await;
+    let (status, created) = stack
+        .first_answer(async || caller.send(Route::CreateClient, None, Some(body)).await)
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["name"], "My API Client");
     let id = created["client_id"].as_str().unwrap().to_owned();
@@ -71,7 +67,7 @@ async fn cargo_lambda_watch_serves_every_route() {
         .await
         .unwrap();
     assert_eq!(deleted, (204, Value::Null));
-    assert!(emulator.clients().is_empty());
+    assert!(stack.emulator.clients().is_empty());
 
     // Without API Gateway in front, every answer still names its request:
     // one id each (Lambda's request id of the invocation).

@@ -93,7 +93,6 @@ async fn once_settled(proxy: &DynamoProxy, request: impl Future<Output = Reply>)
 // ---- Finding 1: DynamoDB writes applied but answered late -------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 1: a create whose final transaction is answered late answers 500, deletes its Auth0 client and leaves it listed"]
 async fn finding_1_create_whose_final_transaction_is_answered_late_states_what_happened() {
     let proxy = DynamoProxy::start(moto::url()).await;
     let env = behind(&proxy).await;
@@ -109,7 +108,6 @@ async fn finding_1_create_whose_final_transaction_is_answered_late_states_what_h
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 1: a create whose first transaction is answered late answers 500 and keeps its Idempotency-Key and quota slot: the retry gets 409 IDEMPOTENCY_KEY_IN_USE"]
 async fn finding_1_create_whose_first_transaction_is_answered_late_leaves_nothing_that_blocks_its_retry()
  {
     let proxy = DynamoProxy::start(moto::url()).await;
@@ -150,7 +148,6 @@ async fn finding_1_create_whose_first_transaction_is_answered_late_leaves_nothin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 1: a delete whose mark is answered late answers 404 (or 500), hides the client, and the reconciler then deletes it"]
 async fn finding_1_delete_whose_mark_is_answered_late_states_what_happened() {
     let (proxy, env, id, before) = a_client_behind_a_proxy("Doomed").await;
     answer_late(&proxy, Operation::UpdateItem, touching(&id));
@@ -159,7 +156,6 @@ async fn finding_1_delete_whose_mark_is_answered_late_states_what_happened() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 1: an update whose final write is answered late answers 404 (or 500) although Auth0 and the table were changed"]
 async fn finding_1_update_whose_final_write_is_answered_late_states_what_happened() {
     let (proxy, env, id, before) = a_client_behind_a_proxy("Before").await;
     // The write that records the new name.
@@ -175,7 +171,6 @@ async fn finding_1_update_whose_final_write_is_answered_late_states_what_happene
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 1: a disable whose final write is answered late answers 404 (or 500) although the grant is gone and the table says disabled"]
 async fn finding_1_disable_whose_final_write_is_answered_late_states_what_happened() {
     let (proxy, env, id, before) = a_client_behind_a_proxy("Disabled late").await;
     // The write that records the client disabled.
@@ -225,7 +220,6 @@ async fn applied_then_rate_limited(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 2: an update applied in Auth0 whose answer is lost and whose retries meet 429 answers 503, and Auth0 keeps the new name while the table shows the old one"]
 async fn finding_2_update_applied_then_rate_limited_answers_502_and_is_set_back() {
     let renamed = (Route::UpdateClient, Some(json!({"name": "After"})));
     applied_then_rate_limited(
@@ -238,7 +232,6 @@ async fn finding_2_update_applied_then_rate_limited_answers_502_and_is_set_back(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 2: a disable whose grant DELETE is applied, its answer lost and its retries rate limited answers 503, and the grant stays gone while the client is shown active"]
 async fn finding_2_disable_applied_then_rate_limited_answers_502_and_is_set_back() {
     let disabled = (Route::DisableClient, None);
     applied_then_rate_limited(
@@ -340,7 +333,6 @@ async fn finding_3_a_sweep_removes_an_item_only_after_auth0_answers_404_for_it()
 // ---- Finding 4: a create's POST lost on a tenant without custom ids ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 4: on a tenant without custom client ids, a create whose POST is processed but whose answer is lost leaves an Auth0 client no one can list or delete, after the reconciler too"]
 async fn finding_4_create_whose_post_answer_is_lost_without_custom_ids_leaves_no_client() {
     let env = TestEnv::with(Options {
         emulator: EmulatorConfig {
@@ -387,7 +379,6 @@ async fn after_a_502(env: &TestEnv) -> (String, Client) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 5: a change right after a 502 answers 409 CLIENT_CHANGE_IN_PROGRESS (for two minutes)"]
 async fn finding_5_a_change_right_after_a_502_proceeds() {
     let env = deployed().await;
     let (id, before) = after_a_502(&env).await;
@@ -407,7 +398,6 @@ async fn finding_5_a_change_right_after_a_502_proceeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 5: after a 502, a change asking for what the client already is answers 409 CLIENT_CHANGE_IN_PROGRESS"]
 async fn finding_5_a_change_asking_for_what_the_client_is_after_a_502_proceeds() {
     let env = deployed().await;
     let (id, before) = after_a_502(&env).await;
@@ -431,7 +421,6 @@ async fn finding_5_a_change_asking_for_what_the_client_is_after_a_502_proceeds()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 5: a change whose record was answered late answers 409 (or 500), and the next change of the client 409 CLIENT_CHANGE_IN_PROGRESS (for two minutes)"]
 async fn finding_5_a_change_whose_record_is_answered_late_locks_no_client() {
     let (proxy, env, id, before) = a_client_behind_a_proxy("Before").await;
     // The first write of the change: its record on the item.
@@ -462,7 +451,6 @@ async fn finding_5_a_change_whose_record_is_answered_late_locks_no_client() {
 // ---- Finding 6: DynamoDB calls and the deadline; replays ---------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 6: a table call that hangs is answered after the invocation's deadline (at the 3 s call timeout)"]
 async fn finding_6_a_table_call_that_hangs_is_answered_within_the_deadline() {
     let proxy = DynamoProxy::start(moto::url()).await;
     let budget = Duration::from_millis(1500);
@@ -494,7 +482,6 @@ async fn finding_6_a_table_call_that_hangs_is_answered_within_the_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 6: an Idempotency-Key replay of a create whose client was deleted in the Auth0 dashboard answers 500"]
 async fn finding_6_a_replay_of_a_create_whose_client_was_deleted_in_auth0_runs_anew() {
     let env = deployed().await;
     let token = env.token(OWNER);
@@ -514,7 +501,6 @@ async fn finding_6_a_replay_of_a_create_whose_client_was_deleted_in_auth0_runs_a
 // ---- Finding 7: bounds on a list and on an owner's writes --------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 7: MAX_CLIENTS_PER_OWNER=100000 (a list far over Lambda's 6 MB) is accepted"]
 async fn finding_7_a_quota_whose_list_cannot_be_answered_is_refused_at_configuration() {
     let env = TestEnv::with_env(vec![("MAX_CLIENTS_PER_OWNER", "100000".into())]).await;
     let listed = env.list(&env.token(OWNER)).await;
@@ -532,7 +518,6 @@ async fn finding_7_a_quota_whose_list_cannot_be_answered_is_refused_at_configura
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 19 finding 7: OWNER_WRITES_PER_MINUTE does not exist: an owner's writes past it are all carried out"]
 async fn finding_7_an_owners_writes_past_owner_writes_per_minute_get_429() {
     let env = TestEnv::with_env(vec![("OWNER_WRITES_PER_MINUTE", "3".into())]).await;
     let token = env.token(OWNER);

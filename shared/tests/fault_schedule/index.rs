@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use m2m_shared::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page,
     PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
+    WriteCount,
 };
 use m2m_shared::error::IndexError;
 use m2m_shared::owner_index::MemoryIndex;
@@ -99,14 +100,13 @@ const WRITES: &[&str] = &[
 ];
 
 /// The error the adapter answers for a write it applied but could not
-/// settle. One place, so that the error kind the fixes add (an unknown
-/// outcome) is used here when it exists.
+/// settle by the deadline (issue 19, decision 1).
 fn applied_then_lost(call: &str) -> IndexError {
-    IndexError(format!("{call}: injected: applied, answer lost"))
+    IndexError::OutcomeUnknown(format!("{call}: injected: applied, answer lost"))
 }
 
 fn refused(call: &str) -> IndexError {
-    IndexError(format!("{call}: injected: refused"))
+    IndexError::Failed(format!("{call}: injected: refused"))
 }
 
 #[derive(Clone)]
@@ -179,6 +179,7 @@ scripted! {
     remove(client: &IndexedClient) -> ();
     begin_change(client: &IndexedClient, change: &PendingChange, stale_before: u64) -> ChangeBegun;
     end_change(client: &IndexedClient, change_id: &str) -> bool;
+    count_owner_write(owner: &Owner, now: u64, limit: u32) -> WriteCount;
     cursor_key(create: bool) -> Option<SecretString>;
     stale_operations(before: u64) -> Vec<StaleOperation>;
     mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool;

@@ -12,6 +12,7 @@ each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
     begin_change_records_the_change_on_the_client,
     a_change_begun_while_a_fresh_one_is_under_way_is_busy,
+    a_change_whose_request_is_over_is_taken_over_at_once,
     a_change_of_a_client_read_before_another_began_is_busy,
     a_stale_change_is_taken_over_with_its_aspects,
     begin_change_of_a_client_being_deleted_is_busy_and_writes_nothing,
@@ -45,6 +46,24 @@ async fn begun<I: OwnerIndex>(
     match index.begin_change(client, change, 0).await.unwrap() {
         ChangeBegun::Started { client, .. } => client,
         other => panic!("the change did not start: {other:?}"),
+    }
+}
+
+/// Begins `change` on `client` as read, which must take over the change
+/// recorded on it: the client as it is now, and the change taken over.
+async fn taken_over<I: OwnerIndex>(
+    index: &I,
+    client: &IndexedClient,
+    change: &PendingChange,
+    stale_before: u64,
+) -> (IndexedClient, Option<PendingChange>) {
+    match index
+        .begin_change(client, change, stale_before)
+        .await
+        .unwrap()
+    {
+        ChangeBegun::Started { client, taken_over } => (client, taken_over),
+        other => panic!("not taken over: {other:?}"),
     }
 }
 
@@ -132,6 +151,46 @@ async fn a_change_begun_while_a_fresh_one_is_under_way_is_busy<F: Fixture>(fx: F
             .unwrap()
             .change,
         Some(first)
+    );
+}
+
+/// Issue 19, finding 5: a change recorded with its request's deadline is
+/// busy only until then; a change whose request is over (its deadline
+/// past, or set to 0 when it answered) is taken over at once, fresh as it
+/// is, with its aspects.
+async fn a_change_whose_request_is_over_is_taken_over_at_once<F: Fixture>(fx: F) {
+    let index = fx.index();
+    let a = owner("owner-a");
+    let client = create(index, &a, "answered").await;
+    let running = PendingChange::begin(Aspects::ACCESS).running_until(now_micros() + 60_000_000);
+    let read = begun(index, &client, &running).await;
+    assert_eq!(read.change, Some(running.clone()));
+    let stale_before = now_micros() - 120_000_000;
+    busy(
+        &fx,
+        &read,
+        &PendingChange::begin(Aspects::PROFILE),
+        stale_before,
+    )
+    .await;
+    // Its request answered (a 502): it says so, keeping the change.
+    let released = IndexedClient {
+        change: Some(PendingChange {
+            until: 0,
+            ..running.clone()
+        }),
+        ..read.clone()
+    };
+    assert!(index.end_change(&released, &running.id).await.unwrap());
+    let read = index.get(&a, &client.client_id).await.unwrap().unwrap();
+    assert_eq!(read, released);
+    let next = PendingChange::begin(Aspects::PROFILE).running_until(now_micros() + 60_000_000);
+    let (now, taken_over) = taken_over(index, &read, &next, stale_before).await;
+    assert_eq!(taken_over.map(|c| c.id), Some(running.id));
+    let recorded = now.change.unwrap();
+    assert_eq!(
+        (recorded.id, recorded.aspects, recorded.until),
+        (next.id, Aspects::PROFILE.union(Aspects::ACCESS), next.until)
     );
 }
 
@@ -317,6 +376,7 @@ async fn end_change_leaves_what_a_taken_over_change_did_not_set_stale<F: Fixture
         id: taker.id.clone(),
         started_at: stopped.started_at,
         aspects: Aspects::ACCESS,
+        until: 0,
     };
     let done = IndexedClient {
         name: "renamed".into(),
@@ -334,16 +394,7 @@ async fn end_change_leaves_what_a_taken_over_change_did_not_set_stale<F: Fixture
     );
     // The next change takes it over at once, with what is left.
     let next = PendingChange::begin(Aspects::PROFILE);
-    let ChangeBegun::Started {
-        client: after,
-        taken_over,
-    } = index
-        .begin_change(&done, &next, stale_before)
-        .await
-        .unwrap()
-    else {
-        panic!("not taken over");
-    };
+    let (after, taken_over) = taken_over(index, &done, &next, stale_before).await;
     assert_eq!(taken_over, Some(left));
     assert_eq!(
         after.change.map(|change| change.aspects),

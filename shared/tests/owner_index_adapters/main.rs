@@ -44,3 +44,4 @@ mod listing;
 mod reconciler;
 mod sweep;
 mod token_store;
+mod write_limit;

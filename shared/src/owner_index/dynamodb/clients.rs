@@ -6,11 +6,14 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::codec::{Item, Table, condition_failed, failed, n, number, s, text};
+use super::codec::{Item, Table, by_deadline, call_deadline, failed, n, number, s, text};
 use super::keys::{BY_CREATION, PENDING, client_key, owner_pk};
 use super::quota::give_back;
+use super::settle::Written;
+use crate::domain::deadline::epoch_micros;
 use crate::domain::{
-    Aspects, ClientStatus, IndexedClient, Owner, Page, PendingChange, Position, now_micros,
+    Aspects, ClientStatus, IndexedClient, Owner, Page, PendingChange, Position, STALE_AFTER,
+    micros, now_micros,
 };
 use crate::error::IndexError;
 
@@ -53,6 +56,7 @@ pub(super) fn client_item(client: &IndexedClient) -> Item {
         item.insert("change".into(), s(&change.id));
         item.insert("change_at".into(), n(change.started_at));
         item.insert("change_aspects".into(), s(change.aspects.to_words()));
+        item.insert("change_until".into(), n(change.until));
         item.insert("repair".into(), s(PENDING));
         item.insert("repair_at".into(), n(change.started_at));
     }
@@ -69,10 +73,15 @@ pub(super) fn credentials_text(client: &IndexedClient) -> Option<String> {
 }
 
 fn pending_change(item: &Item) -> Option<PendingChange> {
+    let started_at = number(item, "change_at").unwrap_or_default();
     Some(PendingChange {
         id: text(item, "change")?,
-        started_at: number(item, "change_at").unwrap_or_default(),
+        started_at,
         aspects: Aspects::from_words(&text(item, "change_aspects").unwrap_or_default()),
+        // Items from before changes carried their deadline: as long as any
+        // request.
+        until: number(item, "change_until")
+            .unwrap_or_else(|| started_at.saturating_add(micros(STALE_AFTER))),
     })
 }
 
@@ -124,7 +133,11 @@ pub(super) async fn list(
             let left = wanted.saturating_sub(clients.len());
             query = query.limit(i32::try_from(left).unwrap_or(i32::MAX));
         }
-        let output = query.send().await.map_err(failed("list clients"))?;
+        let sent = Box::pin(query.send());
+        let output = by_deadline("list clients", call_deadline(), async {
+            sent.await.map_err(failed("list clients"))
+        })
+        .await?;
         clients.extend(output.items().iter().filter_map(indexed_client));
         start = output.last_evaluated_key;
         let full = wanted.is_some_and(|wanted| clients.len() >= wanted);
@@ -158,34 +171,45 @@ pub(super) async fn get(
 }
 
 /// Delete's step 1: the item marked `deleting`, unless it is missing or
-/// marked already.
+/// marked already. The mark carries its own id (`deletion`), which tells
+/// this request's mark from another's when its answer was lost, and the
+/// request's deadline (`until`).
 pub(super) async fn begin_deletion(
     table: &Table,
     owner: &Owner,
     client_id: &str,
 ) -> Result<Option<IndexedClient>, IndexError> {
     let now = now_micros();
-    let updated = table
-        .update_item(client_key(owner, client_id))
+    let mark = ksuid::Ksuid::generate().to_base62();
+    let key = client_key(owner, client_id);
+    let update = table
+        .update_item(key.clone())
         // No longer listed nor got, and found by the reconciler if this
         // deletion stops half-way.
         .update_expression(
-            "SET #status = :deleting, repair = :pending, repair_at = :now REMOVE listed",
+            "SET #status = :deleting, repair = :pending, repair_at = :now, \
+             deletion = :mark, #until = :until REMOVE listed",
         )
         .condition_expression("attribute_exists(pk) AND #status = :active")
         .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#until", "until")
         .expression_attribute_values(":deleting", s(DELETING))
         .expression_attribute_values(":active", s(ACTIVE))
         .expression_attribute_values(":pending", s(PENDING))
         .expression_attribute_values(":now", n(now))
-        .return_values(ReturnValue::AllNew)
-        .send()
-        .await;
-    match updated {
-        Ok(output) => Ok(output.attributes.as_ref().and_then(indexed_client)),
-        Err(error) if condition_failed(&error) => Ok(None),
-        Err(error) => Err(failed("begin deletion")(error)),
-    }
+        .expression_attribute_values(":mark", s(&mark))
+        .expression_attribute_values(":until", n(epoch_micros(call_deadline())))
+        .return_values(ReturnValue::AllNew);
+    let written = table
+        .settled_update("begin deletion", &key, update, |item| {
+            text(item, "status").as_deref() == Some(DELETING)
+                && text(item, "deletion").as_deref() == Some(mark.as_str())
+        })
+        .await?;
+    Ok(match written {
+        Written::Applied(item) => item.as_ref().and_then(indexed_client),
+        Written::Refused => None,
+    })
 }
 
 /// The mark taken back: Auth0 refused before doing anything.
@@ -193,10 +217,12 @@ pub(super) async fn cancel_deletion(
     table: &Table,
     client: &IndexedClient,
 ) -> Result<(), IndexError> {
+    let key = client_key(&client.owner, &client.client_id);
     let update = table
-        .update_item(client_key(&client.owner, &client.client_id))
+        .update_item(key.clone())
         .condition_expression("#status = :deleting")
         .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#until", "until")
         .expression_attribute_values(":active", s(ACTIVE))
         .expression_attribute_values(":deleting", s(DELETING))
         .expression_attribute_values(":listed", s(client.position().0));
@@ -204,18 +230,25 @@ pub(super) async fn cancel_deletion(
     // change that stopped half-way before is still the reconciler's to
     // repair, from when it began.
     let update = match &client.change {
-        None => update
-            .update_expression("SET #status = :active, listed = :listed REMOVE repair, repair_at"),
+        None => update.update_expression(
+            "SET #status = :active, listed = :listed \
+             REMOVE repair, repair_at, deletion, #until",
+        ),
         Some(change) => update
-            .update_expression("SET #status = :active, listed = :listed, repair_at = :change_at")
+            .update_expression(
+                "SET #status = :active, listed = :listed, repair_at = :change_at \
+                 REMOVE deletion, #until",
+            )
             .expression_attribute_values(":change_at", n(change.started_at)),
     };
-    match update.send().await {
-        Ok(_) => Ok(()),
-        // Someone finished it meanwhile (the reconciler): nothing to take back.
-        Err(error) if condition_failed(&error) => Ok(()),
-        Err(error) => Err(failed("cancel deletion")(error)),
-    }
+    // Refused: someone finished it meanwhile (the reconciler), nothing to
+    // take back.
+    table
+        .settled_update("cancel deletion", &key, update, |item| {
+            text(item, "status").as_deref() == Some(ACTIVE)
+        })
+        .await
+        .map(drop)
 }
 
 /// Delete's step 3: the item gone, with its quota and its key.

@@ -1,9 +1,12 @@
 //! What every item of the table shares: attribute values written and read
 //! (`s`, `n`, `text`, `number`), an item's key, the SDK's errors as the
 //! index's (`failed`; `condition_failed` and `applied` for a conditional
-//! write whose condition did not hold), and [`Table`]: the one table, its
+//! write whose condition did not hold; `maybe_applied` for an outcome the
+//! answer does not tell), the deadline every call ends by
+//! (`call_deadline`, `by_deadline`), and [`Table`]: the one table, its
 //! consistent read, the builders of its requests, and its transactions,
-//! tried again when they only conflicted with a concurrent one.
+//! tried again when they only conflicted with a concurrent one, and
+//! settled by their idempotency token when their answer was late or lost.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,11 +18,66 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use tokio::time::{Instant, sleep, timeout_at};
 
+use crate::domain::deadline;
 use crate::error::IndexError;
 
 /// Transactions that conflict with a concurrent one are tried this often.
 const TRANSACTION_ATTEMPTS: u32 = 4;
+/// How long a call of the index may take, settling included, for a caller
+/// without a deadline of its own (a test, a tool): two of the SDK's calls.
+const LONE_CALL: Duration = Duration::from_secs(6);
+/// The longest pause between two attempts at settling a write.
+const MAX_SETTLE_PAUSE: Duration = Duration::from_millis(500);
+
+/// The instant by which a call of the index must be over: the
+/// invocation's deadline ([`deadline::current`]), or [`LONE_CALL`] from now.
+pub(super) fn call_deadline() -> Instant {
+    deadline::current().unwrap_or_else(|| Instant::now() + LONE_CALL)
+}
+
+/// `call`, given up at `deadline` (a read or a write that did not answer
+/// in time: a failure; what that means for a write is its caller's to
+/// say).
+pub(super) async fn by_deadline<T>(
+    what: &str,
+    deadline: Instant,
+    call: impl Future<Output = Result<T, IndexError>>,
+) -> Result<T, IndexError> {
+    timeout_at(deadline, call).await.unwrap_or_else(|_| {
+        Err(IndexError::Failed(format!(
+            "{what}: no answer by the deadline"
+        )))
+    })
+}
+
+/// The pause before the `attempt`th attempt at settling a write: short at
+/// first (a late answer is a matter of milliseconds, as a rule), longer
+/// later.
+pub(super) fn settle_pause(attempt: u32) -> Duration {
+    Duration::from_millis(50u64.saturating_mul(1 << attempt.min(4))).min(MAX_SETTLE_PAUSE)
+}
+
+/// Whether a write that failed so may have been applied all the same: no
+/// answer in time, an answer that could not be read, DynamoDB's own
+/// failure (a 500: "the operation may or may not have succeeded"), or a
+/// transaction still being applied. (A throttled, refused or unsent
+/// request was not applied.)
+pub(super) fn maybe_applied<E: ProvideErrorMetadata>(
+    error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(_) => matches!(
+            error
+                .as_service_error()
+                .and_then(ProvideErrorMetadata::code),
+            Some("InternalServerError" | "ServiceUnavailable" | "TransactionInProgressException")
+        ),
+        _ => false,
+    }
+}
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -59,7 +117,7 @@ pub(super) fn key(pk: String, sk: String) -> Item {
 pub(super) fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     what: &str,
 ) -> impl FnOnce(SdkError<E, aws_smithy_runtime_api::http::Response>) -> IndexError + '_ {
-    move |error| IndexError(format!("{what}: {}", DisplayErrorContext(&error)))
+    move |error| IndexError::Failed(format!("{what}: {}", DisplayErrorContext(&error)))
 }
 
 /// Whether a conditional write was refused because its condition did not
@@ -90,7 +148,7 @@ pub(super) fn built<T>(
     what: &str,
     built: Result<T, aws_sdk_dynamodb::error::BuildError>,
 ) -> Result<T, IndexError> {
-    built.map_err(|error| IndexError(format!("{what}: {error}")))
+    built.map_err(|error| IndexError::Failed(format!("{what}: {error}")))
 }
 
 /// How a transaction ended.
@@ -127,17 +185,21 @@ impl Table {
         &self.name
     }
 
-    /// The item at `key` (a consistent read), if there is one.
+    /// The item at `key` (a consistent read), if there is one; by the
+    /// invocation's deadline.
     pub(super) async fn get_item(&self, key: Item, what: &str) -> Result<Option<Item>, IndexError> {
-        let output = self
+        let read = self
             .client
             .get_item()
             .table_name(&self.name)
             .set_key(Some(key))
             .consistent_read(true)
-            .send()
-            .await
-            .map_err(failed(what))?;
+            .send();
+        let read = Box::pin(read);
+        let output = by_deadline(what, call_deadline(), async {
+            read.await.map_err(failed(what))
+        })
+        .await?;
         Ok(output.item)
     }
 
@@ -166,24 +228,42 @@ impl Table {
     }
 
     /// Runs a transaction, again if it only conflicted with a concurrent
-    /// one (DynamoDB cancels both, without applying either).
+    /// one (DynamoDB cancels both, without applying either), by the
+    /// invocation's deadline. Every attempt carries one idempotency token
+    /// (`ClientRequestToken`): an attempt whose answer was late or lost,
+    /// or that DynamoDB is still applying (`TransactionInProgressException`),
+    /// is settled by sending it again, which DynamoDB answers with the
+    /// first attempt's success if it was applied (and applies it if not).
+    /// Not settled by the deadline: [`IndexError::OutcomeUnknown`].
     pub(super) async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
         what: &str,
     ) -> Result<Transaction, IndexError> {
+        let deadline = call_deadline();
+        let token = ksuid::Ksuid::generate().to_base62();
         let mut attempt = 0;
+        // Whether an attempt may have been applied without our hearing so.
+        let mut unsettled = false;
         loop {
             attempt += 1;
-            let sent = self
+            let send = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let error = match sent {
-                Ok(_) => return Ok(Transaction::Committed),
-                Err(error) => error,
+                .client_request_token(&token)
+                .send();
+            // On the heap: the SDK's futures are large.
+            let send = Box::pin(send);
+            let error = match timeout_at(deadline, send).await {
+                Ok(Ok(_)) => return Ok(Transaction::Committed),
+                Ok(Err(error)) => error,
+                // Cut short: the attempt may have been applied.
+                Err(_) => {
+                    return Err(IndexError::OutcomeUnknown(format!(
+                        "{what}: no answer by the deadline"
+                    )));
+                }
             };
             let canceled = error
                 .as_service_error()
@@ -194,9 +274,18 @@ impl Table {
             let Some(canceled) = canceled else {
                 let conflict = error.as_service_error().and_then(|e| e.code())
                     == Some("TransactionConflictException");
-                if conflict && attempt < TRANSACTION_ATTEMPTS {
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                unsettled |= maybe_applied(&error);
+                let again = conflict && attempt < TRANSACTION_ATTEMPTS || unsettled;
+                let pause = settle_pause(attempt);
+                if again && Instant::now() + pause < deadline {
+                    sleep(pause).await;
                     continue;
+                }
+                if unsettled {
+                    return Err(IndexError::OutcomeUnknown(format!(
+                        "{what}: not settled by the deadline: {}",
+                        DisplayErrorContext(&error)
+                    )));
                 }
                 return Err(failed(what)(error));
             };
@@ -208,15 +297,24 @@ impl Table {
             let conflicted = codes
                 .iter()
                 .any(|code| code.as_deref() == Some("TransactionConflict"));
-            if conflicted && attempt < TRANSACTION_ATTEMPTS {
-                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+            let pause = settle_pause(attempt);
+            let in_time = Instant::now() + pause < deadline;
+            if conflicted && in_time && (attempt < TRANSACTION_ATTEMPTS || unsettled) {
+                sleep(pause).await;
                 continue;
             }
+            if conflicted && unsettled {
+                return Err(IndexError::OutcomeUnknown(format!(
+                    "{what}: not settled by the deadline (conflicts)"
+                )));
+            }
             if conflicted {
-                return Err(IndexError(format!(
+                return Err(IndexError::Failed(format!(
                     "{what}: conflicting transactions, {attempt} attempts"
                 )));
             }
+            // Canceled by its conditions: with the token, DynamoDB would
+            // have answered an applied first attempt's success instead.
             return Ok(Transaction::Canceled(codes));
         }
     }

@@ -4,9 +4,10 @@
 //! and its grant, or undone.
 
 use super::clients::{client_item, scopes, words};
-use super::codec::{Item, Table, Transaction, failed, n, number, s, text};
+use super::codec::{Item, Table, Transaction, n, number, s, text};
 use super::keys::{PENDING, creation_key, idempotency_key};
 use super::quota::{count_up, give_back, key_done, take_key};
+use super::settle::Written;
 use crate::domain::{
     Begun, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, KeyState, Owner,
     now_micros,
@@ -94,7 +95,9 @@ pub(super) async fn begin(
     } else if outcome.failed_at(0) {
         Begun::LimitReached
     } else if let Transaction::Canceled(codes) = outcome {
-        return Err(IndexError(format!("begin creation canceled: {codes:?}")));
+        return Err(IndexError::Failed(format!(
+            "begin creation canceled: {codes:?}"
+        )));
     } else {
         Begun::Started
     })
@@ -105,15 +108,25 @@ pub(super) async fn record_client_id(table: &Table, creation: &Creation) -> Resu
     let Some(client_id) = &creation.client_id else {
         return Ok(());
     };
-    table
-        .update_item(creation_key(&creation.owner, &creation.chosen_id))
+    let key = creation_key(&creation.owner, &creation.chosen_id);
+    let update = table
+        .update_item(key.clone())
         .update_expression("SET client_id = :id")
         .condition_expression("attribute_exists(pk)")
-        .expression_attribute_values(":id", s(client_id))
-        .send()
-        .await
-        .map_err(failed("record client id"))?;
-    Ok(())
+        .expression_attribute_values(":id", s(client_id));
+    let written = table
+        .settled_update("record client id", &key, update, |item| {
+            text(item, "client_id").as_deref() == Some(client_id.as_str())
+        })
+        .await?;
+    match written {
+        Written::Applied(_) => Ok(()),
+        // Undone meanwhile (the reconciler): its creator must hear it, to
+        // delete the client Auth0 made, which nothing else names.
+        Written::Refused => Err(IndexError::Failed(
+            "record client id: the creation is no longer recorded".into(),
+        )),
+    }
 }
 
 /// Create's step 5, one transaction: the creation becomes the client's
@@ -138,9 +151,9 @@ pub(super) async fn finish(
     }
     match table.transact(items, "finish creation").await? {
         Transaction::Committed => Ok(()),
-        Transaction::Canceled(codes) => {
-            Err(IndexError(format!("finish creation canceled: {codes:?}")))
-        }
+        Transaction::Canceled(codes) => Err(IndexError::Failed(format!(
+            "finish creation canceled: {codes:?}"
+        ))),
     }
 }
 

@@ -21,7 +21,7 @@ pub(super) async fn read_or_make(
     }
     let mut bytes = [0u8; 32];
     aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| IndexError("no random bytes for the cursor key".into()))?;
+        .map_err(|_| IndexError::Failed("no random bytes for the cursor key".into()))?;
     let value: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let mut item = item_key.clone();
     item.insert("key".into(), s(&value));

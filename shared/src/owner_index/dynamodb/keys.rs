@@ -52,6 +52,11 @@ pub(super) fn idempotency_key(owner: &Owner, key_name: &str) -> Item {
     key(owner_pk(owner), format!("IDEMPOTENCY#{key_name}"))
 }
 
+/// The owner's window of counted writes.
+pub(super) fn writes_key(owner: &Owner) -> Item {
+    key(owner_pk(owner), "WRITES".into())
+}
+
 /// The key list cursors are signed with.
 pub(super) fn cursor_key() -> Item {
     key(SERVICE.into(), "CURSOR_KEY".into())

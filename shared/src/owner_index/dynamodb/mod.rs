@@ -7,11 +7,13 @@
 //! `quota.rs` (the quota and the idempotency keys), `changes.rs` (update,
 //! disable, enable), `repairs.rs` (the reconciler's query of operations
 //! that stopped half-way), `sweep.rs` (its sweep of Auth0, and the sweep's
-//! lease), `census.rs` (the audit's reading of every owner), `cursor_key.rs`
-//! and `management_token.rs`. Below them, `keys.rs` says where each item
-//! lives, and `codec.rs` holds what every item shares: attribute values,
-//! errors, the table's requests and transactions. This file is the port
-//! ([`OwnerIndex`]), each of its calls one of theirs.
+//! lease), `census.rs` (the audit's reading of every owner), `write_limit.rs`
+//! (an owner's writes per minute), `cursor_key.rs` and `management_token.rs`.
+//! Below them, `keys.rs` says where each item lives, `codec.rs` holds what
+//! every item shares: attribute values, errors, the deadline, the table's
+//! requests and transactions; and `settle.rs` the single-item writes settled
+//! by reading. This file is the port ([`OwnerIndex`]), each of its calls one
+//! of theirs.
 
 mod census;
 mod changes;
@@ -23,7 +25,9 @@ mod keys;
 mod management_token;
 mod quota;
 mod repairs;
+mod settle;
 mod sweep;
+mod write_limit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +41,7 @@ pub use management_token::DynamoTokenStore;
 use crate::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page,
     PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
-    TokenStore,
+    TokenStore, WriteCount,
 };
 use crate::error::IndexError;
 use crate::secret_string::SecretString;
@@ -159,6 +163,22 @@ impl OwnerIndex for DynamoIndex {
         change_id: &str,
     ) -> Result<bool, IndexError> {
         changes::end(&self.table, client, change_id).await
+    }
+
+    async fn count_owner_write(
+        &self,
+        owner: &Owner,
+        now: u64,
+        limit: u32,
+    ) -> Result<WriteCount, IndexError> {
+        // Bounded as every call of the index is: a count that does not
+        // answer in time is a failure, which the service lets through.
+        codec::by_deadline(
+            "count an owner's write",
+            codec::call_deadline(),
+            write_limit::count(&self.table, owner, now, limit),
+        )
+        .await
     }
 
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {

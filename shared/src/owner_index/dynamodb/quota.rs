@@ -141,6 +141,6 @@ pub(super) async fn give_back(
             }
             Transaction::Canceled(codes) => codes,
         };
-        return Err(IndexError(format!("{what} canceled: {codes:?}")));
+        return Err(IndexError::Failed(format!("{what} canceled: {codes:?}")));
     }
 }

@@ -59,7 +59,9 @@ pub(super) async fn import(
     match table.transact(items, "import client").await? {
         Transaction::Committed => Ok(()),
         outcome if outcome.failed_at(0) || outcome.failed_at(2) => Ok(()),
-        Transaction::Canceled(codes) => Err(IndexError(format!("import canceled: {codes:?}"))),
+        Transaction::Canceled(codes) => {
+            Err(IndexError::Failed(format!("import canceled: {codes:?}")))
+        }
     }
 }
 
@@ -227,7 +229,9 @@ pub(super) async fn begin_removal(
         _ if outcome.failed_at(0) => SweepRemoval::LeaseLost,
         _ if outcome.failed_at(1) => SweepRemoval::Kept,
         Transaction::Canceled(codes) => {
-            return Err(IndexError(format!("sweep removal canceled: {codes:?}")));
+            return Err(IndexError::Failed(format!(
+                "sweep removal canceled: {codes:?}"
+            )));
         }
     })
 }

@@ -4,11 +4,11 @@
 
 pub mod documented;
 pub mod keys;
+pub mod local_stack;
 pub mod logs;
 pub mod openapi;
 pub mod stopping;
 pub mod table_calls;
-pub mod watch;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use m2m_shared::domain::{
     Begun, ChangeBegun, Creation, IdempotencyRecord, IndexedClient, Owner, OwnerIndex, Page,
     PendingChange, Position, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
+    WriteCount,
 };
 use m2m_shared::error::IndexError;
 use m2m_shared::owner_index::DynamoIndex;
@@ -88,6 +89,7 @@ gated! {
     remove(client: &IndexedClient) -> ();
     begin_change(client: &IndexedClient, change: &PendingChange, stale_before: u64) -> ChangeBegun;
     end_change(client: &IndexedClient, change_id: &str) -> bool;
+    count_owner_write(owner: &Owner, now: u64, limit: u32) -> WriteCount;
     cursor_key(create: bool) -> Option<SecretString>;
     stale_operations(before: u64) -> Vec<StaleOperation>;
     mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool;

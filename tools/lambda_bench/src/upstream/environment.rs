@@ -1,6 +1,7 @@
 //! A function's environment, as Lambda gives it: Lambda's own variables,
 //! credentials (or none), and README's configuration pointing at the stubs.
 
+use m2m_shared::config::{DEFAULT_GRANT_SCOPES, max_listable_clients};
 use test_support::setup;
 
 use super::{SECRET_ID, Subject, TOKEN_CACHE_VARIABLE, Upstream};
@@ -56,11 +57,20 @@ impl Upstream {
         ];
         env.extend(setup::service_env(&self.emulator, SECRET_ID, &self.table));
         // The benchmarks create (and seed) far more than the default quota
-        // of 50 clients for their one caller: coldstart's 30 runs of create
-        // and get, soak's 700 creates. The quota is checked the same way
-        // whatever its value (one conditional transaction), so the highest
-        // one allowed costs nothing and never answers 409.
-        env.push(("MAX_CLIENTS_PER_OWNER", "100000".into()));
+        // of 50 clients for their one caller, and far faster than its
+        // default 60 writes a minute: coldstart's 30 runs of create and
+        // get, soak's 700 creates. The quota and the writes are checked
+        // the same way whatever their limits (one conditional write each),
+        // so the highest ones allowed cost nothing and never answer 409 or
+        // 429.
+        let most_clients = max_listable_clients(
+            &DEFAULT_GRANT_SCOPES
+                .iter()
+                .map(|scope| (*scope).to_owned())
+                .collect::<Vec<_>>(),
+        );
+        env.push(("MAX_CLIENTS_PER_OWNER", most_clients.to_string()));
+        env.push(("OWNER_WRITES_PER_MINUTE", "60000".into()));
         // The management token's cache (`shared`: one token for all
         // containers, in the table; `container`: one each), passed through
         // from the driver's environment; unset, the function's default.
