@@ -103,7 +103,8 @@ const RESPONSE_ENVELOPE_BYTES: usize = 4 * 1024;
 
 /// The most bytes one client can take in a list's response, with
 /// `grant_scopes` the deployment's `GRANT_SCOPES`: its JSON (`id`, `name`,
-/// `description`, `client_id`, `scopes`, `status`) at the longest each
+/// `description`, `client_id`, `scopes`, `status`, `auth_method`,
+/// `last_used_at`) at the longest each
 /// field can be, in the characters that take the most room, escaped once
 /// as the body's JSON and once more as the body string of the envelope
 /// Lambda returns, and the comma after it. The longest: ids of 64
@@ -112,7 +113,9 @@ const RESPONSE_ENVELOPE_BYTES: usize = 4 * 1024;
 /// `\"` in the body and `\\\"` in the envelope, 4 bytes (as much as a
 /// 4-byte UTF-8 character); a description of 140 (`MAX_DESCRIPTION_CHARS`),
 /// each a control character such as U+0001, `\u0001` then `\\u0001`, 7
-/// bytes; every scope of `GRANT_SCOPES`; `status` `disabled`.
+/// bytes; every scope of `GRANT_SCOPES`; `status` `disabled`; `auth_method`
+/// `client_secret_post`; a
+/// `last_used_at` with all six digits of its microseconds.
 /// `api::response`'s unit test checks this against the list item it
 /// serializes and those limits.
 pub fn largest_list_item_bytes(grant_scopes: &[String]) -> usize {
@@ -125,6 +128,7 @@ pub fn largest_list_item_bytes(grant_scopes: &[String]) -> usize {
         "status": "disabled",
         // The longer of the two methods.
         "auth_method": "client_secret_post",
+        "last_used_at": "9999-12-31T23:59:59.999999Z",
     });
     let body = item.to_string();
     // The body as the envelope's string: its JSON less the two quotes.
@@ -519,13 +523,13 @@ mod tests {
     fn the_quota_is_at_most_what_one_list_can_answer() {
         let scopes = |scopes: &[&str]| scopes.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let most = max_listable_clients(&scopes(&DEFAULT_GRANT_SCOPES));
-        // Each client up to 2,473 bytes in the response with the 12
+        // Each client up to 2,522 bytes in the response with the 12
         // default scopes (docs/configuration.md gives the sum).
         assert_eq!(
             largest_list_item_bytes(&scopes(&DEFAULT_GRANT_SCOPES)),
-            2_473
+            2_522
         );
-        assert_eq!(most, 2_542);
+        assert_eq!(most, 2_493);
         assert!(
             most as usize * largest_list_item_bytes(&scopes(&DEFAULT_GRANT_SCOPES))
                 <= RESPONSE_LIMIT_BYTES - RESPONSE_ENVELOPE_BYTES
@@ -546,7 +550,7 @@ mod tests {
                 reason: "a list without limit holds every client, and more could pass Lambda's 6 MB response limit with these GRANT_SCOPES (docs/configuration.md)",
             }
         );
-        assert!(refused.to_string().contains("from 1 to 2542"), "{refused}");
+        assert!(refused.to_string().contains("from 1 to 2493"), "{refused}");
         // Fewer scopes leave room for more clients; a quota the default
         // scopes allow can be too many with many long ones.
         let few = max_listable_clients(&scopes(&["read:a"]));

@@ -73,6 +73,21 @@ pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
 /// with its summary, or an audit. A run that fails answers an error, which
 /// Lambda counts (and an alarm can watch); the next run starts over.
 pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
+    run_on_events(false).await
+}
+
+/// `auth0_log_events`'s whole `main` (on an EventBridge rule for Auth0's log
+/// stream): each invocation follows one event
+/// ([`reconcile::Reconciler::follow`]). One that fails answers an error,
+/// and Lambda invokes it again (asynchronous invocations are retried).
+pub async fn run_log_events() -> Result<(), lambda_http::Error> {
+    run_on_events(true).await
+}
+
+/// The runtime loop of a function invoked by events rather than routes:
+/// the reconciler a container builds once, answering each event as a run
+/// of the reconciler or (`log_events`) as an event of Auth0's log stream.
+async fn run_on_events(log_events: bool) -> Result<(), lambda_http::Error> {
     use lambda_http::{LambdaEvent, lambda_runtime};
     use serde_json::Value;
 
@@ -80,7 +95,7 @@ pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
     let reconciler = match reconcile::from_env().await {
         Ok(reconciler) => Some(reconciler),
         Err(problem) => {
-            tracing::error!(error = %problem, "configuration error: every run will fail until it is fixed");
+            tracing::error!(error = %problem, "configuration error: every invocation will fail until it is fixed");
             None
         }
     };
@@ -88,12 +103,18 @@ pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
     let handler = lambda_runtime::service_fn(move |event: LambdaEvent<Value>| async move {
         let reconciler = reconciler
             .as_ref()
-            .ok_or("the reconciler is not configured (see the log)")?;
+            .ok_or("the function is not configured (see the log)")?;
         let deadline = reconcile::deadline(event.context.deadline);
-        reconciler
-            .answer(&event.payload, deadline)
+        // Boxed: the two answers' futures nested in the runtime's are
+        // deeper than the compiler lays out by default.
+        let answer: std::pin::Pin<Box<dyn Future<Output = _> + Send>> = if log_events {
+            Box::pin(reconciler.answer_log_event(&event.payload, deadline))
+        } else {
+            Box::pin(reconciler.answer(&event.payload, deadline))
+        };
+        answer
             .await
-            .map_err(|problem| format!("reconcile run failed: {problem}"))
+            .map_err(|problem| format!("the invocation failed: {problem}"))
     });
     lambda_runtime::run(handler).await
 }

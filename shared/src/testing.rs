@@ -38,6 +38,8 @@ pub enum Failing {
     EnableCredentials,
     DeleteCredential,
     ListCredentials,
+    /// A change of a grant's scopes.
+    GrantScopes,
 }
 
 /// A client's credentials in memory: each, and whether it is enabled.
@@ -313,6 +315,19 @@ impl ClientDirectory for MemoryDirectory {
             .grants
             .entry(client_id.to_owned())
             .or_insert_with(|| grant.scopes.clone());
+        Ok(())
+    }
+
+    async fn set_grant_scopes(
+        &self,
+        client_id: &str,
+        grant: &GrantPolicy,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.call("set_grant_scopes", Failing::GrantScopes)?;
+        self.state()
+            .grants
+            .insert(client_id.to_owned(), grant.scopes.clone());
         Ok(())
     }
 

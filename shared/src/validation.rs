@@ -150,15 +150,17 @@ pub fn parse_client_update(body: &[u8]) -> Result<ClientUpdate, ServiceError> {
     let mut fields = json_object(body)?;
     let name = take_string(&mut fields, "name", "client name")?;
     let description = take_string(&mut fields, "description", "client description")?;
-    refuse_unknown(&fields, "name and description")?;
-    if name.is_none() && description.is_none() {
+    let scopes = take_scopes(&mut fields)?;
+    refuse_unknown(&fields, "name, description and scopes")?;
+    if name.is_none() && description.is_none() && scopes.is_none() {
         return Err(ServiceError::invalid(
-            "name or description is required: nothing to update",
+            "name, description or scopes is required: nothing to update",
         ));
     }
     Ok(ClientUpdate {
         name: name.as_deref().map(valid_name).transpose()?,
         description: description.map(valid_description).transpose()?,
+        scopes,
     })
 }
 
@@ -462,11 +464,15 @@ mod tests {
             update,
             ClientUpdate {
                 name: Some("Renamed".into()),
-                description: None
+                description: None,
+                scopes: None,
             }
         );
         let update = parse_client_update(br#"{"description": ""}"#).unwrap();
         assert_eq!(update.description.as_deref(), Some(""));
+        let update = parse_client_update(br#"{"scopes": ["read:rooms"]}"#).unwrap();
+        assert_eq!(update.scopes, Some(vec!["read:rooms".to_owned()]));
+        assert!(!update.changes_profile());
         let refused = |body: &str| match parse_client_update(body.as_bytes()) {
             Err(ServiceError::InvalidRequest(message)) => message,
             other => panic!("expected INVALID_REQUEST for {body:?}, got {other:?}"),
@@ -477,7 +483,7 @@ mod tests {
             ("[]".to_owned(), "request body must be a JSON object"),
             (
                 "{}".to_owned(),
-                "name or description is required: nothing to update",
+                "name, description or scopes is required: nothing to update",
             ),
             (r#"{"name": " "}"#.to_owned(), "client name is required"),
             (
@@ -493,12 +499,20 @@ mod tests {
                 "client description must be at most 140 characters",
             ),
             (
-                r#"{"name": "a", "scopes": ["read:rooms"]}"#.to_owned(),
-                "unknown field `scopes`: only name and description are accepted",
+                r#"{"scopes": []}"#.to_owned(),
+                "scopes must not be empty: leave it out for all scopes",
+            ),
+            (
+                r#"{"scopes": ["read:rooms", "read:rooms"]}"#.to_owned(),
+                "scope `read:rooms` is listed twice",
+            ),
+            (
+                r#"{"name": "a", "scopes": "read:rooms"}"#.to_owned(),
+                "scopes must be an array of strings",
             ),
             (
                 r#"{"status": "disabled"}"#.to_owned(),
-                "unknown field `status`: only name and description are accepted",
+                "unknown field `status`: only name, description and scopes are accepted",
             ),
         ] {
             assert_eq!(refused(&body), expected, "{body}");

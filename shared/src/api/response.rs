@@ -6,7 +6,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
-use crate::domain::{AuthMethod, CreatedClient, Credential, IndexedClient, RotatedSecret};
+use crate::domain::{AuthMethod, CreatedClient, Credential, IndexedClient, RotatedSecret, rfc3339};
 use crate::error::{AuthError, Operation, ServiceError, UpstreamError};
 
 /// What a failed rotation adds: the caller cannot know which secret works.
@@ -350,6 +350,9 @@ pub struct ClientBody<'a> {
     scopes: &'a [String],
     status: &'static str,
     auth_method: &'static str,
+    /// When it last got a token (RFC 3339), as Auth0's log stream told;
+    /// `null` until then, or without the log stream.
+    last_used_at: Option<String>,
 }
 
 impl<'a> From<&'a IndexedClient> for ClientBody<'a> {
@@ -363,6 +366,7 @@ impl<'a> From<&'a IndexedClient> for ClientBody<'a> {
             scopes: client.scopes.as_deref().unwrap_or_default(),
             status: client.status.as_str(),
             auth_method: AuthMethod::of(client.credentials.as_deref()).as_str(),
+            last_used_at: client.last_used_at.map(rfc3339),
         }
     }
 }
@@ -434,6 +438,8 @@ mod tests {
             status: ClientStatus::Disabled,
             credentials: None,
             change: None,
+            // The longest time shown: 9999-12-31T23:59:59.999999Z.
+            last_used_at: Some(253_402_300_799_999_999),
         }
     }
 

@@ -1,5 +1,6 @@
-//! `/api/v2/client-grants`: authorizing a client for an API, taking the
-//! authorization away, and listing an API's grants (for the audit).
+//! `/api/v2/client-grants`: authorizing a client for an API, changing the
+//! scopes it holds, taking the authorization away, and listing an API's
+//! grants (for the audit).
 
 use reqwest::StatusCode;
 use tokio::time::Instant;
@@ -8,7 +9,7 @@ use super::clients::page_query;
 use super::management_api::ManagementApi;
 use super::token::CredentialsSource;
 use super::transport::Call;
-use super::wire::{Auth0Grant, GrantPage, grant_body};
+use super::wire::{Auth0Grant, GrantPage, grant_body, grant_scopes_body};
 use crate::domain::{DirectoryGrant, GrantPolicy};
 use crate::error::UpstreamError;
 
@@ -36,26 +37,64 @@ pub(super) async fn create<S: CredentialsSource>(
     }
 }
 
+/// `client_id`'s grants for `audience` (there is one at most): `GET
+/// /api/v2/client-grants` by client and audience.
+async fn grants_of<S: CredentialsSource>(
+    api: &ManagementApi<S>,
+    client_id: &str,
+    audience: &str,
+    deadline: Instant,
+) -> Result<Vec<Auth0Grant>, UpstreamError> {
+    let query = [
+        ("client_id", client_id.to_owned()),
+        ("audience", audience.to_owned()),
+    ];
+    api.read(
+        &Call::get("list_grants", "/api/v2/client-grants", &query),
+        "list client grants",
+        deadline,
+    )
+    .await
+}
+
+/// Sets the scopes of `client_id`'s grant for the policy's API: `PATCH
+/// /api/v2/client-grants/{id}` (management scope `update:client_grants`),
+/// found by client and audience; a client without one is granted the
+/// scopes (`POST`). A PATCH sets the same scopes again if repeated, so it
+/// is retried as any update.
+pub(super) async fn set_scopes<S: CredentialsSource>(
+    api: &ManagementApi<S>,
+    client_id: &str,
+    grant: &GrantPolicy,
+    deadline: Instant,
+) -> Result<(), UpstreamError> {
+    let found = grants_of(api, client_id, &grant.audience, deadline).await?;
+    let Some(existing) = found.first() else {
+        return create(api, client_id, grant, deadline).await;
+    };
+    let path = format!("/api/v2/client-grants/{}", existing.id);
+    let body = grant_scopes_body(grant);
+    let answer = api
+        .call(&Call::patch("update_grant", &path, &body), deadline)
+        .await?;
+    match answer.status {
+        StatusCode::OK => Ok(()),
+        // Deleted since it was found (a disable): granted anew.
+        StatusCode::NOT_FOUND => create(api, client_id, grant, deadline).await,
+        _ => Err(answer.failure("update client grant")),
+    }
+}
+
 /// Deletes `client_id`'s grants for `audience` (there is one at most):
-/// `GET /api/v2/client-grants` by client and audience, then
-/// `DELETE /api/v2/client-grants/{id}`. A client without one is done.
+/// found by client and audience, then `DELETE /api/v2/client-grants/{id}`.
+/// A client without one is done.
 pub(super) async fn delete<S: CredentialsSource>(
     api: &ManagementApi<S>,
     client_id: &str,
     audience: &str,
     deadline: Instant,
 ) -> Result<(), UpstreamError> {
-    let query = [
-        ("client_id", client_id.to_owned()),
-        ("audience", audience.to_owned()),
-    ];
-    let grants: Vec<Auth0Grant> = api
-        .read(
-            &Call::get("list_grants", "/api/v2/client-grants", &query),
-            "list client grants",
-            deadline,
-        )
-        .await?;
+    let grants = grants_of(api, client_id, audience, deadline).await?;
     for grant in grants {
         let path = format!("/api/v2/client-grants/{}", grant.id);
         let answer = api

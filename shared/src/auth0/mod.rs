@@ -116,6 +116,15 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         grants::delete(self, client_id, audience, deadline).await
     }
 
+    async fn set_grant_scopes(
+        &self,
+        client_id: &str,
+        grant: &GrantPolicy,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        grants::set_scopes(self, client_id, grant, deadline).await
+    }
+
     async fn client_exists(
         &self,
         client_id: &str,

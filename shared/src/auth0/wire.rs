@@ -176,6 +176,12 @@ pub fn grant_body(client_id: &str, grant: &GrantPolicy) -> Value {
     })
 }
 
+/// `PATCH /api/v2/client-grants/{id}`: its scopes, replaced whole
+/// (`UpdateClientGrantRequestContent`).
+pub fn grant_scopes_body(grant: &GrantPolicy) -> Value {
+    json!({ "scope": grant.scopes })
+}
+
 /// `PATCH /api/v2/clients/{id}`: only what changes (the schema wants at
 /// least one property, and the update has one).
 pub fn client_update_body(update: &ClientUpdate) -> Value {

@@ -15,10 +15,12 @@ use crate::domain::{
     Owner, OwnerIndex, PendingChange, STALE_AFTER, micros,
 };
 use crate::error::{Operation, ServiceError, UpstreamError};
+use crate::validation::choose_scopes;
 
 impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
-    /// Sets the name and description `update` names, in Auth0 and in the
-    /// index.
+    /// Sets the name, description and scopes `update` names, in Auth0 and
+    /// in the index. New scopes go to the client's grant while it is
+    /// active (a disabled client has none: enable grants them).
     pub async fn update(
         &self,
         owner: &Owner,
@@ -26,24 +28,79 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         update: ClientUpdate,
         deadline: Instant,
     ) -> Result<IndexedClient, ServiceError> {
+        let scopes = update
+            .scopes
+            .as_deref()
+            .map(|asked| choose_scopes(Some(asked), &self.grant.scopes))
+            .transpose()?;
+        let mut aspects = Aspects::default();
+        if update.changes_profile() {
+            aspects = aspects.union(Aspects::PROFILE);
+        }
+        if scopes.is_some() {
+            aspects = aspects.union(Aspects::SCOPES);
+        }
         let outcome = self
             .change(
                 owner,
                 client_id,
-                (Aspects::PROFILE, Operation::UpdateClient, deadline),
+                (aspects, Operation::UpdateClient, deadline),
                 |client| IndexedClient {
                     name: update.name.clone().unwrap_or_else(|| client.name.clone()),
                     description: update
                         .description
                         .clone()
                         .unwrap_or_else(|| client.description.clone()),
+                    scopes: scopes.clone().or_else(|| client.scopes.clone()),
                     ..client.clone()
                 },
-                async |_| {
-                    self.directory
-                        .update_client(client_id, &update, deadline)
-                        .await
-                        .map_err(ServiceError::upstream(Operation::UpdateClient))
+                async |target, taken_over: Aspects| {
+                    // A change of the profile taken over may have left
+                    // either field different in Auth0: then both are set.
+                    let sent = match taken_over.profile {
+                        true => ClientUpdate {
+                            name: Some(target.name.clone()),
+                            description: Some(target.description.clone()),
+                            scopes: update.scopes.clone(),
+                        },
+                        false => update.clone(),
+                    };
+                    if sent.changes_profile()
+                        && !self
+                            .directory
+                            .update_client(client_id, &sent, deadline)
+                            .await
+                            .map_err(ServiceError::upstream(Operation::UpdateClient))?
+                    {
+                        return Ok(false);
+                    }
+                    if scopes.is_some() && target.status == ClientStatus::Active {
+                        let grant = GrantPolicy {
+                            audience: self.grant.audience.clone(),
+                            scopes: self.grant.scopes_of(target.scopes.as_deref()),
+                        };
+                        let profile_sent = sent.changes_profile();
+                        self.directory
+                            .set_grant_scopes(client_id, &grant, deadline)
+                            .await
+                            .map_err(|cause| match cause {
+                                // The profile may have changed already: the
+                                // outcome is unknown, not "nothing done".
+                                UpstreamError::RateLimited { .. }
+                                | UpstreamError::Credentials(_)
+                                | UpstreamError::NotEntitled(_)
+                                | UpstreamError::Conflict(_)
+                                    if profile_sent =>
+                                {
+                                    UpstreamError::Failed(format!(
+                                        "the scopes, after the profile: {cause}"
+                                    ))
+                                }
+                                cause => cause,
+                            })
+                            .map_err(ServiceError::upstream(Operation::UpdateClient))?;
+                    }
+                    Ok(true)
                 },
             )
             .await;
@@ -74,7 +131,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     status,
                     ..client.clone()
                 },
-                async |client| {
+                async |client, _| {
                     let audience = &self.grant.audience;
                     let done = match status {
                         ClientStatus::Disabled => self
@@ -103,7 +160,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
 
     /// A change of one of the owner's clients (docs/owner-index.md,
     /// "Changes"): `wanted` says what the client becomes, `in_auth0` makes
-    /// Auth0 so (`false`: Auth0 has no such client); `operation` names its
+    /// Auth0 so, given the aspects of a change it took over (`false`:
+    /// Auth0 has no such client); `operation` names its
     /// failures, and the change is recorded as running until `deadline`.
     /// Recorded on the client first, so that a change that stops half-way
     /// is found and repaired; a client that already is as wanted is
@@ -115,7 +173,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         (aspects, operation, deadline): (Aspects, Operation, Instant),
         wanted: impl Fn(&IndexedClient) -> IndexedClient,
         // It may fill in what Auth0 decides (a new credential's id).
-        in_auth0: impl AsyncFnOnce(&mut IndexedClient) -> Result<bool, ServiceError>,
+        in_auth0: impl AsyncFnOnce(&mut IndexedClient, Aspects) -> Result<bool, ServiceError>,
     ) -> Result<IndexedClient, ServiceError> {
         let current = self.indexed(owner, client_id).await?;
         if current.change.is_none() && same_values(&wanted(&current), &current) {
@@ -165,7 +223,10 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 })
                 .filter(|left| !left.aspects.is_empty())
         };
-        match in_auth0(&mut target).await {
+        let taken_aspects = taken_over
+            .as_ref()
+            .map_or(Aspects::default(), |stale| stale.aspects);
+        match in_auth0(&mut target, taken_aspects).await {
             Ok(true) => {
                 let left = taken_over
                     .as_ref()
@@ -182,15 +243,24 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     // refused, the end was applied (the record is no longer
                     // this change's), and the client is as it made it;
                     // applied, the old values stand, and the reconciler
-                    // sets Auth0 back to them.
+                    // sets Auth0 back to them. A release that failed too
+                    // settles nothing: the item, read, still may (the end
+                    // applied after all, or not).
                     Err(problem) => {
                         let ended = match self.release(current, &change.id).await {
-                            Some(false) => self.index.get(owner, client_id).await.ok().flatten(),
-                            _ => None,
+                            Some(false) | None => {
+                                self.index.get(owner, client_id).await.ok().flatten()
+                            }
+                            Some(true) => None,
                         };
+                        // Auth0 has acted: not "nothing changed" (500)
+                        // however the index failed.
                         match ended {
                             Some(ended) if ended == done => Ok(self.shown(done)),
-                            _ => Err(ServiceError::index_write(operation)(problem)),
+                            _ => Err(ServiceError::OutcomeUnknown {
+                                operation,
+                                cause: problem,
+                            }),
                         }
                     }
                 }
@@ -274,12 +344,13 @@ fn nothing_done(problem: &ServiceError) -> bool {
     }
 }
 
-/// Whether the client already has `wanted`'s name, description, status
-/// and credentials.
+/// Whether the client already has `wanted`'s name, description, status,
+/// scopes and credentials.
 fn same_values(wanted: &IndexedClient, current: &IndexedClient) -> bool {
     wanted.name == current.name
         && wanted.description == current.description
         && wanted.status == current.status
+        && wanted.scopes == current.scopes
         && wanted.credentials == current.credentials
 }
 
@@ -296,6 +367,7 @@ mod tests {
         let rename = ClientUpdate {
             name: Some("After".into()),
             description: None,
+            scopes: None,
         };
         let updated = service
             .update(&owner("owner-a"), id, rename.clone(), later())
@@ -345,6 +417,78 @@ mod tests {
         assert_eq!(service.directory().calls().len(), calls);
     }
 
+    /// An update of the scopes alone.
+    fn rescope(scopes: &[&str]) -> ClientUpdate {
+        ClientUpdate {
+            name: None,
+            description: None,
+            scopes: Some(scopes.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+
+    #[tokio::test]
+    async fn new_scopes_go_to_the_grant_while_active_and_wait_for_enable_while_disabled() {
+        let (service, created) = scoped_with_client("Rescoped").await;
+        let id = created.client_id.as_str();
+        let a = owner("owner-a");
+        let updated = service
+            .update(&a, id, rescope(&["read:hives", "read:spaces"]), later())
+            .await
+            .unwrap();
+        // In GRANT_SCOPES order; the profile untouched, in Auth0 too.
+        assert_eq!(
+            updated.scopes.as_deref().unwrap(),
+            ["read:spaces", "read:hives"]
+        );
+        assert_eq!(
+            service.directory().granted(id).unwrap(),
+            ["read:spaces", "read:hives"]
+        );
+        assert!(!service.directory().calls().contains(&"update_client"));
+        // One this service does not grant: 400, nothing asked.
+        let calls = service.directory().calls().len();
+        let refused = service.update(&a, id, rescope(&["admin"]), later()).await;
+        assert!(matches!(refused, Err(ServiceError::InvalidRequest(_))));
+        assert_eq!(service.directory().calls().len(), calls);
+
+        service
+            .set_status(&a, id, ClientStatus::Disabled, later())
+            .await
+            .unwrap();
+        service
+            .update(&a, id, rescope(&["read:rooms"]), later())
+            .await
+            .unwrap();
+        assert!(
+            !service.directory().has_grant(id),
+            "no grant while disabled"
+        );
+        service
+            .set_status(&a, id, ClientStatus::Active, later())
+            .await
+            .unwrap();
+        assert_eq!(service.directory().granted(id).unwrap(), ["read:rooms"]);
+    }
+
+    #[tokio::test]
+    async fn a_scopes_update_auth0_failed_shows_the_old_scopes_and_is_left_for_the_reconciler() {
+        let (service, created) = scoped_with_client("Unsure").await;
+        let id = created.client_id.as_str();
+        let a = owner("owner-a");
+        let before = service.get(&a, id).await.unwrap().scopes;
+        service.directory().fail_next(Failing::GrantScopes);
+        let failed = service
+            .update(&a, id, rescope(&["read:rooms"]), later())
+            .await;
+        assert_eq!(failed_upstream(&failed), Some(Operation::UpdateClient));
+        assert_eq!(service.get(&a, id).await.unwrap().scopes, before);
+        let stale = service.index().stale_operations(u64::MAX).await.unwrap();
+        assert!(
+            matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::SCOPES),
+            "{stale:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_rate_limited_update_changes_nothing_and_leaves_no_change_behind() {
         let (service, created) = scoped_with_client("Same").await;
@@ -353,6 +497,7 @@ mod tests {
         let rename = ClientUpdate {
             name: Some("Other".into()),
             description: None,
+            scopes: None,
         };
         let failed = service
             .update(&owner("owner-a"), id, rename.clone(), later())

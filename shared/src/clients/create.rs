@@ -159,7 +159,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     }
                     // Auth0 made nothing, or the adapter discarded what it
                     // may have made: only the index is left to undo.
-                    _ => self.abandon(&creation).await,
+                    _ => {
+                        self.abandon(&creation).await;
+                    }
                 }
                 audit("create_client", owner, None, "client_create_failed");
                 return Err(match cause {
@@ -188,8 +190,17 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .await
         {
             warn!(client_id = %created.client_id, error = %cause, "client grant failed; rolling back the client");
-            self.roll_back(&creation, steps.undo_by, "grant_failed_rolled_back")
+            let undone = self
+                .roll_back(&creation, steps.undo_by, "grant_failed_rolled_back")
                 .await;
+            // A refusal (503, 500) says nothing was done, true only once the
+            // client is undone; else its record stays (with its key and
+            // quota slot) for the reconciler: the 502's outcome.
+            let cause = match cause {
+                UpstreamError::Failed(_) => cause,
+                refused if undone => refused,
+                refused => UpstreamError::Failed(format!("{refused}; the rollback failed")),
+            };
             return Err(ServiceError::upstream(Operation::CreateGrant)(cause));
         }
 
@@ -204,6 +215,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             status: ClientStatus::Active,
             credentials: created.credentials.clone(),
             change: None,
+            last_used_at: None,
         };
         // By when the undo still has its time, should the finish fail.
         let finish_by = steps
@@ -303,41 +315,55 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     }
 
     /// A create that stops after Auth0 made its client: the client
-    /// undone, and `outcome` in the audit trail.
-    async fn roll_back(&self, creation: &Creation, deadline: Instant, outcome: &'static str) {
-        self.undo(creation, deadline).await;
+    /// undone, and `outcome` in the audit trail. Whether all of it was
+    /// undone.
+    async fn roll_back(
+        &self,
+        creation: &Creation,
+        deadline: Instant,
+        outcome: &'static str,
+    ) -> bool {
+        let undone = self.undo(creation, deadline).await;
         audit(
             "create_client",
             &creation.owner,
             Some(creation.client_id()),
             outcome,
         );
+        undone
     }
 
     /// Undoes a creation Auth0 may have made: the client first, then the
     /// index. What cannot be undone now the reconciler undoes later (the
-    /// creation stays recorded).
-    async fn undo(&self, creation: &Creation, deadline: Instant) {
+    /// creation stays recorded). Whether all of it was undone.
+    async fn undo(&self, creation: &Creation, deadline: Instant) -> bool {
         let client_id = creation.client_id();
         match self.directory.delete_client(client_id, deadline).await {
             Ok(()) => {
                 info!(client_id, "rolled back client");
-                self.abandon(creation).await;
+                self.abandon(creation).await
             }
-            Err(problem) => error!(
-                client_id,
-                error = %problem,
-                "rollback failed; the reconciler will delete the client"
-            ),
+            Err(problem) => {
+                error!(
+                    client_id,
+                    error = %problem,
+                    "rollback failed; the reconciler will delete the client"
+                );
+                false
+            }
         }
     }
 
     /// Undoes the creation in the index alone: Auth0 made nothing, or its
-    /// client is deleted again.
-    async fn abandon(&self, creation: &Creation) {
-        if let Err(problem) = self.index.abandon_creation(creation).await {
-            error!(client_id = creation.client_id(), error = %problem, "could not undo the creation in the index; the reconciler will");
-        }
+    /// client is deleted again. Whether it was undone.
+    async fn abandon(&self, creation: &Creation) -> bool {
+        self.index
+            .abandon_creation(creation)
+            .await
+            .inspect_err(|problem| {
+                error!(client_id = creation.client_id(), error = %problem, "could not undo the creation in the index; the reconciler will");
+            })
+            .is_ok()
     }
 }
 

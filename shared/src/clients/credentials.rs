@@ -76,7 +76,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     client_id,
                     (Aspects::CREDENTIALS, Operation::CreateCredential, deadline),
                     |client| with_credentials(client, |held| held.push(new.clone())),
-                    async |target| self.add_in_auth0(target, &key, deadline).await,
+                    async |target, _| self.add_in_auth0(target, &key, deadline).await,
                 )
                 .await?;
             done.credentials
@@ -118,7 +118,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                         held.retain(|c| c.credential_id != credential_id)
                     })
                 },
-                async |target| self.remove_in_auth0(target, credential_id, deadline).await,
+                async |target, _| self.remove_in_auth0(target, credential_id, deadline).await,
             )
             .await
             .map(drop)

@@ -48,8 +48,13 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 | UpstreamError::Credentials(_)
                 | UpstreamError::NotDone(_) => {
                     if let Err(problem) = self.index.cancel_deletion(&client).await {
-                        // Left marked: the reconciler finishes the deletion.
+                        // Left marked: the reconciler finishes the deletion,
+                        // so the answer is the 502's, not "nothing was done".
                         error!(client_id, error = %problem, "could not take the deletion mark back");
+                        let cause = UpstreamError::Failed(format!(
+                            "{cause}; the deletion mark could not be taken back"
+                        ));
+                        return Err(ServiceError::upstream(Operation::DeleteClient)(cause));
                     }
                 }
                 // Auth0 may have deleted it: it stays hidden, and the

@@ -55,11 +55,22 @@ pub struct RotatedSecret {
     pub client_secret: SecretString,
 }
 
-/// A validated update request: what changes (at least one of the two).
+/// A validated update request: what changes (at least one of the three).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientUpdate {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// The scopes its grant is to hold instead (distinct, at least one);
+    /// whether each may be granted is the operation's to check.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl ClientUpdate {
+    /// Whether it changes the profile Auth0 keeps of the client (its name
+    /// or description), as opposed to only its grant's scopes.
+    pub fn changes_profile(&self) -> bool {
+        self.name.is_some() || self.description.is_some()
+    }
 }
 
 /// Whether a client may obtain tokens: `Active` clients have their grant,
@@ -89,11 +100,12 @@ impl ClientStatus {
 
 /// What a change of a client may leave different in Auth0 from the index
 /// until it is over: its profile (name and description), its access (the
-/// grant, by its status).
+/// grant, by its status), its grant's scopes, its key credentials.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Aspects {
     pub profile: bool,
     pub access: bool,
+    pub scopes: bool,
     /// Its key credentials: which Auth0 holds, and which it has enabled.
     pub credentials: bool,
 }
@@ -102,27 +114,37 @@ impl Aspects {
     pub const PROFILE: Aspects = Aspects {
         profile: true,
         access: false,
+        scopes: false,
         credentials: false,
     };
     pub const ACCESS: Aspects = Aspects {
         profile: false,
         access: true,
+        scopes: false,
+        credentials: false,
+    };
+    pub const SCOPES: Aspects = Aspects {
+        profile: false,
+        access: false,
+        scopes: true,
         credentials: false,
     };
     pub const CREDENTIALS: Aspects = Aspects {
         profile: false,
         access: false,
+        scopes: false,
         credentials: true,
     };
 
     pub fn is_empty(self) -> bool {
-        !self.profile && !self.access && !self.credentials
+        !self.profile && !self.access && !self.scopes && !self.credentials
     }
 
     pub fn union(self, other: Aspects) -> Aspects {
         Aspects {
             profile: self.profile || other.profile,
             access: self.access || other.access,
+            scopes: self.scopes || other.scopes,
             credentials: self.credentials || other.credentials,
         }
     }
@@ -131,12 +153,13 @@ impl Aspects {
         Aspects {
             profile: self.profile && !other.profile,
             access: self.access && !other.access,
+            scopes: self.scopes && !other.scopes,
             credentials: self.credentials && !other.credentials,
         }
     }
 
-    /// As the index writes them: `profile`, `access`, `credentials`,
-    /// space-separated.
+    /// As the index writes them: `profile`, `access`, `scopes`,
+    /// `credentials`, space-separated.
     pub fn to_words(self) -> String {
         let mut words = Vec::new();
         if self.profile {
@@ -145,6 +168,9 @@ impl Aspects {
         if self.access {
             words.push("access");
         }
+        if self.scopes {
+            words.push("scopes");
+        }
         if self.credentials {
             words.push("credentials");
         }
@@ -152,10 +178,12 @@ impl Aspects {
     }
 
     pub fn from_words(words: &str) -> Aspects {
+        let has = |word: &str| words.split_whitespace().any(|w| w == word);
         Aspects {
-            profile: words.split_whitespace().any(|w| w == "profile"),
-            access: words.split_whitespace().any(|w| w == "access"),
-            credentials: words.split_whitespace().any(|w| w == "credentials"),
+            profile: has("profile"),
+            access: has("access"),
+            scopes: has("scopes"),
+            credentials: has("credentials"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Time as the index counts it: microseconds since the epoch, and when an
-//! operation under way has stopped half-way.
+//! operation under way has stopped half-way; and as answers and Auth0's
+//! logs write it (RFC 3339).
 
 /// An operation (a creation, a deletion, a change) begun longer ago than
 /// this has stopped half-way: no request lives that long (they are
@@ -28,4 +29,42 @@ pub fn now_micros() -> u64 {
 /// `duration` in microseconds, as the index counts time.
 pub fn micros(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// `at` (µs since the epoch) as RFC 3339 in UTC (`2026-12-06T23:12:45.123Z`),
+/// as answers show times.
+pub fn rfc3339(at: u64) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1000)
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// An RFC 3339 time (Auth0's log events' `date`) in µs since the epoch;
+/// `None` if it is not one, or before the epoch.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    use time::format_description::well_known::Rfc3339;
+    let time = time::OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    u64::try_from(time.unix_timestamp_nanos() / 1000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips_microseconds() {
+        let at = parse_rfc3339("2026-12-06T23:12:45.123Z").unwrap();
+        assert_eq!(at, 1_796_598_765_123_000);
+        assert_eq!(rfc3339(at), "2026-12-06T23:12:45.123Z");
+        assert_eq!(
+            parse_rfc3339("2026-12-07T00:12:45.123+01:00"),
+            Some(at),
+            "offsets are honoured"
+        );
+        for bad in ["", "yesterday", "2026-12-06", "1969-12-31T23:59:59Z"] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 }

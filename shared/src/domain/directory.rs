@@ -73,6 +73,16 @@ pub trait ClientDirectory: Send + Sync {
         deadline: Instant,
     ) -> impl Future<Output = Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError>> + Send;
 
+    /// Makes the client's grant for the policy's API hold exactly the
+    /// policy's scopes (`PATCH` of its grant; a client without one is
+    /// granted them). Repeating it sets the same scopes again.
+    fn set_grant_scopes(
+        &self,
+        client_id: &str,
+        grant: &GrantPolicy,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
+
     /// Takes the client's authorization for `audience` away, if it has one.
     fn delete_grant(
         &self,

@@ -36,6 +36,9 @@ pub struct IndexedClient {
     pub credentials: Option<Vec<Credential>>,
     /// A change under way, or one that stopped half-way.
     pub change: Option<PendingChange>,
+    /// When it last got a token, as Auth0's log stream told (µs since the
+    /// epoch); `None` until it has, or without the log stream.
+    pub last_used_at: Option<u64>,
 }
 
 impl IndexedClient {
@@ -54,6 +57,7 @@ impl IndexedClient {
             status: ClientStatus::Active,
             credentials: None,
             change: None,
+            last_used_at: None,
         }
     }
 
@@ -334,8 +338,8 @@ pub trait OwnerIndex: Send + Sync {
         stale_before: u64,
     ) -> impl Future<Output = Result<ChangeBegun, IndexError>> + Send;
 
-    /// Ends the change `change_id`: the client's name, description and
-    /// status become `client`'s, and its `change` what is left of the
+    /// Ends the change `change_id`: the client's name, description, status
+    /// and scopes (when it has some) become `client`'s, and its `change` what is left of the
     /// change (`None`: Auth0 matches the index again). `false` if the
     /// change is no longer the client's (it was deleted meanwhile, or a
     /// later change took it over).
@@ -430,6 +434,27 @@ pub trait OwnerIndex: Send + Sync {
         generation: u64,
         lease: &SweepLease,
     ) -> impl Future<Output = Result<SweepRemoval, IndexError>> + Send;
+
+    // Auth0's log stream's calls (`auth0_log_events`).
+
+    /// The owner of the client `client_id`, if the index has such a client
+    /// (found by its id alone: the log stream names no owner). Eventually
+    /// consistent: a client listed a moment ago may not be found yet.
+    fn owner_of(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<Owner>, IndexError>> + Send;
+
+    /// Records that the client got a token at `at` (µs): its `last_used_at`
+    /// moves there, only forward. `false` if it did not move (it was there
+    /// or later already: a duplicate or an older event), or the index has
+    /// no such client.
+    fn record_use(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        at: u64,
+    ) -> impl Future<Output = Result<bool, IndexError>> + Send;
 
     /// Every owner's clients, creations and quota counts (a scan): what
     /// the audit compares with Auth0.

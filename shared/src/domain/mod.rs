@@ -26,7 +26,7 @@ pub use client::{
     GrantPolicy, MAX_CLIENT_ID_CHARS, NewClient, PendingChange, RotatedSecret,
     is_possible_client_id,
 };
-pub use clock::{STALE_AFTER, micros, now_micros};
+pub use clock::{STALE_AFTER, micros, now_micros, parse_rfc3339, rfc3339};
 pub use credential::{
     AuthMethod, Credential, DirectoryCredential, KEY_ALGORITHMS, MAX_CREDENTIALS, NewKey,
 };

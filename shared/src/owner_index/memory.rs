@@ -1,8 +1,10 @@
 //! The owner index in memory: the same rules as the DynamoDB adapter, for
 //! tests of the operations and the reconciler that need no server. The
-//! reconciler's calls are in `memory/reconciler.rs`.
+//! reconciler's calls are in `memory/reconciler.rs`, the log stream's in
+//! `memory/usage.rs`.
 
 mod reconciler;
+mod usage;
 mod write_limit;
 
 use std::collections::BTreeMap;
@@ -387,6 +389,9 @@ impl OwnerIndex for MemoryIndex {
         entry.client.name.clone_from(&client.name);
         entry.client.description.clone_from(&client.description);
         entry.client.status = client.status;
+        if client.scopes.is_some() {
+            entry.client.scopes.clone_from(&client.scopes);
+        }
         if client.credentials.is_some() {
             entry.client.credentials.clone_from(&client.credentials);
         }
@@ -418,32 +423,7 @@ impl OwnerIndex for MemoryIndex {
         &self,
         started_before: u64,
     ) -> Result<Vec<StaleOperation>, IndexError> {
-        let state = self.state();
-        let creations = state.creations.values().map(|creation| {
-            (
-                creation.started_at,
-                StaleOperation::Creation(creation.clone()),
-            )
-        });
-        // A client being deleted is a deletion, whatever change it had.
-        let clients = state.clients.values().filter_map(|entry| {
-            match (entry.deleting_since, &entry.client.change) {
-                (Some(since), _) => Some((since, StaleOperation::Deletion(entry.client.clone()))),
-                (None, Some(change)) => Some((
-                    change.started_at,
-                    StaleOperation::Change(entry.client.clone()),
-                )),
-                (None, None) => None,
-            }
-        });
-        let mut stale: Vec<(u64, StaleOperation)> = creations
-            .chain(clients)
-            .filter(|(began, _)| *began < started_before)
-            .collect();
-        // In the order DynamoDB's `repairs` index answers them: by when
-        // they began.
-        stale.sort_by_key(|(began, _)| *began);
-        Ok(stale.into_iter().map(|(_, operation)| operation).collect())
+        Ok(self.stale(started_before))
     }
 
     async fn mark_swept(
@@ -491,6 +471,19 @@ impl OwnerIndex for MemoryIndex {
         lease: &SweepLease,
     ) -> Result<SweepRemoval, IndexError> {
         Ok(self.mark_gone(client, generation, lease))
+    }
+
+    async fn owner_of(&self, client_id: &str) -> Result<Option<Owner>, IndexError> {
+        Ok(self.owner_by_id(client_id))
+    }
+
+    async fn record_use(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        at: u64,
+    ) -> Result<bool, IndexError> {
+        Ok(self.used_at(owner, client_id, at))
     }
 
     async fn census(&self) -> Result<TableCensus, IndexError> {

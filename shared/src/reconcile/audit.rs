@@ -253,6 +253,7 @@ mod tests {
         let named = ClientUpdate {
             name: Some(id.into()),
             description: Some(String::new()),
+            scopes: None,
         };
         directory.update_client(id, &named, later()).await.unwrap();
         grant_in_auth0(directory, id, &policy()).await;

@@ -6,10 +6,12 @@
 //!
 //! `reconciler.rs` holds the reconciler and its summary; `repairs.rs` what
 //! stopped half-way, `sweep.rs` the sweep and its lease, `audit.rs` the
-//! audit. This file is a run, what an invocation asks, and the reconciler a
+//! audit, `log_events.rs` what Auth0's log stream tells (`auth0_log_events`,
+//! the same reconciler on another event). This file is a run, what an invocation asks, and the reconciler a
 //! container builds from the environment.
 
 mod audit;
+mod log_events;
 mod reconciler;
 mod repairs;
 mod sweep;
@@ -23,6 +25,7 @@ use tokio::time::Instant;
 use tracing::{error, info};
 
 pub use audit::{Audit, Differences, Differing, Named, QuotaMismatch};
+pub use log_events::{Followed, LogEvent};
 pub use reconciler::{Reconciler, STALE_AFTER, Summary};
 pub use sweep::SWEEP_LEASE;
 

@@ -224,8 +224,8 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
     }
 
     /// Sets the client's name and description, its grant by its status,
-    /// and its credentials, in Auth0, as far as `aspects` say; `false` if
-    /// Auth0 has no such client.
+    /// its grant's scopes and its credentials, in Auth0, as far as
+    /// `aspects` say; `false` if Auth0 has no such client.
     async fn restore_in_auth0(
         &self,
         client: &mut IndexedClient,
@@ -249,18 +249,20 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             let update = ClientUpdate {
                 name: Some(client.name.clone()),
                 description: Some(client.description.clone()),
+                scopes: None,
             };
             if !self.directory.update_client(id, &update, deadline).await? {
                 return Ok(false);
             }
         }
+        // What an active client's grant holds.
+        let grant = GrantPolicy {
+            audience: self.grant.audience.clone(),
+            scopes: self.grant.scopes_of(client.scopes.as_deref()),
+        };
         if aspects.access {
             match client.status {
                 ClientStatus::Active => {
-                    let grant = GrantPolicy {
-                        audience: self.grant.audience.clone(),
-                        scopes: self.grant.scopes_of(client.scopes.as_deref()),
-                    };
                     self.directory.create_grant(id, &grant, deadline).await?;
                 }
                 ClientStatus::Disabled => {
@@ -269,6 +271,13 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                         .await?;
                 }
             }
+        }
+        // An active client's grant holds its recorded scopes (a grant
+        // created again above may have been there already, with others).
+        if aspects.scopes && client.status == ClientStatus::Active {
+            self.directory
+                .set_grant_scopes(id, &grant, deadline)
+                .await?;
         }
         Ok(true)
     }

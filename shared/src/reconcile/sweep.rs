@@ -250,8 +250,7 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                         .await?;
                     match removal {
                         SweepRemoval::Marked(marked) => {
-                            self.index.remove(&marked).await?;
-                            info!(target: "audit", action = "remove", owner = marked.owner.as_str(), client_id = id, outcome = "gone_from_auth0", "audit");
+                            self.remove_gone(&marked).await?;
                             pass.summary.removed += 1;
                         }
                         SweepRemoval::Kept => {}
@@ -268,6 +267,16 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             }
         }
         Ok(None)
+    }
+
+    /// The last step of removing a client Auth0 answered 404 for, once its
+    /// item is marked as being deleted (by the sweep, or for Auth0's log
+    /// stream): the item goes with its quota and key, as delete's last
+    /// step, and the audit trail says why.
+    pub(super) async fn remove_gone(&self, marked: &IndexedClient) -> Result<(), ServiceError> {
+        self.index.remove(marked).await?;
+        info!(target: "audit", action = "remove", owner = marked.owner.as_str(), client_id = %marked.client_id, outcome = "gone_from_auth0", "audit");
+        Ok(())
     }
 
     /// Saves where the sweep stands and renews the lease; `false` (and a

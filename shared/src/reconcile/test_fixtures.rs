@@ -71,6 +71,7 @@ pub async fn rename_in_auth0(directory: &MemoryDirectory, id: &str, name: &str) 
     let update = ClientUpdate {
         name: Some(name.into()),
         description: None,
+        scopes: None,
     };
     directory.update_client(id, &update, later()).await.unwrap();
 }

@@ -1,4 +1,4 @@
-//! Create, delete and the changes (update, disable, enable) stopped at every step, after each table write and
+//! Create, delete and the changes (update, a scopes update, disable, enable) stopped at every step, after each table write and
 //! each Auth0 call, as when a function is killed mid-way; then one run of
 //! the reconciler. Afterwards the owner index's invariants hold
 //! (docs/owner-index.md): no client in Auth0 without an item naming it, no
@@ -27,6 +27,17 @@ enum Stop {
 /// Sends `route`'s request for `id` through a container that stops at
 /// `stop`, and kills it there.
 async fn stopped(env: &TestEnv, route: Route, id: Option<&str>, stop: Stop) {
+    stopped_with(env, route, id, stop, None).await;
+}
+
+/// [`stopped`], with `body` instead of the route's sample body.
+async fn stopped_with(
+    env: &TestEnv,
+    route: Route,
+    id: Option<&str>,
+    stop: Stop,
+    body: Option<&str>,
+) {
     let index = match stop {
         Stop::Index(at) => StoppingIndex::new(env.index(), at),
         Stop::BeforeAuth0(call) => {
@@ -46,6 +57,9 @@ async fn stopped(env: &TestEnv, route: Route, id: Option<&str>, stop: Stop) {
     }
     if let Some(id) = id {
         event = event.id(id);
+    }
+    if let Some(body) = body {
+        event = event.body(body);
     }
     let request = event.request();
     let killed = tokio::time::timeout(
@@ -178,5 +192,44 @@ async fn a_change_stopped_at_any_step_leaves_auth0_matching_what_is_shown() {
             env.assert_index_names_the_tenants_clients(OWNER, &case)
                 .await;
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scopes_update_stopped_at_any_step_leaves_the_grant_matching_what_is_shown() {
+    for stop in [
+        Stop::Index(StopAt::After("begin_change")),
+        Stop::BeforeAuth0(Auth0Route::UpdateGrant),
+        Stop::Index(StopAt::Before("end_change")),
+        Stop::Index(StopAt::After("end_change")),
+    ] {
+        let case = format!("a scopes update stopped at {stop:?}");
+        let env = TestEnv::new().await;
+        let token = env.token(OWNER);
+        let id = env
+            .create_with(OWNER, json!({"name": "Rescoped", "scopes": ["read:rooms"]}))
+            .await["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let body = r#"{"scopes": ["read:hives", "write:hives"]}"#;
+        stopped_with(&env, Route::UpdateClient, Some(&id), stop, Some(body)).await;
+        let summary = env.reconcile(false).await;
+        assert_eq!(summary.failed, 0, "{case}: {summary:?}");
+        let shown = env.get(&token, &id).await;
+        assert_eq!(shown.status, 200, "{case}: {}", shown.text);
+        assert_eq!(
+            env.granted(&id),
+            Some(shown.json["scopes"].clone()),
+            "{case}"
+        );
+        // Nothing is left under way: the scopes change again at once.
+        let again = env
+            .update(&token, &id, json!({"scopes": ["read:spaces"]}))
+            .await;
+        assert_eq!(again.status, 200, "{case}: {}", again.text);
+        assert_eq!(env.granted(&id), Some(json!(["read:spaces"])), "{case}");
+        env.assert_index_names_the_tenants_clients(OWNER, &case)
+            .await;
     }
 }

@@ -1,5 +1,6 @@
 //! Every sample event in `events/` runs through its function's handler (or
-//! the reconciler) and gets the answer its name promises.
+//! the reconciler, or the log stream's function) and gets the answer its
+//! name promises.
 
 use serde_json::json;
 
@@ -37,12 +38,16 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 37, "{files:?}");
+    assert_eq!(files.len(), 39, "{files:?}");
 
     for path in files {
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         if let Some(case) = name.strip_prefix("reconcile_clients-") {
             reconcile_event(&path, case).await;
+            continue;
+        }
+        if let Some(case) = name.strip_prefix("auth0_log_events-") {
+            log_event(&path, case).await;
             continue;
         }
         let env = TestEnv::new().await;
@@ -149,4 +154,45 @@ async fn reconcile_event(path: &std::path::Path, case: &str) {
     }
     let got = env.get(&env.token("event-owner"), &legacy).await;
     assert_eq!(got.status, if imported == 1 { 200 } else { 404 }, "{case}");
+}
+
+/// Auth0's log stream's events (`auth0_log_events`), with one of the
+/// caller's clients for `{{CLIENT_ID}}`: each is an event as Auth0 writes it
+/// (its `data` valid under Auth0's tenant log schema); a `seccft` shows on
+/// get as the client's `last_used_at`, a deletion in the dashboard removes
+/// the client once Auth0 has none.
+async fn log_event(path: &std::path::Path, case: &str) {
+    let env = TestEnv::new().await;
+    let id = env.create_id("event-owner", "From an event").await;
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(path)
+            .unwrap()
+            .replace("{{CLIENT_ID}}", &id),
+    )
+    .unwrap();
+    assert_eq!(event["detail-type"], "Auth0 log", "{case}");
+    let data = &event["detail"]["data"];
+    let schema = match case {
+        "seccft" => auth0_emulator::Schema::LogSeccft,
+        "client-deleted" => auth0_emulator::Schema::LogSapi,
+        other => panic!("events/auth0_log_events-{other}.json: no expectation: add one here"),
+    };
+    schema
+        .check(data)
+        .unwrap_or_else(|problem| panic!("{case}: not as Auth0 writes it: {problem}"));
+    let token = env.token("event-owner");
+    match case {
+        "seccft" => {
+            let answer = env.follow_log_event(&event).await.unwrap();
+            assert_eq!(answer["outcome"], "recorded", "{case}: {answer}");
+            let got = env.get(&token, &id).await;
+            assert_eq!(got.json["last_used_at"], data["date"], "{case}");
+        }
+        _ => {
+            env.delete_in_auth0(&id).await;
+            let answer = env.follow_log_event(&event).await.unwrap();
+            assert_eq!(answer["outcome"], "removed", "{case}: {answer}");
+            env.get(&token, &id).await.assert_not_found();
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! handlers, with Auth0's side checked in the emulator (its grants, and the
 //! tokens its `/oauth/token` gives the clients made).
 
-use auth0_emulator::Route as Auth0Route;
+use auth0_emulator::{Fault as Auth0Fault, Route as Auth0Route};
 use m2m_shared::domain::{Aspects, OwnerIndex, PendingChange};
 use serde_json::{Value, json};
 
@@ -83,7 +83,7 @@ async fn a_client_created_with_two_scopes_gets_tokens_with_exactly_those() {
         json!({
             "id": id, "client_id": id, "name": "Scoped", "description": "",
             "scopes": ["read:spaces", "read:hives"], "status": "active",
-            "auth_method": "client_secret_post",
+            "auth_method": "client_secret_post", "last_used_at": null,
         })
     );
     // Without a choice, all of GRANT_SCOPES; list items say so too.
@@ -140,7 +140,7 @@ async fn an_update_renames_in_auth0_and_in_what_list_shows() {
         json!({
             "id": id, "client_id": id, "name": "After", "description": "d",
             "scopes": client.json["scopes"], "status": "active",
-            "auth_method": "client_secret_post",
+            "auth_method": "client_secret_post", "last_used_at": null,
         }),
         "{}",
         reply.text
@@ -166,7 +166,7 @@ async fn bad_updates_are_400_and_change_nothing() {
     for (body, message) in [
         (
             json!({}),
-            "name or description is required: nothing to update",
+            "name, description or scopes is required: nothing to update",
         ),
         (json!({"name": "  "}), "client name is required"),
         (
@@ -180,11 +180,19 @@ async fn bad_updates_are_400_and_change_nothing() {
         ),
         (
             json!({"name": "x", "status": "disabled"}),
-            "unknown field `status`: only name and description are accepted",
+            "unknown field `status`: only name, description and scopes are accepted",
         ),
         (
-            json!({"scopes": ["read:spaces"]}),
-            "unknown field `scopes`: only name and description are accepted",
+            json!({"scopes": []}),
+            "scopes must not be empty: leave it out for all scopes",
+        ),
+        (
+            json!({"scopes": ["read:spaces", "admin"]}),
+            "scope `admin` is not one this service grants",
+        ),
+        (
+            json!({"name": "x", "scopes": ["update:m2m_clients"]}),
+            "scope `update:m2m_clients` is not one this service grants",
         ),
         (json!([]), "request body must be a JSON object"),
     ] {
@@ -202,6 +210,94 @@ async fn bad_updates_are_400_and_change_nothing() {
     );
     assert_eq!(env.name_in_auth0(&id), "Unchanged");
     assert_eq!(env.emulator.count(Auth0Route::UpdateClient), 0);
+    assert_eq!(env.emulator.count(Auth0Route::UpdateGrant), 0);
+    assert_eq!(env.granted(&id).unwrap().as_array().unwrap().len(), 12);
+}
+
+#[tokio::test]
+async fn an_update_of_scopes_changes_what_the_next_token_carries() {
+    let env = TestEnv::new().await;
+    let client = made_with_scopes(&env, "Rescoped", ["read:rooms", "write:rooms"]).await;
+    let id = client.id.as_str();
+    let token = env.token("owner-a");
+    assert_tokens_carry(&env, &client, ["read:rooms", "write:rooms"]).await;
+
+    let body = json!({"scopes": ["read:hives", "read:spaces"]});
+    let reply = env.update(&token, id, body.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let expected = json!({
+        "id": id, "client_id": id, "name": "Rescoped", "description": "",
+        "scopes": ["read:spaces", "read:hives"], "status": "active",
+            "last_used_at": null,
+    });
+    assert_eq!(reply.json, expected);
+    assert_eq!(env.get(&token, id).await.json, expected);
+    assert_eq!(env.list(&token).await.json[0]["scopes"], expected["scopes"]);
+    // The grant was changed, not replaced: the same one, new scopes.
+    assert_eq!(env.emulator.count(Auth0Route::UpdateGrant), 1);
+    assert_tokens_carry(&env, &client, ["read:spaces", "read:hives"]).await;
+    assert_a_repeat_costs_nothing(&env, (Route::UpdateClient, Some(body)), &token, id, &reply)
+        .await;
+
+    // A disabled client has no grant: its new scopes wait for enable.
+    let disabled = env.lifecycle(Route::DisableClient, &token, id, None).await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    let narrowed = env
+        .update(
+            &token,
+            id,
+            json!({"name": "Renamed too", "scopes": ["write:rooms", "read:rooms"]}),
+        )
+        .await;
+    assert_eq!(narrowed.status, 200, "{}", narrowed.text);
+    assert_eq!(
+        narrowed.json["scopes"],
+        json!(["read:rooms", "write:rooms"])
+    );
+    assert_eq!(narrowed.json["status"], "disabled");
+    assert_eq!(env.granted(id), None);
+    assert_eq!(env.client_token(id, &client.secret).await.0, 403);
+    let enabled = env.lifecycle(Route::EnableClient, &token, id, None).await;
+    assert_eq!(enabled.status, 200, "{}", enabled.text);
+    assert_tokens_carry(&env, &client, ["read:rooms", "write:rooms"]).await;
+    assert_eq!(env.name_in_auth0(id), "Renamed too");
+    env.assert_index_names_the_tenants_clients("owner-a", "after the scopes changed")
+        .await;
+}
+
+#[tokio::test]
+async fn a_scopes_update_that_answered_502_leaves_them_as_they_were_after_the_reconciler() {
+    let env = TestEnv::new().await;
+    let client = made_with_scopes(&env, "Unsure", ["read:rooms", "write:rooms"]).await;
+    let id = client.id.as_str();
+    let token = env.token("owner-a");
+    // Auth0 changes the grant each time, and answers 500 each time.
+    env.inject_times(
+        Auth0Route::UpdateGrant,
+        Auth0Fault::HandledThenStatus(500),
+        3,
+    );
+    let failed = env
+        .update(&token, id, json!({"scopes": ["read:hives"]}))
+        .await;
+    failed.assert(
+        502,
+        json!({"code": "CLIENT_UPDATE_FAILED", "message": failed.json["message"]}),
+    );
+    // What get shows is what the client was; Auth0 may differ until the
+    // reconciler sets it back.
+    let got = env.get(&token, id).await;
+    assert_eq!(got.json["scopes"], json!(["read:rooms", "write:rooms"]));
+    assert_eq!(env.granted(id), Some(json!(["read:hives"])));
+    let summary = env.reconcile(false).await;
+    assert_eq!(summary.repaired_changes, 1, "{summary:?}");
+    assert_tokens_carry(&env, &client, ["read:rooms", "write:rooms"]).await;
+    assert_eq!(
+        env.get(&token, id).await.json["scopes"],
+        json!(["read:rooms", "write:rooms"])
+    );
+    env.assert_index_names_the_tenants_clients("owner-a", "after the repair")
+        .await;
 }
 
 #[tokio::test]
@@ -243,7 +339,7 @@ async fn disable_stops_new_tokens_and_enable_restores_the_chosen_scopes() {
         json!({
             "id": id, "client_id": id, "name": "Switched", "description": "",
             "scopes": ["read:rooms", "write:rooms"], "status": "disabled",
-            "auth_method": "client_secret_post",
+            "auth_method": "client_secret_post", "last_used_at": null,
         })
     );
     assert_eq!(env.granted(id), None, "a disabled client's grant is gone");

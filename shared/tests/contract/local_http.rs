@@ -26,7 +26,7 @@ async fn cargo_lambda_watch_serves_every_route() {
         listed,
         (
             200,
-            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id, "scopes": scopes, "status": "active", "auth_method": "client_secret_post"}])
+            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id, "scopes": scopes, "status": "active", "auth_method": "client_secret_post", "last_used_at": null}])
         )
     );
     let (status, got) = caller

@@ -25,6 +25,7 @@ mod key_rotation_http;
 mod layout;
 mod lifecycle;
 mod local_http;
+mod log_events;
 mod outbound;
 mod python_client;
 mod read;

@@ -35,7 +35,7 @@ async fn lists_only_the_callers_clients_oldest_first() {
             "client_id": created["client_id"],
             "scopes": created["scopes"],
             "status": "active",
-            "auth_method": "client_secret_post",
+            "auth_method": "client_secret_post", "last_used_at": null,
         })
     };
     reply.assert(200, json!([expected(&mine_1), expected(&mine_2)]));
@@ -85,7 +85,7 @@ async fn gets_one_of_the_callers_clients() {
             "client_id": id,
             "scopes": m2m_shared::config::DEFAULT_GRANT_SCOPES,
             "status": "active",
-            "auth_method": "client_secret_post",
+            "auth_method": "client_secret_post", "last_used_at": null,
         }),
     );
 }

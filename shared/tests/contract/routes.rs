@@ -5,7 +5,8 @@
 //! table and missing from any of them fails here, and so does one left
 //! behind in them after it left the table. Besides the routes' functions
 //! there is one scheduled function, the reconciler ([`SCHEDULED`]): it has
-//! a crate and a template function, with a schedule and no route.
+//! a crate and a template function, with a schedule and no route; and one
+//! on Auth0's log stream ([`ON_LOG_STREAM`]), with an EventBridge rule.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -40,11 +41,16 @@ fn functions() -> BTreeSet<String> {
 /// (docs/owner-index.md, "The reconciler").
 const SCHEDULED: [&str; 1] = ["reconcile_clients"];
 
+/// The functions Auth0's log stream invokes: template.yaml runs them on an
+/// EventBridge rule, declared only when `Auth0LogEventSource` is set
+/// (docs/owner-index.md, "Auth0's log stream").
+const ON_LOG_STREAM: [&str; 1] = ["auth0_log_events"];
+
 /// Every function the workspace builds and template.yaml deploys: the
-/// routes' and the scheduled ones.
+/// routes', the scheduled ones and the log stream's.
 fn all_functions() -> BTreeSet<String> {
     let mut all = functions();
-    for function in SCHEDULED {
+    for function in SCHEDULED.into_iter().chain(ON_LOG_STREAM) {
         assert!(
             all.insert(function.to_owned()),
             "{function} is a route's function and scheduled"
@@ -146,6 +152,7 @@ fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
     let mut deployed = BTreeSet::new();
     let mut binaries = BTreeSet::new();
     let mut scheduled = BTreeSet::new();
+    let mut on_log_stream = BTreeSet::new();
     for (name, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
@@ -172,6 +179,14 @@ fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
                 ));
             } else if event["Type"] == "Schedule" {
                 scheduled.insert(binary.clone());
+            } else if event["Type"] == "EventBridgeRule" {
+                on_log_stream.insert(binary.clone());
+                // Only where the deployment names Auth0's event source.
+                assert_eq!(
+                    text(&resource["Condition"]),
+                    "FollowsAuth0LogStream",
+                    "{name}: declared only with Auth0LogEventSource"
+                );
             }
         }
     }
@@ -180,6 +195,11 @@ fn template_yaml_deploys_each_function_on_its_route_or_schedule() {
     assert_eq!(deployed, table());
     let expected: BTreeSet<String> = SCHEDULED.iter().map(|f| (*f).to_owned()).collect();
     assert_eq!(scheduled, expected, "the functions with a Schedule event");
+    let expected: BTreeSet<String> = ON_LOG_STREAM.iter().map(|f| (*f).to_owned()).collect();
+    assert_eq!(
+        on_log_stream, expected,
+        "the functions with an EventBridgeRule event"
+    );
     assert_eq!(
         binaries,
         all_functions(),

@@ -1,14 +1,26 @@
 //! The faults a schedule injects, and which of them are on. Each kind is
 //! what one system can do to one write (docs/owner-index.md, "Each write,
-//! each fault"); `ENABLED` and the two checks below it are the switches: a
-//! kind the service cannot survive yet is commented out there with the
-//! issue 19 finding that awaits it ("fault schedules" in that table's
-//! rows: found by this test).
+//! each fault"); `AWAITING` and the two checks below it are the switches:
+//! a kind the service cannot survive yet is listed there with the issue 19
+//! finding that awaits it ("fault schedules" in that table's rows: found by
+//! this test).
 
 use auth0_emulator::{Fault as Auth0Fault, Route as Auth0Route};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FaultKind {
+/// The enum, and `ALL` of its kinds, from one list.
+macro_rules! fault_kinds {
+    ($($(#[$doc:meta])* $kind:ident,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum FaultKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        /// Every kind.
+        pub const ALL: &[FaultKind] = &[$(FaultKind::$kind),*];
+    };
+}
+
+fault_kinds! {
     // The owner index (DynamoDB), at any call of the `OwnerIndex` port.
     /// The call is refused before anything is written (a throttle, a
     /// validation error): an error, nothing done.
@@ -41,76 +53,84 @@ pub enum FaultKind {
     /// (4 s of real time per fault: the transport treats it as a lost
     /// answer, so only `FAULT_SCHEDULE_SLOW=1` turns it on).
     Auth0ProcessedThenTimeout,
+
+    // DynamoDB's wire, behind `test_support::dynamodb_proxy` (only the
+    // schedules on a proxied table draw them): the adapter must settle
+    // these itself.
+    /// A write applied, its answer held past the SDK's attempt timeout.
+    DynamoAnswerLate,
+    /// A write applied, its connection closed without an answer.
+    DynamoLostAnswer,
 }
 
 use FaultKind::*;
 
-/// The fault kinds a schedule draws from. A kind commented out here is one
-/// the service cannot survive yet: the comment names the finding whose fix
-/// turns it back on. `FAULT_SCHEDULE_ALL=1` turns every switch here on, to
-/// see what still fails.
-pub const ENABLED: &[FaultKind] = &[
-    IndexRefused,
-    CrashBeforeIndexCall,
-    CrashAfterIndexCall,
-    Auth0Refused5xx,
-    Auth0Processed5xx,
-    Auth0LostAnswer,
-    Auth0RateLimited,
-    // Finding 1: a write applied but answered with an error is taken for
-    // not written (a 500 that deleted, disabled or created).
-    // IndexCommittedThenError,
-    // Found here: a create whose grant and rollback are both rate-limited
-    // answers 503 and keeps its key and its client until the reconciler;
-    // a delete answered 503 whose mark cannot be taken back is finished
-    // by the reconciler.
-    // Auth0RateLimitPersists,
-    // Finding 2: a processed change (or delete) whose retries meet 429
-    // answers 503, and Auth0 and the table disagree.
-    // Auth0ProcessedThen429,
+/// The kinds the service cannot survive yet, each with the finding whose
+/// fix takes it off this list: a schedule draws from every other kind
+/// (less `SLOW`). `FAULT_SCHEDULE_ALL=1` draws from these too, and turns
+/// on the switches below, to see what still fails. (Issue 19's fixes took
+/// `IndexCommittedThenError`, `Auth0ProcessedThen429` and
+/// `Auth0RateLimitPersists` off it.)
+pub const AWAITING: &[FaultKind] = &[
+    // Empty since main d15fcb8: `Auth0RateLimitPersists` waited for S7 (a
+    // 503 delete the reconciler finished), fixed there.
 ];
 
+/// Whether an update may set the name alone or the description alone (else
+/// it sets both). On since main d15fcb8, which fixed S8: after an update
+/// answered 502, an update setting one field took the record over, sent
+/// Auth0 that field only and removed the record, so Auth0 kept the
+/// unfinished update's other field.
+pub const PARTIAL_UPDATES: bool = true;
+
+pub fn partial_updates() -> bool {
+    PARTIAL_UPDATES || all_on()
+}
+
+/// Kinds too slow for the default run (see each), on with
+/// `FAULT_SCHEDULE_SLOW=1`.
+pub const SLOW: &[FaultKind] = &[Auth0ProcessedThenTimeout];
+
 /// Whether schedules run on tenants without custom client ids too (three
-/// in ten). Off awaiting finding 4's create side: a create whose
-/// client Auth0 made but whose id the index never learned leaves that
-/// client behind (no `creation_id` to page for).
-pub const TENANTS_WITHOUT_CUSTOM_IDS: bool = false;
+/// in ten). On since issue 19's fixes (finding 4's create side: a client
+/// Auth0 made whose id the index never learned is found by its
+/// `creation_id`).
+pub const TENANTS_WITHOUT_CUSTOM_IDS: bool = true;
 
 /// Whether a 409 `CLIENT_CHANGE_IN_PROGRESS` while every request about the
-/// client has answered breaks "no answer locks a client". Off awaiting
-/// finding 5: after a 502 the client's changes answer 409 for two minutes.
-pub const CHECK_NO_ANSWER_LOCKS: bool = false;
+/// client has answered breaks "no answer locks a client". On since issue
+/// 19's fixes (finding 5: after a 502 the client's changes answered 409
+/// for two minutes).
+pub const CHECK_NO_ANSWER_LOCKS: bool = true;
 
 /// Whether `FAULT_SCHEDULE_ALL=1` asks for every switch above on.
 pub fn all_on() -> bool {
     std::env::var("FAULT_SCHEDULE_ALL").is_ok_and(|v| v == "1")
 }
 
-/// Every kind, for `FAULT_SCHEDULE_KINDS`.
-pub const ALL: &[FaultKind] = &[
-    IndexRefused,
-    IndexCommittedThenError,
-    CrashBeforeIndexCall,
-    CrashAfterIndexCall,
-    Auth0Refused5xx,
-    Auth0Processed5xx,
-    Auth0LostAnswer,
-    Auth0RateLimited,
-    Auth0RateLimitPersists,
-    Auth0ProcessedThen429,
-    Auth0ProcessedThenTimeout,
-];
-
-/// Kinds too slow for the default run (see each), on with
-/// `FAULT_SCHEDULE_SLOW=1`.
-pub const SLOW: &[FaultKind] = &[Auth0ProcessedThenTimeout];
-
 impl FaultKind {
+    /// Whether it is met on DynamoDB's wire (a proxied table only).
+    pub fn is_wire(self) -> bool {
+        matches!(self, DynamoAnswerLate | DynamoLostAnswer)
+    }
+
     pub fn is_index(self) -> bool {
         matches!(
             self,
             IndexRefused | IndexCommittedThenError | CrashBeforeIndexCall | CrashAfterIndexCall
         )
+    }
+
+    /// What DynamoDB's proxy does to the request (wire kinds only).
+    pub fn wire_fault(self) -> Option<test_support::dynamodb_proxy::Fault> {
+        use test_support::dynamodb_proxy::Fault;
+        match self {
+            // Past the SDK's 2 s attempt timeout: its retry meets the write
+            // applied (or, for a transaction, in progress).
+            DynamoAnswerLate => Some(Fault::AnswerLate(std::time::Duration::from_secs(3))),
+            DynamoLostAnswer => Some(Fault::LoseAnswer),
+            _ => None,
+        }
     }
 
     /// What the emulator answers, attempt after attempt, on the route.
@@ -128,16 +148,19 @@ impl FaultKind {
             Auth0ProcessedThenTimeout => {
                 vec![Auth0Fault::Delay(std::time::Duration::from_secs(5))]
             }
-            IndexRefused | IndexCommittedThenError | CrashBeforeIndexCall | CrashAfterIndexCall => {
-                Vec::new()
-            }
+            IndexRefused
+            | IndexCommittedThenError
+            | CrashBeforeIndexCall
+            | CrashAfterIndexCall
+            | DynamoAnswerLate
+            | DynamoLostAnswer => Vec::new(),
         }
     }
 }
 
 /// The kinds this run draws from: those `FAULT_SCHEDULE_KINDS` names
-/// (comma-separated, as above: to study one kind), or `ENABLED`, and
-/// `SLOW` if asked.
+/// (comma-separated, as above: to study one kind), or all but those
+/// `AWAITING` a fix, and `SLOW` if asked.
 pub fn enabled(slow: bool) -> Vec<FaultKind> {
     if let Ok(names) = std::env::var("FAULT_SCHEDULE_KINDS") {
         return names
@@ -150,14 +173,12 @@ pub fn enabled(slow: bool) -> Vec<FaultKind> {
             })
             .collect();
     }
-    let mut kinds = if all_on() {
-        ALL.iter()
-            .copied()
-            .filter(|kind| !SLOW.contains(kind))
-            .collect()
-    } else {
-        ENABLED.to_vec()
-    };
+    let awaited = |kind: &FaultKind| all_on() || !AWAITING.contains(kind);
+    let mut kinds: Vec<FaultKind> = ALL
+        .iter()
+        .copied()
+        .filter(|kind| awaited(kind) && !SLOW.contains(kind))
+        .collect();
     if slow {
         kinds.extend_from_slice(SLOW);
     }

@@ -14,7 +14,7 @@ use m2m_shared::domain::{
     WriteCount,
 };
 use m2m_shared::error::IndexError;
-use m2m_shared::owner_index::MemoryIndex;
+use m2m_shared::owner_index::{DynamoIndex, MemoryIndex};
 use m2m_shared::secret_string::SecretString;
 use tokio::sync::{Notify, mpsc};
 
@@ -91,6 +91,7 @@ const WRITES: &[&str] = &[
     "remove",
     "begin_change",
     "end_change",
+    "count_owner_write",
     "cursor_key",
     "mark_swept",
     "import",
@@ -109,9 +110,16 @@ fn refused(call: &str) -> IndexError {
     IndexError::Failed(format!("{call}: injected: refused"))
 }
 
+/// The table a schedule runs on: the index in memory, or the DynamoDB
+/// adapter (on moto), as a check of the real adapter.
+pub enum Table {
+    Memory(Box<MemoryIndex>),
+    Dynamo(DynamoIndex),
+}
+
 #[derive(Clone)]
 pub struct OpIndex {
-    pub inner: Arc<MemoryIndex>,
+    pub inner: Arc<Table>,
     pub control: Arc<Control>,
 }
 
@@ -152,48 +160,53 @@ impl OpIndex {
     }
 }
 
-/// Every call of the port through [`OpIndex::step`], under its own name.
+#[macro_use]
+#[path = "../common/owner_index_calls.rs"]
+mod owner_index_calls;
+
+/// Every call of the port through [`OpIndex::step`], under its own name;
+/// the lease a run takes is noted, so that if the run stops the harness
+/// lets it lapse when time is said to pass.
 macro_rules! scripted {
-    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty;)* @more $($extra:item)*) => {
+    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty;)*
+     @lease $lease:ident($lease_arg:ident: $lease_type:ty) -> $lease_answer:ty;) => {
         impl OwnerIndex for OpIndex {
             $(
                 async fn $call(&self, $($arg: $type),*) -> Result<$answer, IndexError> {
                     self.step(stringify!($call), self.inner.$call($($arg),*)).await
                 }
             )*
-            $($extra)*
+            async fn $lease(&self, $lease_arg: $lease_type) -> Result<$lease_answer, IndexError> {
+                self.control.leases.lock().unwrap().push($lease_arg.clone());
+                self.step(stringify!($lease), self.inner.$lease($lease_arg)).await
+            }
         }
     };
 }
 
-scripted! {
-    idempotency(owner: &Owner, key: &str) -> Option<IdempotencyRecord>;
-    begin_creation(creation: &Creation, max: u32) -> Begun;
-    record_client_id(creation: &Creation) -> ();
-    finish_creation(creation: &Creation, client: &IndexedClient) -> ();
-    abandon_creation(creation: &Creation) -> ();
-    list(owner: &Owner, after: Option<&Position>, limit: Option<usize>) -> Page;
-    get(owner: &Owner, client_id: &str) -> Option<IndexedClient>;
-    begin_deletion(owner: &Owner, client_id: &str) -> Option<IndexedClient>;
-    cancel_deletion(client: &IndexedClient) -> ();
-    remove(client: &IndexedClient) -> ();
-    begin_change(client: &IndexedClient, change: &PendingChange, stale_before: u64) -> ChangeBegun;
-    end_change(client: &IndexedClient, change_id: &str) -> bool;
-    count_owner_write(owner: &Owner, now: u64, limit: u32) -> WriteCount;
-    cursor_key(create: bool) -> Option<SecretString>;
-    stale_operations(before: u64) -> Vec<StaleOperation>;
-    mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool;
-    import(client: &IndexedClient, generation: u64) -> ();
-    unswept(generation: u64, created_before: u64) -> Vec<IndexedClient>;
-    sweep_state() -> SweepState;
-    save_sweep_state(state: &SweepState, lease: &SweepLease) -> bool;
-    begin_sweep_removal(client: &IndexedClient, generation: u64, lease: &SweepLease) -> SweepRemoval;
-    census() -> TableCensus;
-    @more
-    // The lease a run takes is noted: if the run stops, the harness lets
-    // it lapse when time is said to pass.
-    async fn take_sweep_lease(&self, lease: &SweepLease) -> Result<Option<SweepState>, IndexError> {
-        self.control.leases.lock().unwrap().push(lease.clone());
-        self.step("take_sweep_lease", self.inner.take_sweep_lease(lease)).await
-    }
+owner_index_calls!(scripted);
+
+/// Every call of the port passed to the table's adapter.
+macro_rules! dispatched {
+    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty;)*
+     @lease $lease:ident($lease_arg:ident: $lease_type:ty) -> $lease_answer:ty;) => {
+        impl OwnerIndex for Table {
+            $(
+                async fn $call(&self, $($arg: $type),*) -> Result<$answer, IndexError> {
+                    match self {
+                        Table::Memory(index) => index.$call($($arg),*).await,
+                        Table::Dynamo(index) => index.$call($($arg),*).await,
+                    }
+                }
+            )*
+            async fn $lease(&self, $lease_arg: $lease_type) -> Result<$lease_answer, IndexError> {
+                match self {
+                    Table::Memory(index) => index.$lease($lease_arg).await,
+                    Table::Dynamo(index) => index.$lease($lease_arg).await,
+                }
+            }
+        }
+    };
 }
+
+owner_index_calls!(dispatched);

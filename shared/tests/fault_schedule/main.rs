@@ -15,6 +15,19 @@
 //!   only those kinds (faults.rs names them); `FAULT_SCHEDULE_ALL=1` turns
 //!   on every fault kind and check that awaits a fix (faults.rs).
 //! - `long_run` (ignored): at least 10,000 operations, one command.
+//!
+//! What makes a seed replay: every choice comes from the seed (rng.rs);
+//! operations run one at a time, and the only concurrency is scripted (a
+//! request paused at a chosen index call while its partner runs to its
+//! answer); faults are queued per operation and taken back when it ends,
+//! so none leaks into the next. Time is real, not paused: the service
+//! talks to the emulator over loopback HTTP, and tokio's paused clock
+//! jumps to the next timer whenever the runtime waits on a socket, which
+//! would time out requests that were never late. No fault here waits on
+//! the clock but `Auth0ProcessedThenTimeout` (hence `FAULT_SCHEDULE_SLOW`),
+//! and the deadlines (11 s a request) are far from anything a schedule
+//! does, so a loaded machine changes no answer. Schedules run 12 at a time
+//! on two threads; each is sequential in itself.
 
 mod check;
 mod faults;
@@ -27,7 +40,12 @@ mod world;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use m2m_shared::domain::OwnerIndex;
+use m2m_shared::owner_index::{DynamoIndex, MemoryIndex};
+use test_support::dynamodb_proxy::DynamoProxy;
+
 use crate::faults::FaultKind;
+use crate::index::Table;
 use crate::model::Violation;
 use crate::schedule::{OpKind, Plan};
 use crate::world::{Tally, World};
@@ -40,6 +58,12 @@ const CI_FIRST_SEED: u64 = 0x5EED_0000;
 /// The long run: 400 schedules of 30 operations, seeds of their own.
 const LONG_SCHEDULES: u64 = 400;
 const LONG_FIRST_SEED: u64 = 0x10_0000_0000;
+/// The schedules on the DynamoDB adapter: a few, as a check of it (moto
+/// answers each call in milliseconds, not microseconds).
+const DYNAMODB_SCHEDULES: u64 = 8;
+const DYNAMODB_FIRST_SEED: u64 = 0xD1A0_0000;
+const PROXIED_SCHEDULES: u64 = 12;
+const PROXIED_FIRST_SEED: u64 = 0x9A0C_0000;
 /// Schedules run at once (each is sequential in itself: concurrency
 /// between schedules changes nothing within one).
 const AT_ONCE: usize = 12;
@@ -51,6 +75,18 @@ struct Run {
     slow: bool,
     /// One seed, traced.
     only: Option<u64>,
+    table: TableKind,
+}
+
+/// Where a run's schedules keep their table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TableKind {
+    Memory,
+    /// The DynamoDB adapter on moto.
+    Dynamo,
+    /// The same behind `test_support::dynamodb_proxy`, with faults on
+    /// DynamoDB's wire too.
+    Proxied,
 }
 
 fn env_number(name: &str) -> Option<u64> {
@@ -71,6 +107,7 @@ impl Run {
             ops: env_number("FAULT_SCHEDULE_OPS").map_or(CI_OPS, |n| n as usize),
             slow: std::env::var("FAULT_SCHEDULE_SLOW").is_ok_and(|v| v == "1"),
             only: env_number("FAULT_SCHEDULE_SEED"),
+            table: TableKind::Memory,
         }
     }
 }
@@ -85,11 +122,33 @@ struct Outcome {
 }
 
 /// Runs the schedule `seed`: `ops` operations, then the reconciler without
-/// faults, then the checker.
-async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>) -> Outcome {
+/// faults, then the checker; on the DynamoDB adapter (a fresh table in
+/// moto) if `dynamodb`, else in memory.
+async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>, table: TableKind) -> Outcome {
     let custom_client_ids =
         !(faults::TENANTS_WITHOUT_CUSTOM_IDS || faults::all_on()) || rng::Rng::new(seed).chance(70);
-    let mut world = World::new(custom_client_ids).await;
+    let name = format!("fault-schedule-{seed:x}");
+    let mut proxy = None;
+    let table = match table {
+        TableKind::Memory => Table::Memory(Box::new(MemoryIndex::new())),
+        TableKind::Dynamo => {
+            let client = test_support::dynamodb::client();
+            test_support::dynamodb::create_clients_table(&client, &name).await;
+            Table::Dynamo(DynamoIndex::new(client, name))
+        }
+        TableKind::Proxied => {
+            let client = test_support::dynamodb::client();
+            test_support::dynamodb::create_clients_table(&client, &name).await;
+            let before = DynamoProxy::start(test_support::moto::url()).await;
+            // A deployed function's client: its retries and timeouts meet
+            // the late and lost answers.
+            let config = test_support::dynamodb::deployed_sdk_config(before.url());
+            proxy = Some(before);
+            Table::Dynamo(DynamoIndex::from_config(name, &config))
+        }
+    };
+    let mut world = World::new(custom_client_ids, table).await;
+    world.proxy = proxy;
     for n in 0..ops {
         world.run(&Plan::draw(seed, n, &kinds)).await;
     }
@@ -107,9 +166,14 @@ async fn schedule(seed: u64, ops: usize, kinds: Vec<FaultKind>) -> Outcome {
     }
 }
 
-fn replay_command(seed: u64) -> String {
+fn replay_command(seed: u64, table: TableKind) -> String {
+    let test = match table {
+        TableKind::Memory => "fault_schedules_keep_every_answer_true",
+        TableKind::Dynamo => "fault_schedules_on_the_dynamodb_adapter",
+        TableKind::Proxied => "fault_schedules_behind_a_dynamodb_proxy --ignored",
+    };
     format!(
-        "FAULT_SCHEDULE_SEED={seed:#x} cargo test -p m2m_shared --test fault_schedule -- --nocapture"
+        "FAULT_SCHEDULE_SEED={seed:#x} cargo test -p m2m_shared --test fault_schedule -- --nocapture {test}"
     )
 }
 
@@ -140,7 +204,7 @@ fn run_schedules(run: Run) {
                         .expect("a schedule's task"),
                 );
             }
-            running.spawn(schedule(seed, run.ops, kinds.clone()));
+            running.spawn(schedule(seed, run.ops, kinds.clone(), run.table));
         }
         while let Some(done) = running.join_next().await {
             outcomes.push(done.expect("a schedule's task"));
@@ -172,7 +236,7 @@ fn run_schedules(run: Run) {
                 outcome.tally.operations,
                 outcome.tally.fault_count(),
                 outcome.violations.len(),
-                replay_command(outcome.seed)
+                replay_command(outcome.seed, run.table)
             );
             for violation in &outcome.violations {
                 println!("  {}: {}", violation.invariant, violation.detail);
@@ -212,7 +276,7 @@ fn run_schedules(run: Run) {
         "{} of {} schedules broke an invariant (above); replay one with {}",
         failing.len(),
         outcomes.len(),
-        replay_command(failing[0])
+        replay_command(failing[0], run.table)
     );
 }
 
@@ -222,9 +286,85 @@ fn fault_schedules_keep_every_answer_true() {
     run_schedules(Run::from_env(CI_FIRST_SEED, CI_SCHEDULES));
 }
 
+/// A few schedules on the DynamoDB adapter (moto): the real adapter under
+/// the same schedules and checker (a seed replays as in memory, with this
+/// test's name as the filter).
+#[test]
+fn fault_schedules_on_the_dynamodb_adapter() {
+    let run = Run::from_env(DYNAMODB_FIRST_SEED, DYNAMODB_SCHEDULES);
+    run_schedules(Run {
+        schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(DYNAMODB_SCHEDULES),
+        table: TableKind::Dynamo,
+        ..run
+    });
+}
+
+/// A few schedules on the DynamoDB adapter behind a proxy that also answers
+/// late or not at all (`test_support::dynamodb_proxy`): what the adapter
+/// must settle itself. Each late answer costs the SDK's 2 s attempt.
+#[test]
+#[ignore = "seconds of real time per fault: cargo test -p m2m_shared --test fault_schedule -- --ignored fault_schedules_behind_a_dynamodb_proxy"]
+fn fault_schedules_behind_a_dynamodb_proxy() {
+    let run = Run::from_env(PROXIED_FIRST_SEED, PROXIED_SCHEDULES);
+    run_schedules(Run {
+        schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(PROXIED_SCHEDULES),
+        table: TableKind::Proxied,
+        ..run
+    });
+}
+
 /// The long run: at least 10,000 operations.
 #[test]
 #[ignore = "the long run (12,000 operations): cargo test -p m2m_shared --test fault_schedule -- --ignored"]
 fn long_run() {
     run_schedules(Run::from_env(LONG_FIRST_SEED, LONG_SCHEDULES));
+}
+
+/// The checker (and the reconciler's audit it consults) notices a promise
+/// broken behind the service's back: an Auth0 client with an owner's
+/// metadata that no create made, and a created client whose item is gone
+/// from the table.
+#[test]
+fn the_checker_notices_a_broken_promise() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        m2m_shared::metrics::install_sink(|_| {});
+        let mut world = World::new(true, Table::Memory(Box::new(MemoryIndex::new()))).await;
+        world.run(&Plan::quiet(OpKind::Create, 0)).await;
+        assert!(check::check(&world).await.is_empty(), "{:?}", world.trace);
+
+        let created = world.model.known[0].client_id.clone();
+        let census = world.index.census().await.expect("the census");
+        let item = census
+            .clients
+            .iter()
+            .find(|c| c.client_id == created)
+            .expect("the created client's item");
+        world.index.remove(item).await.expect("the item removed");
+        world.emulator.seed_client(serde_json::json!({
+            "name": "made elsewhere",
+            "app_type": "non_interactive",
+            "client_metadata": {"owner_client_id": "owner-a"},
+        }));
+        let found: Vec<&str> = check::check(&world)
+            .await
+            .iter()
+            .map(|violation| violation.invariant)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "every Auth0 client has its item",
+                "every Auth0 client has its item",
+                "every 2xx still holds",
+                // The reconciler's audit sees both clients only in Auth0.
+                "the audit finds no difference",
+                "the audit finds no difference",
+            ],
+            "{found:?}"
+        );
+    });
 }

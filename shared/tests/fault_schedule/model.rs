@@ -214,7 +214,15 @@ impl Model {
             OpKind::Create | OpKind::Replay => {
                 self.heard_create(plan, target, request, heard, last)
             }
-            OpKind::Reconcile | OpKind::Backfill => {}
+            OpKind::Reconcile | OpKind::Backfill => {
+                // A run that stopped may have taken any client's change
+                // over: its record holds until the run's deadline passes.
+                if matches!(heard, Heard::Crashed) {
+                    for known in &mut self.known {
+                        known.stopped_on = true;
+                    }
+                }
+            }
             kind => {
                 let Target::Client(client_id) = target else {
                     return;

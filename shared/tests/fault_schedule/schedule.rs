@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use auth0_emulator::Route as Auth0Route;
+use test_support::dynamodb_proxy::Operation as DynamoOperation;
 
 use crate::faults::{FaultKind, routes_of};
 use crate::index::Step;
@@ -70,6 +71,7 @@ pub const MAX_CLIENTS: u32 = 4;
 const INDEX_FAULT_PERCENT: u32 = 6;
 const AUTH0_FAULT_PERCENT: u32 = 14;
 const PARTNER_PERCENT: u32 = 22;
+const WIRE_FAULT_PERCENT: u32 = 25;
 /// Calls of an operation that may be scripted (no operation of a short
 /// schedule makes more; a reconcile run's later calls go unfaulted).
 const SCRIPTED_CALLS: usize = 12;
@@ -85,6 +87,9 @@ pub struct Plan {
     pub script: BTreeMap<usize, Step>,
     pub auth0: Vec<(Auth0Route, FaultKind)>,
     pub partner: Option<Box<Plan>>,
+    /// Faults on DynamoDB's wire (a proxied table only): the next request
+    /// of the operation meets the fault.
+    pub wire: Vec<(DynamoOperation, FaultKind)>,
     /// An update's: whether it sets the name, the description.
     pub sets: (bool, bool),
     /// A create's: whether it sends an Idempotency-Key, and chooses scopes.
@@ -108,13 +113,24 @@ impl Plan {
             plan.script.insert(at, Step::Pause);
             plan.partner = Some(Box::new(partner));
         }
+        // A stream of their own: the other draws are the same with or
+        // without a proxied table.
+        let mut wire = Rng::for_op(seed ^ 0x5A17_D1A0, n);
+        plan.wire = wire_faults(&mut wire, kinds);
+        if let Some(partner) = plan.partner.as_mut() {
+            partner.wire = wire_faults(&mut wire, kinds);
+        }
         plan
     }
 
     fn one(rng: &mut Rng, label: String, kinds: &[FaultKind]) -> Plan {
         let kind = rng.weighted(KINDS);
         let index_kinds: Vec<FaultKind> = kinds.iter().copied().filter(|k| k.is_index()).collect();
-        let auth0_kinds: Vec<FaultKind> = kinds.iter().copied().filter(|k| !k.is_index()).collect();
+        let auth0_kinds: Vec<FaultKind> = kinds
+            .iter()
+            .copied()
+            .filter(|k| !k.is_index() && !k.is_wire())
+            .collect();
         let mut script = BTreeMap::new();
         for call in 0..SCRIPTED_CALLS {
             if !index_kinds.is_empty() && rng.chance(INDEX_FAULT_PERCENT) {
@@ -128,6 +144,7 @@ impl Plan {
             }
         }
         let sets = match rng.below(3) {
+            _ if !crate::faults::partial_updates() => (true, true),
             0 => (true, false),
             1 => (false, true),
             _ => (true, true),
@@ -140,6 +157,7 @@ impl Plan {
             script,
             auth0,
             partner: None,
+            wire: Vec::new(),
             sets,
             keyed: rng.chance(50),
             chooses_scopes: rng.chance(30),
@@ -158,9 +176,26 @@ impl Plan {
             script: BTreeMap::new(),
             auth0: Vec::new(),
             partner: None,
+            wire: Vec::new(),
             sets: (false, false),
             keyed: false,
             chooses_scopes: false,
         }
     }
+}
+
+/// An operation's faults on DynamoDB's wire: one in four operations meets
+/// one, on a write.
+fn wire_faults(rng: &mut Rng, kinds: &[FaultKind]) -> Vec<(DynamoOperation, FaultKind)> {
+    let wire: Vec<FaultKind> = kinds.iter().copied().filter(|k| k.is_wire()).collect();
+    if wire.is_empty() || !rng.chance(WIRE_FAULT_PERCENT) {
+        return Vec::new();
+    }
+    let writes = [
+        DynamoOperation::TransactWriteItems,
+        DynamoOperation::UpdateItem,
+        DynamoOperation::PutItem,
+        DynamoOperation::DeleteItem,
+    ];
+    vec![(rng.pick(&writes).clone(), *rng.pick(&wire))]
 }

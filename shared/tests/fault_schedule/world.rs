@@ -15,19 +15,18 @@ use m2m_shared::api::response::error_response;
 use m2m_shared::auth0::ManagementApi;
 use m2m_shared::clients::ClientService;
 use m2m_shared::domain::{
-    ClientDirectory, ClientStatus, ClientUpdate, CreatedClient, DirectoryClient,
-    DirectoryCredential, DirectoryGrant, GrantPolicy, IndexedClient, NewClient, NewKey, Owner,
-    OwnerIndex, STALE_AFTER, SweepLease,
+    ClientStatus, ClientUpdate, GrantPolicy, IndexedClient, NewClient, Owner, OwnerIndex,
+    STALE_AFTER, SweepLease,
 };
-use m2m_shared::error::{ServiceError, UpstreamError};
-use m2m_shared::owner_index::MemoryIndex;
-use m2m_shared::reconcile::Reconciler;
-use m2m_shared::secret_string::SecretString;
+use m2m_shared::error::ServiceError;
+use m2m_shared::owner_index::MemoryTokenStore;
+use m2m_shared::reconcile::{Audit, Reconciler};
+use test_support::dynamodb_proxy::DynamoProxy;
 use test_support::setup::{StaticCredentials, emulator_config};
 use tokio::time::Instant;
 
 use crate::faults::FaultKind;
-use crate::index::{Control, Event, OpIndex};
+use crate::index::{Control, Event, OpIndex, Table};
 use crate::model::{Heard, Model, Request, Shape, Target};
 use crate::schedule::{MAX_CLIENTS, OWNERS, OpKind, Plan};
 
@@ -38,124 +37,6 @@ pub const SCOPES: &[&str] = &["read:spaces", "read:rooms", "read:hives"];
 /// A request's time, as the API gives it (12 s less its margin).
 const REQUEST_BUDGET: Duration = Duration::from_secs(11);
 const RECONCILE_BUDGET: Duration = Duration::from_secs(60);
-
-/// Auth0, shared by every operation's service and reconciler.
-#[derive(Clone)]
-pub struct Directory(Arc<ManagementApi<StaticCredentials>>);
-
-/// The directory's calls, passed on: one line each.
-impl ClientDirectory for Directory {
-    async fn create_client(
-        &self,
-        client: &NewClient,
-        owner: &Owner,
-        requested_id: &str,
-        deadline: Instant,
-        discard_deadline: Instant,
-    ) -> Result<CreatedClient, UpstreamError> {
-        self.0
-            .create_client(client, owner, requested_id, deadline, discard_deadline)
-            .await
-    }
-    async fn create_grant(
-        &self,
-        client_id: &str,
-        grant: &GrantPolicy,
-        deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.0.create_grant(client_id, grant, deadline).await
-    }
-    async fn client_secret(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<Option<SecretString>, UpstreamError> {
-        self.0.client_secret(client_id, deadline).await
-    }
-    async fn list_page(
-        &self,
-        from: Option<&str>,
-        deadline: Instant,
-    ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
-        self.0.list_page(from, deadline).await
-    }
-    async fn client_exists(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<bool, UpstreamError> {
-        self.0.client_exists(client_id, deadline).await
-    }
-    async fn list_grants(
-        &self,
-        audience: &str,
-        from: Option<&str>,
-        deadline: Instant,
-    ) -> Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError> {
-        self.0.list_grants(audience, from, deadline).await
-    }
-    async fn delete_grant(
-        &self,
-        client_id: &str,
-        audience: &str,
-        deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.0.delete_grant(client_id, audience, deadline).await
-    }
-    async fn update_client(
-        &self,
-        client_id: &str,
-        update: &ClientUpdate,
-        deadline: Instant,
-    ) -> Result<bool, UpstreamError> {
-        self.0.update_client(client_id, update, deadline).await
-    }
-    async fn rotate_secret(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<Option<SecretString>, UpstreamError> {
-        self.0.rotate_secret(client_id, deadline).await
-    }
-    async fn list_credentials(
-        &self,
-        client_id: &str,
-        deadline: Instant,
-    ) -> Result<Option<Vec<DirectoryCredential>>, UpstreamError> {
-        self.0.list_credentials(client_id, deadline).await
-    }
-    async fn create_credential(
-        &self,
-        client_id: &str,
-        key: &NewKey,
-        deadline: Instant,
-    ) -> Result<DirectoryCredential, UpstreamError> {
-        self.0.create_credential(client_id, key, deadline).await
-    }
-    async fn enable_credentials(
-        &self,
-        client_id: &str,
-        credential_ids: &[&str],
-        deadline: Instant,
-    ) -> Result<bool, UpstreamError> {
-        self.0
-            .enable_credentials(client_id, credential_ids, deadline)
-            .await
-    }
-    async fn delete_credential(
-        &self,
-        client_id: &str,
-        credential_id: &str,
-        deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.0
-            .delete_credential(client_id, credential_id, deadline)
-            .await
-    }
-    async fn delete_client(&self, client_id: &str, deadline: Instant) -> Result<(), UpstreamError> {
-        self.0.delete_client(client_id, deadline).await
-    }
-}
 
 /// Counts of what a schedule did.
 #[derive(Clone, Debug, Default)]
@@ -185,8 +66,12 @@ impl Tally {
 
 pub struct World {
     pub emulator: Emulator,
-    pub index: Arc<MemoryIndex>,
-    directory: Directory,
+    pub index: Arc<Table>,
+    /// What every operation's Auth0 adapter is made of: one HTTP client,
+    /// and the deployment's management token, shared as by containers.
+    http: reqwest::Client,
+    tokens: Arc<MemoryTokenStore>,
+    custom_client_ids: bool,
     pub grant: GrantPolicy,
     pub model: Model,
     pub tally: Tally,
@@ -199,27 +84,23 @@ pub struct World {
     in_flight: Option<String>,
     /// Whether a request is paused while this one runs.
     beside_running: bool,
+    /// The proxy before DynamoDB, for a proxied table.
+    pub proxy: Option<DynamoProxy>,
 }
 
 type Answering = Pin<Box<dyn Future<Output = Heard> + Send>>;
 
 impl World {
-    pub async fn new(custom_client_ids: bool) -> World {
+    pub async fn new(custom_client_ids: bool, table: Table) -> World {
         let mut config = emulator_config();
         config.custom_client_ids = custom_client_ids;
         let emulator = Emulator::start(config).await.expect("the emulator starts");
-        let api = ManagementApi::new(
-            m2m_shared::http::client().expect("the HTTP client"),
-            emulator.base_url(),
-            format!("{}/api/v2/", emulator.base_url()),
-            StaticCredentials,
-            custom_client_ids,
-            None,
-        );
         World {
             emulator,
-            index: Arc::new(MemoryIndex::new()),
-            directory: Directory(Arc::new(api)),
+            index: Arc::new(table),
+            http: m2m_shared::http::client().expect("the HTTP client"),
+            tokens: Arc::new(MemoryTokenStore::new()),
+            custom_client_ids,
             grant: GrantPolicy {
                 audience: AUDIENCE.into(),
                 scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
@@ -230,6 +111,7 @@ impl World {
             trace: Vec::new(),
             in_flight: None,
             beside_running: false,
+            proxy: None,
         }
     }
 
@@ -248,6 +130,14 @@ impl World {
                 self.emulator.inject(*route, fault);
             }
         }
+        let wire_before = self.wire_faults_met();
+        if let Some(proxy) = &self.proxy {
+            for (operation, kind) in &plan.wire {
+                if let Some(fault) = kind.wire_fault() {
+                    proxy.inject(operation.clone(), fault);
+                }
+            }
+        }
         let (control, mut events) = Control::new(plan.script.clone());
         let mut answering = self.perform(plan, &target, &request, control.clone());
         let mut contested_by: Option<String> = None;
@@ -258,6 +148,10 @@ impl World {
                 event = events.recv() => match event {
                     Some(Event::Paused) => {
                         let set_aside = self.emulator.take_faults();
+                        // A wire fault not met yet is not the partner's.
+                        if let Some(proxy) = &self.proxy {
+                            proxy.take_faults();
+                        }
                         if let Some(partner) = &plan.partner {
                             self.in_flight = match &target {
                                 Target::Client(id) => Some(id.clone()),
@@ -284,6 +178,16 @@ impl World {
             }
         };
         drop(answering);
+        if let Some(proxy) = &self.proxy {
+            proxy.take_faults();
+            // Held answers sent, stalled writes applied: the next
+            // operation starts from a table at rest.
+            proxy.settled().await;
+        }
+        let met = self.wire_faults_met() - wire_before;
+        for (_, kind) in plan.wire.iter().take(met) {
+            *self.tally.faults.entry(*kind).or_default() += 1;
+        }
         let left = self.emulator.take_faults();
         self.count(plan, &control, &left);
         self.leases.extend(control.leases());
@@ -315,6 +219,14 @@ impl World {
                 plan.auth0
                     .iter()
                     .map(|(route, kind)| format!("{kind:?}@{route:?}")),
+            )
+            .chain(
+                self.proxy
+                    .is_some()
+                    .then_some(&plan.wire)
+                    .into_iter()
+                    .flatten()
+                    .map(|(operation, kind)| format!("{kind:?}@{operation:?}")),
             )
             .collect();
         self.trace.push(format!(
@@ -362,6 +274,17 @@ impl World {
         }
     }
 
+    /// How many requests met a wire fault so far (a proxied table's).
+    fn wire_faults_met(&self) -> usize {
+        self.proxy.as_ref().map_or(0, |proxy| {
+            proxy
+                .requests()
+                .iter()
+                .filter(|request| request.fault.is_some())
+                .count()
+        })
+    }
+
     /// Gives up the leases runs took and still hold, as their lapse would
     /// (a lease no longer held is left as it is).
     pub async fn lapse_leases(&mut self) {
@@ -373,6 +296,32 @@ impl World {
                 .await
                 .expect("a lease given up");
         }
+    }
+
+    /// A container's Auth0 adapter: each operation is a container of its
+    /// own, as in production, sharing the deployment's token.
+    fn container(&self) -> ManagementApi<StaticCredentials> {
+        ManagementApi::new(
+            self.http.clone(),
+            self.emulator.base_url(),
+            format!("{}/api/v2/", self.emulator.base_url()),
+            StaticCredentials,
+            self.custom_client_ids,
+            Some(self.tokens.clone()),
+        )
+    }
+
+    /// The reconciler's audit (`{"audit": true}`), without faults: the
+    /// differences it finds between Auth0 and the table.
+    pub async fn audit(&self) -> Result<Audit, ServiceError> {
+        let (control, _events) = Control::new(std::collections::BTreeMap::new());
+        let index = OpIndex {
+            inner: self.index.clone(),
+            control,
+        };
+        Reconciler::new(self.container(), index, self.grant.clone())
+            .audit(Instant::now() + RECONCILE_BUDGET)
+            .await
     }
 
     /// What `plan` asks, about `target`.
@@ -419,7 +368,7 @@ impl World {
             inner: self.index.clone(),
             control,
         };
-        let directory = self.directory.clone();
+        let directory = self.container();
         let grant = self.grant.clone();
         let owner = Owner::parse(OWNERS[plan.owner]).expect("an owner");
         let client_id = match target {
@@ -495,6 +444,7 @@ impl World {
                     let update = ClientUpdate {
                         name: request.new_name.clone(),
                         description: request.new_description.clone(),
+                        scopes: None,
                     };
                     service
                         .update(&owner, &client_id, update, deadline)

@@ -272,6 +272,7 @@ async fn end_change_writes_the_values_and_ends_the_change<F: Fixture>(fx: F) {
         name: "after".into(),
         description: "described after".into(),
         status: ClientStatus::Disabled,
+        scopes: Some(vec!["read:rooms".into(), "write:rooms".into()]),
         change: None,
         ..current
     };

@@ -180,6 +180,7 @@ pub fn client_of(creation: &Creation) -> IndexedClient {
         status: ClientStatus::Active,
         credentials: None,
         change: None,
+        last_used_at: None,
     }
 }
 

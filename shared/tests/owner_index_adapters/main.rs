@@ -44,4 +44,5 @@ mod listing;
 mod reconciler;
 mod sweep;
 mod token_store;
+mod usage;
 mod write_limit;

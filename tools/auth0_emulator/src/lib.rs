@@ -87,7 +87,7 @@ pub struct EmulatorConfig {
 /// What the service's management application is granted
 /// (docs/behaviour.md, "Auth0 calls").
 pub const MANAGEMENT_SCOPES: &str = "read:clients create:clients update:clients delete:clients \
-read:client_keys update:client_keys read:client_grants create:client_grants delete:client_grants \
+read:client_keys update:client_keys read:client_grants create:client_grants update:client_grants delete:client_grants \
 create:client_credentials read:client_credentials update:client_credentials delete:client_credentials";
 
 impl Default for EmulatorConfig {

@@ -13,6 +13,9 @@ const AUTHENTICATION_API: &str = include_str!("../schemas/authentication-api-tok
 /// document (schemas/README.md says which version).
 const RESOURCE_SERVERS: &str =
     include_str!("../schemas/management-api-resource-servers.openapi.json");
+/// Auth0's tenant log events (the `data` of a log stream's event), for the
+/// service's sample events of Auth0's log stream.
+const TENANT_LOGS: &str = include_str!("../schemas/tenant-logs.schema.json");
 
 /// A component schema of one of the vendored documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,9 +64,13 @@ pub enum Schema {
     TokenResponse,
     /// The Authentication API's OAuth 2.0 error body.
     TokenError,
+    /// A tenant log event of type `seccft` (a client credentials exchange).
+    LogSeccft,
+    /// A tenant log event of type `sapi` (a Management API operation).
+    LogSapi,
 }
 
-const ALL: [Schema; 31] = [
+const ALL: [Schema; 33] = [
     Schema::CreateClientRequest,
     Schema::CreateClientResponse,
     Schema::GetClientResponse,
@@ -95,6 +102,8 @@ const ALL: [Schema; 31] = [
     Schema::ClientCredentialsGrant,
     Schema::TokenResponse,
     Schema::TokenError,
+    Schema::LogSeccft,
+    Schema::LogSapi,
 ];
 
 impl Schema {
@@ -164,6 +173,8 @@ impl Schema {
             Schema::ClientCredentialsGrant => (AUTHENTICATION_API, "ClientCredentialsGrant"),
             Schema::TokenResponse => (AUTHENTICATION_API, "TokenResponse"),
             Schema::TokenError => (AUTHENTICATION_API, "ErrorResponse"),
+            Schema::LogSeccft => (TENANT_LOGS, "seccft"),
+            Schema::LogSapi => (TENANT_LOGS, "sapi"),
         }
     }
 

@@ -8,7 +8,7 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::clients::{ACTIVE, credentials_text, indexed_client};
+use super::clients::{ACTIVE, credentials_text, indexed_client, words};
 use super::codec::{Table, n, s, text};
 use super::keys::{PENDING, client_key};
 use super::settle::Written;
@@ -96,8 +96,18 @@ pub(super) async fn end(
     let mut values =
         "SET #name = :name, description = :description, access = :access, last_change = :id"
             .to_owned();
+    // Items from before scopes could be chosen keep having none recorded
+    // (all of GRANT_SCOPES) until a change sets some.
+    let update = match &client.scopes {
+        Some(scopes) => {
+            values.push_str(", scopes = :scopes");
+            update.expression_attribute_values(":scopes", s(words(scopes)))
+        }
+        None => update,
+    };
     // A key client's credentials, as the change leaves them.
-    let update = match credentials_text(client) {
+    let credentials = credentials_text(client);
+    let update = match &credentials {
         Some(credentials) => {
             values.push_str(", credentials = :credentials");
             update.expression_attribute_values(":credentials", s(credentials))
@@ -131,6 +141,12 @@ pub(super) async fn end(
                     && text(item, "name").as_deref() == Some(client.name.as_str())
                     && text(item, "description").as_deref() == Some(client.description.as_str())
                     && text(item, "access").as_deref() == Some(client.status.as_str())
+                    && client.scopes.as_deref().is_none_or(|scopes| {
+                        text(item, "scopes").as_deref() == Some(words(scopes).as_str())
+                    })
+                    && credentials.as_deref().is_none_or(|credentials| {
+                        text(item, "credentials").as_deref() == Some(credentials)
+                    })
             },
         )
         .await?;

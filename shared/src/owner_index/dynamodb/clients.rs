@@ -52,6 +52,9 @@ pub(super) fn client_item(client: &IndexedClient) -> Item {
     if let Some(credentials) = credentials_text(client) {
         item.insert("credentials".into(), s(credentials));
     }
+    if let Some(at) = client.last_used_at {
+        item.insert("last_used_at".into(), n(at));
+    }
     if let Some(change) = &client.change {
         item.insert("change".into(), s(&change.id));
         item.insert("change_at".into(), n(change.started_at));
@@ -101,6 +104,7 @@ pub(super) fn indexed_client(item: &Item) -> Option<IndexedClient> {
         credentials: text(item, "credentials")
             .and_then(|credentials| serde_json::from_str(&credentials).ok()),
         change: pending_change(item),
+        last_used_at: number(item, "last_used_at"),
     })
 }
 

@@ -11,6 +11,9 @@ use crate::domain::Owner;
 pub(super) const BY_CREATION: &str = "by_creation";
 /// The global index of operations under way.
 pub(super) const REPAIRS: &str = "repairs";
+/// The global index of items by `client_id` and `sk` (keys only): a
+/// client's owner, from its id alone (Auth0's log stream).
+pub(super) const BY_CLIENT_ID: &str = "by_client_id";
 /// The `repair` of every item in [`REPAIRS`]: one constant partition.
 pub(super) const PENDING: &str = "PENDING";
 
@@ -30,6 +33,11 @@ pub const TOKEN_PK: &str = "MANAGEMENT_TOKEN";
 /// The owner's partition.
 pub(super) fn owner_pk(owner: &Owner) -> String {
     format!("{OWNER_PREFIX}{owner}")
+}
+
+/// The owner whose partition `pk` is, if it is an owner's.
+pub(super) fn owner_of_pk(pk: &str) -> Option<Owner> {
+    pk.strip_prefix(OWNER_PREFIX).and_then(Owner::parse)
 }
 
 /// A client's item.

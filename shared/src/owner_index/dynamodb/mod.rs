@@ -27,6 +27,7 @@ mod quota;
 mod repairs;
 mod settle;
 mod sweep;
+mod usage;
 mod write_limit;
 
 use std::sync::Arc;
@@ -236,6 +237,19 @@ impl OwnerIndex for DynamoIndex {
         lease: &SweepLease,
     ) -> Result<SweepRemoval, IndexError> {
         sweep::begin_removal(&self.table, client, generation, lease).await
+    }
+
+    async fn owner_of(&self, client_id: &str) -> Result<Option<Owner>, IndexError> {
+        usage::owner_of(&self.table, client_id).await
+    }
+
+    async fn record_use(
+        &self,
+        owner: &Owner,
+        client_id: &str,
+        at: u64,
+    ) -> Result<bool, IndexError> {
+        usage::record_use(&self.table, owner, client_id, at).await
     }
 
     async fn census(&self) -> Result<TableCensus, IndexError> {

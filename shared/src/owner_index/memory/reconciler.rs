@@ -1,14 +1,47 @@
 //! The reconciler's calls in memory, with the same conditions as the
-//! table's (`dynamodb/sweep.rs`, `dynamodb/census.rs`): the sweep's marks,
+//! table's (`dynamodb/repairs.rs`, `dynamodb/sweep.rs`, `dynamodb/census.rs`):
+//! the operations gone stale, the sweep's marks,
 //! imports and removals, where it stands and its lease, and the audit's
 //! census. `MemoryIndex`'s port delegates each of them here.
 
 use super::{Entry, MemoryIndex, key_of};
 use crate::domain::{
-    IndexedClient, Owner, SweepLease, SweepRemoval, SweepState, TableCensus, now_micros,
+    IndexedClient, Owner, StaleOperation, SweepLease, SweepRemoval, SweepState, TableCensus,
+    now_micros,
 };
 
 impl MemoryIndex {
+    /// Creations, deletions and changes begun before `started_before`, in
+    /// the order DynamoDB's `repairs` index answers them.
+    pub(super) fn stale(&self, started_before: u64) -> Vec<StaleOperation> {
+        let state = self.state();
+        let creations = state.creations.values().map(|creation| {
+            (
+                creation.started_at,
+                StaleOperation::Creation(creation.clone()),
+            )
+        });
+        // A client being deleted is a deletion, whatever change it had.
+        let clients = state.clients.values().filter_map(|entry| {
+            match (entry.deleting_since, &entry.client.change) {
+                (Some(since), _) => Some((since, StaleOperation::Deletion(entry.client.clone()))),
+                (None, Some(change)) => Some((
+                    change.started_at,
+                    StaleOperation::Change(entry.client.clone()),
+                )),
+                (None, None) => None,
+            }
+        });
+        let mut stale: Vec<(u64, StaleOperation)> = creations
+            .chain(clients)
+            .filter(|(began, _)| *began < started_before)
+            .collect();
+        // In the order DynamoDB's `repairs` index answers them: by when
+        // they began.
+        stale.sort_by_key(|(began, _)| *began);
+        stale.into_iter().map(|(_, operation)| operation).collect()
+    }
+
     pub(super) fn mark_seen(&self, owner: &Owner, client_id: &str, generation: u64) -> bool {
         match self.state().clients.get_mut(&key_of(owner, client_id)) {
             Some(entry) => {

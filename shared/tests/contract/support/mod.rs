@@ -360,6 +360,15 @@ impl TestEnv {
             .expect("a reconciler's answer")
     }
 
+    /// What `auth0_log_events` answers to `event` (one event of Auth0's log
+    /// stream, as EventBridge delivers it); `Err` as the function fails.
+    pub async fn follow_log_event(&self, event: &Value) -> Result<Value, String> {
+        self.reconciler()
+            .answer_log_event(event, tokio::time::Instant::now() + Duration::from_secs(60))
+            .await
+            .map_err(|problem| problem.to_string())
+    }
+
     /// The reconciler of this environment's tenant and index, for which
     /// anything begun is already stale.
     pub fn reconciler(&self) -> Reconciler<ManagementApi<SecretsManagerSource>, DynamoIndex> {

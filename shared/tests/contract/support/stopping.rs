@@ -61,43 +61,26 @@ impl StoppingIndex {
     }
 }
 
-/// The owner index's calls, each passed through [`StoppingIndex::gate`]
-/// under its own name, so that a test's [`StopAt`] names the call as the
-/// trait does. Written once here: a call added to the trait is one line.
+#[macro_use]
+#[path = "../../common/owner_index_calls.rs"]
+mod owner_index_calls;
+
+/// Every call of the port through [`StoppingIndex::gate`], under its own
+/// name, so that a test's [`StopAt`] names the call as the trait does.
 macro_rules! gated {
-    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty;)*) => {
+    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty;)*
+     @lease $lease:ident($lease_arg:ident: $lease_type:ty) -> $lease_answer:ty;) => {
         impl OwnerIndex for StoppingIndex {
             $(
                 async fn $call(&self, $($arg: $type),*) -> Result<$answer, IndexError> {
                     self.gate(stringify!($call), self.inner.$call($($arg),*)).await
                 }
             )*
+            async fn $lease(&self, $lease_arg: $lease_type) -> Result<$lease_answer, IndexError> {
+                self.gate(stringify!($lease), self.inner.$lease($lease_arg)).await
+            }
         }
     };
 }
 
-gated! {
-    idempotency(owner: &Owner, key: &str) -> Option<IdempotencyRecord>;
-    begin_creation(creation: &Creation, max: u32) -> Begun;
-    record_client_id(creation: &Creation) -> ();
-    finish_creation(creation: &Creation, client: &IndexedClient) -> ();
-    abandon_creation(creation: &Creation) -> ();
-    list(owner: &Owner, after: Option<&Position>, limit: Option<usize>) -> Page;
-    get(owner: &Owner, client_id: &str) -> Option<IndexedClient>;
-    begin_deletion(owner: &Owner, client_id: &str) -> Option<IndexedClient>;
-    cancel_deletion(client: &IndexedClient) -> ();
-    remove(client: &IndexedClient) -> ();
-    begin_change(client: &IndexedClient, change: &PendingChange, stale_before: u64) -> ChangeBegun;
-    end_change(client: &IndexedClient, change_id: &str) -> bool;
-    count_owner_write(owner: &Owner, now: u64, limit: u32) -> WriteCount;
-    cursor_key(create: bool) -> Option<SecretString>;
-    stale_operations(before: u64) -> Vec<StaleOperation>;
-    mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool;
-    import(client: &IndexedClient, generation: u64) -> ();
-    unswept(generation: u64, created_before: u64) -> Vec<IndexedClient>;
-    sweep_state() -> SweepState;
-    take_sweep_lease(lease: &SweepLease) -> Option<SweepState>;
-    save_sweep_state(state: &SweepState, lease: &SweepLease) -> bool;
-    begin_sweep_removal(client: &IndexedClient, generation: u64, lease: &SweepLease) -> SweepRemoval;
-    census() -> TableCensus;
-}
+owner_index_calls!(gated);

@@ -222,6 +222,12 @@ impl DynamoProxy {
         self.shared.state().faults.len()
     }
 
+    /// Forgets every queued fault no request has met yet; how many there
+    /// were (a test whose request is over takes its faults back).
+    pub fn take_faults(&self) -> usize {
+        std::mem::take(&mut self.shared.state().faults).len()
+    }
+
     /// Every request so far, in the order received.
     pub fn requests(&self) -> Vec<ProxiedRequest> {
         self.shared.state().requests.clone()
