@@ -228,7 +228,7 @@ async fn an_update_of_scopes_changes_what_the_next_token_carries() {
     let expected = json!({
         "id": id, "client_id": id, "name": "Rescoped", "description": "",
         "scopes": ["read:spaces", "read:hives"], "status": "active",
-            "last_used_at": null,
+        "auth_method": "client_secret_post", "last_used_at": null,
     });
     assert_eq!(reply.json, expected);
     assert_eq!(env.get(&token, id).await.json, expected);
