@@ -159,7 +159,10 @@ impl Stack {
                 Route::UpdateClient
                 | Route::RotateClientSecret
                 | Route::DisableClient
-                | Route::EnableClient => 0,
+                | Route::EnableClient
+                | Route::ListCredentials
+                | Route::CreateCredential
+                | Route::DeleteCredential => 0,
                 Route::DeleteClient => self.status_of(self.management(Method::DELETE, &path)).await,
                 Route::CreateClient => {
                     let body = json!({

@@ -107,7 +107,8 @@ impl<S: CredentialsSource, I: OwnerIndex> App<S, I> {
                 },
                 config.max_clients_per_owner,
                 config.owner_writes_per_minute,
-            ),
+            )
+            .with_key_credentials(config.key_credentials),
         };
         App {
             service: Ok(service),

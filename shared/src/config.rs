@@ -48,6 +48,8 @@ pub struct Config {
     pub custom_client_ids: bool,
     /// Whether callers need the route's permission (`REQUIRE_CALLER_SCOPES`).
     pub require_caller_scopes: bool,
+    /// Whether clients may use key credentials (`KEY_CREDENTIALS`).
+    pub key_credentials: bool,
     /// The owner index's DynamoDB table (`CLIENTS_TABLE`).
     pub clients_table: String,
     /// How many clients (and creations under way) an owner may have.
@@ -101,7 +103,8 @@ const RESPONSE_ENVELOPE_BYTES: usize = 4 * 1024;
 
 /// The most bytes one client can take in a list's response, with
 /// `grant_scopes` the deployment's `GRANT_SCOPES`: its JSON (`id`, `name`,
-/// `description`, `client_id`, `scopes`, `status`, `last_used_at`) at the longest each
+/// `description`, `client_id`, `scopes`, `status`, `auth_method`,
+/// `last_used_at`) at the longest each
 /// field can be, in the characters that take the most room, escaped once
 /// as the body's JSON and once more as the body string of the envelope
 /// Lambda returns, and the comma after it. The longest: ids of 64
@@ -110,7 +113,8 @@ const RESPONSE_ENVELOPE_BYTES: usize = 4 * 1024;
 /// `\"` in the body and `\\\"` in the envelope, 4 bytes (as much as a
 /// 4-byte UTF-8 character); a description of 140 (`MAX_DESCRIPTION_CHARS`),
 /// each a control character such as U+0001, `\u0001` then `\\u0001`, 7
-/// bytes; every scope of `GRANT_SCOPES`; `status` `disabled`; a
+/// bytes; every scope of `GRANT_SCOPES`; `status` `disabled`; `auth_method`
+/// `client_secret_post`; a
 /// `last_used_at` with all six digits of its microseconds.
 /// `api::response`'s unit test checks this against the list item it
 /// serializes and those limits.
@@ -122,6 +126,8 @@ pub fn largest_list_item_bytes(grant_scopes: &[String]) -> usize {
         "client_id": "x".repeat(64),
         "scopes": grant_scopes,
         "status": "disabled",
+        // The longer of the two methods.
+        "auth_method": "client_secret_post",
         "last_used_at": "9999-12-31T23:59:59.999999Z",
     });
     let body = item.to_string();
@@ -272,6 +278,7 @@ impl Config {
             }
         };
         let require_caller_scopes = flag("REQUIRE_CALLER_SCOPES")?;
+        let key_credentials = flag("KEY_CREDENTIALS")?;
         // A client minted for this very API, with one of its permissions,
         // could mint clients of its own that its owner can neither see nor
         // delete: refuse to start rather than hand out that escalation.
@@ -296,6 +303,7 @@ impl Config {
             grant_scopes,
             custom_client_ids,
             require_caller_scopes,
+            key_credentials,
             clients_table,
             max_clients_per_owner,
             owner_writes_per_minute,
@@ -378,7 +386,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} table={} max_clients_per_owner={} owner_writes_per_minute={} management_token_cache={} sweep_interval_hours={}",
+            "auth0={} issuer={} audience={} jwks={} grant_audience={} scopes={} custom_client_ids={} require_caller_scopes={} key_credentials={} table={} max_clients_per_owner={} owner_writes_per_minute={} management_token_cache={} sweep_interval_hours={}",
             self.auth0_base_url,
             self.jwt_issuer,
             self.jwt_audience,
@@ -387,6 +395,7 @@ impl fmt::Display for Config {
             self.grant_scopes.len(),
             self.custom_client_ids,
             self.require_caller_scopes,
+            self.key_credentials,
             self.clients_table,
             self.max_clients_per_owner,
             self.owner_writes_per_minute,
@@ -514,13 +523,13 @@ mod tests {
     fn the_quota_is_at_most_what_one_list_can_answer() {
         let scopes = |scopes: &[&str]| scopes.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let most = max_listable_clients(&scopes(&DEFAULT_GRANT_SCOPES));
-        // Each client up to 2,483 bytes in the response with the 12
+        // Each client up to 2,522 bytes in the response with the 12
         // default scopes (docs/configuration.md gives the sum).
         assert_eq!(
             largest_list_item_bytes(&scopes(&DEFAULT_GRANT_SCOPES)),
-            2_483
+            2_522
         );
-        assert_eq!(most, 2_532);
+        assert_eq!(most, 2_493);
         assert!(
             most as usize * largest_list_item_bytes(&scopes(&DEFAULT_GRANT_SCOPES))
                 <= RESPONSE_LIMIT_BYTES - RESPONSE_ENVELOPE_BYTES
@@ -541,7 +550,7 @@ mod tests {
                 reason: "a list without limit holds every client, and more could pass Lambda's 6 MB response limit with these GRANT_SCOPES (docs/configuration.md)",
             }
         );
-        assert!(refused.to_string().contains("from 1 to 2532"), "{refused}");
+        assert!(refused.to_string().contains("from 1 to 2493"), "{refused}");
         // Fewer scopes leave room for more clients; a quota the default
         // scopes allow can be too many with many long ones.
         let few = max_listable_clients(&scopes(&["read:a"]));
@@ -582,6 +591,13 @@ mod tests {
     fn caller_scopes_can_be_turned_off() {
         let off = with(&[("REQUIRE_CALLER_SCOPES", "false")]).unwrap();
         assert!(!off.require_caller_scopes);
+        assert!(off.key_credentials);
+        let no_keys = with(&[("KEY_CREDENTIALS", "false")]).unwrap();
+        assert!(!no_keys.key_credentials);
+        assert_eq!(
+            invalid(with(&[("KEY_CREDENTIALS", "off")])),
+            Some("KEY_CREDENTIALS")
+        );
         assert_eq!(
             invalid(with(&[("REQUIRE_CALLER_SCOPES", "no")])),
             Some("REQUIRE_CALLER_SCOPES")

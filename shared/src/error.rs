@@ -29,6 +29,8 @@ pub enum Operation {
     UpdateClient,
     RotateSecret,
     DeleteGrant,
+    CreateCredential,
+    DeleteCredential,
 }
 
 impl fmt::Display for Operation {
@@ -40,6 +42,8 @@ impl fmt::Display for Operation {
             Operation::UpdateClient => "update client",
             Operation::RotateSecret => "rotate client secret",
             Operation::DeleteGrant => "delete client grant",
+            Operation::CreateCredential => "create credential",
+            Operation::DeleteCredential => "delete credential",
         })
     }
 }
@@ -65,6 +69,14 @@ pub enum UpstreamError {
     /// and so not a 502: the response map answers it as our own failure.
     #[error("management credentials unusable: {0}")]
     Credentials(String),
+    /// Auth0 refused a feature the tenant's plan lacks (403
+    /// `insufficient_entitlement`: Private Key JWT): nothing was made.
+    #[error("the Auth0 tenant's plan lacks this feature: {0}")]
+    NotEntitled(String),
+    /// Auth0 refused a new credential (409): the client's slots are taken,
+    /// or it holds that key already. Nothing was made.
+    #[error("Auth0 refused the credential: {0}")]
+    Conflict(String),
 }
 
 /// The owner index (DynamoDB) failed. The `String`s are for the log only.
@@ -108,6 +120,26 @@ pub enum ServiceError {
     /// 409 `IDEMPOTENCY_KEY_IN_USE`: the key's first request is still running.
     #[error("idempotency key in use")]
     IdempotencyKeyInUse,
+    /// 400 `KEY_CREDENTIALS_UNAVAILABLE`: key credentials are off
+    /// (`KEY_CREDENTIALS=false`) or the Auth0 tenant lacks Private Key JWT.
+    #[error("key credentials are unavailable")]
+    KeyCredentialsUnavailable,
+    /// 409 `CREDENTIAL_LIMIT_REACHED`: the client holds as many credentials
+    /// as Auth0 allows.
+    #[error("credential limit of {limit} reached")]
+    CredentialLimitReached { limit: usize },
+    /// 404 `CREDENTIAL_NOT_FOUND`: the client has no such credential.
+    #[error("credential not found")]
+    CredentialNotFound,
+    /// 409 `LAST_CREDENTIAL`: removing it would leave the client no way in.
+    #[error("the client's last credential cannot be removed")]
+    LastCredential,
+    /// 409 `CLIENT_USES_SECRET`: a credentials route on a secret client.
+    #[error("the client uses a secret, not keys")]
+    ClientUsesSecret,
+    /// 409 `CLIENT_USES_KEYS`: a secret rotation of a key client.
+    #[error("the client uses keys, not a secret")]
+    ClientUsesKeys,
     /// 429 `TOO_MANY_REQUESTS`: the owner has started `limit` Auth0-calling
     /// operations this minute (`OWNER_WRITES_PER_MINUTE`); the minute ends
     /// in `retry_after`.

@@ -41,6 +41,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod owner_index;
+pub mod public_key;
 pub mod reconcile;
 pub mod routes;
 pub mod secret_string;

@@ -14,6 +14,9 @@ pub const CLIENT_PATH: &str = "/api/v1/client/{id}";
 pub const ROTATE_SECRET_PATH: &str = "/api/v1/client/{id}/rotate-secret";
 pub const DISABLE_PATH: &str = "/api/v1/client/{id}/disable";
 pub const ENABLE_PATH: &str = "/api/v1/client/{id}/enable";
+/// A key client's credentials, and one of them.
+pub const CREDENTIALS_PATH: &str = "/api/v1/client/{id}/credentials";
+pub const CREDENTIAL_PATH: &str = "/api/v1/client/{id}/credentials/{credential_id}";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Route {
@@ -25,6 +28,9 @@ pub enum Route {
     RotateClientSecret,
     DisableClient,
     EnableClient,
+    ListCredentials,
+    CreateCredential,
+    DeleteCredential,
 }
 
 /// What a caller's token must grant (in its `scope` or `permissions`) to
@@ -83,7 +89,7 @@ pub struct RouteSpec {
 }
 
 impl Route {
-    pub const ALL: [Route; 8] = [
+    pub const ALL: [Route; 11] = [
         Route::CreateClient,
         Route::ListClients,
         Route::GetClient,
@@ -92,6 +98,9 @@ impl Route {
         Route::RotateClientSecret,
         Route::DisableClient,
         Route::EnableClient,
+        Route::ListCredentials,
+        Route::CreateCredential,
+        Route::DeleteCredential,
     ];
 
     /// The table itself.
@@ -112,6 +121,11 @@ impl Route {
             ),
             Route::DisableClient => ("disable_client", "POST", DISABLE_PATH, 200, Update),
             Route::EnableClient => ("enable_client", "POST", ENABLE_PATH, 200, Update),
+            Route::ListCredentials => ("list_credentials", "GET", CREDENTIALS_PATH, 200, Read),
+            Route::CreateCredential => ("create_credential", "POST", CREDENTIALS_PATH, 201, Update),
+            Route::DeleteCredential => {
+                ("delete_credential", "DELETE", CREDENTIAL_PATH, 204, Update)
+            }
         };
         RouteSpec {
             function,

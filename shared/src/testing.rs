@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use crate::domain::{
-    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, DirectoryGrant, GrantPolicy,
-    NewClient, Owner,
+    ClientDirectory, ClientUpdate, CreatedClient, Credential, DirectoryClient, DirectoryCredential,
+    DirectoryGrant, GrantPolicy, MAX_CREDENTIALS, NewClient, NewKey, Owner,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -31,15 +31,26 @@ pub enum Failing {
     UpdateRateLimited,
     Rotate,
     DeleteGrant,
+    /// A credential's creation that Auth0 made, but whose answer is lost.
+    CreateCredentialLost,
+    /// A credential's creation Auth0 refuses: the tenant lacks Private Key JWT.
+    CreateCredentialNotEntitled,
+    EnableCredentials,
+    DeleteCredential,
+    ListCredentials,
     /// A change of a grant's scopes.
     GrantScopes,
 }
+
+/// A client's credentials in memory: each, and whether it is enabled.
+type Keys = Vec<(Credential, bool)>;
 
 #[derive(Default)]
 struct State {
     clients: BTreeMap<String, (DirectoryClient, String)>,
     /// Each authorized client's scopes.
     grants: BTreeMap<String, Vec<String>>,
+    credentials: BTreeMap<String, Keys>,
     failing: Vec<Failing>,
     calls: Vec<&'static str>,
 }
@@ -113,6 +124,19 @@ impl MemoryDirectory {
             .map(|(_, secret)| secret.clone())
     }
 
+    /// The client's credentials (their ids), and which are enabled.
+    pub fn credentials(&self, client_id: &str) -> Vec<(String, bool)> {
+        self.state()
+            .credentials
+            .get(client_id)
+            .map(|keys| {
+                keys.iter()
+                    .map(|(key, enabled)| (key.credential_id.clone(), *enabled))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The calls made so far, by name.
     pub fn calls(&self) -> Vec<&'static str> {
         self.state().calls.clone()
@@ -156,7 +180,21 @@ impl ClientDirectory for MemoryDirectory {
         // discarded by the id it chose: nothing is left.
         self.call("create_client", Failing::Create)
             .map_err(|failed| UpstreamError::NotDone(failed.to_string()))?;
+        if client.public_key.is_some()
+            && self
+                .call("create_client", Failing::CreateCredentialNotEntitled)
+                .is_err()
+        {
+            return Err(UpstreamError::NotEntitled("create client".into()));
+        }
         let secret = format!("secret-of-{requested_id}");
+        let credentials = client.public_key.as_ref().map(|key| {
+            let credential = credential_of(requested_id, 0, key);
+            self.state()
+                .credentials
+                .insert(requested_id.to_owned(), vec![(credential.clone(), true)]);
+            vec![credential]
+        });
         self.state().clients.insert(
             requested_id.to_owned(),
             (
@@ -175,9 +213,94 @@ impl ClientDirectory for MemoryDirectory {
             client_id: requested_id.to_owned(),
             name: client.name.clone(),
             description: client.description.clone(),
-            client_secret: SecretString::new(secret),
+            client_secret: credentials.is_none().then(|| SecretString::new(secret)),
             scopes: Vec::new(),
+            credentials,
         })
+    }
+
+    async fn list_credentials(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<Option<Vec<DirectoryCredential>>, UpstreamError> {
+        self.call("list_credentials", Failing::ListCredentials)?;
+        let state = self.state();
+        Ok(state.clients.contains_key(client_id).then(|| {
+            let keys = state.credentials.get(client_id);
+            keys.into_iter()
+                .flatten()
+                .map(|(credential, _)| DirectoryCredential {
+                    credential: credential.clone(),
+                    kid: credential.thumbprint_sha256.clone(),
+                })
+                .collect()
+        }))
+    }
+
+    async fn create_credential(
+        &self,
+        client_id: &str,
+        key: &NewKey,
+        _deadline: Instant,
+    ) -> Result<DirectoryCredential, UpstreamError> {
+        self.call("create_credential", Failing::CreateCredentialNotEntitled)
+            .map_err(|_| UpstreamError::NotEntitled("create credential".into()))?;
+        let mut state = self.state();
+        let count = state.calls.len();
+        let keys = state.credentials.entry(client_id.to_owned()).or_default();
+        if keys.len() >= MAX_CREDENTIALS
+            || keys
+                .iter()
+                .any(|(held, _)| held.thumbprint_sha256 == key.thumbprint_sha256)
+        {
+            return Err(UpstreamError::Conflict("credential_limit_exceeded".into()));
+        }
+        let credential = credential_of(client_id, count, key);
+        keys.push((credential.clone(), false));
+        drop(state);
+        // Made, but the answer lost: as a timed-out POST.
+        self.call("create_credential", Failing::CreateCredentialLost)?;
+        Ok(DirectoryCredential {
+            kid: credential.thumbprint_sha256.clone(),
+            credential,
+        })
+    }
+
+    async fn enable_credentials(
+        &self,
+        client_id: &str,
+        credential_ids: &[&str],
+        _deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        self.call("enable_credentials", Failing::EnableCredentials)?;
+        let mut state = self.state();
+        if !state.clients.contains_key(client_id) {
+            return Ok(false);
+        }
+        for (credential, enabled) in state.credentials.entry(client_id.to_owned()).or_default() {
+            *enabled = credential_ids.contains(&credential.credential_id.as_str());
+        }
+        Ok(true)
+    }
+
+    async fn delete_credential(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.call("delete_credential", Failing::DeleteCredential)?;
+        let mut state = self.state();
+        let keys = state.credentials.entry(client_id.to_owned()).or_default();
+        if keys
+            .iter()
+            .any(|(credential, enabled)| *enabled && credential.credential_id == credential_id)
+        {
+            return Err(UpstreamError::Failed("delete credential: HTTP 409".into()));
+        }
+        keys.retain(|(credential, _)| credential.credential_id != credential_id);
+        Ok(())
     }
 
     async fn create_grant(
@@ -325,6 +448,18 @@ impl ClientDirectory for MemoryDirectory {
         let mut state = self.state();
         state.clients.remove(client_id);
         state.grants.remove(client_id);
+        state.credentials.remove(client_id);
         Ok(())
+    }
+}
+
+/// A credential of `key`, as the directory makes it (`number` tells it apart).
+fn credential_of(client_id: &str, number: usize, key: &NewKey) -> Credential {
+    Credential {
+        credential_id: format!("cred_{number}_{client_id}"),
+        alg: key.alg.clone(),
+        thumbprint_sha256: key.thumbprint_sha256.clone(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+        expires_at: key.expires_at.clone(),
     }
 }

@@ -4,8 +4,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{ClientUpdate, IdempotencyClaim, NewClient};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+
+use crate::domain::{ClientUpdate, IdempotencyClaim, KEY_ALGORITHMS, NewClient, NewKey};
 use crate::error::ServiceError;
+use crate::public_key::parse_spki_pem;
 
 /// Bodies larger than this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -75,12 +79,69 @@ pub fn parse_new_client(body: &[u8]) -> Result<NewClient, ServiceError> {
         .ok_or_else(|| ServiceError::invalid("client name is required"))?;
     let description = take_string(&mut fields, "description", "client description")?;
     let scopes = take_scopes(&mut fields)?;
-    refuse_unknown(&fields, "name, description and scopes")?;
+    let public_key = fields.remove("public_key").map(public_key).transpose()?;
+    refuse_unknown(&fields, "name, description, scopes and public_key")?;
     Ok(NewClient {
         name: valid_name(&name)?,
         description: valid_description(description.unwrap_or_default())?,
         scopes,
+        public_key,
     })
+}
+
+/// Parses and validates the body of `POST /api/v1/client/{id}/credentials`:
+/// a `public_key` object, as create takes it.
+pub fn parse_new_key(body: &[u8]) -> Result<NewKey, ServiceError> {
+    public_key(Value::Object(json_object(body)?))
+}
+
+/// A `public_key`: `{pem, alg, expires_at?}`, the PEM an SPKI RSA public
+/// key of 2048 to 4096 bits, `alg` one of [`KEY_ALGORITHMS`], `expires_at`
+/// an RFC 3339 time in the future. The PEM is never echoed: it may be a
+/// private key sent by mistake.
+fn public_key(value: Value) -> Result<NewKey, ServiceError> {
+    let Value::Object(mut fields) = value else {
+        return Err(ServiceError::invalid(
+            "public_key must be an object with pem, alg and optionally expires_at",
+        ));
+    };
+    let pem = take_string(&mut fields, "pem", "public_key.pem")?
+        .ok_or_else(|| ServiceError::invalid("public_key.pem is required"))?;
+    let key = parse_spki_pem(&pem).map_err(ServiceError::InvalidRequest)?;
+    let alg = take_string(&mut fields, "alg", "public_key.alg")?
+        .ok_or_else(|| ServiceError::invalid("public_key.alg is required"))?;
+    if !KEY_ALGORITHMS.contains(&alg.as_str()) {
+        return Err(ServiceError::invalid(format!(
+            "public_key.alg must be one of {}",
+            KEY_ALGORITHMS.join(", ")
+        )));
+    }
+    let expires_at = take_string(&mut fields, "expires_at", "public_key.expires_at")?
+        .map(|expiry| future_time(&expiry))
+        .transpose()?;
+    refuse_unknown(&fields, "pem, alg and expires_at (in public_key)")?;
+    Ok(NewKey {
+        pem,
+        alg,
+        expires_at,
+        thumbprint_sha256: key.thumbprint_sha256,
+    })
+}
+
+/// An RFC 3339 time (with its offset) after now, as UTC (`…Z`).
+fn future_time(text: &str) -> Result<String, ServiceError> {
+    let time = DateTime::from_str(text, Format::DateTimeWithOffset).map_err(|_| {
+        ServiceError::invalid(
+            "public_key.expires_at must be an RFC 3339 date-time with its offset (2030-01-31T00:00:00Z)",
+        )
+    })?;
+    if time <= DateTime::from(std::time::SystemTime::now()) {
+        return Err(ServiceError::invalid(
+            "public_key.expires_at must be in the future",
+        ));
+    }
+    time.fmt(Format::DateTime)
+        .map_err(|_| ServiceError::invalid("public_key.expires_at is out of range"))
 }
 
 /// Parses and validates the body of `PATCH /api/v1/client/{id}`: the same
@@ -312,6 +373,36 @@ mod tests {
         for (body, expected) in cases {
             assert_eq!(message(&body), expected, "body: {body:.60}");
         }
+    }
+
+    #[test]
+    fn a_key_is_an_spki_rsa_key_with_an_alg_and_a_future_expiry() {
+        for (key, expected) in test_support::bodies::invalid_public_keys() {
+            if !key.is_object() {
+                continue;
+            }
+            match parse_new_key(key.to_string().as_bytes()) {
+                Err(ServiceError::InvalidRequest(message)) => assert_eq!(message, expected),
+                other => panic!("{expected}: {other:?}"),
+            }
+        }
+        let pem = auth0_emulator::ClientKey::Max.public_pem();
+        let body = serde_json::json!({"pem": pem, "alg": "PS256", "expires_at": "2099-01-31T02:00:00+02:00"});
+        let key = parse_new_key(body.to_string().as_bytes()).unwrap();
+        assert_eq!(key.alg, "PS256");
+        // Kept in UTC, as the answers show it.
+        assert_eq!(key.expires_at.as_deref(), Some("2099-01-31T00:00:00Z"));
+        assert_eq!(
+            key.thumbprint_sha256,
+            auth0_emulator::ClientKey::Max.thumbprint()
+        );
+        let created = parse_new_client(
+            serde_json::json!({"name": "k", "public_key": {"pem": pem, "alg": "RS384"}})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(created.public_key.unwrap().alg, "RS384");
     }
 
     #[test]

@@ -21,7 +21,9 @@ use crate::domain::{ClientStatus, Owner, OwnerIndex, deadline};
 use crate::error::{AuthError, ServiceError};
 use crate::metrics;
 use crate::routes::{CLIENTS_PATH, Route};
-use crate::validation::{idempotency_claim, page_limit, parse_client_update, parse_new_client};
+use crate::validation::{
+    idempotency_claim, page_limit, parse_client_update, parse_new_client, parse_new_key,
+};
 use response::{
     ClientBody, CreatedClientBody, RotatedSecretBody, empty_response, error_response, json_response,
 };
@@ -163,6 +165,24 @@ async fn operate<S: CredentialsSource, I: OwnerIndex>(
             let client = clients.set_status(&owner, &id, wanted, deadline).await?;
             json_response(status, &ClientBody::from(&client))
         }
+        Route::ListCredentials => {
+            let id = client_id_parameter(request);
+            json_response(status, &clients.credentials(&owner, &id).await?)
+        }
+        Route::CreateCredential => {
+            let key = parse_new_key(request.body().as_ref())?;
+            let id = client_id_parameter(request);
+            let added = clients.add_credential(&owner, &id, key, deadline).await?;
+            json_response(status, &added)
+        }
+        Route::DeleteCredential => {
+            let id = client_id_parameter(request);
+            let credential_id = path_parameter(request, "credential_id", "credentials");
+            clients
+                .remove_credential(&owner, &id, &credential_id, deadline)
+                .await?;
+            empty_response(status)
+        }
     })
 }
 
@@ -210,16 +230,31 @@ fn authorization(request: &Request) -> Result<Option<&str>, AuthError> {
 /// after `/api/v1/client/` (the lifecycle routes' paths go on after it).
 /// An id that is no client's is answered 404 by the operation.
 fn client_id_parameter(request: &Request) -> String {
-    if let Some(id) = request
+    path_parameter(request, "id", "client")
+}
+
+/// A path parameter (`{name}`): API Gateway's, or, without it, the path
+/// segment after `/api/v1/client/` or `…/{after}/` (`after` the segment
+/// before the parameter in the route's path).
+fn path_parameter(request: &Request, name: &str, after: &str) -> String {
+    if let Some(value) = request
         .path_parameters_ref()
-        .and_then(|parameters| parameters.first("id"))
+        .and_then(|parameters| parameters.first(name))
     {
-        return id.to_owned();
+        return value.to_owned();
     }
-    let prefix = format!("{CLIENTS_PATH}/");
+    let prefix = match after {
+        "client" => format!("{CLIENTS_PATH}/"),
+        other => format!("/{other}/"),
+    };
     let path = request.uri().path();
-    path.find(&prefix)
-        .map(|at| &path[at + prefix.len()..])
+    // The client's id is the first such segment; any other parameter is
+    // the last (a client may be named `credentials`).
+    let at = match after {
+        "client" => path.find(&prefix),
+        _ => path.rfind(&prefix),
+    };
+    at.map(|at| &path[at + prefix.len()..])
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_default()
         .to_owned()

@@ -6,7 +6,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
-use crate::domain::{CreatedClient, IndexedClient, RotatedSecret, rfc3339};
+use crate::domain::{AuthMethod, CreatedClient, Credential, IndexedClient, RotatedSecret, rfc3339};
 use crate::error::{AuthError, Operation, ServiceError, UpstreamError};
 
 /// What a failed rotation adds: the caller cannot know which secret works.
@@ -72,6 +72,42 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
             StatusCode::CONFLICT,
             "CLIENT_CHANGE_IN_PROGRESS",
             "another change to this client is in progress; retry shortly",
+        ),
+        ServiceError::KeyCredentialsUnavailable
+        | ServiceError::Upstream {
+            cause: UpstreamError::NotEntitled(_),
+            ..
+        } => coded(
+            StatusCode::BAD_REQUEST,
+            "KEY_CREDENTIALS_UNAVAILABLE",
+            "key credentials (Private Key JWT) are not available in this deployment; create the client without public_key to get a secret",
+        ),
+        ServiceError::CredentialLimitReached { limit } => coded(
+            StatusCode::CONFLICT,
+            "CREDENTIAL_LIMIT_REACHED",
+            &format!(
+                "credential limit reached: a client may hold at most {limit} credentials; remove one first"
+            ),
+        ),
+        ServiceError::CredentialNotFound => coded(
+            StatusCode::NOT_FOUND,
+            "CREDENTIAL_NOT_FOUND",
+            "credential not found",
+        ),
+        ServiceError::LastCredential => coded(
+            StatusCode::CONFLICT,
+            "LAST_CREDENTIAL",
+            "this is the client's last credential: add its successor before removing it",
+        ),
+        ServiceError::ClientUsesSecret => coded(
+            StatusCode::CONFLICT,
+            "CLIENT_USES_SECRET",
+            "this client authenticates with a secret, not keys",
+        ),
+        ServiceError::ClientUsesKeys => coded(
+            StatusCode::CONFLICT,
+            "CLIENT_USES_KEYS",
+            "this client authenticates with keys and has no secret: rotate by adding a key, then removing the old one",
         ),
         ServiceError::IdempotencyKeyInUse => coded(
             StatusCode::CONFLICT,
@@ -159,6 +195,11 @@ fn operation_failure(operation: Operation) -> (&'static str, &'static str) {
             "CLIENT_GRANT_DELETE_FAILED",
             "failed to revoke the client's API access",
         ),
+        Operation::CreateCredential => ("CREDENTIAL_CREATE_FAILED", "failed to add the credential"),
+        Operation::DeleteCredential => (
+            "CREDENTIAL_DELETE_FAILED",
+            "failed to remove the credential",
+        ),
     }
 }
 
@@ -173,8 +214,18 @@ pub fn log_failure(problem: &ServiceError) {
         | ServiceError::ClientLimitReached { .. }
         | ServiceError::ClientChangeInProgress
         | ServiceError::IdempotencyKeyInUse
+        | ServiceError::IdempotencyKeyReused
         | ServiceError::TooManyRequests { .. }
-        | ServiceError::IdempotencyKeyReused => {
+        | ServiceError::KeyCredentialsUnavailable
+        | ServiceError::CredentialLimitReached { .. }
+        | ServiceError::CredentialNotFound
+        | ServiceError::LastCredential
+        | ServiceError::ClientUsesSecret
+        | ServiceError::ClientUsesKeys
+        | ServiceError::Upstream {
+            cause: UpstreamError::NotEntitled(_),
+            ..
+        } => {
             info!(error = %problem, "request refused")
         }
         ServiceError::Internal(_)
@@ -241,24 +292,33 @@ impl<'a> ErrorBody<'a> {
 }
 
 /// The 201 of create: with the rotation's answer, the only bodies that
-/// ever carry a secret.
+/// ever carry a secret. A key client's has none: its `auth_method` and
+/// `credentials` instead.
 #[derive(Serialize)]
 pub struct CreatedClientBody<'a> {
     name: &'a str,
     description: &'a str,
     client_id: &'a str,
-    client_secret: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
     scopes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_method: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credentials: Option<&'a [Credential]>,
 }
 
 impl<'a> From<&'a CreatedClient> for CreatedClientBody<'a> {
     fn from(client: &'a CreatedClient) -> Self {
+        let credentials = client.credentials.as_deref();
         CreatedClientBody {
             name: &client.name,
             description: &client.description,
             client_id: &client.client_id,
-            client_secret: client.client_secret.expose(),
+            client_secret: client.client_secret.as_ref().map(|secret| secret.expose()),
             scopes: &client.scopes,
+            auth_method: credentials.map(|_| AuthMethod::PrivateKeyJwt.as_str()),
+            credentials,
         }
     }
 }
@@ -289,6 +349,7 @@ pub struct ClientBody<'a> {
     client_id: &'a str,
     scopes: &'a [String],
     status: &'static str,
+    auth_method: &'static str,
     /// When it last got a token (RFC 3339), as Auth0's log stream told;
     /// `null` until then, or without the log stream.
     last_used_at: Option<String>,
@@ -304,6 +365,7 @@ impl<'a> From<&'a IndexedClient> for ClientBody<'a> {
             client_id: &client.client_id,
             scopes: client.scopes.as_deref().unwrap_or_default(),
             status: client.status.as_str(),
+            auth_method: AuthMethod::of(client.credentials.as_deref()).as_str(),
             last_used_at: client.last_used_at.map(rfc3339),
         }
     }
@@ -374,6 +436,7 @@ mod tests {
             idempotency_key: None,
             scopes: Some(scopes.to_vec()),
             status: ClientStatus::Disabled,
+            credentials: None,
             change: None,
             // The longest time shown: 9999-12-31T23:59:59.999999Z.
             last_used_at: Some(253_402_300_799_999_999),

@@ -8,14 +8,15 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use tracing::{error, warn};
 
+use super::credentials::refusal;
 use super::management_api::ManagementApi;
 use super::token::CredentialsSource;
 use super::transport::{Answer, Call};
 use super::wire::{
     Auth0CreatedClient, ClientPage, ClientSecret, M2M_APP_TYPE, READ_FIELDS, client_update_body,
-    new_client_body,
+    new_client_body, now_rfc3339,
 };
-use crate::domain::{ClientUpdate, CreatedClient, DirectoryClient, NewClient, Owner};
+use crate::domain::{ClientUpdate, CreatedClient, Credential, DirectoryClient, NewClient, Owner};
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
 
@@ -80,9 +81,10 @@ pub(super) async fn create<S: CredentialsSource>(
         }
         // Auth0 said no: nothing was created.
         Ok(answer) if answer.status.is_client_error() => {
-            return Err(UpstreamError::NotDone(
-                answer.failure("create client").to_string(),
-            ));
+            return Err(match refusal(&answer, "create client") {
+                entitled @ UpstreamError::NotEntitled(_) => entitled,
+                other => UpstreamError::NotDone(other.to_string()),
+            });
         }
         Ok(answer) => Err(answer.failure("create client")),
         // Persistent 429s were never processed; without credentials
@@ -92,17 +94,8 @@ pub(super) async fn create<S: CredentialsSource>(
         }
         Err(other) => Err(other),
     };
-    match confirmed {
-        Ok(created) => Ok(CreatedClient {
-            name: created.name.unwrap_or_else(|| client.name.clone()),
-            description: created
-                .description
-                .unwrap_or_else(|| client.description.clone()),
-            client_id: created.client_id,
-            client_secret: created.client_secret,
-            // The grant is the operation's next step.
-            scopes: Vec::new(),
-        }),
+    match confirmed.and_then(|created| made(client, created)) {
+        Ok(created) => Ok(created),
         Err(cause) => {
             let discarded = match &chosen_id {
                 Some(id) => discard_unconfirmed(api, id, discard_deadline).await,
@@ -120,6 +113,53 @@ pub(super) async fn create<S: CredentialsSource>(
             }
         }
     }
+}
+
+/// The client Auth0 made: with its secret, or, for a key client, its one
+/// credential (Auth0's id of it, and the key it was made from). A key
+/// client answered without its credential, or a secret client without
+/// its secret, is a failure (and undone like one).
+fn made(client: &NewClient, created: Auth0CreatedClient) -> Result<CreatedClient, UpstreamError> {
+    let missing =
+        |what: &str| UpstreamError::Failed(format!("create client: no {what} in Auth0's answer"));
+    let (client_secret, credentials) = match &client.public_key {
+        None => (
+            Some(
+                created
+                    .client_secret
+                    .ok_or_else(|| missing("client_secret"))?,
+            ),
+            None,
+        ),
+        Some(key) => {
+            let ids = created
+                .client_authentication_methods
+                .unwrap_or_default()
+                .private_key_jwt_ids();
+            let [credential_id] = ids.as_slice() else {
+                return Err(missing("credential"));
+            };
+            let credential = Credential {
+                credential_id: credential_id.clone(),
+                alg: key.alg.clone(),
+                thumbprint_sha256: key.thumbprint_sha256.clone(),
+                created_at: now_rfc3339(),
+                expires_at: key.expires_at.clone(),
+            };
+            (None, Some(vec![credential]))
+        }
+    };
+    Ok(CreatedClient {
+        name: created.name.unwrap_or_else(|| client.name.clone()),
+        description: created
+            .description
+            .unwrap_or_else(|| client.description.clone()),
+        client_id: created.client_id,
+        client_secret,
+        // The grant is the operation's next step.
+        scopes: Vec::new(),
+        credentials,
+    })
 }
 
 /// One `POST /api/v2/clients` of the creation `creation_id`, asking for

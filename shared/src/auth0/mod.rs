@@ -40,6 +40,7 @@
 //! is shared and how the item's conditions keep it minted once.
 
 mod clients;
+mod credentials;
 mod grants;
 mod management_api;
 mod shared_token;
@@ -54,8 +55,8 @@ pub use token::{CredentialsSource, ManagementCredentials, ManagementTokens, TOKE
 pub use transport::{ATTEMPT_TIMEOUT, MAX_RETRIES};
 
 use crate::domain::{
-    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, DirectoryGrant, GrantPolicy,
-    NewClient, Owner,
+    ClientDirectory, ClientUpdate, CreatedClient, DirectoryClient, DirectoryCredential,
+    DirectoryGrant, GrantPolicy, NewClient, NewKey, Owner,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -156,6 +157,41 @@ impl<S: CredentialsSource> ClientDirectory for ManagementApi<S> {
         deadline: Instant,
     ) -> Result<Option<SecretString>, UpstreamError> {
         clients::rotate_secret(self, client_id, deadline).await
+    }
+
+    async fn list_credentials(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<Option<Vec<DirectoryCredential>>, UpstreamError> {
+        credentials::list(self, client_id, deadline).await
+    }
+
+    async fn create_credential(
+        &self,
+        client_id: &str,
+        key: &NewKey,
+        deadline: Instant,
+    ) -> Result<DirectoryCredential, UpstreamError> {
+        credentials::create(self, client_id, key, deadline).await
+    }
+
+    async fn enable_credentials(
+        &self,
+        client_id: &str,
+        credential_ids: &[&str],
+        deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        credentials::enable(self, client_id, credential_ids, deadline).await
+    }
+
+    async fn delete_credential(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        credentials::delete(self, client_id, credential_id, deadline).await
     }
 
     async fn delete_client(&self, client_id: &str, deadline: Instant) -> Result<(), UpstreamError> {

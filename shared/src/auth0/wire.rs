@@ -3,11 +3,18 @@
 //! the domain's nouns. Nothing here sends anything.
 
 use std::collections::HashMap;
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::{ClientUpdate, DirectoryClient, DirectoryGrant, GrantPolicy, NewClient, Owner};
+use crate::domain::{
+    ClientUpdate, Credential, DirectoryClient, DirectoryCredential, DirectoryGrant, GrantPolicy,
+    NewClient, NewKey, Owner,
+};
 use crate::secret_string::SecretString;
 
 /// `client_metadata` key recording who created a client through this service.
@@ -24,7 +31,10 @@ pub const READ_FIELDS: &str = "client_id,name,description,app_type,client_metada
 /// `POST /api/v2/clients`: an M2M application recording its owner and
 /// the creation that makes it (`creation_id`: the id the creation chose,
 /// which names its record), with that id as the client's when the tenant
-/// takes custom ids (`client_id`).
+/// takes custom ids (`client_id`). A key client gets its key as its one
+/// enabled credential, with `jwt_configuration.alg` RS256 (which Auth0
+/// requires to set authentication methods) and no
+/// `token_endpoint_auth_method` (the two are exclusive).
 pub fn new_client_body(
     client: &NewClient,
     owner: &Owner,
@@ -36,16 +46,124 @@ pub fn new_client_body(
         "description": client.description,
         "app_type": M2M_APP_TYPE,
         "grant_types": ["client_credentials"],
-        "token_endpoint_auth_method": "client_secret_post",
         "client_metadata": {
             OWNER_METADATA_KEY: owner.as_str(),
             CREATION_METADATA_KEY: creation_id,
         },
     });
-    if let (Some(id), Some(map)) = (client_id, body.as_object_mut()) {
-        map.insert("client_id".into(), json!(id));
+    if let Some(map) = body.as_object_mut() {
+        match &client.public_key {
+            Some(key) => {
+                map.insert("jwt_configuration".into(), json!({"alg": "RS256"}));
+                map.insert(
+                    "client_authentication_methods".into(),
+                    json!({"private_key_jwt": {"credentials": [credential_body(key)]}}),
+                );
+            }
+            None => {
+                map.insert(
+                    "token_endpoint_auth_method".into(),
+                    json!("client_secret_post"),
+                );
+            }
+        }
+        if let Some(id) = client_id {
+            map.insert("client_id".into(), json!(id));
+        }
     }
     body
+}
+
+/// A `public_key` credential, as `POST /api/v2/clients/{id}/credentials`
+/// and a create's `client_authentication_methods` take it. Auth0 gives it
+/// the key's thumbprint as its `kid`.
+pub fn credential_body(key: &NewKey) -> Value {
+    let mut body = json!({
+        "credential_type": "public_key",
+        "pem": key.pem,
+        "alg": key.alg,
+    });
+    if let (Some(expiry), Some(map)) = (&key.expires_at, body.as_object_mut()) {
+        map.insert("expires_at".into(), json!(expiry));
+    }
+    body
+}
+
+/// `PATCH /api/v2/clients/{id}`: exactly these credentials enabled.
+pub fn enabled_credentials_body(credential_ids: &[&str]) -> Value {
+    let listed: Vec<Value> = credential_ids.iter().map(|id| json!({"id": id})).collect();
+    json!({"client_authentication_methods": {"private_key_jwt": {"credentials": listed}}})
+}
+
+/// A credential as Auth0 answers it (`POST` and `GET
+/// /api/v2/clients/{id}/credentials`).
+#[derive(Deserialize)]
+pub struct Auth0Credential {
+    id: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+impl From<Auth0Credential> for DirectoryCredential {
+    fn from(credential: Auth0Credential) -> Self {
+        let kid = credential.kid.unwrap_or_default();
+        DirectoryCredential {
+            credential: Credential {
+                credential_id: credential.id,
+                alg: credential.alg.unwrap_or_else(|| "RS256".into()),
+                thumbprint_sha256: kid.clone(),
+                // Auth0 documents it; should an answer lack it, the time
+                // it was read is the nearest one known.
+                created_at: credential
+                    .created_at
+                    .filter(|at| !at.is_empty())
+                    .unwrap_or_else(now_rfc3339),
+                expires_at: credential.expires_at,
+            },
+            kid,
+        }
+    }
+}
+
+/// Now, in RFC 3339 (UTC), as the credentials' times are shown.
+pub fn now_rfc3339() -> String {
+    DateTime::from(SystemTime::now())
+        .fmt(Format::DateTime)
+        .unwrap_or_default()
+}
+
+/// The ids of the credentials a create enabled
+/// (`client_authentication_methods.private_key_jwt.credentials`).
+#[derive(Deserialize, Default)]
+pub struct AuthenticationMethods {
+    #[serde(default)]
+    private_key_jwt: Option<PrivateKeyJwt>,
+}
+
+#[derive(Deserialize)]
+struct PrivateKeyJwt {
+    #[serde(default)]
+    credentials: Vec<CredentialId>,
+}
+
+#[derive(Deserialize)]
+struct CredentialId {
+    id: String,
+}
+
+impl AuthenticationMethods {
+    pub fn private_key_jwt_ids(&self) -> Vec<String> {
+        self.private_key_jwt
+            .iter()
+            .flat_map(|method| method.credentials.iter().map(|c| c.id.clone()))
+            .collect()
+    }
 }
 
 /// `POST /api/v2/client-grants`: `client_id` may call the policy's API with
@@ -163,7 +281,11 @@ pub struct Auth0CreatedClient {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    pub client_secret: SecretString,
+    /// Absent for a client on Private Key JWT: Auth0 shows no secret of it.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    #[serde(default)]
+    pub client_authentication_methods: Option<AuthenticationMethods>,
 }
 
 /// `GET /api/v2/clients` with checkpoint paging (`from`, `take`) answers

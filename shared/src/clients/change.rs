@@ -88,6 +88,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                                 // outcome is unknown, not "nothing done".
                                 UpstreamError::RateLimited { .. }
                                 | UpstreamError::Credentials(_)
+                                | UpstreamError::NotEntitled(_)
+                                | UpstreamError::Conflict(_)
                                     if profile_sent =>
                                 {
                                     UpstreamError::Failed(format!(
@@ -170,7 +172,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         client_id: &str,
         (aspects, operation, deadline): (Aspects, Operation, Instant),
         wanted: impl Fn(&IndexedClient) -> IndexedClient,
-        in_auth0: impl AsyncFnOnce(&IndexedClient, Aspects) -> Result<bool, ServiceError>,
+        // It may fill in what Auth0 decides (a new credential's id).
+        in_auth0: impl AsyncFnOnce(&mut IndexedClient, Aspects) -> Result<bool, ServiceError>,
     ) -> Result<IndexedClient, ServiceError> {
         let current = self.indexed(owner, client_id).await?;
         if current.change.is_none() && same_values(&wanted(&current), &current) {
@@ -205,7 +208,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 return Err(ServiceError::index_write(operation)(problem));
             }
         };
-        let target = wanted(&current);
+        let mut target = wanted(&current);
         // What a change that stopped half-way, taken over, may still have
         // left different in Auth0 besides what this one sets: stale at
         // once, run by no request.
@@ -223,7 +226,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         let taken_aspects = taken_over
             .as_ref()
             .map_or(Aspects::default(), |stale| stale.aspects);
-        match in_auth0(&target, taken_aspects).await {
+        match in_auth0(&mut target, taken_aspects).await {
             Ok(true) => {
                 let left = taken_over
                     .as_ref()
@@ -267,13 +270,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 warn!(client_id, "in the index but not in Auth0");
                 Err(ServiceError::ClientNotFound)
             }
-            // Auth0 processed nothing: the client stays as it was.
-            Err(
-                problem @ ServiceError::Upstream {
-                    cause: UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_),
-                    ..
-                },
-            ) => {
+            // Auth0 processed nothing (or refused it, or the change was
+            // refused before Auth0 was asked): the client stays as it was.
+            Err(problem) if nothing_done(&problem) => {
                 let unchanged = IndexedClient {
                     change: left_over(
                         taken_over
@@ -324,13 +323,35 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     }
 }
 
-/// Whether the client already has `wanted`'s name, description, status
-/// and scopes.
+/// Whether a change that failed so left Auth0 as it was.
+fn nothing_done(problem: &ServiceError) -> bool {
+    match problem {
+        ServiceError::Upstream { cause, .. } => matches!(
+            cause,
+            UpstreamError::RateLimited { .. }
+                | UpstreamError::Credentials(_)
+                | UpstreamError::NotEntitled(_)
+                | UpstreamError::Conflict(_)
+        ),
+        // The operation's own refusals, before Auth0 was asked.
+        ServiceError::InvalidRequest(_)
+        | ServiceError::KeyCredentialsUnavailable
+        | ServiceError::CredentialLimitReached { .. }
+        | ServiceError::CredentialNotFound
+        | ServiceError::LastCredential
+        | ServiceError::ClientUsesSecret => true,
+        _ => false,
+    }
+}
+
+/// Whether the client already has `wanted`'s name, description, status,
+/// scopes and credentials.
 fn same_values(wanted: &IndexedClient, current: &IndexedClient) -> bool {
     wanted.name == current.name
         && wanted.description == current.description
         && wanted.status == current.status
         && wanted.scopes == current.scopes
+        && wanted.credentials == current.credentials
 }
 
 #[cfg(test)]

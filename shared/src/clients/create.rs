@@ -77,6 +77,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         deadline: Instant,
     ) -> Result<CreatedClient, ServiceError> {
         let scopes = choose_scopes(client.scopes.as_deref(), &self.grant.scopes)?;
+        if client.public_key.is_some() && !self.key_credentials {
+            return Err(ServiceError::KeyCredentialsUnavailable);
+        }
         if let Some(claim) = &idempotency
             && let Some(replayed) = self.replay(owner, claim, deadline).await?
         {
@@ -161,7 +164,11 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     }
                 }
                 audit("create_client", owner, None, "client_create_failed");
-                return Err(ServiceError::upstream(Operation::CreateClient)(cause));
+                return Err(match cause {
+                    // The tenant lacks Private Key JWT: nothing was made.
+                    UpstreamError::NotEntitled(_) => ServiceError::KeyCredentialsUnavailable,
+                    cause => ServiceError::upstream(Operation::CreateClient)(cause),
+                });
             }
         };
         if created.client_id != creation.chosen_id {
@@ -206,6 +213,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             idempotency_key: creation.idempotency.as_ref().map(|claim| claim.key.clone()),
             scopes: Some(scopes.clone()),
             status: ClientStatus::Active,
+            credentials: created.credentials.clone(),
             change: None,
             last_used_at: None,
         };
@@ -269,6 +277,17 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .get(owner, &client_id)
             .await?
             .ok_or(ServiceError::IdempotencyKeyInUse)?;
+        // A key client has no secret to read back: its credentials instead.
+        if client.credentials.is_some() {
+            return Ok(Some(CreatedClient {
+                client_id,
+                scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                name: client.name,
+                description: client.description,
+                client_secret: None,
+                credentials: client.credentials,
+            }));
+        }
         let secret = self
             .directory
             .client_secret(&client_id, deadline)
@@ -290,7 +309,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             scopes: self.grant.scopes_of(client.scopes.as_deref()),
             name: client.name,
             description: client.description,
-            client_secret: secret,
+            client_secret: Some(secret),
+            credentials: None,
         }))
     }
 

@@ -59,7 +59,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 }
                 // Auth0 may have deleted it: it stays hidden, and the
                 // reconciler finishes the deletion (the caller asked for it).
-                UpstreamError::Failed(_) => {
+                UpstreamError::Failed(_)
+                | UpstreamError::NotEntitled(_)
+                | UpstreamError::Conflict(_) => {
                     warn!(
                         client_id,
                         "deletion outcome unknown; the reconciler will finish it"

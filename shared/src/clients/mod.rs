@@ -6,13 +6,15 @@
 //! One file per operation, each read top to bottom like its section of
 //! docs/owner-index.md: `create.rs` ("Create", with its undo), `list.rs`
 //! ("List and get", with the cursors' key), `change.rs` ("Changes": update,
-//! disable and enable, and the protocol they share), `rotate.rs` and
-//! `delete.rs` ("Delete").
+//! disable and enable, and the protocol they share), `credentials.rs`
+//! ("Key credentials": list, add and remove, under that protocol),
+//! `rotate.rs` and `delete.rs` ("Delete").
 //! Each adds its methods to [`ClientService`], which holds what they share:
 //! this file.
 
 mod change;
 mod create;
+pub mod credentials;
 mod delete;
 mod list;
 mod rotate;
@@ -40,6 +42,8 @@ pub struct ClientService<D, I> {
     index: I,
     grant: GrantPolicy,
     max_clients: u32,
+    /// Whether clients may use key credentials (`KEY_CREDENTIALS`).
+    key_credentials: bool,
     /// How many Auth0-calling operations an owner may begin in a minute.
     writes_per_minute: u32,
     /// The list cursors' key, once the index has one.
@@ -67,8 +71,17 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             index,
             grant,
             max_clients,
+            key_credentials: true,
             writes_per_minute,
             cursor_key: OnceCell::new(),
+        }
+    }
+
+    /// With key credentials on or off (`KEY_CREDENTIALS`; on by default).
+    pub fn with_key_credentials(self, key_credentials: bool) -> Self {
+        ClientService {
+            key_credentials,
+            ..self
         }
     }
 
@@ -153,6 +166,13 @@ fn audit_outcome<T>(
         Ok(_) => done,
         Err(ServiceError::ClientNotFound) => "not_found",
         Err(ServiceError::ClientChangeInProgress) => "busy",
+        Err(
+            ServiceError::CredentialLimitReached { .. }
+            | ServiceError::LastCredential
+            | ServiceError::CredentialNotFound
+            | ServiceError::ClientUsesSecret
+            | ServiceError::ClientUsesKeys,
+        ) => "refused",
         Err(ServiceError::TooManyRequests { .. }) => "throttled",
         Err(ServiceError::Upstream { .. }) => "upstream_failed",
         Err(_) => "failed",

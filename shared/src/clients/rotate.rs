@@ -18,7 +18,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         deadline: Instant,
     ) -> Result<RotatedSecret, ServiceError> {
         let outcome = async {
-            self.get(owner, client_id).await?;
+            if self.get(owner, client_id).await?.credentials.is_some() {
+                return Err(ServiceError::ClientUsesKeys);
+            }
             self.admit_write(owner).await?;
             match self.directory.rotate_secret(client_id, deadline).await {
                 Ok(Some(client_secret)) => Ok(RotatedSecret {
@@ -59,7 +61,7 @@ mod tests {
         };
         let rotated = rotate().await.unwrap();
         assert_eq!(rotated.client_id, created.client_id);
-        assert_ne!(rotated.client_secret, created.client_secret);
+        assert_ne!(Some(rotated.client_secret.clone()), created.client_secret);
         assert_eq!(
             service.directory().secret(&created.client_id).unwrap(),
             rotated.client_secret.expose()

@@ -41,6 +41,21 @@ pub fn named(name: &str) -> NewClient {
         name: name.into(),
         description: format!("{name} description"),
         scopes: None,
+        public_key: None,
+    }
+}
+
+/// `key`'s public key, as a request gives it (RS256, no expiry).
+pub fn public(key: auth0_emulator::ClientKey) -> crate::domain::NewKey {
+    let body = serde_json::json!({"pem": key.public_pem(), "alg": "RS256"});
+    crate::validation::parse_new_key(body.to_string().as_bytes()).unwrap()
+}
+
+/// A client named `name` that authenticates with `key` instead of a secret.
+pub fn keyed(name: &str, key: auth0_emulator::ClientKey) -> NewClient {
+    NewClient {
+        public_key: Some(public(key)),
+        ..named(name)
     }
 }
 

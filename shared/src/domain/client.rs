@@ -3,6 +3,7 @@
 //! get.
 
 use super::clock::{STALE_AFTER, micros, now_micros};
+use super::credential::{Credential, NewKey};
 use super::owner::Owner;
 use crate::secret_string::SecretString;
 
@@ -28,6 +29,9 @@ pub struct NewClient {
     /// The scopes asked for (distinct, at least one), if the caller chose;
     /// whether each may be granted is the operation's to check.
     pub scopes: Option<Vec<String>>,
+    /// The key it authenticates with instead of a secret, if the caller
+    /// sent one.
+    pub public_key: Option<NewKey>,
 }
 
 /// A client just created, with the only copy of its secret we will ever hand out.
@@ -36,9 +40,12 @@ pub struct CreatedClient {
     pub client_id: String,
     pub name: String,
     pub description: String,
-    pub client_secret: SecretString,
+    /// `None` for a key client, which has no secret anyone may see.
+    pub client_secret: Option<SecretString>,
     /// What its grant holds.
     pub scopes: Vec<String>,
+    /// A key client's credentials (`None`: it uses a secret).
+    pub credentials: Option<Vec<Credential>>,
 }
 
 /// A client's new secret, which only its rotation's answer shows.
@@ -93,12 +100,14 @@ impl ClientStatus {
 
 /// What a change of a client may leave different in Auth0 from the index
 /// until it is over: its profile (name and description), its access (the
-/// grant, by its status), its grant's scopes.
+/// grant, by its status), its grant's scopes, its key credentials.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Aspects {
     pub profile: bool,
     pub access: bool,
     pub scopes: bool,
+    /// Its key credentials: which Auth0 holds, and which it has enabled.
+    pub credentials: bool,
 }
 
 impl Aspects {
@@ -106,20 +115,29 @@ impl Aspects {
         profile: true,
         access: false,
         scopes: false,
+        credentials: false,
     };
     pub const ACCESS: Aspects = Aspects {
         profile: false,
         access: true,
         scopes: false,
+        credentials: false,
     };
     pub const SCOPES: Aspects = Aspects {
         profile: false,
         access: false,
         scopes: true,
+        credentials: false,
+    };
+    pub const CREDENTIALS: Aspects = Aspects {
+        profile: false,
+        access: false,
+        scopes: false,
+        credentials: true,
     };
 
     pub fn is_empty(self) -> bool {
-        !self.profile && !self.access && !self.scopes
+        !self.profile && !self.access && !self.scopes && !self.credentials
     }
 
     pub fn union(self, other: Aspects) -> Aspects {
@@ -127,6 +145,7 @@ impl Aspects {
             profile: self.profile || other.profile,
             access: self.access || other.access,
             scopes: self.scopes || other.scopes,
+            credentials: self.credentials || other.credentials,
         }
     }
 
@@ -135,11 +154,12 @@ impl Aspects {
             profile: self.profile && !other.profile,
             access: self.access && !other.access,
             scopes: self.scopes && !other.scopes,
+            credentials: self.credentials && !other.credentials,
         }
     }
 
     /// As the index writes them: `profile`, `access`, `scopes`,
-    /// space-separated.
+    /// `credentials`, space-separated.
     pub fn to_words(self) -> String {
         let mut words = Vec::new();
         if self.profile {
@@ -151,6 +171,9 @@ impl Aspects {
         if self.scopes {
             words.push("scopes");
         }
+        if self.credentials {
+            words.push("credentials");
+        }
         words.join(" ")
     }
 
@@ -160,6 +183,7 @@ impl Aspects {
             profile: has("profile"),
             access: has("access"),
             scopes: has("scopes"),
+            credentials: has("credentials"),
         }
     }
 }

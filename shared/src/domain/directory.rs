@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use super::client::{
     ClientUpdate, CreatedClient, DirectoryClient, DirectoryGrant, GrantPolicy, NewClient,
 };
+use super::credential::{DirectoryCredential, NewKey};
 use super::owner::Owner;
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -105,6 +106,43 @@ pub trait ClientDirectory: Send + Sync {
         client_id: &str,
         deadline: Instant,
     ) -> impl Future<Output = Result<Option<SecretString>, UpstreamError>> + Send;
+
+    // Key credentials (Private Key JWT).
+
+    /// The client's credentials, enabled or not; `None` if there is no
+    /// such client.
+    fn list_credentials(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Option<Vec<DirectoryCredential>>, UpstreamError>> + Send;
+
+    /// Stores `key` as a credential of the client, not yet enabled. Never
+    /// sent twice: a creation whose answer is lost is found by listing.
+    fn create_credential(
+        &self,
+        client_id: &str,
+        key: &NewKey,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<DirectoryCredential, UpstreamError>> + Send;
+
+    /// Makes `credential_ids` the client's enabled credentials, exactly;
+    /// `false` if there is no such client.
+    fn enable_credentials(
+        &self,
+        client_id: &str,
+        credential_ids: &[&str],
+        deadline: Instant,
+    ) -> impl Future<Output = Result<bool, UpstreamError>> + Send;
+
+    /// Deletes a credential no longer enabled; deleting one that does not
+    /// exist succeeds.
+    fn delete_credential(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), UpstreamError>> + Send;
 
     /// Deletes the client; deleting one that does not exist succeeds.
     fn delete_client(

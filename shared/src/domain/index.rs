@@ -9,6 +9,7 @@ use std::future::Future;
 
 use super::client::{ClientStatus, PendingChange};
 use super::clock::now_micros;
+use super::credential::Credential;
 use super::owner::Owner;
 use super::token_store::TokenStore;
 use crate::error::IndexError;
@@ -30,6 +31,9 @@ pub struct IndexedClient {
     /// could be chosen, which have all of `GRANT_SCOPES`.
     pub scopes: Option<Vec<String>>,
     pub status: ClientStatus,
+    /// A key client's credentials, enabled in Auth0 (`None`: a client that
+    /// uses a secret).
+    pub credentials: Option<Vec<Credential>>,
     /// A change under way, or one that stopped half-way.
     pub change: Option<PendingChange>,
     /// When it last got a token, as Auth0's log stream told (µs since the
@@ -51,6 +55,7 @@ impl IndexedClient {
             idempotency_key: None,
             scopes: None,
             status: ClientStatus::Active,
+            credentials: None,
             change: None,
             last_used_at: None,
         }

@@ -6,13 +6,15 @@
 //! nothing of HTTP, Lambda, Auth0's wire format or AWS, and imports only the
 //! leaf modules.
 //!
-//! The nouns are in `owner.rs`, `client.rs` (with the client-id rule) and
-//! `clock.rs` (time as the index counts it), `deadline.rs` (the invocation's
-//! deadline, for the index's calls); the ports in `directory.rs`,
+//! The nouns are in `owner.rs`, `client.rs` (with the client-id rule),
+//! `credential.rs` (key credentials) and `clock.rs` (time as the index
+//! counts it), `deadline.rs` (the invocation's deadline, for the index's
+//! calls); the ports in `directory.rs`,
 //! `index.rs` and `token_store.rs`. This file only gathers them.
 
 mod client;
 mod clock;
+mod credential;
 pub mod deadline;
 mod directory;
 mod index;
@@ -25,6 +27,9 @@ pub use client::{
     is_possible_client_id,
 };
 pub use clock::{STALE_AFTER, micros, now_micros, parse_rfc3339, rfc3339};
+pub use credential::{
+    AuthMethod, Credential, DirectoryCredential, KEY_ALGORITHMS, MAX_CREDENTIALS, NewKey,
+};
 pub use directory::ClientDirectory;
 pub use index::{
     Begun, ChangeBegun, Creation, IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, IdempotencyRecord,

@@ -392,6 +392,9 @@ impl OwnerIndex for MemoryIndex {
         if client.scopes.is_some() {
             entry.client.scopes.clone_from(&client.scopes);
         }
+        if client.credentials.is_some() {
+            entry.client.credentials.clone_from(&client.credentials);
+        }
         entry.client.change.clone_from(&client.change);
         Ok(true)
     }

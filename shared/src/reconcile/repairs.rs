@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::reconciler::{Reconciler, Summary};
+use crate::clients::credentials::settle_credentials;
 use crate::domain::{
     Aspects, ChangeBegun, ClientDirectory, ClientStatus, ClientUpdate, Creation, GrantPolicy,
     IndexedClient, Owner, OwnerIndex, PendingChange, StaleOperation, micros, now_micros,
@@ -195,7 +196,8 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
             return Ok(());
         };
         let aspects = taken_over.aspects;
-        let restored = self.restore_in_auth0(&client, aspects, deadline).await;
+        let mut client = client;
+        let restored = self.restore_in_auth0(&mut client, aspects, deadline).await;
         let change = match &restored {
             Ok(_) => None,
             Err(_) => Some(PendingChange {
@@ -221,15 +223,27 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
         restored.map(drop)
     }
 
-    /// Sets the client's name and description, its grant by its status
-    /// and its grant's scopes, in Auth0, as far as `aspects` say; `false`
-    /// if Auth0 has no such client.
+    /// Sets the client's name and description, its grant by its status,
+    /// its grant's scopes and its credentials, in Auth0, as far as
+    /// `aspects` say; `false` if Auth0 has no such client.
     async fn restore_in_auth0(
         &self,
-        client: &IndexedClient,
+        client: &mut IndexedClient,
         aspects: Aspects,
         deadline: Instant,
     ) -> Result<bool, UpstreamError> {
+        // A key client's credentials: Auth0's made the index's, and the
+        // index keeps those Auth0 still holds (docs/owner-index.md, "Key
+        // credentials").
+        if aspects.credentials
+            && let Some(recorded) = &client.credentials
+        {
+            let id = client.client_id.as_str();
+            match settle_credentials(&self.directory, id, recorded, deadline).await? {
+                Some(kept) => client.credentials = Some(kept),
+                None => return Ok(false),
+            }
+        }
         let id = client.client_id.as_str();
         if aspects.profile {
             let update = ClientUpdate {
@@ -292,6 +306,7 @@ mod tests {
             name: "stopped".into(),
             description: String::new(),
             scopes: None,
+            public_key: None,
         };
         directory
             .create_client(&new, &owner("owner-a"), "client_stopped", later(), later())

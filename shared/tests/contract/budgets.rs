@@ -10,11 +10,12 @@
 
 use std::time::{Duration, Instant};
 
-use auth0_emulator::{Fault, Route as Auth0Route};
+use auth0_emulator::{ClientKey, Fault, Route as Auth0Route};
 use serde_json::{Value, json};
 
 use m2m_shared::owner_index::DynamoIndex;
 
+use crate::support::keys::public_key;
 use crate::support::{
     ANSWER_WITHIN, HANG, LAMBDA_TIMEOUT, Options, Reply, Route, TestEnv, aws_config_at, logs, moto,
     sample_event, silent_url,
@@ -42,8 +43,11 @@ async fn hung_and_slow_upstreams_are_answered_in_time() {
 }
 
 /// Every Auth0 call a request can make, the token's included.
-const AUTH0_CALLS: [Auth0Route; 8] = [
+const AUTH0_CALLS: [Auth0Route; 11] = [
     Auth0Route::Token,
+    Auth0Route::ListCredentials,
+    Auth0Route::CreateCredential,
+    Auth0Route::DeleteCredential,
     Auth0Route::CreateClient,
     Auth0Route::CreateGrant,
     Auth0Route::DeleteClient,
@@ -98,6 +102,13 @@ fn upstream_failure(route: Route) -> Option<Value> {
             "code": "CLIENT_GRANT_CREATE_FAILED",
             "message": "failed to authorize the client for API access",
         })),
+        Route::ListCredentials => None,
+        Route::CreateCredential => Some(
+            json!({"code": "CREDENTIAL_CREATE_FAILED", "message": "failed to add the credential"}),
+        ),
+        Route::DeleteCredential => Some(
+            json!({"code": "CREDENTIAL_DELETE_FAILED", "message": "failed to remove the credential"}),
+        ),
     }
 }
 
@@ -107,6 +118,11 @@ async fn timed(env: &TestEnv, route: Route, owner: &str, id: Option<&str>, case:
     let mut event = sample_event(route).bearer(&env.token(owner));
     if let Some(id) = id {
         event = event.id(id);
+        // A key client's first credential: the one a removal removes.
+        if route == Route::DeleteCredential {
+            let listed = env.list_credentials(&env.token(owner), id).await;
+            event = event.credential(listed.json[0]["credential_id"].as_str().unwrap());
+        }
     }
     let started = Instant::now();
     let reply = env.dispatch(route, &event.text()).await;
@@ -126,6 +142,17 @@ async fn hung_auth0(route: Route, warm: bool) {
     // can be had); one to enable is disabled first.
     let existing = match (warm, route) {
         (true, Route::CreateClient) | (false, _) => None,
+        // The credentials routes are a key client's; a removal needs two keys.
+        (true, Route::ListCredentials | Route::CreateCredential | Route::DeleteCredential) => {
+            let created = env.create_with_key(owner, "Existing", ClientKey::A).await;
+            let id = created["client_id"].as_str().unwrap().to_owned();
+            if route == Route::DeleteCredential {
+                let body = public_key(ClientKey::C);
+                let added = env.add_credential(&env.token(owner), &id, &body).await;
+                assert_eq!(added.status, 201, "{case}: {}", added.text);
+            }
+            Some(id)
+        }
         (true, _) => Some(env.create_id(owner, "Existing").await),
     };
     if let (Route::EnableClient, Some(id)) = (route, &existing) {

@@ -4,6 +4,9 @@
 
 use serde_json::json;
 
+use auth0_emulator::ClientKey;
+
+use crate::support::keys::public_key;
 use crate::support::{Route, TestEnv};
 
 fn expected(case: &str) -> (u16, Option<serde_json::Value>) {
@@ -35,7 +38,7 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 30, "{files:?}");
+    assert_eq!(files.len(), 39, "{files:?}");
 
     for path in files {
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
@@ -49,16 +52,37 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
         }
         let env = TestEnv::new().await;
         let token = env.token("event-owner");
-        let existing = env.create_ok("event-owner", "From an event").await;
-        let id = existing["client_id"].as_str().unwrap();
-
         let (function, case) = name.split_once('-').unwrap();
         let route = Route::from_function(function)
             .unwrap_or_else(|| panic!("events/{name}.json: unknown function {function}"));
+        // The credentials routes are a key client's; a removal needs a
+        // second key, and removes the first.
+        let keys_route = matches!(
+            route,
+            Route::ListCredentials | Route::CreateCredential | Route::DeleteCredential
+        );
+        let existing = if keys_route {
+            env.create_with_key("event-owner", "From an event", ClientKey::A)
+                .await
+        } else {
+            env.create_ok("event-owner", "From an event").await
+        };
+        let id = existing["client_id"].as_str().unwrap();
+        let first = existing["credentials"][0]["credential_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if route == Route::DeleteCredential {
+            let added = env
+                .add_credential(&token, id, &public_key(ClientKey::C))
+                .await;
+            assert_eq!(added.status, 201, "{name}: {}", added.text);
+        }
         let event = std::fs::read_to_string(&path)
             .unwrap()
             .replace("{{TOKEN}}", &token)
-            .replace("{{CLIENT_ID}}", id);
+            .replace("{{CLIENT_ID}}", id)
+            .replace("{{CREDENTIAL_ID}}", &first);
         let reply = env.dispatch(route, &event).await;
 
         let (status, body) = expected(case);
@@ -81,6 +105,19 @@ async fn every_sample_event_gets_the_answer_its_name_promises() {
                 }
                 Route::DisableClient => assert_eq!(reply.json["status"], "disabled", "{name}"),
                 Route::EnableClient => assert_eq!(reply.json["status"], "active", "{name}"),
+                Route::ListCredentials => {
+                    assert_eq!(reply.json[0]["credential_id"], first.as_str(), "{name}")
+                }
+                Route::CreateCredential => assert_eq!(
+                    reply.json["thumbprint_sha256"],
+                    ClientKey::B.thumbprint(),
+                    "{name}"
+                ),
+                Route::DeleteCredential => {
+                    let left = env.list_credentials(&token, id).await;
+                    assert_eq!(left.json.as_array().map(Vec::len), Some(1), "{name}");
+                    assert_ne!(left.json[0]["credential_id"], first.as_str(), "{name}");
+                }
             }
         } else {
             assert_eq!(reply.status, status, "{name}: {}", reply.text);

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// docs/layout.md's table of layers.
-const LAYERS: [(&str, u8); 20] = [
+const LAYERS: [(&str, u8); 21] = [
     ("error", 0),
+    ("public_key", 0),
     ("secret_string", 0),
     ("routes", 0),
     ("http", 0),

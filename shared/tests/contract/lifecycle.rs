@@ -82,7 +82,8 @@ async fn a_client_created_with_two_scopes_gets_tokens_with_exactly_those() {
         got.json,
         json!({
             "id": id, "client_id": id, "name": "Scoped", "description": "",
-            "scopes": ["read:spaces", "read:hives"], "status": "active", "last_used_at": null,
+            "scopes": ["read:spaces", "read:hives"], "status": "active",
+            "auth_method": "client_secret_post", "last_used_at": null,
         })
     );
     // Without a choice, all of GRANT_SCOPES; list items say so too.
@@ -138,7 +139,8 @@ async fn an_update_renames_in_auth0_and_in_what_list_shows() {
         reply.json,
         json!({
             "id": id, "client_id": id, "name": "After", "description": "d",
-            "scopes": client.json["scopes"], "status": "active", "last_used_at": null,
+            "scopes": client.json["scopes"], "status": "active",
+            "auth_method": "client_secret_post", "last_used_at": null,
         }),
         "{}",
         reply.text
@@ -226,7 +228,7 @@ async fn an_update_of_scopes_changes_what_the_next_token_carries() {
     let expected = json!({
         "id": id, "client_id": id, "name": "Rescoped", "description": "",
         "scopes": ["read:spaces", "read:hives"], "status": "active",
-            "last_used_at": null,
+        "auth_method": "client_secret_post", "last_used_at": null,
     });
     assert_eq!(reply.json, expected);
     assert_eq!(env.get(&token, id).await.json, expected);
@@ -337,7 +339,7 @@ async fn disable_stops_new_tokens_and_enable_restores_the_chosen_scopes() {
         json!({
             "id": id, "client_id": id, "name": "Switched", "description": "",
             "scopes": ["read:rooms", "write:rooms"], "status": "disabled",
-            "last_used_at": null,
+            "auth_method": "client_secret_post", "last_used_at": null,
         })
     );
     assert_eq!(env.granted(id), None, "a disabled client's grant is gone");

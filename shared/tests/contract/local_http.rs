@@ -1,70 +1,15 @@
 //! The functions served by `cargo lambda watch` through the workspace
 //! router, driven over HTTP like the documentation's curl examples.
 
-use std::sync::Mutex;
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::support::Route;
-use crate::support::local_stack::LocalStack;
-
-/// A caller of the API over HTTP, as curl would be.
-struct Caller {
-    http: reqwest::Client,
-    base: String,
-    bearer: Option<String>,
-    /// The `x-request-id` of every answer so far.
-    request_ids: Mutex<Vec<String>>,
-}
-
-impl Caller {
-    /// Sends `route` (with `id` and `body`); the status and JSON answer.
-    async fn send(
-        &self,
-        route: Route,
-        id: Option<&str>,
-        body: Option<&str>,
-    ) -> Result<(u16, Value), reqwest::Error> {
-        let path = match id {
-            Some(id) => route.path().replace("{id}", id),
-            None => route.path().to_owned(),
-        };
-        let method = reqwest::Method::from_bytes(route.method().as_bytes()).unwrap();
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            // The first request to each function compiles and starts it.
-            .timeout(Duration::from_secs(240));
-        if let Some(bearer) = &self.bearer {
-            request = request.header("authorization", bearer);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_owned());
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let request_id = response.headers().get("x-request-id");
-        let request_id = request_id
-            .and_then(|id| id.to_str().ok())
-            .unwrap_or_default();
-        self.request_ids.lock().unwrap().push(request_id.to_owned());
-        let text = response.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-    }
-}
+use crate::support::local_stack::{Caller, LocalStack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cargo_lambda_watch_serves_every_route() {
     let mut stack = LocalStack::start("watch", &[]).await;
-    let caller = Caller {
-        http: reqwest::Client::new(),
-        base: stack.base.clone(),
-        bearer: Some(format!("Bearer {}", stack.token("curl-owner"))),
-        request_ids: Mutex::default(),
-    };
+    let caller = Caller::of(&stack, "curl-owner");
 
     let body = r#"{"name": "My API Client", "description": "Client for accessing internal APIs"}"#;
     let (status, created) = stack
@@ -81,7 +26,7 @@ async fn cargo_lambda_watch_serves_every_route() {
         listed,
         (
             200,
-            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id, "scopes": scopes, "status": "active", "last_used_at": null}])
+            json!([{"id": id, "name": "My API Client", "description": "Client for accessing internal APIs", "client_id": id, "scopes": scopes, "status": "active", "auth_method": "client_secret_post", "last_used_at": null}])
         )
     );
     let (status, got) = caller

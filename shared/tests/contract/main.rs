@@ -20,6 +20,8 @@ mod fault_matrix;
 mod fuzz;
 mod hostile_tokens;
 mod index;
+mod key_credentials;
+mod key_rotation_http;
 mod layout;
 mod lifecycle;
 mod local_http;

@@ -34,7 +34,8 @@ async fn lists_only_the_callers_clients_oldest_first() {
             "description": created["description"],
             "client_id": created["client_id"],
             "scopes": created["scopes"],
-            "status": "active", "last_used_at": null,
+            "status": "active",
+            "auth_method": "client_secret_post", "last_used_at": null,
         })
     };
     reply.assert(200, json!([expected(&mine_1), expected(&mine_2)]));
@@ -83,7 +84,8 @@ async fn gets_one_of_the_callers_clients() {
             "description": "Mine description",
             "client_id": id,
             "scopes": m2m_shared::config::DEFAULT_GRANT_SCOPES,
-            "status": "active", "last_used_at": null,
+            "status": "active",
+            "auth_method": "client_secret_post", "last_used_at": null,
         }),
     );
 }

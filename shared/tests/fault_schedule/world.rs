@@ -424,6 +424,7 @@ impl World {
                         name: request.name.clone(),
                         description: request.description.clone(),
                         scopes: request.scopes.clone(),
+                        public_key: None,
                     };
                     service
                         .create(&owner, new, claim, deadline)
@@ -432,7 +433,11 @@ impl World {
                             client_id: created.client_id,
                             name: created.name,
                             description: created.description,
-                            secret: created.client_secret.expose().to_owned(),
+                            secret: created
+                                .client_secret
+                                .as_ref()
+                                .map(|secret| secret.expose().to_owned())
+                                .unwrap_or_default(),
                         })
                 }
                 OpKind::Update => {

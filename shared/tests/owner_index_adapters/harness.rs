@@ -178,6 +178,7 @@ pub fn client_of(creation: &Creation) -> IndexedClient {
         idempotency_key: creation.idempotency.as_ref().map(|claim| claim.key.clone()),
         scopes: Some(creation.scopes.clone()),
         status: ClientStatus::Active,
+        credentials: None,
         change: None,
         last_used_at: None,
     }

@@ -12,6 +12,7 @@ pub const REQUEST_ID: &str = "api-request-id";
 pub struct Event {
     route: Route,
     id: Option<String>,
+    credential_id: Option<String>,
     headers: Vec<(String, String)>,
     body: Option<String>,
 }
@@ -32,6 +33,7 @@ impl Event {
         Event {
             route,
             id: None,
+            credential_id: None,
             headers: headers
                 .iter()
                 .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
@@ -44,6 +46,12 @@ impl Event {
     /// percent-encoded, as a client would send it.
     pub fn id(mut self, id: &str) -> Event {
         self.id = Some(id.to_owned());
+        self
+    }
+
+    /// The `{credential_id}` of a credential's path, as [`Event::id`].
+    pub fn credential(mut self, credential_id: &str) -> Event {
+        self.credential_id = Some(credential_id.to_owned());
         self
     }
 
@@ -74,9 +82,13 @@ impl Event {
 
     /// The concrete path: the route's, with the id percent-encoded.
     pub fn path(&self) -> String {
-        match &self.id {
+        let path = match &self.id {
             Some(id) => self.route.path().replace("{id}", &percent_encode(id)),
             None => self.route.path().to_owned(),
+        };
+        match &self.credential_id {
+            Some(credential_id) => path.replace("{credential_id}", &percent_encode(credential_id)),
+            None => path,
         }
     }
 
@@ -117,6 +129,9 @@ impl Event {
         });
         if let Some(id) = &self.id {
             event["pathParameters"] = json!({ "id": id });
+        }
+        if let Some(credential_id) = &self.credential_id {
+            event["pathParameters"]["credential_id"] = json!(credential_id);
         }
         if let Some(body) = &self.body {
             event["body"] = json!(body);

@@ -8,7 +8,7 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::clients::{ACTIVE, indexed_client, words};
+use super::clients::{ACTIVE, credentials_text, indexed_client, words};
 use super::codec::{Table, n, s, text};
 use super::keys::{PENDING, client_key};
 use super::settle::Written;
@@ -93,18 +93,26 @@ pub(super) async fn end(
         .expression_attribute_values(":name", s(&client.name))
         .expression_attribute_values(":description", s(&client.description))
         .expression_attribute_values(":access", s(client.status.as_str()));
+    let mut values =
+        "SET #name = :name, description = :description, access = :access, last_change = :id"
+            .to_owned();
     // Items from before scopes could be chosen keep having none recorded
     // (all of GRANT_SCOPES) until a change sets some.
-    let (update, values) = match &client.scopes {
-        Some(scopes) => (
-            update.expression_attribute_values(":scopes", s(words(scopes))),
-            "SET #name = :name, description = :description, access = :access, \
-             last_change = :id, scopes = :scopes",
-        ),
-        None => (
-            update,
-            "SET #name = :name, description = :description, access = :access, last_change = :id",
-        ),
+    let update = match &client.scopes {
+        Some(scopes) => {
+            values.push_str(", scopes = :scopes");
+            update.expression_attribute_values(":scopes", s(words(scopes)))
+        }
+        None => update,
+    };
+    // A key client's credentials, as the change leaves them.
+    let credentials = credentials_text(client);
+    let update = match &credentials {
+        Some(credentials) => {
+            values.push_str(", credentials = :credentials");
+            update.expression_attribute_values(":credentials", s(credentials))
+        }
+        None => update,
     };
     let update = match &client.change {
         // What is left stays for the reconciler to repair.
@@ -135,6 +143,9 @@ pub(super) async fn end(
                     && text(item, "access").as_deref() == Some(client.status.as_str())
                     && client.scopes.as_deref().is_none_or(|scopes| {
                         text(item, "scopes").as_deref() == Some(words(scopes).as_str())
+                    })
+                    && credentials.as_deref().is_none_or(|credentials| {
+                        text(item, "credentials").as_deref() == Some(credentials)
                     })
             },
         )

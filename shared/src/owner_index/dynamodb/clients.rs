@@ -49,6 +49,9 @@ pub(super) fn client_item(client: &IndexedClient) -> Item {
     if let Some(scopes) = &client.scopes {
         item.insert("scopes".into(), s(words(scopes)));
     }
+    if let Some(credentials) = credentials_text(client) {
+        item.insert("credentials".into(), s(credentials));
+    }
     if let Some(at) = client.last_used_at {
         item.insert("last_used_at".into(), n(at));
     }
@@ -61,6 +64,15 @@ pub(super) fn client_item(client: &IndexedClient) -> Item {
         item.insert("repair_at".into(), n(change.started_at));
     }
     item
+}
+
+/// A key client's credentials as the item holds them: a JSON array
+/// (`None` for a client that uses a secret).
+pub(super) fn credentials_text(client: &IndexedClient) -> Option<String> {
+    client
+        .credentials
+        .as_ref()
+        .and_then(|credentials| serde_json::to_string(credentials).ok())
 }
 
 fn pending_change(item: &Item) -> Option<PendingChange> {
@@ -89,6 +101,8 @@ pub(super) fn indexed_client(item: &Item) -> Option<IndexedClient> {
         status: text(item, "access")
             .and_then(|access| ClientStatus::parse(&access))
             .unwrap_or(ClientStatus::Active),
+        credentials: text(item, "credentials")
+            .and_then(|credentials| serde_json::from_str(&credentials).ok()),
         change: pending_change(item),
         last_used_at: number(item, "last_used_at"),
     })

@@ -32,6 +32,11 @@ pub fn check(reply: &Reply) {
             );
         }
         403 => assert_eq!(*body, json!({"message": "insufficient scope"}), "the 403"),
+        404 if body["code"] == "CREDENTIAL_NOT_FOUND" => assert_eq!(
+            *body,
+            json!({"code": "CREDENTIAL_NOT_FOUND", "message": "credential not found"}),
+            "the 404 of a credential"
+        ),
         404 => assert_eq!(*body, not_found(), "the 404"),
         409 if body["code"] == "CLIENT_CHANGE_IN_PROGRESS" => assert_eq!(
             body["message"], "another change to this client is in progress; retry shortly",

@@ -7,15 +7,16 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use auth0_emulator::Emulator;
-use serde_json::json;
+use serde_json::{Value, json};
 use test_support::setup::{
     base_claims, emulator_config, management_secret_json, service_env, with_claims,
 };
 
-use super::{WORKSPACE, moto};
+use super::{Route, WORKSPACE, moto};
 
 /// How long the stack may take to answer its first request: `cargo lambda
 /// watch` compiles each function on its first request.
@@ -131,5 +132,72 @@ impl LocalStack {
                 }
             }
         }
+    }
+}
+
+/// A caller of the API over HTTP, as curl would be.
+pub struct Caller {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub bearer: Option<String>,
+    /// The `x-request-id` of every answer so far.
+    pub request_ids: Mutex<Vec<String>>,
+}
+
+impl Caller {
+    /// `owner`'s caller of `stack`'s functions (with [`LocalStack::token`]).
+    pub fn of(stack: &LocalStack, owner: &str) -> Caller {
+        Caller {
+            http: reqwest::Client::new(),
+            base: stack.base.clone(),
+            bearer: Some(format!("Bearer {}", stack.token(owner))),
+            request_ids: Mutex::default(),
+        }
+    }
+
+    /// Sends `route` (with `id` and `body`); the status and JSON answer.
+    pub async fn send(
+        &self,
+        route: Route,
+        id: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let path = match id {
+            Some(id) => route.path().replace("{id}", id),
+            None => route.path().to_owned(),
+        };
+        self.send_to(route, &path, body).await
+    }
+
+    /// Sends `route` to the concrete `path` (its parameters filled in).
+    pub async fn send_to(
+        &self,
+        route: Route,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let method = reqwest::Method::from_bytes(route.method().as_bytes()).unwrap();
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            // The first request to each function compiles and starts it.
+            .timeout(Duration::from_secs(240));
+        if let Some(bearer) = &self.bearer {
+            request = request.header("authorization", bearer);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let request_id = response.headers().get("x-request-id");
+        let request_id = request_id
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or_default();
+        self.request_ids.lock().unwrap().push(request_id.to_owned());
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 }

@@ -3,6 +3,7 @@
 //! by `moto_server` through the real AWS SDK.
 
 pub mod documented;
+pub mod keys;
 pub mod local_stack;
 pub mod logs;
 pub mod openapi;
@@ -896,7 +897,12 @@ pub fn sample_event(route: Route) -> Event {
         | Route::DeleteClient
         | Route::RotateClientSecret
         | Route::DisableClient
-        | Route::EnableClient => event.id(UNKNOWN_ID),
+        | Route::EnableClient
+        | Route::ListCredentials => event.id(UNKNOWN_ID),
+        Route::CreateCredential => event
+            .id(UNKNOWN_ID)
+            .body(&keys::public_key(auth0_emulator::ClientKey::B).to_string()),
+        Route::DeleteCredential => event.id(UNKNOWN_ID).credential("cred_unknown"),
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod auth0;
 mod environment;
+mod keys;
 mod request;
 mod secrets;
 mod subject;

@@ -1,6 +1,7 @@
 //! What the benchmarks ask a function: the API Gateway events of each
 //! [`Ask`], the tenant prepared for them, and what the answers say.
 
+use auth0_emulator::ClientKey;
 use m2m_shared::Route;
 use serde_json::{Value, json};
 use test_support::event::Event;
@@ -49,7 +50,10 @@ impl Refusal {
             | Route::UpdateClient
             | Route::RotateClientSecret
             | Route::DisableClient
-            | Route::EnableClient => Refusal::UnknownId,
+            | Route::EnableClient
+            | Route::ListCredentials
+            | Route::CreateCredential
+            | Route::DeleteCredential => Refusal::UnknownId,
         }
     }
 
@@ -106,15 +110,35 @@ pub async fn request_for(
     let refusal = ask.refusal(subject);
     let mut event = Event::new(route);
     let mut seeded = None;
+    let keys_route = matches!(
+        route,
+        Route::ListCredentials | Route::CreateCredential | Route::DeleteCredential
+    );
     if route.takes_id() {
         let id = if refusal == Some(Refusal::UnknownId) {
             UNKNOWN_ID.to_owned()
+        } else if keys_route {
+            // A key client; a removal's holds two keys and removes the first.
+            let keys: &[ClientKey] = match route {
+                Route::DeleteCredential => &[ClientKey::A, ClientKey::B],
+                _ => &[ClientKey::A],
+            };
+            let name = format!("bench key target {n}");
+            let (id, credentials) = upstream.seed_key_client(&name, keys).await;
+            if route == Route::DeleteCredential {
+                event = event.credential(&credentials[0]);
+            }
+            seeded.insert(id).clone()
         } else {
             seeded
                 .insert(upstream.seed_client(&format!("bench target {n}")).await)
                 .clone()
         };
         event = event.id(&id);
+    }
+    if route == Route::CreateCredential {
+        let key = json!({"pem": ClientKey::B.public_pem(), "alg": "RS256"});
+        event = event.body(&key.to_string());
     }
     // Create and update take a body; the other routes have none to read.
     if matches!(route, Route::CreateClient | Route::UpdateClient) {
