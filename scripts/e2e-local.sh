@@ -56,12 +56,12 @@ check "create" 201 "${out##*$'\n'}" "${out%$'\n'*}" \
 out=$(curl -s -w '\n%{http_code}' "$API" \
   -H "Authorization: Bearer $TOKEN" || true)
 check "list" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
-  "d = json.loads(b); assert len(d) == 3 and all(sorted(c) == ['client_id', 'description', 'id', 'last_used_at', 'name', 'scopes', 'status'] for c in d) and d[0]['id'] == 'abc123def456' and d[2]['scopes'] == $ALL_SCOPES and d[2]['status'] == 'active'"
+  "d = json.loads(b); assert len(d) == 3 and all(sorted(c) == ['auth_method', 'client_id', 'description', 'id', 'last_used_at', 'name', 'scopes', 'status'] for c in d) and d[0]['id'] == 'abc123def456' and d[2]['scopes'] == $ALL_SCOPES and d[2]['status'] == 'active'"
 
 out=$(curl -s -w '\n%{http_code}' "$API/abc123def456" \
   -H "Authorization: Bearer $TOKEN" || true)
 check "get" 200 "${out##*$'\n'}" "${out%$'\n'*}" \
-  "d = json.loads(b); s = d.pop('scopes'); assert d.pop('status') in ('active', 'disabled') and set(s) <= set($ALL_SCOPES) and d.pop('last_used_at') is None and d == {'id': 'abc123def456', 'name': 'My API Client', 'description': 'Client for accessing internal APIs', 'client_id': 'abc123def456'}"
+  "d = json.loads(b); s = d.pop('scopes'); assert d.pop('status') in ('active', 'disabled') and set(s) <= set($ALL_SCOPES) and d.pop('last_used_at') is None and d.pop('auth_method') == 'client_secret_post' and d == {'id': 'abc123def456', 'name': 'My API Client', 'description': 'Client for accessing internal APIs', 'client_id': 'abc123def456'}"
 
 # A sample event through `cargo lambda invoke`, against the same watch.
 sed -e "s/{{TOKEN}}/$TOKEN/" -e "s/{{CLIENT_ID}}/abc123def456/" events/get_client-success.json >.local/event.json
