@@ -41,6 +41,11 @@
 #       # rounds, and its warm bench and this one's taking turns
 #       # (BENCH_WARM_ROUNDS each, default 3); tables in target/lambda-bench/
 #       # (sizes.md, coldstart.md, warm-baseline.md)
+#   BENCH_FUNCTIONS=get_client,reconcile_clients BENCH_ONLY=sizes,coldstart scripts/bench.sh
+#       # only these functions sized, and those of them the cold-start driver
+#       # starts built natively and started (with create_client and list_clients,
+#       # which it measures more with): on a busy machine each function is a
+#       # long release LTO link, twice with a baseline
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,8 +73,17 @@ mapfile -t functions < <(scripts/functions.sh)
 [ ${#functions[@]} -gt 0 ] || { echo "scripts/functions.sh found no functions" >&2; exit 1; }
 # A regex matching any of their names.
 functions_regex=$(IFS='|'; echo "${functions[*]}")
-packages=()
-for f in "${functions[@]}"; do packages+=(-p "$f"); done
+# Whether function $1 is in the list $2 (a,b,c).
+listed() { [[ ",$2," == *",$1,"* ]]; }
+# The functions whose arm64 bootstraps are sized: all of them, unless
+# BENCH_FUNCTIONS names some.
+sized=("${functions[@]}")
+if [ -n "${BENCH_FUNCTIONS:-}" ]; then
+    # performance.md and README's summary are of every function.
+    [ -n "${BENCH_ONLY:-}" ] || { echo "BENCH_FUNCTIONS needs BENCH_ONLY (the report is of every function)" >&2; exit 1; }
+    sized=()
+    for f in "${functions[@]}"; do listed "$f" "$BENCH_FUNCTIONS" && sized+=("$f"); done
+fi
 
 # cargo-lambda and moto (as scripts/test.sh installs them) and zig, which
 # cargo-lambda cross-compiles with.
@@ -85,8 +99,6 @@ export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 # cargo unifies dependency features across what one build selects, and the
 # drivers' (tokio's process and signal drivers, the emulator's) must not
 # leak into the binaries measured.
-echo "== release build, native (for the timings)"
-cargo build --release --locked "${packages[@]}" -p bare_echo
 # Only the drivers of the sections that run (each is a release LTO link).
 drivers=()
 for driver in coldstart soak fleet scale; do
@@ -95,6 +107,23 @@ done
 if [ ${#drivers[@]} -gt 0 ]; then
     cargo build --release --locked -p lambda_bench "${drivers[@]}"
 fi
+# The functions built natively and timed: all of them, or with
+# BENCH_FUNCTIONS those the cold-start driver starts, with the two it
+# measures more with.
+timed=("${functions[@]}")
+if [ -n "${BENCH_FUNCTIONS:-}" ]; then
+    timed=()
+    if [ -x target/release/coldstart ]; then
+        known=$(target/release/coldstart --subjects | paste -sd,)
+        for f in "${functions[@]}"; do
+            listed "$f" "$known" && listed "$f" "$BENCH_FUNCTIONS,create_client,list_clients" && timed+=("$f")
+        done
+    fi
+fi
+packages=()
+for f in "${timed[@]}"; do packages+=(-p "$f"); done
+echo "== release build, native (for the timings)"
+cargo build --release --locked "${packages[@]}" -p bare_echo
 
 # The design before the owner index (no DynamoDB client; list paged through
 # Auth0, get and delete asked it), for the cold-start and scale sections:
@@ -133,8 +162,13 @@ if [ -n "$baseline_commit" ]; then
     git archive --format=tar "$baseline_rev" | tar -x -C "$baseline_tree"
     echo "$baseline_rev" > "$baseline_target/commit"
     mapfile -t baseline_functions < <("$baseline_tree/scripts/functions.sh")
+    # Those of its functions built here (with BENCH_FUNCTIONS, some).
     baseline_packages=()
-    for f in "${baseline_functions[@]}"; do baseline_packages+=(-p "$f"); done
+    baseline_sized=()
+    for f in "${baseline_functions[@]}"; do
+        listed "$f" "$(IFS=,; echo "${timed[*]}")" && baseline_packages+=(-p "$f")
+        listed "$f" "$(IFS=,; echo "${sized[*]}")" && baseline_sized+=(-p "$f")
+    done
     # Runs cargo in the baseline's tree, with its target folder.
     in_baseline() { (cd "$baseline_tree" && CARGO_TARGET_DIR="$baseline_target" "$@"); }
     if want coldstart; then
@@ -150,12 +184,24 @@ if ! want sizes; then
 elif [ -z "${BENCH_SKIP_ARM64:-}" ]; then
     echo "== release build, arm64 (for the sizes)"
     # As SAM builds them (template.yaml, the Makefile): all at once from the
-    # workspace root, so the features are those of the default members.
-    cargo lambda build --release --arm64 --locked
+    # workspace root, so the features are those of the default members
+    # (some of them, with BENCH_FUNCTIONS: every function has the same
+    # dependencies, so the features are the same).
+    if [ -n "${BENCH_FUNCTIONS:-}" ]; then
+        sized_packages=()
+        for f in "${sized[@]}"; do sized_packages+=(-p "$f"); done
+        cargo lambda build --release --arm64 --locked "${sized_packages[@]}"
+    else
+        cargo lambda build --release --arm64 --locked
+    fi
     cargo lambda build --release --arm64 --locked -p bare_echo
     if [ -n "$baseline_commit" ]; then
         echo "== release build of the baseline, arm64, $baseline_rev"
-        in_baseline cargo lambda build --release --arm64 --locked
+        if [ -n "${BENCH_FUNCTIONS:-}" ]; then
+            in_baseline cargo lambda build --release --arm64 --locked "${baseline_sized[@]}"
+        else
+            in_baseline cargo lambda build --release --arm64 --locked
+        fi
     fi
     limit=$((6 * 1000 * 1000))
     {
@@ -167,7 +213,7 @@ elif [ -z "${BENCH_SKIP_ARM64:-}" ]; then
             echo "| --- | ---: | ---: | :---: |"
         fi
         all_met=yes
-        for f in "${functions[@]}" bare-echo; do
+        for f in "${sized[@]}" bare-echo; do
             bytes=$(stat -c %s "target/lambda/$f/bootstrap")
             met=yes
             if [ "$bytes" -gt "$limit" ]; then met="**no**"; [ "$f" = bare-echo ] || all_met=no; fi
@@ -193,9 +239,11 @@ fi
 if want coldstart; then
     echo "== cold start ($runs runs each, round-trip time $rtt_ms ms; critical path: $path_runs starts each, 0 and $path_rtt_ms ms)"
     rm -f "$out/coldstart-summary.md"
+    started=()
+    if [ -n "${BENCH_FUNCTIONS:-}" ]; then started=(--functions "$(IFS=,; echo "${timed[*]}")"); fi
     target/release/coldstart --runs "$runs" --rtt-ms "$rtt_ms" \
         --path-runs "$path_runs" --path-rtt-ms "$path_rtt_ms" \
-        "${before_args[@]}" "${baseline_args[@]}" --markdown "$out/coldstart.md" --summary "$out/coldstart-summary.md"
+        "${before_args[@]}" "${baseline_args[@]}" "${started[@]}" --markdown "$out/coldstart.md" --summary "$out/coldstart-summary.md"
 fi
 
 if want soak; then

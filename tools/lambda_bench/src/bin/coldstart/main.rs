@@ -47,11 +47,16 @@
 //! of the round-by-round ratios (this ÷ baseline, the two starts of a round
 //! well under a second apart).
 //!
+//! With `--functions a,b`, only those functions are started (with the echo,
+//! and create_client and list_clients, which the start without credentials
+//! and moto's share are measured with): on a busy machine, where each
+//! release binary is a long LTO link, the ones a change concerns.
+//!
 //! ```text
 //! cargo build --release $(scripts/functions.sh | sed 's/^/-p /') -p bare_echo
 //! cargo build --release -p lambda_bench
 //! target/release/coldstart [--runs 30] [--rtt-ms 0] [--path-runs 5] [--path-rtt-ms 20] [--before DIR]
-//!     [--baseline DIR --baseline-label COMMIT] [--markdown FILE] [--summary FILE]
+//!     [--baseline DIR --baseline-label COMMIT] [--functions a,b] [--markdown FILE] [--summary FILE]
 //! ```
 
 mod critical_path;
@@ -121,7 +126,20 @@ async fn main() -> ExitCode {
                 before: before.as_deref(),
                 baseline: baseline.as_ref(),
             };
-            run(runs, latency, earlier, &markdown, summary.as_deref()).await
+            match subjects(args.option("--functions")) {
+                Ok(subjects) => {
+                    run(
+                        runs,
+                        latency,
+                        earlier,
+                        &subjects,
+                        &markdown,
+                        summary.as_deref(),
+                    )
+                    .await
+                }
+                Err(problem) => Err(problem),
+            }
         }
     };
     exit("coldstart", outcome)
@@ -159,6 +177,29 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The echo and the functions `--functions` names, with those the driver
+/// measures more with (all of them without it), in the route table's order.
+fn subjects(only: Option<String>) -> Result<Vec<Subject>, String> {
+    let Some(only) = only else {
+        return Ok(Subject::ALL.to_vec());
+    };
+    let mut named = vec![
+        Subject::Echo,
+        DISCOVERY_SUBJECT,
+        Subject::Function(Route::ListClients),
+    ];
+    for name in only.split(',').filter(|name| !name.is_empty()) {
+        match Subject::from_binary(name) {
+            Some(subject @ Subject::Function(_)) => named.push(subject),
+            _ => return Err(format!("--functions: no function {name}")),
+        }
+    }
+    Ok(Subject::ALL
+        .into_iter()
+        .filter(|subject| named.contains(subject))
+        .collect())
+}
+
 /// Earlier builds whose binaries take turns with this build's.
 #[derive(Clone, Copy)]
 struct Earlier<'a> {
@@ -183,10 +224,16 @@ async fn run(
     runs: usize,
     latency: Latency,
     earlier: Earlier<'_>,
+    subjects: &[Subject],
     markdown: &Path,
     summary_file: Option<&Path>,
 ) -> Result<(), String> {
-    for subject in Subject::ALL {
+    let functions: Vec<Subject> = subjects
+        .iter()
+        .copied()
+        .filter(|subject| *subject != Subject::Echo)
+        .collect();
+    for &subject in subjects {
         let binary = binary_dir().join(subject.binary());
         if !binary.exists() {
             return Err(format!(
@@ -196,15 +243,16 @@ async fn run(
             ));
         }
     }
-    let mut entries: Vec<Entry> = Subject::ALL.into_iter().map(Entry::this).collect();
+    let mut entries: Vec<Entry> = subjects.iter().copied().map(Entry::this).collect();
     // Earlier builds had fewer routes: those of their binaries that are
     // there (the echo is this build's, once).
     for build in [Build::Before, Build::Baseline] {
         let Some(dir) = earlier.dir(build) else {
             continue;
         };
-        let found: Vec<Entry> = Subject::FUNCTIONS
-            .into_iter()
+        let found: Vec<Entry> = functions
+            .iter()
+            .copied()
             .filter(|subject| dir.join(subject.binary()).exists())
             .map(|subject| Entry { subject, build })
             .collect();
@@ -292,7 +340,7 @@ async fn run(
     let mut paths: Vec<(Duration, Subject, Vec<Sample>)> = Vec::new();
     for (rtt, subject) in path_rtts
         .iter()
-        .flat_map(|&rtt| Subject::FUNCTIONS.map(|subject| (rtt, subject)))
+        .flat_map(|&rtt| functions.iter().map(move |&subject| (rtt, subject)))
     {
         let upstream = Upstream::with_rtt(rtt).await?;
         upstream.seed_listed(LISTED).await;
@@ -313,7 +361,7 @@ async fn run(
         paths.push((rtt, subject, starts));
     }
     if let Some(rtt) = latency.rounds.filter(|rtt| !path_rtts.contains(rtt)) {
-        for subject in Subject::FUNCTIONS {
+        for &subject in &functions {
             let entry = Entry::this(subject);
             paths.push((
                 rtt,
@@ -326,6 +374,7 @@ async fn run(
     let mut text = report(
         runs,
         latency.rounds,
+        subjects,
         &samples,
         &discovered,
         table,
