@@ -81,6 +81,14 @@ const REGRESSION_SEEDS: &[(u64, &str)] = &[
         0x70_0000_054e,
         "no answer locks a client: a 503 disable whose record's removal the index refused",
     ),
+    (
+        0x70_0000_0183,
+        "a failed create releases its key: a finish refused, and the undo's abandon refused too, answered 500",
+    ),
+    (
+        0x70_0000_05f2,
+        "a failed create releases its key: Auth0's id refused, and the rollback's delete rate-limited, answered 500",
+    ),
 ];
 /// Schedules run at once (each is sequential in itself: concurrency
 /// between schedules changes nothing within one).
