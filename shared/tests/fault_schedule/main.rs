@@ -89,6 +89,10 @@ const REGRESSION_SEEDS: &[(u64, &str)] = &[
         0x70_0000_05f2,
         "a failed create releases its key: Auth0's id refused, and the rollback's delete rate-limited, answered 500",
     ),
+    (
+        0x70_0000_04b6,
+        "a 502 delete ends deleted: Auth0 rate-limited, the mark taken back but its answer lost, answered 502",
+    ),
 ];
 /// Schedules run at once (each is sequential in itself: concurrency
 /// between schedules changes nothing within one).
