@@ -64,6 +64,36 @@ const DYNAMODB_SCHEDULES: u64 = 8;
 const DYNAMODB_FIRST_SEED: u64 = 0xD1A0_0000;
 const PROXIED_SCHEDULES: u64 = 12;
 const PROXIED_FIRST_SEED: u64 = 0x9A0C_0000;
+/// Seeds outside CI's range that once broke an invariant, each with what
+/// broke and the fix: CI replays every one (`fault_schedules_that_broke_an_invariant_once`),
+/// so that each stays fixed. Found by the 2,000 schedules from
+/// 0x7000000000 (docs/owner-index.md, "The fault-schedule test").
+const REGRESSION_SEEDS: &[(u64, &str)] = &[
+    (
+        0x70_0000_0019,
+        "no answer locks a client: an update whose begin was unsettled and whose release the index refused",
+    ),
+    (
+        0x70_0000_0250,
+        "no answer locks a client: a disable whose begin was unsettled and whose release the index refused",
+    ),
+    (
+        0x70_0000_054e,
+        "no answer locks a client: a 503 disable whose record's removal the index refused",
+    ),
+    (
+        0x70_0000_0183,
+        "a failed create releases its key: a finish refused, and the undo's abandon refused too, answered 500",
+    ),
+    (
+        0x70_0000_05f2,
+        "a failed create releases its key: Auth0's id refused, and the rollback's delete rate-limited, answered 500",
+    ),
+    (
+        0x70_0000_04b6,
+        "a 502 delete ends deleted: Auth0 rate-limited, the mark taken back but its answer lost, answered 502",
+    ),
+];
 /// Schedules run at once (each is sequential in itself: concurrency
 /// between schedules changes nothing within one).
 const AT_ONCE: usize = 12;
@@ -75,6 +105,8 @@ struct Run {
     slow: bool,
     /// One seed, traced.
     only: Option<u64>,
+    /// These seeds rather than `schedules` from `first_seed`.
+    listed: Option<Vec<u64>>,
     table: TableKind,
 }
 
@@ -107,6 +139,7 @@ impl Run {
             ops: env_number("FAULT_SCHEDULE_OPS").map_or(CI_OPS, |n| n as usize),
             slow: std::env::var("FAULT_SCHEDULE_SLOW").is_ok_and(|v| v == "1"),
             only: env_number("FAULT_SCHEDULE_SEED"),
+            listed: None,
             table: TableKind::Memory,
         }
     }
@@ -192,9 +225,10 @@ fn run_schedules(run: Run) {
     // The service's metrics would fill the output.
     m2m_shared::metrics::install_sink(|_| {});
     let kinds = faults::enabled(run.slow);
-    let seeds: Vec<u64> = match run.only {
-        Some(seed) => vec![seed],
-        None => (0..run.schedules).map(|i| run.first_seed + i).collect(),
+    let seeds: Vec<u64> = match (run.only, &run.listed) {
+        (Some(seed), _) => vec![seed],
+        (None, Some(listed)) => listed.clone(),
+        (None, None) => (0..run.schedules).map(|i| run.first_seed + i).collect(),
     };
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -295,6 +329,15 @@ fn run_schedules(run: Run) {
 #[test]
 fn fault_schedules_keep_every_answer_true() {
     run_schedules(Run::from_env(CI_FIRST_SEED, CI_SCHEDULES));
+}
+
+/// The seeds that once broke an invariant (`REGRESSION_SEEDS`), in memory.
+#[test]
+fn fault_schedules_that_broke_an_invariant_once() {
+    run_schedules(Run {
+        listed: Some(REGRESSION_SEEDS.iter().map(|(seed, _)| *seed).collect()),
+        ..Run::from_env(CI_FIRST_SEED, CI_SCHEDULES)
+    });
 }
 
 /// A few schedules on the DynamoDB adapter (moto): the real adapter under
