@@ -3,13 +3,11 @@
 //! values, and part of what tells the DynamoDB adapter, when it settles an
 //! end whose answer it did not get, that the item holds its own write.
 
-use m2m_shared::domain::{
-    Aspects, ChangeBegun, Credential, IndexedClient, OwnerIndex, PendingChange,
-};
+use m2m_shared::domain::Credential;
 use m2m_shared::owner_index::DynamoIndex;
 use test_support::dynamodb_proxy::{DynamoProxy, Fault, Operation};
 
-use crate::harness::{Fixture, create, owner, writes_nothing};
+use crate::harness::*;
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -24,7 +22,7 @@ fn key(n: u8) -> Credential {
         alg: "RS256".into(),
         thumbprint_sha256: format!("thumbprint-{n}"),
         created_at: "2026-12-07T03:00:00.000Z".into(),
-        expires_at: (n % 2 == 0).then(|| "2031-01-01T00:00:00Z".into()),
+        expires_at: n.is_multiple_of(2).then(|| "2031-01-01T00:00:00Z".into()),
     }
 }
 
@@ -33,10 +31,7 @@ fn key(n: u8) -> Credential {
 async fn changing_keys<I: OwnerIndex>(index: &I, name: &str) -> (IndexedClient, PendingChange) {
     let client = create(index, &owner("owner-k"), name).await;
     let change = PendingChange::begin(Aspects::CREDENTIALS);
-    match index.begin_change(&client, &change, 0).await.unwrap() {
-        ChangeBegun::Started { client, .. } => (client, change),
-        other => panic!("the change did not start: {other:?}"),
-    }
+    (started(index, &client, &change, 0).await.0, change)
 }
 
 /// The end's values differ from an earlier end of the same change only in
@@ -54,8 +49,7 @@ async fn an_end_asking_for_other_credentials_after_its_change_ended_writes_nothi
         ..current.clone()
     };
     assert!(index.end_change(&both, &change.id).await.unwrap());
-    let stored = index.get(&both.owner, &both.client_id).await.unwrap();
-    assert_eq!(stored.as_ref(), Some(&both));
+    assert_eq!(got(index, &both).await.as_ref(), Some(&both));
     let only_second = IndexedClient {
         credentials: Some(vec![key(2)]),
         ..both.clone()
@@ -95,8 +89,5 @@ async fn a_key_clients_end_whose_answer_is_lost_is_found_with_its_credentials() 
     proxy.settled().await;
     assert_eq!(proxy.queued_faults(), 0, "the end's answer was not lost");
     assert!(ended.unwrap(), "the end was applied, but not found so");
-    assert_eq!(
-        index.get(&rotated.owner, &rotated.client_id).await.unwrap(),
-        Some(rotated)
-    );
+    assert_eq!(got(&index, &rotated).await, Some(rotated));
 }
