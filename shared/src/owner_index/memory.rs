@@ -138,6 +138,18 @@ impl State {
     }
 }
 
+/// Writes the port's calls kept in `memory/*.rs`, none of which fails:
+/// `call(arguments) -> answer => method`, one line a call.
+macro_rules! kept_calls {
+    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty => $method:ident;)*) => {
+        $(
+            async fn $call(&self, $($arg: $type),*) -> Result<$answer, IndexError> {
+                Ok(self.$method($($arg),*))
+            }
+        )*
+    };
+}
+
 impl OwnerIndex for MemoryIndex {
     async fn idempotency(
         &self,
@@ -399,15 +411,6 @@ impl OwnerIndex for MemoryIndex {
         Ok(true)
     }
 
-    async fn count_owner_write(
-        &self,
-        owner: &Owner,
-        now: u64,
-        limit: u32,
-    ) -> Result<WriteCount, IndexError> {
-        Ok(self.count_write(owner, now, limit))
-    }
-
     async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {
         let mut state = self.state();
         if state.cursor_key.is_none() && create {
@@ -419,74 +422,18 @@ impl OwnerIndex for MemoryIndex {
         Ok(state.cursor_key.clone())
     }
 
-    async fn stale_operations(
-        &self,
-        started_before: u64,
-    ) -> Result<Vec<StaleOperation>, IndexError> {
-        Ok(self.stale(started_before))
-    }
-
-    async fn mark_swept(
-        &self,
-        owner: &Owner,
-        client_id: &str,
-        generation: u64,
-    ) -> Result<bool, IndexError> {
-        Ok(self.mark_seen(owner, client_id, generation))
-    }
-
-    async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {
-        self.import_client(client, generation);
-        Ok(())
-    }
-
-    async fn unswept(
-        &self,
-        generation: u64,
-        created_before: u64,
-    ) -> Result<Vec<IndexedClient>, IndexError> {
-        Ok(self.unseen(generation, created_before))
-    }
-
-    async fn sweep_state(&self) -> Result<SweepState, IndexError> {
-        Ok(self.read_sweep())
-    }
-
-    async fn take_sweep_lease(&self, lease: &SweepLease) -> Result<Option<SweepState>, IndexError> {
-        Ok(self.lease_sweep(lease))
-    }
-
-    async fn save_sweep_state(
-        &self,
-        state: &SweepState,
-        lease: &SweepLease,
-    ) -> Result<bool, IndexError> {
-        Ok(self.write_sweep(state, lease))
-    }
-
-    async fn begin_sweep_removal(
-        &self,
-        client: &IndexedClient,
-        generation: u64,
-        lease: &SweepLease,
-    ) -> Result<SweepRemoval, IndexError> {
-        Ok(self.mark_gone(client, generation, lease))
-    }
-
-    async fn owner_of(&self, client_id: &str) -> Result<Option<Owner>, IndexError> {
-        Ok(self.owner_by_id(client_id))
-    }
-
-    async fn record_use(
-        &self,
-        owner: &Owner,
-        client_id: &str,
-        at: u64,
-    ) -> Result<bool, IndexError> {
-        Ok(self.used_at(owner, client_id, at))
-    }
-
-    async fn census(&self) -> Result<TableCensus, IndexError> {
-        Ok(self.take_census())
+    kept_calls! {
+        count_owner_write(owner: &Owner, now: u64, limit: u32) -> WriteCount => count_write;
+        stale_operations(started_before: u64) -> Vec<StaleOperation> => stale;
+        mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool => mark_seen;
+        import(client: &IndexedClient, generation: u64) -> () => import_client;
+        unswept(generation: u64, created_before: u64) -> Vec<IndexedClient> => unseen;
+        sweep_state() -> SweepState => read_sweep;
+        take_sweep_lease(lease: &SweepLease) -> Option<SweepState> => lease_sweep;
+        save_sweep_state(state: &SweepState, lease: &SweepLease) -> bool => write_sweep;
+        begin_sweep_removal(client: &IndexedClient, generation: u64, lease: &SweepLease) -> SweepRemoval => mark_gone;
+        owner_of(client_id: &str) -> Option<Owner> => owner_by_id;
+        record_use(owner: &Owner, client_id: &str, at: u64) -> bool => used_at;
+        census() -> TableCensus => take_census;
     }
 }
