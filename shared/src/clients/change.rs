@@ -5,6 +5,8 @@
 //! then the item's new values written and the record removed; a change
 //! that stops half-way is found and repaired.
 
+use std::time::Duration;
+
 use tokio::time::Instant;
 use tracing::{error, warn};
 
@@ -204,7 +206,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     }),
                     ..current
                 };
-                self.release(recorded, &change.id).await;
+                if self.release(recorded, &change.id, deadline).await.is_none() {
+                    outlive(deadline).await;
+                }
                 return Err(ServiceError::index_write(operation)(problem));
             }
         };
@@ -247,7 +251,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     // settles nothing: the item, read, still may (the end
                     // applied after all, or not).
                     Err(problem) => {
-                        let ended = match self.release(current, &change.id).await {
+                        let released = self.release(current, &change.id, deadline).await;
+                        let ended = match released {
                             Some(false) | None => {
                                 self.index.get(owner, client_id).await.ok().flatten()
                             }
@@ -257,10 +262,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                         // however the index failed.
                         match ended {
                             Some(ended) if ended == done => Ok(self.shown(done)),
-                            _ => Err(ServiceError::OutcomeUnknown {
-                                operation,
-                                cause: problem,
-                            }),
+                            _ => {
+                                if released.is_none() {
+                                    outlive(deadline).await;
+                                }
+                                Err(ServiceError::OutcomeUnknown {
+                                    operation,
+                                    cause: problem,
+                                })
+                            }
                         }
                     }
                 }
@@ -281,8 +291,16 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     ),
                     ..current
                 };
-                if let Err(index) = self.index.end_change(&unchanged, &change.id).await {
-                    error!(client_id, error = %index, "could not end a change that did nothing; the reconciler will");
+                if self
+                    .end_by(&unchanged, &change.id, deadline)
+                    .await
+                    .is_none()
+                {
+                    error!(
+                        client_id,
+                        "could not end a change that did nothing; the reconciler will"
+                    );
+                    outlive(deadline).await;
                 }
                 Err(problem)
             }
@@ -292,7 +310,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             // This request is over: its record says so, so that the next
             // change takes it over at once rather than wait for it (409).
             Err(problem) => {
-                self.release(current, &change.id).await;
+                if self.release(current, &change.id, deadline).await.is_none() {
+                    outlive(deadline).await;
+                }
                 Err(problem)
             }
         }
@@ -303,9 +323,14 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     /// kept, the record kept for the reconciler, but run by no request
     /// (`until` 0), so that the next change takes it over at once. Whether
     /// it was released (`false`: the record was no longer this change's);
-    /// `None` if the index failed, and the record counts as running until
-    /// its deadline.
-    async fn release(&self, recorded: IndexedClient, change_id: &str) -> Option<bool> {
+    /// `None` if the index failed until `deadline` was near, and the
+    /// record counts as running until then.
+    async fn release(
+        &self,
+        recorded: IndexedClient,
+        change_id: &str,
+        deadline: Instant,
+    ) -> Option<bool> {
         let released = IndexedClient {
             change: recorded
                 .change
@@ -313,14 +338,52 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 .map(|change| PendingChange { until: 0, ..change }),
             ..recorded
         };
-        self.index
-            .end_change(&released, change_id)
-            .await
-            .inspect_err(|problem| {
-                warn!(client_id = %released.client_id, error = %problem, "could not release a change whose outcome is unknown; it counts as running until its deadline");
-            })
-            .ok()
+        self.end_by(&released, change_id, deadline).await
     }
+
+    /// `end_change` of `ended`, tried again while the index refuses it
+    /// and `deadline` is not near: a record this request leaves behind
+    /// answers 409 to every change of the client until its deadline, and
+    /// CONTRACT.md ("Writes whose outcome is unknown") allows that only
+    /// while the request runs. `None` if it never went through (the time
+    /// kept back is for one read that may still settle the change).
+    async fn end_by(
+        &self,
+        ended: &IndexedClient,
+        change_id: &str,
+        deadline: Instant,
+    ) -> Option<bool> {
+        let mut pause = FIRST_PAUSE;
+        loop {
+            match self.index.end_change(ended, change_id).await {
+                Ok(ours) => return Some(ours),
+                Err(problem) if Instant::now() + pause + READ_RESERVE < deadline => {
+                    warn!(client_id = %ended.client_id, error = %problem, "could not end or release a change; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(LAST_PAUSE);
+                }
+                Err(problem) => {
+                    warn!(client_id = %ended.client_id, error = %problem, "could not end or release a change by the deadline; it counts as running until then");
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// The pauses between attempts of a change's last write.
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+const LAST_PAUSE: Duration = Duration::from_secs(1);
+/// Kept back from the deadline for the read that may settle a change
+/// whose end and release both failed (as the adapter keeps it).
+const READ_RESERVE: Duration = Duration::from_millis(500);
+
+/// Waits until `deadline`, when a change record this request could not
+/// end or release stops counting as running: answered earlier, the
+/// caller's next change would meet a 409 from a request that no longer
+/// runs ("no answer locks a client", CONTRACT.md).
+async fn outlive(deadline: Instant) {
+    tokio::time::sleep_until(deadline).await;
 }
 
 /// Whether a change that failed so left Auth0 as it was.

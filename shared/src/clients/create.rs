@@ -149,20 +149,26 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         {
             Ok(created) => created,
             Err(cause) => {
-                match &cause {
+                let cause = match cause {
                     // Auth0 may have made the client, and nothing undid it:
                     // the creation stays recorded, and the reconciler finds
                     // the client (by its id, or by the `creation_id` in its
                     // metadata) and deletes it, then the record.
                     UpstreamError::Failed(_) => {
                         warn!(creation = %creation.chosen_id, "creation outcome unknown; the reconciler will undo it");
+                        cause
                     }
                     // Auth0 made nothing, or the adapter discarded what it
                     // may have made: only the index is left to undo.
-                    _ => {
-                        self.abandon(&creation).await;
-                    }
-                }
+                    cause if self.abandon(&creation).await => cause,
+                    // Not undone: the record keeps the key and a quota
+                    // slot until the reconciler undoes it, which a refusal
+                    // may not leave behind (CONTRACT.md, "Writes whose
+                    // outcome is unknown"): the 502's outcome.
+                    cause => UpstreamError::Failed(format!(
+                        "{cause}; the creation could not be undone in the index"
+                    )),
+                };
                 audit("create_client", owner, None, "client_create_failed");
                 return Err(match cause {
                     // The tenant lacks Private Key JWT: nothing was made.
@@ -174,9 +180,10 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if created.client_id != creation.chosen_id {
             creation.client_id = Some(created.client_id.clone());
             if let Err(problem) = self.index.record_client_id(&creation).await {
-                self.roll_back(&creation, steps.undo_by, "index_failed")
+                let undone = self
+                    .roll_back(&creation, steps.undo_by, "index_failed")
                     .await;
-                return Err(ServiceError::index_write(Operation::CreateClient)(problem));
+                return Err(index_failure(problem, undone));
             }
         }
 
@@ -240,14 +247,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             // Nobody will ever see this client's secret: better none. A
             // finish whose outcome is unknown may have listed it: that
             // item goes too.
-            self.roll_back(&creation, steps.undo_by, "index_failed")
+            let undone = self
+                .roll_back(&creation, steps.undo_by, "index_failed")
                 .await;
             if matches!(problem, IndexError::OutcomeUnknown(_))
                 && let Err(left) = self.index.remove(&indexed).await
             {
                 error!(client_id = %indexed.client_id, error = %left, "could not remove a client item whose creation was undone; the sweep will");
             }
-            return Err(ServiceError::index_write(Operation::CreateClient)(problem));
+            return Err(index_failure(problem, undone));
         }
         audit("create_client", owner, Some(&created.client_id), "created");
         Ok(CreatedClient { scopes, ..created })
@@ -364,6 +372,22 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 error!(client_id = creation.client_id(), error = %problem, "could not undo the creation in the index; the reconciler will");
             })
             .is_ok()
+    }
+}
+
+/// The answer to a create whose index write failed with `problem`, once
+/// what it began was `undone` or not: a 500 only when nothing is left
+/// behind, since a refused create leaves nothing that blocks a retry
+/// (CONTRACT.md, "Writes whose outcome is unknown"); else the 502 of an
+/// unknown outcome, the creation's record left (with its key and quota
+/// slot) for the reconciler to undo.
+fn index_failure(problem: IndexError, undone: bool) -> ServiceError {
+    match problem {
+        IndexError::Failed(_) if !undone => ServiceError::OutcomeUnknown {
+            operation: Operation::CreateClient,
+            cause: problem,
+        },
+        problem => ServiceError::index_write(Operation::CreateClient)(problem),
     }
 }
 

@@ -7,7 +7,7 @@ use tracing::{error, warn};
 
 use super::{ClientService, audit_outcome};
 use crate::domain::{ClientDirectory, Owner, OwnerIndex};
-use crate::error::{Operation, ServiceError, UpstreamError};
+use crate::error::{IndexError, Operation, ServiceError, UpstreamError};
 
 impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     /// Deletes one of the owner's clients: marked in the index (no longer
@@ -47,7 +47,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 UpstreamError::RateLimited { .. }
                 | UpstreamError::Credentials(_)
                 | UpstreamError::NotDone(_) => {
-                    if let Err(problem) = self.index.cancel_deletion(&client).await {
+                    if let Err(problem) = self.index.cancel_deletion(&client).await
+                        // A take-back whose outcome is unknown may have been
+                        // applied: the item, read, settles it (listed again,
+                        // the client stands and nothing was done), since a
+                        // 502 delete must end deleted (CONTRACT.md, "Writes
+                        // whose outcome is unknown").
+                        && !(matches!(problem, IndexError::OutcomeUnknown(_))
+                            && matches!(self.index.get(owner, client_id).await, Ok(Some(_))))
+                    {
                         // Left marked: the reconciler finishes the deletion,
                         // so the answer is the 502's, not "nothing was done".
                         error!(client_id, error = %problem, "could not take the deletion mark back");

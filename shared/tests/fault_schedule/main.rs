@@ -64,6 +64,36 @@ const DYNAMODB_SCHEDULES: u64 = 8;
 const DYNAMODB_FIRST_SEED: u64 = 0xD1A0_0000;
 const PROXIED_SCHEDULES: u64 = 12;
 const PROXIED_FIRST_SEED: u64 = 0x9A0C_0000;
+/// Seeds outside CI's range that once broke an invariant, each with what
+/// broke and the fix: CI replays every one (`fault_schedules_that_broke_an_invariant_once`),
+/// so that each stays fixed. Found by the 2,000 schedules from
+/// 0x7000000000 (docs/owner-index.md, "The fault-schedule test").
+const REGRESSION_SEEDS: &[(u64, &str)] = &[
+    (
+        0x70_0000_0019,
+        "no answer locks a client: an update whose begin was unsettled and whose release the index refused",
+    ),
+    (
+        0x70_0000_0250,
+        "no answer locks a client: a disable whose begin was unsettled and whose release the index refused",
+    ),
+    (
+        0x70_0000_054e,
+        "no answer locks a client: a 503 disable whose record's removal the index refused",
+    ),
+    (
+        0x70_0000_0183,
+        "a failed create releases its key: a finish refused, and the undo's abandon refused too, answered 500",
+    ),
+    (
+        0x70_0000_05f2,
+        "a failed create releases its key: Auth0's id refused, and the rollback's delete rate-limited, answered 500",
+    ),
+    (
+        0x70_0000_04b6,
+        "a 502 delete ends deleted: Auth0 rate-limited, the mark taken back but its answer lost, answered 502",
+    ),
+];
 /// Schedules run at once (each is sequential in itself: concurrency
 /// between schedules changes nothing within one).
 const AT_ONCE: usize = 12;
@@ -75,6 +105,8 @@ struct Run {
     slow: bool,
     /// One seed, traced.
     only: Option<u64>,
+    /// These seeds rather than `schedules` from `first_seed`.
+    listed: Option<Vec<u64>>,
     table: TableKind,
 }
 
@@ -107,7 +139,19 @@ impl Run {
             ops: env_number("FAULT_SCHEDULE_OPS").map_or(CI_OPS, |n| n as usize),
             slow: std::env::var("FAULT_SCHEDULE_SLOW").is_ok_and(|v| v == "1"),
             only: env_number("FAULT_SCHEDULE_SEED"),
+            listed: None,
             table: TableKind::Memory,
+        }
+    }
+
+    /// A run on a DynamoDB `table`: its own count of schedules
+    /// (`FAULT_SCHEDULE_DYNAMODB_SCHEDULES`, else `schedules`), the rest as
+    /// [`Run::from_env`].
+    fn on_dynamodb(table: TableKind, first_seed: u64, schedules: u64) -> Run {
+        Run {
+            schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(schedules),
+            table,
+            ..Run::from_env(first_seed, schedules)
         }
     }
 }
@@ -181,9 +225,10 @@ fn run_schedules(run: Run) {
     // The service's metrics would fill the output.
     m2m_shared::metrics::install_sink(|_| {});
     let kinds = faults::enabled(run.slow);
-    let seeds: Vec<u64> = match run.only {
-        Some(seed) => vec![seed],
-        None => (0..run.schedules).map(|i| run.first_seed + i).collect(),
+    let seeds: Vec<u64> = match (run.only, &run.listed) {
+        (Some(seed), _) => vec![seed],
+        (None, Some(listed)) => listed.clone(),
+        (None, None) => (0..run.schedules).map(|i| run.first_seed + i).collect(),
     };
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -286,17 +331,22 @@ fn fault_schedules_keep_every_answer_true() {
     run_schedules(Run::from_env(CI_FIRST_SEED, CI_SCHEDULES));
 }
 
+/// The seeds that once broke an invariant (`REGRESSION_SEEDS`), in memory.
+#[test]
+fn fault_schedules_that_broke_an_invariant_once() {
+    run_schedules(Run {
+        listed: Some(REGRESSION_SEEDS.iter().map(|(seed, _)| *seed).collect()),
+        ..Run::from_env(CI_FIRST_SEED, CI_SCHEDULES)
+    });
+}
+
 /// A few schedules on the DynamoDB adapter (moto): the real adapter under
 /// the same schedules and checker (a seed replays as in memory, with this
 /// test's name as the filter).
 #[test]
 fn fault_schedules_on_the_dynamodb_adapter() {
-    let run = Run::from_env(DYNAMODB_FIRST_SEED, DYNAMODB_SCHEDULES);
-    run_schedules(Run {
-        schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(DYNAMODB_SCHEDULES),
-        table: TableKind::Dynamo,
-        ..run
-    });
+    let run = Run::on_dynamodb(TableKind::Dynamo, DYNAMODB_FIRST_SEED, DYNAMODB_SCHEDULES);
+    run_schedules(run);
 }
 
 /// A few schedules on the DynamoDB adapter behind a proxy that also answers
@@ -305,12 +355,8 @@ fn fault_schedules_on_the_dynamodb_adapter() {
 #[test]
 #[ignore = "seconds of real time per fault: cargo test -p m2m_shared --test fault_schedule -- --ignored fault_schedules_behind_a_dynamodb_proxy"]
 fn fault_schedules_behind_a_dynamodb_proxy() {
-    let run = Run::from_env(PROXIED_FIRST_SEED, PROXIED_SCHEDULES);
-    run_schedules(Run {
-        schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(PROXIED_SCHEDULES),
-        table: TableKind::Proxied,
-        ..run
-    });
+    let run = Run::on_dynamodb(TableKind::Proxied, PROXIED_FIRST_SEED, PROXIED_SCHEDULES);
+    run_schedules(run);
 }
 
 /// The long run: at least 10,000 operations.
