@@ -289,7 +289,7 @@ mod tests {
         begin_change, begun, grant_in_auth0, imported, indexed, later, owner, policy, reconciler,
         rename_in_auth0,
     };
-    use crate::domain::{Aspects, ClientDirectory, GrantPolicy, NewClient, OwnerIndex};
+    use crate::domain::{Aspects, Clients, GrantPolicy, Grants, NewClient, OwnerIndex};
     use crate::testing::Failing;
 
     #[tokio::test]

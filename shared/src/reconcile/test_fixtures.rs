@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::reconciler::Reconciler;
 use crate::domain::{
-    Aspects, ClientDirectory, ClientUpdate, Creation, GrantPolicy, IndexedClient, Owner,
+    Aspects, ClientUpdate, Clients, Creation, GrantPolicy, Grants, IndexedClient, Owner,
     OwnerIndex, PendingChange, now_micros,
 };
 use crate::owner_index::MemoryIndex;
