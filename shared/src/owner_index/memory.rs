@@ -435,8 +435,13 @@ impl OwnerIndex for MemoryIndex {
         Ok(self.mark_seen(owner, client_id, generation))
     }
 
-    async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {
-        self.import_client(client, generation);
+    async fn import(
+        &self,
+        client: &IndexedClient,
+        creation_id: Option<&str>,
+        generation: u64,
+    ) -> Result<(), IndexError> {
+        self.import_client(client, creation_id, generation);
         Ok(())
     }
 

@@ -252,7 +252,7 @@ async fn finish_creation_of_a_client_imported_meanwhile_fails_and_writes_nothing
     begun.client_id = Some("AUTH0ASSIGNEDID0123456789abcdef".into());
     index.record_client_id(&begun).await.unwrap();
     let imported = from_auth0(&a, "AUTH0ASSIGNEDID0123456789abcdef");
-    index.import(&imported, 1).await.unwrap();
+    index.import(&imported, None, 1).await.unwrap();
     refused_finish(&fx, &begun).await;
     assert_eq!(
         index.get(&a, &imported.client_id).await.unwrap(),

@@ -202,8 +202,13 @@ impl OwnerIndex for DynamoIndex {
         sweep::mark_swept(&self.table, owner, client_id, generation).await
     }
 
-    async fn import(&self, client: &IndexedClient, generation: u64) -> Result<(), IndexError> {
-        sweep::import(&self.table, client, generation).await
+    async fn import(
+        &self,
+        client: &IndexedClient,
+        creation_id: Option<&str>,
+        generation: u64,
+    ) -> Result<(), IndexError> {
+        sweep::import(&self.table, client, creation_id, generation).await
     }
 
     async fn unswept(
