@@ -34,6 +34,18 @@
 #   BENCH_SCALE_SIZES=100,1000,20000 BENCH_SCALE_REQUESTS=20 scripts/bench.sh
 #   BENCH_BEFORE_COMMIT=9874484 scripts/bench.sh   # the design before the owner index
 #   BENCH_SKIP_BEFORE=1 scripts/bench.sh           # cold start and scale without it (no second build)
+#   BENCH_BASELINE_COMMIT=d15fcb8 BENCH_ONLY=sizes,coldstart,warm BENCH_SKIP_BEFORE=1 scripts/bench.sh
+#       # a change against an earlier commit (does it regress the functions that
+#       # commit had?): that commit's arm64 bootstraps beside this one's, its
+#       # release binaries taking turns with this build's in the cold-start
+#       # rounds, and its warm bench and this one's taking turns
+#       # (BENCH_WARM_ROUNDS each, default 3); tables in target/lambda-bench/
+#       # (sizes.md, coldstart.md, warm-baseline.md)
+#   BENCH_FUNCTIONS=get_client,reconcile_clients BENCH_ONLY=sizes,coldstart scripts/bench.sh
+#       # only these functions sized, and those of them the cold-start driver
+#       # starts built natively and started (with create_client and list_clients,
+#       # which it measures more with): on a busy machine each function is a
+#       # long release LTO link, twice with a baseline
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +60,8 @@ path_rtt_ms=${BENCH_PATH_RTT_MS:-20}
 fleet_containers=${BENCH_FLEET_CONTAINERS:-20}
 fleet_requests=${BENCH_FLEET_REQUESTS:-3}
 fleet_waves=${BENCH_FLEET_WAVES:-2}
+baseline_commit=${BENCH_BASELINE_COMMIT:-}
+warm_rounds=${BENCH_WARM_ROUNDS:-3}
 # Whether section $1 runs: all of them, unless BENCH_ONLY names some.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 out="$PWD/target/lambda-bench"
@@ -59,8 +73,17 @@ mapfile -t functions < <(scripts/functions.sh)
 [ ${#functions[@]} -gt 0 ] || { echo "scripts/functions.sh found no functions" >&2; exit 1; }
 # A regex matching any of their names.
 functions_regex=$(IFS='|'; echo "${functions[*]}")
-packages=()
-for f in "${functions[@]}"; do packages+=(-p "$f"); done
+# Whether function $1 is in the list $2 (a,b,c).
+listed() { [[ ",$2," == *",$1,"* ]]; }
+# The functions whose arm64 bootstraps are sized: all of them, unless
+# BENCH_FUNCTIONS names some.
+sized=("${functions[@]}")
+if [ -n "${BENCH_FUNCTIONS:-}" ]; then
+    # performance.md and README's summary are of every function.
+    [ -n "${BENCH_ONLY:-}" ] || { echo "BENCH_FUNCTIONS needs BENCH_ONLY (the report is of every function)" >&2; exit 1; }
+    sized=()
+    for f in "${functions[@]}"; do listed "$f" "$BENCH_FUNCTIONS" && sized+=("$f"); done
+fi
 
 # cargo-lambda and moto (as scripts/test.sh installs them) and zig, which
 # cargo-lambda cross-compiles with.
@@ -76,9 +99,31 @@ export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 # cargo unifies dependency features across what one build selects, and the
 # drivers' (tokio's process and signal drivers, the emulator's) must not
 # leak into the binaries measured.
+# Only the drivers of the sections that run (each is a release LTO link).
+drivers=()
+for driver in coldstart soak fleet scale; do
+    if want "$driver" || { [ "$driver" = coldstart ] && want profile; }; then drivers+=(--bin "$driver"); fi
+done
+if [ ${#drivers[@]} -gt 0 ]; then
+    cargo build --release --locked -p lambda_bench "${drivers[@]}"
+fi
+# The functions built natively and timed: all of them, or with
+# BENCH_FUNCTIONS those the cold-start driver starts, with the two it
+# measures more with.
+timed=("${functions[@]}")
+if [ -n "${BENCH_FUNCTIONS:-}" ]; then
+    timed=()
+    if [ -x target/release/coldstart ]; then
+        known=$(target/release/coldstart --subjects | paste -sd,)
+        for f in "${functions[@]}"; do
+            listed "$f" "$known" && listed "$f" "$BENCH_FUNCTIONS,create_client,list_clients" && timed+=("$f")
+        done
+    fi
+fi
+packages=()
+for f in "${timed[@]}"; do packages+=(-p "$f"); done
 echo "== release build, native (for the timings)"
 cargo build --release --locked "${packages[@]}" -p bare_echo
-cargo build --release --locked -p lambda_bench
 
 # The design before the owner index (no DynamoDB client; list paged through
 # Auth0, get and delete asked it), for the cold-start and scale sections:
@@ -100,29 +145,92 @@ if { want coldstart || want scale; } && [ -z "${BENCH_SKIP_BEFORE:-}" ]; then
     before_args=(--before "$before_target/release")
 fi
 
+# An earlier commit to compare with (BENCH_BASELINE_COMMIT): its tree, as
+# for the design before the owner index, in a target folder of its own.
+# Built in the sections that need it: release (cold start), arm64 (sizes),
+# its warm bench (warm).
+baseline_args=()
+if [ -n "$baseline_commit" ]; then
+    baseline_target="$PWD/target/baseline"
+    baseline_tree="$baseline_target/src"
+    baseline_rev=$(git rev-parse --short "$baseline_commit^{commit}")
+    # A fresh tree when the commit changes: files of another commit's must not stay.
+    if [ "$(cat "$baseline_target/commit" 2>/dev/null)" != "$baseline_rev" ]; then
+        rm -rf "$baseline_tree"
+    fi
+    mkdir -p "$baseline_tree"
+    git archive --format=tar "$baseline_rev" | tar -x -C "$baseline_tree"
+    echo "$baseline_rev" > "$baseline_target/commit"
+    mapfile -t baseline_functions < <("$baseline_tree/scripts/functions.sh")
+    # Those of its functions built here (with BENCH_FUNCTIONS, some).
+    baseline_packages=()
+    baseline_sized=()
+    for f in "${baseline_functions[@]}"; do
+        listed "$f" "$(IFS=,; echo "${timed[*]}")" && baseline_packages+=(-p "$f")
+        listed "$f" "$(IFS=,; echo "${sized[*]}")" && baseline_sized+=(-p "$f")
+    done
+    # Runs cargo in the baseline's tree, with its target folder.
+    in_baseline() { (cd "$baseline_tree" && CARGO_TARGET_DIR="$baseline_target" "$@"); }
+    if want coldstart; then
+        echo "== release build of the baseline, $baseline_rev, in $baseline_target"
+        in_baseline cargo build --release --locked "${baseline_packages[@]}"
+        baseline_args=(--baseline "$baseline_target/release" --baseline-label "$baseline_rev")
+    fi
+fi
+
 sizes="$out/sizes.md"
 if ! want sizes; then
     :
 elif [ -z "${BENCH_SKIP_ARM64:-}" ]; then
     echo "== release build, arm64 (for the sizes)"
     # As SAM builds them (template.yaml, the Makefile): all at once from the
-    # workspace root, so the features are those of the default members.
-    cargo lambda build --release --arm64 --locked
+    # workspace root, so the features are those of the default members
+    # (some of them, with BENCH_FUNCTIONS: every function has the same
+    # dependencies, so the features are the same).
+    if [ -n "${BENCH_FUNCTIONS:-}" ]; then
+        sized_packages=()
+        for f in "${sized[@]}"; do sized_packages+=(-p "$f"); done
+        cargo lambda build --release --arm64 --locked "${sized_packages[@]}"
+    else
+        cargo lambda build --release --arm64 --locked
+    fi
     cargo lambda build --release --arm64 --locked -p bare_echo
+    if [ -n "$baseline_commit" ]; then
+        echo "== release build of the baseline, arm64, $baseline_rev"
+        if [ -n "${BENCH_FUNCTIONS:-}" ]; then
+            in_baseline cargo lambda build --release --arm64 --locked "${baseline_sized[@]}"
+        else
+            in_baseline cargo lambda build --release --arm64 --locked
+        fi
+    fi
     limit=$((6 * 1000 * 1000))
     {
-        echo "| arm64 bootstrap | bytes | MB | ≤ 6 MB |"
-        echo "| --- | ---: | ---: | :---: |"
+        if [ -n "$baseline_commit" ]; then
+            echo "| arm64 bootstrap | bytes | MB | ≤ 6 MB | at $baseline_rev, bytes | change, bytes |"
+            echo "| --- | ---: | ---: | :---: | ---: | ---: |"
+        else
+            echo "| arm64 bootstrap | bytes | MB | ≤ 6 MB |"
+            echo "| --- | ---: | ---: | :---: |"
+        fi
         all_met=yes
-        for f in "${functions[@]}" bare-echo; do
+        for f in "${sized[@]}" bare-echo; do
             bytes=$(stat -c %s "target/lambda/$f/bootstrap")
             met=yes
             if [ "$bytes" -gt "$limit" ]; then met="**no**"; [ "$f" = bare-echo ] || all_met=no; fi
             [ "$f" = bare-echo ] && met="—"
-            printf '| %s | %s | %s | %s |\n' "$f" "$bytes" "$(awk "BEGIN { printf \"%.2f\", $bytes / 1000000 }")" "$met"
+            then_cells=""
+            if [ -n "$baseline_commit" ]; then
+                then_bytes=$(stat -c %s "$baseline_target/lambda/$f/bootstrap" 2>/dev/null || true)
+                if [ -n "$then_bytes" ]; then
+                    then_cells=$(printf ' %s | %+d |' "$then_bytes" $((bytes - then_bytes)))
+                else
+                    then_cells=' — (new) | — |'
+                fi
+            fi
+            printf '| %s | %s | %s | %s |%s\n' "$f" "$bytes" "$(awk "BEGIN { printf \"%.2f\", $bytes / 1000000 }")" "$met" "$then_cells"
         done
         echo
-        echo "From \`cargo lambda build --release --arm64\`, the build \`sam build\` runs (the Makefile) (stripped, as deployed; CI checks the limit on \`sam build\`'s own output). Target (every function ≤ 6 MB): **$([ $all_met = yes ] && echo met || echo not met)**."
+        echo "From \`cargo lambda build --release --arm64\`, the build \`sam build\` runs (the Makefile) (stripped, as deployed; CI checks the limit on \`sam build\`'s own output)$([ -n "$baseline_commit" ] && echo "; the baseline's the same way, from its own tree (the echo: this build's)"). Target (every function ≤ 6 MB): **$([ $all_met = yes ] && echo met || echo not met)**."
     } > "$sizes"
 else
     echo "(arm64 sizes skipped: BENCH_SKIP_ARM64 is set)" > "$sizes"
@@ -131,9 +239,11 @@ fi
 if want coldstart; then
     echo "== cold start ($runs runs each, round-trip time $rtt_ms ms; critical path: $path_runs starts each, 0 and $path_rtt_ms ms)"
     rm -f "$out/coldstart-summary.md"
+    started=()
+    if [ -n "${BENCH_FUNCTIONS:-}" ]; then started=(--functions "$(IFS=,; echo "${timed[*]}")"); fi
     target/release/coldstart --runs "$runs" --rtt-ms "$rtt_ms" \
         --path-runs "$path_runs" --path-rtt-ms "$path_rtt_ms" \
-        "${before_args[@]}" --markdown "$out/coldstart.md" --summary "$out/coldstart-summary.md"
+        "${before_args[@]}" "${baseline_args[@]}" "${started[@]}" --markdown "$out/coldstart.md" --summary "$out/coldstart-summary.md"
 fi
 
 if want soak; then
@@ -148,7 +258,22 @@ if want fleet; then
         --waves "$fleet_waves" --rtt-ms "$rtt_ms" --markdown "$out/fleet.md" --summary "$out/fleet-summary.md"
 fi
 
-if want warm; then
+if want warm && [ -n "$baseline_commit" ]; then
+    # The baseline's warm bench and this one's taking turns, so that the
+    # machine's other work weighs on both alike: each round's warm.md kept,
+    # then the median over the rounds of each row's median (scripts/warm-against.py).
+    runs_dir="$out/warm-rounds"
+    rm -rf "$runs_dir"
+    mkdir -p "$runs_dir"
+    for round in $(seq 1 "$warm_rounds"); do
+        echo "== warm path (criterion), round $round of $warm_rounds: $baseline_rev, then this build"
+        BENCH_OUT_DIR="$runs_dir/baseline-$round" in_baseline cargo bench --locked -p m2m_shared --bench warm
+        BENCH_OUT_DIR="$runs_dir/this-$round" cargo bench --locked -p m2m_shared --bench warm
+    done
+    cp "$runs_dir/this-$warm_rounds/warm.md" "$out/warm.md"
+    scripts/warm-against.py "$baseline_rev" "$runs_dir" > "$out/warm-baseline.md"
+    cat "$out/warm-baseline.md"
+elif want warm; then
     echo "== warm path (criterion)"
     cargo bench --locked -p m2m_shared --bench warm
 fi

@@ -24,6 +24,20 @@ enum Stop {
     BeforeAuth0(Auth0Route),
 }
 
+/// Every step a change (whose Auth0 call is `auth0`) may stop at.
+fn change_stops(auth0: Auth0Route) -> [Stop; 4] {
+    [
+        // The change recorded; Auth0 not asked.
+        Stop::Index(StopAt::After("begin_change")),
+        // Auth0 asked; it never processed the call.
+        Stop::BeforeAuth0(auth0),
+        // Auth0 changed; the index not yet.
+        Stop::Index(StopAt::Before("end_change")),
+        // All done: only the answer was lost.
+        Stop::Index(StopAt::After("end_change")),
+    ]
+}
+
 /// Sends `route`'s request for `id` through a container that stops at
 /// `stop`, and kills it there.
 async fn stopped(env: &TestEnv, route: Route, id: Option<&str>, stop: Stop) {
@@ -156,16 +170,7 @@ async fn a_change_stopped_at_any_step_leaves_auth0_matching_what_is_shown() {
         (Route::DisableClient, Auth0Route::DeleteGrant),
         (Route::EnableClient, Auth0Route::CreateGrant),
     ] {
-        for stop in [
-            // The change recorded; Auth0 not asked.
-            Stop::Index(StopAt::After("begin_change")),
-            // Auth0 asked; it never processed the call.
-            Stop::BeforeAuth0(auth0),
-            // Auth0 changed; the index not yet.
-            Stop::Index(StopAt::Before("end_change")),
-            // All done: only the answer was lost.
-            Stop::Index(StopAt::After("end_change")),
-        ] {
+        for stop in change_stops(auth0) {
             let case = format!("{route:?} stopped at {stop:?}");
             let env = TestEnv::new().await;
             let token = env.token(OWNER);
@@ -197,12 +202,7 @@ async fn a_change_stopped_at_any_step_leaves_auth0_matching_what_is_shown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scopes_update_stopped_at_any_step_leaves_the_grant_matching_what_is_shown() {
-    for stop in [
-        Stop::Index(StopAt::After("begin_change")),
-        Stop::BeforeAuth0(Auth0Route::UpdateGrant),
-        Stop::Index(StopAt::Before("end_change")),
-        Stop::Index(StopAt::After("end_change")),
-    ] {
+    for stop in change_stops(Auth0Route::UpdateGrant) {
         let case = format!("a scopes update stopped at {stop:?}");
         let env = TestEnv::new().await;
         let token = env.token(OWNER);

@@ -23,21 +23,19 @@ const KEY_CREATED_KEYS: [&str; 6] = [
     "scopes",
 ];
 
-/// A key client of owner-a's made with key A: its id and 201 body.
-async fn key_client(env: &TestEnv) -> (String, Value) {
+/// A test environment with a key client of owner-a's made with key A:
+/// the environment, the client's id and its 201 body.
+async fn key_client() -> (TestEnv, String, Value) {
+    let env = TestEnv::new().await;
     let created = env.create_with_key("owner-a", "Keyed", ClientKey::A).await;
     let id = created["client_id"].as_str().unwrap().to_owned();
-    (id, created)
+    (env, id, created)
 }
 
 /// The credentials the emulator holds for `id`: `(kid, enabled)`, sorted.
 fn held(env: &TestEnv, id: &str) -> Vec<(String, bool)> {
-    let client = env
-        .emulator
-        .clients()
-        .into_iter()
-        .find(|client| client["client_id"] == id);
-    let enabled: Vec<Value> = client
+    let enabled: Vec<Value> = env
+        .auth0_client(id)
         .map(|client| {
             client["client_authentication_methods"]["private_key_jwt"]["credentials"]
                 .as_array()
@@ -89,8 +87,7 @@ fn coded(code: &str, message: &str) -> Value {
 
 #[tokio::test]
 async fn a_key_client_has_no_secret_and_gets_tokens_with_assertions_of_its_key() {
-    let env = TestEnv::new().await;
-    let (id, created) = key_client(&env).await;
+    let (env, id, created) = key_client().await;
     let keys: Vec<&str> = created
         .as_object()
         .unwrap()
@@ -114,12 +111,7 @@ async fn a_key_client_has_no_secret_and_gets_tokens_with_assertions_of_its_key()
 
     // Auth0's client is as the contract says: RS256 for its JWTs, the key
     // enabled, no token_endpoint_auth_method.
-    let client = env
-        .emulator
-        .clients()
-        .into_iter()
-        .find(|client| client["client_id"] == id.as_str())
-        .unwrap();
+    let client = env.auth0_client(&id).unwrap();
     assert_eq!(client["jwt_configuration"]["alg"], "RS256");
     assert!(
         client.get("token_endpoint_auth_method").is_none(),
@@ -158,8 +150,7 @@ async fn a_key_client_has_no_secret_and_gets_tokens_with_assertions_of_its_key()
 
 #[tokio::test]
 async fn every_bad_key_is_refused_naming_the_problem_and_a_private_key_is_never_logged() {
-    let env = TestEnv::new().await;
-    let (id, _) = key_client(&env).await;
+    let (env, id, _) = key_client().await;
     let token = env.token("owner-a");
     let clients_before = env.client_ids();
     for (key, message) in test_support::bodies::invalid_public_keys() {
@@ -191,8 +182,7 @@ async fn every_bad_key_is_refused_naming_the_problem_and_a_private_key_is_never_
 
 #[tokio::test]
 async fn the_credentials_routes_refuse_as_documented() {
-    let env = TestEnv::new().await;
-    let (id, created) = key_client(&env).await;
+    let (env, id, created) = key_client().await;
     let token = env.token("owner-a");
     let first = created["credentials"][0]["credential_id"]
         .as_str()
@@ -305,9 +295,8 @@ async fn a_tenant_without_private_key_jwt_creates_nothing() {
     // Nothing anywhere: no client, no item, no quota, the key released.
     assert!(env.client_ids().is_empty());
     assert_eq!(env.list(&token).await.json, json!([]));
-    env.assert_index_names_the_tenants_clients("owner-a", "refused by the plan")
+    env.assert_owner_has_clients("owner-a", 0, "refused by the plan")
         .await;
-    assert_eq!(env.quota_count("owner-a").await, 0);
     env.emulator.set_private_key_jwt(true);
     let anew = env.create_keyed(&token, "key-1", body).await;
     assert_eq!(anew.status, 201, "{}", anew.text);
@@ -329,8 +318,7 @@ async fn a_replay_of_a_key_create_answers_the_same_201() {
 /// finds it by its kid and enables it; the add succeeds.
 #[tokio::test]
 async fn a_credential_whose_answer_is_lost_is_found_and_enabled() {
-    let env = TestEnv::new().await;
-    let (id, _) = key_client(&env).await;
+    let (env, id, _) = key_client().await;
     env.emulator
         .inject(Auth0Route::CreateCredential, Fault::HandledThenStatus(503));
     let added = env
@@ -349,7 +337,7 @@ async fn a_credential_whose_answer_is_lost_is_found_and_enabled() {
 /// that answered 502 leaves the client as it was).
 #[tokio::test]
 async fn auth0_failing_on_credential_calls_leaves_the_client_as_it_was_after_the_reconciler() {
-    let env = TestEnv::new().await;
+    let (env, id, created) = key_client().await;
     let token = env.token("owner-a");
     let create_failed = coded("CREDENTIAL_CREATE_FAILED", "failed to add the credential");
     let delete_failed = coded(
@@ -359,7 +347,6 @@ async fn auth0_failing_on_credential_calls_leaves_the_client_as_it_was_after_the
 
     // The POST refused outright (a 500 before Auth0 stored anything): the
     // listing finds nothing; 502, nothing left.
-    let (id, created) = key_client(&env).await;
     let first = created["credentials"][0]["credential_id"]
         .as_str()
         .unwrap()
@@ -417,8 +404,7 @@ async fn auth0_failing_on_credential_calls_leaves_the_client_as_it_was_after_the
 /// the key and deletes it.
 #[tokio::test]
 async fn a_credential_that_lands_unseen_is_deleted_by_the_reconciler() {
-    let env = TestEnv::new().await;
-    let (id, _) = key_client(&env).await;
+    let (env, id, _) = key_client().await;
     // The POST is stored, its answer lost; the listing that looks for it
     // fails too, so the outcome stays unknown.
     env.emulator
@@ -458,8 +444,7 @@ async fn a_credential_that_lands_unseen_is_deleted_by_the_reconciler() {
 /// like the route's segment is still found.
 #[tokio::test]
 async fn the_credential_id_is_read_from_the_path() {
-    let env = TestEnv::new().await;
-    let (id, created) = key_client(&env).await;
+    let (env, id, created) = key_client().await;
     let token = env.token("owner-a");
     let added = env
         .add_credential(&token, &id, &public_key(ClientKey::B))
@@ -488,8 +473,7 @@ async fn the_credential_id_is_read_from_the_path() {
 /// key, then the key's DELETE. Listing asks Auth0 nothing.
 #[tokio::test]
 async fn auth0_is_called_in_the_contracts_order() {
-    let env = TestEnv::new().await;
-    let (id, created) = key_client(&env).await;
+    let (env, id, created) = key_client().await;
     assert_eq!(
         env.management_calls(),
         [Auth0Route::CreateClient, Auth0Route::CreateGrant]

@@ -5,11 +5,33 @@
 //! last cannot be removed.
 
 use auth0_emulator::ClientKey;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::Route;
 use crate::support::keys::{mint_with_key, public_key};
 use crate::support::local_stack::{Caller, LocalStack};
+
+/// Adds `key` to the client `id`: the status and the answer.
+async fn add_key(caller: &Caller, id: &str, key: ClientKey) -> (u16, Value) {
+    let body = public_key(key).to_string();
+    caller
+        .send(Route::CreateCredential, Some(id), Some(&body))
+        .await
+        .unwrap()
+}
+
+/// Removes the client `id`'s credential `credential_id`: the status and
+/// the answer.
+async fn remove_key(caller: &Caller, id: &str, credential_id: &str) -> (u16, Value) {
+    let path = Route::DeleteCredential
+        .path()
+        .replace("{id}", id)
+        .replace("{credential_id}", credential_id);
+    caller
+        .send_to(Route::DeleteCredential, &path, None)
+        .await
+        .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_is_rotated_without_downtime_through_cargo_lambda_watch() {
@@ -31,36 +53,21 @@ async fn a_key_is_rotated_without_downtime_through_cargo_lambda_watch() {
     assert_eq!(mint_with_key(emulator, &id, ClientKey::B).await, 401);
 
     // The next key: both mint while the callers move over.
-    let next = public_key(ClientKey::B).to_string();
-    let (status, added) = caller
-        .send(Route::CreateCredential, Some(&id), Some(&next))
-        .await
-        .unwrap();
+    let (status, added) = add_key(&caller, &id, ClientKey::B).await;
     assert_eq!(status, 201, "{added}");
     assert_eq!(added["thumbprint_sha256"], ClientKey::B.thumbprint());
     assert_eq!(mint_with_key(emulator, &id, ClientKey::A).await, 200);
     assert_eq!(mint_with_key(emulator, &id, ClientKey::B).await, 200);
 
     // A third is refused.
-    let third = public_key(ClientKey::C).to_string();
-    let (status, refused) = caller
-        .send(Route::CreateCredential, Some(&id), Some(&third))
-        .await
-        .unwrap();
+    let (status, refused) = add_key(&caller, &id, ClientKey::C).await;
     assert_eq!(
         (status, &refused["code"]),
         (409, &json!("CREDENTIAL_LIMIT_REACHED"))
     );
 
     // The old key goes: only the new one mints.
-    let path = Route::DeleteCredential
-        .path()
-        .replace("{id}", &id)
-        .replace("{credential_id}", &first);
-    let (status, _) = caller
-        .send_to(Route::DeleteCredential, &path, None)
-        .await
-        .unwrap();
+    let (status, _) = remove_key(&caller, &id, &first).await;
     assert_eq!(status, 204);
     assert_eq!(mint_with_key(emulator, &id, ClientKey::A).await, 401);
     assert_eq!(mint_with_key(emulator, &id, ClientKey::B).await, 200);
@@ -73,14 +80,7 @@ async fn a_key_is_rotated_without_downtime_through_cargo_lambda_watch() {
 
     // The last one cannot be removed.
     let last = added["credential_id"].as_str().unwrap();
-    let path = Route::DeleteCredential
-        .path()
-        .replace("{id}", &id)
-        .replace("{credential_id}", last);
-    let (status, refused) = caller
-        .send_to(Route::DeleteCredential, &path, None)
-        .await
-        .unwrap();
+    let (status, refused) = remove_key(&caller, &id, last).await;
     assert_eq!((status, &refused["code"]), (409, &json!("LAST_CREDENTIAL")));
     assert_eq!(mint_with_key(emulator, &id, ClientKey::B).await, 200);
     assert!(emulator.schema_violations().is_empty());

@@ -16,20 +16,33 @@ struct Made {
     secret: String,
 }
 
-/// Creates one of owner-a's clients with `body`.
-async fn made(env: &TestEnv, body: Value) -> Made {
+/// A test environment with one of owner-a's clients, created with `body`.
+async fn made(body: Value) -> (TestEnv, Made) {
+    let env = TestEnv::new().await;
     let json = env.create_with("owner-a", body).await;
     let field = |name: &str| json[name].as_str().unwrap().to_owned();
-    Made {
+    let client = Made {
         id: field("client_id"),
         secret: field("client_secret"),
         json,
-    }
+    };
+    (env, client)
 }
 
-/// Creates one of owner-a's clients named `name` that chose `scopes`.
-async fn made_with_scopes(env: &TestEnv, name: &str, scopes: [&str; 2]) -> Made {
-    made(env, json!({"name": name, "scopes": scopes})).await
+/// A test environment with one of owner-a's clients, named `name`, that
+/// chose `scopes`.
+async fn made_with_scopes(name: &str, scopes: [&str; 2]) -> (TestEnv, Made) {
+    made(json!({"name": name, "scopes": scopes})).await
+}
+
+/// What get and a change's 200 show of the client `id`, which
+/// authenticates with a secret and has not been used.
+fn shown(id: &str, name: &str, description: &str, scopes: Value, status: &str) -> Value {
+    json!({
+        "id": id, "client_id": id, "name": name, "description": description,
+        "scopes": scopes, "status": status,
+        "auth_method": "client_secret_post", "last_used_at": null,
+    })
 }
 
 /// The client's grant has exactly `scopes`, in this order, and so do the
@@ -69,8 +82,7 @@ async fn assert_a_repeat_costs_nothing(
 
 #[tokio::test]
 async fn a_client_created_with_two_scopes_gets_tokens_with_exactly_those() {
-    let env = TestEnv::new().await;
-    let client = made_with_scopes(&env, "Scoped", ["read:hives", "read:spaces"]).await;
+    let (env, client) = made_with_scopes("Scoped", ["read:hives", "read:spaces"]).await;
     assert_eq!(keys_of(&client.json), CREATED_KEYS);
     // In GRANT_SCOPES order, whatever the request's.
     assert_eq!(client.json["scopes"], json!(["read:spaces", "read:hives"]));
@@ -78,14 +90,8 @@ async fn a_client_created_with_two_scopes_gets_tokens_with_exactly_those() {
     let id = client.id.as_str();
 
     let got = env.get(&env.token("owner-a"), id).await;
-    assert_eq!(
-        got.json,
-        json!({
-            "id": id, "client_id": id, "name": "Scoped", "description": "",
-            "scopes": ["read:spaces", "read:hives"], "status": "active",
-            "auth_method": "client_secret_post", "last_used_at": null,
-        })
-    );
+    let scopes = json!(["read:spaces", "read:hives"]);
+    assert_eq!(got.json, shown(id, "Scoped", "", scopes, "active"));
     // Without a choice, all of GRANT_SCOPES; list items say so too.
     let all = env.create_with("owner-a", json!({"name": "All"})).await;
     assert_eq!(all["scopes"].as_array().unwrap().len(), 12);
@@ -130,21 +136,13 @@ async fn bad_scopes_are_refused_and_nothing_is_made() {
 
 #[tokio::test]
 async fn an_update_renames_in_auth0_and_in_what_list_shows() {
-    let env = TestEnv::new().await;
-    let client = made(&env, json!({"name": "Before", "description": "d"})).await;
+    let (env, client) = made(json!({"name": "Before", "description": "d"})).await;
     let id = client.id.as_str();
     let token = env.token("owner-a");
     let reply = env.update(&token, id, json!({"name": "After"})).await;
-    assert_eq!(
-        reply.json,
-        json!({
-            "id": id, "client_id": id, "name": "After", "description": "d",
-            "scopes": client.json["scopes"], "status": "active",
-            "auth_method": "client_secret_post", "last_used_at": null,
-        }),
-        "{}",
-        reply.text
-    );
+    let scopes = client.json["scopes"].clone();
+    let expected = shown(id, "After", "d", scopes, "active");
+    assert_eq!(reply.json, expected, "{}", reply.text);
     assert_eq!(reply.status, 200);
     assert_eq!(env.name_in_auth0(id), "After");
     assert_eq!(env.list(&token).await.json[0]["name"], "After");
@@ -216,8 +214,7 @@ async fn bad_updates_are_400_and_change_nothing() {
 
 #[tokio::test]
 async fn an_update_of_scopes_changes_what_the_next_token_carries() {
-    let env = TestEnv::new().await;
-    let client = made_with_scopes(&env, "Rescoped", ["read:rooms", "write:rooms"]).await;
+    let (env, client) = made_with_scopes("Rescoped", ["read:rooms", "write:rooms"]).await;
     let id = client.id.as_str();
     let token = env.token("owner-a");
     assert_tokens_carry(&env, &client, ["read:rooms", "write:rooms"]).await;
@@ -225,11 +222,8 @@ async fn an_update_of_scopes_changes_what_the_next_token_carries() {
     let body = json!({"scopes": ["read:hives", "read:spaces"]});
     let reply = env.update(&token, id, body.clone()).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let expected = json!({
-        "id": id, "client_id": id, "name": "Rescoped", "description": "",
-        "scopes": ["read:spaces", "read:hives"], "status": "active",
-        "auth_method": "client_secret_post", "last_used_at": null,
-    });
+    let scopes = json!(["read:spaces", "read:hives"]);
+    let expected = shown(id, "Rescoped", "", scopes, "active");
     assert_eq!(reply.json, expected);
     assert_eq!(env.get(&token, id).await.json, expected);
     assert_eq!(env.list(&token).await.json[0]["scopes"], expected["scopes"]);
@@ -267,8 +261,7 @@ async fn an_update_of_scopes_changes_what_the_next_token_carries() {
 
 #[tokio::test]
 async fn a_scopes_update_that_answered_502_leaves_them_as_they_were_after_the_reconciler() {
-    let env = TestEnv::new().await;
-    let client = made_with_scopes(&env, "Unsure", ["read:rooms", "write:rooms"]).await;
+    let (env, client) = made_with_scopes("Unsure", ["read:rooms", "write:rooms"]).await;
     let id = client.id.as_str();
     let token = env.token("owner-a");
     // Auth0 changes the grant each time, and answers 500 each time.
@@ -302,8 +295,7 @@ async fn a_scopes_update_that_answered_502_leaves_them_as_they_were_after_the_re
 
 #[tokio::test]
 async fn a_rotation_retires_the_old_secret_at_once() {
-    let env = TestEnv::new().await;
-    let client = made(&env, json!({"name": "Rotated"})).await;
+    let (env, client) = made(json!({"name": "Rotated"})).await;
     let (id, old) = (client.id.as_str(), client.secret.as_str());
     let reply = env
         .lifecycle(Route::RotateClientSecret, &env.token("owner-a"), id, None)
@@ -327,21 +319,14 @@ async fn a_rotation_retires_the_old_secret_at_once() {
 
 #[tokio::test]
 async fn disable_stops_new_tokens_and_enable_restores_the_chosen_scopes() {
-    let env = TestEnv::new().await;
-    let client = made_with_scopes(&env, "Switched", ["write:rooms", "read:rooms"]).await;
+    let (env, client) = made_with_scopes("Switched", ["write:rooms", "read:rooms"]).await;
     let (id, secret) = (client.id.as_str(), client.secret.as_str());
     let token = env.token("owner-a");
 
     let disabled = env.lifecycle(Route::DisableClient, &token, id, None).await;
     assert_eq!(disabled.status, 200, "{}", disabled.text);
-    assert_eq!(
-        disabled.json,
-        json!({
-            "id": id, "client_id": id, "name": "Switched", "description": "",
-            "scopes": ["read:rooms", "write:rooms"], "status": "disabled",
-            "auth_method": "client_secret_post", "last_used_at": null,
-        })
-    );
+    let scopes = json!(["read:rooms", "write:rooms"]);
+    assert_eq!(disabled.json, shown(id, "Switched", "", scopes, "disabled"));
     assert_eq!(env.granted(id), None, "a disabled client's grant is gone");
     assert_eq!(env.client_token(id, secret).await.0, 403);
     assert_eq!(env.get(&token, id).await.json["status"], "disabled");

@@ -27,6 +27,14 @@ fn exchanged(id: &str, date: &str) -> Value {
     event
 }
 
+/// A test environment with one client of owner-a's named `name`: the
+/// environment and the client's id.
+async fn with_client(name: &str) -> (TestEnv, String) {
+    let env = TestEnv::new().await;
+    let id = env.create_id("owner-a", name).await;
+    (env, id)
+}
+
 async fn followed(env: &TestEnv, event: &Value) -> String {
     let answer = env.follow_log_event(event).await.expect("followed");
     answer["outcome"].as_str().unwrap().to_owned()
@@ -34,8 +42,7 @@ async fn followed(env: &TestEnv, event: &Value) -> String {
 
 #[tokio::test]
 async fn get_and_list_show_the_newest_token_exchange_whatever_the_order_and_repeats() {
-    let env = TestEnv::new().await;
-    let id = env.create_id("owner-a", "Used").await;
+    let (env, id) = with_client("Used").await;
     let other = env.create_id("owner-a", "Unused").await;
     let token = env.token("owner-a");
     assert_eq!(env.get(&token, &id).await.json["last_used_at"], Value::Null);
@@ -98,30 +105,25 @@ async fn a_dashboard_deletion_removes_the_client_after_auth0s_404_and_frees_its_
     assert_ne!(repeat.json["client_id"], json!(id));
     // Delivered again: nothing left to remove, nothing else touched.
     assert_eq!(followed(&env, &event).await, "unknown_client");
-    assert_eq!(env.quota_count("owner-a").await, 1);
-    env.assert_index_names_the_tenants_clients("owner-a", "after the event")
+    env.assert_owner_has_clients("owner-a", 1, "after the event")
         .await;
 }
 
 #[tokio::test]
 async fn a_deletion_event_for_a_client_auth0_still_has_removes_nothing() {
-    let env = TestEnv::new().await;
-    let id = env.create_id("owner-a", "Still there").await;
+    let (env, id) = with_client("Still there").await;
     let token = env.token("owner-a");
     assert_eq!(
         followed(&env, &sample("client-deleted", &id)).await,
         "still_in_auth0"
     );
     assert_eq!(env.get(&token, &id).await.status, 200);
-    assert_eq!(env.quota_count("owner-a").await, 1);
-    env.assert_index_names_the_tenants_clients("owner-a", "kept")
-        .await;
+    env.assert_owner_has_clients("owner-a", 1, "kept").await;
 }
 
 #[tokio::test]
 async fn auth0_failing_to_answer_fails_the_invocation_and_its_retry_removes_the_client() {
-    let env = TestEnv::new().await;
-    let id = env.create_id("owner-a", "Unsure").await;
+    let (env, id) = with_client("Unsure").await;
     env.delete_in_auth0(&id).await;
     let event = sample("client-deleted", &id);
     // Auth0 cannot say (every attempt of the GET): the item stays, and the
@@ -137,8 +139,7 @@ async fn auth0_failing_to_answer_fails_the_invocation_and_its_retry_removes_the_
 
 #[tokio::test]
 async fn events_that_are_not_a_client_deleted_or_a_token_exchange_change_nothing() {
-    let env = TestEnv::new().await;
-    let id = env.create_id("owner-a", "Untouched").await;
+    let (env, id) = with_client("Untouched").await;
     let calls = env.emulator.requests().len();
     let mut others = Vec::new();
     // A key credential deleted (a path below the client's), a client read,

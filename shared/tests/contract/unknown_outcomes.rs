@@ -76,6 +76,17 @@ fn touching(id: &str) -> impl Fn(&ProxiedRequest) -> bool + Send + Sync + 'stati
     move |request| request.touches(&item)
 }
 
+/// Holds the answer of the write to the client `id`'s item that mentions
+/// `text` (the value a change records), past the owner index's call and
+/// its retries.
+fn answer_late_the_write_of(proxy: &DynamoProxy, id: &str, text: &str) {
+    let on_item = touching(id);
+    let text = text.to_owned();
+    answer_late(proxy, Operation::UpdateItem, move |request| {
+        on_item(request) && request.mentions(&text)
+    });
+}
+
 /// The reply to `request`, once the proxy has sent every answer it held;
 /// and the scenario happened as set up (every fault queued was met).
 async fn once_settled(proxy: &DynamoProxy, request: impl Future<Output = Reply>) -> Reply {
@@ -152,37 +163,31 @@ async fn finding_1_delete_whose_mark_is_answered_late_states_what_happened() {
     let (proxy, env, id, before) = a_client_behind_a_proxy("Doomed").await;
     answer_late(&proxy, Operation::UpdateItem, touching(&id));
     let reply = once_settled(&proxy, env.delete(&env.token(OWNER), &id)).await;
-    assert_delete_answer_holds(&env, &reply, &id, &before, "delete, marked late").await;
+    assert_delete_answer_holds(&env, &reply, &before, "delete, marked late").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_1_update_whose_final_write_is_answered_late_states_what_happened() {
     let (proxy, env, id, before) = a_client_behind_a_proxy("Before").await;
     // The write that records the new name.
-    let recording = touching(&id);
-    answer_late(&proxy, Operation::UpdateItem, move |request| {
-        recording(request) && request.mentions("After")
-    });
+    answer_late_the_write_of(&proxy, &id, "After");
     let token = env.token(OWNER);
     let renamed = env.update(&token, &id, json!({"name": "After"}));
     let reply = once_settled(&proxy, renamed).await;
     let after = before.renamed("After");
-    assert_change_answer_holds(&env, &reply, &id, (&before, &after), "update, ended late").await;
+    assert_change_answer_holds(&env, &reply, (&before, &after), "update, ended late").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_1_disable_whose_final_write_is_answered_late_states_what_happened() {
     let (proxy, env, id, before) = a_client_behind_a_proxy("Disabled late").await;
     // The write that records the client disabled.
-    let recording = touching(&id);
-    answer_late(&proxy, Operation::UpdateItem, move |request| {
-        recording(request) && request.mentions("disabled")
-    });
+    answer_late_the_write_of(&proxy, &id, "disabled");
     let token = env.token(OWNER);
     let disabled = env.lifecycle(Route::DisableClient, &token, &id, None);
     let reply = once_settled(&proxy, disabled).await;
     let after = before.disabled();
-    assert_change_answer_holds(&env, &reply, &id, (&before, &after), "disable, ended late").await;
+    assert_change_answer_holds(&env, &reply, (&before, &after), "disable, ended late").await;
 }
 
 // ---- Finding 2: an Auth0 change applied, its answer lost, then 429 ------
@@ -216,7 +221,7 @@ async fn applied_then_rate_limited(
     );
     let after = changed(&before);
     let case = format!("{route:?}, lost then 429");
-    assert_change_answer_holds(&env, &reply, &id, (&before, &after), &case).await;
+    assert_change_answer_holds(&env, &reply, (&before, &after), &case).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,14 +392,7 @@ async fn finding_5_a_change_right_after_a_502_proceeds() {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let after = before.renamed("Second");
-    assert_change_answer_holds(
-        &env,
-        &reply,
-        &id,
-        (&before, &after),
-        "the change after a 502",
-    )
-    .await;
+    assert_change_answer_holds(&env, &reply, (&before, &after), "the change after a 502").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,14 +408,7 @@ async fn finding_5_a_change_asking_for_what_the_client_is_after_a_502_proceeds()
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_change_answer_holds(
-        &env,
-        &reply,
-        &id,
-        (&before, &before),
-        "as it is, after a 502",
-    )
-    .await;
+    assert_change_answer_holds(&env, &reply, (&before, &before), "as it is, after a 502").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -438,14 +429,7 @@ async fn finding_5_a_change_whose_record_is_answered_late_locks_no_client() {
         first.status, first.text, second.text
     );
     let after = before.renamed("Second");
-    assert_change_answer_holds(
-        &env,
-        &second,
-        &id,
-        (&before, &after),
-        "after one recorded late",
-    )
-    .await;
+    assert_change_answer_holds(&env, &second, (&before, &after), "after one recorded late").await;
 }
 
 // ---- Finding 6: DynamoDB calls and the deadline; replays ---------------

@@ -142,13 +142,14 @@ pub async fn check(world: &World) -> Vec<Violation> {
         for (place, shape) in [("Auth0", &in_auth0), ("the table", &in_table)] {
             if !known.allowed.contains(shape) {
                 violation(
-                    broken_by(known.refused_since.as_ref().unwrap_or(&known.last)),
+                    broken_by(known.told.likeliest()),
                     format!(
                         "{} (op {}'s) after {}{}: {place} has {shape:?}, the answers allow {:?}",
                         known.client_id,
                         known.made_by,
-                        told(&known.last),
+                        told(&known.told.last),
                         known
+                            .told
                             .refused_since
                             .as_ref()
                             .map(|refused| format!(" and {}", told(refused)))
@@ -165,7 +166,7 @@ pub async fn check(world: &World) -> Vec<Violation> {
                 "every 2xx still holds",
                 format!(
                     "{}: its secret is not the one op {} answered",
-                    known.client_id, known.last.label
+                    known.client_id, known.told.last.label
                 ),
             );
         }

@@ -124,6 +124,12 @@ pub struct OpIndex {
 }
 
 impl OpIndex {
+    /// Notes a sweep lease the run takes, so that if the run stops the
+    /// harness lets it lapse when time is said to pass.
+    fn lease_taken(&self, lease: &SweepLease) {
+        self.control.leases.lock().unwrap().push(lease.clone());
+    }
+
     async fn step<T>(
         &self,
         call: &'static str,
@@ -164,27 +170,9 @@ impl OpIndex {
 #[path = "../common/owner_index_calls.rs"]
 mod owner_index_calls;
 
-/// Every call of the port through [`OpIndex::step`], under its own name;
-/// the lease a run takes is noted, so that if the run stops the harness
-/// lets it lapse when time is said to pass.
-macro_rules! scripted {
-    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty;)*
-     @lease $lease:ident($lease_arg:ident: $lease_type:ty) -> $lease_answer:ty;) => {
-        impl OwnerIndex for OpIndex {
-            $(
-                async fn $call(&self, $($arg: $type),*) -> Result<$answer, IndexError> {
-                    self.step(stringify!($call), self.inner.$call($($arg),*)).await
-                }
-            )*
-            async fn $lease(&self, $lease_arg: $lease_type) -> Result<$lease_answer, IndexError> {
-                self.control.leases.lock().unwrap().push($lease_arg.clone());
-                self.step(stringify!($lease), self.inner.$lease($lease_arg)).await
-            }
-        }
-    };
-}
-
-owner_index_calls!(scripted);
+// Every call of the port through [`OpIndex::step`], under its own name;
+// the lease a run takes is noted (`OpIndex::lease_taken`).
+owner_index_through!(OpIndex, step, lease_taken);
 
 /// Every call of the port passed to the table's adapter.
 macro_rules! dispatched {

@@ -151,6 +151,17 @@ impl Run {
             table: TableKind::Memory,
         }
     }
+
+    /// A run on a DynamoDB `table`: its own count of schedules
+    /// (`FAULT_SCHEDULE_DYNAMODB_SCHEDULES`, else `schedules`), the rest as
+    /// [`Run::from_env`].
+    fn on_dynamodb(table: TableKind, first_seed: u64, schedules: u64) -> Run {
+        Run {
+            schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(schedules),
+            table,
+            ..Run::from_env(first_seed, schedules)
+        }
+    }
 }
 
 /// What one schedule came to.
@@ -342,12 +353,8 @@ fn fault_schedules_that_broke_an_invariant_once() {
 /// test's name as the filter).
 #[test]
 fn fault_schedules_on_the_dynamodb_adapter() {
-    let run = Run::from_env(DYNAMODB_FIRST_SEED, DYNAMODB_SCHEDULES);
-    run_schedules(Run {
-        schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(DYNAMODB_SCHEDULES),
-        table: TableKind::Dynamo,
-        ..run
-    });
+    let run = Run::on_dynamodb(TableKind::Dynamo, DYNAMODB_FIRST_SEED, DYNAMODB_SCHEDULES);
+    run_schedules(run);
 }
 
 /// A few schedules on the DynamoDB adapter behind a proxy that also answers
@@ -356,12 +363,8 @@ fn fault_schedules_on_the_dynamodb_adapter() {
 #[test]
 #[ignore = "seconds of real time per fault: cargo test -p m2m_shared --test fault_schedule -- --ignored fault_schedules_behind_a_dynamodb_proxy"]
 fn fault_schedules_behind_a_dynamodb_proxy() {
-    let run = Run::from_env(PROXIED_FIRST_SEED, PROXIED_SCHEDULES);
-    run_schedules(Run {
-        schedules: env_number("FAULT_SCHEDULE_DYNAMODB_SCHEDULES").unwrap_or(PROXIED_SCHEDULES),
-        table: TableKind::Proxied,
-        ..run
-    });
+    let run = Run::on_dynamodb(TableKind::Proxied, PROXIED_FIRST_SEED, PROXIED_SCHEDULES);
+    run_schedules(run);
 }
 
 /// The long run: at least 10,000 operations.

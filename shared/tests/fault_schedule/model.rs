@@ -76,6 +76,40 @@ pub struct Last {
     pub status: Option<u16>,
 }
 
+/// The requests whose answers the checker holds a client to.
+#[derive(Clone, Debug)]
+pub struct Told {
+    pub last: Last,
+    /// The first error answer since `last` (a 4xx, 500 or 503: nothing
+    /// may have changed).
+    pub refused_since: Option<Last>,
+}
+
+impl Told {
+    /// The request likeliest to have changed the client: the first
+    /// refusal since the last request, else the last.
+    pub fn likeliest(&self) -> &Last {
+        self.refused_since.as_ref().unwrap_or(&self.last)
+    }
+
+    /// Takes in what `last`'s caller heard.
+    fn heard(&mut self, last: Last, heard: &Heard) {
+        if matches!(heard, Heard::Crashed) {
+            // A request that stopped promised nothing: an earlier
+            // refusal stays the likelier cause.
+            self.last = last;
+        } else if !matches!(heard, Heard::Refused { .. })
+            || matches!(heard, Heard::Refused { status: 502, .. })
+        {
+            self.last = last;
+            self.refused_since = None;
+        } else if self.refused_since.is_none() {
+            // The first since: the likeliest to have changed it.
+            self.refused_since = Some(last);
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Known {
     pub client_id: String,
@@ -87,10 +121,7 @@ pub struct Known {
     /// The secret the last answer showed, while no later request may have
     /// replaced it.
     pub secret: Option<String>,
-    pub last: Last,
-    /// The first error answer since `last` (a 4xx, 500 or 503: nothing
-    /// may have changed).
-    pub refused_since: Option<Last>,
+    pub told: Told,
     /// A request about it stopped without answering: its record may block
     /// changes until its deadline passes.
     pub stopped_on: bool,
@@ -262,19 +293,7 @@ impl Model {
                     }
                     Heard::Refused { .. } | Heard::Created { .. } | Heard::Reconciled(_) => {}
                 }
-                if matches!(heard, Heard::Crashed) {
-                    // A request that stopped promised nothing: an earlier
-                    // refusal stays the likelier cause.
-                    known.last = last;
-                } else if !matches!(heard, Heard::Refused { .. })
-                    || matches!(heard, Heard::Refused { status: 502, .. })
-                {
-                    known.last = last;
-                    known.refused_since = None;
-                } else if known.refused_since.is_none() {
-                    // The first since: the likeliest to have changed it.
-                    known.refused_since = Some(last);
-                }
+                known.told.heard(last, heard);
                 match heard {
                     Heard::Refused { status: 404, .. } if was_live && !contested => self.violation(
                         "every 2xx still holds",
@@ -378,8 +397,10 @@ impl Model {
                     owner: plan.owner,
                     allowed: [shape].into(),
                     secret: Some(secret.clone()),
-                    last,
-                    refused_since: None,
+                    told: Told {
+                        last,
+                        refused_since: None,
+                    },
                     stopped_on: false,
                 });
             }

@@ -1,14 +1,7 @@
 //! Creations: the quota, idempotency keys (live, taken, expired), and how a
 //! creation ends (finished, abandoned) and what each gives back.
 
-use m2m_shared::domain::{
-    Begun, Creation, IdempotencyRecord, KeyState, OwnerIndex, StaleOperation,
-};
-
-use crate::harness::{
-    Fixture, ROOMY, begin, client_of, create, creation, finish, from_auth0, keyed, listed, owner,
-    stale, writes_nothing,
-};
+use crate::harness::*;
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -28,6 +21,7 @@ each_adapter!(
     record_client_id_of_a_creation_no_longer_recorded_fails,
 );
 
+/// The record of a request hashing to `hash` that is still running.
 fn running(hash: &str) -> Option<IdempotencyRecord> {
     Some(IdempotencyRecord {
         request_hash: hash.to_owned(),
@@ -35,14 +29,34 @@ fn running(hash: &str) -> Option<IdempotencyRecord> {
     })
 }
 
+/// The record of a request hashing to `hash` that made `client`.
+fn done(hash: &str, client: &IndexedClient) -> Option<IdempotencyRecord> {
+    Some(IdempotencyRecord {
+        request_hash: hash.to_owned(),
+        state: KeyState::Done {
+            client_id: client.client_id.clone(),
+        },
+    })
+}
+
+/// What a give-back of an earlier holder of `key-1` leaves: the key still
+/// the later request's (`hash-2`), and only that one counted.
+async fn key_still_the_later_ones<F: Fixture>(fx: &F, owner: &Owner) {
+    assert_eq!(record(fx.index(), owner, "key-1").await, running("hash-2"));
+    assert_eq!(fx.quota(owner).await, 1);
+}
+
+/// The idempotency key `creation` takes, if any: what [`writes_nothing`]
+/// is to watch of it.
+fn keys_of(creation: &Creation) -> Vec<&str> {
+    let claim = creation.idempotency.as_ref();
+    claim.map(|claim| claim.key.as_str()).into_iter().collect()
+}
+
 /// Begins `creation` within `max`, which must be refused for its key
 /// (`KeyTaken`), writing nothing.
 async fn refused_for_its_key<F: Fixture>(fx: &F, creation: &Creation, max: u32) {
-    let key = creation
-        .idempotency
-        .as_ref()
-        .map(|claim| claim.key.as_str());
-    let keys: Vec<&str> = key.into_iter().collect();
+    let keys = keys_of(creation);
     let begun = writes_nothing(fx, &creation.owner, &keys, async |index| {
         index.begin_creation(creation, max).await.unwrap()
     })
@@ -52,11 +66,7 @@ async fn refused_for_its_key<F: Fixture>(fx: &F, creation: &Creation, max: u32) 
 
 /// Finishes `creation`, which must fail, writing nothing.
 async fn refused_finish<F: Fixture>(fx: &F, creation: &Creation) {
-    let key = creation
-        .idempotency
-        .as_ref()
-        .map(|claim| claim.key.as_str());
-    let keys: Vec<&str> = key.into_iter().collect();
+    let keys = keys_of(creation);
     let finished = writes_nothing(fx, &creation.owner, &keys, async |index| {
         index.finish_creation(creation, &client_of(creation)).await
     })
@@ -69,7 +79,7 @@ async fn begin_creation_counts_clients_and_creations_against_the_owners_quota<F:
     let (a, b) = (owner("owner-a"), owner("owner-b"));
     create(index, &a, "finished").await;
     let under_way = creation(&a, "under way");
-    let within_3 = async |creation: &Creation| index.begin_creation(creation, 3).await.unwrap();
+    let within_3 = async |creation: &Creation| begin_within(index, creation, 3).await;
     assert_eq!(within_3(&under_way).await, Begun::Started);
     assert_eq!(within_3(&creation(&a, "third")).await, Begun::Started);
     assert_eq!(fx.quota(&a).await, 3);
@@ -93,22 +103,16 @@ async fn begin_creation_refuses_past_quota_and_writes_nothing<F: Fixture>(fx: F)
     })
     .await;
     assert_eq!(begun, Begun::LimitReached);
-    assert_eq!(
-        index.begin_creation(&refused, 2).await.unwrap(),
-        Begun::Started
-    );
+    assert_eq!(begin_within(index, &refused, 2).await, Begun::Started);
 }
 
 async fn begin_creation_takes_the_key_once<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
     let first = keyed(creation(&a, "first"), "key-1", "hash-1");
-    assert_eq!(index.idempotency(&a, "key-1").await.unwrap(), None);
+    assert_eq!(record(index, &a, "key-1").await, None);
     begin(index, &first).await;
-    assert_eq!(
-        index.idempotency(&a, "key-1").await.unwrap(),
-        running("hash-1")
-    );
+    assert_eq!(record(index, &a, "key-1").await, running("hash-1"));
     // The record stays the first request's, and nothing is counted.
     for hash in ["hash-1", "hash-2"] {
         let second = keyed(creation(&a, "second"), "key-1", hash);
@@ -126,15 +130,7 @@ async fn a_done_key_is_taken_too<F: Fixture>(fx: F) {
     let client = finish(index, &keyed(creation(&a, "first"), "key-1", "hash-1")).await;
     let again = keyed(creation(&a, "again"), "key-1", "hash-1");
     refused_for_its_key(&fx, &again, ROOMY).await;
-    assert_eq!(
-        index.idempotency(&a, "key-1").await.unwrap(),
-        Some(IdempotencyRecord {
-            request_hash: "hash-1".into(),
-            state: KeyState::Done {
-                client_id: client.client_id
-            },
-        })
-    );
+    assert_eq!(record(index, &a, "key-1").await, done("hash-1", &client));
     assert_eq!(fx.quota(&a).await, 1);
 }
 
@@ -153,20 +149,13 @@ async fn an_expired_key_is_absent_and_taken_anew<F: Fixture>(fx: F) {
     let a = owner("owner-a");
     let old = finish(index, &keyed(creation(&a, "old"), "key-1", "hash-1")).await;
     fx.expire_key(&a, "key-1").await;
-    assert_eq!(index.idempotency(&a, "key-1").await.unwrap(), None);
+    assert_eq!(record(index, &a, "key-1").await, None);
     let new = keyed(creation(&a, "new"), "key-1", "hash-2");
     begin(index, &new).await;
-    assert_eq!(
-        index.idempotency(&a, "key-1").await.unwrap(),
-        running("hash-2")
-    );
+    assert_eq!(record(index, &a, "key-1").await, running("hash-2"));
     // The old client's removal no longer releases the key: it is not its.
     index.remove(&old).await.unwrap();
-    assert_eq!(
-        index.idempotency(&a, "key-1").await.unwrap(),
-        running("hash-2")
-    );
-    assert_eq!(fx.quota(&a).await, 1);
+    key_still_the_later_ones(&fx, &a).await;
 }
 
 async fn abandoning_a_creation_leaves_its_key_to_whoever_took_it_since<F: Fixture>(fx: F) {
@@ -178,11 +167,7 @@ async fn abandoning_a_creation_leaves_its_key_to_whoever_took_it_since<F: Fixtur
     let later = keyed(creation(&a, "later"), "key-1", "hash-2");
     begin(index, &later).await;
     index.abandon_creation(&stopped).await.unwrap();
-    assert_eq!(
-        index.idempotency(&a, "key-1").await.unwrap(),
-        running("hash-2")
-    );
-    assert_eq!(fx.quota(&a).await, 1);
+    key_still_the_later_ones(&fx, &a).await;
 }
 
 async fn begin_creation_of_a_chosen_id_under_way_writes_nothing<F: Fixture>(fx: F) {
@@ -210,19 +195,8 @@ async fn finish_creation_lists_the_client_and_settles_its_key<F: Fixture>(fx: F)
     let begun = keyed(creation(&a, "new"), "key-1", "hash-1");
     let client = finish(index, &begun).await;
     assert_eq!(listed(index, &a).await, vec![client.client_id.clone()]);
-    assert_eq!(
-        index.get(&a, &client.client_id).await.unwrap(),
-        Some(client.clone())
-    );
-    assert_eq!(
-        index.idempotency(&a, "key-1").await.unwrap(),
-        Some(IdempotencyRecord {
-            request_hash: "hash-1".into(),
-            state: KeyState::Done {
-                client_id: client.client_id.clone()
-            },
-        })
-    );
+    assert_eq!(got(index, &client).await, Some(client.clone()));
+    assert_eq!(record(index, &a, "key-1").await, done("hash-1", &client));
     // No longer a creation under way; still counted, now as a client.
     assert_eq!(stale(index, u64::MAX).await.creations, Vec::<String>::new());
     assert_eq!(fx.quota(&a).await, 1);
@@ -247,17 +221,11 @@ async fn finish_creation_of_a_client_imported_meanwhile_fails_and_writes_nothing
     // in Auth0 (it carries its owner) before its creation is finished.
     let index = fx.index();
     let a = owner("owner-a");
-    let mut begun = creation(&a, "auth0 named");
-    begin(index, &begun).await;
-    begun.client_id = Some("AUTH0ASSIGNEDID0123456789abcdef".into());
-    index.record_client_id(&begun).await.unwrap();
-    let imported = from_auth0(&a, "AUTH0ASSIGNEDID0123456789abcdef");
+    let begun = named_by_auth0(index, creation(&a, "auth0 named")).await;
+    let imported = from_auth0(&a, AUTH0_ID);
     index.import(&imported, None, 1).await.unwrap();
     refused_finish(&fx, &begun).await;
-    assert_eq!(
-        index.get(&a, &imported.client_id).await.unwrap(),
-        Some(imported)
-    );
+    assert_eq!(got(index, &imported).await, Some(imported));
 }
 
 async fn abandon_creation_gives_back_quota_and_key_once<F: Fixture>(fx: F) {
@@ -269,7 +237,7 @@ async fn abandon_creation_gives_back_quota_and_key_once<F: Fixture>(fx: F) {
     assert_eq!(fx.quota(&a).await, 2);
     index.abandon_creation(&begun).await.unwrap();
     assert_eq!(fx.quota(&a).await, 1);
-    assert_eq!(index.idempotency(&a, "key-1").await.unwrap(), None);
+    assert_eq!(record(index, &a, "key-1").await, None);
     assert_eq!(stale(index, u64::MAX).await.creations, Vec::<String>::new());
     // Undone twice (the request and the reconciler): given back once.
     writes_nothing(&fx, &a, &["key-1"], async |index| {
@@ -283,15 +251,12 @@ async fn abandon_creation_gives_back_quota_and_key_once<F: Fixture>(fx: F) {
 async fn record_client_id_names_auth0s_client_and_keeps_the_key_releasable<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
-    let mut begun = keyed(creation(&a, "auth0 named"), "key-1", "hash-1");
-    begin(index, &begun).await;
-    begun.client_id = Some("AUTH0ASSIGNEDID0123456789abcdef".into());
-    index.record_client_id(&begun).await.unwrap();
+    let begun = named_by_auth0(index, keyed(creation(&a, "auth0 named"), "key-1", "hash-1")).await;
     let operations = index.stale_operations(u64::MAX).await.unwrap();
     assert_eq!(operations, vec![StaleOperation::Creation(begun.clone())]);
     // Undone with Auth0's id known, it still releases its key.
     index.abandon_creation(&begun).await.unwrap();
-    assert_eq!(index.idempotency(&a, "key-1").await.unwrap(), None);
+    assert_eq!(record(index, &a, "key-1").await, None);
     assert_eq!(fx.quota(&a).await, 0);
 }
 
@@ -304,7 +269,7 @@ async fn record_client_id_of_a_creation_no_longer_recorded_fails<F: Fixture>(fx:
     let mut begun = creation(&a, "undone meanwhile");
     begin(index, &begun).await;
     index.abandon_creation(&begun).await.unwrap();
-    begun.client_id = Some("AUTH0ASSIGNEDID0123456789abcdef".into());
+    begun.client_id = Some(AUTH0_ID.into());
     assert!(index.record_client_id(&begun).await.is_err());
     assert_eq!(stale(index, u64::MAX).await.creations, Vec::<String>::new());
 }

@@ -1,12 +1,7 @@
 //! Deletions: the mark that hides a client, taking it back, and removal
 //! with what it gives back.
 
-use m2m_shared::domain::{Begun, IndexedClient, OwnerIndex};
-
-use crate::harness::{
-    Fixture, begin, client_of, create, creation, finish, keyed, listed, mark_deleting, owner,
-    stale, writes_nothing,
-};
+use crate::harness::*;
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -26,9 +21,9 @@ async fn begin_deletion_hides_the_client_and_keeps_it_counted<F: Fixture>(fx: F)
     let a = owner("owner-a");
     let kept = create(index, &a, "kept").await;
     let deleted = create(index, &a, "deleted").await;
-    let marked = index.begin_deletion(&a, &deleted.client_id).await.unwrap();
+    let marked = begin_deletion(index, &deleted).await;
     assert_eq!(marked, Some(deleted.clone()));
-    assert_eq!(index.get(&a, &deleted.client_id).await.unwrap(), None);
+    assert_eq!(got(index, &deleted).await, None);
     assert_eq!(listed(index, &a).await, vec![kept.client_id]);
     // Counted until it is removed; found by the reconciler if it stops.
     assert_eq!(fx.quota(&a).await, 2);
@@ -44,7 +39,7 @@ async fn begin_deletion_of_a_client_being_deleted_answers_none<F: Fixture>(fx: F
     let client = create(index, &a, "twice").await;
     mark_deleting(index, &client).await;
     let again = writes_nothing(&fx, &a, &[], async |index| {
-        index.begin_deletion(&a, &client.client_id).await.unwrap()
+        begin_deletion(index, &client).await
     })
     .await;
     assert_eq!(again, None);
@@ -77,25 +72,17 @@ async fn begin_deletion_of_a_missing_or_anothers_client_answers_none_and_writes_
 async fn cancel_deletion_lists_the_client_again_in_its_place<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
-    let first = create(index, &a, "first").await;
-    let second = create(index, &a, "second").await;
-    let third = create(index, &a, "third").await;
+    let [first, second, third] = create_all(index, &a, ["first", "second", "third"]).await;
     let marked = mark_deleting(index, &second).await;
     index.cancel_deletion(&marked).await.unwrap();
     assert_eq!(
         listed(index, &a).await,
         vec![first.client_id, second.client_id.clone(), third.client_id]
     );
-    assert_eq!(
-        index.get(&a, &second.client_id).await.unwrap(),
-        Some(second.clone())
-    );
+    assert_eq!(got(index, &second).await, Some(second.clone()));
     assert_eq!(stale(index, u64::MAX).await, Default::default());
     // Deletable again.
-    assert_eq!(
-        index.begin_deletion(&a, &second.client_id).await.unwrap(),
-        Some(second)
-    );
+    assert_eq!(begin_deletion(index, &second).await, Some(second));
 }
 
 async fn cancel_deletion_of_a_client_not_being_deleted_writes_nothing<F: Fixture>(fx: F) {
@@ -114,7 +101,7 @@ async fn cancel_deletion_of_a_client_not_being_deleted_writes_nothing<F: Fixture
     let marked = mark_deleting(index, &client).await;
     index.remove(&marked).await.unwrap();
     cancel(&marked).await;
-    assert_eq!(index.get(&a, &client.client_id).await.unwrap(), None);
+    assert_eq!(got(index, &client).await, None);
 }
 
 async fn remove_gives_back_quota_and_key<F: Fixture>(fx: F) {
@@ -123,15 +110,12 @@ async fn remove_gives_back_quota_and_key<F: Fixture>(fx: F) {
     let created = keyed(creation(&a, "removed"), "key-1", "hash-1");
     let client = finish(index, &created).await;
     index.remove(&client).await.unwrap();
-    assert_eq!(index.get(&a, &client.client_id).await.unwrap(), None);
+    assert_eq!(got(index, &client).await, None);
     assert_eq!(listed(index, &a).await, Vec::<String>::new());
     assert_eq!(fx.quota(&a).await, 0);
-    assert_eq!(index.idempotency(&a, "key-1").await.unwrap(), None);
+    assert_eq!(record(index, &a, "key-1").await, None);
     // The key runs anew, and the quota has room again.
-    assert_eq!(
-        index.begin_creation(&created, 1).await.unwrap(),
-        Begun::Started
-    );
+    assert_eq!(begin_within(index, &created, 1).await, Begun::Started);
 }
 
 async fn remove_of_a_missing_client_succeeds_and_writes_nothing<F: Fixture>(fx: F) {
@@ -144,7 +128,7 @@ async fn remove_of_a_missing_client_succeeds_and_writes_nothing<F: Fixture>(fx: 
         index.remove(&never).await.unwrap()
     })
     .await;
-    assert_eq!(index.get(&a, &kept.client_id).await.unwrap(), Some(kept));
+    assert_eq!(got(index, &kept).await, Some(kept));
 }
 
 async fn remove_twice_gives_back_once<F: Fixture>(fx: F) {
@@ -168,9 +152,6 @@ async fn remove_ends_a_deletion<F: Fixture>(fx: F) {
     index.remove(&marked).await.unwrap();
     assert_eq!(stale(index, u64::MAX).await, Default::default());
     assert_eq!(fx.quota(&a).await, 0);
-    assert_eq!(index.idempotency(&a, "key-1").await.unwrap(), None);
-    assert_eq!(
-        index.begin_deletion(&a, &client.client_id).await.unwrap(),
-        None
-    );
+    assert_eq!(record(index, &a, "key-1").await, None);
+    assert_eq!(begin_deletion(index, &client).await, None);
 }

@@ -1,13 +1,18 @@
 //! The two fixtures (a fresh `MemoryIndex`; a `DynamoIndex` on a fresh table
-//! in the test process's moto) and what the cases build and observe with.
+//! in the test process's moto), what the cases build and observe with, and
+//! the port's types they use.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use m2m_shared::domain::{
-    Begun, ClientStatus, Creation, IdempotencyClaim, IdempotencyRecord, IndexedClient, Owner,
-    OwnerIndex, StaleOperation, now_micros,
+use m2m_shared::domain::IdempotencyClaim;
+// The port's vocabulary, for the cases: each takes the harness whole
+// (`use crate::harness::*`).
+pub use m2m_shared::domain::{
+    Aspects, Begun, ChangeBegun, ClientStatus, Creation, IdempotencyRecord, IndexedClient,
+    KeyState, Owner, OwnerIndex, Page, PendingChange, StaleOperation, SweepLease, SweepRemoval,
+    SweepState, WRITE_WINDOW_SECONDS, WriteCount, now_micros,
 };
 use m2m_shared::owner_index::{DynamoIndex, DynamoTokenStore, MemoryIndex, MemoryTokenStore};
 
@@ -194,12 +199,35 @@ pub fn from_auth0(owner: &Owner, id: &str) -> IndexedClient {
     )
 }
 
+/// An id Auth0 chose, as it does on tenants without custom client ids.
+pub const AUTH0_ID: &str = "AUTH0ASSIGNEDID0123456789abcdef";
+
+/// Begins `creation` within a quota of `max`: how it began.
+pub async fn begin_within<I: OwnerIndex>(index: &I, creation: &Creation, max: u32) -> Begun {
+    index
+        .begin_creation(creation, max)
+        .await
+        .expect("begin creation")
+}
+
 /// Begins `creation` within a quota no case reaches: it must start.
 pub async fn begin<I: OwnerIndex>(index: &I, creation: &Creation) {
-    assert_eq!(
-        index.begin_creation(creation, ROOMY).await.expect("begin"),
-        Begun::Started
-    );
+    assert_eq!(begin_within(index, creation, ROOMY).await, Begun::Started);
+}
+
+/// Begins `creation` and records that Auth0 named its client [`AUTH0_ID`]:
+/// the creation as recorded now.
+pub async fn named_by_auth0<I: OwnerIndex>(index: &I, creation: Creation) -> Creation {
+    begin(index, &creation).await;
+    let named = Creation {
+        client_id: Some(AUTH0_ID.into()),
+        ..creation
+    };
+    index
+        .record_client_id(&named)
+        .await
+        .expect("record client id");
+    named
 }
 
 /// Begins `creation` and finishes it.
@@ -218,14 +246,87 @@ pub async fn create<I: OwnerIndex>(index: &I, owner: &Owner, name: &str) -> Inde
     finish(index, &creation(owner, name)).await
 }
 
-/// Marks `client` as being deleted, which it must not be yet; the client
-/// as `begin_deletion` answers it.
-pub async fn mark_deleting<I: OwnerIndex>(index: &I, client: &IndexedClient) -> IndexedClient {
+/// Clients of `owner` named `names`, created in this order.
+pub async fn create_all<I: OwnerIndex, const N: usize>(
+    index: &I,
+    owner: &Owner,
+    names: [&str; N],
+) -> [IndexedClient; N] {
+    let mut clients = Vec::with_capacity(N);
+    for name in names {
+        clients.push(create(index, owner, name).await);
+    }
+    clients.try_into().expect("one client a name")
+}
+
+/// `client` named `name`, its change over: what an end of its change
+/// writes.
+pub fn ended(client: &IndexedClient, name: &str) -> IndexedClient {
+    IndexedClient {
+        name: name.to_owned(),
+        change: None,
+        ..client.clone()
+    }
+}
+
+/// What begin_deletion answers for `client`, by its owner and id.
+pub async fn begin_deletion<I: OwnerIndex>(
+    index: &I,
+    client: &IndexedClient,
+) -> Option<IndexedClient> {
     index
         .begin_deletion(&client.owner, &client.client_id)
         .await
         .expect("begin deletion")
+}
+
+/// Marks `client` as being deleted, which it must not be yet; the client
+/// as `begin_deletion` answers it.
+pub async fn mark_deleting<I: OwnerIndex>(index: &I, client: &IndexedClient) -> IndexedClient {
+    begin_deletion(index, client)
+        .await
         .expect("a client to mark")
+}
+
+/// The record of `key` as the index answers it now.
+pub async fn record<I: OwnerIndex>(
+    index: &I,
+    owner: &Owner,
+    key: &str,
+) -> Option<IdempotencyRecord> {
+    index.idempotency(owner, key).await.expect("idempotency")
+}
+
+/// The client as get answers it now, by its owner and id.
+pub async fn got<I: OwnerIndex>(index: &I, client: &IndexedClient) -> Option<IndexedClient> {
+    index
+        .get(&client.owner, &client.client_id)
+        .await
+        .expect("get")
+}
+
+/// Marks `client` as seen in Auth0 by the sweep `generation`; whether the
+/// index has it.
+pub async fn swept<I: OwnerIndex>(index: &I, client: &IndexedClient, generation: u64) -> bool {
+    index
+        .mark_swept(&client.owner, &client.client_id, generation)
+        .await
+        .expect("mark swept")
+}
+
+/// Begins `change` on `client` as read, which must start: the client as it
+/// is now, and the change it took over.
+pub async fn started<I: OwnerIndex>(
+    index: &I,
+    client: &IndexedClient,
+    change: &PendingChange,
+    stale_before: u64,
+) -> (IndexedClient, Option<PendingChange>) {
+    let begun = index.begin_change(client, change, stale_before).await;
+    match begun.expect("begin change") {
+        ChangeBegun::Started { client, taken_over } => (client, taken_over),
+        other => panic!("the change did not start: {other:?}"),
+    }
 }
 
 /// What `call` answers, once it is seen to have left all that [`observe`]
@@ -265,7 +366,7 @@ pub async fn observe<F: Fixture>(fixture: &F, owner: &Owner, keys: &[&str]) -> O
     clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     let mut keys_seen = Vec::new();
     for key in keys {
-        keys_seen.push(index.idempotency(owner, key).await.expect("idempotency"));
+        keys_seen.push(record(index, owner, key).await);
     }
     Observed {
         listed: index.list(owner, None, None).await.expect("list").clients,

@@ -1,9 +1,7 @@
 //! List and get: the owner's clients, oldest first (ties by id), in pages
 //! whose `next` says exactly whether there is more; only listed clients.
 
-use m2m_shared::domain::{Creation, IndexedClient, Owner, OwnerIndex, Page};
-
-use crate::harness::{Fixture, begin, create, creation, finish, ids, listed, mark_deleting, owner};
+use crate::harness::*;
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>

@@ -40,6 +40,7 @@ mod harness;
 mod changes;
 mod creation;
 mod deletion;
+mod key_credentials;
 mod listing;
 mod reconciler;
 mod sweep;

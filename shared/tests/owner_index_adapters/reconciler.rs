@@ -2,15 +2,7 @@
 //! marks, imports and what it did not see (where it stands, its lease and
 //! its removals are in `sweep.rs`), and the key that signs list cursors.
 
-use m2m_shared::domain::{
-    Aspects, Begun, ChangeBegun, Creation, IndexedClient, OwnerIndex, PendingChange,
-    StaleOperation, now_micros,
-};
-
-use crate::harness::{
-    Fixture, begin, create, creation, fresh_id, from_auth0, ids, keyed, listed, mark_deleting,
-    owner, stale, writes_nothing,
-};
+use crate::harness::*;
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -26,18 +18,20 @@ each_adapter!(
     the_cursor_key_is_made_once_by_a_writer,
 );
 
+/// A creation of `name` for `owner` that began at `started_at` (µs).
+fn creation_at(owner: &Owner, name: &str, started_at: u64) -> Creation {
+    Creation {
+        started_at,
+        ..creation(owner, name)
+    }
+}
+
 async fn stale_operations_are_creations_begun_before_the_bound<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
     let now = now_micros();
-    let older = Creation {
-        started_at: now - 2_000,
-        ..creation(&a, "older")
-    };
-    let newer = Creation {
-        started_at: now - 1_000,
-        ..creation(&a, "newer")
-    };
+    let older = creation_at(&a, "older", now - 2_000);
+    let newer = creation_at(&a, "newer", now - 1_000);
     for begun in [&older, &newer] {
         begin(index, begun).await;
     }
@@ -79,17 +73,9 @@ async fn stale_operations_are_changes_begun_before_the_bound<F: Fixture>(fx: F) 
     let changed = create(index, &a, "changed").await;
     let ended = create(index, &a, "ended").await;
     let change = PendingChange::begin(Aspects::PROFILE);
-    let ChangeBegun::Started { client, .. } =
-        index.begin_change(&changed, &change, 0).await.unwrap()
-    else {
-        panic!("the change did not start");
-    };
+    let (client, _) = started(index, &changed, &change, 0).await;
     let over = PendingChange::begin(Aspects::ACCESS);
-    let ChangeBegun::Started { client: done, .. } =
-        index.begin_change(&ended, &over, 0).await.unwrap()
-    else {
-        panic!("the change did not start");
-    };
+    let (done, _) = started(index, &ended, &over, 0).await;
     let done = IndexedClient {
         change: None,
         ..done
@@ -107,10 +93,7 @@ async fn stale_operations_answer_what_was_recorded<F: Fixture>(fx: F) {
     // Auth0 id to delete, the client to finish deleting.
     let index = fx.index();
     let a = owner("owner-a");
-    let mut begun = keyed(creation(&a, "stopped"), "key-1", "hash-1");
-    begin(index, &begun).await;
-    begun.client_id = Some("AUTH0ASSIGNEDID0123456789abcdef".into());
-    index.record_client_id(&begun).await.unwrap();
+    let begun = named_by_auth0(index, keyed(creation(&a, "stopped"), "key-1", "hash-1")).await;
     let client = create(index, &a, "being deleted").await;
     let marked = mark_deleting(index, &client).await;
     let mut found = index.stale_operations(u64::MAX).await.unwrap();
@@ -133,19 +116,13 @@ async fn stale_operations_come_oldest_first<F: Fixture>(fx: F) {
     let changed = create(index, &a, "changed").await;
     let deleted = create(index, &a, "deleted").await;
     mark_deleting(index, &deleted).await;
-    let creation_begun = Creation {
-        started_at: start - 2_000_000,
-        ..creation(&a, "older")
-    };
+    let creation_begun = creation_at(&a, "older", start - 2_000_000);
     begin(index, &creation_begun).await;
     let change = PendingChange {
         started_at: start - 4_000_000,
         ..PendingChange::begin(Aspects::PROFILE)
     };
-    assert!(matches!(
-        index.begin_change(&changed, &change, 0).await.unwrap(),
-        ChangeBegun::Started { .. }
-    ));
+    started(index, &changed, &change, 0).await;
     let order: Vec<String> = index
         .stale_operations(u64::MAX)
         .await
@@ -173,8 +150,7 @@ async fn unswept_are_the_clients_created_before_the_bound_that_the_sweep_did_not
 ) {
     let index = fx.index();
     let (a, b) = (owner("owner-a"), owner("owner-b"));
-    let seen = create(index, &a, "seen").await;
-    let unseen = create(index, &a, "unseen").await;
+    let [seen, unseen] = create_all(index, &a, ["seen", "unseen"]).await;
     let theirs_unseen = create(index, &b, "theirs, unseen").await;
     let seen_before = create(index, &b, "seen by an earlier sweep").await;
     let deleted = create(index, &a, "being deleted").await;
@@ -182,15 +158,10 @@ async fn unswept_are_the_clients_created_before_the_bound_that_the_sweep_did_not
     let under_way = creation(&a, "under way");
     begin(index, &under_way).await;
     mark_deleting(index, &deleted).await;
-    assert!(
-        index
-            .mark_swept(&b, &seen_before.client_id, 1)
-            .await
-            .unwrap()
-    );
-    assert!(index.mark_swept(&a, &seen.client_id, 2).await.unwrap());
+    assert!(swept(index, &seen_before, 1).await);
+    assert!(swept(index, &seen, 2).await);
     // Marking a client being deleted is no error (the sweep saw it).
-    assert!(index.mark_swept(&a, &deleted.client_id, 2).await.unwrap());
+    assert!(swept(index, &deleted, 2).await);
     let mut found = ids(&index.unswept(2, young.created_at).await.unwrap());
     found.sort();
     let mut expected = vec![
@@ -234,19 +205,11 @@ async fn import_lists_and_counts_a_client_past_the_quota<F: Fixture>(fx: F) {
         listed(index, &a).await,
         vec![created.client_id, imported.client_id.clone()]
     );
-    assert_eq!(
-        index.get(&a, &imported.client_id).await.unwrap(),
-        Some(imported.clone())
-    );
+    assert_eq!(got(index, &imported).await, Some(imported.clone()));
     // Seen by the sweep that imported it.
     assert_eq!(index.unswept(7, u64::MAX).await.unwrap().len(), 1);
-    assert_eq!(
-        index
-            .begin_creation(&creation(&a, "third"), 2)
-            .await
-            .unwrap(),
-        Begun::LimitReached
-    );
+    let third = creation(&a, "third");
+    assert_eq!(begin_within(index, &third, 2).await, Begun::LimitReached);
 }
 
 async fn import_of_a_client_indexed_or_being_created_writes_nothing<F: Fixture>(fx: F) {

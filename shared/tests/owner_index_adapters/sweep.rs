@@ -2,12 +2,7 @@
 //! time), its removals of items whose client Auth0 lost, and the audit's
 //! census of every owner.
 
-use m2m_shared::domain::{
-    Aspects, ChangeBegun, IndexedClient, OwnerIndex, PendingChange, StaleOperation, SweepLease,
-    SweepRemoval, SweepState, now_micros,
-};
-
-use crate::harness::{Fixture, begin, create, creation, ids, mark_deleting, owner, writes_nothing};
+use crate::harness::*;
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -105,28 +100,19 @@ async fn only_the_lease_holder_saves_the_sweep_state<F: Fixture>(fx: F) {
         generation: Some(7),
         ..SweepState::default()
     };
-    // Nobody holds it yet: nobody saves.
-    assert!(
-        !index
-            .save_sweep_state(&state, &lease("run-1"))
+    let saves = async |holder| {
+        index
+            .save_sweep_state(&state, &lease(holder))
             .await
             .unwrap()
-    );
+    };
+    // Nobody holds it yet: nobody saves.
+    assert!(!saves("run-1").await);
     assert_eq!(index.sweep_state().await.unwrap(), SweepState::default());
     hold(index, "run-1").await;
-    assert!(
-        !index
-            .save_sweep_state(&state, &lease("run-2"))
-            .await
-            .unwrap()
-    );
+    assert!(!saves("run-2").await);
     assert_eq!(index.sweep_state().await.unwrap(), SweepState::default());
-    assert!(
-        index
-            .save_sweep_state(&state, &lease("run-1"))
-            .await
-            .unwrap()
-    );
+    assert!(saves("run-1").await);
     assert_eq!(index.sweep_state().await.unwrap(), state);
 }
 
@@ -135,12 +121,7 @@ async fn a_sweep_removal_marks_an_unwritten_item_as_being_deleted<F: Fixture>(fx
     let a = owner("owner-a");
     let unseen = create(index, &a, "unseen").await;
     let seen_before = create(index, &a, "seen by an earlier sweep").await;
-    assert!(
-        index
-            .mark_swept(&a, &seen_before.client_id, 1)
-            .await
-            .unwrap()
-    );
+    assert!(swept(index, &seen_before, 1).await);
     let holder = hold(index, "run-1").await;
     let generation = now_micros();
     for client in [&unseen, &seen_before] {
@@ -151,7 +132,7 @@ async fn a_sweep_removal_marks_an_unwritten_item_as_being_deleted<F: Fixture>(fx
         assert_eq!(removal, SweepRemoval::Marked(client.clone()));
         // Hidden at once, found by the repairs if the run stops now, and
         // still counted until it is removed.
-        assert_eq!(index.get(&a, &client.client_id).await.unwrap(), None);
+        assert_eq!(got(index, client).await, None);
     }
     let mut found = ids(&index
         .stale_operations(u64::MAX)
@@ -175,29 +156,23 @@ async fn a_sweep_removal_marks_an_unwritten_item_as_being_deleted<F: Fixture>(fx
 async fn a_sweep_removal_keeps_an_item_written_since_the_sweep_began<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
-    let seen = create(index, &a, "seen by this sweep").await;
-    let seen_later = create(index, &a, "seen by a later sweep").await;
-    let changing = create(index, &a, "being changed").await;
-    let deleted = create(index, &a, "being deleted").await;
+    let [seen, seen_later, changing, deleted] = create_all(
+        index,
+        &a,
+        [
+            "seen by this sweep",
+            "seen by a later sweep",
+            "being changed",
+            "being deleted",
+        ],
+    )
+    .await;
     let generation = now_micros();
     let young = create(index, &a, "created after the sweep began").await;
-    assert!(
-        index
-            .mark_swept(&a, &seen.client_id, generation)
-            .await
-            .unwrap()
-    );
-    assert!(
-        index
-            .mark_swept(&a, &seen_later.client_id, generation + 1)
-            .await
-            .unwrap()
-    );
+    assert!(swept(index, &seen, generation).await);
+    assert!(swept(index, &seen_later, generation + 1).await);
     let change = PendingChange::begin(Aspects::PROFILE);
-    assert!(matches!(
-        index.begin_change(&changing, &change, 0).await.unwrap(),
-        ChangeBegun::Started { .. }
-    ));
+    started(index, &changing, &change, 0).await;
     mark_deleting(index, &deleted).await;
     // Read before it was replaced: another client of the same id.
     let replaced = IndexedClient {

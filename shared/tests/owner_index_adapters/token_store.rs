@@ -22,6 +22,8 @@ const NOW: u64 = 1_900_000_000_000;
 const LEASE: u64 = 5_000;
 /// A token must outlive this margin to be good.
 const MARGIN: u64 = 60_000;
+/// A day (ms): how long a token lives, as Auth0 mints them.
+const DAY: u64 = 86_400_000;
 
 fn token(value: &str, expires_ms: u64) -> StoredToken {
     StoredToken {
@@ -94,14 +96,11 @@ async fn a_good_token_refuses_a_lease_until_it_is_due<S: TokenStore>(store: S) {
 
 async fn store_writes_the_token_and_ends_the_lease<S: TokenStore>(store: S) {
     assert!(store.lease(NOW, NOW + LEASE, NOW + MARGIN).await.unwrap());
-    store
-        .store(&token("minted", NOW + 86_400_000))
-        .await
-        .unwrap();
+    store.store(&token("minted", NOW + DAY)).await.unwrap();
     assert_eq!(
         store.read().await.unwrap(),
         TokenItem {
-            token: Some(token("minted", NOW + 86_400_000)),
+            token: Some(token("minted", NOW + DAY)),
             lease_until: None
         }
     );
@@ -132,15 +131,12 @@ async fn release_gives_back_only_the_lease_it_names<S: TokenStore>(store: S) {
 }
 
 async fn invalidate_clears_only_the_rejected_token<S: TokenStore>(store: S) {
-    store
-        .store(&token("current", NOW + 86_400_000))
-        .await
-        .unwrap();
+    store.store(&token("current", NOW + DAY)).await.unwrap();
     // Rejected was an older one: another container replaced it already.
     assert!(!store.invalidate(&SecretString::new("older")).await.unwrap());
     assert_eq!(
         store.read().await.unwrap().token,
-        Some(token("current", NOW + 86_400_000))
+        Some(token("current", NOW + DAY))
     );
     assert!(
         store
@@ -158,16 +154,8 @@ async fn invalidate_clears_only_the_rejected_token<S: TokenStore>(store: S) {
     );
     // A lease taken meanwhile survives an invalidation.
     assert!(store.lease(NOW, NOW + LEASE, NOW + MARGIN).await.unwrap());
-    store
-        .store(&token("fresh", NOW + 86_400_000))
-        .await
-        .unwrap();
-    assert!(
-        store
-            .lease(NOW, NOW + LEASE, NOW + 86_400_000)
-            .await
-            .unwrap()
-    );
+    store.store(&token("fresh", NOW + DAY)).await.unwrap();
+    assert!(store.lease(NOW, NOW + LEASE, NOW + DAY).await.unwrap());
     assert!(store.invalidate(&SecretString::new("fresh")).await.unwrap());
     assert_eq!(
         store.read().await.unwrap(),

@@ -1,11 +1,7 @@
 //! What Auth0's log stream tells of a client (`auth0_log_events`): its owner
 //! found by its id alone, and `last_used_at`, which only moves forward.
 
-use m2m_shared::domain::{Aspects, ChangeBegun, IndexedClient, OwnerIndex, PendingChange};
-
-use crate::harness::{
-    Fixture, begin, client_of, create, creation, keyed, mark_deleting, owner, writes_nothing,
-};
+use crate::harness::*;
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -17,12 +13,15 @@ each_adapter!(
 
 /// The client's `last_used_at`, as get shows it.
 async fn last_used<I: OwnerIndex>(index: &I, client: &IndexedClient) -> Option<u64> {
+    got(index, client).await.expect("the client").last_used_at
+}
+
+/// Records that `client` got a token at `at`; whether `last_used_at` moved.
+async fn used<I: OwnerIndex>(index: &I, client: &IndexedClient, at: u64) -> bool {
     index
-        .get(&client.owner, &client.client_id)
+        .record_use(&client.owner, &client.client_id, at)
         .await
         .unwrap()
-        .expect("the client")
-        .last_used_at
 }
 
 async fn record_use_moves_last_used_at_only_forward<F: Fixture>(fx: F) {
@@ -31,24 +30,14 @@ async fn record_use_moves_last_used_at_only_forward<F: Fixture>(fx: F) {
     let client = create(index, &a, "used").await;
     assert_eq!(last_used(index, &client).await, None);
     let (earlier, at, later) = (1_000_000, 2_000_000, 3_000_000);
-    assert!(index.record_use(&a, &client.client_id, at).await.unwrap());
+    assert!(used(index, &client, at).await);
     assert_eq!(last_used(index, &client).await, Some(at));
     // The same event again, and an older one: nothing moves.
     for again in [at, earlier] {
-        assert!(
-            !index
-                .record_use(&a, &client.client_id, again)
-                .await
-                .unwrap()
-        );
+        assert!(!used(index, &client, again).await);
         assert_eq!(last_used(index, &client).await, Some(at), "{again}");
     }
-    assert!(
-        index
-            .record_use(&a, &client.client_id, later)
-            .await
-            .unwrap()
-    );
+    assert!(used(index, &client, later).await);
     let listed = index.list(&a, None, None).await.unwrap().clients;
     assert_eq!(listed[0].last_used_at, Some(later));
 }
@@ -104,27 +93,17 @@ async fn a_change_keeps_last_used_at_and_removal_takes_it<F: Fixture>(fx: F) {
     let index = fx.index();
     let a = owner("owner-a");
     let client = create(index, &a, "changed").await;
+    assert!(used(index, &client, 7_000_000).await);
+    let read = got(index, &client).await.unwrap();
+    let change = PendingChange::begin(Aspects::PROFILE);
+    let (current, _) = started(index, &read, &change, 0).await;
     assert!(
         index
-            .record_use(&a, &client.client_id, 7_000_000)
+            .end_change(&ended(&current, "renamed"), &change.id)
             .await
             .unwrap()
     );
-    let read = index.get(&a, &client.client_id).await.unwrap().unwrap();
-    let change = PendingChange::begin(Aspects::PROFILE);
-    let ChangeBegun::Started {
-        client: current, ..
-    } = index.begin_change(&read, &change, 0).await.unwrap()
-    else {
-        panic!("the change did not start");
-    };
-    let done = IndexedClient {
-        name: "renamed".into(),
-        change: None,
-        ..current
-    };
-    assert!(index.end_change(&done, &change.id).await.unwrap());
-    let after = index.get(&a, &client.client_id).await.unwrap().unwrap();
+    let after = got(index, &client).await.unwrap();
     assert_eq!(
         (after.name.as_str(), after.last_used_at),
         ("renamed", Some(7_000_000))
@@ -134,10 +113,5 @@ async fn a_change_keeps_last_used_at_and_removal_takes_it<F: Fixture>(fx: F) {
     index.remove(&marked).await.unwrap();
     assert_eq!(fx.quota(&a).await, 0);
     assert_eq!(index.owner_of(&client.client_id).await.unwrap(), None);
-    assert!(
-        !index
-            .record_use(&a, &client.client_id, 8_000_000)
-            .await
-            .unwrap()
-    );
+    assert!(!used(index, &client, 8_000_000).await);
 }

@@ -3,9 +3,7 @@
 //! counts up to the limit; a write past it is refused with the window's
 //! end, and counts nothing.
 
-use m2m_shared::domain::{Owner, OwnerIndex, WRITE_WINDOW_SECONDS, WriteCount};
-
-use crate::harness::{Fixture, owner};
+use crate::harness::*;
 
 each_adapter!(
     crate::harness::memory, crate::harness::dynamodb =>
@@ -13,26 +11,6 @@ each_adapter!(
     each_owner_has_a_window_of_its_own,
     a_lower_limit_applies_to_the_open_window,
 );
-
-/// Counts a write of `who` at each of `times` (with `limit`): each must
-/// be answered `expected`. `opened` names the times in messages.
-async fn count_each<I: OwnerIndex>(
-    index: &I,
-    who: &Owner,
-    times: &[u64],
-    limit: u32,
-    expected: WriteCount,
-    opened: u64,
-) {
-    for &at in times {
-        assert_eq!(
-            index.count_owner_write(who, at, limit).await.unwrap(),
-            expected,
-            "at +{}",
-            at - opened
-        );
-    }
-}
 
 /// Seconds since the epoch, as the service counts them.
 fn now() -> u64 {
@@ -43,36 +21,29 @@ async fn writes_are_counted_up_to_the_limit_until_the_window_closes(fixture: imp
     let index = fixture.index();
     let who = owner("owner-a");
     let opened = now();
-    let counted = WriteCount::Counted;
-    count_each(
-        index,
-        &who,
-        &[opened, opened + 1, opened + 30],
-        3,
-        counted,
-        opened,
-    )
-    .await;
     let closes = opened + WRITE_WINDOW_SECONDS;
+    let counted = WriteCount::Counted;
     let refused = WriteCount::Refused { until: closes };
-    count_each(index, &who, &[opened + 31, closes - 1], 3, refused, opened).await;
-    // A minute after the window opened, the next write opens another,
-    // with the same room.
-    count_each(
-        index,
-        &who,
-        &[closes, closes + 1, closes + 2],
-        3,
-        counted,
-        opened,
-    )
-    .await;
-    assert_eq!(
-        index.count_owner_write(&who, closes + 3, 3).await.unwrap(),
-        WriteCount::Refused {
-            until: closes + WRITE_WINDOW_SECONDS
-        }
-    );
+    // A minute after the window opened, the next write opens another, with
+    // the same room.
+    let refused_next = WriteCount::Refused {
+        until: closes + WRITE_WINDOW_SECONDS,
+    };
+    let writes = [
+        (opened, counted),
+        (opened + 1, counted),
+        (opened + 30, counted),
+        (opened + 31, refused),
+        (closes - 1, refused),
+        (closes, counted),
+        (closes + 1, counted),
+        (closes + 2, counted),
+        (closes + 3, refused_next),
+    ];
+    for (at, expected) in writes {
+        let answer = index.count_owner_write(&who, at, 3).await.unwrap();
+        assert_eq!(answer, expected, "at +{}", at - opened);
+    }
 }
 
 async fn each_owner_has_a_window_of_its_own(fixture: impl Fixture) {

@@ -171,19 +171,34 @@ async fn an_update_changes_the_named_fields_and_keeps_the_identifier() {
         .await;
     assert_eq!(status, 400, "the identifier cannot change");
     assert_eq!(tenant.emulator.take_schema_violations().len(), 1);
+}
 
-    assert_auth0_error(
-        tenant
-            .call(
-                Method::PATCH,
-                "/api/v2/resource-servers/000000000000000000000000",
-                Some(json!({"name": "x"})),
-            )
-            .await,
-        404,
-        "The resource server does not exist",
-        "inexistent_resource_server",
-    );
+#[tokio::test]
+async fn an_update_of_a_missing_id_is_auth0s_404_for_its_kind() {
+    let tenant = deployer().await;
+    let cases = [
+        (
+            "/api/v2/resource-servers/000000000000000000000000",
+            json!({"name": "x"}),
+            (
+                "The resource server does not exist",
+                "inexistent_resource_server",
+            ),
+        ),
+        (
+            "/api/v2/client-grants/cgr_missing",
+            json!({"scope": []}),
+            (
+                "The client grant does not exist.",
+                "inexistent_client_grant",
+            ),
+        ),
+    ];
+    for (path, body, (message, error_code)) in cases {
+        let (status, answer) = tenant.call(Method::PATCH, path, Some(body)).await;
+        assert_eq!(status, 404, "PATCH {path}: {answer}");
+        assert_auth0_error((status, answer), 404, message, error_code);
+    }
 }
 
 #[tokio::test]
@@ -331,16 +346,4 @@ async fn a_grant_update_changes_the_scopes_of_the_next_token() {
         .await;
     assert_eq!(status, 400, "a grant's audience cannot change");
     assert_eq!(tenant.emulator.take_schema_violations().len(), 1);
-    assert_auth0_error(
-        tenant
-            .call(
-                Method::PATCH,
-                "/api/v2/client-grants/cgr_missing",
-                Some(json!({"scope": []})),
-            )
-            .await,
-        404,
-        "The client grant does not exist.",
-        "inexistent_client_grant",
-    );
 }

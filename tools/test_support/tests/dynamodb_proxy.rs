@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_json::Value;
@@ -65,6 +66,14 @@ async fn seed(client: &Client, table: &str, sk: &str, (name, value): (&str, &str
         .unwrap();
 }
 
+/// A get of the owner's item `sk` from `table`, to finish and send.
+fn get(client: &Client, table: &str, sk: &str) -> GetItemFluentBuilder {
+    client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(owner_key(sk)))
+}
+
 /// A put of the owner's item `sk` into `table`, to finish and send.
 fn put(client: &Client, table: &str, sk: &str) -> PutItemFluentBuilder {
     client
@@ -109,10 +118,7 @@ fn transaction(table: &str, sk: &str) -> Vec<TransactWriteItem> {
 
 /// The item's attributes, read consistently straight from moto.
 async fn item(table: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
-    test_support::dynamodb::client()
-        .get_item()
-        .table_name(table)
-        .set_key(Some(owner_key(sk)))
+    get(&test_support::dynamodb::client(), table, sk)
         .consistent_read(true)
         .send()
         .await
@@ -147,13 +153,7 @@ async fn requests_reach_moto_and_are_recorded_with_the_items_they_touch() {
         .send()
         .await
         .unwrap();
-    let got = client
-        .get_item()
-        .table_name(&table)
-        .set_key(Some(owner_key("CLIENT#one")))
-        .send()
-        .await
-        .unwrap();
+    let got = get(&client, &table, "CLIENT#one").send().await.unwrap();
     assert_eq!(got.item.unwrap()["name"], s("One"));
     let queried = client
         .query()
@@ -506,14 +506,7 @@ async fn requests_reach_the_upstream_one_at_a_time() {
     let upstream = SlowUpstream::start().await;
     let proxy = DynamoProxy::start(&upstream.url).await;
     let client = without_retries(&proxy);
-    let reads = (0..8).map(|_| {
-        client
-            .clone()
-            .get_item()
-            .table_name("any")
-            .set_key(Some(owner_key("QUOTA")))
-            .send()
-    });
+    let reads = (0..8).map(|_| get(&client, "any", "QUOTA").send());
     for read in all_at_once(reads).await {
         read.unwrap();
     }

@@ -4,33 +4,26 @@
 //! the shared management token's item) and writes nothing.
 
 use super::clients::{DELETING, indexed_client};
-use super::codec::{Item, Table, failed, number, s, text};
+use super::codec::{Item, Table, number, s, text};
 use super::creations::creation;
 use super::keys::{CLIENT_PREFIX, CREATING_PREFIX, OWNER_PREFIX, QUOTA};
 use crate::domain::{Owner, TableCensus};
 use crate::error::IndexError;
 
 pub(super) async fn census(table: &Table) -> Result<TableCensus, IndexError> {
+    let items = table
+        .scan(
+            "begins_with(pk, :owner)",
+            &[],
+            &[(":owner", s(OWNER_PREFIX))],
+            "read the table's census",
+        )
+        .await?;
     let mut census = TableCensus::default();
-    let mut start: Option<Item> = None;
-    loop {
-        let output = table
-            .scan()
-            .filter_expression("begins_with(pk, :owner)")
-            .expression_attribute_values(":owner", s(OWNER_PREFIX))
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(failed("read the table's census"))?;
-        for item in output.items() {
-            count(&mut census, item);
-        }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(census);
-        }
+    for item in &items {
+        count(&mut census, item);
     }
+    Ok(census)
 }
 
 /// Adds `item` to what the census holds, by its kind (idempotency keys

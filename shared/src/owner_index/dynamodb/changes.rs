@@ -8,7 +8,7 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::clients::{ACTIVE, credentials_text, indexed_client, words};
+use super::clients::{ACTIVE, client_update, credentials_text, indexed_client, words};
 use super::codec::{Table, n, s, text};
 use super::keys::{PENDING, client_key};
 use super::settle::Written;
@@ -25,14 +25,11 @@ pub(super) async fn begin(
     let taken_over = client.change.clone();
     let mut aspects = change.aspects;
     let key = client_key(&client.owner, &client.client_id);
-    let mut update = table
-        .update_item(key.clone())
+    let mut update = client_update(table, &key)
         .update_expression(
             "SET change = :id, change_at = :at, change_aspects = :aspects, \
              change_until = :until, repair = :pending, repair_at = :at",
         )
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":active", s(ACTIVE))
         .expression_attribute_values(":id", s(&change.id))
         .expression_attribute_values(":at", n(change.started_at))
         .expression_attribute_values(":until", n(change.until))
@@ -81,14 +78,11 @@ pub(super) async fn end(
     change_id: &str,
 ) -> Result<bool, IndexError> {
     let key = client_key(&client.owner, &client.client_id);
-    let update = table
-        .update_item(key.clone())
+    let update = client_update(table, &key)
         // Only the change itself ends it, and not once the client is
         // being deleted.
         .condition_expression("#status = :active AND change = :id")
-        .expression_attribute_names("#status", "status")
         .expression_attribute_names("#name", "name")
-        .expression_attribute_values(":active", s(ACTIVE))
         .expression_attribute_values(":id", s(change_id))
         .expression_attribute_values(":name", s(&client.name))
         .expression_attribute_values(":description", s(&client.description))

@@ -4,6 +4,7 @@
 //! (`active`) or being deleted; whether the client may get tokens is its
 //! `access`.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::codec::{Item, Table, by_deadline, call_deadline, failed, n, number, s, text};
@@ -21,6 +22,16 @@ use crate::error::IndexError;
 // tokens is its `access`: `active` or `disabled`.)
 pub(super) const ACTIVE: &str = "active";
 pub(super) const DELETING: &str = "deleting";
+
+/// An update of the client item at `key`, to be finished and sent: its
+/// condition reads the item's `#status` (a word DynamoDB reserves), and
+/// `:active` names the listed one.
+pub(super) fn client_update(table: &Table, key: &Item) -> UpdateItemFluentBuilder {
+    table
+        .update_item(key.clone())
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":active", s(ACTIVE))
+}
 
 /// Scopes as the index writes them: space-separated, in order (scopes
 /// hold no spaces: `GRANT_SCOPES` is itself a space-separated list).
@@ -121,18 +132,16 @@ pub(super) async fn list(
     // One more than the page, to know whether there is a next one.
     let wanted = limit.map(|limit| limit + 1);
     loop {
-        let mut query = table
-            .query()
-            .index_name(BY_CREATION)
-            .consistent_read(true)
-            .expression_attribute_values(":pk", s(owner_pk(owner)))
-            .set_exclusive_start_key(start.take());
-        query = match after {
-            Some(after) => query
-                .key_condition_expression("pk = :pk AND listed > :after")
-                .expression_attribute_values(":after", s(&after.0)),
-            None => query.key_condition_expression("pk = :pk"),
-        };
+        let mut query = match after {
+            Some(after) => table.query(
+                BY_CREATION,
+                "pk = :pk AND listed > :after",
+                &[(":pk", s(owner_pk(owner))), (":after", s(&after.0))],
+            ),
+            None => table.query(BY_CREATION, "pk = :pk", &[(":pk", s(owner_pk(owner)))]),
+        }
+        .consistent_read(true)
+        .set_exclusive_start_key(start.take());
         if let Some(wanted) = wanted {
             let left = wanted.saturating_sub(clients.len());
             query = query.limit(i32::try_from(left).unwrap_or(i32::MAX));
@@ -186,8 +195,7 @@ pub(super) async fn begin_deletion(
     let now = now_micros();
     let mark = ksuid::Ksuid::generate().to_base62();
     let key = client_key(owner, client_id);
-    let update = table
-        .update_item(key.clone())
+    let update = client_update(table, &key)
         // No longer listed nor got, and found by the reconciler if this
         // deletion stops half-way.
         .update_expression(
@@ -195,10 +203,8 @@ pub(super) async fn begin_deletion(
              deletion = :mark, #until = :until REMOVE listed",
         )
         .condition_expression("attribute_exists(pk) AND #status = :active")
-        .expression_attribute_names("#status", "status")
         .expression_attribute_names("#until", "until")
         .expression_attribute_values(":deleting", s(DELETING))
-        .expression_attribute_values(":active", s(ACTIVE))
         .expression_attribute_values(":pending", s(PENDING))
         .expression_attribute_values(":now", n(now))
         .expression_attribute_values(":mark", s(&mark))
@@ -222,12 +228,9 @@ pub(super) async fn cancel_deletion(
     client: &IndexedClient,
 ) -> Result<(), IndexError> {
     let key = client_key(&client.owner, &client.client_id);
-    let update = table
-        .update_item(key.clone())
+    let update = client_update(table, &key)
         .condition_expression("#status = :deleting")
-        .expression_attribute_names("#status", "status")
         .expression_attribute_names("#until", "until")
-        .expression_attribute_values(":active", s(ACTIVE))
         .expression_attribute_values(":deleting", s(DELETING))
         .expression_attribute_values(":listed", s(client.position().0));
     // No change can begin or end while the client is being deleted: a

@@ -15,7 +15,6 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use tokio::time::{Instant, sleep, timeout_at};
@@ -219,12 +218,43 @@ impl Table {
             .set_item(Some(item))
     }
 
-    pub(super) fn query(&self) -> QueryFluentBuilder {
-        self.client.query().table_name(&self.name)
+    /// A query of `index` for the items `condition` keys (with the values
+    /// it names), to be finished and sent.
+    pub(super) fn query(
+        &self,
+        index: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.name)
+            .index_name(index)
+            .key_condition_expression(condition)
+            .set_expression_attribute_values(named(values))
     }
 
-    pub(super) fn scan(&self) -> ScanFluentBuilder {
-        self.client.scan().table_name(&self.name)
+    /// Every item of the table that `filter` keeps (with the names and
+    /// values it uses): a consistent scan, page after page.
+    pub(super) async fn scan(
+        &self,
+        filter: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
+        what: &str,
+    ) -> Result<Vec<Item>, IndexError> {
+        let pages = self
+            .client
+            .scan()
+            .table_name(&self.name)
+            .filter_expression(filter)
+            .set_expression_attribute_names(named(names))
+            .set_expression_attribute_values(named(values))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        pages.try_collect().await.map_err(failed(what))
     }
 
     /// Runs a transaction, again if it only conflicted with a concurrent

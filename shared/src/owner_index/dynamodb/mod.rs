@@ -79,185 +79,49 @@ impl DynamoIndex {
     }
 }
 
+/// Writes the port's calls that are each one function of an item's module,
+/// given the table and the call's arguments: `call(arguments) -> answer =>
+/// module::function`, one line a call.
+macro_rules! table_calls {
+    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty => $function:path;)*) => {
+        $(
+            async fn $call(&self, $($arg: $type),*) -> Result<$answer, IndexError> {
+                $function(&self.table, $($arg),*).await
+            }
+        )*
+    };
+}
+
 impl OwnerIndex for DynamoIndex {
     fn token_store(&self) -> Option<Arc<dyn TokenStore>> {
         Some(Arc::new(DynamoTokenStore::in_table(self.table.clone())))
     }
 
-    async fn idempotency(
-        &self,
-        owner: &Owner,
-        key: &str,
-    ) -> Result<Option<IdempotencyRecord>, IndexError> {
-        creations::idempotency(&self.table, owner, key).await
-    }
-
-    async fn begin_creation(
-        &self,
-        creation: &Creation,
-        max_clients: u32,
-    ) -> Result<Begun, IndexError> {
-        creations::begin(&self.table, creation, max_clients).await
-    }
-
-    async fn record_client_id(&self, creation: &Creation) -> Result<(), IndexError> {
-        creations::record_client_id(&self.table, creation).await
-    }
-
-    async fn finish_creation(
-        &self,
-        creation: &Creation,
-        client: &IndexedClient,
-    ) -> Result<(), IndexError> {
-        creations::finish(&self.table, creation, client).await
-    }
-
-    async fn abandon_creation(&self, creation: &Creation) -> Result<(), IndexError> {
-        creations::abandon(&self.table, creation).await
-    }
-
-    async fn list(
-        &self,
-        owner: &Owner,
-        after: Option<&Position>,
-        limit: Option<usize>,
-    ) -> Result<Page, IndexError> {
-        clients::list(&self.table, owner, after, limit).await
-    }
-
-    async fn get(
-        &self,
-        owner: &Owner,
-        client_id: &str,
-    ) -> Result<Option<IndexedClient>, IndexError> {
-        clients::get(&self.table, owner, client_id).await
-    }
-
-    async fn begin_deletion(
-        &self,
-        owner: &Owner,
-        client_id: &str,
-    ) -> Result<Option<IndexedClient>, IndexError> {
-        clients::begin_deletion(&self.table, owner, client_id).await
-    }
-
-    async fn cancel_deletion(&self, client: &IndexedClient) -> Result<(), IndexError> {
-        clients::cancel_deletion(&self.table, client).await
-    }
-
-    async fn remove(&self, client: &IndexedClient) -> Result<(), IndexError> {
-        clients::remove(&self.table, client).await
-    }
-
-    async fn begin_change(
-        &self,
-        client: &IndexedClient,
-        change: &PendingChange,
-        stale_before: u64,
-    ) -> Result<ChangeBegun, IndexError> {
-        changes::begin(&self.table, client, change, stale_before).await
-    }
-
-    async fn end_change(
-        &self,
-        client: &IndexedClient,
-        change_id: &str,
-    ) -> Result<bool, IndexError> {
-        changes::end(&self.table, client, change_id).await
-    }
-
-    async fn count_owner_write(
-        &self,
-        owner: &Owner,
-        now: u64,
-        limit: u32,
-    ) -> Result<WriteCount, IndexError> {
-        // Bounded as every call of the index is: a count that does not
-        // answer in time is a failure, which the service lets through.
-        codec::by_deadline(
-            "count an owner's write",
-            codec::call_deadline(),
-            write_limit::count(&self.table, owner, now, limit),
-        )
-        .await
-    }
-
-    async fn cursor_key(&self, create: bool) -> Result<Option<SecretString>, IndexError> {
-        cursor_key::read_or_make(&self.table, create).await
-    }
-
-    async fn stale_operations(
-        &self,
-        started_before: u64,
-    ) -> Result<Vec<StaleOperation>, IndexError> {
-        repairs::stale_operations(&self.table, started_before).await
-    }
-
-    async fn mark_swept(
-        &self,
-        owner: &Owner,
-        client_id: &str,
-        generation: u64,
-    ) -> Result<bool, IndexError> {
-        sweep::mark_swept(&self.table, owner, client_id, generation).await
-    }
-
-    async fn import(
-        &self,
-        client: &IndexedClient,
-        creation_id: Option<&str>,
-        generation: u64,
-    ) -> Result<(), IndexError> {
-        sweep::import(&self.table, client, creation_id, generation).await
-    }
-
-    async fn unswept(
-        &self,
-        generation: u64,
-        created_before: u64,
-    ) -> Result<Vec<IndexedClient>, IndexError> {
-        sweep::unswept(&self.table, generation, created_before).await
-    }
-
-    async fn sweep_state(&self) -> Result<SweepState, IndexError> {
-        sweep::state(&self.table).await
-    }
-
-    async fn take_sweep_lease(&self, lease: &SweepLease) -> Result<Option<SweepState>, IndexError> {
-        sweep::take_lease(&self.table, lease).await
-    }
-
-    async fn save_sweep_state(
-        &self,
-        state: &SweepState,
-        lease: &SweepLease,
-    ) -> Result<bool, IndexError> {
-        sweep::save_state(&self.table, state, lease).await
-    }
-
-    async fn begin_sweep_removal(
-        &self,
-        client: &IndexedClient,
-        generation: u64,
-        lease: &SweepLease,
-    ) -> Result<SweepRemoval, IndexError> {
-        sweep::begin_removal(&self.table, client, generation, lease).await
-    }
-
-    async fn owner_of(&self, client_id: &str) -> Result<Option<Owner>, IndexError> {
-        usage::owner_of(&self.table, client_id).await
-    }
-
-    async fn record_use(
-        &self,
-        owner: &Owner,
-        client_id: &str,
-        at: u64,
-    ) -> Result<bool, IndexError> {
-        usage::record_use(&self.table, owner, client_id, at).await
-    }
-
-    async fn census(&self) -> Result<TableCensus, IndexError> {
-        census::census(&self.table).await
+    table_calls! {
+        idempotency(owner: &Owner, key: &str) -> Option<IdempotencyRecord> => creations::idempotency;
+        begin_creation(creation: &Creation, max_clients: u32) -> Begun => creations::begin;
+        record_client_id(creation: &Creation) -> () => creations::record_client_id;
+        finish_creation(creation: &Creation, client: &IndexedClient) -> () => creations::finish;
+        abandon_creation(creation: &Creation) -> () => creations::abandon;
+        list(owner: &Owner, after: Option<&Position>, limit: Option<usize>) -> Page => clients::list;
+        get(owner: &Owner, client_id: &str) -> Option<IndexedClient> => clients::get;
+        begin_deletion(owner: &Owner, client_id: &str) -> Option<IndexedClient> => clients::begin_deletion;
+        cancel_deletion(client: &IndexedClient) -> () => clients::cancel_deletion;
+        remove(client: &IndexedClient) -> () => clients::remove;
+        begin_change(client: &IndexedClient, change: &PendingChange, stale_before: u64) -> ChangeBegun => changes::begin;
+        end_change(client: &IndexedClient, change_id: &str) -> bool => changes::end;
+        count_owner_write(owner: &Owner, now: u64, limit: u32) -> WriteCount => write_limit::count;
+        cursor_key(create: bool) -> Option<SecretString> => cursor_key::read_or_make;
+        stale_operations(started_before: u64) -> Vec<StaleOperation> => repairs::stale_operations;
+        mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool => sweep::mark_swept;
+        import(client: &IndexedClient, creation_id: Option<&str>, generation: u64) -> () => sweep::import;
+        unswept(generation: u64, created_before: u64) -> Vec<IndexedClient> => sweep::unswept;
+        sweep_state() -> SweepState => sweep::state;
+        take_sweep_lease(lease: &SweepLease) -> Option<SweepState> => sweep::take_lease;
+        save_sweep_state(state: &SweepState, lease: &SweepLease) -> bool => sweep::save_state;
+        begin_sweep_removal(client: &IndexedClient, generation: u64, lease: &SweepLease) -> SweepRemoval => sweep::begin_removal;
+        owner_of(client_id: &str) -> Option<Owner> => usage::owner_of;
+        record_use(owner: &Owner, client_id: &str, at: u64) -> bool => usage::record_use;
+        census() -> TableCensus => census::census;
     }
 }

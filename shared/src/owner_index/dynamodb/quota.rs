@@ -29,10 +29,12 @@ pub(super) fn take_key(
         "expires_at".into(),
         n(now_micros() / 1_000_000 + IDEMPOTENCY_TTL_SECONDS),
     );
-    // One live record per key: of concurrent requests, one proceeds.
+    // One live record per key: of concurrent requests, one proceeds. A
+    // record is live while `expires_at > now` (creations.rs reads it so), so
+    // one whose second has come may be replaced: `<=`, not `<`.
     table.put(
         record,
-        "attribute_not_exists(pk) OR expires_at < :now",
+        "attribute_not_exists(pk) OR expires_at <= :now",
         &[(":now", n(now_micros() / 1_000_000))],
     )
 }

@@ -16,33 +16,28 @@ pub(super) async fn stale_operations(
     table: &Table,
     started_before: u64,
 ) -> Result<Vec<StaleOperation>, IndexError> {
-    let mut operations = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let output = table
-            .query()
-            .index_name(REPAIRS)
-            .key_condition_expression("repair = :pending AND repair_at < :before")
-            .expression_attribute_values(":pending", s(PENDING))
-            .expression_attribute_values(":before", n(started_before))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(failed("find stale operations"))?;
-        for item in output.items() {
-            let sk = text(item, "sk").unwrap_or_default();
-            let operation = if sk.starts_with(CREATING_PREFIX) {
-                creation(item).map(StaleOperation::Creation)
-            } else if text(item, "status").as_deref() == Some(DELETING) {
-                indexed_client(item).map(StaleOperation::Deletion)
-            } else {
-                indexed_client(item).map(StaleOperation::Change)
-            };
-            operations.extend(operation);
-        }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(operations);
-        }
+    let stale = "repair = :pending AND repair_at < :before";
+    let values = [(":pending", s(PENDING)), (":before", n(started_before))];
+    let pages = table
+        .query(REPAIRS, stale, &values)
+        .into_paginator()
+        .items()
+        .send();
+    let items = pages
+        .try_collect()
+        .await
+        .map_err(failed("find stale operations"))?;
+    Ok(items.iter().filter_map(operation).collect())
+}
+
+/// The operation under way that `item` records.
+fn operation(item: &Item) -> Option<StaleOperation> {
+    let sk = text(item, "sk").unwrap_or_default();
+    if sk.starts_with(CREATING_PREFIX) {
+        creation(item).map(StaleOperation::Creation)
+    } else if text(item, "status").as_deref() == Some(DELETING) {
+        indexed_client(item).map(StaleOperation::Deletion)
+    } else {
+        indexed_client(item).map(StaleOperation::Change)
     }
 }

@@ -82,31 +82,21 @@ pub(super) async fn unswept(
     generation: u64,
     created_before: u64,
 ) -> Result<Vec<IndexedClient>, IndexError> {
-    let mut clients = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let output = table
-            .scan()
-            .filter_expression(
-                "begins_with(sk, :client) AND #status = :active AND created_at < :before \
-                 AND (attribute_not_exists(swept) OR swept <> :generation)",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":client", s(CLIENT_PREFIX))
-            .expression_attribute_values(":active", s(ACTIVE))
-            .expression_attribute_values(":before", n(created_before))
-            .expression_attribute_values(":generation", n(generation))
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(failed("find unswept clients"))?;
-        clients.extend(output.items().iter().filter_map(indexed_client));
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(clients);
-        }
-    }
+    let items = table
+        .scan(
+            "begins_with(sk, :client) AND #status = :active AND created_at < :before \
+             AND (attribute_not_exists(swept) OR swept <> :generation)",
+            &[("#status", "status")],
+            &[
+                (":client", s(CLIENT_PREFIX)),
+                (":active", s(ACTIVE)),
+                (":before", n(created_before)),
+                (":generation", n(generation)),
+            ],
+            "find unswept clients",
+        )
+        .await?;
+    Ok(items.iter().filter_map(indexed_client).collect())
 }
 
 pub(super) async fn state(table: &Table) -> Result<SweepState, IndexError> {

@@ -12,12 +12,13 @@ use crate::error::IndexError;
 /// index also holds the creations and idempotency keys that name the id;
 /// only a `CLIENT#` item is the client.
 pub(super) async fn owner_of(table: &Table, client_id: &str) -> Result<Option<Owner>, IndexError> {
+    let values = [(":id", s(client_id)), (":client", s(CLIENT_PREFIX))];
     let output = table
-        .query()
-        .index_name(BY_CLIENT_ID)
-        .key_condition_expression("client_id = :id AND begins_with(sk, :client)")
-        .expression_attribute_values(":id", s(client_id))
-        .expression_attribute_values(":client", s(CLIENT_PREFIX))
+        .query(
+            BY_CLIENT_ID,
+            "client_id = :id AND begins_with(sk, :client)",
+            &values,
+        )
         .limit(1)
         .send()
         .await

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-use super::codec::{Item, Table, applied, n, number};
+use super::codec::{Item, Table, applied, by_deadline, call_deadline, n, number};
 use super::keys::writes_key;
 use crate::domain::{Owner, WRITE_WINDOW_SECONDS, WriteCount};
 use crate::error::IndexError;
@@ -30,56 +30,61 @@ pub(super) async fn count(
     now: u64,
     limit: u32,
 ) -> Result<WriteCount, IndexError> {
-    let key = writes_key(owner);
-    // A window that opened after this is still open at `now`.
-    let open_after = now.saturating_sub(WRITE_WINDOW_SECONDS);
-    for _ in 0..ROUNDS {
-        // The usual case: the open window counts one more, up to the limit.
-        let counted = update(
-            table,
-            &key,
-            "SET #count = #count + :one",
-            "#opened > :open_after AND #count < :limit",
-            &[
-                (":open_after", n(open_after)),
-                (":limit", n(u64::from(limit))),
-            ],
-        )
-        .await;
-        if applied(counted, "count an owner's write")? {
-            return Ok(WriteCount::Counted);
+    // Bounded as every call of the index is: a count that does not answer
+    // in time is a failure, which the service lets through.
+    by_deadline("count an owner's write", call_deadline(), async {
+        let key = writes_key(owner);
+        // A window that opened after this is still open at `now`.
+        let open_after = now.saturating_sub(WRITE_WINDOW_SECONDS);
+        for _ in 0..ROUNDS {
+            // The usual case: the open window counts one more, up to the limit.
+            let counted = update(
+                table,
+                &key,
+                "SET #count = #count + :one",
+                "#opened > :open_after AND #count < :limit",
+                &[
+                    (":open_after", n(open_after)),
+                    (":limit", n(u64::from(limit))),
+                ],
+            )
+            .await;
+            if applied(counted, "count an owner's write")? {
+                return Ok(WriteCount::Counted);
+            }
+            // No window open: this write opens one (of concurrent ones, one
+            // does; the others count in it on the next round).
+            let opened = update(
+                table,
+                &key,
+                "SET #opened = :now, #count = :one, expires_at = :expires",
+                "attribute_not_exists(#opened) OR #opened <= :open_after",
+                &[
+                    (":open_after", n(open_after)),
+                    (":now", n(now)),
+                    (":expires", n(now + WRITE_WINDOW_SECONDS + KEPT_SECONDS)),
+                ],
+            )
+            .await;
+            if applied(opened, "open an owner's window of writes")? {
+                return Ok(WriteCount::Counted);
+            }
+            // An open window refused it: full, unless it opened just now.
+            let window = table
+                .get_item(key.clone(), "read an owner's writes")
+                .await?;
+            if let Some(until) = window
+                .as_ref()
+                .and_then(|item| full(item, open_after, limit))
+            {
+                return Ok(WriteCount::Refused { until });
+            }
         }
-        // No window open: this write opens one (of concurrent ones, one
-        // does; the others count in it on the next round).
-        let opened = update(
-            table,
-            &key,
-            "SET #opened = :now, #count = :one, expires_at = :expires",
-            "attribute_not_exists(#opened) OR #opened <= :open_after",
-            &[
-                (":open_after", n(open_after)),
-                (":now", n(now)),
-                (":expires", n(now + WRITE_WINDOW_SECONDS + KEPT_SECONDS)),
-            ],
-        )
-        .await;
-        if applied(opened, "open an owner's window of writes")? {
-            return Ok(WriteCount::Counted);
-        }
-        // An open window refused it: full, unless it opened just now.
-        let window = table
-            .get_item(key.clone(), "read an owner's writes")
-            .await?;
-        if let Some(until) = window
-            .as_ref()
-            .and_then(|item| full(item, open_after, limit))
-        {
-            return Ok(WriteCount::Refused { until });
-        }
-    }
-    Err(IndexError::Failed(format!(
-        "an owner's writes: windows kept changing, {ROUNDS} rounds"
-    )))
+        Err(IndexError::Failed(format!(
+            "an owner's writes: windows kept changing, {ROUNDS} rounds"
+        )))
+    })
+    .await
 }
 
 /// A conditional update of the owner's window (`#count`, `#opened`, `:one`

@@ -425,6 +425,15 @@ impl TestEnv {
         );
     }
 
+    /// `owner` has `count` clients, as the quota counts them, and the owner
+    /// index agrees with the tenant
+    /// ([`TestEnv::assert_index_names_the_tenants_clients`]).
+    pub async fn assert_owner_has_clients(&self, owner: &str, count: u64, case: &str) {
+        assert_eq!(self.quota_count(owner).await, count, "{case}: the quota");
+        self.assert_index_names_the_tenants_clients(owner, case)
+            .await;
+    }
+
     /// The owner's quota count, as the table holds it.
     pub async fn quota_count(&self, owner: &str) -> u64 {
         test_support::dynamodb::quota_count(&self.dynamodb, &self.table, owner).await
@@ -543,12 +552,17 @@ impl TestEnv {
             .map(|grant| grant["scope"].clone())
     }
 
-    /// The client's name in the emulator.
-    pub fn name_in_auth0(&self, id: &str) -> Value {
+    /// The client `id` as the emulator holds it, if Auth0 has it.
+    pub fn auth0_client(&self, id: &str) -> Option<Value> {
         self.emulator
             .clients()
             .into_iter()
             .find(|client| client["client_id"] == id)
+    }
+
+    /// The client's name in the emulator.
+    pub fn name_in_auth0(&self, id: &str) -> Value {
+        self.auth0_client(id)
             .map(|client| client["name"].clone())
             .unwrap_or(Value::Null)
     }

@@ -65,22 +65,6 @@ impl StoppingIndex {
 #[path = "../../common/owner_index_calls.rs"]
 mod owner_index_calls;
 
-/// Every call of the port through [`StoppingIndex::gate`], under its own
-/// name, so that a test's [`StopAt`] names the call as the trait does.
-macro_rules! gated {
-    ($($call:ident($($arg:ident: $type:ty),*) -> $answer:ty;)*
-     @lease $lease:ident($lease_arg:ident: $lease_type:ty) -> $lease_answer:ty;) => {
-        impl OwnerIndex for StoppingIndex {
-            $(
-                async fn $call(&self, $($arg: $type),*) -> Result<$answer, IndexError> {
-                    self.gate(stringify!($call), self.inner.$call($($arg),*)).await
-                }
-            )*
-            async fn $lease(&self, $lease_arg: $lease_type) -> Result<$lease_answer, IndexError> {
-                self.gate(stringify!($lease), self.inner.$lease($lease_arg)).await
-            }
-        }
-    };
-}
-
-owner_index_calls!(gated);
+// Every call of the port through [`StoppingIndex::gate`], under its own
+// name, so that a test's [`StopAt`] names the call as the trait does.
+owner_index_through!(StoppingIndex, gate);

@@ -20,6 +20,7 @@ pub const OWNER: &str = "owner-a";
 /// One client as the caller, the index and Auth0 hold it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Client {
+    pub id: String,
     /// What get shows of it: `{name, description, status}` (`None`: 404).
     pub shown: Option<Value>,
     /// Whether list shows it.
@@ -48,12 +49,10 @@ impl Client {
             .as_array()
             .is_some_and(|clients| clients.iter().any(|client| client["id"] == id));
         let in_auth0 = env
-            .emulator
-            .clients()
-            .into_iter()
-            .find(|client| client["client_id"] == id)
+            .auth0_client(id)
             .map(|client| json!({"name": client["name"], "description": client["description"]}));
         Client {
+            id: id.to_owned(),
             shown,
             listed,
             in_auth0,
@@ -81,6 +80,17 @@ impl Client {
         }
         disabled.granted = false;
         disabled
+    }
+
+    /// This client gone: Auth0 and the index no longer have it.
+    fn gone(&self) -> Client {
+        Client {
+            id: self.id.clone(),
+            shown: None,
+            listed: false,
+            in_auth0: None,
+            granted: false,
+        }
     }
 }
 
@@ -122,6 +132,12 @@ impl Scene {
             under_way: env.index().stale_operations(u64::MAX).await.unwrap().len(),
         }
     }
+
+    /// Whether list shows the client `id`, and whether Auth0 holds it.
+    fn has(&self, id: &str) -> (bool, bool) {
+        let among = |ids: &[String]| ids.iter().any(|other| other == id);
+        (among(&self.listed), among(&self.in_auth0))
+    }
 }
 
 fn said(reply: &Reply) -> String {
@@ -139,13 +155,10 @@ pub async fn assert_create_answer_holds(env: &TestEnv, reply: &Reply, before: &S
     );
     match reply.status {
         201 => {
-            assert!(
-                now.listed.iter().any(|id| id == made),
-                "201, yet not listed. {context}"
-            );
-            assert!(
-                now.in_auth0.iter().any(|id| id == made),
-                "201, yet not in Auth0. {context}"
+            assert_eq!(
+                now.has(made),
+                (true, true),
+                "201, yet not (listed, in Auth0). {context}"
             );
             assert!(
                 env.granted(made).is_some(),
@@ -166,13 +179,10 @@ pub async fn assert_create_answer_holds(env: &TestEnv, reply: &Reply, before: &S
     let reconciled = Scene::of(env).await;
     let context = format!("{context}; after the reconciler {reconciled:?}");
     if reply.status == 201 {
-        assert!(
-            reconciled.listed.iter().any(|id| id == made),
-            "201 undone. {context}"
-        );
-        assert!(
-            reconciled.in_auth0.iter().any(|id| id == made),
-            "201 undone. {context}"
+        assert_eq!(
+            reconciled.has(made),
+            (true, true),
+            "201 undone (listed, in Auth0). {context}"
         );
     } else {
         assert_eq!(
@@ -185,16 +195,6 @@ pub async fn assert_create_answer_holds(env: &TestEnv, reply: &Reply, before: &S
         .await;
 }
 
-/// A client Auth0 and the index no longer have.
-fn gone() -> Client {
-    Client {
-        shown: None,
-        listed: false,
-        in_auth0: None,
-        granted: false,
-    }
-}
-
 /// What an operation on an existing client must leave, by its answer.
 struct Rule<'a> {
     /// The client before the operation.
@@ -205,14 +205,15 @@ struct Rule<'a> {
     unknown: &'a Client,
 }
 
-/// Asserts that `reply` to an operation on the client `id` says what
-/// happened, by `rule`.
-async fn assert_answer_holds(env: &TestEnv, reply: &Reply, id: &str, rule: Rule<'_>, case: &str) {
+/// Asserts that `reply` to an operation on the client `rule.before` says
+/// what happened, by `rule`.
+async fn assert_answer_holds(env: &TestEnv, reply: &Reply, rule: Rule<'_>, case: &str) {
     let Rule {
         before,
         done: (success, done),
         unknown,
     } = rule;
+    let id = &before.id;
     let now = Client::of(env, id).await;
     let context = format!(
         "{case}: answered {}; before {before:?}; asked {done:?}; now {now:?}",
@@ -249,31 +250,24 @@ async fn assert_answer_holds(env: &TestEnv, reply: &Reply, id: &str, rule: Rule<
         .await;
 }
 
-/// Asserts that a delete's `reply` for the client `id` says what
-/// happened (a 502 ends deleted); `before` is the client before it.
-pub async fn assert_delete_answer_holds(
-    env: &TestEnv,
-    reply: &Reply,
-    id: &str,
-    before: &Client,
-    case: &str,
-) {
-    let gone = gone();
+/// Asserts that a delete's `reply` says what happened (a 502 ends
+/// deleted); `before` is the client before it.
+pub async fn assert_delete_answer_holds(env: &TestEnv, reply: &Reply, before: &Client, case: &str) {
+    let gone = before.gone();
     let rule = Rule {
         before,
         done: (204, &gone),
         unknown: &gone,
     };
-    assert_answer_holds(env, reply, id, rule, case).await;
+    assert_answer_holds(env, reply, rule, case).await;
 }
 
-/// Asserts that a change's `reply` for the client `id` says what happened
-/// (a 502 leaves it as it was): `before` is the client before it, `after`
-/// what it becomes.
+/// Asserts that a change's `reply` says what happened (a 502 leaves the
+/// client as it was): `before` is the client before it, `after` what it
+/// becomes.
 pub async fn assert_change_answer_holds(
     env: &TestEnv,
     reply: &Reply,
-    id: &str,
     (before, after): (&Client, &Client),
     case: &str,
 ) {
@@ -282,5 +276,5 @@ pub async fn assert_change_answer_holds(
         done: (200, after),
         unknown: before,
     };
-    assert_answer_holds(env, reply, id, rule, case).await;
+    assert_answer_holds(env, reply, rule, case).await;
 }

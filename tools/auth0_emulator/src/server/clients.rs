@@ -1,8 +1,8 @@
 //! `/api/v2/clients`: create, list, get, update, rotate the secret, and delete.
 //! Their Private Key JWT settings are `auth_methods`'.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
@@ -13,8 +13,8 @@ use super::query::{
     ANY_STRING, FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param,
 };
 use super::{
-    AppState, CLIENT_CONFLICT, ScopedId, auth0_error, authorize, authorized_body, authorized_query,
-    check, checked_body, client_not_found, error_answer, json_response, violation,
+    AppState, Authorized, CLIENT_CONFLICT, CheckedQuery, ScopedId, auth0_error, check,
+    checked_body, client_not_found, error_answer, json_body, json_response, violation,
 };
 use crate::schema::Schema;
 use crate::state::private_key_jwt;
@@ -23,7 +23,7 @@ const CREATE: &str = "POST /api/v2/clients";
 const UPDATE: &str = "PATCH /api/v2/clients/{id}";
 
 /// `GET /api/v2/clients`'s parameters, as published.
-const LIST_PARAMS: &[Param] = &[
+pub(super) const LIST_PARAMS: &[Param] = &[
     FIELDS,
     INCLUDE_FIELDS,
     PAGE,
@@ -65,7 +65,7 @@ const LIST_PARAMS: &[Param] = &[
     param("q", ANY_STRING, "Advanced Query in Lucene syntax."),
 ];
 
-const GET_PARAMS: &[Param] = &[FIELDS, INCLUDE_FIELDS];
+pub(super) const GET_PARAMS: &[Param] = &[FIELDS, INCLUDE_FIELDS];
 
 /// Ids a tenant with custom client ids accepts (the service's
 /// `client_{ksuid}` among them).
@@ -78,10 +78,10 @@ fn is_custom_client_id(id: &str) -> bool {
 
 pub async fn create_client(
     State(shared): AppState,
-    headers: HeaderMap,
+    _: Authorized,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let mut request = authorized_body(&shared, &headers, CREATE, &body)?;
+    let mut request = json_body(&shared, CREATE, &body)?;
     // `client_id` is the one property allowed beyond the published schema:
     // tenants with custom client ids accept it (docs/behaviour.md, "Auth0
     // calls"). It is checked here, the rest by the schema.
@@ -169,10 +169,8 @@ fn project(client: &Value, fields: Option<&[String]>, include: bool, keys: bool)
 
 pub async fn list_clients(
     State(shared): AppState,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    CheckedQuery(query): CheckedQuery,
 ) -> Result<Response, Response> {
-    let query = authorized_query(&shared, &headers, raw.as_deref(), LIST_PARAMS)?;
     if query.str("q").is_some() {
         // Lucene queries over client grants are beyond this emulator; say
         // so rather than answer wrongly.
@@ -215,10 +213,8 @@ pub async fn list_clients(
 pub async fn get_client(
     State(shared): AppState,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    CheckedQuery(query): CheckedQuery,
 ) -> Result<Response, Response> {
-    let query = authorized_query(&shared, &headers, raw.as_deref(), GET_PARAMS)?;
     let fields = query.fields();
     let include_fields = query.bool("include_fields", true);
     let tenant = shared.tenant();
@@ -300,15 +296,14 @@ pub async fn rotate_secret(
 
 pub async fn delete_client(
     State(shared): AppState,
+    _: Authorized,
     Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, Response> {
-    authorize(&shared, &headers)?;
+) -> Response {
     let mut tenant = shared.tenant();
     // Auth0 answers 204 whether or not the client existed, and its grants
     // and credentials go with it.
     tenant.clients.retain(|c| c["client_id"] != id.as_str());
     tenant.grants.retain(|g| g["client_id"] != id.as_str());
     tenant.credentials.retain(|c| c.client_id != id);
-    Ok(StatusCode::NO_CONTENT.into_response())
+    StatusCode::NO_CONTENT.into_response()
 }

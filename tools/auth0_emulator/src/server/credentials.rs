@@ -30,13 +30,6 @@ const UPDATE: &str = "PATCH /api/v2/clients/{id}/credentials/{credential_id}";
 /// How many credentials a client may hold, enabled or not.
 pub const MAX_CREDENTIALS: usize = 2;
 
-/// A tenant whose plan lacks Private Key JWT (Enterprise): Auth0's answer
-/// to other plan-gated features, with this feature's name.
-pub(crate) const NO_ENTITLEMENT: ErrorMessage = (
-    "Please upgrade your subscription to use Private Key JWT authentication",
-    "insufficient_entitlement",
-);
-
 /// A third credential.
 pub(crate) const CREDENTIAL_LIMIT: ErrorMessage = (
     "A client cannot have more than 2 credentials",
@@ -47,22 +40,14 @@ pub(crate) const CREDENTIAL_LIMIT: ErrorMessage = (
 pub(crate) const CREDENTIAL_NOT_FOUND: ErrorMessage =
     ("Credential does not exist", "inexistent_credential");
 
-/// Deleting a credential the client still lists in its
-/// `client_authentication_methods`.
-const CREDENTIAL_IN_USE: ErrorMessage = (
-    "The credential is enabled in the client's client_authentication_methods; remove it from there before deleting it",
-    "credential_in_use",
-);
-
-/// A key (or `kid`) the client holds already.
-const CREDENTIAL_CONFLICT: ErrorMessage = (
-    "A credential with the same key or kid already exists for this client",
-    "credential_conflict",
-);
-
-/// Auth0's 403 for a tenant without Private Key JWT.
+/// Auth0's 403 for a tenant whose plan lacks Private Key JWT (Enterprise):
+/// its answer to other plan-gated features, with this feature's name.
 pub(crate) fn no_entitlement() -> Response {
-    error_answer(StatusCode::FORBIDDEN, NO_ENTITLEMENT)
+    auth0_error(
+        StatusCode::FORBIDDEN,
+        "Please upgrade your subscription to use Private Key JWT authentication",
+        "insufficient_entitlement",
+    )
 }
 
 /// What the emulator does not emulate, said so rather than answered wrongly.
@@ -139,9 +124,11 @@ pub(crate) fn new_credential(
         .iter()
         .any(|other| other.key.thumbprint == key.thumbprint || other.kid == kid)
     {
-        return Err(Refusal::Answer(error_answer(
+        // A key (or `kid`) the client holds already.
+        return Err(Refusal::Answer(auth0_error(
             StatusCode::CONFLICT,
-            CREDENTIAL_CONFLICT,
+            "A credential with the same key or kid already exists for this client",
+            "credential_conflict",
         )));
     }
     Ok(Credential {
@@ -272,7 +259,11 @@ pub async fn delete(
         .and_then(private_key_jwt)
         .unwrap_or_default();
     if enabled.contains(&credential_id) {
-        return Err(error_answer(StatusCode::CONFLICT, CREDENTIAL_IN_USE));
+        return Err(auth0_error(
+            StatusCode::CONFLICT,
+            "The credential is enabled in the client's client_authentication_methods; remove it from there before deleting it",
+            "credential_in_use",
+        ));
     }
     tenant.credentials.retain(|credential| {
         !(credential.client_id == client_id && credential.id == credential_id)

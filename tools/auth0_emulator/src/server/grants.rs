@@ -1,7 +1,7 @@
 //! `/api/v2/client-grants`: create, list and delete.
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use super::paging::list_page;
 use super::query::{ANY_STRING, FROM, INCLUDE_TOTALS, Kind, PAGE, PER_PAGE, Param, TAKE, param};
 use super::{
-    AppState, GRANT_CLIENT_NOT_FOUND, GRANT_CONFLICT, ScopedId, auth0_error, authorized_body,
-    authorized_query, check, error_answer, json_response,
+    AppState, Authorized, CheckedQuery, GRANT_CLIENT_NOT_FOUND, GRANT_CONFLICT, ScopedId,
+    auth0_error, checked_body, error_answer, json_response,
 };
 use crate::schema::Schema;
 use crate::state::ALPHANUMERIC;
@@ -18,7 +18,7 @@ use crate::state::ALPHANUMERIC;
 const CREATE: &str = "POST /api/v2/client-grants";
 
 /// `GET /api/v2/client-grants`'s parameters, as published.
-const LIST_PARAMS: &[Param] = &[
+pub(super) const LIST_PARAMS: &[Param] = &[
     PER_PAGE,
     PAGE,
     INCLUDE_TOTALS,
@@ -53,11 +53,10 @@ const ECHOED: &[&str] = &[
 
 pub async fn create_grant(
     State(shared): AppState,
-    headers: HeaderMap,
+    _: Authorized,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let request = authorized_body(&shared, &headers, CREATE, &body)?;
-    check(&shared, CREATE, Schema::CreateClientGrantRequest, &request)?;
+    let request = checked_body(&shared, CREATE, Schema::CreateClientGrantRequest, &body)?;
     let client_id = request["client_id"].as_str().unwrap_or_default().to_owned();
     let audience = request["audience"].as_str().unwrap_or_default().to_owned();
 
@@ -120,10 +119,8 @@ pub async fn create_grant(
 /// `true`), in creation order, paged like the clients list.
 pub async fn list_grants(
     State(shared): AppState,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    CheckedQuery(query): CheckedQuery,
 ) -> Result<Response, Response> {
-    let query = authorized_query(&shared, &headers, raw.as_deref(), LIST_PARAMS)?;
     let filters: Vec<(&str, Value)> = ["client_id", "audience", "subject_type", "default_for"]
         .into_iter()
         .filter_map(|name| query.str(name).map(|value| (name, Value::from(value))))

@@ -377,12 +377,24 @@ fn by_id<'a>(
         .ok_or_else(|| error_answer(StatusCode::NOT_FOUND, missing))
 }
 
+/// A request that passed the bearer check ([`authorize`]). As an extractor
+/// it runs before the body is read, so a refused request records no
+/// violation.
+pub(crate) struct Authorized;
+
+impl FromRequestParts<Arc<Shared>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Response> {
+        authorize(shared, &parts.headers).map(|()| Authorized)
+    }
+}
+
 /// A request that passed the bearer check, then Auth0's scope check for its
 /// route (told from the request as `classify` tells it): the token must
 /// carry one of the scopes the route accepts. Only the routes added for the
 /// service's lifecycle operations and key credentials take it (see
-/// `EmulatorConfig::management_scopes`). As an extractor it runs before the
-/// body is read, so a refused request records no violation.
+/// `EmulatorConfig::management_scopes`).
 pub(crate) struct Scoped;
 
 impl FromRequestParts<Arc<Shared>> for Scoped {
@@ -390,7 +402,7 @@ impl FromRequestParts<Arc<Shared>> for Scoped {
 
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Response> {
         let route = classify(&parts.method, parts.uri.path());
-        authorize(shared, &parts.headers)?;
+        Authorized::from_request_parts(parts, shared).await?;
         if !shared.tenant().granted_any(scopes(route)) {
             return Err(insufficient_scope(route));
         }
@@ -416,27 +428,28 @@ impl FromRequestParts<Arc<Shared>> for ScopedId {
     }
 }
 
-/// The checks every write runs first: the bearer token, then the body (a
-/// request without a valid token is refused before its body is looked at,
-/// so it records no violation).
-fn authorized_body(
-    shared: &Shared,
-    headers: &HeaderMap,
-    route: &str,
-    body: &Bytes,
-) -> Result<Value, Response> {
-    authorize(shared, headers)?;
-    json_body(shared, route, body)
+/// A read's query string, after the bearer check, checked against the
+/// parameters Auth0 publishes for the read's route (told from the request
+/// as `classify` tells it).
+pub(crate) struct CheckedQuery(pub Query);
+
+impl FromRequestParts<Arc<Shared>> for CheckedQuery {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Response> {
+        Authorized::from_request_parts(parts, shared).await?;
+        let params = query_params(classify(&parts.method, parts.uri.path()));
+        Query::parse(parts.uri.query(), params).map(CheckedQuery)
+    }
 }
 
-/// The checks every read runs first: the bearer token, then the query
-/// string against the route's `params`.
-fn authorized_query(
-    shared: &Shared,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    params: &[Param],
-) -> Result<Query, Response> {
-    authorize(shared, headers)?;
-    Query::parse(raw, params)
+/// The query parameters Auth0 publishes for `route`, for the reads that
+/// take a [`CheckedQuery`] (none for any other route).
+fn query_params(route: Route) -> &'static [Param] {
+    match route {
+        Route::ListClients => clients::LIST_PARAMS,
+        Route::GetClient => clients::GET_PARAMS,
+        Route::ListGrants => grants::LIST_PARAMS,
+        _ => &[],
+    }
 }

@@ -4,7 +4,7 @@
 //! and recorded in the owner index with their credentials.
 
 use auth0_emulator::ClientKey;
-use m2m_shared::domain::{Credential, IndexedClient, OwnerIndex};
+use m2m_shared::domain::Credential;
 use serde_json::{Value, json};
 use test_support::setup;
 
@@ -74,18 +74,7 @@ impl Upstream {
                 expires_at: None,
             })
             .collect();
-        let client = IndexedClient {
-            credentials: Some(credentials),
-            ..IndexedClient::imported(
-                id.clone(),
-                setup::owner(CALLER),
-                name.to_owned(),
-                String::new(),
-            )
-        };
-        if let Err(problem) = self.index.import(&client, None, 0).await {
-            panic!("cannot seed the owner index: {problem}");
-        }
+        self.index_client(&id, name, Some(credentials)).await;
         (id, ids)
     }
 }

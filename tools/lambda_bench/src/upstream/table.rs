@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use m2m_shared::Route;
-use m2m_shared::domain::{IndexedClient, OwnerIndex, now_micros};
+use m2m_shared::domain::{Credential, IndexedClient, OwnerIndex, now_micros};
 use m2m_shared::owner_index::DynamoIndex;
 use test_support::setup;
 use test_support::stats::median;
@@ -67,7 +67,7 @@ impl Upstream {
             }
             Route::DeleteClient => {
                 let doomed = format!("client_tableAlone{}", now_micros());
-                self.index_client(&doomed, "timed alone").await;
+                self.index_client(&doomed, "timed alone", None).await;
                 let started = Instant::now();
                 let client = self
                     .index
@@ -127,19 +127,27 @@ impl Upstream {
     /// backfill imports it); its id.
     pub async fn seed_client(&self, name: &str) -> String {
         let id = setup::seed_owned_client(&self.emulator, CALLER, name);
-        self.index_client(&id, name).await;
+        self.index_client(&id, name, None).await;
         id
     }
 
     /// Records the caller's client `id` in the owner index (as a backfill
-    /// imports it).
-    async fn index_client(&self, id: &str, name: &str) {
-        let client = IndexedClient::imported(
-            id.to_owned(),
-            setup::owner(CALLER),
-            name.to_owned(),
-            String::new(),
-        );
+    /// imports it), with `credentials` when it is a key client.
+    pub(super) async fn index_client(
+        &self,
+        id: &str,
+        name: &str,
+        credentials: Option<Vec<Credential>>,
+    ) {
+        let client = IndexedClient {
+            credentials,
+            ..IndexedClient::imported(
+                id.to_owned(),
+                setup::owner(CALLER),
+                name.to_owned(),
+                String::new(),
+            )
+        };
         if let Err(problem) = self.index.import(&client, None, 0).await {
             panic!("cannot seed the owner index: {problem}");
         }

@@ -37,10 +37,26 @@
 //! costs a cold start: each function's init and cold request, before and
 //! with it, against the bare echo's.
 //!
+//! With `--baseline DIR` (and `--baseline-label COMMIT`, what the report
+//! calls it), the release binaries in DIR of an earlier commit
+//! (scripts/bench.sh builds them from `BENCH_BASELINE_COMMIT`) take their
+//! turns too, and the report adds each function's init and cold request
+//! at that commit and at this one: whether a change made the cold start of
+//! the functions it already had slower. The same rounds, so that what else
+//! the machine does weighs on both alike; besides the medians, the median
+//! of the round-by-round ratios (this ÷ baseline, the two starts of a round
+//! well under a second apart).
+//!
+//! With `--functions a,b`, only those functions are started (with the echo,
+//! and create_client and list_clients, which the start without credentials
+//! and moto's share are measured with): on a busy machine, where each
+//! release binary is a long LTO link, the ones a change concerns.
+//!
 //! ```text
 //! cargo build --release $(scripts/functions.sh | sed 's/^/-p /') -p bare_echo
 //! cargo build --release -p lambda_bench
-//! target/release/coldstart [--runs 30] [--rtt-ms 0] [--path-runs 5] [--path-rtt-ms 20] [--before DIR] [--markdown FILE] [--summary FILE]
+//! target/release/coldstart [--runs 30] [--rtt-ms 0] [--path-runs 5] [--path-rtt-ms 20] [--before DIR]
+//!     [--baseline DIR --baseline-label COMMIT] [--functions a,b] [--markdown FILE] [--summary FILE]
 //! ```
 
 mod critical_path;
@@ -59,8 +75,8 @@ use m2m_shared::Route;
 use test_support::stats::{median, ms};
 
 use critical_path::critical_path;
-use report::{client_costs, report, summary};
-use sample::{DISCOVERY_RUNS, DISCOVERY_SUBJECT, Entry, LISTED, Sample, TABLE_SAMPLES};
+use report::{Baseline, client_costs, report, summary};
+use sample::{Build, DISCOVERY_RUNS, DISCOVERY_SUBJECT, Entry, LISTED, Sample, TABLE_SAMPLES};
 use start::Context;
 
 /// How the benchmark reaches the upstreams.
@@ -92,6 +108,12 @@ async fn main() -> ExitCode {
         Some(only) => profile_one(&only, runs).await,
         None => {
             let before = args.option("--before").map(PathBuf::from);
+            let baseline = args.option("--baseline").map(|dir| Baseline {
+                dir: PathBuf::from(dir),
+                label: args
+                    .option("--baseline-label")
+                    .unwrap_or_else(|| "the baseline".into()),
+            });
             // `--summary FILE`: the README summary's row (scripts/bench.sh).
             let summary = args.summary();
             let markdown = args.markdown("coldstart.md");
@@ -100,14 +122,24 @@ async fn main() -> ExitCode {
                 path_runs: args.count("--path-runs", 5),
                 path_rtt: Duration::from_millis(args.count("--path-rtt-ms", 20) as u64),
             };
-            run(
-                runs,
-                latency,
-                before.as_deref(),
-                &markdown,
-                summary.as_deref(),
-            )
-            .await
+            let earlier = Earlier {
+                before: before.as_deref(),
+                baseline: baseline.as_ref(),
+            };
+            match subjects(args.option("--functions")) {
+                Ok(subjects) => {
+                    run(
+                        runs,
+                        latency,
+                        earlier,
+                        &subjects,
+                        &markdown,
+                        summary.as_deref(),
+                    )
+                    .await
+                }
+                Err(problem) => Err(problem),
+            }
         }
     };
     exit("coldstart", outcome)
@@ -145,14 +177,63 @@ async fn profile_one(only: &str, runs: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The echo and the functions `--functions` names, with those the driver
+/// measures more with (all of them without it), in the route table's order.
+fn subjects(only: Option<String>) -> Result<Vec<Subject>, String> {
+    let Some(only) = only else {
+        return Ok(Subject::ALL.to_vec());
+    };
+    let mut named = vec![
+        Subject::Echo,
+        DISCOVERY_SUBJECT,
+        Subject::Function(Route::ListClients),
+    ];
+    for name in only.split(',').filter(|name| !name.is_empty()) {
+        match Subject::from_binary(name) {
+            Some(subject @ Subject::Function(_)) => named.push(subject),
+            _ => return Err(format!("--functions: no function {name}")),
+        }
+    }
+    Ok(Subject::ALL
+        .into_iter()
+        .filter(|subject| named.contains(subject))
+        .collect())
+}
+
+/// Earlier builds whose binaries take turns with this build's.
+#[derive(Clone, Copy)]
+struct Earlier<'a> {
+    /// The design before the owner index (`--before DIR`).
+    before: Option<&'a Path>,
+    /// An earlier commit's (`--baseline DIR`).
+    baseline: Option<&'a Baseline>,
+}
+
+impl Earlier<'_> {
+    /// The folder of `build`'s binaries, if it is started at all.
+    fn dir(&self, build: Build) -> Option<PathBuf> {
+        match build {
+            Build::This => Some(binary_dir()),
+            Build::Before => self.before.map(Path::to_owned),
+            Build::Baseline => self.baseline.map(|b| b.dir.clone()),
+        }
+    }
+}
+
 async fn run(
     runs: usize,
     latency: Latency,
-    before: Option<&Path>,
+    earlier: Earlier<'_>,
+    subjects: &[Subject],
     markdown: &Path,
     summary_file: Option<&Path>,
 ) -> Result<(), String> {
-    for subject in Subject::ALL {
+    let functions: Vec<Subject> = subjects
+        .iter()
+        .copied()
+        .filter(|subject| *subject != Subject::Echo)
+        .collect();
+    for &subject in subjects {
         let binary = binary_dir().join(subject.binary());
         if !binary.exists() {
             return Err(format!(
@@ -162,26 +243,25 @@ async fn run(
             ));
         }
     }
-    let mut entries: Vec<Entry> = Subject::ALL
-        .into_iter()
-        .map(|subject| Entry {
-            subject,
-            before: false,
-        })
-        .collect();
-    // The design before the index had fewer routes: those of its binaries
-    // that are there (the echo is this build's, once).
-    if let Some(dir) = before {
-        let found: Vec<Entry> = Subject::FUNCTIONS
-            .into_iter()
+    let mut entries: Vec<Entry> = subjects.iter().copied().map(Entry::this).collect();
+    // Earlier builds had fewer routes: those of their binaries that are
+    // there (the echo is this build's, once).
+    for build in [Build::Before, Build::Baseline] {
+        let Some(dir) = earlier.dir(build) else {
+            continue;
+        };
+        let found: Vec<Entry> = functions
+            .iter()
+            .copied()
             .filter(|subject| dir.join(subject.binary()).exists())
-            .map(|subject| Entry {
-                subject,
-                before: true,
-            })
+            .map(|subject| Entry { subject, build })
             .collect();
         if found.is_empty() {
-            return Err(format!("--before {}: no function there", dir.display()));
+            return Err(format!(
+                "{} {}: no function there",
+                build.option(),
+                dir.display()
+            ));
         }
         entries.extend(found);
     }
@@ -199,9 +279,14 @@ async fn run(
         .zip(&entries)
         .map(|((upstream, _), entry)| {
             let mut context = Context::new(upstream, binary_dir())?;
-            if let (true, Some(dir)) = (entry.before, before) {
-                context.bin_dir = dir.to_owned();
-                context.logs = context.logs.join("before-owner-index");
+            let folder = match entry.build {
+                Build::This => None,
+                Build::Before => Some("before-owner-index"),
+                Build::Baseline => Some("baseline"),
+            };
+            if let (Some(folder), Some(dir)) = (folder, earlier.dir(entry.build)) {
+                context.bin_dir = dir;
+                context.logs = context.logs.join(folder);
                 std::fs::create_dir_all(&context.logs)
                     .map_err(|e| format!("{}: {e}", context.logs.display()))?;
             }
@@ -228,10 +313,7 @@ async fn run(
             samples.entry(entries[k]).or_default().push(sample);
         }
     }
-    let discovery = at(Entry {
-        subject: DISCOVERY_SUBJECT,
-        before: false,
-    });
+    let discovery = at(Entry::this(DISCOVERY_SUBJECT));
     let mut discovered = Vec::new();
     for round in 0..DISCOVERY_RUNS {
         discovered.push(
@@ -241,10 +323,7 @@ async fn run(
         );
     }
     // In the list's tenant, whose caller still has the clients it listed.
-    let (upstream, listed) = &upstreams[at(Entry {
-        subject: Subject::Function(Route::ListClients),
-        before: false,
-    })];
+    let (upstream, listed) = &upstreams[at(Entry::this(Subject::Function(Route::ListClients)))];
     let table = (
         upstream
             .table_alone(Route::GetClient, &listed[0], TABLE_SAMPLES)
@@ -261,7 +340,7 @@ async fn run(
     let mut paths: Vec<(Duration, Subject, Vec<Sample>)> = Vec::new();
     for (rtt, subject) in path_rtts
         .iter()
-        .flat_map(|&rtt| Subject::FUNCTIONS.map(|subject| (rtt, subject)))
+        .flat_map(|&rtt| functions.iter().map(move |&subject| (rtt, subject)))
     {
         let upstream = Upstream::with_rtt(rtt).await?;
         upstream.seed_listed(LISTED).await;
@@ -282,11 +361,8 @@ async fn run(
         paths.push((rtt, subject, starts));
     }
     if let Some(rtt) = latency.rounds.filter(|rtt| !path_rtts.contains(rtt)) {
-        for subject in Subject::FUNCTIONS {
-            let entry = Entry {
-                subject,
-                before: false,
-            };
+        for &subject in &functions {
+            let entry = Entry::this(subject);
             paths.push((
                 rtt,
                 subject,
@@ -295,15 +371,20 @@ async fn run(
         }
     }
 
-    let mut text = report(runs, latency.rounds, &samples, &discovered, table);
+    let mut text = report(
+        runs,
+        latency.rounds,
+        subjects,
+        &samples,
+        &discovered,
+        table,
+        earlier.baseline,
+    );
     let path_summary = critical_path(&mut text, &paths);
     publish(&text, markdown)?;
     if let Some(file) = summary_file {
         let echo: Vec<Duration> = samples
-            .get(&Entry {
-                subject: Subject::Echo,
-                before: false,
-            })
+            .get(&Entry::this(Subject::Echo))
             .map(|s| s.iter().map(|s| s.cold).collect())
             .unwrap_or_default();
         let row = summary(median(&echo), &client_costs(&samples)) + &path_summary;

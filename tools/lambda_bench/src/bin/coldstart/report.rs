@@ -1,33 +1,41 @@
 //! The report's tables of cold starts: each binary's init and cold
 //! request against the bare echo's, the upstream requests per start, what
-//! the owner index's DynamoDB client costs (with `--before`), moto's share,
+//! the owner index's DynamoDB client costs (with `--before`), each function
+//! at an earlier commit and at this one (with `--baseline`), moto's share,
 //! the start without credentials; and the README summary's row.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lambda_bench::upstream::{Counts, Subject, reached, token_cache_setting};
 use lambda_bench::{met_cell, table_head, verdict};
 use test_support::stats::{median, ms, percentile};
 
-use crate::sample::{DISCOVERY_SUBJECT, Entry, LISTED, Sample, TABLE_SAMPLES};
+use crate::sample::{Build, DISCOVERY_SUBJECT, Entry, LISTED, Sample, TABLE_SAMPLES};
+
+/// An earlier commit's release binaries (`--baseline DIR`), and what the
+/// report calls them (`--baseline-label`, its commit).
+pub(crate) struct Baseline {
+    pub(crate) dir: PathBuf,
+    pub(crate) label: String,
+}
 
 /// The tables of the timed rounds, the starts without credentials and
 /// moto's own time for a GetItem and a Query (`get_alone`, `list_alone`).
 pub(crate) fn report(
     runs: usize,
     rtt: Option<Duration>,
+    subjects: &[Subject],
     samples: &HashMap<Entry, Vec<Sample>>,
     discovered: &[Sample],
     (get_alone, list_alone): (Duration, Duration),
+    baseline: Option<&Baseline>,
 ) -> String {
     let column = |subject: Subject, pick: fn(&Sample) -> Duration| -> Vec<Duration> {
         samples
-            .get(&Entry {
-                subject,
-                before: false,
-            })
+            .get(&Entry::this(subject))
             .map(|s| s.iter().map(pick).collect())
             .unwrap_or_default()
     };
@@ -37,7 +45,7 @@ pub(crate) fn report(
         "lrrrrc",
     );
     let mut all_met = true;
-    for subject in Subject::ALL {
+    for &subject in subjects {
         let init = column(subject, |s| s.init);
         let cold = column(subject, |s| s.cold);
         let invocation = column(subject, |s| s.cold.saturating_sub(s.init));
@@ -71,12 +79,9 @@ pub(crate) fn report(
         "function | upstream requests per cold start: Secrets Manager / JWKS / Auth0 token / Management API",
         "ll",
     ));
-    for subject in Subject::FUNCTIONS {
+    for &subject in subjects.iter().filter(|s| **s != Subject::Echo) {
         let mut seen: Vec<Counts> = samples
-            .get(&Entry {
-                subject,
-                before: false,
-            })
+            .get(&Entry::this(subject))
             .map(|s| s.iter().map(|s| s.upstream).collect())
             .unwrap_or_default();
         seen.sort();
@@ -93,6 +98,9 @@ pub(crate) fn report(
         let _ = writeln!(out, "| {} | {} |", subject.label(), seen.join(", or "));
     }
     dynamodb_client_cost(&mut out, echo_cold, &client_costs(samples));
+    if let Some(baseline) = baseline {
+        against_baseline(&mut out, runs, echo_cold, samples, &baseline.label);
+    }
     let _ = writeln!(
         out,
         "\nThe owner index's table is moto's (a Python server), whose own time the first \
@@ -149,9 +157,9 @@ impl ClientCost {
 /// Each function that was there before the index, before and with it
 /// (none without `--before`).
 pub(crate) fn client_costs(samples: &HashMap<Entry, Vec<Sample>>) -> Vec<ClientCost> {
-    let pick = |subject, before, f: fn(&Sample) -> Duration| {
+    let pick = |subject, build, f: fn(&Sample) -> Duration| {
         let values: Vec<Duration> = samples
-            .get(&Entry { subject, before })
+            .get(&Entry { subject, build })
             .map(|s| s.iter().map(f).collect())
             .unwrap_or_default();
         median(&values)
@@ -161,18 +169,18 @@ pub(crate) fn client_costs(samples: &HashMap<Entry, Vec<Sample>>) -> Vec<ClientC
         .filter(|&subject| {
             samples.contains_key(&Entry {
                 subject,
-                before: true,
+                build: Build::Before,
             })
         })
         .map(|subject| ClientCost {
             subject,
             init: (
-                pick(subject, true, |s| s.init),
-                pick(subject, false, |s| s.init),
+                pick(subject, Build::Before, |s| s.init),
+                pick(subject, Build::This, |s| s.init),
             ),
             cold: (
-                pick(subject, true, |s| s.cold),
-                pick(subject, false, |s| s.cold),
+                pick(subject, Build::Before, |s| s.cold),
+                pick(subject, Build::This, |s| s.cold),
             ),
         })
         .collect()
@@ -211,6 +219,70 @@ fn dynamodb_client_cost(out: &mut String, echo_cold: Duration, costs: &[ClientCo
             ms(cost.cold.1),
             cost.cold.0.as_secs_f64() / echo,
             cost.cold.1.as_secs_f64() / echo,
+        );
+    }
+}
+
+/// Each function the baseline commit had, there and here: init and cold
+/// request medians, their ratio to this run's bare echo, and the median of
+/// the round-by-round ratios (a round starts each binary once, so the two
+/// starts of a pair ran under the same load).
+fn against_baseline(
+    out: &mut String,
+    runs: usize,
+    echo_cold: Duration,
+    samples: &HashMap<Entry, Vec<Sample>>,
+    label: &str,
+) {
+    let echo = echo_cold.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        out,
+        "\nThe functions of `{label}` (the baseline) in the same rounds, its release binaries beside \
+         this build's, medians of {runs} starts each; \"paired\" is the median of the round-by-round \
+         ratios, this build's start ÷ the baseline's start of the same round.\n"
+    );
+    out.push_str(&table_head(
+        "baseline → this build | init, ms | cold request, ms | cold request ÷ bare echo's | cold request, paired ratio | init, paired ratio",
+        "lrrrrr",
+    ));
+    for subject in Subject::FUNCTIONS {
+        let (Some(then), Some(now)) = (
+            samples.get(&Entry {
+                subject,
+                build: Build::Baseline,
+            }),
+            samples.get(&Entry::this(subject)),
+        ) else {
+            continue;
+        };
+        let pick = |s: &[Sample], f: fn(&Sample) -> Duration| -> Vec<Duration> {
+            s.iter().map(f).collect()
+        };
+        let paired = |f: fn(&Sample) -> Duration| -> f64 {
+            let mut ratios: Vec<f64> = then
+                .iter()
+                .zip(now)
+                .map(|(a, b)| f(b).as_secs_f64() / f(a).as_secs_f64().max(1e-9))
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        let cold = (
+            median(&pick(then, |s| s.cold)),
+            median(&pick(now, |s| s.cold)),
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} → {} | {} → {} | {:.2}× → {:.2}× | {:.3} | {:.3} |",
+            subject.label(),
+            ms(median(&pick(then, |s| s.init))),
+            ms(median(&pick(now, |s| s.init))),
+            ms(cold.0),
+            ms(cold.1),
+            cold.0.as_secs_f64() / echo,
+            cold.1.as_secs_f64() / echo,
+            paired(|s| s.cold),
+            paired(|s| s.init),
         );
     }
 }

@@ -17,12 +17,44 @@ pub(crate) const LISTED: usize = 5;
 /// Table calls timed from the driver, to tell moto's share.
 pub(crate) const TABLE_SAMPLES: usize = 30;
 
-/// A binary the driver starts: a subject of this build, or (`before`) of
-/// the design before the owner index.
+/// Which build a binary the driver starts comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Build {
+    /// This commit's (`target/release`).
+    This,
+    /// The design before the owner index (`--before DIR`).
+    Before,
+    /// An earlier commit's (`--baseline DIR`): what a change is checked
+    /// against for a regression.
+    Baseline,
+}
+
+/// A binary the driver starts: a subject of one build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Entry {
     pub(crate) subject: Subject,
-    pub(crate) before: bool,
+    pub(crate) build: Build,
+}
+
+impl Build {
+    /// The option that names an earlier build's folder.
+    pub(crate) fn option(self) -> &'static str {
+        match self {
+            Build::This => "(this build)",
+            Build::Before => "--before",
+            Build::Baseline => "--baseline",
+        }
+    }
+}
+
+impl Entry {
+    /// `subject`'s binary of this commit's build.
+    pub(crate) fn this(subject: Subject) -> Entry {
+        Entry {
+            subject,
+            build: Build::This,
+        }
+    }
 }
 
 /// One cold start.
