@@ -24,7 +24,7 @@ fn key(n: u8) -> Credential {
         alg: "RS256".into(),
         thumbprint_sha256: format!("thumbprint-{n}"),
         created_at: "2026-12-07T03:00:00.000Z".into(),
-        expires_at: (n % 2 == 0).then(|| "2031-01-01T00:00:00Z".into()),
+        expires_at: n.is_multiple_of(2).then(|| "2031-01-01T00:00:00Z".into()),
     }
 }
 
