@@ -61,7 +61,7 @@ pub fn indexed(id: &str, who: &str) -> IndexedClient {
 /// index was); returns it.
 pub async fn imported(index: &MemoryIndex, id: &str, who: &str) -> IndexedClient {
     let client = indexed(id, who);
-    index.import(&client, 0).await.unwrap();
+    index.import(&client, None, 0).await.unwrap();
     client
 }
 
