@@ -206,9 +206,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     }),
                     ..current
                 };
-                if self.release(recorded, &change.id, deadline).await.is_none() {
-                    outlive(deadline).await;
-                }
+                self.release(recorded, &change.id, deadline).await;
                 return Err(ServiceError::index_write(operation)(problem));
             }
         };
@@ -247,30 +245,24 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     // refused, the end was applied (the record is no longer
                     // this change's), and the client is as it made it;
                     // applied, the old values stand, and the reconciler
-                    // sets Auth0 back to them. A release that failed too
-                    // settles nothing: the item, read, still may (the end
-                    // applied after all, or not).
+                    // sets Auth0 back to them. A release refused as no
+                    // longer this change's settles nothing on its own: the
+                    // item, read, still may (the end applied after all, or
+                    // another change's). One that failed until the deadline
+                    // leaves no time to read.
                     Err(problem) => {
-                        let released = self.release(current, &change.id, deadline).await;
-                        let ended = match released {
-                            Some(false) | None => {
-                                self.index.get(owner, client_id).await.ok().flatten()
-                            }
-                            Some(true) => None,
+                        let ended = match self.release(current, &change.id, deadline).await {
+                            Some(false) => self.index.get(owner, client_id).await.ok().flatten(),
+                            Some(true) | None => None,
                         };
                         // Auth0 has acted: not "nothing changed" (500)
                         // however the index failed.
                         match ended {
                             Some(ended) if ended == done => Ok(self.shown(done)),
-                            _ => {
-                                if released.is_none() {
-                                    outlive(deadline).await;
-                                }
-                                Err(ServiceError::OutcomeUnknown {
-                                    operation,
-                                    cause: problem,
-                                })
-                            }
+                            _ => Err(ServiceError::OutcomeUnknown {
+                                operation,
+                                cause: problem,
+                            }),
                         }
                     }
                 }
@@ -291,8 +283,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                     ),
                     ..current
                 };
-                if self
-                    .end_by(&unchanged, &change.id, deadline)
+                if Box::pin(self.end_by(&unchanged, &change.id, deadline))
                     .await
                     .is_none()
                 {
@@ -300,7 +291,6 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                         client_id,
                         "could not end a change that did nothing; the reconciler will"
                     );
-                    outlive(deadline).await;
                 }
                 Err(problem)
             }
@@ -310,9 +300,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             // This request is over: its record says so, so that the next
             // change takes it over at once rather than wait for it (409).
             Err(problem) => {
-                if self.release(current, &change.id, deadline).await.is_none() {
-                    outlive(deadline).await;
-                }
+                self.release(current, &change.id, deadline).await;
                 Err(problem)
             }
         }
@@ -323,8 +311,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     /// kept, the record kept for the reconciler, but run by no request
     /// (`until` 0), so that the next change takes it over at once. Whether
     /// it was released (`false`: the record was no longer this change's);
-    /// `None` if the index failed until `deadline` was near, and the
-    /// record counts as running until then.
+    /// `None` if the index failed until `deadline`, which has now passed.
     async fn release(
         &self,
         recorded: IndexedClient,
@@ -338,15 +325,19 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 .map(|change| PendingChange { until: 0, ..change }),
             ..recorded
         };
-        self.end_by(&released, change_id, deadline).await
+        // Boxed: `change`'s future is part of every route's, on a debug
+        // build's 2 MiB stack, and the retries' would swell it.
+        Box::pin(self.end_by(&released, change_id, deadline)).await
     }
 
     /// `end_change` of `ended`, tried again while the index refuses it
     /// and `deadline` is not near: a record this request leaves behind
     /// answers 409 to every change of the client until its deadline, and
     /// CONTRACT.md ("Writes whose outcome is unknown") allows that only
-    /// while the request runs. `None` if it never went through (the time
-    /// kept back is for one read that may still settle the change).
+    /// while the request runs. `None` if it never went through: then only
+    /// once the deadline has passed, when the record stops counting as
+    /// running, so that no change after the answer meets a 409 from a
+    /// request that no longer runs ("no answer locks a client").
     async fn end_by(
         &self,
         ended: &IndexedClient,
@@ -357,13 +348,14 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         loop {
             match self.index.end_change(ended, change_id).await {
                 Ok(ours) => return Some(ours),
-                Err(problem) if Instant::now() + pause + READ_RESERVE < deadline => {
+                Err(problem) if Instant::now() + pause < deadline => {
                     warn!(client_id = %ended.client_id, error = %problem, "could not end or release a change; trying again");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(LAST_PAUSE);
                 }
                 Err(problem) => {
-                    warn!(client_id = %ended.client_id, error = %problem, "could not end or release a change by the deadline; it counts as running until then");
+                    warn!(client_id = %ended.client_id, error = %problem, "could not end or release a change by the deadline; answering once it has passed");
+                    tokio::time::sleep_until(deadline).await;
                     return None;
                 }
             }
@@ -374,17 +366,6 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
 /// The pauses between attempts of a change's last write.
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
 const LAST_PAUSE: Duration = Duration::from_secs(1);
-/// Kept back from the deadline for the read that may settle a change
-/// whose end and release both failed (as the adapter keeps it).
-const READ_RESERVE: Duration = Duration::from_millis(500);
-
-/// Waits until `deadline`, when a change record this request could not
-/// end or release stops counting as running: answered earlier, the
-/// caller's next change would meet a 409 from a request that no longer
-/// runs ("no answer locks a client", CONTRACT.md).
-async fn outlive(deadline: Instant) {
-    tokio::time::sleep_until(deadline).await;
-}
 
 /// Whether a change that failed so left Auth0 as it was.
 fn nothing_done(problem: &ServiceError) -> bool {
