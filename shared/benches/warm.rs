@@ -214,7 +214,7 @@ impl Stack {
             .clients
             .index();
         self.service
-            .block_on(index.import(&client, 0))
+            .block_on(index.import(&client, None, 0))
             .expect("seeded into the index");
         id
     }

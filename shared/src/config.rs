@@ -436,6 +436,16 @@ mod tests {
         }
     }
 
+    /// That the required settings with `name` set to `value` are refused
+    /// as an invalid `name`.
+    fn assert_rejected(name: &'static str, value: &'static str) {
+        assert_eq!(
+            invalid(with(&[(name, value)])),
+            Some(name),
+            "{name}={value}"
+        );
+    }
+
     const REQUIRED: [(&str, &str); 5] = [
         ("AUTH0_DOMAIN", "tenant.us.auth0.com"),
         ("AUTH0_SECRET_ID", "auth0/management"),
@@ -476,11 +486,7 @@ mod tests {
         assert_eq!(cache("shared"), Ok(TokenCache::Shared));
         assert_eq!(cache("Container"), Ok(TokenCache::Container));
         for bad in ["none", "dynamodb", "true"] {
-            assert_eq!(
-                invalid(with(&[("MANAGEMENT_TOKEN_CACHE", bad)])),
-                Some("MANAGEMENT_TOKEN_CACHE"),
-                "{bad}"
-            );
+            assert_rejected("MANAGEMENT_TOKEN_CACHE", bad);
         }
     }
 
@@ -510,11 +516,7 @@ mod tests {
             ),
         ] {
             for value in bad {
-                assert_eq!(
-                    invalid(with(&[(name, value)])),
-                    Some(name),
-                    "{name}={value}"
-                );
+                assert_rejected(name, value);
             }
         }
     }
@@ -594,14 +596,8 @@ mod tests {
         assert!(off.key_credentials);
         let no_keys = with(&[("KEY_CREDENTIALS", "false")]).unwrap();
         assert!(!no_keys.key_credentials);
-        assert_eq!(
-            invalid(with(&[("KEY_CREDENTIALS", "off")])),
-            Some("KEY_CREDENTIALS")
-        );
-        assert_eq!(
-            invalid(with(&[("REQUIRE_CALLER_SCOPES", "no")])),
-            Some("REQUIRE_CALLER_SCOPES")
-        );
+        assert_rejected("KEY_CREDENTIALS", "off");
+        assert_rejected("REQUIRE_CALLER_SCOPES", "no");
     }
 
     #[test]
@@ -647,14 +643,8 @@ mod tests {
         assert!(error.to_string().contains("CUSTOM_CLIENT_IDS"));
         assert!(!error.to_string().contains("yes-please"));
 
-        assert_eq!(
-            invalid(with(&[("AUTH0_DOMAIN", "ftp://tenant")])),
-            Some("AUTH0_DOMAIN")
-        );
-        assert_eq!(
-            invalid(with(&[("JWKS_URL", "not a url")])),
-            Some("JWKS_URL")
-        );
+        assert_rejected("AUTH0_DOMAIN", "ftp://tenant");
+        assert_rejected("JWKS_URL", "not a url");
     }
 
     #[test]
@@ -700,10 +690,7 @@ mod tests {
         }
         // The default JWKS URL comes from the issuer, and is checked the
         // same way, naming the issuer.
-        assert_eq!(
-            invalid(with(&[("JWT_ISSUER", "http://issuer.example.com/")])),
-            Some("JWT_ISSUER")
-        );
+        assert_rejected("JWT_ISSUER", "http://issuer.example.com/");
         assert!(with(&[("JWT_ISSUER", "http://127.0.0.1:8081/")]).is_ok());
     }
 }

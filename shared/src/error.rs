@@ -95,7 +95,10 @@ pub enum IndexError {
     OutcomeUnknown(String),
 }
 
-/// Every way a request can fail.
+/// Every way a request can fail. A refusal answered with a documented
+/// code (a 4xx) shows the caller its message as written here (400
+/// `INVALID_REQUEST` shows the text it holds); the other messages are for
+/// the log only.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("unauthorized: {0}")]
@@ -111,42 +114,51 @@ pub enum ServiceError {
     #[error("client not found")]
     ClientNotFound,
     /// 409 `CLIENT_LIMIT_REACHED`: the owner has `MAX_CLIENTS_PER_OWNER`.
-    #[error("client limit of {limit} reached")]
+    #[error("client limit reached: an owner may have at most {limit} clients")]
     ClientLimitReached { limit: u32 },
     /// 409 `CLIENT_CHANGE_IN_PROGRESS`: another update, disable or enable
     /// of the client is under way.
-    #[error("another change of the client is in progress")]
+    #[error("another change to this client is in progress; retry shortly")]
     ClientChangeInProgress,
     /// 409 `IDEMPOTENCY_KEY_IN_USE`: the key's first request is still running.
-    #[error("idempotency key in use")]
+    #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyKeyInUse,
     /// 400 `KEY_CREDENTIALS_UNAVAILABLE`: key credentials are off
     /// (`KEY_CREDENTIALS=false`) or the Auth0 tenant lacks Private Key JWT.
-    #[error("key credentials are unavailable")]
+    #[error(
+        "key credentials (Private Key JWT) are not available in this deployment; create the client without public_key to get a secret"
+    )]
     KeyCredentialsUnavailable,
     /// 409 `CREDENTIAL_LIMIT_REACHED`: the client holds as many credentials
     /// as Auth0 allows.
-    #[error("credential limit of {limit} reached")]
+    #[error(
+        "credential limit reached: a client may hold at most {limit} credentials; remove one first"
+    )]
     CredentialLimitReached { limit: usize },
     /// 404 `CREDENTIAL_NOT_FOUND`: the client has no such credential.
     #[error("credential not found")]
     CredentialNotFound,
     /// 409 `LAST_CREDENTIAL`: removing it would leave the client no way in.
-    #[error("the client's last credential cannot be removed")]
+    #[error("this is the client's last credential: add its successor before removing it")]
     LastCredential,
     /// 409 `CLIENT_USES_SECRET`: a credentials route on a secret client.
-    #[error("the client uses a secret, not keys")]
+    #[error("this client authenticates with a secret, not keys")]
     ClientUsesSecret,
     /// 409 `CLIENT_USES_KEYS`: a secret rotation of a key client.
-    #[error("the client uses keys, not a secret")]
+    #[error(
+        "this client authenticates with keys and has no secret: rotate by adding a key, then removing the old one"
+    )]
     ClientUsesKeys,
     /// 429 `TOO_MANY_REQUESTS`: the owner has started `limit` Auth0-calling
     /// operations this minute (`OWNER_WRITES_PER_MINUTE`); the minute ends
     /// in `retry_after`.
-    #[error("{limit} writes this minute: retry after {}s", retry_after.as_secs())]
+    #[error(
+        "too many changes: at most {limit} a minute for each caller; retry after {} seconds",
+        retry_after.as_secs().max(1)
+    )]
     TooManyRequests { limit: u32, retry_after: Duration },
     /// 422 `IDEMPOTENCY_KEY_REUSED`: the key came with another request body.
-    #[error("idempotency key reused with another request")]
+    #[error("this Idempotency-Key was used with another request body")]
     IdempotencyKeyReused,
     /// 500: the owner index failed.
     #[error(transparent)]

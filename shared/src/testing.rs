@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use crate::domain::{
-    ClientDirectory, ClientUpdate, CreatedClient, Credential, DirectoryClient, DirectoryCredential,
-    DirectoryGrant, GrantPolicy, MAX_CREDENTIALS, NewClient, NewKey, Owner,
+    ClientUpdate, Clients, CreatedClient, Credential, DirectoryClient, DirectoryCredential,
+    DirectoryGrant, GrantPolicy, Grants, KeyCredentials, MAX_CREDENTIALS, NewClient, NewKey, Owner,
 };
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
@@ -167,7 +167,7 @@ impl MemoryDirectory {
     }
 }
 
-impl ClientDirectory for MemoryDirectory {
+impl Clients for MemoryDirectory {
     async fn create_client(
         &self,
         client: &NewClient,
@@ -219,6 +219,159 @@ impl ClientDirectory for MemoryDirectory {
         })
     }
 
+    async fn list_page(
+        &self,
+        from: Option<&str>,
+        _deadline: Instant,
+    ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
+        self.call("list_page", Failing::List)?;
+        // Two clients a page, so that sweeps take several.
+        let state = self.state();
+        let all: Vec<&DirectoryClient> = state.clients.values().map(|(c, _)| c).collect();
+        let start: usize = from.and_then(|f| f.parse().ok()).unwrap_or(0);
+        let page: Vec<DirectoryClient> = all
+            .iter()
+            .skip(start)
+            .take(2)
+            .map(|c| (*c).clone())
+            .collect();
+        let next = (start + 2 < all.len()).then(|| (start + 2).to_string());
+        Ok((page, next))
+    }
+
+    async fn client_secret(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<Option<SecretString>, UpstreamError> {
+        self.call("client_secret", Failing::Secret)?;
+        Ok(self
+            .state()
+            .clients
+            .get(client_id)
+            .map(|(_, secret)| SecretString::new(secret.clone())))
+    }
+
+    async fn client_exists(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        self.call("client_exists", Failing::Read)?;
+        Ok(self.state().clients.contains_key(client_id))
+    }
+
+    async fn update_client(
+        &self,
+        client_id: &str,
+        update: &ClientUpdate,
+        _deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        self.call_limited("update_client", Failing::UpdateRateLimited, Failing::Update)?;
+        let mut state = self.state();
+        let Some((client, _)) = state.clients.get_mut(client_id) else {
+            return Ok(false);
+        };
+        if let Some(name) = &update.name {
+            client.name.clone_from(name);
+        }
+        if let Some(description) = &update.description {
+            client.description.clone_from(description);
+        }
+        Ok(true)
+    }
+
+    async fn rotate_secret(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<Option<SecretString>, UpstreamError> {
+        self.call("rotate_secret", Failing::Rotate)?;
+        let mut state = self.state();
+        let rotations = state.calls.len();
+        Ok(state.clients.get_mut(client_id).map(|(_, secret)| {
+            *secret = format!("rotated-{rotations}-{client_id}");
+            SecretString::new(secret.clone())
+        }))
+    }
+
+    async fn delete_client(
+        &self,
+        client_id: &str,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.call_limited("delete_client", Failing::DeleteRateLimited, Failing::Delete)?;
+        let mut state = self.state();
+        state.clients.remove(client_id);
+        state.grants.remove(client_id);
+        state.credentials.remove(client_id);
+        Ok(())
+    }
+}
+
+impl Grants for MemoryDirectory {
+    async fn create_grant(
+        &self,
+        client_id: &str,
+        grant: &GrantPolicy,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.call("create_grant", Failing::Grant)?;
+        // Like Auth0's 409 for a second grant: the first one stays.
+        self.state()
+            .grants
+            .entry(client_id.to_owned())
+            .or_insert_with(|| grant.scopes.clone());
+        Ok(())
+    }
+
+    async fn set_grant_scopes(
+        &self,
+        client_id: &str,
+        grant: &GrantPolicy,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.call("set_grant_scopes", Failing::GrantScopes)?;
+        self.state()
+            .grants
+            .insert(client_id.to_owned(), grant.scopes.clone());
+        Ok(())
+    }
+
+    async fn delete_grant(
+        &self,
+        client_id: &str,
+        _audience: &str,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.call("delete_grant", Failing::DeleteGrant)?;
+        self.state().grants.remove(client_id);
+        Ok(())
+    }
+
+    async fn list_grants(
+        &self,
+        _audience: &str,
+        from: Option<&str>,
+        _deadline: Instant,
+    ) -> Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError> {
+        self.call("list_grants", Failing::List)?;
+        // Every grant at once: the audit's paging is the clients' own.
+        let grants = self
+            .state()
+            .grants
+            .iter()
+            .filter(|_| from.is_none())
+            .map(|(client_id, scopes)| DirectoryGrant {
+                client_id: client_id.clone(),
+                scopes: scopes.clone(),
+            })
+            .collect();
+        Ok((grants, None))
+    }
+}
+
+impl KeyCredentials for MemoryDirectory {
     async fn list_credentials(
         &self,
         client_id: &str,
@@ -300,155 +453,6 @@ impl ClientDirectory for MemoryDirectory {
             return Err(UpstreamError::Failed("delete credential: HTTP 409".into()));
         }
         keys.retain(|(credential, _)| credential.credential_id != credential_id);
-        Ok(())
-    }
-
-    async fn create_grant(
-        &self,
-        client_id: &str,
-        grant: &GrantPolicy,
-        _deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.call("create_grant", Failing::Grant)?;
-        // Like Auth0's 409 for a second grant: the first one stays.
-        self.state()
-            .grants
-            .entry(client_id.to_owned())
-            .or_insert_with(|| grant.scopes.clone());
-        Ok(())
-    }
-
-    async fn set_grant_scopes(
-        &self,
-        client_id: &str,
-        grant: &GrantPolicy,
-        _deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.call("set_grant_scopes", Failing::GrantScopes)?;
-        self.state()
-            .grants
-            .insert(client_id.to_owned(), grant.scopes.clone());
-        Ok(())
-    }
-
-    async fn delete_grant(
-        &self,
-        client_id: &str,
-        _audience: &str,
-        _deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.call("delete_grant", Failing::DeleteGrant)?;
-        self.state().grants.remove(client_id);
-        Ok(())
-    }
-
-    async fn update_client(
-        &self,
-        client_id: &str,
-        update: &ClientUpdate,
-        _deadline: Instant,
-    ) -> Result<bool, UpstreamError> {
-        self.call_limited("update_client", Failing::UpdateRateLimited, Failing::Update)?;
-        let mut state = self.state();
-        let Some((client, _)) = state.clients.get_mut(client_id) else {
-            return Ok(false);
-        };
-        if let Some(name) = &update.name {
-            client.name.clone_from(name);
-        }
-        if let Some(description) = &update.description {
-            client.description.clone_from(description);
-        }
-        Ok(true)
-    }
-
-    async fn rotate_secret(
-        &self,
-        client_id: &str,
-        _deadline: Instant,
-    ) -> Result<Option<SecretString>, UpstreamError> {
-        self.call("rotate_secret", Failing::Rotate)?;
-        let mut state = self.state();
-        let rotations = state.calls.len();
-        Ok(state.clients.get_mut(client_id).map(|(_, secret)| {
-            *secret = format!("rotated-{rotations}-{client_id}");
-            SecretString::new(secret.clone())
-        }))
-    }
-
-    async fn client_secret(
-        &self,
-        client_id: &str,
-        _deadline: Instant,
-    ) -> Result<Option<SecretString>, UpstreamError> {
-        self.call("client_secret", Failing::Secret)?;
-        Ok(self
-            .state()
-            .clients
-            .get(client_id)
-            .map(|(_, secret)| SecretString::new(secret.clone())))
-    }
-
-    async fn list_page(
-        &self,
-        from: Option<&str>,
-        _deadline: Instant,
-    ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
-        self.call("list_page", Failing::List)?;
-        // Two clients a page, so that sweeps take several.
-        let state = self.state();
-        let all: Vec<&DirectoryClient> = state.clients.values().map(|(c, _)| c).collect();
-        let start: usize = from.and_then(|f| f.parse().ok()).unwrap_or(0);
-        let page: Vec<DirectoryClient> = all
-            .iter()
-            .skip(start)
-            .take(2)
-            .map(|c| (*c).clone())
-            .collect();
-        let next = (start + 2 < all.len()).then(|| (start + 2).to_string());
-        Ok((page, next))
-    }
-
-    async fn client_exists(
-        &self,
-        client_id: &str,
-        _deadline: Instant,
-    ) -> Result<bool, UpstreamError> {
-        self.call("client_exists", Failing::Read)?;
-        Ok(self.state().clients.contains_key(client_id))
-    }
-
-    async fn list_grants(
-        &self,
-        _audience: &str,
-        from: Option<&str>,
-        _deadline: Instant,
-    ) -> Result<(Vec<DirectoryGrant>, Option<String>), UpstreamError> {
-        self.call("list_grants", Failing::List)?;
-        // Every grant at once: the audit's paging is the clients' own.
-        let grants = self
-            .state()
-            .grants
-            .iter()
-            .filter(|_| from.is_none())
-            .map(|(client_id, scopes)| DirectoryGrant {
-                client_id: client_id.clone(),
-                scopes: scopes.clone(),
-            })
-            .collect();
-        Ok((grants, None))
-    }
-
-    async fn delete_client(
-        &self,
-        client_id: &str,
-        _deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.call_limited("delete_client", Failing::DeleteRateLimited, Failing::Delete)?;
-        let mut state = self.state();
-        state.clients.remove(client_id);
-        state.grants.remove(client_id);
-        state.credentials.remove(client_id);
         Ok(())
     }
 }

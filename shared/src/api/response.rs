@@ -1,5 +1,7 @@
 //! The one error-to-response map, and the bodies of the documented answers.
 
+use std::fmt;
+
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use lambda_http::{Body, Response};
@@ -58,21 +60,15 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
         ServiceError::InvalidRequest(message) => {
             coded(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
         }
-        ServiceError::ClientNotFound => coded(
-            StatusCode::NOT_FOUND,
-            "CLIENT_NOT_FOUND",
-            "client not found",
-        ),
-        ServiceError::ClientLimitReached { limit } => coded(
-            StatusCode::CONFLICT,
-            "CLIENT_LIMIT_REACHED",
-            &format!("client limit reached: an owner may have at most {limit} clients"),
-        ),
-        ServiceError::ClientChangeInProgress => coded(
-            StatusCode::CONFLICT,
-            "CLIENT_CHANGE_IN_PROGRESS",
-            "another change to this client is in progress; retry shortly",
-        ),
+        ServiceError::ClientNotFound => coded(StatusCode::NOT_FOUND, "CLIENT_NOT_FOUND", problem),
+        ServiceError::ClientLimitReached { .. } => {
+            coded(StatusCode::CONFLICT, "CLIENT_LIMIT_REACHED", problem)
+        }
+        ServiceError::ClientChangeInProgress => {
+            coded(StatusCode::CONFLICT, "CLIENT_CHANGE_IN_PROGRESS", problem)
+        }
+        // A tenant without Private Key JWT is answered as a deployment
+        // with key credentials off: the caller's way out is the same.
         ServiceError::KeyCredentialsUnavailable
         | ServiceError::Upstream {
             cause: UpstreamError::NotEntitled(_),
@@ -80,58 +76,33 @@ pub fn error_response(problem: &ServiceError) -> Response<Body> {
         } => coded(
             StatusCode::BAD_REQUEST,
             "KEY_CREDENTIALS_UNAVAILABLE",
-            "key credentials (Private Key JWT) are not available in this deployment; create the client without public_key to get a secret",
+            ServiceError::KeyCredentialsUnavailable,
         ),
-        ServiceError::CredentialLimitReached { limit } => coded(
-            StatusCode::CONFLICT,
-            "CREDENTIAL_LIMIT_REACHED",
-            &format!(
-                "credential limit reached: a client may hold at most {limit} credentials; remove one first"
-            ),
-        ),
-        ServiceError::CredentialNotFound => coded(
-            StatusCode::NOT_FOUND,
-            "CREDENTIAL_NOT_FOUND",
-            "credential not found",
-        ),
-        ServiceError::LastCredential => coded(
-            StatusCode::CONFLICT,
-            "LAST_CREDENTIAL",
-            "this is the client's last credential: add its successor before removing it",
-        ),
-        ServiceError::ClientUsesSecret => coded(
-            StatusCode::CONFLICT,
-            "CLIENT_USES_SECRET",
-            "this client authenticates with a secret, not keys",
-        ),
-        ServiceError::ClientUsesKeys => coded(
-            StatusCode::CONFLICT,
-            "CLIENT_USES_KEYS",
-            "this client authenticates with keys and has no secret: rotate by adding a key, then removing the old one",
-        ),
-        ServiceError::IdempotencyKeyInUse => coded(
-            StatusCode::CONFLICT,
-            "IDEMPOTENCY_KEY_IN_USE",
-            "a request with this Idempotency-Key is still being processed",
-        ),
-        ServiceError::TooManyRequests { limit, retry_after } => {
-            let seconds = retry_after.as_secs().max(1);
-            let mut response = coded(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_REQUESTS",
-                &format!(
-                    "too many changes: at most {limit} a minute for each caller; retry after {seconds} seconds"
-                ),
-            );
+        ServiceError::CredentialLimitReached { .. } => {
+            coded(StatusCode::CONFLICT, "CREDENTIAL_LIMIT_REACHED", problem)
+        }
+        ServiceError::CredentialNotFound => {
+            coded(StatusCode::NOT_FOUND, "CREDENTIAL_NOT_FOUND", problem)
+        }
+        ServiceError::LastCredential => coded(StatusCode::CONFLICT, "LAST_CREDENTIAL", problem),
+        ServiceError::ClientUsesSecret => {
+            coded(StatusCode::CONFLICT, "CLIENT_USES_SECRET", problem)
+        }
+        ServiceError::ClientUsesKeys => coded(StatusCode::CONFLICT, "CLIENT_USES_KEYS", problem),
+        ServiceError::IdempotencyKeyInUse => {
+            coded(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE", problem)
+        }
+        ServiceError::TooManyRequests { retry_after, .. } => {
+            let mut response = coded(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", problem);
             response
                 .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
             response
         }
         ServiceError::IdempotencyKeyReused => coded(
             StatusCode::UNPROCESSABLE_ENTITY,
             "IDEMPOTENCY_KEY_REUSED",
-            "this Idempotency-Key was used with another request body",
+            problem,
         ),
         ServiceError::OutcomeUnknown { operation, .. } => {
             let (code, message) = operation_failure(*operation);
@@ -239,13 +210,14 @@ pub fn log_failure(problem: &ServiceError) {
     }
 }
 
-/// A `{"code", "message"}` body.
-fn coded(status: StatusCode, code: &'static str, message: &str) -> Response<Body> {
+/// A `{"code", "message"}` body. A refusal's message is its error's own
+/// (`error.rs`): what it says is what the caller is told.
+fn coded(status: StatusCode, code: &'static str, message: impl fmt::Display) -> Response<Body> {
     json_response(
         status,
         &ErrorBody {
             code: Some(code),
-            message,
+            message: &message.to_string(),
         },
     )
 }

@@ -16,7 +16,9 @@ use super::wire::{
     Auth0CreatedClient, ClientPage, ClientSecret, M2M_APP_TYPE, READ_FIELDS, client_update_body,
     new_client_body, now_rfc3339,
 };
-use crate::domain::{ClientUpdate, CreatedClient, Credential, DirectoryClient, NewClient, Owner};
+use crate::domain::{
+    ClientUpdate, Clients, CreatedClient, Credential, DirectoryClient, NewClient, Owner,
+};
 use crate::error::UpstreamError;
 use crate::secret_string::SecretString;
 
@@ -39,79 +41,169 @@ pub(super) fn page_query<'a>(
     filters
 }
 
-/// `POST /api/v2/clients` by `deadline`, with the `requested_id` while the
-/// tenant takes custom ids. A creation whose outcome is unknown is undone
-/// by that id, by `discard_deadline`.
-pub(super) async fn create<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client: &NewClient,
-    owner: &Owner,
-    requested_id: &str,
-    deadline: Instant,
-    discard_deadline: Instant,
-) -> Result<CreatedClient, UpstreamError> {
-    // Without a token nothing is sent, so there is nothing to discard: the
-    // token comes first (from the cache, as a rule), and its failure is
-    // answered at once instead of spending the discard's time.
-    api.token(deadline).await.map_err(|unsent| match unsent {
-        UpstreamError::Failed(cause) => UpstreamError::NotDone(cause),
-        other => other,
-    })?;
-    let mut chosen_id = api
-        .custom_client_ids
-        .load(Ordering::Relaxed)
-        .then_some(requested_id);
+impl<S: CredentialsSource> Clients for ManagementApi<S> {
+    /// `POST /api/v2/clients` by `deadline`, with the `requested_id` while the
+    /// tenant takes custom ids. A creation whose outcome is unknown is undone
+    /// by that id, by `discard_deadline`.
+    async fn create_client(
+        &self,
+        client: &NewClient,
+        owner: &Owner,
+        requested_id: &str,
+        deadline: Instant,
+        discard_deadline: Instant,
+    ) -> Result<CreatedClient, UpstreamError> {
+        // Without a token nothing is sent, so there is nothing to discard: the
+        // token comes first (from the cache, as a rule), and its failure is
+        // answered at once instead of spending the discard's time.
+        self.token(deadline).await.map_err(|unsent| match unsent {
+            UpstreamError::Failed(cause) => UpstreamError::NotDone(cause),
+            other => other,
+        })?;
+        let mut chosen_id = self
+            .custom_client_ids
+            .load(Ordering::Relaxed)
+            .then_some(requested_id);
 
-    let mut result = post(api, client, owner, (requested_id, chosen_id), deadline).await;
-    if let Ok(answer) = &result
-        && chosen_id.is_some()
-        && custom_ids_unsupported(answer)
-    {
-        warn!(
-            "this Auth0 tenant does not support custom client ids; using Auth0's ids from now on"
-        );
-        api.custom_client_ids.store(false, Ordering::Relaxed);
-        chosen_id = None;
-        result = post(api, client, owner, (requested_id, None), deadline).await;
-    }
+        let mut result = post(self, client, owner, (requested_id, chosen_id), deadline).await;
+        if let Ok(answer) = &result
+            && chosen_id.is_some()
+            && custom_ids_unsupported(answer)
+        {
+            warn!(
+                "this Auth0 tenant does not support custom client ids; using Auth0's ids from now on"
+            );
+            self.custom_client_ids.store(false, Ordering::Relaxed);
+            chosen_id = None;
+            result = post(self, client, owner, (requested_id, None), deadline).await;
+        }
 
-    let confirmed = match result {
-        Ok(answer) if answer.status == StatusCode::CREATED || answer.status == StatusCode::OK => {
-            answer.parse::<Auth0CreatedClient>("create client")
-        }
-        // Auth0 said no: nothing was created.
-        Ok(answer) if answer.status.is_client_error() => {
-            return Err(match refusal(&answer, "create client") {
-                entitled @ UpstreamError::NotEntitled(_) => entitled,
-                other => UpstreamError::NotDone(other.to_string()),
-            });
-        }
-        Ok(answer) => Err(answer.failure("create client")),
-        // Persistent 429s were never processed; without credentials
-        // nothing was sent.
-        Err(unsent @ (UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_))) => {
-            return Err(unsent);
-        }
-        Err(other) => Err(other),
-    };
-    match confirmed.and_then(|created| made(client, created)) {
-        Ok(created) => Ok(created),
-        Err(cause) => {
-            let discarded = match &chosen_id {
-                Some(id) => discard_unconfirmed(api, id, discard_deadline).await,
-                None => {
-                    warn!(error = %cause, "a client may have been created without confirmation; its creation's record names it by creation_id");
-                    false
+        let confirmed = match result {
+            Ok(answer)
+                if answer.status == StatusCode::CREATED || answer.status == StatusCode::OK =>
+            {
+                answer.parse::<Auth0CreatedClient>("create client")
+            }
+            // Auth0 said no: nothing was created.
+            Ok(answer) if answer.status.is_client_error() => {
+                return Err(match refusal(&answer, "create client") {
+                    entitled @ UpstreamError::NotEntitled(_) => entitled,
+                    other => UpstreamError::NotDone(other.to_string()),
+                });
+            }
+            Ok(answer) => Err(answer.failure("create client")),
+            // Persistent 429s were never processed; without credentials
+            // nothing was sent.
+            Err(unsent @ (UpstreamError::RateLimited { .. } | UpstreamError::Credentials(_))) => {
+                return Err(unsent);
+            }
+            Err(other) => Err(other),
+        };
+        match confirmed.and_then(|created| made(client, created)) {
+            Ok(created) => Ok(created),
+            Err(cause) => {
+                let discarded = match &chosen_id {
+                    Some(id) => discard_unconfirmed(self, id, discard_deadline).await,
+                    None => {
+                        warn!(error = %cause, "a client may have been created without confirmation; its creation's record names it by creation_id");
+                        false
+                    }
+                };
+                // Not discarded: left for the creation's record, by which the
+                // reconciler finds the client (its id, or its `creation_id`).
+                if discarded {
+                    Err(UpstreamError::NotDone(cause.to_string()))
+                } else {
+                    Err(cause)
                 }
-            };
-            // Not discarded: left for the creation's record, by which the
-            // reconciler finds the client (its id, or its `creation_id`).
-            if discarded {
-                Err(UpstreamError::NotDone(cause.to_string()))
-            } else {
-                Err(cause)
             }
         }
+    }
+
+    /// One page of the tenant's M2M clients from the checkpoint `from` (the
+    /// start without one), [`PAGE_SIZE`] at most, and the next checkpoint.
+    async fn list_page(
+        &self,
+        from: Option<&str>,
+        deadline: Instant,
+    ) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
+        let filters = vec![
+            ("fields", READ_FIELDS.to_owned()),
+            ("include_fields", "true".to_owned()),
+            ("app_type", M2M_APP_TYPE.to_owned()),
+        ];
+        let query = page_query(filters, from);
+        let call = Call::get("list_clients", "/api/v2/clients", &query);
+        let page: ClientPage = self.read(&call, "list clients", deadline).await?;
+        let (clients, next) = page.into_parts();
+        Ok((
+            clients.into_iter().map(DirectoryClient::from).collect(),
+            next,
+        ))
+    }
+
+    /// The client's secret (`GET /api/v2/clients/{id}` with that field only,
+    /// which needs the management scope `read:client_keys`); `None` when Auth0
+    /// has no such client.
+    async fn client_secret(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<Option<SecretString>, UpstreamError> {
+        let answer = get_fields(self, client_id, "client_id,client_secret", deadline).await?;
+        secret_in(&answer, &[StatusCode::OK], "read client secret")
+    }
+
+    /// Whether Auth0 has the client (`GET /api/v2/clients/{id}` with its id
+    /// alone): `false` only for Auth0's 404.
+    async fn client_exists(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        let answer = get_fields(self, client_id, "client_id", deadline).await?;
+        found(&answer, "read client")
+    }
+
+    /// `PATCH /api/v2/clients/{id}` with what changes; `false` when Auth0 has
+    /// no such client.
+    async fn update_client(
+        &self,
+        client_id: &str,
+        update: &ClientUpdate,
+        deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        let path = client_path(client_id);
+        let body = client_update_body(update);
+        let call = Call::patch("update_client", &path, &body);
+        let answer = self.call(&call, deadline).await?;
+        found(&answer, "update client")
+    }
+
+    /// `POST /api/v2/clients/{id}/rotate-secret` (management scope
+    /// `update:client_keys`): the new secret; `None` when Auth0 has no such
+    /// client. Never sent again once Auth0 may have rotated: a second rotation
+    /// would retire the secret of the first, unseen.
+    async fn rotate_secret(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<Option<SecretString>, UpstreamError> {
+        let path = format!("{}/rotate-secret", client_path(client_id));
+        let call = Call::post_empty("rotate_secret", &path);
+        let answer = self.call(&call, deadline).await?;
+        secret_in(
+            &answer,
+            &[StatusCode::OK, StatusCode::CREATED],
+            "rotate client secret",
+        )
+    }
+
+    /// `DELETE /api/v2/clients/{id}`; a client already gone counts as deleted.
+    async fn delete_client(&self, client_id: &str, deadline: Instant) -> Result<(), UpstreamError> {
+        let path = client_path(client_id);
+        let call = Call::delete("delete_client", &path);
+        self.delete(&call, "delete client", deadline).await
     }
 }
 
@@ -188,7 +280,7 @@ async fn discard_unconfirmed<S: CredentialsSource>(
     client_id: &str,
     deadline: Instant,
 ) -> bool {
-    match delete(api, client_id, deadline).await {
+    match api.delete_client(client_id, deadline).await {
         Err(cause) => {
             error!(client_id, error = %cause, "could not discard a client whose creation was not confirmed; the reconciler will, by the creation's record");
             false
@@ -218,84 +310,20 @@ fn custom_ids_unsupported(answer: &Answer) -> bool {
     }
 }
 
-/// One page of the tenant's M2M clients from the checkpoint `from` (the
-/// start without one), [`PAGE_SIZE`] at most, and the next checkpoint.
-pub(super) async fn list_page<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    from: Option<&str>,
-    deadline: Instant,
-) -> Result<(Vec<DirectoryClient>, Option<String>), UpstreamError> {
-    let filters = vec![
-        ("fields", READ_FIELDS.to_owned()),
-        ("include_fields", "true".to_owned()),
-        ("app_type", M2M_APP_TYPE.to_owned()),
-    ];
-    let query = page_query(filters, from);
-    let page: ClientPage = api
-        .read(
-            &Call::get("list_clients", "/api/v2/clients", &query),
-            "list clients",
-            deadline,
-        )
-        .await?;
-    let (clients, next) = page.into_parts();
-    Ok((
-        clients.into_iter().map(DirectoryClient::from).collect(),
-        next,
-    ))
-}
-
-/// The client's secret (`GET /api/v2/clients/{id}` with that field only,
-/// which needs the management scope `read:client_keys`); `None` when Auth0
-/// has no such client.
-pub(super) async fn secret<S: CredentialsSource>(
+/// `GET /api/v2/clients/{id}` of the `fields` named alone.
+async fn get_fields<S: CredentialsSource>(
     api: &ManagementApi<S>,
     client_id: &str,
+    fields: &str,
     deadline: Instant,
-) -> Result<Option<SecretString>, UpstreamError> {
+) -> Result<Answer, UpstreamError> {
     let path = client_path(client_id);
     let query = [
-        ("fields", "client_id,client_secret".to_owned()),
+        ("fields", fields.to_owned()),
         ("include_fields", "true".to_owned()),
     ];
-    let answer = api
-        .call(&Call::get("get_client", &path, &query), deadline)
-        .await?;
-    secret_in(&answer, &[StatusCode::OK], "read client secret")
-}
-
-/// Whether Auth0 has the client (`GET /api/v2/clients/{id}` with its id
-/// alone): `false` only for Auth0's 404.
-pub(super) async fn exists<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client_id: &str,
-    deadline: Instant,
-) -> Result<bool, UpstreamError> {
-    let path = client_path(client_id);
-    let query = [
-        ("fields", "client_id".to_owned()),
-        ("include_fields", "true".to_owned()),
-    ];
-    let answer = api
-        .call(&Call::get("get_client", &path, &query), deadline)
-        .await?;
-    found(&answer, "read client")
-}
-
-/// `PATCH /api/v2/clients/{id}` with what changes; `false` when Auth0 has
-/// no such client.
-pub(super) async fn update<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client_id: &str,
-    update: &ClientUpdate,
-    deadline: Instant,
-) -> Result<bool, UpstreamError> {
-    let path = client_path(client_id);
-    let body = client_update_body(update);
-    let answer = api
-        .call(&Call::patch("update_client", &path, &body), deadline)
-        .await?;
-    found(&answer, "update client")
+    api.call(&Call::get("get_client", &path, &query), deadline)
+        .await
 }
 
 /// Whether Auth0 had the client `answer` is about: `true` for 200, `false`
@@ -306,26 +334,6 @@ fn found(answer: &Answer, what: &str) -> Result<bool, UpstreamError> {
         StatusCode::NOT_FOUND => Ok(false),
         _ => Err(answer.failure(what)),
     }
-}
-
-/// `POST /api/v2/clients/{id}/rotate-secret` (management scope
-/// `update:client_keys`): the new secret; `None` when Auth0 has no such
-/// client. Never sent again once Auth0 may have rotated: a second rotation
-/// would retire the secret of the first, unseen.
-pub(super) async fn rotate_secret<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client_id: &str,
-    deadline: Instant,
-) -> Result<Option<SecretString>, UpstreamError> {
-    let path = format!("{}/rotate-secret", client_path(client_id));
-    let answer = api
-        .call(&Call::post_empty("rotate_secret", &path), deadline)
-        .await?;
-    secret_in(
-        &answer,
-        &[StatusCode::OK, StatusCode::CREATED],
-        "rotate client secret",
-    )
 }
 
 /// The secret in an answer of one of the `success` statuses; `None` for
@@ -341,22 +349,5 @@ fn secret_in(
         }
         StatusCode::NOT_FOUND => Ok(None),
         _ => Err(answer.failure(what)),
-    }
-}
-
-/// `DELETE /api/v2/clients/{id}`; a client already gone counts as deleted.
-pub(super) async fn delete<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client_id: &str,
-    deadline: Instant,
-) -> Result<(), UpstreamError> {
-    let path = client_path(client_id);
-    let answer = api
-        .call(&Call::delete("delete_client", &path), deadline)
-        .await?;
-    match answer.status {
-        // Auth0 answers 204 for a client that is already gone, too.
-        StatusCode::NO_CONTENT | StatusCode::OK | StatusCode::NOT_FOUND => Ok(()),
-        _ => Err(answer.failure("delete client")),
     }
 }

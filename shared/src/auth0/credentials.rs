@@ -11,7 +11,7 @@ use super::management_api::ManagementApi;
 use super::token::CredentialsSource;
 use super::transport::{Answer, Call};
 use super::wire::{Auth0Credential, credential_body, enabled_credentials_body};
-use crate::domain::{DirectoryCredential, NewKey};
+use crate::domain::{DirectoryCredential, KeyCredentials, NewKey};
 use crate::error::UpstreamError;
 
 /// Auth0's error code for a feature the tenant's plan lacks.
@@ -33,88 +33,82 @@ pub(super) fn refusal(answer: &Answer, what: &str) -> UpstreamError {
     answer.failure(what)
 }
 
-/// `GET`: every credential of the client; `None` for Auth0's 404.
-pub(super) async fn list<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client_id: &str,
-    deadline: Instant,
-) -> Result<Option<Vec<DirectoryCredential>>, UpstreamError> {
-    let path = credentials_path(client_id);
-    let answer = api
-        .call(&Call::get("list_credentials", &path, &[]), deadline)
-        .await?;
-    match answer.status {
-        StatusCode::OK => Ok(Some(
-            answer
-                .parse::<Vec<Auth0Credential>>("list credentials")?
-                .into_iter()
-                .map(DirectoryCredential::from)
-                .collect(),
-        )),
-        StatusCode::NOT_FOUND => Ok(None),
-        _ => Err(answer.failure("list credentials")),
-    }
-}
-
-/// `POST`: the key as a new credential, not yet enabled. A POST is never
-/// sent again by the transport; a 409 (the client's two slots are taken,
-/// or it holds this key already) is told apart, for the caller to settle.
-pub(super) async fn create<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client_id: &str,
-    key: &NewKey,
-    deadline: Instant,
-) -> Result<DirectoryCredential, UpstreamError> {
-    let path = credentials_path(client_id);
-    let body = credential_body(key);
-    let answer = api
-        .call(&Call::post("create_credential", &path, &body), deadline)
-        .await?;
-    match answer.status {
-        StatusCode::CREATED | StatusCode::OK => {
-            Ok(answer.parse::<Auth0Credential>("create credential")?.into())
+impl<S: CredentialsSource> KeyCredentials for ManagementApi<S> {
+    /// `GET`: every credential of the client; `None` for Auth0's 404.
+    async fn list_credentials(
+        &self,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<Option<Vec<DirectoryCredential>>, UpstreamError> {
+        let path = credentials_path(client_id);
+        let call = Call::get("list_credentials", &path, &[]);
+        let answer = self.call(&call, deadline).await?;
+        match answer.status {
+            StatusCode::OK => Ok(Some(
+                answer
+                    .parse::<Vec<Auth0Credential>>("list credentials")?
+                    .into_iter()
+                    .map(DirectoryCredential::from)
+                    .collect(),
+            )),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(answer.failure("list credentials")),
         }
-        StatusCode::CONFLICT => Err(UpstreamError::Conflict(
-            answer.error_code().unwrap_or_default(),
-        )),
-        _ => Err(refusal(&answer, "create credential")),
     }
-}
 
-/// `PATCH /api/v2/clients/{id}` of its `client_authentication_methods`:
-/// exactly these credentials enabled (it sets the same value again when
-/// retried). `false` for Auth0's 404.
-pub(super) async fn enable<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client_id: &str,
-    credential_ids: &[&str],
-    deadline: Instant,
-) -> Result<bool, UpstreamError> {
-    let path = format!("/api/v2/clients/{client_id}");
-    let body = enabled_credentials_body(credential_ids);
-    let answer = api
-        .call(&Call::patch("enable_credentials", &path, &body), deadline)
-        .await?;
-    match answer.status {
-        StatusCode::OK => Ok(true),
-        StatusCode::NOT_FOUND => Ok(false),
-        _ => Err(refusal(&answer, "enable credentials")),
+    /// `POST`: the key as a new credential, not yet enabled. A POST is never
+    /// sent again by the transport; a 409 (the client's two slots are taken,
+    /// or it holds this key already) is told apart, for the caller to settle.
+    async fn create_credential(
+        &self,
+        client_id: &str,
+        key: &NewKey,
+        deadline: Instant,
+    ) -> Result<DirectoryCredential, UpstreamError> {
+        let path = credentials_path(client_id);
+        let body = credential_body(key);
+        let call = Call::post("create_credential", &path, &body);
+        let answer = self.call(&call, deadline).await?;
+        match answer.status {
+            StatusCode::CREATED | StatusCode::OK => {
+                Ok(answer.parse::<Auth0Credential>("create credential")?.into())
+            }
+            StatusCode::CONFLICT => Err(UpstreamError::Conflict(
+                answer.error_code().unwrap_or_default(),
+            )),
+            _ => Err(refusal(&answer, "create credential")),
+        }
     }
-}
 
-/// `DELETE` of one credential; one already gone counts as deleted.
-pub(super) async fn delete<S: CredentialsSource>(
-    api: &ManagementApi<S>,
-    client_id: &str,
-    credential_id: &str,
-    deadline: Instant,
-) -> Result<(), UpstreamError> {
-    let path = format!("{}/{credential_id}", credentials_path(client_id));
-    let answer = api
-        .call(&Call::delete("delete_credential", &path), deadline)
-        .await?;
-    match answer.status {
-        StatusCode::NO_CONTENT | StatusCode::OK | StatusCode::NOT_FOUND => Ok(()),
-        _ => Err(answer.failure("delete credential")),
+    /// `PATCH /api/v2/clients/{id}` of its `client_authentication_methods`:
+    /// exactly these credentials enabled (it sets the same value again when
+    /// retried). `false` for Auth0's 404.
+    async fn enable_credentials(
+        &self,
+        client_id: &str,
+        credential_ids: &[&str],
+        deadline: Instant,
+    ) -> Result<bool, UpstreamError> {
+        let path = format!("/api/v2/clients/{client_id}");
+        let body = enabled_credentials_body(credential_ids);
+        let call = Call::patch("enable_credentials", &path, &body);
+        let answer = self.call(&call, deadline).await?;
+        match answer.status {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(refusal(&answer, "enable credentials")),
+        }
+    }
+
+    /// `DELETE` of one credential; one already gone counts as deleted.
+    async fn delete_credential(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        let path = format!("{}/{credential_id}", credentials_path(client_id));
+        let call = Call::delete("delete_credential", &path);
+        self.delete(&call, "delete credential", deadline).await
     }
 }

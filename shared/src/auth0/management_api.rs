@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use tokio::time::Instant;
 
 use super::token::{CredentialsSource, ManagementTokens};
@@ -66,10 +67,26 @@ impl<S: CredentialsSource> ManagementApi<S> {
         deadline: Instant,
     ) -> Result<T, UpstreamError> {
         let answer = self.call(call, deadline).await?;
-        if answer.status != reqwest::StatusCode::OK {
+        if answer.status != StatusCode::OK {
             return Err(answer.failure(what));
         }
         answer.parse(what)
+    }
+
+    /// A deletion: one of something already gone counts as done (Auth0
+    /// answers 204 for it, too, or 404); any other answer is a failure of
+    /// `what`.
+    pub(super) async fn delete(
+        &self,
+        call: &Call<'_>,
+        what: &'static str,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        let answer = self.call(call, deadline).await?;
+        match answer.status {
+            StatusCode::NO_CONTENT | StatusCode::OK | StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(answer.failure(what)),
+        }
     }
 
     /// Sends a Management API call with a token, renewing the token once if

@@ -427,11 +427,7 @@ mod tests {
     async fn an_update_renames_in_auth0_and_the_index_and_only_for_the_owner() {
         let (service, created) = scoped_with_client("Before").await;
         let id = created.client_id.as_str();
-        let rename = ClientUpdate {
-            name: Some("After".into()),
-            description: None,
-            scopes: None,
-        };
+        let rename = renaming("After");
         let updated = service
             .update(&owner("owner-a"), id, rename.clone(), later())
             .await
@@ -478,6 +474,15 @@ mod tests {
             ));
         }
         assert_eq!(service.directory().calls().len(), calls);
+    }
+
+    /// An update of the name alone.
+    fn renaming(name: &str) -> ClientUpdate {
+        ClientUpdate {
+            name: Some(name.into()),
+            description: None,
+            scopes: None,
+        }
     }
 
     /// An update of the scopes alone.
@@ -557,11 +562,7 @@ mod tests {
         let (service, created) = scoped_with_client("Same").await;
         let id = created.client_id.as_str();
         service.directory().fail_next(Failing::UpdateRateLimited);
-        let rename = ClientUpdate {
-            name: Some("Other".into()),
-            description: None,
-            scopes: None,
-        };
+        let rename = renaming("Other");
         let failed = service
             .update(&owner("owner-a"), id, rename.clone(), later())
             .await;

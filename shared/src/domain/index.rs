@@ -388,10 +388,15 @@ pub trait OwnerIndex: Send + Sync {
     ) -> impl Future<Output = Result<bool, IndexError>> + Send;
 
     /// Records a client that exists only in Auth0 (a backfill), counting it
-    /// against its owner's quota but never refusing it.
+    /// against its owner's quota but never refusing it. Nothing is written
+    /// for a client the index has, nor for one a creation under way made:
+    /// named by its id or by `creation_id` (its `client_metadata`'s, the
+    /// creation's chosen id), which is all that names it on a tenant
+    /// without custom client ids until the creation hears Auth0's id.
     fn import(
         &self,
         client: &IndexedClient,
+        creation_id: Option<&str>,
         generation: u64,
     ) -> impl Future<Output = Result<(), IndexError>> + Send;
 

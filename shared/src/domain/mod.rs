@@ -30,7 +30,7 @@ pub use clock::{STALE_AFTER, micros, now_micros, parse_rfc3339, rfc3339};
 pub use credential::{
     AuthMethod, Credential, DirectoryCredential, KEY_ALGORITHMS, MAX_CREDENTIALS, NewKey,
 };
-pub use directory::ClientDirectory;
+pub use directory::{ClientDirectory, Clients, Grants, KeyCredentials};
 pub use index::{
     Begun, ChangeBegun, Creation, IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, IdempotencyRecord,
     IndexedClient, KeyState, OwnerIndex, Page, Position, StaleOperation, SweepLease, SweepRemoval,

@@ -426,7 +426,7 @@ impl OwnerIndex for MemoryIndex {
         count_owner_write(owner: &Owner, now: u64, limit: u32) -> WriteCount => count_write;
         stale_operations(started_before: u64) -> Vec<StaleOperation> => stale;
         mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool => mark_seen;
-        import(client: &IndexedClient, generation: u64) -> () => import_client;
+        import(client: &IndexedClient, creation_id: Option<&str>, generation: u64) -> () => import_client;
         unswept(generation: u64, created_before: u64) -> Vec<IndexedClient> => unseen;
         sweep_state() -> SweepState => read_sweep;
         take_sweep_lease(lease: &SweepLease) -> Option<SweepState> => lease_sweep;

@@ -240,7 +240,7 @@ mod tests {
         reconciler, rename_in_auth0,
     };
     use super::*;
-    use crate::domain::{Aspects, ClientStatus, ClientUpdate, GrantPolicy};
+    use crate::domain::{Aspects, ClientStatus, ClientUpdate, Clients, GrantPolicy, Grants};
     use crate::owner_index::MemoryIndex;
     use crate::testing::MemoryDirectory;
 

@@ -289,7 +289,7 @@ mod tests {
         begin_change, begun, grant_in_auth0, imported, indexed, later, owner, policy, reconciler,
         rename_in_auth0,
     };
-    use crate::domain::{Aspects, ClientDirectory, GrantPolicy, NewClient, OwnerIndex};
+    use crate::domain::{Aspects, Clients, GrantPolicy, Grants, NewClient, OwnerIndex};
     use crate::testing::Failing;
 
     #[tokio::test]
@@ -389,7 +389,7 @@ mod tests {
             grant_in_auth0(directory, id, &grant).await;
             let mut client = indexed(id, "owner-a");
             client.scopes = Some(vec!["read:rooms".into()]);
-            index.import(&client, 0).await.unwrap();
+            index.import(&client, None, 0).await.unwrap();
         }
         for (id, aspects) in [
             ("client_disabled", Aspects::ACCESS),

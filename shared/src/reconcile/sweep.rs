@@ -200,7 +200,13 @@ impl<D: ClientDirectory, I: OwnerIndex> Reconciler<D, I> {
                         client.name,
                         client.description,
                     );
-                    self.index.import(&imported, generation).await?;
+                    // A creation under way made it, perhaps one the repairs
+                    // undo (its Auth0 client deleted, then its record): it
+                    // is that creation's to list, never an import.
+                    let creation_id = client.creation_id.as_deref();
+                    self.index
+                        .import(&imported, creation_id, generation)
+                        .await?;
                     info!(target: "audit", action = "import", owner = owner.as_str(), client_id = %client.client_id, outcome = "imported", "audit");
                     pass.summary.imported += 1;
                 }
@@ -438,7 +444,7 @@ mod tests {
         let reconciler = reconciler();
         let index = reconciler.index();
         let client = indexed("client_gone", "owner-a");
-        index.import(&client, 0).await.unwrap();
+        index.import(&client, None, 0).await.unwrap();
         let generation = now_micros() + 1;
         // A slow run's lease lapsed, and another run took it over.
         let slow = SweepLease {

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::reconciler::Reconciler;
 use crate::domain::{
-    Aspects, ClientDirectory, ClientUpdate, Creation, GrantPolicy, IndexedClient, Owner,
+    Aspects, ClientUpdate, Clients, Creation, GrantPolicy, Grants, IndexedClient, Owner,
     OwnerIndex, PendingChange, now_micros,
 };
 use crate::owner_index::MemoryIndex;
@@ -61,7 +61,7 @@ pub fn indexed(id: &str, who: &str) -> IndexedClient {
 /// index was); returns it.
 pub async fn imported(index: &MemoryIndex, id: &str, who: &str) -> IndexedClient {
     let client = indexed(id, who);
-    index.import(&client, 0).await.unwrap();
+    index.import(&client, None, 0).await.unwrap();
     client
 }
 

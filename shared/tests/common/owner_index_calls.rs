@@ -25,7 +25,7 @@ macro_rules! owner_index_calls {
             cursor_key(create: bool) -> Option<SecretString>;
             stale_operations(before: u64) -> Vec<StaleOperation>;
             mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool;
-            import(client: &IndexedClient, generation: u64) -> ();
+            import(client: &IndexedClient, creation_id: Option<&str>, generation: u64) -> ();
             unswept(generation: u64, created_before: u64) -> Vec<IndexedClient>;
             sweep_state() -> SweepState;
             save_sweep_state(state: &SweepState, lease: &SweepLease) -> bool;

@@ -22,7 +22,7 @@ use lambda_bench::upstream::{
 use lambda_bench::{ANSWER_LIMIT, answer, expect_status};
 use m2m_shared::auth0::ManagementApi;
 use m2m_shared::config::TokenCache;
-use m2m_shared::domain::{ClientDirectory, TokenStore};
+use m2m_shared::domain::{Clients, TokenStore};
 use m2m_shared::owner_index::DynamoTokenStore;
 use m2m_shared::secrets_manager::SecretsManagerSource;
 use test_support::setup::{config_from, service_env};

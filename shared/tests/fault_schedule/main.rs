@@ -93,6 +93,14 @@ const REGRESSION_SEEDS: &[(u64, &str)] = &[
         0x70_0000_04b6,
         "a 502 delete ends deleted: Auth0 rate-limited, the mark taken back but its answer lost, answered 502",
     ),
+    (
+        0x70_0000_006a,
+        "every item has its Auth0 client: a backfill imported the client of a 502 create (no custom ids), then the repairs deleted it",
+    ),
+    (
+        0x70_0000_03da,
+        "every item has its Auth0 client: a backfill imported the client of a create under way (no custom ids), whose finish then failed",
+    ),
 ];
 /// Schedules run at once (each is sequential in itself: concurrency
 /// between schedules changes nothing within one).

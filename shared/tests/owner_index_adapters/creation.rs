@@ -223,7 +223,7 @@ async fn finish_creation_of_a_client_imported_meanwhile_fails_and_writes_nothing
     let a = owner("owner-a");
     let begun = named_by_auth0(index, creation(&a, "auth0 named")).await;
     let imported = from_auth0(&a, AUTH0_ID);
-    index.import(&imported, 1).await.unwrap();
+    index.import(&imported, None, 1).await.unwrap();
     refused_finish(&fx, &begun).await;
     assert_eq!(got(index, &imported).await, Some(imported));
 }

@@ -199,7 +199,7 @@ async fn import_lists_and_counts_a_client_past_the_quota<F: Fixture>(fx: F) {
     let created = create(index, &a, "created").await;
     let imported = from_auth0(&a, "AUTH0ONLYCLIENT0123456789abcdef");
     // The owner is at its quota of 1: the client exists anyway.
-    index.import(&imported, 7).await.unwrap();
+    index.import(&imported, None, 7).await.unwrap();
     assert_eq!(fx.quota(&a).await, 2);
     assert_eq!(
         listed(index, &a).await,
@@ -222,10 +222,19 @@ async fn import_of_a_client_indexed_or_being_created_writes_nothing<F: Fixture>(
     begin(index, &under_way).await;
     for id in [&indexed.client_id, &deleted.client_id, &under_way.chosen_id] {
         writes_nothing(&fx, &a, &[], async |index| {
-            index.import(&from_auth0(&a, id), 7).await.unwrap()
+            index.import(&from_auth0(&a, id), None, 7).await.unwrap()
         })
         .await;
     }
+    // On a tenant without custom client ids, Auth0 named the client the
+    // creation under way made, which has not heard that id yet: only its
+    // `creation_id` (the creation's chosen id) names it.
+    writes_nothing(&fx, &a, &[], async |index| {
+        let named_by_auth0 = from_auth0(&a, "AUTH0NAMEDCLIENT0123456789abcdef");
+        let creation_id = Some(under_way.chosen_id.as_str());
+        index.import(&named_by_auth0, creation_id, 7).await.unwrap()
+    })
+    .await;
 }
 
 async fn the_cursor_key_is_made_once_by_a_writer<F: Fixture>(fx: F) {

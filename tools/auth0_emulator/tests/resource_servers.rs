@@ -345,5 +345,9 @@ async fn a_grant_update_changes_the_scopes_of_the_next_token() {
         )
         .await;
     assert_eq!(status, 400, "a grant's audience cannot change");
-    assert_eq!(tenant.emulator.take_schema_violations().len(), 1);
+    let violations = tenant.emulator.take_schema_violations();
+    assert!(
+        violations.len() == 1 && violations[0].starts_with("PATCH /api/v2/client-grants/{id}: "),
+        "one violation, recorded under the route: {violations:?}"
+    );
 }

@@ -114,7 +114,7 @@ impl OwnerIndex for DynamoIndex {
         cursor_key(create: bool) -> Option<SecretString> => cursor_key::read_or_make;
         stale_operations(started_before: u64) -> Vec<StaleOperation> => repairs::stale_operations;
         mark_swept(owner: &Owner, client_id: &str, generation: u64) -> bool => sweep::mark_swept;
-        import(client: &IndexedClient, generation: u64) -> () => sweep::import;
+        import(client: &IndexedClient, creation_id: Option<&str>, generation: u64) -> () => sweep::import;
         unswept(generation: u64, created_before: u64) -> Vec<IndexedClient> => sweep::unswept;
         sweep_state() -> SweepState => sweep::state;
         take_sweep_lease(lease: &SweepLease) -> Option<SweepState> => sweep::take_lease;

@@ -34,31 +34,41 @@ pub(super) async fn mark_swept(
     applied(sent, "mark swept")
 }
 
-/// A client only Auth0 has, recorded (a backfill): counted, never refused.
+/// A client only Auth0 has, recorded (a backfill): counted, never refused;
+/// not one a creation under way made, by its id or its `creation_id`.
 pub(super) async fn import(
     table: &Table,
     client: &IndexedClient,
+    creation_id: Option<&str>,
     generation: u64,
 ) -> Result<(), IndexError> {
     let mut item = client_item(client);
     item.insert("swept".into(), n(generation));
-    let creating = ConditionCheck::builder()
-        .table_name(table.name())
-        .set_key(Some(creation_key(&client.owner, &client.client_id)))
-        .condition_expression("attribute_not_exists(pk)")
-        .build();
-    let items = vec![
+    let not_creating = |chosen_id: &str| -> Result<TransactWriteItem, IndexError> {
+        let check = ConditionCheck::builder()
+            .table_name(table.name())
+            .set_key(Some(creation_key(&client.owner, chosen_id)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build();
+        Ok(TransactWriteItem::builder()
+            .condition_check(built("condition check", check)?)
+            .build())
+    };
+    let mut items = vec![
         table.put(item, "attribute_not_exists(pk)", &[])?,
         // Counted, never refused: the client exists already.
         count_up(table, &client.owner, None)?,
         // Not a client being created right now: its creation records it.
-        TransactWriteItem::builder()
-            .condition_check(built("condition check", creating)?)
-            .build(),
+        not_creating(&client.client_id)?,
     ];
+    // A tenant without custom ids named it: its creation, under way, is
+    // recorded under the id it chose (one item per transaction: once).
+    if let Some(chosen_id) = creation_id.filter(|chosen| *chosen != client.client_id) {
+        items.push(not_creating(chosen_id)?);
+    }
     match table.transact(items, "import client").await? {
         Transaction::Committed => Ok(()),
-        outcome if outcome.failed_at(0) || outcome.failed_at(2) => Ok(()),
+        outcome if outcome.failed_at(0) || outcome.failed_at(2) || outcome.failed_at(3) => Ok(()),
         Transaction::Canceled(codes) => {
             Err(IndexError::Failed(format!("import canceled: {codes:?}")))
         }

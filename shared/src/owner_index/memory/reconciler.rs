@@ -52,11 +52,18 @@ impl MemoryIndex {
         }
     }
 
-    pub(super) fn import_client(&self, client: &IndexedClient, generation: u64) {
+    pub(super) fn import_client(
+        &self,
+        client: &IndexedClient,
+        creation_id: Option<&str>,
+        generation: u64,
+    ) {
         let mut state = self.state();
         let key = key_of(&client.owner, &client.client_id);
         // Not a client being created right now: its creation records it.
-        if state.clients.contains_key(&key) || state.creations.contains_key(&key) {
+        let creating = creation_id
+            .is_some_and(|chosen| state.creations.contains_key(&key_of(&client.owner, chosen)));
+        if state.clients.contains_key(&key) || state.creations.contains_key(&key) || creating {
             return;
         }
         *state

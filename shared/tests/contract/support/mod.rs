@@ -450,7 +450,7 @@ impl TestEnv {
             format!("{name} description"),
         );
         self.index()
-            .import(&client, 0)
+            .import(&client, None, 0)
             .await
             .expect("import into the owner index");
         id

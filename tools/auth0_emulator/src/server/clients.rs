@@ -13,8 +13,8 @@ use super::query::{
     ANY_STRING, FIELDS, FROM, INCLUDE_FIELDS, INCLUDE_TOTALS, Kind, PAGE, Param, TAKE, param,
 };
 use super::{
-    AppState, Authorized, CLIENT_CONFLICT, CheckedQuery, ScopedId, auth0_error, check,
-    checked_body, client_not_found, error_answer, json_body, json_response, violation,
+    AppState, Authorized, CLIENT_CONFLICT, CheckedBody, CheckedQuery, ScopedId, auth0_error, check,
+    client_not_found, error_answer, json_body, json_response, violation,
 };
 use crate::schema::Schema;
 use crate::state::private_key_jwt;
@@ -238,9 +238,8 @@ pub async fn get_client(
 pub async fn update_client(
     State(shared): AppState,
     ScopedId(id): ScopedId,
-    body: Bytes,
+    CheckedBody(request): CheckedBody,
 ) -> Result<Response, Response> {
-    let request = checked_body(&shared, UPDATE, Schema::UpdateClientRequest, &body)?;
     let Value::Object(fields) = request else {
         return Err(violation(&shared, UPDATE, "'Expected an object'."));
     };

@@ -12,16 +12,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::Value;
 
 use super::{
-    AppState, ErrorMessage, Refusal, Scoped, auth0_error, checked_body, client_not_found,
+    AppState, CheckedBody, ErrorMessage, Refusal, Scoped, auth0_error, client_not_found,
     error_answer, json_response, violation,
 };
 use crate::clock::{now_millis, parse_millis};
 use crate::public_key;
-use crate::schema::Schema;
 use crate::state::{Credential, Tenant, private_key_jwt};
 
 const CREATE: &str = "POST /api/v2/clients/{id}/credentials";
@@ -167,9 +165,8 @@ pub async fn create(
     State(shared): AppState,
     _: Scoped,
     Path(client_id): Path<String>,
-    body: Bytes,
+    CheckedBody(request): CheckedBody,
 ) -> Result<Response, Response> {
-    let request = checked_body(&shared, CREATE, Schema::PostClientCredentialRequest, &body)?;
     let mut tenant = shared.tenant();
     if !tenant.config.private_key_jwt {
         return Err(no_entitlement());
@@ -209,9 +206,8 @@ pub async fn update(
     State(shared): AppState,
     _: Scoped,
     Path((client_id, credential_id)): Path<(String, String)>,
-    body: Bytes,
+    CheckedBody(request): CheckedBody,
 ) -> Result<Response, Response> {
-    let request = checked_body(&shared, UPDATE, Schema::PatchClientCredentialRequest, &body)?;
     let now = now_millis();
     let expires_at = match &request["expires_at"] {
         Value::String(expiry) => match parse_millis(expiry) {

@@ -4,13 +4,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bytes::Bytes;
 use serde_json::Value;
 
-use super::{AppState, ErrorMessage, ScopedId, by_id, checked_body, json_response};
-use crate::schema::Schema;
-
-const UPDATE: &str = "PATCH /api/v2/client-grants/{id}";
+use super::{AppState, CheckedBody, ErrorMessage, ScopedId, by_id, json_response};
 
 const GRANT_NOT_FOUND: ErrorMessage = (
     "The client grant does not exist.",
@@ -24,9 +20,8 @@ const GRANT_NOT_FOUND: ErrorMessage = (
 pub async fn update_grant(
     State(shared): AppState,
     ScopedId(id): ScopedId,
-    body: Bytes,
+    CheckedBody(request): CheckedBody,
 ) -> Result<Response, Response> {
-    let request = checked_body(&shared, UPDATE, Schema::UpdateClientGrantRequest, &body)?;
     let mut tenant = shared.tenant();
     let grant = by_id(&mut tenant.grants, &id, GRANT_NOT_FOUND)?;
     if let (Some(stored), Value::Object(fields)) = (grant.as_object_mut(), request) {

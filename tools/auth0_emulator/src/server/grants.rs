@@ -3,19 +3,15 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::paging::list_page;
 use super::query::{ANY_STRING, FROM, INCLUDE_TOTALS, Kind, PAGE, PER_PAGE, Param, TAKE, param};
 use super::{
-    AppState, Authorized, CheckedQuery, GRANT_CLIENT_NOT_FOUND, GRANT_CONFLICT, ScopedId,
-    auth0_error, checked_body, error_answer, json_response,
+    AppState, Authorized, CheckedBody, CheckedQuery, GRANT_CLIENT_NOT_FOUND, GRANT_CONFLICT,
+    ScopedId, auth0_error, error_answer, json_response,
 };
-use crate::schema::Schema;
 use crate::state::ALPHANUMERIC;
-
-const CREATE: &str = "POST /api/v2/client-grants";
 
 /// `GET /api/v2/client-grants`'s parameters, as published.
 pub(super) const LIST_PARAMS: &[Param] = &[
@@ -54,9 +50,8 @@ const ECHOED: &[&str] = &[
 pub async fn create_grant(
     State(shared): AppState,
     _: Authorized,
-    body: Bytes,
+    CheckedBody(request): CheckedBody,
 ) -> Result<Response, Response> {
-    let request = checked_body(&shared, CREATE, Schema::CreateClientGrantRequest, &body)?;
     let client_id = request["client_id"].as_str().unwrap_or_default().to_owned();
     let audience = request["audience"].as_str().unwrap_or_default().to_owned();
 

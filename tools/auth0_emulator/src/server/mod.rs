@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -440,6 +440,48 @@ impl FromRequestParts<Arc<Shared>> for CheckedQuery {
         Authorized::from_request_parts(parts, shared).await?;
         let params = query_params(classify(&parts.method, parts.uri.path()));
         Query::parse(parts.uri.query(), params).map(CheckedQuery)
+    }
+}
+
+/// A write's body: a JSON object that the request schema Auth0 publishes
+/// for its route accepts (the route told from the request as `classify`
+/// tells it), or the answer to the violation, recorded under the route's
+/// method and path. Taken after [`Authorized`] or [`Scoped`], so that a
+/// refused request records no violation.
+pub(crate) struct CheckedBody(pub Value);
+
+impl FromRequest<Arc<Shared>> for CheckedBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, Response> {
+        let schema = request_schema(classify(request.method(), request.uri().path()));
+        let path = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("", MatchedPath::as_str);
+        let route = format!("{} {path}", request.method());
+        let body = Bytes::from_request(request, shared)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match schema {
+            Some(schema) => checked_body(shared, &route, schema, &body).map(CheckedBody),
+            // A route given a `CheckedBody` but missing from
+            // `request_schema`: recorded, so that its tests fail.
+            None => Err(violation(shared, &route, "no published request schema")),
+        }
+    }
+}
+
+/// The request schema Auth0 publishes for `route`, for the writes that take
+/// a [`CheckedBody`].
+fn request_schema(route: Route) -> Option<Schema> {
+    match route {
+        Route::UpdateClient => Some(Schema::UpdateClientRequest),
+        Route::CreateCredential => Some(Schema::PostClientCredentialRequest),
+        Route::UpdateCredential => Some(Schema::PatchClientCredentialRequest),
+        Route::CreateGrant => Some(Schema::CreateClientGrantRequest),
+        Route::UpdateGrant => Some(Schema::UpdateClientGrantRequest),
+        _ => None,
     }
 }
 

@@ -148,7 +148,7 @@ impl Upstream {
                 String::new(),
             )
         };
-        if let Err(problem) = self.index.import(&client, 0).await {
+        if let Err(problem) = self.index.import(&client, None, 0).await {
             panic!("cannot seed the owner index: {problem}");
         }
     }
