@@ -2,6 +2,9 @@
 //! operation under way has stopped half-way; and as answers and Auth0's
 //! logs write it (RFC 3339).
 
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+
 /// An operation (a creation, a deletion, a change) begun longer ago than
 /// this has stopped half-way: no request lives that long (they are
 /// answered within 12 s). The reconciler repairs it, and a new change of
@@ -32,21 +35,22 @@ pub fn micros(duration: std::time::Duration) -> u64 {
 }
 
 /// `at` (µs since the epoch) as RFC 3339 in UTC (`2026-12-06T23:12:45.123Z`),
-/// as answers show times.
+/// as answers show times. The SDK's date-time (already linked): `time`'s
+/// own formatting would add its code to every function.
 pub fn rfc3339(at: u64) -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1000)
-        .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
+    let seconds = i64::try_from(at / 1_000_000).unwrap_or(i64::MAX);
+    // Below 1,000,000,000: fits.
+    let nanos = u32::try_from(at % 1_000_000 * 1_000).unwrap_or_default();
+    DateTime::from_secs_and_nanos(seconds, nanos)
+        .fmt(Format::DateTime)
         .unwrap_or_default()
 }
 
 /// An RFC 3339 time (Auth0's log events' `date`) in µs since the epoch;
 /// `None` if it is not one, or before the epoch.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    use time::format_description::well_known::Rfc3339;
-    let time = time::OffsetDateTime::parse(text, &Rfc3339).ok()?;
-    u64::try_from(time.unix_timestamp_nanos() / 1000).ok()
+    let time = DateTime::from_str(text, Format::DateTimeWithOffset).ok()?;
+    u64::try_from(time.as_nanos() / 1_000).ok()
 }
 
 #[cfg(test)]
@@ -58,6 +62,9 @@ mod tests {
         let at = parse_rfc3339("2026-12-06T23:12:45.123Z").unwrap();
         assert_eq!(at, 1_796_598_765_123_000);
         assert_eq!(rfc3339(at), "2026-12-06T23:12:45.123Z");
+        // Whole seconds without a fraction; microseconds, all six digits.
+        assert_eq!(rfc3339(at - 123_000), "2026-12-06T23:12:45Z");
+        assert_eq!(rfc3339(at + 456), "2026-12-06T23:12:45.123456Z");
         assert_eq!(
             parse_rfc3339("2026-12-07T00:12:45.123+01:00"),
             Some(at),
