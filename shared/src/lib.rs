@@ -1,5 +1,5 @@
 //! The m2m-client-service library. Each Lambda function of the service is
-//! one call to [`run`] with its row of the route table; everything else
+//! one call to [`run`] with its route's type (its row of the route table); everything else
 //! lives here. Modules depend on the ones listed after them, never on those
 //! before (README, "Layout", draws the graph):
 //!
@@ -52,20 +52,26 @@ pub mod validation;
 
 use std::convert::Infallible;
 
+pub use api::operations::{
+    CreateClient, CreateCredential, DeleteClient, DeleteCredential, DisableClient, EnableClient,
+    GetClient, ListClients, ListCredentials, Operation, RotateClientSecret, UpdateClient,
+};
 pub use app::App;
 pub use routes::Route;
 
-/// A function's whole `main`: logging, the container's state built once,
-/// then the Lambda runtime loop handing every request for `route` to
-/// [`api::handle`], which always answers.
-pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
+/// A function's whole `main` (`run::<GetClient>()`): logging, the
+/// container's state built once, then the Lambda runtime loop handing every
+/// request for the route `O` to [`api::handle_route`], which always
+/// answers. The route is a type, not a value, so that the binary links only
+/// its own operation.
+pub async fn run<O: Operation>() -> Result<(), lambda_http::Error> {
     logging::init();
     let app = App::from_env().await;
     let app = &app;
     let handler = lambda_http::service_fn(move |request| async move {
-        Ok::<_, Infallible>(api::handle(app, route, request).await)
+        Ok::<_, Infallible>(api::handle_route::<O, _, _>(app, request).await)
     });
-    app.serve(route, lambda_http::run(handler)).await
+    app.serve(O::ROUTE, lambda_http::run(handler)).await
 }
 
 /// The reconciler's whole `main` (`reconcile_clients`, on a schedule): each

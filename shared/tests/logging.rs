@@ -34,7 +34,7 @@ const RATE_LIMITED: Fault = Fault::RateLimited {
 async fn function_process() {
     if std::env::var_os(FUNCTION_PROCESS).is_some() {
         // It ends when the Runtime API goes away, or is killed.
-        let _ = m2m_shared::run(Route::CreateClient).await;
+        let _ = m2m_shared::run::<m2m_shared::CreateClient>().await;
     }
 }
 
@@ -48,7 +48,7 @@ async fn response(runtime_api: &RuntimeApi, what: &str) -> Outcome {
     outcome
 }
 
-/// A function process of `m2m_shared::run(Route::CreateClient)` and what
+/// A function process of `m2m_shared::run::<m2m_shared::CreateClient>()` and what
 /// it runs against: the benchmarks' surroundings of a function (Lambda's
 /// variables, the emulator), with the secret in moto instead of their stub.
 struct Function {

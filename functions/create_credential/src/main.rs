@@ -4,5 +4,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    m2m_shared::run(m2m_shared::Route::CreateCredential).await
+    m2m_shared::run::<m2m_shared::CreateCredential>().await
 }

@@ -1,32 +1,34 @@
-//! The HTTP side: [`handle`] takes an API Gateway request for one route of
-//! the table ([`Route`]) and always answers with a documented status and
+//! The HTTP side: [`handle_route`] takes an API Gateway request for one
+//! route, a type of [`operations`] ([`handle`]: for a [`Route`] chosen at
+//! run time), and always answers with a documented status and
 //! JSON body: a handler cannot fail, and its type says so. This is the only
 //! module that knows about `lambda_http`; [`response`] is the only place
 //! errors become responses.
 
+pub mod operations;
 pub mod response;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lambda_http::http::header::{AUTHORIZATION, HeaderValue, LINK};
+use lambda_http::http::header::{AUTHORIZATION, HeaderValue};
 use lambda_http::http::{HeaderName, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tokio::time::Instant;
 use tracing::{Instrument, info_span};
 
-use crate::app::{App, Service};
+use crate::app::App;
 use crate::auth0::CredentialsSource;
-use crate::domain::{ClientStatus, Owner, OwnerIndex, deadline};
+use crate::domain::{OwnerIndex, deadline};
 use crate::error::{AuthError, ServiceError};
 use crate::metrics;
-use crate::routes::{CLIENTS_PATH, Route};
-use crate::validation::{
-    idempotency_claim, page_limit, parse_client_update, parse_new_client, parse_new_key,
+use crate::routes::Route;
+use operations::{
+    Call, CreateClient, CreateCredential, DeleteClient, DeleteCredential, DisableClient,
+    EnableClient, GetClient, ListClients, ListCredentials, Operation, RotateClientSecret,
+    UpdateClient,
 };
-use response::{
-    ClientBody, CreatedClientBody, RotatedSecretBody, empty_response, error_response, json_response,
-};
+use response::error_response;
 
 /// Every request is answered within this long of its start, whatever its
 /// upstreams do (docs/behaviour.md, "Upstream failures"), or by Lambda's
@@ -37,15 +39,38 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(12);
 /// a busy container whose timers fire late.
 const RESPONSE_MARGIN: Duration = Duration::from_secs(1);
 
-/// Answers one request for `route`: finds the service, authenticates the
-/// caller, runs the route's operation and turns the outcome into a
-/// response, inside a span that tags every log line with the route and
-/// request id.
+/// Answers one request for `route`, chosen at run time: the tests' and
+/// tools' way in. A deployed function calls [`handle_route`] with its
+/// route's type instead, so that it links only that route's operation.
 pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
     app: &App<S, I>,
     route: Route,
     request: Request,
 ) -> Response<Body> {
+    match route {
+        Route::CreateClient => handle_route::<CreateClient, _, _>(app, request).await,
+        Route::ListClients => handle_route::<ListClients, _, _>(app, request).await,
+        Route::GetClient => handle_route::<GetClient, _, _>(app, request).await,
+        Route::DeleteClient => handle_route::<DeleteClient, _, _>(app, request).await,
+        Route::UpdateClient => handle_route::<UpdateClient, _, _>(app, request).await,
+        Route::RotateClientSecret => handle_route::<RotateClientSecret, _, _>(app, request).await,
+        Route::DisableClient => handle_route::<DisableClient, _, _>(app, request).await,
+        Route::EnableClient => handle_route::<EnableClient, _, _>(app, request).await,
+        Route::ListCredentials => handle_route::<ListCredentials, _, _>(app, request).await,
+        Route::CreateCredential => handle_route::<CreateCredential, _, _>(app, request).await,
+        Route::DeleteCredential => handle_route::<DeleteCredential, _, _>(app, request).await,
+    }
+}
+
+/// Answers one request for the route `O`: finds the service, authenticates
+/// the caller, runs the route's operation and turns the outcome into a
+/// response, inside a span that tags every log line with the route and
+/// request id.
+pub async fn handle_route<O: Operation, S: CredentialsSource, I: OwnerIndex>(
+    app: &App<S, I>,
+    request: Request,
+) -> Response<Body> {
+    let route = O::ROUTE;
     let started = Instant::now();
     let deadline = deadline(&request);
     let api_request_id = api_request_id(&request);
@@ -65,11 +90,18 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
             .authenticator
             .authorize(authorization(&request)?, route.permission())
             .await?;
-        // On the heap: the routes' operations together make a large
-        // future, which the runtime's stack need not hold. The owner
-        // index's calls find the deadline there too.
-        let operated = operate(service, route, owner, &request, deadline);
-        Box::pin(deadline::within(deadline, operated)).await
+        let status = StatusCode::from_u16(route.success_status())
+            .map_err(|_| ServiceError::Internal(format!("{route:?}: bad success status")))?;
+        let call = Call {
+            service,
+            owner,
+            request: &request,
+            deadline,
+            status,
+        };
+        // On the heap: the operation's future, which the runtime's stack
+        // need not hold. The owner index's calls find the deadline there.
+        Box::pin(deadline::within(deadline, O::operate(call))).await
     }
     .instrument(span.clone())
     .await;
@@ -95,120 +127,9 @@ pub async fn handle<S: CredentialsSource, I: OwnerIndex>(
     response
 }
 
-/// What each route does for an authenticated caller.
-async fn operate<S: CredentialsSource, I: OwnerIndex>(
-    service: &Service<S, I>,
-    route: Route,
-    owner: Owner,
-    request: &Request,
-    deadline: Instant,
-) -> Result<Response<Body>, ServiceError> {
-    let status = StatusCode::from_u16(route.success_status())
-        .map_err(|_| ServiceError::Internal(format!("{route:?}: bad success status")))?;
-    let clients = &service.clients;
-    Ok(match route {
-        Route::CreateClient => {
-            let new_client = parse_new_client(request.body().as_ref())?;
-            let claim = idempotency_claim(
-                single_header(request, &IDEMPOTENCY_KEY)?,
-                request.body().as_ref(),
-            )?;
-            let created = clients.create(&owner, new_client, claim, deadline).await?;
-            json_response(status, &CreatedClientBody::from(&created))
-        }
-        Route::ListClients => {
-            let query = request.query_string_parameters_ref();
-            let limit = page_limit(query.and_then(|query| query.first("limit")))?;
-            let cursor = query.and_then(|query| query.first("cursor"));
-            let page = clients.list(&owner, cursor, limit).await?;
-            let body: Vec<ClientBody<'_>> = page.clients.iter().map(ClientBody::from).collect();
-            let mut response = json_response(status, &body);
-            if let (Some(next), Some(limit)) = (&page.next, limit) {
-                // Path-absolute, so it works behind any host or stage.
-                let link = format!(
-                    "<{}?limit={limit}&cursor={next}>; rel=\"next\"",
-                    Route::ListClients.path()
-                );
-                if let Ok(value) = HeaderValue::from_str(&link) {
-                    response.headers_mut().insert(LINK, value);
-                }
-            }
-            response
-        }
-        Route::GetClient => {
-            let id = client_id_parameter(request);
-            let client = clients.get(&owner, &id).await?;
-            json_response(status, &ClientBody::from(&client))
-        }
-        Route::DeleteClient => {
-            let id = client_id_parameter(request);
-            clients.delete(&owner, &id, deadline).await?;
-            empty_response(status)
-        }
-        Route::UpdateClient => {
-            let id = client_id_parameter(request);
-            let update = parse_client_update(request.body().as_ref())?;
-            let client = clients.update(&owner, &id, update, deadline).await?;
-            json_response(status, &ClientBody::from(&client))
-        }
-        Route::RotateClientSecret => {
-            let id = client_id_parameter(request);
-            let rotated = clients.rotate_secret(&owner, &id, deadline).await?;
-            json_response(status, &RotatedSecretBody::from(&rotated))
-        }
-        Route::DisableClient | Route::EnableClient => {
-            let id = client_id_parameter(request);
-            let wanted = match route {
-                Route::DisableClient => ClientStatus::Disabled,
-                _ => ClientStatus::Active,
-            };
-            let client = clients.set_status(&owner, &id, wanted, deadline).await?;
-            json_response(status, &ClientBody::from(&client))
-        }
-        Route::ListCredentials => {
-            let id = client_id_parameter(request);
-            json_response(status, &clients.credentials(&owner, &id).await?)
-        }
-        Route::CreateCredential => {
-            let key = parse_new_key(request.body().as_ref())?;
-            let id = client_id_parameter(request);
-            let added = clients.add_credential(&owner, &id, key, deadline).await?;
-            json_response(status, &added)
-        }
-        Route::DeleteCredential => {
-            let id = client_id_parameter(request);
-            let credential_id = path_parameter(request, "credential_id", "credentials");
-            clients
-                .remove_credential(&owner, &id, &credential_id, deadline)
-                .await?;
-            empty_response(status)
-        }
-    })
-}
-
-/// `Idempotency-Key` (lower case: `HeaderName`s are).
-static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// The answer's request id: the `request_id` of every log line the request
 /// wrote (docs/behaviour.md, "Logs").
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// A header the request may carry once, as text.
-fn single_header<'a>(
-    request: &'a Request,
-    name: &HeaderName,
-) -> Result<Option<&'a str>, ServiceError> {
-    let mut values = request.headers().get_all(name).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(ServiceError::invalid(format!("{name} must be given once")));
-    }
-    value
-        .to_str()
-        .map(Some)
-        .map_err(|_| ServiceError::invalid(format!("{name} must be printable ASCII")))
-}
 
 /// The `Authorization` header, if there is exactly one and it is text.
 fn authorization(request: &Request) -> Result<Option<&str>, AuthError> {
@@ -223,41 +144,6 @@ fn authorization(request: &Request) -> Result<Option<&str>, AuthError> {
         .to_str()
         .map(Some)
         .map_err(|_| AuthError::Malformed("authorization header is not text"))
-}
-
-/// The `{id}` of the route: API Gateway's path parameter or, when invoked
-/// without one (function URLs, `cargo lambda watch`), the path segment
-/// after `/api/v1/client/` (the lifecycle routes' paths go on after it).
-/// An id that is no client's is answered 404 by the operation.
-fn client_id_parameter(request: &Request) -> String {
-    path_parameter(request, "id", "client")
-}
-
-/// A path parameter (`{name}`): API Gateway's, or, without it, the path
-/// segment after `/api/v1/client/` or `…/{after}/` (`after` the segment
-/// before the parameter in the route's path).
-fn path_parameter(request: &Request, name: &str, after: &str) -> String {
-    if let Some(value) = request
-        .path_parameters_ref()
-        .and_then(|parameters| parameters.first(name))
-    {
-        return value.to_owned();
-    }
-    let prefix = match after {
-        "client" => format!("{CLIENTS_PATH}/"),
-        other => format!("/{other}/"),
-    };
-    let path = request.uri().path();
-    // The client's id is the first such segment; any other parameter is
-    // the last (a client may be named `credentials`).
-    let at = match after {
-        "client" => path.find(&prefix),
-        _ => path.rfind(&prefix),
-    };
-    at.map(|at| &path[at + prefix.len()..])
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// When this invocation must have given up: [`ANSWER_WITHIN`] from now, or

@@ -236,7 +236,7 @@ const REQUESTS_PER_PROCESS: usize = 2;
 async fn fleet_function_process() {
     if std::env::var_os(FUNCTION_PROCESS).is_some() {
         // It ends when its Runtime API goes away, or is killed.
-        let _ = m2m_shared::run(m2m_shared::Route::CreateClient).await;
+        let _ = m2m_shared::run::<m2m_shared::CreateClient>().await;
     }
 }
 
