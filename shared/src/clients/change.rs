@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{error, warn};
 
-use super::{ClientService, audit_outcome};
+use super::{ClientService, audited};
 use crate::domain::deadline::epoch_micros;
 use crate::domain::{
     Aspects, ChangeBegun, ClientDirectory, ClientStatus, ClientUpdate, GrantPolicy, IndexedClient,
@@ -42,72 +42,69 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if scopes.is_some() {
             aspects = aspects.union(Aspects::SCOPES);
         }
-        let outcome = self
-            .change(
-                owner,
-                client_id,
-                (aspects, Operation::UpdateClient, deadline),
-                |client| IndexedClient {
-                    name: update.name.clone().unwrap_or_else(|| client.name.clone()),
-                    description: update
-                        .description
-                        .clone()
-                        .unwrap_or_else(|| client.description.clone()),
-                    scopes: scopes.clone().or_else(|| client.scopes.clone()),
-                    ..client.clone()
-                },
-                async |target, taken_over: Aspects| {
-                    // A change of the profile taken over may have left
-                    // either field different in Auth0: then both are set.
-                    let sent = match taken_over.profile {
-                        true => ClientUpdate {
-                            name: Some(target.name.clone()),
-                            description: Some(target.description.clone()),
-                            scopes: update.scopes.clone(),
-                        },
-                        false => update.clone(),
+        let changing = self.change(
+            owner,
+            client_id,
+            (aspects, Operation::UpdateClient, deadline),
+            |client| IndexedClient {
+                name: update.name.clone().unwrap_or_else(|| client.name.clone()),
+                description: update
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| client.description.clone()),
+                scopes: scopes.clone().or_else(|| client.scopes.clone()),
+                ..client.clone()
+            },
+            async |target, taken_over: Aspects| {
+                // A change of the profile taken over may have left
+                // either field different in Auth0: then both are set.
+                let sent = match taken_over.profile {
+                    true => ClientUpdate {
+                        name: Some(target.name.clone()),
+                        description: Some(target.description.clone()),
+                        scopes: update.scopes.clone(),
+                    },
+                    false => update.clone(),
+                };
+                if sent.changes_profile()
+                    && !self
+                        .directory
+                        .update_client(client_id, &sent, deadline)
+                        .await
+                        .map_err(ServiceError::upstream(Operation::UpdateClient))?
+                {
+                    return Ok(false);
+                }
+                if scopes.is_some() && target.status == ClientStatus::Active {
+                    let grant = GrantPolicy {
+                        audience: self.grant.audience.clone(),
+                        scopes: self.grant.scopes_of(target.scopes.as_deref()),
                     };
-                    if sent.changes_profile()
-                        && !self
-                            .directory
-                            .update_client(client_id, &sent, deadline)
-                            .await
-                            .map_err(ServiceError::upstream(Operation::UpdateClient))?
-                    {
-                        return Ok(false);
-                    }
-                    if scopes.is_some() && target.status == ClientStatus::Active {
-                        let grant = GrantPolicy {
-                            audience: self.grant.audience.clone(),
-                            scopes: self.grant.scopes_of(target.scopes.as_deref()),
-                        };
-                        let profile_sent = sent.changes_profile();
-                        self.directory
-                            .set_grant_scopes(client_id, &grant, deadline)
-                            .await
-                            .map_err(|cause| match cause {
-                                // The profile may have changed already: the
-                                // outcome is unknown, not "nothing done".
-                                UpstreamError::RateLimited { .. }
-                                | UpstreamError::Credentials(_)
-                                | UpstreamError::NotEntitled(_)
-                                | UpstreamError::Conflict(_)
-                                    if profile_sent =>
-                                {
-                                    UpstreamError::Failed(format!(
-                                        "the scopes, after the profile: {cause}"
-                                    ))
-                                }
-                                cause => cause,
-                            })
-                            .map_err(ServiceError::upstream(Operation::UpdateClient))?;
-                    }
-                    Ok(true)
-                },
-            )
-            .await;
-        audit_outcome("update_client", owner, client_id, &outcome, "updated");
-        outcome
+                    let profile_sent = sent.changes_profile();
+                    self.directory
+                        .set_grant_scopes(client_id, &grant, deadline)
+                        .await
+                        .map_err(|cause| match cause {
+                            // The profile may have changed already: the
+                            // outcome is unknown, not "nothing done".
+                            UpstreamError::RateLimited { .. }
+                            | UpstreamError::Credentials(_)
+                            | UpstreamError::NotEntitled(_)
+                            | UpstreamError::Conflict(_)
+                                if profile_sent =>
+                            {
+                                UpstreamError::Failed(format!(
+                                    "the scopes, after the profile: {cause}"
+                                ))
+                            }
+                            cause => cause,
+                        })
+                        .map_err(ServiceError::upstream(Operation::UpdateClient))?;
+                }
+                Ok(true)
+            },
+        );
+        audited(("update_client", "updated"), owner, client_id, changing).await
     }
 
     /// Disables the client (its grant taken away: it can get no new token,
@@ -124,40 +121,37 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             ClientStatus::Disabled => ("disable_client", "disabled", Operation::DeleteGrant),
             ClientStatus::Active => ("enable_client", "enabled", Operation::CreateGrant),
         };
-        let outcome = self
-            .change(
-                owner,
-                client_id,
-                (Aspects::ACCESS, operation, deadline),
-                |client| IndexedClient {
-                    status,
-                    ..client.clone()
-                },
-                async |client, _| {
-                    let audience = &self.grant.audience;
-                    let done = match status {
-                        ClientStatus::Disabled => self
-                            .directory
-                            .delete_grant(client_id, audience, deadline)
+        let changing = self.change(
+            owner,
+            client_id,
+            (Aspects::ACCESS, operation, deadline),
+            |client| IndexedClient {
+                status,
+                ..client.clone()
+            },
+            async |client, _| {
+                let audience = &self.grant.audience;
+                let done = match status {
+                    ClientStatus::Disabled => self
+                        .directory
+                        .delete_grant(client_id, audience, deadline)
+                        .await
+                        .map_err(ServiceError::upstream(Operation::DeleteGrant)),
+                    ClientStatus::Active => {
+                        let grant = GrantPolicy {
+                            audience: audience.clone(),
+                            scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                        };
+                        self.directory
+                            .create_grant(client_id, &grant, deadline)
                             .await
-                            .map_err(ServiceError::upstream(Operation::DeleteGrant)),
-                        ClientStatus::Active => {
-                            let grant = GrantPolicy {
-                                audience: audience.clone(),
-                                scopes: self.grant.scopes_of(client.scopes.as_deref()),
-                            };
-                            self.directory
-                                .create_grant(client_id, &grant, deadline)
-                                .await
-                                .map_err(ServiceError::upstream(Operation::CreateGrant))
-                        }
-                    };
-                    done.map(|()| true)
-                },
-            )
-            .await;
-        audit_outcome(action, owner, client_id, &outcome, done);
-        outcome
+                            .map_err(ServiceError::upstream(Operation::CreateGrant))
+                    }
+                };
+                done.map(|()| true)
+            },
+        );
+        audited((action, done), owner, client_id, changing).await
     }
 
     /// A change of one of the owner's clients (docs/owner-index.md,

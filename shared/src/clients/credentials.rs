@@ -15,7 +15,7 @@
 
 use tokio::time::Instant;
 
-use super::{ClientService, audit_outcome};
+use super::{ClientService, audited};
 use crate::domain::{
     Aspects, ClientDirectory, Credential, DirectoryCredential, IndexedClient, MAX_CREDENTIALS,
     NewKey, Owner, OwnerIndex, is_possible_client_id,
@@ -43,12 +43,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         key: NewKey,
         deadline: Instant,
     ) -> Result<Credential, ServiceError> {
-        let outcome = async {
+        let adding = async {
             if !self.key_credentials {
                 return Err(ServiceError::KeyCredentialsUnavailable);
             }
             let held = self.credentials(owner, client_id).await?;
-            if let Some(same) = held.iter().find(|c| c.thumbprint_sha256 == key.thumbprint_sha256) {
+            if let Some(same) = held
+                .iter()
+                .find(|c| c.thumbprint_sha256 == key.thumbprint_sha256)
+            {
                 return if same.alg == key.alg && same.expires_at == key.expires_at {
                     Ok(same.clone())
                 } else {
@@ -84,10 +87,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 .flatten()
                 .find(|c| c.thumbprint_sha256 == key.thumbprint_sha256)
                 .ok_or_else(|| ServiceError::Internal("an added credential went missing".into()))
-        }
-        .await;
-        audit_outcome("add_credential", owner, client_id, &outcome, "added");
-        outcome
+        };
+        audited(("add_credential", "added"), owner, client_id, adding).await
     }
 
     /// Removes one credential of the owner's key client: disabled in
@@ -99,7 +100,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         credential_id: &str,
         deadline: Instant,
     ) -> Result<(), ServiceError> {
-        let outcome = async {
+        let removing = async {
             let held = self.credentials(owner, client_id).await?;
             if !is_possible_client_id(credential_id)
                 || !held.iter().any(|c| c.credential_id == credential_id)
@@ -122,10 +123,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             )
             .await
             .map(drop)
-        }
-        .await;
-        audit_outcome("remove_credential", owner, client_id, &outcome, "removed");
-        outcome
+        };
+        let action = ("remove_credential", "removed");
+        audited(action, owner, client_id, removing).await
     }
 
     /// Auth0's half of an add: the credential made (or found, if its POST's
@@ -139,9 +139,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     ) -> Result<bool, ServiceError> {
         let failed = upstream(Operation::CreateCredential);
         let recorded: Vec<Credential> = target
-            .credentials
+            .key_credentials()
             .iter()
-            .flatten()
             .filter(|c| !c.credential_id.is_empty())
             .cloned()
             .collect();
@@ -276,9 +275,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     ) -> Result<bool, ServiceError> {
         let failed = upstream(Operation::DeleteCredential);
         let ids: Vec<&str> = target
-            .credentials
+            .key_credentials()
             .iter()
-            .flatten()
             .map(|c| c.credential_id.as_str())
             .collect();
         if ids.is_empty() {

@@ -4,7 +4,7 @@
 use tokio::time::Instant;
 use tracing::warn;
 
-use super::{ClientService, audit_outcome};
+use super::{ClientService, audited};
 use crate::domain::{ClientDirectory, Owner, OwnerIndex, RotatedSecret};
 use crate::error::{Operation, ServiceError};
 
@@ -17,7 +17,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         client_id: &str,
         deadline: Instant,
     ) -> Result<RotatedSecret, ServiceError> {
-        let outcome = async {
+        let rotation = async {
             if self.get(owner, client_id).await?.credentials.is_some() {
                 return Err(ServiceError::ClientUsesKeys);
             }
@@ -33,16 +33,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 }
                 Err(cause) => Err(ServiceError::upstream(Operation::RotateSecret)(cause)),
             }
-        }
-        .await;
-        audit_outcome(
-            "rotate_client_secret",
-            owner,
-            client_id,
-            &outcome,
-            "rotated",
-        );
-        outcome
+        };
+        let action = ("rotate_client_secret", "rotated");
+        audited(action, owner, client_id, rotation).await
     }
 }
 
