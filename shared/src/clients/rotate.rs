@@ -46,7 +46,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_rotation_replaces_the_secret_and_a_lost_one_is_reported_failed() {
-        let (service, created) = scoped_with_client("Rotated").await;
+        let service = scoped_service();
+        let created = create(&service, "owner-a", "Rotated").await;
         let rotate = async || {
             service
                 .rotate_secret(&owner("owner-a"), &created.client_id, later())
