@@ -273,7 +273,6 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         credential_id: &str,
         deadline: Instant,
     ) -> Result<bool, ServiceError> {
-        let failed = upstream(Operation::DeleteCredential);
         let ids: Vec<&str> = target
             .key_credentials()
             .iter()
@@ -287,7 +286,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .directory
             .enable_credentials(id, &ids, deadline)
             .await
-            .map_err(failed)?
+            .map_err(ServiceError::upstream(Operation::DeleteCredential))?
         {
             return Ok(false);
         }
@@ -296,7 +295,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         self.directory
             .delete_credential(id, credential_id, deadline)
             .await
-            .map_err(|problem| failed(UpstreamError::Failed(problem.to_string())))?;
+            .map_err(|problem| UpstreamError::Failed(problem.to_string()))
+            .map_err(ServiceError::upstream(Operation::DeleteCredential))?;
         Ok(true)
     }
 }
@@ -377,6 +377,14 @@ mod tests {
         (service, id)
     }
 
+    /// Key B added to `owner-a`'s client `id`: the next key of a rotation.
+    async fn add_b(service: &Service, id: &str) -> Result<Credential, ServiceError> {
+        let me = owner("owner-a");
+        service
+            .add_credential(&me, id, public(ClientKey::B), later())
+            .await
+    }
+
     fn ids(credentials: &[Credential]) -> Vec<String> {
         credentials
             .iter()
@@ -409,10 +417,7 @@ mod tests {
     async fn a_rotation_adds_the_next_key_then_removes_the_old_one() {
         let (service, id) = key_client().await;
         let me = owner("owner-a");
-        let added = service
-            .add_credential(&me, &id, public(ClientKey::B), later())
-            .await
-            .unwrap();
+        let added = add_b(&service, &id).await.unwrap();
         assert_eq!(added.thumbprint_sha256, ClientKey::B.thumbprint());
         assert!(added.credential_id.starts_with("cred_"));
         let both = service.credentials(&me, &id).await.unwrap();
@@ -428,10 +433,7 @@ mod tests {
                 .all(|(_, on)| *on)
         );
         // The same key again is the credential it already is.
-        let again = service
-            .add_credential(&me, &id, public(ClientKey::B), later())
-            .await
-            .unwrap();
+        let again = add_b(&service, &id).await.unwrap();
         assert_eq!(again, added);
         // A third is refused before Auth0 is asked.
         let calls = service.directory().calls().len();
@@ -493,10 +495,7 @@ mod tests {
     async fn a_lost_answer_is_found_by_its_kid_and_enabled() {
         let (service, id) = key_client().await;
         service.directory().fail_next(Failing::CreateCredentialLost);
-        let added = service
-            .add_credential(&owner("owner-a"), &id, public(ClientKey::B), later())
-            .await
-            .unwrap();
+        let added = add_b(&service, &id).await.unwrap();
         assert_eq!(added.thumbprint_sha256, ClientKey::B.thumbprint());
         assert_eq!(service.directory().credentials(&id).len(), 2);
         assert!(service.directory().calls().contains(&"list_credentials"));
@@ -506,9 +505,7 @@ mod tests {
     async fn a_failed_enable_is_left_for_the_reconciler_which_deletes_the_key() {
         let (service, id) = key_client().await;
         service.directory().fail_next(Failing::EnableCredentials);
-        let failed = service
-            .add_credential(&owner("owner-a"), &id, public(ClientKey::B), later())
-            .await;
+        let failed = add_b(&service, &id).await;
         assert_eq!(failed_upstream(&failed), Some(Operation::CreateCredential));
         // Shown as it was; Auth0 holds a key the index does not list.
         let held = service.credentials(&owner("owner-a"), &id).await.unwrap();
