@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{error, warn};
 
-use super::{ClientService, audit_outcome};
+use super::{ClientService, audited};
 use crate::domain::deadline::epoch_micros;
 use crate::domain::{
     Aspects, ChangeBegun, ClientDirectory, ClientStatus, ClientUpdate, GrantPolicy, IndexedClient,
@@ -42,72 +42,69 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         if scopes.is_some() {
             aspects = aspects.union(Aspects::SCOPES);
         }
-        let outcome = self
-            .change(
-                owner,
-                client_id,
-                (aspects, Operation::UpdateClient, deadline),
-                |client| IndexedClient {
-                    name: update.name.clone().unwrap_or_else(|| client.name.clone()),
-                    description: update
-                        .description
-                        .clone()
-                        .unwrap_or_else(|| client.description.clone()),
-                    scopes: scopes.clone().or_else(|| client.scopes.clone()),
-                    ..client.clone()
-                },
-                async |target, taken_over: Aspects| {
-                    // A change of the profile taken over may have left
-                    // either field different in Auth0: then both are set.
-                    let sent = match taken_over.profile {
-                        true => ClientUpdate {
-                            name: Some(target.name.clone()),
-                            description: Some(target.description.clone()),
-                            scopes: update.scopes.clone(),
-                        },
-                        false => update.clone(),
+        let changing = self.change(
+            owner,
+            client_id,
+            (aspects, Operation::UpdateClient, deadline),
+            |client| IndexedClient {
+                name: update.name.clone().unwrap_or_else(|| client.name.clone()),
+                description: update
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| client.description.clone()),
+                scopes: scopes.clone().or_else(|| client.scopes.clone()),
+                ..client.clone()
+            },
+            async |target, taken_over: Aspects| {
+                // A change of the profile taken over may have left
+                // either field different in Auth0: then both are set.
+                let sent = match taken_over.profile {
+                    true => ClientUpdate {
+                        name: Some(target.name.clone()),
+                        description: Some(target.description.clone()),
+                        scopes: update.scopes.clone(),
+                    },
+                    false => update.clone(),
+                };
+                if sent.changes_profile()
+                    && !self
+                        .directory
+                        .update_client(client_id, &sent, deadline)
+                        .await
+                        .map_err(ServiceError::upstream(Operation::UpdateClient))?
+                {
+                    return Ok(false);
+                }
+                if scopes.is_some() && target.status == ClientStatus::Active {
+                    let grant = GrantPolicy {
+                        audience: self.grant.audience.clone(),
+                        scopes: self.grant.scopes_of(target.scopes.as_deref()),
                     };
-                    if sent.changes_profile()
-                        && !self
-                            .directory
-                            .update_client(client_id, &sent, deadline)
-                            .await
-                            .map_err(ServiceError::upstream(Operation::UpdateClient))?
-                    {
-                        return Ok(false);
-                    }
-                    if scopes.is_some() && target.status == ClientStatus::Active {
-                        let grant = GrantPolicy {
-                            audience: self.grant.audience.clone(),
-                            scopes: self.grant.scopes_of(target.scopes.as_deref()),
-                        };
-                        let profile_sent = sent.changes_profile();
-                        self.directory
-                            .set_grant_scopes(client_id, &grant, deadline)
-                            .await
-                            .map_err(|cause| match cause {
-                                // The profile may have changed already: the
-                                // outcome is unknown, not "nothing done".
-                                UpstreamError::RateLimited { .. }
-                                | UpstreamError::Credentials(_)
-                                | UpstreamError::NotEntitled(_)
-                                | UpstreamError::Conflict(_)
-                                    if profile_sent =>
-                                {
-                                    UpstreamError::Failed(format!(
-                                        "the scopes, after the profile: {cause}"
-                                    ))
-                                }
-                                cause => cause,
-                            })
-                            .map_err(ServiceError::upstream(Operation::UpdateClient))?;
-                    }
-                    Ok(true)
-                },
-            )
-            .await;
-        audit_outcome("update_client", owner, client_id, &outcome, "updated");
-        outcome
+                    let profile_sent = sent.changes_profile();
+                    self.directory
+                        .set_grant_scopes(client_id, &grant, deadline)
+                        .await
+                        .map_err(|cause| match cause {
+                            // The profile may have changed already: the
+                            // outcome is unknown, not "nothing done".
+                            UpstreamError::RateLimited { .. }
+                            | UpstreamError::Credentials(_)
+                            | UpstreamError::NotEntitled(_)
+                            | UpstreamError::Conflict(_)
+                                if profile_sent =>
+                            {
+                                UpstreamError::Failed(format!(
+                                    "the scopes, after the profile: {cause}"
+                                ))
+                            }
+                            cause => cause,
+                        })
+                        .map_err(ServiceError::upstream(Operation::UpdateClient))?;
+                }
+                Ok(true)
+            },
+        );
+        audited(("update_client", "updated"), owner, client_id, changing).await
     }
 
     /// Disables the client (its grant taken away: it can get no new token,
@@ -124,40 +121,37 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             ClientStatus::Disabled => ("disable_client", "disabled", Operation::DeleteGrant),
             ClientStatus::Active => ("enable_client", "enabled", Operation::CreateGrant),
         };
-        let outcome = self
-            .change(
-                owner,
-                client_id,
-                (Aspects::ACCESS, operation, deadline),
-                |client| IndexedClient {
-                    status,
-                    ..client.clone()
-                },
-                async |client, _| {
-                    let audience = &self.grant.audience;
-                    let done = match status {
-                        ClientStatus::Disabled => self
-                            .directory
-                            .delete_grant(client_id, audience, deadline)
+        let changing = self.change(
+            owner,
+            client_id,
+            (Aspects::ACCESS, operation, deadline),
+            |client| IndexedClient {
+                status,
+                ..client.clone()
+            },
+            async |client, _| {
+                let audience = &self.grant.audience;
+                let done = match status {
+                    ClientStatus::Disabled => self
+                        .directory
+                        .delete_grant(client_id, audience, deadline)
+                        .await
+                        .map_err(ServiceError::upstream(Operation::DeleteGrant)),
+                    ClientStatus::Active => {
+                        let grant = GrantPolicy {
+                            audience: audience.clone(),
+                            scopes: self.grant.scopes_of(client.scopes.as_deref()),
+                        };
+                        self.directory
+                            .create_grant(client_id, &grant, deadline)
                             .await
-                            .map_err(ServiceError::upstream(Operation::DeleteGrant)),
-                        ClientStatus::Active => {
-                            let grant = GrantPolicy {
-                                audience: audience.clone(),
-                                scopes: self.grant.scopes_of(client.scopes.as_deref()),
-                            };
-                            self.directory
-                                .create_grant(client_id, &grant, deadline)
-                                .await
-                                .map_err(ServiceError::upstream(Operation::CreateGrant))
-                        }
-                    };
-                    done.map(|()| true)
-                },
-            )
-            .await;
-        audit_outcome(action, owner, client_id, &outcome, done);
-        outcome
+                            .map_err(ServiceError::upstream(Operation::CreateGrant))
+                    }
+                };
+                done.map(|()| true)
+            },
+        );
+        audited((action, done), owner, client_id, changing).await
     }
 
     /// A change of one of the owner's clients (docs/owner-index.md,
@@ -406,11 +400,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_update_renames_in_auth0_and_the_index_and_only_for_the_owner() {
-        let (service, created) = scoped_with_client("Before").await;
-        let id = created.client_id.as_str();
+        let (service, id) = scoped_with_client("Before").await;
         let rename = renaming("After");
         let updated = service
-            .update(&owner("owner-a"), id, rename.clone(), later())
+            .update(&owner("owner-a"), &id, rename.clone(), later())
             .await
             .unwrap();
         assert_eq!(
@@ -418,19 +411,19 @@ mod tests {
             ("After", "Before description")
         );
         assert_eq!(
-            service.directory().profile(id).unwrap(),
+            service.directory().profile(&id).unwrap(),
             ("After".to_owned(), "Before description".to_owned())
         );
         assert_eq!(listed(&service, "owner-a").await, ["After"]);
         // The same again: answered without asking Auth0.
         let calls = service.directory().calls().len();
         service
-            .update(&owner("owner-a"), id, rename.clone(), later())
+            .update(&owner("owner-a"), &id, rename.clone(), later())
             .await
             .unwrap();
         assert_eq!(service.directory().calls().len(), calls);
         // Nobody else's, and no impossible id, reaches anything.
-        for (who, id) in [("owner-b", id), ("owner-a", "../x")] {
+        for (who, id) in [("owner-b", id.as_str()), ("owner-a", "../x")] {
             assert!(matches!(
                 service
                     .update(&owner(who), id, rename.clone(), later())
@@ -477,11 +470,10 @@ mod tests {
 
     #[tokio::test]
     async fn new_scopes_go_to_the_grant_while_active_and_wait_for_enable_while_disabled() {
-        let (service, created) = scoped_with_client("Rescoped").await;
-        let id = created.client_id.as_str();
+        let (service, id) = scoped_with_client("Rescoped").await;
         let a = owner("owner-a");
         let updated = service
-            .update(&a, id, rescope(&["read:hives", "read:spaces"]), later())
+            .update(&a, &id, rescope(&["read:hives", "read:spaces"]), later())
             .await
             .unwrap();
         // In GRANT_SCOPES order; the profile untouched, in Auth0 too.
@@ -490,47 +482,46 @@ mod tests {
             ["read:spaces", "read:hives"]
         );
         assert_eq!(
-            service.directory().granted(id).unwrap(),
+            service.directory().granted(&id).unwrap(),
             ["read:spaces", "read:hives"]
         );
         assert!(!service.directory().calls().contains(&"update_client"));
         // One this service does not grant: 400, nothing asked.
         let calls = service.directory().calls().len();
-        let refused = service.update(&a, id, rescope(&["admin"]), later()).await;
+        let refused = service.update(&a, &id, rescope(&["admin"]), later()).await;
         assert!(matches!(refused, Err(ServiceError::InvalidRequest(_))));
         assert_eq!(service.directory().calls().len(), calls);
 
         service
-            .set_status(&a, id, ClientStatus::Disabled, later())
+            .set_status(&a, &id, ClientStatus::Disabled, later())
             .await
             .unwrap();
         service
-            .update(&a, id, rescope(&["read:rooms"]), later())
+            .update(&a, &id, rescope(&["read:rooms"]), later())
             .await
             .unwrap();
         assert!(
-            !service.directory().has_grant(id),
+            !service.directory().has_grant(&id),
             "no grant while disabled"
         );
         service
-            .set_status(&a, id, ClientStatus::Active, later())
+            .set_status(&a, &id, ClientStatus::Active, later())
             .await
             .unwrap();
-        assert_eq!(service.directory().granted(id).unwrap(), ["read:rooms"]);
+        assert_eq!(service.directory().granted(&id).unwrap(), ["read:rooms"]);
     }
 
     #[tokio::test]
     async fn a_scopes_update_auth0_failed_shows_the_old_scopes_and_is_left_for_the_reconciler() {
-        let (service, created) = scoped_with_client("Unsure").await;
-        let id = created.client_id.as_str();
+        let (service, id) = scoped_with_client("Unsure").await;
         let a = owner("owner-a");
-        let before = service.get(&a, id).await.unwrap().scopes;
+        let before = service.get(&a, &id).await.unwrap().scopes;
         service.directory().fail_next(Failing::GrantScopes);
         let failed = service
-            .update(&a, id, rescope(&["read:rooms"]), later())
+            .update(&a, &id, rescope(&["read:rooms"]), later())
             .await;
         assert_eq!(failed_upstream(&failed), Some(Operation::UpdateClient));
-        assert_eq!(service.get(&a, id).await.unwrap().scopes, before);
+        assert_eq!(service.get(&a, &id).await.unwrap().scopes, before);
         let stale = service.index().stale_operations(u64::MAX).await.unwrap();
         assert!(
             matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::SCOPES),
@@ -540,12 +531,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_rate_limited_update_changes_nothing_and_leaves_no_change_behind() {
-        let (service, created) = scoped_with_client("Same").await;
-        let id = created.client_id.as_str();
+        let (service, id) = scoped_with_client("Same").await;
         service.directory().fail_next(Failing::UpdateRateLimited);
         let rename = renaming("Other");
         let failed = service
-            .update(&owner("owner-a"), id, rename.clone(), later())
+            .update(&owner("owner-a"), &id, rename.clone(), later())
             .await;
         assert!(matches!(
             failed,
@@ -557,7 +547,7 @@ mod tests {
         assert_eq!(listed(&service, "owner-a").await, ["Same"]);
         // Not busy: the next change runs at once.
         service
-            .update(&owner("owner-a"), id, rename, later())
+            .update(&owner("owner-a"), &id, rename, later())
             .await
             .unwrap();
         assert_eq!(listed(&service, "owner-a").await, ["Other"]);
@@ -607,14 +597,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_disable_leaves_the_client_shown_as_it_was_for_the_reconciler() {
-        let (service, created) = scoped_with_client("Kept").await;
-        let id = created.client_id.as_str();
+        let (service, id) = scoped_with_client("Kept").await;
         service.directory().fail_next(Failing::DeleteGrant);
         let failed = service
-            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .set_status(&owner("owner-a"), &id, ClientStatus::Disabled, later())
             .await;
         assert_eq!(failed_upstream(&failed), Some(Operation::DeleteGrant));
-        let got = service.get(&owner("owner-a"), id).await.unwrap();
+        let got = service.get(&owner("owner-a"), &id).await.unwrap();
         assert_eq!(got.status, ClientStatus::Active);
         // Auth0 may have done it: the change stays recorded, for the
         // reconciler; its request is over, so the next change takes it
@@ -624,18 +613,17 @@ mod tests {
             matches!(stale.as_slice(), [crate::domain::StaleOperation::Change(c)] if c.change.as_ref().unwrap().aspects == Aspects::ACCESS)
         );
         let enabled = service
-            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+            .set_status(&owner("owner-a"), &id, ClientStatus::Active, later())
             .await
             .unwrap();
         assert_eq!(enabled.status, ClientStatus::Active);
-        assert!(service.directory().has_grant(id), "the grant set back");
+        assert!(service.directory().has_grant(&id), "the grant set back");
         assert!(nothing_under_way(&service).await);
     }
 
     #[tokio::test]
     async fn a_change_that_stopped_is_taken_over_with_what_it_left_undone() {
-        let (service, created) = scoped_with_client("Stopped").await;
-        let id = created.client_id.as_str();
+        let (service, id) = scoped_with_client("Stopped").await;
         // An update that stopped half-way, long ago.
         let stopped = PendingChange {
             started_at: now_micros() - micros(STALE_AFTER) - 1,
@@ -643,7 +631,7 @@ mod tests {
         };
         let read = service
             .index()
-            .get(&owner("owner-a"), id)
+            .get(&owner("owner-a"), &id)
             .await
             .unwrap()
             .unwrap();
@@ -656,7 +644,7 @@ mod tests {
         // A disable takes it over; the profile stays to be repaired, and
         // is stale at once (another change is not kept waiting).
         service
-            .set_status(&owner("owner-a"), id, ClientStatus::Disabled, later())
+            .set_status(&owner("owner-a"), &id, ClientStatus::Disabled, later())
             .await
             .unwrap();
         let fresh = now_micros() - micros(STALE_AFTER);
@@ -667,7 +655,7 @@ mod tests {
         assert_eq!(left.change.as_ref().unwrap().aspects, Aspects::PROFILE);
         assert_eq!(left.status, ClientStatus::Disabled);
         service
-            .set_status(&owner("owner-a"), id, ClientStatus::Active, later())
+            .set_status(&owner("owner-a"), &id, ClientStatus::Active, later())
             .await
             .unwrap();
     }

@@ -15,7 +15,7 @@
 
 use tokio::time::Instant;
 
-use super::{ClientService, audit_outcome};
+use super::{ClientService, audited};
 use crate::domain::{
     Aspects, ClientDirectory, Credential, DirectoryCredential, IndexedClient, MAX_CREDENTIALS,
     NewKey, Owner, OwnerIndex, is_possible_client_id,
@@ -43,12 +43,15 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         key: NewKey,
         deadline: Instant,
     ) -> Result<Credential, ServiceError> {
-        let outcome = async {
+        let adding = async {
             if !self.key_credentials {
                 return Err(ServiceError::KeyCredentialsUnavailable);
             }
             let held = self.credentials(owner, client_id).await?;
-            if let Some(same) = held.iter().find(|c| c.thumbprint_sha256 == key.thumbprint_sha256) {
+            if let Some(same) = held
+                .iter()
+                .find(|c| c.thumbprint_sha256 == key.thumbprint_sha256)
+            {
                 return if same.alg == key.alg && same.expires_at == key.expires_at {
                     Ok(same.clone())
                 } else {
@@ -84,10 +87,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 .flatten()
                 .find(|c| c.thumbprint_sha256 == key.thumbprint_sha256)
                 .ok_or_else(|| ServiceError::Internal("an added credential went missing".into()))
-        }
-        .await;
-        audit_outcome("add_credential", owner, client_id, &outcome, "added");
-        outcome
+        };
+        audited(("add_credential", "added"), owner, client_id, adding).await
     }
 
     /// Removes one credential of the owner's key client: disabled in
@@ -99,7 +100,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         credential_id: &str,
         deadline: Instant,
     ) -> Result<(), ServiceError> {
-        let outcome = async {
+        let removing = async {
             let held = self.credentials(owner, client_id).await?;
             if !is_possible_client_id(credential_id)
                 || !held.iter().any(|c| c.credential_id == credential_id)
@@ -122,10 +123,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             )
             .await
             .map(drop)
-        }
-        .await;
-        audit_outcome("remove_credential", owner, client_id, &outcome, "removed");
-        outcome
+        };
+        let action = ("remove_credential", "removed");
+        audited(action, owner, client_id, removing).await
     }
 
     /// Auth0's half of an add: the credential made (or found, if its POST's
@@ -139,9 +139,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
     ) -> Result<bool, ServiceError> {
         let failed = upstream(Operation::CreateCredential);
         let recorded: Vec<Credential> = target
-            .credentials
+            .key_credentials()
             .iter()
-            .flatten()
             .filter(|c| !c.credential_id.is_empty())
             .cloned()
             .collect();
@@ -274,11 +273,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         credential_id: &str,
         deadline: Instant,
     ) -> Result<bool, ServiceError> {
-        let failed = upstream(Operation::DeleteCredential);
         let ids: Vec<&str> = target
-            .credentials
+            .key_credentials()
             .iter()
-            .flatten()
             .map(|c| c.credential_id.as_str())
             .collect();
         if ids.is_empty() {
@@ -289,7 +286,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
             .directory
             .enable_credentials(id, &ids, deadline)
             .await
-            .map_err(failed)?
+            .map_err(ServiceError::upstream(Operation::DeleteCredential))?
         {
             return Ok(false);
         }
@@ -298,7 +295,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         self.directory
             .delete_credential(id, credential_id, deadline)
             .await
-            .map_err(|problem| failed(UpstreamError::Failed(problem.to_string())))?;
+            .map_err(|problem| UpstreamError::Failed(problem.to_string()))
+            .map_err(ServiceError::upstream(Operation::DeleteCredential))?;
         Ok(true)
     }
 }
@@ -379,6 +377,14 @@ mod tests {
         (service, id)
     }
 
+    /// Key B added to `owner-a`'s client `id`: the next key of a rotation.
+    async fn add_b(service: &Service, id: &str) -> Result<Credential, ServiceError> {
+        let me = owner("owner-a");
+        service
+            .add_credential(&me, id, public(ClientKey::B), later())
+            .await
+    }
+
     fn ids(credentials: &[Credential]) -> Vec<String> {
         credentials
             .iter()
@@ -411,10 +417,7 @@ mod tests {
     async fn a_rotation_adds_the_next_key_then_removes_the_old_one() {
         let (service, id) = key_client().await;
         let me = owner("owner-a");
-        let added = service
-            .add_credential(&me, &id, public(ClientKey::B), later())
-            .await
-            .unwrap();
+        let added = add_b(&service, &id).await.unwrap();
         assert_eq!(added.thumbprint_sha256, ClientKey::B.thumbprint());
         assert!(added.credential_id.starts_with("cred_"));
         let both = service.credentials(&me, &id).await.unwrap();
@@ -430,10 +433,7 @@ mod tests {
                 .all(|(_, on)| *on)
         );
         // The same key again is the credential it already is.
-        let again = service
-            .add_credential(&me, &id, public(ClientKey::B), later())
-            .await
-            .unwrap();
+        let again = add_b(&service, &id).await.unwrap();
         assert_eq!(again, added);
         // A third is refused before Auth0 is asked.
         let calls = service.directory().calls().len();
@@ -495,10 +495,7 @@ mod tests {
     async fn a_lost_answer_is_found_by_its_kid_and_enabled() {
         let (service, id) = key_client().await;
         service.directory().fail_next(Failing::CreateCredentialLost);
-        let added = service
-            .add_credential(&owner("owner-a"), &id, public(ClientKey::B), later())
-            .await
-            .unwrap();
+        let added = add_b(&service, &id).await.unwrap();
         assert_eq!(added.thumbprint_sha256, ClientKey::B.thumbprint());
         assert_eq!(service.directory().credentials(&id).len(), 2);
         assert!(service.directory().calls().contains(&"list_credentials"));
@@ -508,9 +505,7 @@ mod tests {
     async fn a_failed_enable_is_left_for_the_reconciler_which_deletes_the_key() {
         let (service, id) = key_client().await;
         service.directory().fail_next(Failing::EnableCredentials);
-        let failed = service
-            .add_credential(&owner("owner-a"), &id, public(ClientKey::B), later())
-            .await;
+        let failed = add_b(&service, &id).await;
         assert_eq!(failed_upstream(&failed), Some(Operation::CreateCredential));
         // Shown as it was; Auth0 holds a key the index does not list.
         let held = service.credentials(&owner("owner-a"), &id).await.unwrap();

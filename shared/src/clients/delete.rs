@@ -5,7 +5,7 @@
 use tokio::time::Instant;
 use tracing::{error, warn};
 
-use super::{ClientService, audit_outcome};
+use super::{ClientService, audited};
 use crate::domain::{ClientDirectory, Owner, OwnerIndex};
 use crate::error::{IndexError, Operation, ServiceError, UpstreamError};
 
@@ -18,9 +18,8 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         client_id: &str,
         deadline: Instant,
     ) -> Result<(), ServiceError> {
-        let outcome = self.delete_owned(owner, client_id, deadline).await;
-        audit_outcome("delete_client", owner, client_id, &outcome, "deleted");
-        outcome
+        let deleting = self.delete_owned(owner, client_id, deadline);
+        audited(("delete_client", "deleted"), owner, client_id, deleting).await
     }
 
     async fn delete_owned(

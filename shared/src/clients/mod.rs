@@ -153,16 +153,16 @@ fn possible(client_id: &str) -> Result<(), ServiceError> {
     }
 }
 
-/// The audit line of an operation on an existing client: `done` when it
-/// succeeded, else what stopped it.
-fn audit_outcome<T>(
-    action: &'static str,
+/// Runs `operation`, one on an existing client, and writes its audit line:
+/// `done` when it succeeded, else what stopped it.
+async fn audited<T>(
+    (action, done): (&'static str, &'static str),
     owner: &Owner,
     client_id: &str,
-    outcome: &Result<T, ServiceError>,
-    done: &'static str,
-) {
-    let result = match outcome {
+    operation: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, ServiceError> {
+    let outcome = operation.await;
+    let result = match &outcome {
         Ok(_) => done,
         Err(ServiceError::ClientNotFound) => "not_found",
         Err(ServiceError::ClientChangeInProgress) => "busy",
@@ -180,6 +180,7 @@ fn audit_outcome<T>(
     // Impossible ids are not echoed: they are caller-controlled text.
     let shown = is_possible_client_id(client_id).then_some(client_id);
     audit(action, owner, shown, result);
+    outcome
 }
 
 /// One structured line per change of a client, for the audit trail: who,

@@ -4,7 +4,7 @@
 use tokio::time::Instant;
 use tracing::warn;
 
-use super::{ClientService, audit_outcome};
+use super::{ClientService, audited};
 use crate::domain::{ClientDirectory, Owner, OwnerIndex, RotatedSecret};
 use crate::error::{Operation, ServiceError};
 
@@ -17,7 +17,7 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
         client_id: &str,
         deadline: Instant,
     ) -> Result<RotatedSecret, ServiceError> {
-        let outcome = async {
+        let rotation = async {
             if self.get(owner, client_id).await?.credentials.is_some() {
                 return Err(ServiceError::ClientUsesKeys);
             }
@@ -33,16 +33,9 @@ impl<D: ClientDirectory, I: OwnerIndex> ClientService<D, I> {
                 }
                 Err(cause) => Err(ServiceError::upstream(Operation::RotateSecret)(cause)),
             }
-        }
-        .await;
-        audit_outcome(
-            "rotate_client_secret",
-            owner,
-            client_id,
-            &outcome,
-            "rotated",
-        );
-        outcome
+        };
+        let action = ("rotate_client_secret", "rotated");
+        audited(action, owner, client_id, rotation).await
     }
 }
 
@@ -53,7 +46,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_rotation_replaces_the_secret_and_a_lost_one_is_reported_failed() {
-        let (service, created) = scoped_with_client("Rotated").await;
+        let service = scoped_service();
+        let created = create(&service, "owner-a", "Rotated").await;
         let rotate = async || {
             service
                 .rotate_secret(&owner("owner-a"), &created.client_id, later())

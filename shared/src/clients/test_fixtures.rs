@@ -134,9 +134,9 @@ pub async fn with_client(name: &str) -> (Service, CreatedClient) {
 }
 
 /// A service of [`scoped_service`]'s with one client of `owner-a`'s, named
-/// `name`.
-pub async fn scoped_with_client(name: &str) -> (Service, CreatedClient) {
+/// `name`, and that client's id.
+pub async fn scoped_with_client(name: &str) -> (Service, String) {
     let service = scoped_service();
     let created = create(&service, "owner-a", name).await;
-    (service, created)
+    (service, created.client_id)
 }

@@ -66,6 +66,11 @@ impl IndexedClient {
     pub fn position(&self) -> Position {
         Position(format!("{:020}#{}", self.created_at, self.client_id))
     }
+
+    /// A key client's credentials; none for a client that uses a secret.
+    pub fn key_credentials(&self) -> &[Credential] {
+        self.credentials.as_deref().unwrap_or_default()
+    }
 }
 
 /// A place in an owner's list, after which a page starts.

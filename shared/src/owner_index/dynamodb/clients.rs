@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::codec::{Item, Table, by_deadline, call_deadline, failed, n, number, s, text};
+use super::codec::{Item, Table, applied, by_deadline, call_deadline, failed, n, number, s, text};
 use super::keys::{BY_CREATION, PENDING, client_key, owner_pk};
 use super::quota::give_back;
 use super::settle::Written;
@@ -31,6 +31,33 @@ pub(super) fn client_update(table: &Table, key: &Item) -> UpdateItemFluentBuilde
         .update_item(key.clone())
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":active", s(ACTIVE))
+}
+
+/// One number of the client item at `key` set, on condition that the item
+/// exists (an update would otherwise make one) and that `also_when` holds,
+/// if given (it names the new value `:value`): `false` if either does not.
+/// A retry of an attempt that was applied fails its condition, which is
+/// what it would have produced.
+pub(super) async fn set_number(
+    table: &Table,
+    key: Item,
+    (attribute, value): (&str, u64),
+    also_when: Option<&str>,
+    what: &str,
+) -> Result<bool, IndexError> {
+    let condition = match also_when {
+        Some(also) => format!("attribute_exists(pk) AND ({also})"),
+        None => "attribute_exists(pk)".to_owned(),
+    };
+    let sent = table
+        .update_item(key)
+        .update_expression("SET #attribute = :value")
+        .condition_expression(condition)
+        .expression_attribute_names("#attribute", attribute)
+        .expression_attribute_values(":value", n(value))
+        .send()
+        .await;
+    applied(sent, what)
 }
 
 /// Scopes as the index writes them: space-separated, in order (scopes

@@ -7,7 +7,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValue, TransactWriteItem};
 
-use super::clients::{ACTIVE, DELETING, client_item, indexed_client};
+use super::clients::{ACTIVE, DELETING, client_item, indexed_client, set_number};
 use super::codec::{
     Item, Table, Transaction, applied, built, condition_failed, failed, n, number, s, text,
 };
@@ -24,14 +24,8 @@ pub(super) async fn mark_swept(
     client_id: &str,
     generation: u64,
 ) -> Result<bool, IndexError> {
-    let sent = table
-        .update_item(client_key(owner, client_id))
-        .update_expression("SET swept = :generation")
-        .condition_expression("attribute_exists(pk)")
-        .expression_attribute_values(":generation", n(generation))
-        .send()
-        .await;
-    applied(sent, "mark swept")
+    let key = client_key(owner, client_id);
+    set_number(table, key, ("swept", generation), None, "mark swept").await
 }
 
 /// A client only Auth0 has, recorded (a backfill): counted, never refused;

@@ -3,7 +3,8 @@
 //! alone (the sparse global index `by_client_id`, keys only), and when it
 //! last got a token (`last_used_at`, µs), which only moves forward.
 
-use super::codec::{Table, applied, failed, n, s, text};
+use super::clients::set_number;
+use super::codec::{Table, failed, s, text};
 use super::keys::{BY_CLIENT_ID, CLIENT_PREFIX, client_key, owner_of_pk};
 use crate::domain::Owner;
 use crate::error::IndexError;
@@ -30,25 +31,17 @@ pub(super) async fn owner_of(table: &Table, client_id: &str) -> Result<Option<Ow
         .and_then(|pk| owner_of_pk(&pk)))
 }
 
-/// `last_used_at` moved to `at`, on condition that the item exists (an
-/// update would otherwise make one) and holds no time at or after `at`:
-/// a duplicate or an older event changes nothing. A retry of an attempt
-/// that was applied fails its condition, which is what it would have
-/// produced.
+/// `last_used_at` moved to `at`, on condition that the item exists and
+/// holds no time at or after `at`: a duplicate or an older event changes
+/// nothing.
 pub(super) async fn record_use(
     table: &Table,
     owner: &Owner,
     client_id: &str,
     at: u64,
 ) -> Result<bool, IndexError> {
-    let sent = table
-        .update_item(client_key(owner, client_id))
-        .update_expression("SET last_used_at = :at")
-        .condition_expression(
-            "attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :at)",
-        )
-        .expression_attribute_values(":at", n(at))
-        .send()
-        .await;
-    applied(sent, "record a client's use")
+    let later = "attribute_not_exists(last_used_at) OR last_used_at < :value";
+    let key = client_key(owner, client_id);
+    let used_at = ("last_used_at", at);
+    set_number(table, key, used_at, Some(later), "record a client's use").await
 }
