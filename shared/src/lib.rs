@@ -79,7 +79,7 @@ pub async fn run<O: Operation>() -> Result<(), lambda_http::Error> {
 /// with its summary, or an audit. A run that fails answers an error, which
 /// Lambda counts (and an alarm can watch); the next run starts over.
 pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
-    run_on_events(false).await
+    run_on_events(|reconciler, event, deadline| Box::pin(reconciler.answer(event, deadline))).await
 }
 
 /// `auth0_log_events`'s whole `main` (on an EventBridge rule for Auth0's log
@@ -87,13 +87,32 @@ pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
 /// ([`reconcile::Reconciler::follow`]). One that fails answers an error,
 /// and Lambda invokes it again (asynchronous invocations are retried).
 pub async fn run_log_events() -> Result<(), lambda_http::Error> {
-    run_on_events(true).await
+    run_on_events(|reconciler, event, deadline| {
+        Box::pin(reconciler.answer_log_event(event, deadline))
+    })
+    .await
 }
 
+/// The container's reconciler, as `reconcile::from_env` builds it.
+type DeployedReconciler = reconcile::Reconciler<
+    auth0::ManagementApi<secrets_manager::SecretsManagerSource>,
+    owner_index::DynamoIndex,
+>;
+
+/// How an event function answers one event: a function of the caller's
+/// (a pointer, not a flag), so that each binary links only its own answer.
+type EventAnswer = for<'a> fn(
+    &'a DeployedReconciler,
+    &'a serde_json::Value,
+    tokio::time::Instant,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<serde_json::Value, error::ServiceError>> + Send + 'a>,
+>;
+
 /// The runtime loop of a function invoked by events rather than routes:
-/// the reconciler a container builds once, answering each event as a run
-/// of the reconciler or (`log_events`) as an event of Auth0's log stream.
-async fn run_on_events(log_events: bool) -> Result<(), lambda_http::Error> {
+/// the reconciler a container builds once, answering each event with
+/// `answer` (a run of the reconciler, or an event of Auth0's log stream).
+async fn run_on_events(answer: EventAnswer) -> Result<(), lambda_http::Error> {
     use lambda_http::{LambdaEvent, lambda_runtime};
     use serde_json::Value;
 
@@ -111,14 +130,9 @@ async fn run_on_events(log_events: bool) -> Result<(), lambda_http::Error> {
             .as_ref()
             .ok_or("the function is not configured (see the log)")?;
         let deadline = reconcile::deadline(event.context.deadline);
-        // Boxed: the two answers' futures nested in the runtime's are
-        // deeper than the compiler lays out by default.
-        let answer: std::pin::Pin<Box<dyn Future<Output = _> + Send>> = if log_events {
-            Box::pin(reconciler.answer_log_event(&event.payload, deadline))
-        } else {
-            Box::pin(reconciler.answer(&event.payload, deadline))
-        };
-        answer
+        // Boxed (by `answer`): the answers' futures nested in the runtime's
+        // are deeper than the compiler lays out by default.
+        answer(reconciler, &event.payload, deadline)
             .await
             .map_err(|problem| format!("the invocation failed: {problem}"))
     });
