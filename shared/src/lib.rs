@@ -79,7 +79,7 @@ pub async fn run<O: Operation>() -> Result<(), lambda_http::Error> {
 /// with its summary, or an audit. A run that fails answers an error, which
 /// Lambda counts (and an alarm can watch); the next run starts over.
 pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
-    run_on_events(answer_run).await
+    run_on_events(answer::<false>).await
 }
 
 /// `auth0_log_events`'s whole `main` (on an EventBridge rule for Auth0's log
@@ -87,28 +87,25 @@ pub async fn run_reconciler() -> Result<(), lambda_http::Error> {
 /// ([`reconcile::Reconciler::follow`]). One that fails answers an error,
 /// and Lambda invokes it again (asynchronous invocations are retried).
 pub async fn run_log_events() -> Result<(), lambda_http::Error> {
-    run_on_events(answer_log_event).await
+    run_on_events(answer::<true>).await
 }
 
-// Never inlined: a release build would otherwise make these in the function's
-// crate, which then lays the answer's future out itself, deeper than the
-// compiler's default recursion limit allows. Made here, it stays boxed.
+/// One event's answer, on the heap: a run of the reconciler, or
+/// (`LOG_EVENTS`) an event of Auth0's log stream. Each function names its
+/// own, and links only that. Never inlined: a release build would otherwise
+/// make it in the function's crate, which would then lay the answer's future
+/// out itself, deeper than the compiler's default recursion limit allows.
 #[inline(never)]
-fn answer_run<'a>(
+fn answer<'a, const LOG_EVENTS: bool>(
     reconciler: &'a DeployedReconciler,
     event: &'a serde_json::Value,
     deadline: tokio::time::Instant,
 ) -> BoxedAnswer<'a> {
-    Box::pin(reconciler.answer(event, deadline))
-}
-
-#[inline(never)]
-fn answer_log_event<'a>(
-    reconciler: &'a DeployedReconciler,
-    event: &'a serde_json::Value,
-    deadline: tokio::time::Instant,
-) -> BoxedAnswer<'a> {
-    Box::pin(reconciler.answer_log_event(event, deadline))
+    if LOG_EVENTS {
+        Box::pin(reconciler.answer_log_event(event, deadline))
+    } else {
+        Box::pin(reconciler.answer(event, deadline))
+    }
 }
 
 /// The container's reconciler, as `reconcile::from_env` builds it.
